@@ -1,0 +1,93 @@
+/**
+ * Capture layer contracts: one PacketSource interface for capture files, standard input and live capture.
+ *
+ * Packets are delivered through a reused {@link PacketView}: the source owns the buffer and overwrites the
+ * view for the next packet, so a consumer that keeps bytes past the callback must copy them. This keeps the
+ * hot path free of per-packet allocation (see docs/PERFORMANCE.md).
+ */
+
+/** Link-layer header types (tcpdump.org LINKTYPE_* values) that the decoder understands. */
+export const LINKTYPE = {
+  NULL: 0,
+  ETHERNET: 1,
+  RAW: 101,
+  /** DLT_RAW on OpenBSD-derived systems. */
+  RAW_12: 12,
+  /** DLT_RAW on BSD/OS. */
+  RAW_14: 14,
+  LOOP: 108,
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  LINUX_SLL2: 276,
+} as const;
+
+/** One captured packet. Valid only during the callback it is passed to. */
+export interface PacketView {
+  /** Buffer holding the packet; the packet is `buffer[offset, offset + capturedLength)`. */
+  buffer: Uint8Array;
+  offset: number;
+  capturedLength: number;
+  /** Length on the wire (may exceed capturedLength when the snaplen cut the packet). */
+  originalLength: number;
+  /** Capture time, integer microseconds since the Unix epoch (exact in a double until year 2255). */
+  tsMicros: number;
+  /** LINKTYPE_* value of the interface the packet was captured on (per packet: pcapng has several). */
+  linkType: number;
+  /** pcapng interface index; 0 for classic pcap and live capture. */
+  interfaceId: number;
+  /** 0-based position of the packet in the source (frame number - 1). */
+  index: number;
+}
+
+/** Something worth telling the user that did not stop reading (truncated file, skipped block...). */
+export interface SourceWarning {
+  readonly code:
+    | 'truncated-record'
+    | 'truncated-block'
+    | 'bad-block-length'
+    | 'unknown-block'
+    | 'unknown-interface'
+    | 'oversized-record'
+    | 'gzip-trailing-garbage'
+    | 'live-queue-overflow';
+  /** Byte offset in the (decompressed) input where it happened, when the source is a byte stream. */
+  readonly byteOffset: number | null;
+  readonly message: string;
+}
+
+export interface SourceStats {
+  readonly packets: number;
+  /** Bytes of input consumed (decompressed for gzip). */
+  readonly bytes: number;
+  /** Packets dropped by the kernel or by our queue; null when the source cannot know (live via `cap`). */
+  readonly dropped: number | null;
+  /** Packets whose captured length is below their original length. */
+  readonly truncated: number;
+}
+
+export type SourceFormat = 'pcap' | 'pcap-ns' | 'pcapng' | 'live';
+
+export interface PacketSource {
+  /** Human-readable origin: a file path, `stdin`, or `live:eth0`. */
+  readonly description: string;
+  /** Container format, known once the source is open. */
+  readonly format: SourceFormat;
+  /** Whether the input is gzip-compressed. */
+  readonly compressed: boolean;
+  /**
+   * Calls `onPacket` for every packet in order, synchronously within each chunk of input, and resolves when
+   * the input ends or {@link close} is called. Truncated or damaged input ends cleanly with warnings: every
+   * complete packet before the damage is delivered. Call at most once.
+   */
+  forEach(onPacket: (packet: PacketView) => void): Promise<void>;
+  /** Stops delivery: forEach resolves after the packet being delivered. Idempotent. */
+  close(): Promise<void>;
+  stats(): SourceStats;
+  warnings(): readonly SourceWarning[];
+}
+
+/** Thrown when an input is not a capture at all (bad magic) or cannot be opened. */
+export class CaptureFormatError extends Error {
+  override readonly name = 'CaptureFormatError';
+}

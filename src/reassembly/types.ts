@@ -1,0 +1,115 @@
+/**
+ * TCP reassembly contracts (shape after gopacket's tcpassembly and Zeek's reassembler).
+ *
+ * Call order for one connection, guaranteed by the assembler:
+ *  1. `StreamHandlerFactory.create(flow, ...)` once, when the first segment of the connection is seen; returning
+ *     null ignores the connection (its later segments are dropped cheaply).
+ *  2. `onData` and `onGap` zero or more times, in capture order across both directions; within a direction,
+ *     offsets are contiguous: every byte range is delivered exactly once, as data or as a gap.
+ *  3. `onClose` exactly once.
+ */
+
+import type { Endpoint, TcpSegment } from '../decode/types.js';
+
+export type Direction = 'c2s' | 's2c';
+
+/** How the client/server orientation of a connection was decided, strongest first. */
+export type OrientationBasis = 'syn' | 'port' | 'first-speaker' | 'guess';
+
+export interface FlowKey {
+  /** Stable id within a run: `<first-seen µs>-<client>-<server>` style, unique and sortable by first time. */
+  readonly id: string;
+  readonly client: Endpoint;
+  readonly server: Endpoint;
+  readonly basis: OrientationBasis;
+}
+
+export type CloseReason = 'fin' | 'rst' | 'idle-timeout' | 'end-of-capture' | 'evicted' | 'limit';
+
+export interface StreamChunk {
+  readonly direction: Direction;
+  /** Offset of bytes[0] relative to the direction's first byte (never wraps). */
+  readonly offset: number;
+  readonly tsMicros: number;
+  /** Valid during the call only: copy to keep. */
+  readonly bytes: Uint8Array;
+}
+
+/** Why bytes are missing from a direction. */
+export type GapCause =
+  | 'lost'           // a later segment arrived and the missing one never did
+  | 'snaplen'        // the capture cut the segment's payload
+  | 'midstream'      // the capture started after the connection did
+  | 'buffer-limit';  // out-of-order data was dropped because a buffer limit was hit
+
+export interface DirectionStats {
+  packets: number;
+  /** Payload bytes delivered as data. */
+  bytes: number;
+  gapBytes: number;
+  gaps: number;
+  retransmissions: number;
+  /** Overlapping segments whose bytes differed from what was already delivered or buffered. */
+  overlapsDiffering: number;
+  outOfOrder: number;
+}
+
+export interface FlowStats {
+  readonly firstTsMicros: number;
+  readonly lastTsMicros: number;
+  readonly c2s: Readonly<DirectionStats>;
+  readonly s2c: Readonly<DirectionStats>;
+  /** Whether a SYN from the client was seen (false: picked up midstream). */
+  readonly sawSyn: boolean;
+  readonly sawSynAck: boolean;
+}
+
+export interface StreamHandler {
+  onData(chunk: StreamChunk): void;
+  onGap(direction: Direction, offset: number, length: number, cause: GapCause, tsMicros: number): void;
+  onClose(reason: CloseReason, tsMicros: number, stats: FlowStats): void;
+}
+
+export interface StreamHandlerFactory {
+  create(flow: FlowKey, tsMicros: number): StreamHandler | null;
+}
+
+/** Every reassembly limit in one place; defaults in reassembly/options.ts and docs/LIMITS.md. */
+export interface AssemblerOptions {
+  /** Server ports that select connections (either side may match). */
+  readonly ports: ReadonlySet<number>;
+  /** Out-of-order bytes buffered per direction before the oldest hole is declared a gap. */
+  readonly maxBufferedBytesPerDirection: number;
+  /** Out-of-order bytes buffered across all connections; past it the largest buffers are flushed as gaps. */
+  readonly maxBufferedBytesTotal: number;
+  /** Open connections tracked at once; past it the least recently active is closed as `evicted`. */
+  readonly maxConnections: number;
+  /** Connections idle this long in packet time are closed as `idle-timeout`. */
+  readonly idleTimeoutMs: number;
+  /** Connections closed by FIN/RST linger this long (packet time) to absorb late retransmissions. */
+  readonly closedLingerMs: number;
+  /** Accept connections whose handshake was not captured. */
+  readonly allowMidstream: boolean;
+}
+
+export interface AssemblerStats {
+  readonly openFlows: number;
+  readonly totalFlows: number;
+  readonly bufferedBytes: number;
+  readonly gaps: number;
+  readonly overlapsDiffering: number;
+  readonly retransmissions: number;
+  readonly limitHits: { readonly perDirection: number; readonly total: number; readonly connections: number };
+  /** Segments for ports in the set that belonged to no tracked connection and could not start one. */
+  readonly orphanSegments: number;
+}
+
+export interface Assembler {
+  /** Feeds one decoded segment (the decoder's reused object; the assembler copies what it buffers). */
+  push(segment: TcpSegment): void;
+  /** Closes connections idle since before `tsMicros` (packet time). Returns how many were closed. */
+  flushOlderThan(tsMicros: number): number;
+  /** Closes every open connection with `reason` (end of input, shutdown). */
+  flushAll(reason: CloseReason): void;
+  stats(): AssemblerStats;
+}

@@ -1,0 +1,168 @@
+/**
+ * SMTP decoder contracts: events emitted from the two reassembled byte streams of one connection.
+ * Shape after Zeek's SMTP analyzer: per-direction line framing, a pending-command FIFO for pipelining,
+ * state changes keyed on <command, reply> pairs, explicit gap recovery. See docs/SMTP.md.
+ */
+
+import type { CloseReason, Direction, FlowStats } from '../reassembly/types.js';
+
+/** Every verb the decoder names; anything else is `UNKNOWN` with the verb text kept verbatim. */
+export type SmtpVerb =
+  | 'ATRN' | 'AUTH' | 'BDAT' | 'DATA' | 'EHLO' | 'ETRN' | 'EXPN' | 'HELO' | 'HELP' | 'LHLO' | 'MAIL' | 'NOOP'
+  | 'QUIT' | 'RCPT' | 'RSET' | 'SAML' | 'SEND' | 'SOML' | 'STARTTLS' | 'TURN' | 'VRFY'
+  | 'XCLIENT' | 'XFORWARD' | 'X-EXPS' | 'X-LINK2STATE' | 'XEXCH50' | 'X-ANONYMOUSTLS'
+  | 'UNKNOWN';
+
+/** ESMTP parameter values: `KEY=value` → string, bare `KEY` → true. Keys upper-cased. */
+export type SmtpParams = Readonly<Record<string, string | true>>;
+
+export interface SmtpCommand {
+  /** 0-based position among this session's client lines that were commands (AUTH responses included). */
+  readonly seq: number;
+  readonly verb: SmtpVerb;
+  /** The verb as sent (keeps case and unknown verbs verbatim). */
+  readonly verbText: string;
+  /** Argument text after the verb (latin1, CRLF stripped); redacted for AUTH secrets unless asked. */
+  readonly argument: string;
+  /** MAIL FROM / RCPT TO path without angle brackets ('' for the null path <>); null for other verbs. */
+  readonly path: string | null;
+  readonly params: SmtpParams;
+  /** What the line is: a command, or a line of an AUTH exchange (client response to a 334). */
+  readonly kind: 'command' | 'auth-response';
+  /** Offset of the line's first byte in the client→server stream. */
+  readonly offset: number;
+  readonly tsMicros: number;
+}
+
+export interface SmtpReply {
+  readonly code: number;
+  /** RFC 3463 enhanced status ("5.1.1") from the first line's text, when present. */
+  readonly enhancedStatus: string | null;
+  /** Text of each line after the code and separator, enhanced status included as sent. */
+  readonly lines: readonly string[];
+  readonly offset: number;
+  /** Time of the first line. */
+  readonly tsMicros: number;
+  /** Time of the last line (the reply is complete then). */
+  readonly endTsMicros: number;
+}
+
+/** What a reply answers. */
+export type ReplyTarget =
+  | { readonly kind: 'greeting' }
+  | { readonly kind: 'command'; readonly command: SmtpCommand }
+  /** The end of a DATA body or of a BDAT LAST chunk; LMTP gives one per accepted recipient (index). */
+  | { readonly kind: 'end-of-data'; readonly mode: 'DATA' | 'BDAT'; readonly lmtpRecipient: number | null }
+  | { readonly kind: 'unmatched' };
+
+export type SmtpState =
+  | 'connected'      // before the greeting
+  | 'ready'          // after greeting / HELO / EHLO / RSET / end of a transaction
+  | 'mail'           // MAIL accepted (or sent, optimistically)
+  | 'rcpt'           // at least one RCPT
+  | 'data'           // inside a DATA body
+  | 'bdat'           // inside BDAT chunks
+  | 'auth'           // inside an AUTH exchange
+  | 'tls'            // after STARTTLS 220 or on an implicit-TLS port: opaque
+  | 'quit'           // QUIT sent
+  | 'gap-recovery';  // after a gap, until a recognisable command or reply
+
+/** Closed list of anomalies; docs/SMTP.md explains each. */
+export type AnomalyCode =
+  | 'line-too-long'
+  | 'bare-lf'
+  | 'bare-cr'
+  | 'extra-cr'
+  | 'nul-in-line'
+  | 'unknown-command'
+  | 'invalid-reply'
+  | 'reply-code-mismatch'
+  | 'unmatched-reply'
+  | 'no-greeting'
+  | 'command-before-greeting'
+  | 'unadvertised-pipelining'
+  | 'invalid-pipelined-sequence'
+  | 'excessive-pending-commands'
+  | 'bdat-bad-argument'
+  | 'bdat-chunk-too-large'
+  | 'bdat-missing-last'
+  | 'data-without-recipients'
+  | 'rcpt-without-mail'
+  | 'nested-mail'
+  | 'duplicate-helo'
+  | 'command-after-quit'
+  | 'tls-rejected'
+  | 'data-rejected'
+  | 'content-gap'
+  | 'data-after-close'
+  | 'one-sided'
+  | 'midstream'
+  | 'tls-not-tls'
+  | 'auth-cleartext'
+  | 'too-many-recipients'
+  | 'reply-without-command';
+
+export interface TlsHello {
+  readonly side: 'client' | 'server';
+  /** Record/handshake legacy version and supported_versions, as "TLS 1.2" style names. */
+  readonly versions: readonly string[];
+  readonly sni: string | null;
+  /** Server hello: chosen cipher suite name or 0x hex. */
+  readonly cipher: string | null;
+  readonly alpn: readonly string[];
+}
+
+export type AuthOutcome = 'success' | 'failure' | 'aborted' | 'unknown';
+
+export type SmtpEvent =
+  | { readonly type: 'command'; readonly command: SmtpCommand }
+  | { readonly type: 'reply'; readonly reply: SmtpReply; readonly to: ReplyTarget }
+  | { readonly type: 'state'; readonly from: SmtpState; readonly to: SmtpState; readonly tsMicros: number }
+  | { readonly type: 'message-start'; readonly mode: 'DATA' | 'BDAT'; readonly tsMicros: number }
+  /** Unstuffed body bytes (DATA) or chunk octets (BDAT). Valid during the call only. */
+  | { readonly type: 'message-bytes'; readonly bytes: Uint8Array }
+  | {
+      readonly type: 'message-end';
+      readonly sizeBytes: number;
+      /** False when a gap or the end of the connection cut the body. */
+      readonly complete: boolean;
+      readonly tsMicros: number;
+    }
+  | { readonly type: 'bdat-chunk'; readonly sizeBytes: number; readonly last: boolean; readonly tsMicros: number }
+  | { readonly type: 'tls-start'; readonly mode: 'starttls' | 'implicit'; readonly tsMicros: number }
+  | { readonly type: 'tls-hello'; readonly hello: TlsHello; readonly tsMicros: number }
+  | { readonly type: 'tls-bytes'; readonly direction: Direction; readonly length: number }
+  | {
+      readonly type: 'auth';
+      readonly mechanism: string;
+      readonly username: string | null;
+      /** Only present when the user asked for secrets with an explicit flag. */
+      readonly secret: string | null;
+      readonly outcome: AuthOutcome;
+      readonly tsMicros: number;
+    }
+  | { readonly type: 'roles-swapped'; readonly tsMicros: number }
+  | { readonly type: 'gap'; readonly direction: Direction; readonly length: number; readonly tsMicros: number }
+  | {
+      readonly type: 'anomaly';
+      readonly code: AnomalyCode;
+      readonly direction: Direction | null;
+      readonly detail: string;
+      /** Offset in the direction's stream, when the anomaly is tied to bytes. */
+      readonly offset: number | null;
+      readonly tsMicros: number;
+    }
+  | { readonly type: 'closed'; readonly reason: CloseReason; readonly tsMicros: number; readonly stats: FlowStats };
+
+export interface SmtpDecoderOptions {
+  /** Longest command or reply line kept; longer lines are cut and flagged `line-too-long`. */
+  readonly maxLineLength: number;
+  /** Commands awaiting a reply before the queue is cleared and `excessive-pending-commands` flagged. */
+  readonly maxPendingCommands: number;
+  /** The connection is TLS from its first byte (port 465). */
+  readonly implicitTls: boolean;
+  /** LMTP (port 24 or LHLO seen). */
+  readonly lmtp: boolean;
+  /** Keep AUTH secrets (passwords, tokens) in events. Off by default. */
+  readonly revealSecrets: boolean;
+}
