@@ -1,0 +1,259 @@
+/**
+ * The command-line entry: argv → options → analyzer and sinks → exit code. Thin on purpose: every decision
+ * lives in the library; this file only wires it to files, the terminal and signals.
+ */
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CaptureFormatError } from '../capture/types.js';
+import { analyzeToArray, createAnalyzer, type AnalyzerConfig, type InputSpec } from '../pipeline/analyzer.js';
+import { listFlows } from '../pipeline/flows.js';
+import type { Sink } from '../pipeline/sink.js';
+import { safeText } from '../report/safe-text.js';
+import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
+import { createSummaryAggregator } from '../text/summary.js';
+import { formatTranscript } from '../text/transcript.js';
+import { type CliOptions, parseCli, USAGE, UsageError } from './options.js';
+import { buildOutputSinks, openLiveInput } from './outputs.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Whether standard output is a terminal (the dashboard opens only then). */
+  readonly isTty: boolean;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  isTty: process.stdout.isTTY === true,
+};
+
+export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, LIVE_UNAVAILABLE: 3 } as const;
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseCli(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`smtpscope: ${error.message}\nRun 'smtpscope --help' for usage.\n`);
+      return EXIT.USAGE;
+    }
+    throw error;
+  }
+  if (options.help) {
+    io.stdout(USAGE);
+    return EXIT.OK;
+  }
+  if (options.version) {
+    io.stdout('smtpscope 0.1.0\n');
+    return EXIT.OK;
+  }
+  try {
+    switch (options.command) {
+      case 'devices':
+        return await runDevices(io);
+      case 'flows':
+        return await runFlows(options, io);
+      case 'transcript':
+        return await runTranscript(options, io);
+      case 'bounces':
+        return await runBounces(options, io);
+      case 'analyze':
+      case 'help':
+        return await runAnalyze(options, io);
+    }
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof UsageError) {
+    io.stderr(`smtpscope: ${error.message}\n`);
+    return EXIT.USAGE;
+  }
+  if (error instanceof Error && error.name === 'LiveCaptureUnavailableError') {
+    io.stderr(`smtpscope: ${error.message}\n`);
+    return EXIT.LIVE_UNAVAILABLE;
+  }
+  if (error instanceof CaptureFormatError) {
+    io.stderr(`smtpscope: ${error.message}\n`);
+    return EXIT.ERROR;
+  }
+  const e = error as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && typeof e.message === 'string') {
+    io.stderr(`smtpscope: ${e.message}\n`);
+    return EXIT.ERROR;
+  }
+  throw error;
+}
+
+function requireInputs(options: CliOptions, max = Number.POSITIVE_INFINITY): void {
+  if (options.inputs.length === 0 && options.live === null)
+    throw new UsageError(`'${options.command}' needs a capture file ('-' for standard input)`);
+  if (options.inputs.length > max) throw new UsageError(`'${options.command}' takes at most ${max} file(s)`);
+}
+
+export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]): AnalyzerConfig {
+  const decoder = { verifyChecksums: options.verifyChecksums };
+  const assembler = {
+    ...(options.maxConnections === null ? {} : { maxConnections: options.maxConnections }),
+    ...(options.idleTimeoutMs === null ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+    ...(options.maxBufferBytes === null ? {} : { maxBufferedBytesTotal: options.maxBufferBytes }),
+  };
+  const smtp = {
+    revealSecrets: options.revealSecrets,
+    ...(options.maxLineLength === null ? {} : { maxLineLength: options.maxLineLength }),
+    ...(options.maxPendingCommands === null ? {} : { maxPendingCommands: options.maxPendingCommands }),
+  };
+  const session = options.messageKeepBytes === null ? {} : { messageKeepBytes: options.messageKeepBytes };
+  return { inputs, ports: options.ports, decoder, assembler, smtp, session };
+}
+
+function fileInputs(options: CliOptions): InputSpec[] {
+  return options.inputs.map((path) => ({ kind: 'file', path }));
+}
+
+async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
+  requireInputs(options);
+  const outputs = await buildOutputSinks(options, io);
+  const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
+  const inputs = options.live === null ? fileInputs(options) : [await openLiveInput(options, outputs)];
+  const config: AnalyzerConfig = {
+    ...analyzerConfig(options, inputs),
+    ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
+    ...(outputs.tap === undefined ? {} : { tap: outputs.tap }),
+    onWarning: (w, source) => {
+      if (!wantsTui) io.stderr(`smtpscope: ${source}: ${w.message}\n`);
+    },
+  };
+  const summary = createSummaryAggregator();
+  const sinks: Sink[] = [...outputs.sinks, summary];
+  const analyzer = createAnalyzer(config, sinks);
+  const restoreSignals = handleSignals(() => analyzer.stop(), io);
+  try {
+    if (wantsTui) {
+      const { runDashboard } = await import('../dashboard/app.js');
+      return await runDashboard(analyzer, { live: options.live !== null, title: options.live?.device ?? options.inputs.join(' ') });
+    }
+    const result = await analyzer.run();
+    if (!outputs.usesStdout || options.summary) (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
+    return EXIT.OK;
+  } finally {
+    restoreSignals();
+  }
+}
+
+/** First SIGINT/SIGTERM: stop and flush; a second one exits at once. */
+function handleSignals(stop: () => void, io: CliIo): () => void {
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    count++;
+    if (count === 1) {
+      io.stderr(`smtpscope: ${signal}: stopping, closing open sessions and flushing outputs (again to exit at once)\n`);
+      stop();
+    } else {
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
+  requireInputs(options);
+  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options)));
+  const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
+  if (options.session !== null && chosen.length === 0) {
+    io.stderr(`smtpscope: no session '${safeText(options.session)}'; sessions are: ${sessions.map((s) => s.id).join(', ')}\n`);
+    return EXIT.ERROR;
+  }
+  io.stdout(`${chosen.map((s) => formatTranscript(s)).join('\n\n')}\n`);
+  return EXIT.OK;
+}
+
+async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
+  requireInputs(options);
+  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options)));
+  const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
+  const report = collectFailures(sessions);
+  if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
+  if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
+  return EXIT.OK;
+}
+
+async function runDevices(io: CliIo): Promise<number> {
+  const { listDevices, formatDeviceList } = await import('../capture/devices.js');
+  io.stdout(formatDeviceList(await listDevices()));
+  return EXIT.OK;
+}
+
+async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
+  requireInputs(options, 1);
+  const path = options.inputs[0] ?? '-';
+  let wantId: string | null = null;
+  let dir: string | null = null;
+  const streams = { c2s: [] as Uint8Array[], s2c: [] as Uint8Array[] };
+  if (options.writeStreams !== null) {
+    const at = options.writeStreams.indexOf(':');
+    if (at <= 0) throw new UsageError('--write-streams takes ID:DIR (a flow id from the listing, and a folder)');
+    wantId = options.writeStreams.slice(0, at);
+    dir = options.writeStreams.slice(at + 1);
+  }
+  const { flows, warnings } = await listFlows(path, {
+    ports: options.ports,
+    decoder: { verifyChecksums: options.verifyChecksums },
+    ...(wantId === null
+      ? {}
+      : {
+          collector: {
+            wants: (flow) => flow.id === wantId,
+            data: (_flow, direction, bytes) => streams[direction].push(bytes.slice()),
+          },
+        }),
+  });
+  const rows = [['id', 'first seen', 'client', 'server', 'by', 'pkts c>s', 'bytes c>s', 'pkts s>c', 'bytes s>c', 'gaps', 'gap bytes', 'retrans', 'differ', 'close']];
+  for (const f of flows) {
+    const s = f.stats;
+    rows.push([
+      f.key.id,
+      isoMicros(s.firstTsMicros),
+      endpoint(f.key.client),
+      endpoint(f.key.server),
+      f.key.basis,
+      String(s.c2s.packets),
+      String(s.c2s.bytes),
+      String(s.s2c.packets),
+      String(s.s2c.bytes),
+      String(s.c2s.gaps + s.s2c.gaps),
+      String(s.c2s.gapBytes + s.s2c.gapBytes),
+      String(s.c2s.retransmissions + s.s2c.retransmissions),
+      String(s.c2s.overlapsDiffering + s.s2c.overlapsDiffering),
+      f.closeReason,
+    ]);
+  }
+  io.stdout(`${table(rows, '')}\n${flows.length} connection(s)\n`);
+  for (const w of warnings) io.stderr(`smtpscope: ${path}: ${w.message}\n`);
+  if (wantId !== null && dir !== null) {
+    const flow = flows.find((f) => f.key.id === wantId);
+    if (flow === undefined) {
+      io.stderr(`smtpscope: no connection '${safeText(wantId)}' in ${path}\n`);
+      return EXIT.ERROR;
+    }
+    mkdirSync(dir, { recursive: true });
+    for (const direction of ['c2s', 's2c'] as const) {
+      const file = join(dir, `${wantId}.${direction}.bin`);
+      writeFileSync(file, Buffer.concat(streams[direction]), { flag: 'w' });
+      const total = streams[direction].reduce((n, b) => n + b.length, 0);
+      io.stderr(`wrote ${file} (${formatBytes(total)})\n`);
+    }
+    for (const g of flow.gaps) io.stderr(`gap ${g.direction} at ${g.offset}: ${g.length} bytes (${g.cause})\n`);
+  }
+  return EXIT.OK;
+}

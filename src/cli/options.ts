@@ -1,0 +1,229 @@
+/**
+ * Command-line grammar: every flag in one table, parsed with node:util parseArgs (no dependency), and
+ * validated into typed values. Usage errors are UsageError (exit code 2).
+ */
+
+import { parseArgs } from 'node:util';
+import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const COMMANDS = ['analyze', 'flows', 'transcript', 'bounces', 'devices', 'help'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+const FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  summary: { type: 'boolean' },
+  tui: { type: 'boolean', default: true },
+  'no-tui': { type: 'boolean' },
+  json: { type: 'string' },
+  csv: { type: 'string' },
+  'csv-sessions': { type: 'string' },
+  'csv-transactions': { type: 'string' },
+  'csv-recipients': { type: 'string' },
+  'csv-commands': { type: 'string' },
+  extract: { type: 'string' },
+  'extract-incomplete': { type: 'boolean' },
+  ports: { type: 'string', short: 'p' },
+  'verify-checksums': { type: 'boolean' },
+  'reveal-secrets': { type: 'boolean' },
+  session: { type: 'string' },
+  'write-streams': { type: 'string' },
+  interface: { type: 'string', short: 'i' },
+  'list-interfaces': { type: 'boolean', short: 'D' },
+  filter: { type: 'string', short: 'f' },
+  snaplen: { type: 'string', short: 's' },
+  'buffer-size': { type: 'string', short: 'B' },
+  count: { type: 'string', short: 'c' },
+  duration: { type: 'string', short: 'G' },
+  write: { type: 'string', short: 'w' },
+  'rotate-mb': { type: 'string', short: 'C' },
+  user: { type: 'string', short: 'Z' },
+  'max-connections': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-buffer-mb': { type: 'string' },
+  'max-line': { type: 'string' },
+  'max-pending': { type: 'string' },
+  'message-keep-kb': { type: 'string' },
+} as const;
+
+export interface CliOptions {
+  readonly command: CommandName;
+  readonly inputs: readonly string[];
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly summary: boolean;
+  readonly tui: boolean;
+  readonly json: string | null;
+  readonly csvDir: string | null;
+  readonly csvSessions: string | null;
+  readonly csvTransactions: string | null;
+  readonly csvRecipients: string | null;
+  readonly csvCommands: string | null;
+  readonly extractDir: string | null;
+  readonly extractIncomplete: boolean;
+  readonly ports: ReadonlySet<number>;
+  readonly verifyChecksums: boolean;
+  readonly revealSecrets: boolean;
+  readonly session: string | null;
+  readonly writeStreams: string | null;
+  readonly live: null | {
+    readonly device: string;
+    readonly filter: string;
+    readonly snaplen: number;
+    readonly bufferMb: number;
+    readonly count: number | null;
+    readonly durationMs: number | null;
+  };
+  readonly listInterfaces: boolean;
+  readonly writeFile: string | null;
+  readonly rotateBytes: number | null;
+  readonly user: string | null;
+  readonly maxConnections: number | null;
+  readonly idleTimeoutMs: number | null;
+  readonly maxBufferBytes: number | null;
+  readonly maxLineLength: number | null;
+  readonly maxPendingCommands: number | null;
+  readonly messageKeepBytes: number | null;
+}
+
+function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
+  if (value === undefined) return null;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} takes a whole number, not '${value}'`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || (!allowZero && n === 0)) throw new UsageError(`--${name} is out of range: ${value}`);
+  return n;
+}
+
+export function parsePorts(text: string): ReadonlySet<number> {
+  const ports = new Set<number>();
+  for (const part of text.split(',')) {
+    const p = part.trim();
+    const range = /^(\d+)-(\d+)$/.exec(p);
+    const from = range !== null ? Number(range[1]) : Number(p);
+    const to = range !== null ? Number(range[2]) : from;
+    if (!/^\d+(-\d+)?$/.test(p) || from < 1 || to > 65535 || from > to) throw new UsageError(`bad port or range in --ports: '${p}'`);
+    if (to - from > 65535) throw new UsageError(`port range too large: '${p}'`);
+    for (let q = from; q <= to; q++) ports.add(q);
+  }
+  return ports;
+}
+
+/** Builds the default BPF filter for live capture from the port set. */
+export function portsFilter(ports: ReadonlySet<number>): string {
+  return `tcp and (${[...ports].map((p) => `port ${p}`).join(' or ')})`;
+}
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; args: string[] }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  let positionals = parsed.positionals;
+  let command: CommandName = 'analyze';
+  const first = positionals[0];
+  if (first !== undefined && (COMMANDS as readonly string[]).includes(first)) {
+    command = first as CommandName;
+    positionals = positionals.slice(1);
+  }
+  if (v['list-interfaces'] === true) command = 'devices';
+  const ports = v.ports === undefined ? DEFAULT_SMTP_PORTS : parsePorts(v.ports);
+  const device = v.interface ?? null;
+  if (device !== null && positionals.length > 0) throw new UsageError('give either capture files or -i INTERFACE, not both');
+  const live =
+    device === null
+      ? null
+      : {
+          device,
+          filter: v.filter ?? portsFilter(ports),
+          snaplen: positiveInt('snaplen', v.snaplen) ?? 262_144,
+          bufferMb: positiveInt('buffer-size', v['buffer-size']) ?? 16,
+          count: positiveInt('count', v.count),
+          durationMs: ((d) => (d === null ? null : d * 1000))(positiveInt('duration', v.duration)),
+        };
+  if (device === null) {
+    for (const flag of ['filter', 'snaplen', 'buffer-size', 'count', 'duration', 'write', 'user'] as const) {
+      if (v[flag] !== undefined) throw new UsageError(`--${flag} applies to live capture: add -i INTERFACE`);
+    }
+  }
+  const rotateMb = positiveInt('rotate-mb', v['rotate-mb']);
+  const kb = positiveInt('message-keep-kb', v['message-keep-kb'], { allowZero: true });
+  const idle = positiveInt('idle-timeout', v['idle-timeout']);
+  const bufMb = positiveInt('max-buffer-mb', v['max-buffer-mb']);
+  return {
+    command,
+    inputs: positionals,
+    help: v.help === true || command === 'help',
+    version: v.version === true,
+    summary: v.summary === true,
+    tui: v['no-tui'] !== true && v.tui !== false,
+    json: v.json ?? null,
+    csvDir: v.csv ?? null,
+    csvSessions: v['csv-sessions'] ?? null,
+    csvTransactions: v['csv-transactions'] ?? null,
+    csvRecipients: v['csv-recipients'] ?? null,
+    csvCommands: v['csv-commands'] ?? null,
+    extractDir: v.extract ?? null,
+    extractIncomplete: v['extract-incomplete'] === true,
+    ports,
+    verifyChecksums: v['verify-checksums'] === true,
+    revealSecrets: v['reveal-secrets'] === true,
+    session: v.session ?? null,
+    writeStreams: v['write-streams'] ?? null,
+    live,
+    listInterfaces: command === 'devices',
+    writeFile: v.write ?? null,
+    rotateBytes: rotateMb === null ? null : rotateMb * 1_000_000,
+    user: v.user ?? null,
+    maxConnections: positiveInt('max-connections', v['max-connections']),
+    idleTimeoutMs: idle === null ? null : idle * 1000,
+    maxBufferBytes: bufMb === null ? null : bufMb * 1024 * 1024,
+    maxLineLength: positiveInt('max-line', v['max-line']),
+    maxPendingCommands: positiveInt('max-pending', v['max-pending']),
+    messageKeepBytes: kb === null ? null : kb * 1024,
+  };
+}
+
+export const USAGE = `smtpscope — SMTP traffic analyzer
+
+Usage:
+  smtpscope [analyze] FILE... [options]      analyze pcap/pcapng/gzip captures ('-' = standard input)
+  smtpscope -i IFACE [options]               analyze live traffic (needs libpcap; see docs/LIVE.md)
+  smtpscope transcript FILE [--session ID]   print each session as the paired dialogue
+  smtpscope bounces FILE... [--csv FILE]     what failed and why: rejected/deferred recipients, DSNs
+  smtpscope flows FILE [--write-streams ID:DIR]
+                                             TCP connections on the SMTP ports, as reassembled
+  smtpscope -D                               list capture interfaces
+
+Output (analyze):
+  --summary, --no-tui      print the text summary (default when standard output is not a terminal)
+  --json FILE              one JSON object per session (NDJSON; '-' = standard output)
+  --csv DIR                sessions.csv, transactions.csv, recipients.csv, commands.csv
+  --csv-sessions FILE      one level only (also --csv-transactions, --csv-recipients, --csv-commands)
+  --extract DIR            every complete message as an .eml file, with index.csv
+  --extract-incomplete     also write incomplete messages (marked as such)
+  --reveal-secrets         keep AUTH passwords and tokens in outputs (off: redacted)
+
+Input:
+  -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)
+  --verify-checksums       drop packets with bad IP/TCP checksums (off: offloaded checksums are common)
+
+Live capture:
+  -i, --interface IFACE    capture on IFACE        -f, --filter BPF    (default: tcp on the ports)
+  -s, --snaplen N          bytes per packet        -B, --buffer-size MB  kernel buffer
+  -c, --count N            stop after N packets    -G, --duration S      stop after S seconds
+  -w, --write FILE         also write the packets to a pcap file   -C, --rotate-mb MB  rotate it
+  -Z, --user USER          drop privileges to USER once the capture is open
+
+Limits (docs/LIMITS.md):
+  --max-connections N  --idle-timeout S  --max-buffer-mb MB  --max-line N  --max-pending N  --message-keep-kb KB
+
+Exit codes: 0 success, 1 input or runtime error (partial results are still written), 2 usage error,
+3 live capture unavailable.
+`;

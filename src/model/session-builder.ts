@@ -1,0 +1,728 @@
+/**
+ * Builds the {@link SmtpSession} model of one connection from its decoder events.
+ *
+ * The builder is mutable inside and hands out immutable snapshots: `peek()` for the dashboard while the
+ * connection is open, `finish()` once it has closed (it waits for the message summaries, which are parsed
+ * asynchronously). Every list it keeps is bounded (see {@link SessionLimits}).
+ */
+
+import type { FlowKey, FlowStats } from '../reassembly/types.js';
+import { parseCapabilities } from '../smtp/extensions.js';
+import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
+import { classifyFailure } from './reason-class.js';
+import { summarizeMessage } from './message-summary.js';
+import { guessMtaSoftware, serverNameFromGreeting } from './mta-software.js';
+import { parseQueueId } from './queue-id.js';
+import type {
+  AnomalyRecord,
+  AuthInfo,
+  Capabilities,
+  CommandRecord,
+  FailureStage,
+  MessageSummary,
+  RecipientDisposition,
+  RecipientRecord,
+  ReplyRecord,
+  SessionEnd,
+  SmtpSession,
+  TlsInfo,
+  TransactionOutcome,
+  TransactionRecord,
+} from './types.js';
+
+/** Per-session bounds. Defaults in {@link DEFAULT_SESSION_LIMITS}; docs/LIMITS.md lists them. */
+export interface SessionLimits {
+  /** Command/reply pairs kept per session; later ones are counted in `commandsDropped`. */
+  readonly maxCommands: number;
+  /** Anomalies kept per session; later ones are counted in `anomaliesDropped`. */
+  readonly maxAnomalies: number;
+  /** Transactions kept per session; later MAILs are still counted as commands. */
+  readonly maxTransactions: number;
+  /** Recipients kept per transaction (a `too-many-recipients` anomaly marks the cut). */
+  readonly maxRecipients: number;
+  /** Bytes of each message kept for the header and MIME summary. */
+  readonly messageKeepBytes: number;
+  /** Characters of one reply's text kept. */
+  readonly maxReplyTextChars: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxCommands: 10_000,
+  maxAnomalies: 1_000,
+  maxTransactions: 1_000,
+  maxRecipients: 10_000,
+  messageKeepBytes: 256 * 1024,
+  maxReplyTextChars: 4_096,
+};
+
+export interface SessionBuilder {
+  apply(event: SmtpEvent): void;
+  /** The model as it stands (open sessions on the dashboard); message summaries not yet parsed are null. */
+  peek(): SmtpSession;
+  /** The final model; call after the `closed` event. */
+  finish(): Promise<SmtpSession>;
+  readonly closed: boolean;
+}
+
+interface MutableCommand {
+  seq: number;
+  verb: CommandRecord['verb'];
+  verbText: string;
+  argument: string;
+  tsMicros: number;
+  reply: ReplyRecord | null;
+  transaction: number | null;
+  pipelined: boolean;
+}
+
+interface MutableRecipient {
+  index: number;
+  address: string;
+  params: SmtpCommand['params'];
+  rcptTsMicros: number;
+  rcptReply: ReplyRecord | null;
+  lmtpReply: ReplyRecord | null;
+}
+
+interface MutableTransaction {
+  depth: number;
+  mailFrom: string | null;
+  mailParams: SmtpCommand['params'];
+  mailReply: ReplyRecord | null;
+  recipients: MutableRecipient[];
+  recipientsDropped: number;
+  mode: 'DATA' | 'BDAT' | null;
+  dataReply: ReplyRecord | null;
+  /** A message body was started (354 seen, or BDAT octets sent). */
+  messageStarted: boolean;
+  messageComplete: boolean;
+  sizeBytes: number | null;
+  bdatChunks: number;
+  finalReply: ReplyRecord | null;
+  lmtpReplies: number;
+  /** RSET, QUIT or a new MAIL came before a message was sent. */
+  abandoned: boolean;
+  body: Uint8Array[];
+  bodyKept: number;
+  bodyTruncated: boolean;
+  summary: MessageSummary | null;
+  summaryPromise: Promise<void> | null;
+  startedAt: number;
+  endedAt: number | null;
+}
+
+const EMPTY_PARAMS: SmtpCommand['params'] = Object.freeze({});
+
+export function createSessionBuilder(flow: FlowKey, options: Partial<SessionLimits> & { lmtp?: boolean } = {}): SessionBuilder {
+  const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options };
+  let protocol: SmtpSession['protocol'] = options.lmtp === true ? 'lmtp' : 'smtp';
+  let startedAt = Number.NaN;
+  let lastTs = Number.NaN;
+  let greeting: ReplyRecord | null = null;
+  let helo: string | null = null;
+  let heloVerb: SmtpSession['heloVerb'] = null;
+  let ehloLines: readonly string[] = [];
+  let capabilities: Capabilities | null = null;
+  const tls: { mode: TlsInfo['mode']; refused: boolean; clientHello: TlsInfo['clientHello']; serverHello: TlsInfo['serverHello']; c2s: number; s2c: number } =
+    { mode: 'none', refused: false, clientHello: null, serverHello: null, c2s: 0, s2c: 0 };
+  const auth: AuthInfo[] = [];
+  const transactions: MutableTransaction[] = [];
+  let current: MutableTransaction | null = null;
+  const commands: MutableCommand[] = [];
+  /** Command records by decoder command seq (only those kept). */
+  const commandBySeq = new Map<number, MutableCommand>();
+  /** Recipient awaiting a reply, by the RCPT command's seq. */
+  const recipientBySeq = new Map<number, MutableRecipient>();
+  let commandsDropped = 0;
+  const anomalies: AnomalyRecord[] = [];
+  let anomaliesDropped = 0;
+  let pendingReplies = 0;
+  let quitSent = false;
+  let quitAnswered = false;
+  let saw421 = false;
+  let rolesSwapped = false;
+  let repliesSeen = 0;
+  let closeReason: SmtpSession['closeReason'] | null = null;
+  let flowStats: FlowStats | null = null;
+  let gaps = 0;
+  let gapBytes = 0;
+  let closed = false;
+
+  const touch = (ts: number): void => {
+    if (Number.isNaN(startedAt)) startedAt = ts;
+    lastTs = ts;
+  };
+
+  const toReply = (reply: SmtpReply): ReplyRecord => {
+    let text = reply.lines.join('\n');
+    if (text.length > limits.maxReplyTextChars) text = `${text.slice(0, limits.maxReplyTextChars)}…`;
+    return { code: reply.code, enhancedStatus: reply.enhancedStatus, text, tsMicros: reply.tsMicros };
+  };
+
+  const addCommand = (record: MutableCommand): boolean => {
+    if (commands.length >= limits.maxCommands) {
+      commandsDropped++;
+      return false;
+    }
+    commands.push(record);
+    return true;
+  };
+
+  const addAnomaly = (record: AnomalyRecord): void => {
+    if (anomalies.length >= limits.maxAnomalies) anomaliesDropped++;
+    else anomalies.push(record);
+  };
+
+  /** Marks the open transaction as left behind before its message was sent. */
+  const abandonCurrent = (): void => {
+    if (current !== null && !current.messageStarted && current.finalReply === null) current.abandoned = true;
+    current = null;
+  };
+
+  const newTransaction = (command: SmtpCommand): MutableTransaction | null => {
+    abandonCurrent();
+    if (transactions.length >= limits.maxTransactions) return null;
+    const t: MutableTransaction = {
+      depth: transactions.length + 1,
+      mailFrom: command.path,
+      mailParams: command.params,
+      mailReply: null,
+      recipients: [],
+      recipientsDropped: 0,
+      mode: null,
+      dataReply: null,
+      messageStarted: false,
+      messageComplete: false,
+      sizeBytes: null,
+      bdatChunks: 0,
+      finalReply: null,
+      lmtpReplies: 0,
+      abandoned: false,
+      body: [],
+      bodyKept: 0,
+      bodyTruncated: false,
+      summary: null,
+      summaryPromise: null,
+      startedAt: command.tsMicros,
+      endedAt: null,
+    };
+    transactions.push(t);
+    current = t;
+    return t;
+  };
+
+  const onCommand = (command: SmtpCommand): void => {
+    touch(command.tsMicros);
+    const pipelined = command.kind === 'command' && pendingReplies > 0;
+    if (command.kind === 'command') pendingReplies++;
+    let transaction: MutableTransaction | null = current;
+    switch (command.verb) {
+      case 'HELO':
+      case 'EHLO':
+      case 'LHLO':
+        helo = command.argument.trim().split(/\s+/)[0] ?? '';
+        heloVerb = command.verb;
+        if (command.verb === 'LHLO') protocol = 'lmtp';
+        abandonCurrent();
+        transaction = null;
+        break;
+      case 'MAIL':
+      case 'SEND':
+      case 'SOML':
+      case 'SAML':
+        transaction = newTransaction(command);
+        break;
+      case 'RCPT':
+        if (current === null) transaction = null;
+        else if (current.recipients.length >= limits.maxRecipients) current.recipientsDropped++;
+        else {
+          const r: MutableRecipient = {
+            index: current.recipients.length + 1,
+            address: command.path ?? command.argument,
+            params: command.params,
+            rcptTsMicros: command.tsMicros,
+            rcptReply: null,
+            lmtpReply: null,
+          };
+          current.recipients.push(r);
+          recipientBySeq.set(command.seq, r);
+        }
+        break;
+      case 'DATA':
+        if (current !== null) current.mode = 'DATA';
+        break;
+      case 'BDAT':
+        if (current !== null) current.mode = 'BDAT';
+        break;
+      case 'RSET':
+        abandonCurrent();
+        transaction = null;
+        break;
+      case 'QUIT':
+        quitSent = true;
+        abandonCurrent();
+        transaction = null;
+        break;
+      default:
+        if (command.kind === 'command' && command.verb !== 'UNKNOWN' && command.verb !== 'NOOP') transaction = null;
+    }
+    const record: MutableCommand = {
+      seq: command.seq,
+      verb: command.kind === 'auth-response' ? 'AUTH-RESPONSE' : command.verb,
+      verbText: command.verbText,
+      argument: command.argument,
+      tsMicros: command.tsMicros,
+      reply: null,
+      transaction: transaction?.depth ?? null,
+      pipelined,
+    };
+    if (addCommand(record)) commandBySeq.set(command.seq, record);
+  };
+
+  const onReply = (reply: SmtpReply, to: ReplyTarget): void => {
+    touch(reply.tsMicros);
+    repliesSeen++;
+    const record = toReply(reply);
+    if (reply.code === 421) saw421 = true;
+    switch (to.kind) {
+      case 'greeting':
+        greeting = record;
+        return;
+      case 'unmatched':
+        return;
+      case 'end-of-data':
+        onEndOfData(record, to);
+        return;
+      case 'command':
+        break;
+    }
+    const command = to.command;
+    if (command.kind === 'command' && pendingReplies > 0) pendingReplies--;
+    const kept = commandBySeq.get(command.seq);
+    if (kept !== undefined && kept.reply === null) kept.reply = record;
+    const t = kept !== undefined && kept.transaction !== null ? transactions[kept.transaction - 1] : current;
+    const positive = reply.code < 400;
+    switch (command.verb) {
+      case 'EHLO':
+      case 'LHLO':
+        if (positive) {
+          ehloLines = reply.lines;
+          capabilities = parseCapabilities(reply.lines);
+        }
+        break;
+      case 'MAIL':
+      case 'SEND':
+      case 'SOML':
+      case 'SAML':
+        if (t !== undefined && t !== null) t.mailReply = record;
+        break;
+      case 'RCPT': {
+        const r = recipientBySeq.get(command.seq);
+        if (r !== undefined) {
+          r.rcptReply = record;
+          recipientBySeq.delete(command.seq);
+        }
+        break;
+      }
+      case 'DATA':
+        if (t !== undefined && t !== null) {
+          t.dataReply = record;
+          if (reply.code === 354) t.messageStarted = true;
+        }
+        break;
+      case 'STARTTLS':
+        if (reply.code !== 220) tls.refused = true;
+        break;
+      case 'QUIT':
+        if (reply.code === 221) quitAnswered = true;
+        break;
+      default:
+        break;
+    }
+  };
+
+  const onEndOfData = (record: ReplyRecord, to: Extract<ReplyTarget, { kind: 'end-of-data' }>): void => {
+    const t = current ?? transactions[transactions.length - 1];
+    if (to.mode === 'BDAT') {
+      // The reply to BDAT ... LAST answers both the chunk command and the message.
+      for (let i = commands.length - 1; i >= 0; i--) {
+        const c = commands[i];
+        if (c === undefined || c.verb !== 'BDAT') continue;
+        if (c.reply === null) {
+          c.reply = record;
+          if (pendingReplies > 0) pendingReplies--;
+        }
+        break;
+      }
+    } else {
+      addCommand({
+        seq: commands.length === 0 ? 0 : (commands[commands.length - 1]?.seq ?? 0),
+        verb: 'END-OF-DATA',
+        verbText: '.',
+        argument: to.lmtpRecipient === null ? '' : `recipient ${to.lmtpRecipient + 1}`,
+        tsMicros: t?.endedAt ?? record.tsMicros,
+        reply: record,
+        transaction: t?.depth ?? null,
+        pipelined: false,
+      });
+    }
+    if (t === undefined) return;
+    if (to.lmtpRecipient !== null) {
+      protocol = 'lmtp';
+      const accepted = t.recipients.filter((r) => r.rcptReply !== null && r.rcptReply.code < 400);
+      const r = accepted[to.lmtpRecipient];
+      if (r !== undefined) r.lmtpReply = record;
+      if (t.finalReply === null) t.finalReply = record;
+      t.lmtpReplies++;
+    } else if (t.finalReply === null) {
+      t.finalReply = record;
+    }
+    t.endedAt = record.tsMicros;
+  };
+
+  const keepBody = (bytes: Uint8Array): void => {
+    const t = current;
+    if (t === null) return;
+    const room = limits.messageKeepBytes - t.bodyKept;
+    if (room <= 0) {
+      if (bytes.length > 0) t.bodyTruncated = true;
+      return;
+    }
+    const piece = bytes.length <= room ? bytes : bytes.subarray(0, room);
+    if (piece.length < bytes.length) t.bodyTruncated = true;
+    t.body.push(piece.slice());
+    t.bodyKept += piece.length;
+  };
+
+  const endMessage = (sizeBytes: number, complete: boolean, ts: number): void => {
+    const t = current;
+    if (t === null) return;
+    t.messageStarted = true;
+    t.messageComplete = complete;
+    t.sizeBytes = sizeBytes;
+    if (t.endedAt === null) t.endedAt = ts;
+    if (t.bodyKept > 0 && t.summaryPromise === null) {
+      const bytes = Buffer.concat(t.body);
+      t.body = [];
+      const truncated = t.bodyTruncated || !complete;
+      t.summaryPromise = summarizeMessage(bytes, truncated).then(
+        (summary) => {
+          t.summary = summary;
+        },
+        () => {
+          t.summary = null;
+        },
+      );
+    }
+  };
+
+  const apply = (event: SmtpEvent): void => {
+    switch (event.type) {
+      case 'command':
+        onCommand(event.command);
+        return;
+      case 'reply':
+        onReply(event.reply, event.to);
+        return;
+      case 'state':
+        touch(event.tsMicros);
+        return;
+      case 'message-start':
+        touch(event.tsMicros);
+        if (current !== null) {
+          current.mode = event.mode;
+          current.messageStarted = true;
+        }
+        return;
+      case 'message-bytes':
+        keepBody(event.bytes);
+        return;
+      case 'message-end':
+        touch(event.tsMicros);
+        endMessage(event.sizeBytes, event.complete, event.tsMicros);
+        return;
+      case 'bdat-chunk':
+        touch(event.tsMicros);
+        if (current !== null) {
+          current.bdatChunks++;
+          current.mode = 'BDAT';
+          current.messageStarted = true;
+        }
+        return;
+      case 'tls-start':
+        touch(event.tsMicros);
+        tls.mode = event.mode;
+        return;
+      case 'tls-hello':
+        if (event.hello.side === 'client') tls.clientHello = event.hello;
+        else tls.serverHello = event.hello;
+        return;
+      case 'tls-bytes':
+        if (event.direction === 'c2s') tls.c2s += event.length;
+        else tls.s2c += event.length;
+        return;
+      case 'auth':
+        touch(event.tsMicros);
+        auth.push({
+          mechanism: event.mechanism,
+          username: event.username,
+          secret: event.secret,
+          outcome: event.outcome,
+          tsMicros: event.tsMicros,
+        });
+        return;
+      case 'roles-swapped':
+        rolesSwapped = true;
+        return;
+      case 'gap':
+        touch(event.tsMicros);
+        gaps++;
+        gapBytes += event.length;
+        return;
+      case 'anomaly':
+        touch(event.tsMicros);
+        addAnomaly({
+          code: event.code,
+          direction: event.direction,
+          detail: event.detail,
+          offset: event.offset,
+          tsMicros: event.tsMicros,
+        });
+        return;
+      case 'closed':
+        touch(event.tsMicros);
+        closeReason = event.reason;
+        flowStats = event.stats;
+        closed = true;
+        return;
+    }
+  };
+
+  const sessionEnd = (): SessionEnd => {
+    if (quitAnswered) return 'quit';
+    if (saw421) return 'server-421';
+    if (quitSent) return 'quit-unanswered';
+    switch (closeReason) {
+      case 'rst':
+        return 'rst';
+      case 'fin':
+        return 'fin-without-quit';
+      case 'idle-timeout':
+        return 'idle-timeout';
+      case 'evicted':
+      case 'limit':
+        return 'evicted';
+      default:
+        return 'end-of-capture';
+    }
+  };
+
+  const build = (): SmtpSession => {
+    const stats: FlowStats = flowStats ?? emptyFlowStats(startedAt, lastTs);
+    const noReplies = repliesSeen === 0 && stats.s2c.packets === 0;
+    const end = sessionEnd();
+    const connectionLost = end !== 'quit' && end !== 'quit-unanswered';
+    const built = transactions.map((t) => buildTransaction(t, { noReplies, connectionLost }));
+    const oneSided: SmtpSession['quality']['oneSided'] =
+      stats.s2c.packets === 0 && stats.c2s.packets > 0 ? 'c2s-only' : stats.c2s.packets === 0 && stats.s2c.packets > 0 ? 's2c-only' : null;
+    const greetingText = greeting?.text ?? null;
+    return {
+      id: flow.id,
+      client: flow.client,
+      server: flow.server,
+      orientation: flow.basis,
+      protocol,
+      startedAt: Number.isNaN(startedAt) ? stats.firstTsMicros : Math.min(startedAt, stats.firstTsMicros),
+      endedAt: Number.isNaN(lastTs) ? stats.lastTsMicros : Math.max(lastTs, stats.lastTsMicros),
+      end,
+      closeReason: closeReason ?? 'end-of-capture',
+      greeting,
+      serverName: greetingText === null ? null : serverNameFromGreeting(greetingText),
+      software: guessMtaSoftware(greetingText, ehloLines),
+      helo,
+      heloVerb,
+      capabilities,
+      tls: {
+        mode: tls.mode,
+        offered: capabilities?.starttls ?? false,
+        refused: tls.refused,
+        clientHello: tls.clientHello,
+        serverHello: tls.serverHello,
+        bytes: { c2s: tls.c2s, s2c: tls.s2c },
+      },
+      auth: auth.slice(),
+      transactions: built,
+      commands: commands.map((c) => ({
+        ...c,
+        latencyMicros: c.reply === null ? null : c.reply.tsMicros - c.tsMicros,
+      })),
+      commandsDropped,
+      anomalies: anomalies.slice(),
+      anomaliesDropped,
+      quality: {
+        midstream: !stats.sawSyn && !stats.sawSynAck,
+        oneSided,
+        gaps: stats.c2s.gaps + stats.s2c.gaps || gaps,
+        gapBytes: stats.c2s.gapBytes + stats.s2c.gapBytes || gapBytes,
+        retransmissions: stats.c2s.retransmissions + stats.s2c.retransmissions,
+        overlapsDiffering: stats.c2s.overlapsDiffering + stats.s2c.overlapsDiffering,
+      },
+      flow: stats,
+      rolesSwapped,
+    };
+  };
+
+  return {
+    apply,
+    peek: build,
+    async finish(): Promise<SmtpSession> {
+      const pending = transactions.map((t) => t.summaryPromise).filter((p): p is Promise<void> => p !== null);
+      if (pending.length > 0) await Promise.all(pending);
+      return build();
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+interface TransactionContext {
+  /** No server reply was captured in the whole session (client-only capture). */
+  readonly noReplies: boolean;
+  /** The session ended without QUIT (reset, lost, timed out, cut by the end of the capture). */
+  readonly connectionLost: boolean;
+}
+
+function isFailure(reply: ReplyRecord | null): reply is ReplyRecord {
+  return reply !== null && reply.code >= 400;
+}
+
+function outcomeOf(reply: ReplyRecord): TransactionOutcome {
+  return reply.code >= 500 ? 'rejected' : reply.code >= 400 ? 'deferred' : 'accepted';
+}
+
+function buildTransaction(t: MutableTransaction, ctx: TransactionContext): TransactionRecord {
+  let outcome: TransactionOutcome;
+  let failureStage: FailureStage | null = null;
+  let deciding: ReplyRecord | null = null;
+  const rcptReplies = t.recipients.map((r) => r.rcptReply);
+  const allRcptFailed = rcptReplies.length > 0 && rcptReplies.every(isFailure);
+
+  if (t.lmtpReplies > 0) {
+    const finals = t.recipients.map((r) => r.lmtpReply).filter((r): r is ReplyRecord => r !== null);
+    const ok = finals.some((r) => r.code < 400);
+    const failed = finals.find(isFailure) ?? null;
+    outcome = ok ? 'accepted' : failed !== null ? outcomeOf(failed) : 'unknown';
+    if (!ok && failed !== null) {
+      failureStage = 'end-of-data';
+      deciding = failed;
+    }
+  } else if (t.finalReply !== null) {
+    outcome = outcomeOf(t.finalReply);
+    if (outcome !== 'accepted') {
+      failureStage = 'end-of-data';
+      deciding = t.finalReply;
+    }
+  } else if (isFailure(t.mailReply)) {
+    outcome = outcomeOf(t.mailReply);
+    failureStage = 'mail';
+    deciding = t.mailReply;
+  } else if (allRcptFailed) {
+    const worst = rcptReplies.find((r) => r !== null && r.code >= 500) ?? rcptReplies[0] ?? null;
+    deciding = worst;
+    outcome = worst !== null ? outcomeOf(worst) : 'rejected';
+    failureStage = 'rcpt';
+  } else if (isFailure(t.dataReply)) {
+    outcome = outcomeOf(t.dataReply);
+    failureStage = 'data';
+    deciding = t.dataReply;
+  } else if (ctx.noReplies) {
+    outcome = 'unknown';
+  } else if (t.messageStarted || t.mode !== null) {
+    outcome = 'incomplete';
+    failureStage = 'connection-lost';
+  } else if (t.abandoned || !ctx.connectionLost) {
+    outcome = 'aborted';
+  } else {
+    outcome = 'incomplete';
+    failureStage = 'connection-lost';
+  }
+
+  const reasonClass =
+    deciding === null ? null : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, failureStage ?? undefined);
+
+  const recipients: RecipientRecord[] = t.recipients.map((r) => buildRecipient(r, t, ctx));
+  return {
+    depth: t.depth,
+    mailFrom: t.mailFrom,
+    mailParams: t.mailParams ?? EMPTY_PARAMS,
+    mailReply: t.mailReply,
+    recipients,
+    mode: t.mode,
+    dataReply: t.dataReply,
+    sizeBytes: t.sizeBytes,
+    bdatChunks: t.bdatChunks,
+    messageComplete: t.messageComplete,
+    finalReply: t.finalReply,
+    queueId: t.finalReply !== null && t.finalReply.code < 400 ? parseQueueId(t.finalReply.text) : null,
+    outcome,
+    failureStage,
+    reasonClass,
+    message: t.summary,
+    startedAt: t.startedAt,
+    endedAt: t.endedAt,
+  };
+}
+
+function buildRecipient(r: MutableRecipient, t: MutableTransaction, ctx: TransactionContext): RecipientRecord {
+  let disposition: RecipientDisposition;
+  let deciding: ReplyRecord | null = null;
+  let stage: FailureStage | undefined;
+  const finalReply = r.lmtpReply ?? (r.rcptReply !== null && r.rcptReply.code < 400 ? t.finalReply : null);
+  if (r.rcptReply === null) {
+    disposition = 'unknown';
+  } else if (r.rcptReply.code >= 400) {
+    disposition = r.rcptReply.code >= 500 ? 'rejected-rcpt' : 'deferred-rcpt';
+    deciding = r.rcptReply;
+    stage = 'rcpt';
+  } else if (finalReply !== null) {
+    if (finalReply.code < 400) disposition = 'delivered';
+    else {
+      disposition = finalReply.code >= 500 ? 'rejected-data' : 'deferred-data';
+      deciding = finalReply;
+      stage = 'end-of-data';
+    }
+  } else if (isFailure(t.dataReply)) {
+    disposition = t.dataReply.code >= 500 ? 'rejected-data' : 'deferred-data';
+    deciding = t.dataReply;
+    stage = 'data';
+  } else if (t.messageStarted || t.mode !== null) {
+    disposition = 'unknown';
+  } else if (t.abandoned || !ctx.connectionLost) {
+    disposition = 'not-sent';
+  } else {
+    disposition = 'unknown';
+  }
+  return {
+    index: r.index,
+    address: r.address,
+    params: r.params,
+    rcptTsMicros: r.rcptTsMicros,
+    rcptReply: r.rcptReply,
+    finalReply,
+    disposition,
+    reasonClass: deciding === null ? null : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, stage),
+  };
+}
+
+function emptyFlowStats(first: number, last: number): FlowStats {
+  const dir = { packets: 0, bytes: 0, gapBytes: 0, gaps: 0, retransmissions: 0, overlapsDiffering: 0, outOfOrder: 0 };
+  return {
+    firstTsMicros: Number.isNaN(first) ? 0 : first,
+    lastTsMicros: Number.isNaN(last) ? 0 : last,
+    c2s: dir,
+    s2c: { ...dir },
+    sawSyn: false,
+    sawSynAck: false,
+  };
+}

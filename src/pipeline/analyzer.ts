@@ -1,0 +1,264 @@
+/**
+ * The analysis pipeline: sources → decode → reassembly → SMTP decoder → session model → sinks.
+ *
+ * Each input is analysed on its own (its connections do not continue into the next file); sessions go to the
+ * sinks in the order they close, and leave memory as they do. The analyzer can be looked at while it runs
+ * (`snapshot()`, for the dashboard) and stopped (`stop()`, for signals): open sessions are then closed as
+ * incomplete and every sink is flushed, so nothing already decoded is lost.
+ */
+
+import { openFileSource } from '../capture/open-file.js';
+import type { PacketSource, PacketView, SourceStats, SourceWarning } from '../capture/types.js';
+import { createPacketDecoder } from '../decode/packet-decoder.js';
+import type { DecodeCounters, DecoderOptions, MalformedKind, SkipReason } from '../decode/types.js';
+import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '../model/session-builder.js';
+import type { SmtpSession } from '../model/types.js';
+import { createAssembler } from '../reassembly/assembler.js';
+import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
+import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/types.js';
+import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
+import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
+import { runPacketLoop } from './packet-loop.js';
+import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
+
+/** Receives every message body as it streams (the `--extract` writer). */
+export interface MessageBodyListener {
+  messageStart(sessionId: string, depth: number, mode: 'DATA' | 'BDAT'): void;
+  messageBytes(sessionId: string, depth: number, bytes: Uint8Array): void;
+  messageEnd(sessionId: string, depth: number, complete: boolean): void;
+}
+
+export type InputSpec =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'source'; readonly open: () => Promise<PacketSource> };
+
+export interface AnalyzerConfig {
+  readonly inputs: readonly InputSpec[];
+  readonly ports?: ReadonlySet<number>;
+  readonly decoder?: Partial<DecoderOptions>;
+  readonly assembler?: Partial<AssemblerOptions>;
+  readonly smtp?: Partial<SmtpDecoderOptions>;
+  readonly session?: Partial<SessionLimits>;
+  readonly bodyListener?: MessageBodyListener;
+  /** Sees every captured packet (the `-w` writer). */
+  readonly tap?: (packet: PacketView) => void;
+  /** Called for each source warning as soon as the source reports it. */
+  readonly onWarning?: (warning: SourceWarning, source: string) => void;
+}
+
+export interface Analyzer {
+  /** Runs to the end of every input (or until stop()); resolves once every sink is closed. */
+  run(): Promise<RunSummary>;
+  /** Stops reading; open sessions are closed as incomplete and every sink flushed. */
+  stop(): void;
+  /** What the analysis looks like now. */
+  snapshot(): Snapshot;
+}
+
+const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, dropped: 0, truncated: 0 };
+
+export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
+  const ports = config.ports ?? DEFAULT_SMTP_PORTS;
+  const open = new Map<string, SessionBuilder>();
+  let sessionsClosed = 0;
+  let current: PacketSource | null = null;
+  let stopped = false;
+  let firstTs: number | null = null;
+  let lastTs: number | null = null;
+  const finishedSources: SourceStats[] = [];
+  const finishedDecode: DecodeCounters[] = [];
+  const finishedAssembler: AssemblerStats[] = [];
+  let liveDecode: (() => DecodeCounters) | null = null;
+  let liveAssembler: (() => AssemblerStats) | null = null;
+  const warnings: SourceWarning[] = [];
+  /** Sessions reach the sinks one after another, in the order they closed. */
+  let delivery: Promise<void> = Promise.resolve();
+  let deliveryError: unknown = null;
+
+  const deliver = (builder: SessionBuilder): void => {
+    const finished = builder.finish();
+    delivery = delivery.then(async () => {
+      const session = await finished;
+      for (const sink of sinks) await sink.sessionClosed(session);
+    });
+    delivery.catch((error: unknown) => {
+      deliveryError ??= error;
+    });
+  };
+
+  const emitterFor = (flow: FlowKey, body: MessageBodyListener | undefined) => {
+    const builder = createSessionBuilder(flow, { ...config.session, lmtp: flow.server.port === 24 });
+    open.set(flow.id, builder);
+    let depth = 0;
+    let inMessage = false;
+    return (event: SmtpEvent): void => {
+      builder.apply(event);
+      if (body !== undefined) {
+        if (event.type === 'command' && event.command.verb === 'MAIL') depth++;
+        else if (event.type === 'message-start' && !inMessage) {
+          inMessage = true;
+          body.messageStart(flow.id, Math.max(depth, 1), event.mode);
+        } else if (event.type === 'message-bytes' && inMessage) body.messageBytes(flow.id, Math.max(depth, 1), event.bytes);
+        else if (event.type === 'message-end' && inMessage) {
+          inMessage = false;
+          body.messageEnd(flow.id, Math.max(depth, 1), event.complete);
+        }
+      }
+      if (event.type === 'closed') {
+        open.delete(flow.id);
+        sessionsClosed++;
+        deliver(builder);
+      }
+    };
+  };
+
+  const stats = (): RunStats => {
+    const sourceStats = current === null ? ZERO_SOURCE : current.stats();
+    const all = current === null ? finishedSources : [...finishedSources, sourceStats];
+    return {
+      source: sumSourceStats(all),
+      decode: sumDecodeCounters(liveDecode === null ? finishedDecode : [...finishedDecode, liveDecode()]),
+      assembler: sumAssemblerStats(liveAssembler === null ? finishedAssembler : [...finishedAssembler, liveAssembler()]),
+      sessionsClosed,
+      sessionsOpen: open.size,
+      firstTsMicros: firstTs,
+      lastTsMicros: lastTs,
+    };
+  };
+
+  const runOne = async (input: InputSpec, index: number, many: boolean): Promise<{ description: string; format: string; compressed: boolean }> => {
+    const source = input.kind === 'file' ? await openFileSource(input.path) : await input.open();
+    current = source;
+    const decoder = createPacketDecoder({ ...config.decoder, ports });
+    const prefix = many ? `${index + 1}-` : '';
+    const factory = createSmtpStreamFactory(
+      (flow) => emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
+      config.smtp ?? {},
+    );
+    const assembler = createAssembler(factory, { ...config.assembler, ports });
+    liveDecode = () => decoder.counters();
+    liveAssembler = () => assembler.stats();
+    try {
+      if (!stopped) {
+        const result = await runPacketLoop(source, decoder, assembler, config.tap === undefined ? {} : { tap: config.tap });
+        if (result.firstTsMicros !== null) firstTs = firstTs === null ? result.firstTsMicros : Math.min(firstTs, result.firstTsMicros);
+        if (result.lastTsMicros !== null) lastTs = lastTs === null ? result.lastTsMicros : Math.max(lastTs, result.lastTsMicros);
+      }
+    } finally {
+      assembler.flushAll('end-of-capture');
+      for (const w of source.warnings()) {
+        warnings.push(w);
+        config.onWarning?.(w, source.description);
+      }
+      finishedSources.push(source.stats());
+      finishedDecode.push(decoder.counters());
+      finishedAssembler.push(assembler.stats());
+      liveDecode = null;
+      liveAssembler = null;
+      current = null;
+      await source.close();
+    }
+    return { description: source.description, format: source.format, compressed: source.compressed };
+  };
+
+  return {
+    async run(): Promise<RunSummary> {
+      const started = Date.now();
+      const sources: { description: string; format: string; compressed: boolean }[] = [];
+      let failure: unknown = null;
+      try {
+        for (let i = 0; i < config.inputs.length && !stopped; i++) {
+          const input = config.inputs[i];
+          if (input !== undefined) sources.push(await runOne(input, i, config.inputs.length > 1));
+        }
+      } catch (error) {
+        failure = error;
+      }
+      await delivery.catch(() => undefined);
+      const summary: RunSummary = { sources, stats: stats(), warnings, wallMs: Date.now() - started };
+      for (const sink of sinks) await sink.close(summary);
+      if (failure !== null) throw failure;
+      if (deliveryError !== null) throw deliveryError;
+      return summary;
+    },
+    stop(): void {
+      stopped = true;
+      void current?.close();
+    },
+    snapshot(): Snapshot {
+      return { stats: stats(), open: [...open.values()].map((b) => b.peek()) };
+    },
+  };
+}
+
+/** Runs the analysis and returns every session with the summary (tests, small captures, one-shot commands). */
+export async function analyzeToArray(config: AnalyzerConfig): Promise<{ sessions: SmtpSession[]; summary: RunSummary }> {
+  const sessions: SmtpSession[] = [];
+  const sink: Sink = {
+    name: 'array',
+    sessionClosed(session) {
+      sessions.push(session);
+    },
+    async close() {},
+  };
+  const summary = await createAnalyzer(config, [sink]).run();
+  return { sessions, summary };
+}
+
+function sumSourceStats(all: readonly SourceStats[]): SourceStats {
+  let packets = 0;
+  let bytes = 0;
+  let truncated = 0;
+  let dropped: number | null = 0;
+  for (const s of all) {
+    packets += s.packets;
+    bytes += s.bytes;
+    truncated += s.truncated;
+    dropped = dropped === null || s.dropped === null ? null : dropped + s.dropped;
+  }
+  return { packets, bytes, dropped, truncated };
+}
+
+function addCounts<K extends string>(into: Partial<Record<K, number>>, from: Readonly<Partial<Record<K, number>>>): void {
+  for (const key of Object.keys(from) as K[]) into[key] = (into[key] ?? 0) + (from[key] ?? 0);
+}
+
+function sumDecodeCounters(all: readonly DecodeCounters[]): DecodeCounters {
+  const skipped: Partial<Record<SkipReason, number>> = {};
+  const malformed: Partial<Record<MalformedKind, number>> = {};
+  let tcp = 0;
+  let fragmentsReassembled = 0;
+  for (const c of all) {
+    tcp += c.tcp;
+    fragmentsReassembled += c.fragmentsReassembled;
+    addCounts(skipped, c.skipped);
+    addCounts(malformed, c.malformed);
+  }
+  return { tcp, skipped, malformed, fragmentsReassembled };
+}
+
+function sumAssemblerStats(all: readonly AssemblerStats[]): AssemblerStats {
+  const out = {
+    openFlows: 0,
+    totalFlows: 0,
+    bufferedBytes: 0,
+    gaps: 0,
+    overlapsDiffering: 0,
+    retransmissions: 0,
+    limitHits: { perDirection: 0, total: 0, connections: 0 },
+    orphanSegments: 0,
+  };
+  for (const s of all) {
+    out.openFlows += s.openFlows;
+    out.totalFlows += s.totalFlows;
+    out.bufferedBytes += s.bufferedBytes;
+    out.gaps += s.gaps;
+    out.overlapsDiffering += s.overlapsDiffering;
+    out.retransmissions += s.retransmissions;
+    out.limitHits.perDirection += s.limitHits.perDirection;
+    out.limitHits.total += s.limitHits.total;
+    out.limitHits.connections += s.limitHits.connections;
+    out.orphanSegments += s.orphanSegments;
+  }
+  return out;
+}

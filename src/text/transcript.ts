@@ -1,0 +1,67 @@
+/**
+ * `smtpscope transcript`: each session as the paired dialogue, like a mail server's own protocol log.
+ * Every wire string passes through safeText, so nothing from the capture can drive the terminal.
+ */
+
+import type { CommandRecord, ReplyRecord, SmtpSession } from '../model/types.js';
+import { safeText } from '../report/safe-text.js';
+import { endpoint, formatBytes, formatDuration, isoMicros } from './format.js';
+
+export interface TranscriptOptions {
+  /** Show times relative to the session start on every line (default true). */
+  readonly times?: boolean;
+}
+
+function replyLines(reply: ReplyRecord): string[] {
+  const lines = reply.text.split('\n');
+  return lines.map((line, i) => `${reply.code}${i === lines.length - 1 ? ' ' : '-'}${line}`);
+}
+
+function commandLine(c: CommandRecord): string {
+  if (c.verb === 'END-OF-DATA') return '.';
+  if (c.verb === 'AUTH-RESPONSE') return c.argument;
+  return c.argument === '' ? c.verbText : `${c.verbText} ${c.argument}`;
+}
+
+export function formatTranscript(session: SmtpSession, options: TranscriptOptions = {}): string {
+  const times = options.times ?? true;
+  const t0 = session.startedAt;
+  const stamp = (ts: number): string => (times ? `+${((ts - t0) / 1e6).toFixed(6)} ` : '');
+  const blank = times ? ' '.repeat(stamp(t0).length) : '';
+  const out: string[] = [];
+  const flags: string[] = [session.protocol.toUpperCase(), `oriented by ${session.orientation}`];
+  if (session.quality.midstream) flags.push('midstream');
+  if (session.quality.oneSided !== null) flags.push(session.quality.oneSided);
+  if (session.quality.gaps > 0) flags.push(`${session.quality.gaps} gap(s)`);
+  out.push(
+    `Session ${session.id}  ${endpoint(session.client)} -> ${endpoint(session.server)}  ${isoMicros(session.startedAt)}  (${flags.join(', ')})`,
+  );
+  if (session.greeting !== null) {
+    for (const line of replyLines(session.greeting)) out.push(`${stamp(session.greeting.tsMicros)}S: ${safeText(line)}`);
+  }
+  const transactions = new Map(session.transactions.map((t) => [t.depth, t]));
+  for (const c of session.commands) {
+    const latency = c.latencyMicros === null ? '' : `   [${formatDuration(c.latencyMicros)}${c.pipelined ? ', pipelined' : ''}]`;
+    if (c.verb === 'END-OF-DATA' || (c.verb === 'BDAT' && c.transaction !== null)) {
+      const t = c.transaction === null ? undefined : transactions.get(c.transaction);
+      if (c.verb === 'END-OF-DATA' && t !== undefined) {
+        const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
+        out.push(`${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}>`);
+      }
+    }
+    out.push(`${stamp(c.tsMicros)}C: ${safeText(commandLine(c))}${latency}`);
+    if (c.reply !== null) for (const line of replyLines(c.reply)) out.push(`${blank}S: ${safeText(line)}`);
+    if (c.verb === 'DATA' && c.reply?.code === 354) {
+      const t = c.transaction === null ? undefined : transactions.get(c.transaction);
+      const ended = session.commands.some((x) => x.verb === 'END-OF-DATA' && x.transaction === c.transaction);
+      if (t !== undefined && !ended) {
+        const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
+        out.push(`${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data reply not captured>`);
+      }
+    }
+  }
+  if (session.commandsDropped > 0) out.push(`${blank}… ${session.commandsDropped} more command(s) not kept (limit)`);
+  for (const a of session.anomalies) out.push(`${stamp(a.tsMicros)}!  ${a.code}${a.detail === '' ? '' : `: ${safeText(a.detail)}`}`);
+  out.push(`${blank}-- ended: ${session.end} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`);
+  return out.join('\n');
+}
