@@ -7,7 +7,16 @@
 
 import type { PacketView } from '../capture/types.js';
 
-export const TCP_FLAG = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 } as const;
+export const TCP_FLAG = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
 
 export interface Endpoint {
   /** Dotted IPv4 or RFC 5952 IPv6 text. */
@@ -47,11 +56,15 @@ export interface TcpSegment {
 export type MalformedKind =
   | 'link-truncated'
   | 'vlan-truncated'
+  /** The IP version nibble disagrees with the link layer's protocol (e.g. EtherType 0x0800 with version 6). */
+  | 'ip-bad-version'
   | 'ipv4-truncated'
   | 'ipv4-bad-header-length'
   | 'ipv4-bad-total-length'
   | 'ipv4-bad-checksum'
   | 'ipv6-truncated'
+  /** The IPv6 payload length claims more bytes than the packet had on the wire. */
+  | 'ipv6-bad-payload-length'
   | 'ipv6-bad-extension'
   | 'tcp-truncated'
   | 'tcp-bad-data-offset'
@@ -92,6 +105,8 @@ export interface DecodeCounters {
   readonly skipped: Readonly<Partial<Record<SkipReason, number>>>;
   readonly malformed: Readonly<Partial<Record<MalformedKind, number>>>;
   readonly fragmentsReassembled: number;
+  /** Incomplete fragment sets discarded by the timeout or by the byte bound (their fragments were counted as pending). */
+  readonly fragmentSetsDropped: number;
 }
 
 export interface PacketDecoder {
