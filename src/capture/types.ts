@@ -50,6 +50,8 @@ export interface SourceWarning {
     | 'unknown-interface'
     | 'oversized-record'
     | 'gzip-trailing-garbage'
+    /** Damaged or truncated gzip data: decompression stopped; every packet before the damage was delivered. */
+    | 'gzip-error'
     | 'live-queue-overflow';
   /** Byte offset in the (decompressed) input where it happened, when the source is a byte stream. */
   readonly byteOffset: number | null;
