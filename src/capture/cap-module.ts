@@ -61,7 +61,7 @@ export class LiveCaptureUnavailableError extends Error {
   }
 }
 
-// A variable specifier keeps bundlers and the type checker from resolving the optional module statically.
+// Held in a variable so that neither bundlers nor the type checker resolve the optional module statically.
 const CAP_SPECIFIER = 'cap';
 
 function isCapModule(value: unknown): value is CapModule {
@@ -75,13 +75,13 @@ function isCapModule(value: unknown): value is CapModule {
 }
 
 /**
- * Imports `cap`. Any failure (package absent, addon not built, libpcap shared library missing) becomes a
- * {@link LiveCaptureUnavailableError}.
+ * Imports the addon from `specifier` (normally `'cap'`). Any failure (package absent, addon not built,
+ * libpcap shared library missing, unexpected exports) becomes a {@link LiveCaptureUnavailableError}.
  */
-export async function loadCapModule(): Promise<CapModule> {
+export async function importCapModule(specifier: string): Promise<CapModule> {
   let imported: unknown;
   try {
-    imported = await import(CAP_SPECIFIER);
+    imported = await import(specifier);
   } catch (err) {
     throw new LiveCaptureUnavailableError(err);
   }
@@ -90,7 +90,12 @@ export async function loadCapModule(): Promise<CapModule> {
     typeof imported === 'object' && imported !== null ? Reflect.get(imported, 'default') : undefined;
   if (isCapModule(candidate)) return candidate;
   if (isCapModule(imported)) return imported;
-  throw new LiveCaptureUnavailableError(new Error("the 'cap' module does not export Cap"));
+  throw new LiveCaptureUnavailableError(new Error(`the module '${specifier}' does not export Cap`));
+}
+
+/** The default {@link CapLoader}: imports `cap`. */
+export function loadCapModule(): Promise<CapModule> {
+  return importCapModule(CAP_SPECIFIER);
 }
 
 /**

@@ -182,7 +182,7 @@ export function createPcapWriter(options: PcapWriterOptions): PcapWriter {
   openFile();
 
   const write = (packet: PacketView): void => {
-    if (closed) return;
+    if (closed || fd < 0) return;
     if (packet.linkType !== linkType) {
       skippedLinkType++;
       return;
@@ -222,6 +222,7 @@ export function createPcapWriter(options: PcapWriterOptions): PcapWriter {
     close(): void {
       if (closed) return;
       closed = true;
+      if (fd < 0) return; // a rotation failed to open the next file
       try {
         flush();
       } finally {
