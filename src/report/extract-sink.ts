@@ -1,0 +1,369 @@
+/**
+ * Message extraction (`--extract DIR`): every complete message body is written to `DIR` as an .eml file
+ * (the dot-unstuffed DATA body, or the BDAT chunks joined), and `DIR/index.csv` links each file to its
+ * session, transaction, envelope and subject (docs/CSV.md, "Extracted messages").
+ *
+ * The session model keeps only a prefix of each body, so the pipeline streams bodies here through
+ * {@link MessageBodyListener}. Per message:
+ *  - `messageStart` creates a temporary file `.<name>.<pid>.<random>.tmp` in DIR with
+ *    O_CREAT|O_EXCL|O_NOFOLLOW (mode 0600: bodies are private mail);
+ *  - `messageBytes` appends (buffered up to {@link WRITE_BUFFER_BYTES} per message);
+ *  - `messageEnd` renames the file to `<session_id>-<depth>.eml` when complete. An incomplete body is
+ *    deleted, or kept as `<session_id>-<depth>-incomplete.eml` with `includeIncomplete`.
+ * File names are made from the session id and depth only (never from the wire); characters outside
+ * `[A-Za-z0-9.-]` become `_`, and a name already used in this run gets a `-2`, `-3`... suffix.
+ *
+ * Bounds: at most `maxOpenFiles` descriptors are open at once (the least recently written file is closed and
+ * reopened for append when needed); a body past `maxMessageBytes` is cut and marked `truncated` in the index.
+ * The listener never throws: the first I/O error is kept, the message is dropped, and `close()` rejects with it.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SmtpSession, TransactionRecord } from '../model/types.js';
+import type { RunSummary, Sink } from '../pipeline/sink.js';
+import type { CellValue, ColumnSpec } from './columns.js';
+import { createCsvFormatter } from './csv-format.js';
+import { createOutputFile } from './output-file.js';
+
+/** Called by the pipeline with the full body of every message, as it streams. */
+export interface MessageBodyListener {
+  /** `mode` is informational (the file holds the body either way). */
+  messageStart(sessionId: string, depth: number, mode?: 'DATA' | 'BDAT'): void;
+  /** Body bytes (unstuffed DATA or BDAT chunk octets), valid during the call only. */
+  messageBytes(sessionId: string, depth: number, bytes: Uint8Array): void;
+  messageEnd(sessionId: string, depth: number, complete: boolean): void;
+}
+
+export interface ExtractSinkOptions {
+  readonly dir: string;
+  /** Keep bodies cut by a gap or the end of the connection, as `-incomplete.eml`. */
+  readonly includeIncomplete?: boolean;
+  /** Open file descriptors at once (default 64). */
+  readonly maxOpenFiles?: number;
+  /** Bytes written per message; the rest is dropped and the file marked truncated (default 256 MiB). */
+  readonly maxMessageBytes?: number;
+  /** Live mode: append to an existing index.csv and flush it as sessions close. */
+  readonly append?: boolean;
+}
+
+export const WRITE_BUFFER_BYTES = 64 * 1024;
+export const DEFAULT_MAX_OPEN_FILES = 64;
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+export interface ExtractIndexRow {
+  readonly file: string;
+  readonly sessionId: string;
+  readonly depth: number;
+  readonly complete: boolean;
+  readonly sizeBytes: number;
+  readonly truncated: boolean;
+  readonly session: SmtpSession | null;
+  readonly transaction: TransactionRecord | null;
+}
+
+export const EXTRACT_INDEX_COLUMNS: readonly ColumnSpec<ExtractIndexRow>[] = [
+  {
+    name: 'file',
+    type: 'string',
+    description: 'File name of the message in the extract directory.',
+    get: (r) => r.file,
+  },
+  {
+    name: 'session_id',
+    type: 'string',
+    description: 'Joins `sessions.session_id`.',
+    get: (r) => r.sessionId,
+  },
+  { name: 'depth', type: 'int', description: 'Joins `transactions.depth`.', get: (r) => r.depth },
+  {
+    name: 'complete',
+    type: 'bool',
+    description: 'The whole body was captured (false: an `-incomplete.eml` file).',
+    get: (r) => r.complete,
+  },
+  { name: 'size_bytes', type: 'int', description: 'Bytes in the file.', get: (r) => r.sizeBytes },
+  {
+    name: 'truncated',
+    type: 'bool',
+    description: 'The body was cut at the per-message size limit.',
+    get: (r) => r.truncated,
+  },
+  {
+    name: 'started_at',
+    type: 'time',
+    description: 'Time of the MAIL command.',
+    get: (r) => r.transaction?.startedAt ?? null,
+  },
+  {
+    name: 'client_ip',
+    type: 'string',
+    description: 'Client address.',
+    get: (r) => r.session?.client.ip ?? null,
+  },
+  {
+    name: 'server_ip',
+    type: 'string',
+    description: 'Server address.',
+    get: (r) => r.session?.server.ip ?? null,
+  },
+  {
+    name: 'mail_from',
+    type: 'string',
+    description: 'Envelope sender (MAIL FROM); empty for `<>`.',
+    get: (r) => r.transaction?.mailFrom ?? null,
+  },
+  {
+    name: 'recipients',
+    type: 'string',
+    description: 'Envelope recipients (RCPT TO), space-separated.',
+    get: (r) => (r.transaction === null ? null : r.transaction.recipients.map((x) => x.address).join(' ')),
+  },
+  {
+    name: 'subject',
+    type: 'string',
+    description: 'Subject header.',
+    get: (r) => r.transaction?.message?.subject ?? null,
+  },
+  {
+    name: 'message_id',
+    type: 'string',
+    description: 'Message-ID header.',
+    get: (r) => r.transaction?.message?.messageId ?? null,
+  },
+  {
+    name: 'queue_id',
+    type: 'string',
+    description: 'Queue id from the reply at end of data.',
+    get: (r) => r.transaction?.queueId ?? null,
+  },
+  {
+    name: 'outcome',
+    type: 'string',
+    description: 'Outcome of the transaction.',
+    get: (r) => r.transaction?.outcome ?? null,
+  },
+];
+
+/** `<session_id>-<depth>` with every character outside `[A-Za-z0-9.-]` replaced by `_` (at most 200 chars). */
+export function extractBaseName(sessionId: string, depth: number): string {
+  const safe = sessionId
+    .replace(/[^A-Za-z0-9.-]/g, '_')
+    .slice(0, 200)
+    .replace(/^\.+/, '_');
+  return `${safe}-${depth}`;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly sessionId: string;
+  readonly depth: number;
+  readonly tempPath: string;
+  fd: number | null;
+  buffer: Buffer | null;
+  buffered: number;
+  written: number;
+  truncated: boolean;
+  failed: boolean;
+}
+
+interface Finished {
+  readonly sessionId: string;
+  readonly depth: number;
+  readonly file: string;
+  readonly complete: boolean;
+  readonly sizeBytes: number;
+  readonly truncated: boolean;
+}
+
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const REOPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
+
+export type ExtractSink = Sink & MessageBodyListener;
+
+export function createExtractSink(options: ExtractSinkOptions): ExtractSink {
+  const dir = options.dir;
+  const maxOpen = Math.max(1, options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+  const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const includeIncomplete = options.includeIncomplete === true;
+  const append = options.append === true;
+  const active = new Map<string, Pending>();
+  /** Messages with an open descriptor, least recently written first. */
+  const openOrder = new Map<string, Pending>();
+  const finished = new Map<string, Finished[]>();
+  const usedNames = new Set<string>();
+  let firstError: unknown = null;
+
+  const formatter = createCsvFormatter(EXTRACT_INDEX_COLUMNS);
+  const index = createOutputFile(join(dir, 'index.csv'), { append, header: formatter.header });
+
+  const keyOf = (sessionId: string, depth: number): string => `${sessionId}\u0000${depth}`;
+
+  function fail(p: Pending, err: unknown): void {
+    if (firstError === null) firstError = err;
+    p.failed = true;
+    closeFd(p);
+    try {
+      unlinkSync(p.tempPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  function closeFd(p: Pending): void {
+    if (p.fd === null) return;
+    openOrder.delete(p.key);
+    const fd = p.fd;
+    p.fd = null;
+    closeSync(fd);
+  }
+
+  function ensureFd(p: Pending): number {
+    if (p.fd !== null) {
+      openOrder.delete(p.key);
+      openOrder.set(p.key, p);
+      return p.fd;
+    }
+    while (openOrder.size >= maxOpen) {
+      const oldest = openOrder.values().next().value;
+      if (oldest === undefined) break;
+      closeFd(oldest);
+    }
+    p.fd = openSync(p.tempPath, REOPEN_FLAGS);
+    openOrder.set(p.key, p);
+    return p.fd;
+  }
+
+  function flushBuffer(p: Pending): void {
+    if (p.buffer === null || p.buffered === 0) return;
+    const fd = ensureFd(p);
+    let off = 0;
+    while (off < p.buffered) off += writeSync(fd, p.buffer, off, p.buffered - off);
+    p.buffered = 0;
+  }
+
+  function uniqueName(base: string, suffix: string): string {
+    let name = `${base}${suffix}.eml`;
+    for (let n = 2; usedNames.has(name); n++) name = `${base}-${n}${suffix}.eml`;
+    usedNames.add(name);
+    return name;
+  }
+
+  function finish(p: Pending, complete: boolean): void {
+    active.delete(p.key);
+    if (p.failed) return;
+    try {
+      flushBuffer(p);
+      closeFd(p);
+      if (!complete && !includeIncomplete) {
+        unlinkSync(p.tempPath);
+        return;
+      }
+      const file = uniqueName(extractBaseName(p.sessionId, p.depth), complete ? '' : '-incomplete');
+      renameSync(p.tempPath, join(dir, file));
+      const list = finished.get(p.sessionId) ?? [];
+      list.push({
+        sessionId: p.sessionId,
+        depth: p.depth,
+        file,
+        complete,
+        sizeBytes: p.written,
+        truncated: p.truncated,
+      });
+      finished.set(p.sessionId, list);
+    } catch (err) {
+      fail(p, err);
+    }
+  }
+
+  function indexRecords(sessionId: string, session: SmtpSession | null): CellValue[][] {
+    const list = finished.get(sessionId) ?? [];
+    finished.delete(sessionId);
+    return list.map((f) => {
+      const transaction = session?.transactions.find((t) => t.depth === f.depth) ?? null;
+      const row: ExtractIndexRow = { ...f, session, transaction };
+      return EXTRACT_INDEX_COLUMNS.map((c) => c.get(row));
+    });
+  }
+
+  return {
+    name: 'extract',
+    messageStart(sessionId, depth) {
+      const key = keyOf(sessionId, depth);
+      const previous = active.get(key);
+      if (previous !== undefined) finish(previous, false);
+      const tempPath = join(
+        dir,
+        `.${extractBaseName(sessionId, depth)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+      );
+      const p: Pending = {
+        key,
+        sessionId,
+        depth,
+        tempPath,
+        fd: null,
+        buffer: null,
+        buffered: 0,
+        written: 0,
+        truncated: false,
+        failed: false,
+      };
+      active.set(key, p);
+      try {
+        while (openOrder.size >= maxOpen) {
+          const oldest = openOrder.values().next().value;
+          if (oldest === undefined) break;
+          closeFd(oldest);
+        }
+        p.fd = openSync(tempPath, CREATE_FLAGS, 0o600);
+        openOrder.set(key, p);
+      } catch (err) {
+        fail(p, err);
+      }
+    },
+    messageBytes(sessionId, depth, bytes) {
+      const p = active.get(keyOf(sessionId, depth));
+      if (p === undefined || p.failed) return;
+      let length = bytes.length;
+      if (p.written + length > maxBytes) {
+        length = Math.max(0, maxBytes - p.written);
+        p.truncated = true;
+      }
+      if (length === 0) return;
+      try {
+        if (p.buffer === null) p.buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+        let off = 0;
+        while (off < length) {
+          const n = Math.min(length - off, WRITE_BUFFER_BYTES - p.buffered);
+          p.buffer.set(bytes.subarray(off, off + n), p.buffered);
+          p.buffered += n;
+          off += n;
+          if (p.buffered === WRITE_BUFFER_BYTES) flushBuffer(p);
+        }
+        p.written += length;
+      } catch (err) {
+        fail(p, err);
+      }
+    },
+    messageEnd(sessionId, depth, complete) {
+      const p = active.get(keyOf(sessionId, depth));
+      if (p !== undefined) finish(p, complete);
+    },
+    async sessionClosed(session) {
+      for (const p of [...active.values()]) if (p.sessionId === session.id) finish(p, false);
+      const records = indexRecords(session.id, session);
+      if (records.length > 0) await index.write(formatter.format(records));
+      if (append) await index.flush();
+    },
+    async close(_summary: RunSummary) {
+      for (const p of [...active.values()]) finish(p, false);
+      for (const sessionId of [...finished.keys()]) {
+        const records = indexRecords(sessionId, null);
+        if (records.length > 0) await index.write(formatter.format(records));
+      }
+      await index.commit();
+      if (firstError !== null) throw firstError;
+    },
+  };
+}
