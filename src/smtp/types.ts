@@ -8,9 +8,33 @@ import type { CloseReason, Direction, FlowStats } from '../reassembly/types.js';
 
 /** Every verb the decoder names; anything else is `UNKNOWN` with the verb text kept verbatim. */
 export type SmtpVerb =
-  | 'ATRN' | 'AUTH' | 'BDAT' | 'DATA' | 'EHLO' | 'ETRN' | 'EXPN' | 'HELO' | 'HELP' | 'LHLO' | 'MAIL' | 'NOOP'
-  | 'QUIT' | 'RCPT' | 'RSET' | 'SAML' | 'SEND' | 'SOML' | 'STARTTLS' | 'TURN' | 'VRFY'
-  | 'XCLIENT' | 'XFORWARD' | 'X-EXPS' | 'X-LINK2STATE' | 'XEXCH50' | 'X-ANONYMOUSTLS'
+  | 'ATRN'
+  | 'AUTH'
+  | 'BDAT'
+  | 'DATA'
+  | 'EHLO'
+  | 'ETRN'
+  | 'EXPN'
+  | 'HELO'
+  | 'HELP'
+  | 'LHLO'
+  | 'MAIL'
+  | 'NOOP'
+  | 'QUIT'
+  | 'RCPT'
+  | 'RSET'
+  | 'SAML'
+  | 'SEND'
+  | 'SOML'
+  | 'STARTTLS'
+  | 'TURN'
+  | 'VRFY'
+  | 'XCLIENT'
+  | 'XFORWARD'
+  | 'X-EXPS'
+  | 'X-LINK2STATE'
+  | 'XEXCH50'
+  | 'X-ANONYMOUSTLS'
   | 'UNKNOWN';
 
 /** ESMTP parameter values: `KEY=value` → string, bare `KEY` → true. Keys upper-cased. */
@@ -56,16 +80,16 @@ export type ReplyTarget =
   | { readonly kind: 'unmatched' };
 
 export type SmtpState =
-  | 'connected'      // before the greeting
-  | 'ready'          // after greeting / HELO / EHLO / RSET / end of a transaction
-  | 'mail'           // MAIL accepted (or sent, optimistically)
-  | 'rcpt'           // at least one RCPT
-  | 'data'           // inside a DATA body
-  | 'bdat'           // inside BDAT chunks
-  | 'auth'           // inside an AUTH exchange
-  | 'tls'            // after STARTTLS 220 or on an implicit-TLS port: opaque
-  | 'quit'           // QUIT sent
-  | 'gap-recovery';  // after a gap, until a recognisable command or reply
+  | 'connected' // before the greeting
+  | 'ready' // after greeting / HELO / EHLO / RSET / end of a transaction
+  | 'mail' // MAIL accepted (or sent, optimistically)
+  | 'rcpt' // at least one RCPT
+  | 'data' // inside a DATA body
+  | 'bdat' // inside BDAT chunks
+  | 'auth' // inside an AUTH exchange
+  | 'tls' // after STARTTLS 220 or on an implicit-TLS port: opaque
+  | 'quit' // QUIT sent
+  | 'gap-recovery'; // after a gap, until a recognisable command or reply
 
 /** Closed list of anomalies; docs/SMTP.md explains each. */
 export type AnomalyCode =
@@ -128,7 +152,12 @@ export type SmtpEvent =
       readonly complete: boolean;
       readonly tsMicros: number;
     }
-  | { readonly type: 'bdat-chunk'; readonly sizeBytes: number; readonly last: boolean; readonly tsMicros: number }
+  | {
+      readonly type: 'bdat-chunk';
+      readonly sizeBytes: number;
+      readonly last: boolean;
+      readonly tsMicros: number;
+    }
   | { readonly type: 'tls-start'; readonly mode: 'starttls' | 'implicit'; readonly tsMicros: number }
   | { readonly type: 'tls-hello'; readonly hello: TlsHello; readonly tsMicros: number }
   | { readonly type: 'tls-bytes'; readonly direction: Direction; readonly length: number }
@@ -142,7 +171,12 @@ export type SmtpEvent =
       readonly tsMicros: number;
     }
   | { readonly type: 'roles-swapped'; readonly tsMicros: number }
-  | { readonly type: 'gap'; readonly direction: Direction; readonly length: number; readonly tsMicros: number }
+  | {
+      readonly type: 'gap';
+      readonly direction: Direction;
+      readonly length: number;
+      readonly tsMicros: number;
+    }
   | {
       readonly type: 'anomaly';
       readonly code: AnomalyCode;
@@ -152,7 +186,12 @@ export type SmtpEvent =
       readonly offset: number | null;
       readonly tsMicros: number;
     }
-  | { readonly type: 'closed'; readonly reason: CloseReason; readonly tsMicros: number; readonly stats: FlowStats };
+  | {
+      readonly type: 'closed';
+      readonly reason: CloseReason;
+      readonly tsMicros: number;
+      readonly stats: FlowStats;
+    };
 
 export interface SmtpDecoderOptions {
   /** Longest command or reply line kept; longer lines are cut and flagged `line-too-long`. */
@@ -165,4 +204,17 @@ export interface SmtpDecoderOptions {
   readonly lmtp: boolean;
   /** Keep AUTH secrets (passwords, tokens) in events. Off by default. */
   readonly revealSecrets: boolean;
+  /**
+   * Client bytes held while a DATA, STARTTLS or AUTH step awaits the reply that decides what they are; past
+   * this the decoder assumes a positive reply.
+   */
+  readonly maxHeldBytes: number;
+  /** Lines kept per multi-line reply; later lines are consumed but not kept. */
+  readonly maxReplyLines: number;
+  /** BDAT chunks larger than this are flagged `bdat-chunk-too-large` (their octets are still skipped, never buffered). */
+  readonly maxBdatChunkBytes: number;
+  /** RCPT commands per transaction before `too-many-recipients` is flagged. */
+  readonly maxRecipients: number;
+  /** Bytes buffered per direction to read a TLS ClientHello / ServerHello. */
+  readonly maxTlsHelloBytes: number;
 }

@@ -1,0 +1,154 @@
+/**
+ * DATA body decoder: a byte state machine (after Go's textproto dotReader) that removes dot-stuffing and finds
+ * the end-of-data line across any chunking.
+ *
+ * - A line starting with '.' loses that dot (RFC 5321 §4.5.2).
+ * - The body ends at a line holding a single '.'. Line ends may be CRLF or a bare LF, as Postfix reads them by
+ *   default (`smtpd_forbid_bare_newline = no` before Postfix 3.9): so `\r\n.\r\n`, `\n.\n`, `\r\n.\n` and
+ *   `\n.\r\n` all end the body. The first bare LF of a body is reported once, so a reader can see a possible
+ *   smuggling attempt. A bare CR is body data.
+ * - Line ends are passed through unchanged; the CRLF before the final dot belongs to the body.
+ * - Output is views into the input chunk except for one constant CR (`.\r` followed by something other than LF,
+ *   split across chunks).
+ */
+
+export interface DotDecoderCallbacks {
+  /** Unstuffed body bytes. Valid during the call only. */
+  onBytes(bytes: Uint8Array): void;
+  /** The first line of this body ended by a bare LF (offset of the LF). */
+  onBareLf(offset: number): void;
+}
+
+export interface DotDecoder {
+  /** Consumes body bytes; returns how many, which is less than `bytes.length` when the end line was found. */
+  push(bytes: Uint8Array, offset: number): number;
+  /** The end-of-data line was seen. */
+  readonly ended: boolean;
+  /** Unstuffed bytes delivered so far. */
+  readonly sizeBytes: number;
+  /** Prepares for a new body. */
+  reset(): void;
+}
+
+const LF = 10;
+const CR = 13;
+const DOT = 46;
+const CR_BYTES = new Uint8Array([CR]);
+
+const BEGIN_LINE = 0;
+const IN_LINE = 1;
+const AFTER_DOT = 2;
+const AFTER_DOT_CR = 3;
+const ENDED = 4;
+
+export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
+  let state = BEGIN_LINE;
+  let prevCr = false; // IN_LINE: the byte before the current position was CR
+  let sizeBytes = 0;
+  let bareLfReported = false;
+
+  function emit(bytes: Uint8Array, start: number, end: number): void {
+    if (end > start) {
+      sizeBytes += end - start;
+      callbacks.onBytes(bytes.subarray(start, end));
+    }
+  }
+
+  function bareLf(offset: number): void {
+    if (!bareLfReported) {
+      bareLfReported = true;
+      callbacks.onBareLf(offset);
+    }
+  }
+
+  return {
+    push(bytes: Uint8Array, offset: number): number {
+      const length = bytes.length;
+      let p = 0;
+      let runStart = 0;
+      while (p < length) {
+        switch (state) {
+          case IN_LINE: {
+            const lf = bytes.indexOf(LF, p);
+            if (lf < 0) {
+              prevCr = bytes[length - 1] === CR;
+              p = length;
+              break;
+            }
+            const crlf = lf > p ? bytes[lf - 1] === CR : prevCr;
+            p = lf + 1;
+            state = BEGIN_LINE;
+            if (!crlf) {
+              emit(bytes, runStart, p);
+              runStart = p;
+              bareLf(offset + lf);
+            }
+            break;
+          }
+          case BEGIN_LINE: {
+            const b = bytes[p];
+            if (b === DOT) {
+              emit(bytes, runStart, p);
+              p++;
+              runStart = p;
+              state = AFTER_DOT;
+            } else if (b === LF) {
+              p++;
+              emit(bytes, runStart, p);
+              runStart = p;
+              bareLf(offset + p - 1);
+            } else {
+              state = IN_LINE;
+              prevCr = false;
+            }
+            break;
+          }
+          case AFTER_DOT: {
+            const b = bytes[p];
+            if (b === CR) {
+              p++;
+              runStart = p;
+              state = AFTER_DOT_CR;
+            } else if (b === LF) {
+              bareLf(offset + p);
+              state = ENDED;
+              return p + 1;
+            } else {
+              state = IN_LINE;
+              prevCr = false;
+            }
+            break;
+          }
+          case AFTER_DOT_CR: {
+            if (bytes[p] === LF) {
+              state = ENDED;
+              return p + 1;
+            }
+            sizeBytes += 1;
+            callbacks.onBytes(CR_BYTES);
+            runStart = p;
+            state = IN_LINE;
+            prevCr = true;
+            break;
+          }
+          default:
+            return p;
+        }
+      }
+      emit(bytes, runStart, length);
+      return length;
+    },
+    get ended(): boolean {
+      return state === ENDED;
+    },
+    get sizeBytes(): number {
+      return sizeBytes;
+    },
+    reset(): void {
+      state = BEGIN_LINE;
+      prevCr = false;
+      sizeBytes = 0;
+      bareLfReported = false;
+    },
+  };
+}
