@@ -1,0 +1,112 @@
+/**
+ * Which mail server software answered, judged only from what its greeting and EHLO reply say.
+ * Rules claim a product only when the text names it or carries a phrase that product alone
+ * uses; a bare "host ESMTP" banner (qmail's default, and many others) stays `unknown`.
+ */
+
+import type { MtaSoftware } from './types.js';
+
+type Rule = readonly [RegExp, MtaSoftware];
+
+/** Greeting rules, most specific first. */
+const GREETING_RULES: readonly Rule[] = [
+  // Microsoft 365 front ends announce their host under outlook.com / exchangelabs.com.
+  [/\.outlook\.com\b|\.exchangelabs\.com\b|\.outlook\.office365\.com\b/i, 'microsoft-365'],
+  [/\bMicrosoft ESMTP MAIL Service\b|\bMicrosoft Exchange\b/i, 'exchange'],
+  [/\bgsmtp\b|\bmx\.google\.com\b|\bsmtp\.gmail\.com\b/i, 'gmail'],
+  [/\bPostfix\b/i, 'postfix'],
+  [/\bExim\b/i, 'exim'],
+  [/\bSendmail\b/i, 'sendmail'],
+  [/\bHaraka\b/i, 'haraka'],
+  [/\bOpenSMTPD\b/i, 'opensmtpd'],
+  [/\bqmail\b/i, 'qmail'],
+  [/\bCourier\b/i, 'courier'],
+  [/\bMDaemon\b/i, 'mdaemon'],
+  [/\bZimbra\b/i, 'zimbra'],
+];
+
+/** EHLO reply rules (lines without codes), used when the greeting names nothing. */
+const EHLO_RULES: readonly Rule[] = [
+  [/\.outlook\.com\b|\.exchangelabs\.com\b/i, 'microsoft-365'],
+  // Exchange-only extension keywords.
+  [/^(X-EXPS|XEXCH50|X-LINK2STATE|X-ANONYMOUSTLS)\b/i, 'exchange'],
+  [/\.google\.com at your service\b/i, 'gmail'],
+  [/\bHaraka\b/i, 'haraka'],
+  // nodemailer's smtp-server answers EHLO with "<name> Nice to meet you, <client>" by default.
+  [/\bNice to meet you, /, 'smtp-server'],
+  [/\bPostfix\b/i, 'postfix'],
+  [/\bExim\b/i, 'exim'],
+  [/\bSendmail\b/i, 'sendmail'],
+  [/\bOpenSMTPD\b/i, 'opensmtpd'],
+  [/\bMDaemon\b/i, 'mdaemon'],
+];
+
+function firstMatch(rules: readonly Rule[], text: string): MtaSoftware | null {
+  for (const [pattern, software] of rules) {
+    if (pattern.test(text)) return software;
+  }
+  return null;
+}
+
+/**
+ * Guesses the server software from the greeting text (without the 220 code, lines joined with
+ * "\n") and the EHLO reply lines (without codes). Returns `unknown` unless the text identifies it.
+ */
+export function guessMtaSoftware(greetingText: string | null, ehloLines: readonly string[]): MtaSoftware {
+  if (greetingText !== null) {
+    const byGreeting = firstMatch(GREETING_RULES, greetingText);
+    if (byGreeting !== null) return byGreeting;
+  }
+  for (const line of ehloLines) {
+    const byEhlo = firstMatch(EHLO_RULES, line);
+    if (byEhlo !== null) return byEhlo;
+  }
+  return 'unknown';
+}
+
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const ADDRESS_LITERAL = /^\[(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+)\]$/;
+const ENHANCED_STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
+/** Single words that open banners but are not host names. */
+const NOT_HOST_WORDS = new Set([
+  'esmtp',
+  'smtp',
+  'lmtp',
+  'welcome',
+  'ready',
+  'service',
+  'hello',
+  'hi',
+  'mail',
+  'server',
+  'microsoft',
+  'the',
+  'this',
+  'no',
+  'ok',
+  'go',
+  'ahead',
+]);
+
+/**
+ * The host name the server announced: the first word of its greeting, when it looks like a
+ * domain name (a dotted name, "localhost"-style single label, or an address literal such as
+ * "[192.0.2.1]"). A leading enhanced status is skipped. Null when the first word is not a name.
+ */
+export function serverNameFromGreeting(text: string): string | null {
+  const firstLine = text.split('\n', 1)[0] ?? '';
+  const words = firstLine.trim().split(/\s+/);
+  let word = words[0] ?? '';
+  if (ENHANCED_STATUS.test(word)) word = words[1] ?? '';
+  if (word.length === 0) return null;
+  if (ADDRESS_LITERAL.test(word)) return word;
+  if (!HOST_NAME.test(word)) return null;
+  if (word.includes('.')) {
+    // A dotted name needs a letter somewhere unless it is a dotted quad.
+    return /[A-Za-z]/.test(word) || /^\d{1,3}(\.\d{1,3}){3}$/.test(word) ? word : null;
+  }
+  if (NOT_HOST_WORDS.has(word.toLowerCase())) return null;
+  // A single label: accept lower-case names (localhost, mailhub) and names with digits or hyphens.
+  return /^[a-z0-9-]+$/.test(word) || /[0-9-]/.test(word) ? word : null;
+}
