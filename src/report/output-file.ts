@@ -34,6 +34,8 @@ export interface OutputOptions {
   readonly stdout?: NodeJS.WritableStream;
   /** File mode of created files (default 0o644). */
   readonly mode?: number;
+  /** Temporary name for the final path (default {@link tempNameFor}); tests pin it. */
+  readonly tempName?: (path: string) => string;
 }
 
 export interface OutputFile {
@@ -114,7 +116,7 @@ export function createOutputFile(path: string, options: OutputOptions): OutputFi
       }
       return;
     }
-    tempPath = tempNameFor(path);
+    tempPath = (options.tempName ?? tempNameFor)(path);
     handle = await open(tempPath, TEMP_FLAGS, options.mode ?? 0o644);
     enqueue(options.header);
   }
