@@ -17,7 +17,10 @@ export type Direction = 'c2s' | 's2c';
 export type OrientationBasis = 'syn' | 'port' | 'first-speaker' | 'guess';
 
 export interface FlowKey {
-  /** Stable id within a run: `<first-seen µs>-<client>-<server>` style, unique and sortable by first time. */
+  /**
+   * Stable id within a run: `C` and a 6-digit (or longer) counter of connections in first-seen order, e.g.
+   * `C000042`. The same input always yields the same ids; sortable by first-seen order up to C999999.
+   */
   readonly id: string;
   readonly client: Endpoint;
   readonly server: Endpoint;
@@ -37,10 +40,10 @@ export interface StreamChunk {
 
 /** Why bytes are missing from a direction. */
 export type GapCause =
-  | 'lost'           // a later segment arrived and the missing one never did
-  | 'snaplen'        // the capture cut the segment's payload
-  | 'midstream'      // the capture started after the connection did
-  | 'buffer-limit';  // out-of-order data was dropped because a buffer limit was hit
+  | 'lost' // a later segment arrived and the missing one never did
+  | 'snaplen' // the capture cut the segment's payload
+  | 'midstream' // the capture started after the connection did
+  | 'buffer-limit'; // out-of-order data was dropped because a buffer limit was hit
 
 export interface DirectionStats {
   packets: number;
@@ -90,6 +93,10 @@ export interface AssemblerOptions {
   readonly closedLingerMs: number;
   /** Accept connections whose handshake was not captured. */
   readonly allowMidstream: boolean;
+  /** After both FINs, how long (packet time) holes may still be filled before they become `lost` gaps. */
+  readonly finLingerMs: number;
+  /** Delivered bytes kept per direction to compare retransmitted bytes against (0: no check). */
+  readonly overlapCheckBytes: number;
 }
 
 export interface AssemblerStats {

@@ -1,0 +1,417 @@
+/**
+ * The TCP assembler: turns decoded segments of the selected ports into ordered per-direction byte streams
+ * for one {@link StreamHandler} per connection (call order in types.ts; limits in options.ts).
+ *
+ * Orientation (which side is the client), strongest first:
+ *  - `syn`: from the handshake — the sender of a SYN without ACK is the client, of a SYN+ACK the server.
+ *  - `port`: picked up midstream and exactly one side's port is in `options.ports`: that side is the server.
+ *  - `first-speaker`: both ports are in the set; decided by the first payload seen: a sender whose first
+ *    payload starts with three digits and a space or hyphen (a reply line) is the server, otherwise the
+ *    sender is the client. The handler is created at that payload, not at the first segment.
+ *  - `guess`: nothing decided before the connection closed: the sender of the first segment is the client.
+ *
+ * Connection ids are `C` plus a 6-digit counter in first-seen order (`C000001`, ...): the same input gives
+ * the same ids whatever the timing of unrelated connections.
+ *
+ * Time is packet time only. Before handling a segment, push() closes every connection idle for longer than
+ * `idleTimeoutMs` at the segment's timestamp (oldest first; a check of the list head when nothing expires),
+ * forgets closed connections whose linger ran out, and closes FIN-closed connections whose holes outlived
+ * `finLingerMs`, so a plain loop of push() calls gets timeouts without calling flushOlderThan.
+ *
+ * Closing: once both FINs are in and every byte before them was delivered, the connection closes with
+ * `fin`; with holes left it waits up to `finLingerMs` for retransmissions, then the holes become `lost`
+ * gaps. RST closes at once. Closed (FIN/RST) connections stay in the table for `closedLingerMs`: their late
+ * segments are absorbed (those carrying payload, SYN or FIN count as retransmissions in stats()); a SYN with
+ * a new ISN starts a new connection on the same addresses and ports. A SYN with a new ISN on an open
+ * connection that already carried data also starts a new one, closing the old one as `evicted`.
+ *
+ * Limits degrade instead of failing: per direction, past `maxBufferedBytesPerDirection` the oldest hole
+ * becomes a `buffer-limit` gap and the held data is delivered; past `maxBufferedBytesTotal` the directions
+ * holding the most bytes are flushed the same way until under the limit; past `maxConnections` the least
+ * recently active connection is closed as `evicted`. Each event counts once in stats().limitHits.
+ */
+
+import { formatAddress } from '../decode/address.js';
+import type { TcpSegment } from '../decode/types.js';
+import { TCP_FLAG } from '../decode/types.js';
+import { Connection } from './connection.js';
+import { FlowTable } from './flow-table.js';
+import { HalfStream, type SharedCounters } from './half-stream.js';
+import { resolveAssemblerOptions } from './options.js';
+import type {
+  Assembler,
+  AssemblerOptions,
+  AssemblerStats,
+  CloseReason,
+  FlowStats,
+  OrientationBasis,
+  StreamHandlerFactory,
+} from './types.js';
+
+const SYN = TCP_FLAG.SYN;
+const ACK = TCP_FLAG.ACK;
+const FIN = TCP_FLAG.FIN;
+const RST = TCP_FLAG.RST;
+const CONTROL = SYN | FIN | RST;
+
+function isDigit(byte: number | undefined): boolean {
+  return byte !== undefined && byte >= 0x30 && byte <= 0x39;
+}
+
+/** Whether a payload starts like an SMTP reply line: three digits, then a space or hyphen. */
+function looksLikeReply(segment: TcpSegment): boolean {
+  if (segment.payloadLength < 4) return false;
+  const b = segment.buffer;
+  const p = segment.payloadOffset;
+  const fourth = b[p + 3];
+  return isDigit(b[p]) && isDigit(b[p + 1]) && isDigit(b[p + 2]) && (fourth === 0x20 || fourth === 0x2d);
+}
+
+function formatId(n: number): string {
+  return `C${String(n).padStart(6, '0')}`;
+}
+
+export function createAssembler(
+  factory: StreamHandlerFactory,
+  options?: Partial<AssemblerOptions>,
+): Assembler {
+  const o = resolveAssemblerOptions(options);
+  const ports = o.ports;
+  const idleMicros = o.idleTimeoutMs * 1000;
+  const lingerMicros = o.closedLingerMs * 1000;
+  const finLingerMicros = o.finLingerMs * 1000;
+  const table = new FlowTable();
+  const counters: SharedCounters = {
+    bufferedBytes: 0,
+    gaps: 0,
+    overlapsDiffering: 0,
+    retransmissions: 0,
+    perDirectionLimitHits: 0,
+  };
+  let totalLimitHits = 0;
+  let connectionLimitHits = 0;
+  let orphanSegments = 0;
+  let totalFlows = 0;
+  let latestTsMicros = 0;
+  /** Directions that held out-of-order bytes after some segment (checked when the total limit is hit). */
+  const holding = new Set<HalfStream>();
+  /** Connections with both FINs in but holes left, waiting for their deadline. */
+  const finWaiting: Connection[] = [];
+  let finWaitingNext = Number.POSITIVE_INFINITY;
+
+  function newHalf(): HalfStream {
+    return new HalfStream(counters, o.maxBufferedBytesPerDirection, o.overlapCheckBytes);
+  }
+
+  /** Decides orientation, builds the FlowKey and asks the factory for a handler. */
+  function orient(conn: Connection, aIsClient: boolean, basis: OrientationBasis, tsMicros: number): boolean {
+    conn.aIsClient = aIsClient;
+    conn.basis = basis;
+    const clientAddr = aIsClient ? conn.addrA : conn.addrB;
+    const serverAddr = aIsClient ? conn.addrB : conn.addrA;
+    const flow = {
+      id: conn.id,
+      client: { ip: formatAddress(clientAddr, 0, conn.ipVersion), port: aIsClient ? conn.portA : conn.portB },
+      server: { ip: formatAddress(serverAddr, 0, conn.ipVersion), port: aIsClient ? conn.portB : conn.portA },
+      basis,
+    };
+    conn.flow = flow;
+    const handler = factory.create(flow, tsMicros);
+    if (handler === null) {
+      conn.state = 'ignored';
+      return false;
+    }
+    conn.state = 'open';
+    conn.handler = handler;
+    const client = conn.client;
+    const server = conn.server;
+    client.direction = 'c2s';
+    client.handler = handler;
+    server.direction = 's2c';
+    server.handler = handler;
+    return true;
+  }
+
+  /** Starts tracking the connection of `segment`, or returns null (counted as an orphan when on our ports). */
+  function start(segment: TcpSegment, tsMicros: number): Connection | null {
+    const srcIn = ports.has(segment.srcPort);
+    const dstIn = ports.has(segment.dstPort);
+    if (!srcIn && !dstIn) return null;
+    const flags = segment.flags;
+    const hasPayload = segment.payloadLength > 0 || segment.wirePayloadLength > 0;
+    let basis: OrientationBasis | null = null;
+    let aIsClient = true;
+    if ((flags & SYN) !== 0) {
+      basis = 'syn';
+      aIsClient = (flags & ACK) === 0;
+    } else if (!o.allowMidstream || ((flags & RST) !== 0 && !hasPayload)) {
+      // A bare RST cannot start anything worth reporting.
+      orphanSegments++;
+      return null;
+    } else if (srcIn !== dstIn) {
+      basis = 'port';
+      aIsClient = dstIn;
+    }
+    if (table.openCount >= o.maxConnections && table.openHead !== null) {
+      connectionLimitHits++;
+      close(table.openHead, 'evicted', tsMicros);
+    }
+    const length = segment.ipVersion === 4 ? 4 : 16;
+    const buffer = segment.buffer;
+    totalFlows++;
+    const conn = new Connection(
+      table.lastHash,
+      formatId(totalFlows),
+      segment.ipVersion,
+      buffer.slice(segment.srcAddrOffset, segment.srcAddrOffset + length),
+      segment.srcPort,
+      buffer.slice(segment.dstAddrOffset, segment.dstAddrOffset + length),
+      segment.dstPort,
+      newHalf(),
+      newHalf(),
+      tsMicros,
+    );
+    table.insert(conn);
+    if (basis !== null) orient(conn, aIsClient, basis, tsMicros);
+    return conn;
+  }
+
+  function flowStats(conn: Connection): FlowStats {
+    return {
+      firstTsMicros: conn.firstTsMicros,
+      lastTsMicros: conn.lastTsMicros,
+      c2s: conn.client.stats,
+      s2c: conn.server.stats,
+      sawSyn: conn.sawSyn,
+      sawSynAck: conn.sawSynAck,
+    };
+  }
+
+  function close(conn: Connection, reason: CloseReason, tsMicros: number): void {
+    if (conn.state === 'closed') return;
+    if (conn.state === 'pending') orient(conn, true, 'guess', tsMicros);
+    const handler = conn.handler;
+    if (conn.state === 'open' && handler !== null) {
+      conn.client.closeOut(tsMicros);
+      conn.server.closeOut(tsMicros);
+      handler.onClose(reason, tsMicros, flowStats(conn));
+    }
+    conn.state = 'closed';
+    conn.closedTsMicros = tsMicros;
+    conn.a.release();
+    conn.b.release();
+    holding.delete(conn.a);
+    holding.delete(conn.b);
+    if (conn.finDeadlineMicros >= 0) {
+      conn.finDeadlineMicros = -1;
+      const index = finWaiting.indexOf(conn);
+      if (index >= 0) finWaiting.splice(index, 1);
+    }
+    if ((reason === 'fin' || reason === 'rst') && lingerMicros > 0) {
+      table.moveToClosed(conn);
+      // The closed list is bounded like the open one.
+      if (table.closedCount > o.maxConnections && table.closedHead !== null) table.remove(table.closedHead);
+    } else {
+      table.remove(conn);
+    }
+  }
+
+  /** Idle close time: when the timeout ran out, but never later than the latest packet seen. */
+  function idleClose(conn: Connection): void {
+    const bothFins = conn.a.finOffset >= 0 && conn.b.finOffset >= 0;
+    const due = conn.lastTsMicros + idleMicros;
+    close(conn, bothFins ? 'fin' : 'idle-timeout', Math.min(due, latestTsMicros));
+  }
+
+  function expire(nowMicros: number): void {
+    const idleCutoff = nowMicros - idleMicros;
+    let head = table.openHead;
+    while (head !== null && head.lastTsMicros < idleCutoff) {
+      idleClose(head);
+      head = table.openHead;
+    }
+    const lingerCutoff = nowMicros - lingerMicros;
+    let closed = table.closedHead;
+    while (closed !== null && closed.closedTsMicros < lingerCutoff) {
+      table.remove(closed);
+      closed = table.closedHead;
+    }
+    if (nowMicros >= finWaitingNext) {
+      let next = Number.POSITIVE_INFINITY;
+      for (const conn of finWaiting.slice()) {
+        if (conn.finDeadlineMicros <= nowMicros) close(conn, 'fin', conn.finDeadlineMicros);
+        else if (conn.finDeadlineMicros < next) next = conn.finDeadlineMicros;
+      }
+      finWaitingNext = next;
+    }
+  }
+
+  /** Handles a SYN or SYN+ACK on a tracked connection; returns false when it starts a new connection. */
+  function synOnOpen(conn: Connection, fromA: boolean, segment: TcpSegment): boolean {
+    const half = fromA ? conn.a : conn.b;
+    const isSynAck = (segment.flags & ACK) !== 0;
+    if (half.isnKnown) {
+      if (half.isn === segment.seq) {
+        if (segment.payloadLength === 0 && segment.wirePayloadLength === 0) {
+          half.stats.retransmissions++;
+          counters.retransmissions++;
+        }
+        return true;
+      }
+      // A SYN with another ISN: the 5-tuple was reused for a new connection.
+      return isSynAck;
+    }
+    // Data already placed this direction (or the other one, picked up midstream): a SYN now is a new connection.
+    const other = fromA ? conn.b : conn.a;
+    if (half.baseKnown || (other.baseKnown && !other.isnKnown)) return isSynAck;
+    half.setIsn(segment.seq);
+    if (conn.state === 'pending') orient(conn, isSynAck ? !fromA : fromA, 'syn', segment.tsMicros);
+    const fromClient = fromA === conn.aIsClient;
+    if (!isSynAck && fromClient) conn.sawSyn = true;
+    if (isSynAck && !fromClient) conn.sawSynAck = true;
+    return true;
+  }
+
+  function enforceTotalLimit(tsMicros: number): void {
+    totalLimitHits++;
+    while (counters.bufferedBytes > o.maxBufferedBytesTotal) {
+      let largest: HalfStream | null = null;
+      for (const half of holding) {
+        if (half.bufferedBytes === 0) holding.delete(half);
+        else if (largest === null || half.bufferedBytes > largest.bufferedBytes) largest = half;
+      }
+      if (largest === null) break;
+      largest.flushHeld('buffer-limit', tsMicros);
+      holding.delete(largest);
+    }
+  }
+
+  function push(segment: TcpSegment): void {
+    const ts = segment.tsMicros;
+    if (ts > latestTsMicros) latestTsMicros = ts;
+    const head = table.openHead;
+    if (
+      (head !== null && head.lastTsMicros < ts - idleMicros) ||
+      (table.closedHead !== null && table.closedHead.closedTsMicros < ts - lingerMicros) ||
+      ts >= finWaitingNext
+    ) {
+      expire(ts);
+    }
+
+    let conn = table.lookup(segment);
+    const flags = segment.flags;
+    if (conn === null) {
+      conn = start(segment, ts);
+      if (conn === null) return;
+      table.fromA = true;
+    } else if (conn.state === 'closed') {
+      const half = table.fromA ? conn.a : conn.b;
+      if ((flags & (SYN | ACK)) === SYN && !(half.isnKnown && half.isn === segment.seq)) {
+        // Port reuse: a new handshake on the addresses and ports of a closed connection.
+        table.remove(conn);
+        conn = start(segment, ts);
+        if (conn === null) return;
+        table.fromA = true;
+      } else {
+        if ((flags & (SYN | FIN)) !== 0 || segment.payloadLength > 0) counters.retransmissions++;
+        return;
+      }
+    }
+    let fromA = table.fromA;
+    conn.lastTsMicros = ts;
+    table.touch(conn);
+    (fromA ? conn.a : conn.b).stats.packets++;
+    if ((flags & CONTROL) === 0 && segment.wirePayloadLength === 0 && segment.payloadLength === 0) return;
+
+    if ((flags & SYN) !== 0 && !synOnOpen(conn, fromA, segment)) {
+      // A new handshake on the addresses and ports of a connection that is still open.
+      close(conn, 'evicted', ts);
+      const fresh = start(segment, ts);
+      if (fresh === null) return;
+      conn = fresh;
+      fromA = true;
+      conn.a.stats.packets++;
+      synOnOpen(conn, true, segment);
+    }
+    if (conn.state === 'ignored') return;
+    const active = fromA ? conn.a : conn.b;
+    if (conn.state === 'pending') {
+      let created: boolean;
+      if (segment.payloadLength > 0) {
+        const reply = looksLikeReply(segment);
+        created = orient(conn, fromA ? !reply : reply, 'first-speaker', ts);
+      } else if ((flags & (FIN | RST)) !== 0 || segment.wirePayloadLength > 0) {
+        created = orient(conn, true, 'guess', ts);
+      } else {
+        return;
+      }
+      if (!created) return;
+    }
+
+    active.segment(segment, ts);
+    if (active.bufferedBytes > 0) holding.add(active);
+
+    if ((flags & RST) !== 0) {
+      close(conn, 'rst', ts);
+      return;
+    }
+    if (conn.a.finOffset >= 0 && conn.b.finOffset >= 0) {
+      if (conn.a.finished() && conn.b.finished()) {
+        close(conn, 'fin', ts);
+        return;
+      }
+      if (conn.finDeadlineMicros < 0) {
+        conn.finDeadlineMicros = ts + finLingerMicros;
+        finWaiting.push(conn);
+        if (conn.finDeadlineMicros < finWaitingNext) finWaitingNext = conn.finDeadlineMicros;
+      }
+    }
+    if (counters.bufferedBytes > o.maxBufferedBytesTotal) enforceTotalLimit(ts);
+  }
+
+  function flushOlderThan(tsMicros: number): number {
+    let closedCount = 0;
+    let head = table.openHead;
+    while (head !== null && head.lastTsMicros < tsMicros) {
+      idleClose(head);
+      closedCount++;
+      head = table.openHead;
+    }
+    let closed = table.closedHead;
+    while (closed !== null && closed.closedTsMicros < tsMicros) {
+      table.remove(closed);
+      closed = table.closedHead;
+    }
+    return closedCount;
+  }
+
+  function flushAll(reason: CloseReason): void {
+    let head = table.openHead;
+    while (head !== null) {
+      close(head, reason, latestTsMicros);
+      head = table.openHead;
+    }
+    table.clear();
+    finWaiting.length = 0;
+    finWaitingNext = Number.POSITIVE_INFINITY;
+  }
+
+  function stats(): AssemblerStats {
+    return {
+      openFlows: table.openCount,
+      totalFlows,
+      bufferedBytes: counters.bufferedBytes,
+      gaps: counters.gaps,
+      overlapsDiffering: counters.overlapsDiffering,
+      retransmissions: counters.retransmissions,
+      limitHits: {
+        perDirection: counters.perDirectionLimitHits,
+        total: totalLimitHits,
+        connections: connectionLimitHits,
+      },
+      orphanSegments,
+    };
+  }
+
+  return { push, flushOlderThan, flushAll, stats };
+}

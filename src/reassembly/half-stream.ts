@@ -1,0 +1,413 @@
+/**
+ * One direction of a TCP connection: maps raw sequence numbers to relative offsets, delivers in-order bytes
+ * at once (as views into the segment buffer), copies and holds out-of-order bytes until the hole before them
+ * fills, and turns what can never arrive into explicit gaps.
+ *
+ * Overlap policy — the first copy of a byte wins: bytes already delivered, or already held out of order, are
+ * never replaced by a later segment covering the same offsets; the later segment's overlapping bytes are
+ * dropped (the segment is counted as a retransmission) and compared with the kept copy. A difference counts
+ * the segment once in `overlapsDiffering`. The comparison covers the held out-of-order bytes and the last
+ * `overlapCheckBytes` delivered bytes (a ring per direction, grown on demand); older delivered bytes, bytes
+ * reported as gaps and bytes cut by the snaplen are not compared.
+ */
+
+import type { TcpSegment } from '../decode/types.js';
+import { TCP_FLAG } from '../decode/types.js';
+import { seqAdd, seqToOffset } from './seq.js';
+import type { Direction, DirectionStats, GapCause, StreamHandler } from './types.js';
+
+/** Counters shared by all half-streams of one assembler. */
+export interface SharedCounters {
+  bufferedBytes: number;
+  gaps: number;
+  overlapsDiffering: number;
+  retransmissions: number;
+  perDirectionLimitHits: number;
+}
+
+/** A held out-of-order range: copied bytes, or (bytes null) a range the snaplen cut. */
+class HeldRange {
+  constructor(
+    readonly offset: number,
+    readonly length: number,
+    readonly bytes: Uint8Array | null,
+  ) {}
+}
+
+const NO_HANDLER: StreamHandler = {
+  onData() {},
+  onGap() {},
+  onClose() {},
+};
+
+const FIRST_HISTORY_BYTES = 1024;
+
+export function emptyDirectionStats(): DirectionStats {
+  return {
+    packets: 0,
+    bytes: 0,
+    gapBytes: 0,
+    gaps: 0,
+    retransmissions: 0,
+    overlapsDiffering: 0,
+    outOfOrder: 0,
+  };
+}
+
+export class HalfStream {
+  direction: Direction = 'c2s';
+  handler: StreamHandler = NO_HANDLER;
+  readonly stats: DirectionStats = emptyDirectionStats();
+
+  /** Raw sequence number of offset 0, once known. */
+  baseSeq = 0;
+  baseKnown = false;
+  /** The ISN came from a SYN (offset 0 is ISN + 1); otherwise the base is the first sequence number seen. */
+  isnKnown = false;
+  isn = 0;
+  /** Every byte before this offset was delivered as data or reported as a gap. */
+  nextOffset = 0;
+  /** Offset the FIN occupies, or -1. */
+  finOffset = -1;
+  /** Bytes held out of order (copied). */
+  bufferedBytes = 0;
+
+  private held: HeldRange[] = [];
+  private delivered = false;
+  private history: Uint8Array | null = null;
+  /** Lowest offset whose delivered byte is still in `history`. */
+  private historyStart = 0;
+
+  // The segment being handled, kept in fields so the helpers below need no closures.
+  private segBuffer: Uint8Array = new Uint8Array(0);
+  private segPayload = 0;
+  private segOffset = 0;
+  private segPresentEnd = 0;
+  private segOverlap = false;
+  private segDiffers = false;
+
+  constructor(
+    private readonly counters: SharedCounters,
+    private readonly maxBufferedBytes: number,
+    private readonly maxHistoryBytes: number,
+  ) {}
+
+  /** Sets offset 0 to `isn + 1` (from a SYN or SYN+ACK), unless the base is already known. */
+  setIsn(isn: number): void {
+    if (this.baseKnown) return;
+    this.isn = isn;
+    this.isnKnown = true;
+    this.baseSeq = seqAdd(isn, 1);
+    this.baseKnown = true;
+  }
+
+  /** Whether the FIN was seen and every byte before it was delivered or reported. */
+  finished(): boolean {
+    return this.finOffset >= 0 && this.nextOffset >= this.finOffset;
+  }
+
+  /** Handles the payload and FIN of a segment sent in this direction (SYN/RST are the caller's business). */
+  segment(seg: TcpSegment, tsMicros: number): void {
+    const flags = seg.flags;
+    const fin = (flags & TCP_FLAG.FIN) !== 0;
+    const present = seg.payloadLength;
+    const wire = Math.max(seg.wirePayloadLength, present);
+    const dataSeq = (flags & TCP_FLAG.SYN) !== 0 ? seqAdd(seg.seq, 1) : seg.seq;
+    if (!this.baseKnown) {
+      if (wire === 0 && !fin) return;
+      // Picked up midstream: the first byte seen is offset 0, and no gap is reported for what came before.
+      this.baseSeq = dataSeq;
+      this.baseKnown = true;
+    }
+    const offset = seqToOffset(dataSeq, this.baseSeq, this.nextOffset);
+    if (wire > 0) this.data(seg, offset, present, wire, tsMicros);
+    if (fin) {
+      const at = offset + wire;
+      if (this.finOffset < 0) this.finOffset = at;
+      else if (wire === 0) this.countRetransmission(false);
+    }
+  }
+
+  /** Reports every hole before held data as a gap with `cause` and delivers the held data. */
+  flushHeld(cause: GapCause, tsMicros: number): void {
+    while (this.held.length > 0) this.skipHole(cause, tsMicros);
+  }
+
+  /** At close: flushes held data ('lost' holes) and reports the bytes before a seen FIN that never came. */
+  closeOut(tsMicros: number): void {
+    this.flushHeld('lost', tsMicros);
+    if (this.finOffset > this.nextOffset)
+      this.emitGap(this.finOffset - this.nextOffset, this.holeCause('lost'), tsMicros);
+  }
+
+  /** Drops held data and history (after close). */
+  release(): void {
+    this.counters.bufferedBytes -= this.bufferedBytes;
+    this.bufferedBytes = 0;
+    this.held = [];
+    this.history = null;
+  }
+
+  private data(seg: TcpSegment, offset: number, present: number, wire: number, tsMicros: number): void {
+    const end = offset + wire;
+    this.segBuffer = seg.buffer;
+    this.segPayload = seg.payloadOffset;
+    this.segOffset = offset;
+    this.segPresentEnd = offset + present;
+    this.segOverlap = false;
+    this.segDiffers = false;
+    const next = this.nextOffset;
+    if (offset < next) {
+      // Some or all of it was delivered (or reported) already.
+      this.segOverlap = true;
+      if (this.compareHistory(offset, Math.min(end, next))) this.segDiffers = true;
+      if (end <= next) {
+        this.countRetransmission(this.segDiffers);
+        return;
+      }
+      this.inOrder(next, end, tsMicros);
+    } else if (offset === next) {
+      this.inOrder(offset, end, tsMicros);
+    } else {
+      this.outOfOrder(offset, end, tsMicros);
+    }
+    if (this.segOverlap) this.countRetransmission(this.segDiffers);
+  }
+
+  private countRetransmission(differs: boolean): void {
+    this.stats.retransmissions++;
+    this.counters.retransmissions++;
+    if (differs) {
+      this.stats.overlapsDiffering++;
+      this.counters.overlapsDiffering++;
+    }
+  }
+
+  /** Delivers [cursor, end) of the current segment, interleaving held ranges it meets; cursor === nextOffset. */
+  private inOrder(cursor: number, end: number, tsMicros: number): void {
+    const held = this.held;
+    while (cursor < end) {
+      const first = held[0];
+      if (first === undefined || first.offset >= end) {
+        this.deliverSegmentPart(cursor, end, tsMicros);
+        break;
+      }
+      if (first.offset > cursor) {
+        this.deliverSegmentPart(cursor, first.offset, tsMicros);
+        cursor = first.offset;
+      }
+      // The held copy arrived first: it wins over the overlapping part of this segment.
+      const firstEnd = first.offset + first.length;
+      this.segOverlap = true;
+      if (this.compareHeld(first, cursor, Math.min(end, firstEnd))) this.segDiffers = true;
+      held.shift();
+      this.deliverHeld(first, tsMicros);
+      cursor = firstEnd;
+    }
+    this.drain(tsMicros);
+  }
+
+  /** Holds the parts of [cursor, end) that no held range covers; cursor > nextOffset. */
+  private outOfOrder(cursor: number, end: number, tsMicros: number): void {
+    const held = this.held;
+    // First held range ending after cursor (held ranges are sorted and disjoint, so ends are sorted too).
+    let lo = 0;
+    let hi = held.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const range = held[mid]!;
+      if (range.offset + range.length <= cursor) lo = mid + 1;
+      else hi = mid;
+    }
+    let index = lo;
+    let added = false;
+    while (cursor < end) {
+      const range = held[index];
+      if (range === undefined || range.offset >= end) {
+        this.hold(index, cursor, end);
+        added = true;
+        break;
+      }
+      if (range.offset > cursor) {
+        index += this.hold(index, cursor, range.offset);
+        added = true;
+        cursor = range.offset;
+      }
+      const rangeEnd = range.offset + range.length;
+      this.segOverlap = true;
+      if (this.compareHeld(range, cursor, Math.min(end, rangeEnd))) this.segDiffers = true;
+      cursor = rangeEnd;
+      index++;
+    }
+    if (!added) return;
+    this.stats.outOfOrder++;
+    if (this.bufferedBytes > this.maxBufferedBytes) {
+      this.counters.perDirectionLimitHits++;
+      while (this.bufferedBytes > this.maxBufferedBytes && this.held.length > 0) {
+        this.skipHole('buffer-limit', tsMicros);
+      }
+    }
+  }
+
+  /** Inserts copies of the current segment's [from, to) at `index`; returns how many ranges were inserted. */
+  private hold(index: number, from: number, to: number): number {
+    const presentEnd = this.segPresentEnd;
+    let inserted = 0;
+    if (from < presentEnd) {
+      const stop = Math.min(to, presentEnd);
+      const start = this.segPayload + (from - this.segOffset);
+      const bytes = this.segBuffer.slice(start, start + (stop - from));
+      this.held.splice(index, 0, new HeldRange(from, stop - from, bytes));
+      this.bufferedBytes += bytes.length;
+      this.counters.bufferedBytes += bytes.length;
+      inserted++;
+    }
+    if (to > presentEnd) {
+      const cut = Math.max(from, presentEnd);
+      this.held.splice(index + inserted, 0, new HeldRange(cut, to - cut, null));
+      inserted++;
+    }
+    return inserted;
+  }
+
+  /** Delivers [from, to) of the current segment: present bytes as a view, the cut remainder as a gap. */
+  private deliverSegmentPart(from: number, to: number, tsMicros: number): void {
+    const presentEnd = this.segPresentEnd;
+    if (from < presentEnd) {
+      const stop = Math.min(to, presentEnd);
+      const start = this.segPayload + (from - this.segOffset);
+      this.emitData(this.segBuffer.subarray(start, start + (stop - from)), tsMicros);
+    }
+    if (to > presentEnd) this.emitGap(to - Math.max(from, presentEnd), 'snaplen', tsMicros);
+  }
+
+  private deliverHeld(range: HeldRange, tsMicros: number): void {
+    const bytes = range.bytes;
+    if (bytes === null) {
+      this.emitGap(range.length, 'snaplen', tsMicros);
+      return;
+    }
+    this.bufferedBytes -= bytes.length;
+    this.counters.bufferedBytes -= bytes.length;
+    this.emitData(bytes, tsMicros);
+  }
+
+  private drain(tsMicros: number): void {
+    const held = this.held;
+    let first = held[0];
+    while (first !== undefined && first.offset === this.nextOffset) {
+      held.shift();
+      this.deliverHeld(first, tsMicros);
+      first = held[0];
+    }
+  }
+
+  /** Reports the hole before the first held range as a gap, then delivers what became contiguous. */
+  private skipHole(cause: GapCause, tsMicros: number): void {
+    const first = this.held[0];
+    if (first === undefined) return;
+    this.emitGap(first.offset - this.nextOffset, this.holeCause(cause), tsMicros);
+    this.drain(tsMicros);
+  }
+
+  /** A hole at the very start of a direction whose ISN came from a SYN is the part the capture missed. */
+  private holeCause(cause: GapCause): GapCause {
+    return !this.delivered && this.isnKnown && this.nextOffset === 0 ? 'midstream' : cause;
+  }
+
+  private emitData(bytes: Uint8Array, tsMicros: number): void {
+    const length = bytes.length;
+    if (length === 0) return;
+    const offset = this.nextOffset;
+    if (this.maxHistoryBytes > 0) this.remember(bytes, offset);
+    this.nextOffset = offset + length;
+    this.delivered = true;
+    this.stats.bytes += length;
+    this.handler.onData({ direction: this.direction, offset, tsMicros, bytes });
+  }
+
+  private emitGap(length: number, cause: GapCause, tsMicros: number): void {
+    if (length <= 0) return;
+    const offset = this.nextOffset;
+    this.nextOffset = offset + length;
+    this.historyStart = this.nextOffset;
+    this.delivered = true;
+    this.stats.gaps++;
+    this.stats.gapBytes += length;
+    this.counters.gaps++;
+    this.handler.onGap(this.direction, offset, length, cause, tsMicros);
+  }
+
+  /** Whether the current segment's present bytes in [from, to) differ from the held copy. */
+  private compareHeld(range: HeldRange, from: number, to: number): boolean {
+    const bytes = range.bytes;
+    if (bytes === null) return false;
+    if (to > this.segPresentEnd) to = this.segPresentEnd;
+    const buffer = this.segBuffer;
+    let s = this.segPayload + (from - this.segOffset);
+    let h = from - range.offset;
+    for (let o = from; o < to; o++) {
+      if (buffer[s++] !== bytes[h++]) return true;
+    }
+    return false;
+  }
+
+  /** Whether the current segment's present bytes in [from, to) differ from the remembered delivered bytes. */
+  private compareHistory(from: number, to: number): boolean {
+    const history = this.history;
+    if (history === null) return false;
+    if (from < this.historyStart) from = this.historyStart;
+    if (to > this.segPresentEnd) to = this.segPresentEnd;
+    if (to > this.nextOffset) to = this.nextOffset;
+    if (from >= to) return false;
+    const capacity = history.length;
+    const buffer = this.segBuffer;
+    let s = this.segPayload + (from - this.segOffset);
+    let h = from % capacity;
+    for (let o = from; o < to; o++) {
+      if (buffer[s++] !== history[h]) return true;
+      if (++h === capacity) h = 0;
+    }
+    return false;
+  }
+
+  /** Copies delivered bytes at `offset` (=== nextOffset) into the history ring, growing it up to the bound. */
+  private remember(bytes: Uint8Array, offset: number): void {
+    const end = offset + bytes.length;
+    let need = end - this.historyStart;
+    if (need > this.maxHistoryBytes) need = this.maxHistoryBytes;
+    let history = this.history;
+    if (history === null || history.length < need) history = this.growHistory(need, offset);
+    const capacity = history.length;
+    let source = bytes;
+    let at = offset;
+    if (source.length > capacity) {
+      source = source.subarray(source.length - capacity);
+      at = end - capacity;
+    }
+    const position = at % capacity;
+    if (position + source.length <= capacity) {
+      history.set(source, position);
+    } else {
+      const first = capacity - position;
+      history.set(source.subarray(0, first), position);
+      history.set(source.subarray(first), 0);
+    }
+    if (end - capacity > this.historyStart) this.historyStart = end - capacity;
+  }
+
+  private growHistory(need: number, next: number): Uint8Array {
+    const old = this.history;
+    let capacity = old === null ? FIRST_HISTORY_BYTES : old.length * 2;
+    while (capacity < need) capacity *= 2;
+    if (capacity > this.maxHistoryBytes) capacity = this.maxHistoryBytes;
+    const grown = new Uint8Array(capacity);
+    if (old !== null) {
+      const oldCapacity = old.length;
+      const from = Math.max(next - oldCapacity, this.historyStart);
+      for (let o = from; o < next; o++) grown[o % capacity] = old[o % oldCapacity]!;
+    }
+    this.history = grown;
+    return grown;
+  }
+}
