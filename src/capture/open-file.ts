@@ -47,6 +47,11 @@ export const MAX_WARNINGS = 1000;
 
 /** Bytes looked at to recognise a format. */
 const SNIFF_BYTES = 4;
+/**
+ * Compressed bytes written to the decompressor at a time. Node's gunzip discards the output of the write in
+ * which it meets non-gzip bytes after a gzip member, so smaller writes bound what trailing garbage can cost.
+ */
+const GZIP_READ_BYTES = 65_536;
 /** Decompressed chunk size for gzip input. */
 const GUNZIP_CHUNK_BYTES = 262_144;
 
@@ -97,14 +102,23 @@ export async function openFileSource(path: string, options: OpenSourceOptions = 
       `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+  if (first !== null && first.length < SNIFF_BYTES) {
+    // Short reads (tiny buffers, pipes named by path): gather the first bytes in a copy of our own.
+    const pieces = [first.slice()];
+    let total = first.length;
+    while (total < SNIFF_BYTES) {
+      const more = await reader.read();
+      if (more === null) break;
+      pieces.push(more.slice());
+      total += more.length;
+    }
+    first = Buffer.concat(pieces);
+  }
   const head = first ?? new Uint8Array(0);
   const format = head.length >= SNIFF_BYTES ? sniffFormat(head) : null;
   if (format === 'gzip') {
     await reader.close();
-    const compressed = createReadStream(path, {
-      highWaterMark: options.readBufferBytes ?? DEFAULT_READ_BUFFER_BYTES,
-    });
-    return openGzipSource(compressed, path, options);
+    return openGzipSource(createReadStream(path, { highWaterMark: GZIP_READ_BYTES }), path, options);
   }
   if (format === null) {
     await reader.close();
@@ -155,9 +169,8 @@ async function openGzipSource(
     head = await peekStream(gunzip, SNIFF_BYTES);
   } catch (error) {
     gunzip.destroy();
-    throw new CaptureFormatError(
-      `${description}: damaged gzip data: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CaptureFormatError(`${description}: damaged gzip data before any capture data: ${reason}`);
   }
   const format = head.length >= SNIFF_BYTES ? sniffFormat(head) : null;
   if (format === null || format === 'gzip') {

@@ -501,7 +501,11 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
         pos = n;
         break;
       }
-      if (length > n - pos) break;
+      if (length > n - pos) {
+        carryBlockLength = length;
+        carryBlockType = readU32(chunk, pos, littleEndian);
+        break;
+      }
       parseBlock(chunk, pos, length, at);
       pos += length;
       if (stopped) break;
