@@ -292,11 +292,11 @@ export function classifyFailure(
 }
 
 export interface ExplainContext {
-  readonly stage?: FailureStage;
+  readonly stage?: FailureStage | undefined;
   /** The recipient the reply refused, when it concerns one. */
-  readonly recipient?: string | null;
+  readonly recipient?: string | null | undefined;
   /** The envelope sender, when the reply concerns it. */
-  readonly sender?: string | null;
+  readonly sender?: string | null | undefined;
 }
 
 function mailboxPhrase(recipient: string | null | undefined): string {
@@ -326,7 +326,9 @@ function sentenceFor(cls: ReasonClass, transient: boolean, context: ExplainConte
       ];
     case 'policy-or-spam':
       return [
-        'The receiving server refused the message by policy',
+        context.stage === 'mail'
+          ? `The receiving server refused the sender${context.sender ? ` ${context.sender}` : ''} by policy`
+          : 'The receiving server refused the message by policy',
         `, for example by spam filtering, a block list or a sender check.${retry}`,
       ];
     case 'greylisted':

@@ -371,3 +371,16 @@ describe('reason-class code fallbacks', () => {
     expect(classifyFailure(code, null, 'x', stage)).toBe(expected);
   });
 });
+
+describe('explainFailure at MAIL FROM', () => {
+  it('names the refused sender', () => {
+    expect(
+      explainFailure(553, '5.1.8', 'Domain of sender address does not exist', {
+        stage: 'mail',
+        sender: 'a@nowhere.invalid',
+      }),
+    ).toBe(
+      'The receiving server refused the sender a@nowhere.invalid by policy (5.1.8), for example by spam filtering, a block list or a sender check.',
+    );
+  });
+});
