@@ -154,7 +154,8 @@ function replyRow(
     serverName: base.session.serverName,
     mailFrom: t?.mailFrom ?? null,
     recipient: recipient?.address ?? null,
-    queueId: t?.queueId ?? null,
+    // A refusal at MAIL or RCPT happened before the message was queued: the queue id is other recipients'.
+    queueId: stage === 'mail' || stage === 'rcpt' ? null : (t?.queueId ?? null),
     messageId: t?.message?.messageId ?? null,
     outcomeUnknown: false,
     explanation: explainReply(reply, {
@@ -874,7 +875,8 @@ export function formatBounceReport(report: BounceReport): string {
         details.push(`${r.enhancedStatus ?? ''}: ${safeText(r.enhancedMeaning)}`);
       details.push(safeText(r.explanation));
       if (r.queueId !== null) details.push(`queue id ${safeText(r.queueId)}`);
-      if (r.outcomeUnknown) details.push(`!! ${OUTCOME_UNKNOWN_NOTE}`);
+      if (r.outcomeUnknown && !r.explanation.includes(OUTCOME_UNKNOWN_NOTE))
+        details.push(`!! ${OUTCOME_UNKNOWN_NOTE}`);
       for (const d of details) out.push(`      ${d}`);
     });
   }

@@ -433,3 +433,20 @@ describe('bounce-report', () => {
     expect(text).toContain('Failures');
   });
 });
+
+describe('bounce-report queue ids', () => {
+  it('does not give a recipient refused at RCPT the queue id of the accepted message', () => {
+    const refused = makeRecipient({
+      index: 2,
+      address: 'nobody@example.net',
+      rcptReply: makeReply(550, '5.1.1', 'User unknown'),
+      finalReply: null,
+      disposition: 'rejected-rcpt',
+      reasonClass: 'mailbox-unknown',
+    });
+    const [row] = sessionFailures(
+      makeSession({ transactions: [makeTransaction({ recipients: [makeRecipient(), refused] })] }),
+    );
+    expect(row?.queueId).toBeNull();
+  });
+});
