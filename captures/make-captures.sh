@@ -205,8 +205,7 @@ lossy_session() {
 }
 
 # 8. Loss and reordering seen from the server side; then, over the same link made clean, a session whose
-# capture gets a real hole mid-DATA. (One link for both: under gVisor a second link set up in the same
-# run did not accept its server address.)
+# capture gets a real hole mid-DATA.
 capture_lossy() {
   lossy_link_up --delay-ms 10 --loss 0.04 --reorder 0.25 --seed 3
   start_capture "$OUT/lossy.pcap" -- ip netns exec "$B" tcpdump -i tun-b -U -s 0 'tcp port 25'
@@ -229,7 +228,7 @@ capture_lossy() {
     -T fields -e frame.number 2>/dev/null | tr '\n' ' ')
   echo "lossy-gap.pcap: deleted frame(s) $frames(client relative seq $mid)"
   # shellcheck disable=SC2086
-  editcap "$WORK/gap-full.pcap" "$OUT/lossy-gap.pcap" $frames
+  editcap -F pcap "$WORK/gap-full.pcap" "$OUT/lossy-gap.pcap" $frames
 }
 
 # 9. BDAT (CHUNKING) sent by a scripted client to Postfix, and Postfix relaying to a CHUNKING server.

@@ -71,13 +71,17 @@ def main():
 
     queue = []  # (due time, sequence number, output fd, packet)
     seq = 0
-    stats = {"forwarded": 0, "dropped": 0, "reordered": 0}
+    stats = {"forwarded": 0, "dropped": 0, "reordered": 0, "undeliverable": 0}
     while running:
         now = time.monotonic()
         while queue and queue[0][0] <= now:
             _, _, out, packet = heapq.heappop(queue)
-            os.write(out, packet)
-            stats["forwarded"] += 1
+            try:
+                os.write(out, packet)
+                stats["forwarded"] += 1
+            except OSError:
+                # The other device is not up yet (EIO): the packet is lost, as on a real link.
+                stats["undeliverable"] += 1
         timeout = max(0.0, queue[0][0] - now) if queue else 0.5
         try:
             readable, _, _ = select.select([fd_a, fd_b], [], [], timeout)

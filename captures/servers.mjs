@@ -40,7 +40,7 @@ function profile(name, tlsFiles) {
             if (auth.username === CAPTURE_USER && auth.password === CAPTURE_PASSWORD) {
               callback(null, { user: auth.username });
             } else {
-              callback(rcptError('Authentication credentials invalid', 535));
+              callback(rcptError('5.7.8 Authentication credentials invalid', 535));
             }
           },
           onData: acceptData,
