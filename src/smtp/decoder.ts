@@ -132,6 +132,40 @@ function expectedAuthResponses(mechanism: string, hasInitialResponse: boolean): 
   }
 }
 
+const RESYNC_NO_ARGUMENT = new Set(['DATA', 'RSET', 'QUIT', 'STARTTLS', 'TURN']);
+
+/**
+ * Whether a line, seen while resynchronising after a gap, is a command rather than body text: an upper-case
+ * verb with the shape of its arguments (`MAIL FROM:`, `RCPT TO:`, one HELO word, no argument for DATA...).
+ */
+export function looksLikeCommand(text: string): boolean {
+  const parsed = parseCommandLine(text);
+  if (parsed.verb === 'UNKNOWN' || parsed.verbText !== parsed.verb) return false;
+  const words = parsed.argument === '' ? 0 : parsed.argument.split(/[ \t]+/).length;
+  switch (parsed.verb) {
+    case 'MAIL':
+    case 'RCPT':
+      return !parsed.malformedPath && parsed.path !== null;
+    case 'HELO':
+    case 'EHLO':
+    case 'LHLO':
+      return words === 1;
+    case 'BDAT':
+      return parseBdatArgument(parsed.argument).ok;
+    case 'AUTH':
+      return words >= 1 && words <= 2;
+    case 'VRFY':
+    case 'EXPN':
+    case 'ETRN':
+    case 'ATRN':
+    case 'NOOP':
+    case 'HELP':
+      return words <= 1;
+    default:
+      return RESYNC_NO_ARGUMENT.has(parsed.verb) && words === 0;
+  }
+}
+
 export function createSmtpDecoder(
   flow: FlowKey,
   emit: (event: SmtpEvent) => void,
@@ -175,6 +209,8 @@ export function createSmtpDecoder(
   let txGeneration = 0;
   let txRcpts = 0;
   let txTooMany = false;
+  /** After a gap the envelope so far is unknown: no envelope-order anomalies until MAIL, RSET or HELO. */
+  let txUnknown = false;
   let accepted: number[] = [];
 
   // Message body.
@@ -183,6 +219,7 @@ export function createSmtpDecoder(
   let bdatOpen = false;
   let chunk: BdatChunk | null = null;
   let bdatSize = 0;
+  let bdatRefused = false;
   let auth: AuthExchange | null = null;
 
   // ---------------------------------------------------------------- emit helpers
@@ -373,7 +410,10 @@ export function createSmtpDecoder(
     const done = chunk as BdatChunk;
     chunk = null;
     emit({ type: 'bdat-chunk', sizeBytes: done.size, last: done.last, tsMicros: ts });
-    if (done.last) {
+    if (bdatRefused) {
+      bdatRefused = false;
+      endMessage(false, ts);
+    } else if (done.last) {
       endMessage(true, ts);
       txOpen = false;
       setState('ready', ts);
@@ -581,12 +621,11 @@ export function createSmtpDecoder(
         setState('ready', ts);
         return;
       }
-      const verb = toSmtpVerb(text.split(/[ \t]/, 1)[0] ?? '');
-      if (verb === null || ending !== 'crlf') return; // still lost: body or half a line
+      if (ending !== 'crlf' || !looksLikeCommand(text)) return; // still lost: body or half a line
       recovering[cmdDir] = false;
     } else if (!greetingSeen && offset === 0 && commandSeq === 0 && auth === null) {
       const verb = toSmtpVerb(text.split(/[ \t]/, 1)[0] ?? '');
-      if (verb === null && !/^[A-Za-z-]{3,}( |$)/.test(text)) {
+      if (verb === null) {
         anomalyOnce(
           'midstream',
           cmdDir,
@@ -696,14 +735,17 @@ export function createSmtpDecoder(
       if (verb !== 'RSET' && verb !== 'QUIT' && verb !== 'NOOP') {
         anomaly('bdat-missing-last', dir, `${verb} while a BDAT message awaits its LAST chunk`, offset, ts);
       }
-      if (verb !== 'NOOP') endMessage(false, ts);
+      if (verb !== 'NOOP') {
+        endMessage(false, ts);
+        if (state === 'bdat') setState(txOpen ? 'rcpt' : 'ready', ts);
+      }
     }
     switch (verb) {
       case 'MAIL':
         if (txOpen) anomaly('nested-mail', dir, 'MAIL inside an open transaction', offset, ts);
         break;
       case 'RCPT':
-        if (!txOpen) anomaly('rcpt-without-mail', dir, 'RCPT without MAIL', offset, ts);
+        if (!txOpen && !txUnknown) anomaly('rcpt-without-mail', dir, 'RCPT without MAIL', offset, ts);
         if (txRcpts + 1 > opts.maxRecipients && !txTooMany) {
           txTooMany = true;
           anomaly(
@@ -716,7 +758,8 @@ export function createSmtpDecoder(
         }
         break;
       case 'DATA':
-        if (txRcpts === 0) anomaly('data-without-recipients', dir, 'DATA without any RCPT', offset, ts);
+        if (txRcpts === 0 && !txUnknown)
+          anomaly('data-without-recipients', dir, 'DATA without any RCPT', offset, ts);
         break;
       case 'HELO':
       case 'EHLO':
@@ -745,12 +788,19 @@ export function createSmtpDecoder(
       case 'RSET':
         if (verb === 'LHLO') lmtp = true;
         txOpen = false;
+        txUnknown = false;
         txRcpts = 0;
         pushPending(entry(target, command, false), ts);
         setState('ready', ts);
         return;
       case 'MAIL':
+        if (txOpen) {
+          // Nested MAIL: the server refuses it (503) and the open transaction goes on.
+          pushPending({ ...entry(target, command, false), mailGeneration: -1 }, ts);
+          return;
+        }
         txOpen = true;
+        txUnknown = false;
         txGeneration++;
         txRcpts = 0;
         txTooMany = false;
@@ -912,11 +962,18 @@ export function createSmtpDecoder(
     matched = peekPending();
     if (matched === null) {
       target = { kind: 'unmatched' };
-      if (once.has('midstream') || state === 'gap-recovery' || recovering[cmdDir] || recovering[direction]) {
+      if (!seen[cmdDir]) {
+        // Server-only capture: nothing could be paired; `one-sided` says so once at the end.
+      } else if (
+        once.has('midstream') ||
+        state === 'gap-recovery' ||
+        recovering[cmdDir] ||
+        recovering[direction]
+      ) {
         anomaly(
           'reply-without-command',
           direction,
-          `reply ${reply.code} after lost client data`,
+          `reply ${reply.code} after a gap; the command it answers is unknown`,
           reply.offset,
           ts,
         );
@@ -1001,6 +1058,13 @@ export function createSmtpDecoder(
           anomaly('tls-rejected', other(cmdDir), `STARTTLS answered ${code}`, reply.offset, ts);
         else splitters[other(cmdDir)].pause();
         resolveBarrier(matched, reply, ts);
+        break;
+      case 'BDAT':
+        if (!positive && message !== null && message.mode === 'BDAT') {
+          // RFC 3030 §3: a refused chunk fails the transaction; its octets (if still coming) are skipped.
+          if (chunk === null) endMessage(false, ts);
+          else bdatRefused = true;
+        }
         break;
       case 'QUIT':
         if (code === 221) quitAnswered = true;
@@ -1103,6 +1167,7 @@ export function createSmtpDecoder(
         recovering[direction] = true;
       }
       clearPending();
+      txUnknown = true;
       setState('gap-recovery', tsMicros);
     },
     onClose(reason: CloseReason, tsMicros: number, stats: FlowStats): void {
