@@ -131,13 +131,15 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   };
   const summary = createSummaryAggregator();
   const sinks: Sink[] = [...outputs.sinks, summary];
+  if (wantsTui) {
+    const { createDashboard } = await import('../dashboard/app.js');
+    const dashboard = createDashboard({ live: options.live !== null, title: options.live?.device ?? options.inputs.join(' ') });
+    const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
+    return await dashboard.run(analyzer);
+  }
   const analyzer = createAnalyzer(config, sinks);
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
   try {
-    if (wantsTui) {
-      const { runDashboard } = await import('../dashboard/app.js');
-      return await runDashboard(analyzer, { live: options.live !== null, title: options.live?.device ?? options.inputs.join(' ') });
-    }
     const result = await analyzer.run();
     if (!outputs.usesStdout || options.summary) (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
     return EXIT.OK;

@@ -7,7 +7,7 @@
  */
 
 import type { FlowKey, FlowStats } from '../reassembly/types.js';
-import { parseCapabilities } from '../smtp/extensions.js';
+import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
 import { classifyFailure } from './reason-class.js';
 import { summarizeMessage } from './message-summary.js';
@@ -307,7 +307,7 @@ export function createSessionBuilder(flow: FlowKey, options: Partial<SessionLimi
       case 'LHLO':
         if (positive) {
           ehloLines = reply.lines;
-          capabilities = parseCapabilities(reply.lines);
+          capabilities = parseEhloCapabilities(reply.lines);
         }
         break;
       case 'MAIL':

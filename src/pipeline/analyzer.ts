@@ -228,13 +228,15 @@ function sumDecodeCounters(all: readonly DecodeCounters[]): DecodeCounters {
   const malformed: Partial<Record<MalformedKind, number>> = {};
   let tcp = 0;
   let fragmentsReassembled = 0;
+  let fragmentSetsDropped = 0;
   for (const c of all) {
     tcp += c.tcp;
     fragmentsReassembled += c.fragmentsReassembled;
+    fragmentSetsDropped += c.fragmentSetsDropped;
     addCounts(skipped, c.skipped);
     addCounts(malformed, c.malformed);
   }
-  return { tcp, skipped, malformed, fragmentsReassembled };
+  return { tcp, skipped, malformed, fragmentsReassembled, fragmentSetsDropped };
 }
 
 function sumAssemblerStats(all: readonly AssemblerStats[]): AssemblerStats {

@@ -1,0 +1,77 @@
+/**
+ * Turns output flags into sinks, and `-i` into a live input (with the `-w` writer and the `-Z` privilege drop).
+ */
+
+import { dropPrivileges } from '../capture/privileges.js';
+import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
+import type { PacketView } from '../capture/types.js';
+import type { InputSpec, MessageBodyListener } from '../pipeline/analyzer.js';
+import type { Sink } from '../pipeline/sink.js';
+import { createCsvSink } from '../report/csv-sink.js';
+import { createExtractSink } from '../report/extract-sink.js';
+import { createJsonSink } from '../report/json-sink.js';
+import type { CliIo } from './main.js';
+import type { CliOptions } from './options.js';
+
+export interface Outputs {
+  readonly sinks: Sink[];
+  readonly bodyListener?: MessageBodyListener;
+  /** Set once the live source is open (the `-w` writer). */
+  tap?: (packet: PacketView) => void;
+  /** Some output goes to standard output, so the summary goes to standard error and no dashboard opens. */
+  readonly usesStdout: boolean;
+}
+
+export async function buildOutputSinks(options: CliOptions, _io: CliIo): Promise<Outputs> {
+  const sinks: Sink[] = [];
+  const append = options.live !== null;
+  const files = {
+    ...(options.csvSessions === null ? {} : { sessions: options.csvSessions }),
+    ...(options.csvTransactions === null ? {} : { transactions: options.csvTransactions }),
+    ...(options.csvRecipients === null ? {} : { recipients: options.csvRecipients }),
+    ...(options.csvCommands === null ? {} : { commands: options.csvCommands }),
+  };
+  const csvTargets = [options.csvDir, ...Object.values(files)];
+  if (options.csvDir !== null || Object.keys(files).length > 0)
+    sinks.push(createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append }));
+  if (options.json !== null) sinks.push(createJsonSink({ path: options.json, append }));
+  let bodyListener: MessageBodyListener | undefined;
+  if (options.extractDir !== null) {
+    const extract = createExtractSink({ dir: options.extractDir, includeIncomplete: options.extractIncomplete, append });
+    sinks.push(extract);
+    bodyListener = extract;
+  }
+  const usesStdout = options.json === '-' || csvTargets.includes('-');
+  return { sinks, ...(bodyListener === undefined ? {} : { bodyListener }), usesStdout };
+}
+
+/** Opens the live source lazily (so `cap` is loaded only for live capture) and wires `-w` and `-Z`. */
+export async function openLiveInput(options: CliOptions, outputs: Outputs): Promise<InputSpec> {
+  const live = options.live;
+  if (live === null) throw new Error('openLiveInput without -i');
+  const { openLiveSource } = await import('../capture/live-source.js');
+  const source = await openLiveSource({ ...live, promiscuous: true });
+  let writer: PcapWriter | null = null;
+  if (options.writeFile !== null) {
+    writer = createPcapWriter({
+      path: options.writeFile,
+      linkType: source.linkType,
+      snaplen: source.snaplen,
+      rotateBytes: options.rotateBytes,
+    });
+    const w = writer;
+    outputs.tap = (packet) => w.write(packet);
+    const close = source.close.bind(source);
+    Object.assign(source, {
+      close: async () => {
+        await close();
+        w.close();
+      },
+    });
+  }
+  if (options.user !== null) {
+    const result = dropPrivileges(options.user);
+    if (result.kind === 'not-root') process.stderr.write(`smtpscope: ${result.warning}\n`);
+  }
+  return { kind: 'source', open: async () => source };
+}

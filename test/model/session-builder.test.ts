@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { createSessionBuilder } from '../../src/model/session-builder.js';
+import type { CloseReason, FlowKey, FlowStats } from '../../src/reassembly/types.js';
+import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpVerb } from '../../src/smtp/types.js';
+
+const flow: FlowKey = {
+  id: 'C000001',
+  client: { ip: '192.0.2.10', port: 40000 },
+  server: { ip: '198.51.100.25', port: 25 },
+  basis: 'syn',
+};
+
+function stats(c2sPackets = 10, s2cPackets = 10): FlowStats {
+  const dir = (packets: number) => ({ packets, bytes: packets * 10, gapBytes: 0, gaps: 0, retransmissions: 0, overlapsDiffering: 0, outOfOrder: 0 });
+  return { firstTsMicros: 1_000_000, lastTsMicros: 9_000_000, c2s: dir(c2sPackets), s2c: dir(s2cPackets), sawSyn: true, sawSynAck: true };
+}
+
+/** A tiny script language: `C:` lines are commands, `S:` lines replies to the oldest pending command. */
+class Script {
+  readonly events: SmtpEvent[] = [];
+  private ts = 1_000_000;
+  private seq = 0;
+  private readonly pending: SmtpCommand[] = [];
+
+  private tick(): number {
+    this.ts += 1000;
+    return this.ts;
+  }
+
+  greet(code = 220, text = 'mx.example.org ESMTP Postfix'): this {
+    return this.reply(code, [text], { kind: 'greeting' });
+  }
+
+  cmd(verb: SmtpVerb, argument = '', path: string | null = null, kind: SmtpCommand['kind'] = 'command'): SmtpCommand {
+    const command: SmtpCommand = { seq: this.seq++, verb, verbText: verb, argument, path, params: {}, kind, offset: 0, tsMicros: this.tick() };
+    this.events.push({ type: 'command', command });
+    this.pending.push(command);
+    return command;
+  }
+
+  c(verb: SmtpVerb, argument = ''): this {
+    const path = verb === 'MAIL' || verb === 'RCPT' ? (/<([^>]*)>/.exec(argument)?.[1] ?? null) : null;
+    this.cmd(verb, argument, path);
+    return this;
+  }
+
+  reply(code: number, lines: string[], to: ReplyTarget): this {
+    const ts = this.tick();
+    const enhanced = /^([245]\.\d{1,3}\.\d{1,3})\b/.exec(lines[0] ?? '')?.[1] ?? null;
+    this.events.push({ type: 'reply', reply: { code, enhancedStatus: enhanced, lines, offset: 0, tsMicros: ts, endTsMicros: ts }, to });
+    return this;
+  }
+
+  s(code: number, text: string): this {
+    const command = this.pending.shift();
+    if (command === undefined) throw new Error('no pending command');
+    return this.reply(code, text.split('\n'), { kind: 'command', command });
+  }
+
+  body(text: string, complete = true): this {
+    this.events.push({ type: 'message-start', mode: 'DATA', tsMicros: this.tick() });
+    const bytes = new TextEncoder().encode(text);
+    this.events.push({ type: 'message-bytes', bytes });
+    this.events.push({ type: 'message-end', sizeBytes: bytes.length, complete, tsMicros: this.tick() });
+    return this;
+  }
+
+  endOfData(code: number, text: string, lmtpRecipient: number | null = null): this {
+    return this.reply(code, [text], { kind: 'end-of-data', mode: 'DATA', lmtpRecipient });
+  }
+
+  close(reason: CloseReason = 'fin', flowStats: FlowStats = stats()): SmtpEvent[] {
+    this.events.push({ type: 'closed', reason, tsMicros: this.tick(), stats: flowStats });
+    return this.events;
+  }
+}
+
+async function build(events: SmtpEvent[], options: { lmtp?: boolean } = {}) {
+  const builder = createSessionBuilder(flow, options);
+  for (const e of events) builder.apply(e);
+  expect(builder.closed).toBe(events.some((e) => e.type === 'closed'));
+  return builder.finish();
+}
+
+const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nMessage-ID: <m1@example.com>\r\n\r\nHello\r\n';
+
+describe('session-builder', () => {
+  it('gives each recipient its own outcome: one unknown mailbox, two delivered', async () => {
+    const s = new Script().greet();
+    s.c('EHLO', 'client.example.com').s(250, 'mx.example.org\nPIPELINING\nSIZE 10240000\nSTARTTLS\n8BITMIME');
+    s.c('MAIL', 'FROM:<alice@example.com>').s(250, '2.1.0 Ok');
+    s.c('RCPT', 'TO:<bob@example.org>').s(250, '2.1.5 Ok');
+    s.c('RCPT', 'TO:<nobody@example.org>').s(550, '5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in local recipient table');
+    s.c('RCPT', 'TO:<carol@example.org>').s(250, '2.1.5 Ok');
+    s.c('DATA').s(354, 'End data with <CR><LF>.<CR><LF>');
+    s.body(MESSAGE).endOfData(250, '2.0.0 Ok: queued as 4XyZ1234AB');
+    s.c('QUIT').s(221, '2.0.0 Bye');
+    const session = await build(s.close());
+
+    expect(session.helo).toBe('client.example.com');
+    expect(session.serverName).toBe('mx.example.org');
+    expect(session.software).toBe('postfix');
+    expect(session.capabilities?.pipelining).toBe(true);
+    expect(session.capabilities?.size).toBe(10240000);
+    expect(session.tls.offered).toBe(true);
+    expect(session.end).toBe('quit');
+    expect(session.transactions).toHaveLength(1);
+    const t = session.transactions[0]!;
+    expect(t.outcome).toBe('accepted');
+    expect(t.queueId).toBe('4XyZ1234AB');
+    expect(t.mailFrom).toBe('alice@example.com');
+    expect(t.sizeBytes).toBe(MESSAGE.length);
+    expect(t.recipients.map((r) => [r.address, r.disposition, r.reasonClass])).toEqual([
+      ['bob@example.org', 'delivered', null],
+      ['nobody@example.org', 'rejected-rcpt', 'mailbox-unknown'],
+      ['carol@example.org', 'delivered', null],
+    ]);
+    expect(t.message?.subject).toBe('Grüße');
+    expect(t.message?.messageId).toBe('<m1@example.com>');
+    // Every command is paired with its reply, and latency is reply time minus command time.
+    const rcpt = session.commands.find((c) => c.verb === 'RCPT' && c.argument.includes('nobody'));
+    expect(rcpt?.reply?.code).toBe(550);
+    expect(rcpt?.latencyMicros).toBe(1000);
+    const eod = session.commands.find((c) => c.verb === 'END-OF-DATA');
+    expect(eod?.reply?.code).toBe(250);
+    expect(eod?.transaction).toBe(1);
+  });
+
+  it('marks pipelined commands and pairs their batched replies in order', async () => {
+    const s = new Script().greet();
+    s.c('EHLO', 'c').s(250, 'mx\nPIPELINING');
+    s.c('MAIL', 'FROM:<a@x>');
+    s.c('RCPT', 'TO:<b@y>');
+    s.c('RCPT', 'TO:<c@y>');
+    s.c('DATA');
+    s.s(250, '2.1.0 Ok').s(450, '4.2.0 <b@y>: Recipient address rejected: Greylisted').s(250, '2.1.5 Ok').s(354, 'go ahead');
+    s.body(MESSAGE).endOfData(250, '2.0.0 Ok: queued as ABC');
+    const session = await build(s.close());
+    const verbs = session.commands.map((c) => `${c.verb}:${c.pipelined}:${c.reply?.code ?? '-'}`);
+    expect(verbs).toEqual(['EHLO:false:250', 'MAIL:false:250', 'RCPT:true:450', 'RCPT:true:250', 'DATA:true:354', 'END-OF-DATA:false:250']);
+    const t = session.transactions[0]!;
+    expect(t.recipients.map((r) => r.disposition)).toEqual(['deferred-rcpt', 'delivered']);
+    expect(t.recipients[0]?.reasonClass).toBe('greylisted');
+    // No QUIT was sent: the connection just ended.
+    expect(session.end).toBe('fin-without-quit');
+  });
+
+  it('fails the whole transaction at end of data and every accepted recipient with it', async () => {
+    const s = new Script().greet();
+    s.c('HELO', 'c').s(250, 'mx');
+    s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<b@y>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<bad@y>').s(550, '5.1.1 unknown');
+    s.c('DATA').s(354, 'go');
+    s.body(MESSAGE).endOfData(552, '5.3.4 Message size exceeds fixed limit');
+    s.c('QUIT').s(221, 'Bye');
+    const session = await build(s.close());
+    const t = session.transactions[0]!;
+    expect(t.outcome).toBe('rejected');
+    expect(t.failureStage).toBe('end-of-data');
+    expect(t.reasonClass).toBe('message-too-big');
+    expect(t.queueId).toBeNull();
+    expect(t.recipients.map((r) => r.disposition)).toEqual(['rejected-data', 'rejected-rcpt']);
+    expect(session.heloVerb).toBe('HELO');
+  });
+
+  it('tells rejected at MAIL, refused DATA, aborted and lost transactions apart', async () => {
+    const s = new Script().greet();
+    s.c('EHLO', 'c').s(250, 'mx');
+    s.c('MAIL', 'FROM:<spam@spammer.test>').s(554, '5.7.1 <spam@spammer.test>: Sender address rejected: Access denied');
+    s.c('RSET').s(250, 'Ok');
+    s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<b@y>').s(250, 'Ok');
+    s.c('DATA').s(554, '5.5.1 Error: no valid recipients');
+    s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<b@y>').s(250, 'Ok');
+    s.c('RSET').s(250, 'Ok');
+    s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<c@y>').s(250, 'Ok');
+    s.c('DATA').s(354, 'go');
+    s.events.push({ type: 'message-start', mode: 'DATA', tsMicros: 1_500_000 });
+    const session = await build(s.close('rst'));
+    expect(session.transactions.map((t) => [t.outcome, t.failureStage, t.reasonClass])).toEqual([
+      ['rejected', 'mail', 'policy-or-spam'],
+      ['rejected', 'data', 'protocol-error'],
+      ['aborted', null, null],
+      ['incomplete', 'connection-lost', null],
+    ]);
+    expect(session.transactions[2]?.recipients[0]?.disposition).toBe('not-sent');
+    expect(session.transactions[3]?.recipients[0]?.disposition).toBe('unknown');
+    expect(session.end).toBe('rst');
+  });
+
+  it('gives LMTP recipients their own end-of-data replies in the order they were accepted', async () => {
+    const s = new Script().greet(220, 'lmtp.example.org LMTP ready');
+    s.c('LHLO', 'c').s(250, 'lmtp.example.org\nPIPELINING');
+    s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<one@y>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<gone@y>').s(550, '5.1.1 unknown');
+    s.c('RCPT', 'TO:<full@y>').s(250, 'Ok');
+    s.c('DATA').s(354, 'go');
+    s.body(MESSAGE).endOfData(250, '2.0.0 <one@y> delivered', 0).endOfData(452, '4.2.2 <full@y> Mailbox full', 1);
+    const session = await build(s.close(), { lmtp: true });
+    expect(session.protocol).toBe('lmtp');
+    const t = session.transactions[0]!;
+    expect(t.recipients.map((r) => [r.disposition, r.reasonClass])).toEqual([
+      ['delivered', null],
+      ['rejected-rcpt', 'mailbox-unknown'],
+      ['deferred-data', 'mailbox-full'],
+    ]);
+    expect(t.outcome).toBe('accepted');
+    expect(session.commands.filter((c) => c.verb === 'END-OF-DATA')).toHaveLength(2);
+  });
+
+  it('judges nothing in a client-only capture: outcomes are unknown, not failures', async () => {
+    const s = new Script();
+    s.c('EHLO', 'c');
+    s.c('MAIL', 'FROM:<a@x>');
+    s.c('RCPT', 'TO:<b@y>');
+    s.c('DATA');
+    s.body(MESSAGE);
+    const session = await build(s.close('end-of-capture', stats(8, 0)));
+    expect(session.quality.oneSided).toBe('c2s-only');
+    expect(session.greeting).toBeNull();
+    const t = session.transactions[0]!;
+    expect(t.outcome).toBe('unknown');
+    expect(t.recipients[0]?.disposition).toBe('unknown');
+    expect(t.message?.from).toContain('alice@example.com');
+  });
+
+  it('answers BDAT LAST with the end-of-data reply on the chunk command', async () => {
+    const s = new Script().greet();
+    s.c('EHLO', 'c').s(250, 'mx\nCHUNKING');
+    s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<b@y>').s(250, 'Ok');
+    s.cmd('BDAT', '10');
+    s.events.push({ type: 'bdat-chunk', sizeBytes: 10, last: false, tsMicros: 1_100_000 });
+    s.s(250, '2.0.0 Ok: 10 octets received');
+    s.cmd('BDAT', '5 LAST');
+    s.events.push({ type: 'bdat-chunk', sizeBytes: 5, last: true, tsMicros: 1_100_001 });
+    s.events.push({ type: 'message-end', sizeBytes: 15, complete: true, tsMicros: 1_100_002 });
+    s.reply(250, ['2.0.0 Ok: queued as QQQ'], { kind: 'end-of-data', mode: 'BDAT', lmtpRecipient: null });
+    const session = await build(s.close());
+    const t = session.transactions[0]!;
+    expect(t.mode).toBe('BDAT');
+    expect(t.bdatChunks).toBe(2);
+    expect(t.sizeBytes).toBe(15);
+    expect(t.outcome).toBe('accepted');
+    expect(t.queueId).toBe('QQQ');
+    expect(session.commands.filter((c) => c.verb === 'BDAT').map((c) => c.reply?.code)).toEqual([250, 250]);
+  });
+
+  it('keeps at most the configured number of commands and counts the rest', async () => {
+    const s = new Script().greet();
+    for (let i = 0; i < 30; i++) s.c('NOOP').s(250, 'Ok');
+    const builder = createSessionBuilder(flow, { maxCommands: 10 });
+    for (const e of s.close()) builder.apply(e);
+    const session = await builder.finish();
+    expect(session.commands).toHaveLength(10);
+    expect(session.commandsDropped).toBe(20);
+  });
+});
