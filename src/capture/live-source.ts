@@ -334,8 +334,11 @@ class LiveSource implements LivePacketSource {
       this.queuedBytes + capturedLength <= this.queueBytesLimit
     ) {
       this.accepted++;
+      // A real copy: Buffer#slice would return a view of the shared buffer, which the next packet overwrites.
+      const bytes = new Uint8Array(capturedLength);
+      bytes.set(this.shared.subarray(0, capturedLength));
       this.queue.push({
-        bytes: this.shared.slice(0, capturedLength),
+        bytes,
         originalLength,
         tsMicros,
         index: this.accepted - 1,
@@ -424,8 +427,8 @@ class LiveSource implements LivePacketSource {
   private fail(err: unknown): void {
     this.queue.length = 0;
     this.queuedBytes = 0;
-    this.stopCapture();
     this.settle(err);
+    this.stopCapture();
   }
 
   forEach(onPacket: (packet: PacketView) => void): Promise<void> {
