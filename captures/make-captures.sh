@@ -216,13 +216,24 @@ capture_lossy() {
   fi
 
   kill -USR1 "$NETEM_PID"
-  start_capture "$WORK/gap-full.pcap" -- ip netns exec "$B" tcpdump -i tun-b -U -s 0 'tcp port 25'
-  lossy_session lossy-gap-1
-  stop_capture
+  # One full run of this script once got a clean session without full-size segments: try up to 3 times.
+  local seqs mid frames attempt
+  for attempt in 1 2 3; do
+    start_capture "$WORK/gap-full.pcap" -- ip netns exec "$B" tcpdump -i tun-b -U -s 0 'tcp port 25'
+    lossy_session lossy-gap-1
+    stop_capture
+    seqs=$(tshark -r "$WORK/gap-full.pcap" -Y 'tcp.dstport == 25 && tcp.len >= 1000' -T fields -e tcp.seq 2>/dev/null)
+    [[ -n $seqs ]] && break
+    echo "lossy-gap: attempt $attempt has no full-size DATA segment" >&2
+  done
   lossy_link_down
   # Delete the middle one of the client's full-size DATA segments (and any copy of it).
-  local seqs mid frames
-  seqs=$(tshark -r "$WORK/gap-full.pcap" -Y 'tcp.dstport == 25 && tcp.len >= 1000' -T fields -e tcp.seq 2>/dev/null)
+  if [[ -z $seqs ]]; then
+    echo "lossy-gap: the clean session has no full-size DATA segment; swaks said:" >&2
+    cat "$WORK/lossy-gap-1.swaks.txt" >&2
+    capinfos -c "$WORK/gap-full.pcap" >&2
+    return 1
+  fi
   mid=$(echo "$seqs" | sed -n "$(($(echo "$seqs" | wc -l) / 2))p")
   frames=$(tshark -r "$WORK/gap-full.pcap" -Y "tcp.dstport == 25 && tcp.seq == $mid && tcp.len > 0" \
     -T fields -e frame.number 2>/dev/null | tr '\n' ' ')
