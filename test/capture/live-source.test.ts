@@ -181,7 +181,9 @@ describe.skipIf(skipReason !== null)(
       expect(source.linkType).toBe(LINKTYPE.ETHERNET);
       expect(source.snaplen).toBe(65535);
       const packets: Captured[] = [];
-      const done = source.forEach((view) => packets.push(keep(view)));
+      const done = source.forEach((view) => {
+        packets.push(keep(view));
+      });
       const marker = `live-capture-marker-${port}`;
       const sentAt = Date.now() * 1000;
       await talk(marker);
@@ -228,7 +230,9 @@ describe.skipIf(skipReason !== null)(
     it('ends by itself after count packets', async () => {
       const source = await openLiveSource(options({ count: 3 }));
       const packets: Captured[] = [];
-      const done = source.forEach((view) => packets.push(keep(view)));
+      const done = source.forEach((view) => {
+        packets.push(keep(view));
+      });
       await talk('count');
       await done;
       expect(packets.map((p) => tcpOf(p.bytes).flags & (SYN | ACK))).toEqual([SYN, SYN | ACK, ACK]);
@@ -242,7 +246,7 @@ describe.skipIf(skipReason !== null)(
     it('ends by itself when the duration has passed', async () => {
       const started = Date.now();
       const source = await openLiveSource(options({ durationMs: 300, filter: 'tcp port 1' }));
-      await source.forEach(() => undefined);
+      await source.forEach(() => {});
       const elapsed = Date.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(250);
       expect(elapsed).toBeLessThan(3000);
@@ -255,7 +259,9 @@ describe.skipIf(skipReason !== null)(
       await sleep(100);
       const forEachAt = Date.now() * 1000;
       const packets: Captured[] = [];
-      const done = source.forEach((view) => packets.push(keep(view)));
+      const done = source.forEach((view) => {
+        packets.push(keep(view));
+      });
       expect(packets.length).toBeGreaterThanOrEqual(6); // delivered synchronously from the queue
       await source.close();
       await done;
@@ -270,7 +276,9 @@ describe.skipIf(skipReason !== null)(
       await talk('overflow');
       await sleep(100);
       const packets: Captured[] = [];
-      const done = source.forEach((view) => packets.push(keep(view)));
+      const done = source.forEach((view) => {
+        packets.push(keep(view));
+      });
       await source.close();
       await done;
       expect(packets.map((p) => tcpOf(p.bytes).flags & (SYN | ACK))).toEqual([SYN, SYN | ACK]);
@@ -288,7 +296,9 @@ describe.skipIf(skipReason !== null)(
       const source = await openLiveSource(options({ snaplen: 60 }));
       expect(source.snaplen).toBe(60);
       const packets: Captured[] = [];
-      const done = source.forEach((view) => packets.push(keep(view)));
+      const done = source.forEach((view) => {
+        packets.push(keep(view));
+      });
       const payload = 'x'.repeat(500);
       await talk(payload);
       await sleep(100);
@@ -326,8 +336,8 @@ describe.skipIf(skipReason !== null)(
 
     it('refuses a second forEach', async () => {
       const source = await openLiveSource(options());
-      const done = source.forEach(() => undefined);
-      await expect(source.forEach(() => undefined)).rejects.toThrow(/only once/);
+      const done = source.forEach(() => {});
+      await expect(source.forEach(() => {})).rejects.toThrow(/only once/);
       await source.close();
       await done;
     });
