@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createReplyAssembler,
+  extractEnhancedStatus,
+  isValidReplyCode,
+  parseReplyLine,
+} from '../../src/smtp/reply-parser.js';
+import type { SmtpReply } from '../../src/smtp/types.js';
+
+describe('reply-parser', () => {
+  it.each([
+    ['250 OK', { code: 250, continued: false, text: 'OK' }],
+    ['250-PIPELINING', { code: 250, continued: true, text: 'PIPELINING' }],
+    ['250', { code: 250, continued: false, text: '' }],
+    ['250-', { code: 250, continued: true, text: '' }],
+    ['354 ', { code: 354, continued: false, text: '' }],
+    ['999 odd', { code: 999, continued: false, text: 'odd' }],
+    ['050 low', { code: 50, continued: false, text: 'low' }],
+  ])('parses %j', (line, expected) => {
+    expect(parseReplyLine(line)).toEqual(expected);
+  });
+
+  it.each(['', '25', '25x OK', '250OK', 'OK 250', ' 250 OK'])('rejects %j', (line) => {
+    expect(parseReplyLine(line)).toBeNull();
+  });
+
+  it.each([
+    [220, true],
+    [554, true],
+    [199, false],
+    [600, false],
+    [299, false],
+    [250, true],
+  ])('judges code %i valid: %s', (code, valid) => {
+    expect(isValidReplyCode(code)).toBe(valid);
+  });
+
+  it.each([
+    [250, '2.1.0 Ok', '2.1.0'],
+    [550, '5.1.1 <x>: unknown', '5.1.1'],
+    [452, '4.2.2', '4.2.2'],
+    [550, '5.7.001 policy', '5.7.1'],
+    [550, '2.1.0 wrong class', null],
+    [250, '2.1 Ok', null],
+    [250, '2.1.0000 Ok', null],
+    [250, '2.1.0.5 Ok', null],
+    [250, 'Ok 2.1.0', null],
+    [354, '3.0.0 go', null],
+    [421, ' 4.4.2 spaced', '4.4.2'],
+  ])('extracts the enhanced status of %i %j', (code, text, status) => {
+    expect(extractEnhancedStatus(code, text)).toBe(status);
+  });
+
+  function assemble(lines: string[]): { replies: SmtpReply[]; mismatches: number[] } {
+    const replies: SmtpReply[] = [];
+    const mismatches: number[] = [];
+    const assembler = createReplyAssembler({
+      maxReplyLines: 3,
+      onReply: (r) => replies.push(r),
+      onCodeMismatch: (_e, got) => mismatches.push(got),
+    });
+    lines.forEach((line, i) => assembler.pushLine(line, i * 10, i));
+    return { replies, mismatches };
+  }
+
+  it('assembles multi-line replies with first offset, first and last times', () => {
+    const { replies } = assemble(['250-a', '250-b', '250 c', '221 bye']);
+    expect(replies).toEqual([
+      { code: 250, enhancedStatus: null, lines: ['a', 'b', 'c'], offset: 0, tsMicros: 0, endTsMicros: 2 },
+      { code: 221, enhancedStatus: null, lines: ['bye'], offset: 30, tsMicros: 3, endTsMicros: 3 },
+    ]);
+  });
+
+  it('reports a continuation with another code and keeps the first code', () => {
+    const { replies, mismatches } = assemble(['250-a', '251 b']);
+    expect(mismatches).toEqual([251]);
+    expect(replies[0]?.code).toBe(250);
+  });
+
+  it('keeps only maxReplyLines lines but still ends at the last line', () => {
+    const { replies } = assemble(['250-1', '250-2', '250-3', '250-4', '250 5']);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.lines).toEqual(['1', '2', '3']);
+  });
+
+  it('keeps a non-reply line inside a multi-line reply as text', () => {
+    const { replies } = assemble(['250-a', 'free text', '250 b']);
+    expect(replies[0]?.lines).toEqual(['a', 'free text', 'b']);
+  });
+});
