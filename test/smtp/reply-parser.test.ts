@@ -59,7 +59,9 @@ describe('reply-parser', () => {
       onReply: (r) => replies.push(r),
       onCodeMismatch: (_e, got) => mismatches.push(got),
     });
-    lines.forEach((line, i) => assembler.pushLine(line, i * 10, i));
+    lines.forEach((line, i) => {
+      assembler.pushLine(line, i * 10, i);
+    });
     return { replies, mismatches };
   }
 
