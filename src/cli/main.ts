@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureFormatError } from '../capture/types.js';
-import { analyzeToArray, createAnalyzer, type AnalyzerConfig, type InputSpec } from '../pipeline/analyzer.js';
+import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import type { Sink } from '../pipeline/sink.js';
 import { safeText } from '../report/safe-text.js';
@@ -133,7 +133,10 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const sinks: Sink[] = [...outputs.sinks, summary];
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
-    const dashboard = createDashboard({ live: options.live !== null, title: options.live?.device ?? options.inputs.join(' ') });
+    const dashboard = createDashboard({
+      live: options.live !== null,
+      title: options.live?.device ?? options.inputs.join(' '),
+    });
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
     return await dashboard.run(analyzer);
   }
@@ -141,7 +144,8 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
   try {
     const result = await analyzer.run();
-    if (!outputs.usesStdout || options.summary) (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
+    if (!outputs.usesStdout || options.summary)
+      (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
     return EXIT.OK;
   } finally {
     restoreSignals();
@@ -154,7 +158,9 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
   const onSignal = (signal: NodeJS.Signals): void => {
     count++;
     if (count === 1) {
-      io.stderr(`smtpscope: ${signal}: stopping, closing open sessions and flushing outputs (again to exit at once)\n`);
+      io.stderr(
+        `smtpscope: ${signal}: stopping, closing open sessions and flushing outputs (again to exit at once)\n`,
+      );
       stop();
     } else {
       process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -173,7 +179,9 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options)));
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
-    io.stderr(`smtpscope: no session '${safeText(options.session)}'; sessions are: ${sessions.map((s) => s.id).join(', ')}\n`);
+    io.stderr(
+      `smtpscope: no session '${safeText(options.session)}'; sessions are: ${sessions.map((s) => s.id).join(', ')}\n`,
+    );
     return EXIT.ERROR;
   }
   io.stdout(`${chosen.map((s) => formatTranscript(s)).join('\n\n')}\n`);
@@ -204,7 +212,8 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
   const streams = { c2s: [] as Uint8Array[], s2c: [] as Uint8Array[] };
   if (options.writeStreams !== null) {
     const at = options.writeStreams.indexOf(':');
-    if (at <= 0) throw new UsageError('--write-streams takes ID:DIR (a flow id from the listing, and a folder)');
+    if (at <= 0)
+      throw new UsageError('--write-streams takes ID:DIR (a flow id from the listing, and a folder)');
     wantId = options.writeStreams.slice(0, at);
     dir = options.writeStreams.slice(at + 1);
   }
@@ -220,7 +229,24 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
           },
         }),
   });
-  const rows = [['id', 'first seen', 'client', 'server', 'by', 'pkts c>s', 'bytes c>s', 'pkts s>c', 'bytes s>c', 'gaps', 'gap bytes', 'retrans', 'differ', 'close']];
+  const rows = [
+    [
+      'id',
+      'first seen',
+      'client',
+      'server',
+      'by',
+      'pkts c>s',
+      'bytes c>s',
+      'pkts s>c',
+      'bytes s>c',
+      'gaps',
+      'gap bytes',
+      'retrans',
+      'differ',
+      'close',
+    ],
+  ];
   for (const f of flows) {
     const s = f.stats;
     rows.push([
@@ -255,7 +281,8 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
       const total = streams[direction].reduce((n, b) => n + b.length, 0);
       io.stderr(`wrote ${file} (${formatBytes(total)})\n`);
     }
-    for (const g of flow.gaps) io.stderr(`gap ${g.direction} at ${g.offset}: ${g.length} bytes (${g.cause})\n`);
+    for (const g of flow.gaps)
+      io.stderr(`gap ${g.direction} at ${g.offset}: ${g.length} bytes (${g.cause})\n`);
   }
   return EXIT.OK;
 }

@@ -94,7 +94,8 @@ function positiveInt(name: string, value: string | undefined, { allowZero = fals
   if (value === undefined) return null;
   if (!/^\d+$/.test(value)) throw new UsageError(`--${name} takes a whole number, not '${value}'`);
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || (!allowZero && n === 0)) throw new UsageError(`--${name} is out of range: ${value}`);
+  if (!Number.isSafeInteger(n) || (!allowZero && n === 0))
+    throw new UsageError(`--${name} is out of range: ${value}`);
   return n;
 }
 
@@ -105,7 +106,8 @@ export function parsePorts(text: string): ReadonlySet<number> {
     const range = /^(\d+)-(\d+)$/.exec(p);
     const from = range !== null ? Number(range[1]) : Number(p);
     const to = range !== null ? Number(range[2]) : from;
-    if (!/^\d+(-\d+)?$/.test(p) || from < 1 || to > 65535 || from > to) throw new UsageError(`bad port or range in --ports: '${p}'`);
+    if (!/^\d+(-\d+)?$/.test(p) || from < 1 || to > 65535 || from > to)
+      throw new UsageError(`bad port or range in --ports: '${p}'`);
     if (to - from > 65535) throw new UsageError(`port range too large: '${p}'`);
     for (let q = from; q <= to; q++) ports.add(q);
   }
@@ -135,7 +137,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (v['list-interfaces'] === true) command = 'devices';
   const ports = v.ports === undefined ? DEFAULT_SMTP_PORTS : parsePorts(v.ports);
   const device = v.interface ?? null;
-  if (device !== null && positionals.length > 0) throw new UsageError('give either capture files or -i INTERFACE, not both');
+  if (device !== null && positionals.length > 0)
+    throw new UsageError('give either capture files or -i INTERFACE, not both');
   const live =
     device === null
       ? null

@@ -2,8 +2,8 @@
  * Turns output flags into sinks, and `-i` into a live input (with the `-w` writer and the `-Z` privilege drop).
  */
 
-import { dropPrivileges } from '../capture/privileges.js';
 import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
+import { dropPrivileges } from '../capture/privileges.js';
 import type { PacketView } from '../capture/types.js';
 import type { InputSpec, MessageBodyListener } from '../pipeline/analyzer.js';
 import type { Sink } from '../pipeline/sink.js';
@@ -37,7 +37,11 @@ export async function buildOutputSinks(options: CliOptions, _io: CliIo): Promise
   if (options.json !== null) sinks.push(createJsonSink({ path: options.json, append }));
   let bodyListener: MessageBodyListener | undefined;
   if (options.extractDir !== null) {
-    const extract = createExtractSink({ dir: options.extractDir, includeIncomplete: options.extractIncomplete, append });
+    const extract = createExtractSink({
+      dir: options.extractDir,
+      includeIncomplete: options.extractIncomplete,
+      append,
+    });
     sinks.push(extract);
     bodyListener = extract;
   }

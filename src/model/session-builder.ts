@@ -9,10 +9,10 @@
 import type { FlowKey, FlowStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
-import { classifyFailure } from './reason-class.js';
 import { summarizeMessage } from './message-summary.js';
 import { guessMtaSoftware, serverNameFromGreeting } from './mta-software.js';
 import { parseQueueId } from './queue-id.js';
+import { classifyFailure } from './reason-class.js';
 import type {
   AnomalyRecord,
   AuthInfo,
@@ -113,7 +113,10 @@ interface MutableTransaction {
 
 const EMPTY_PARAMS: SmtpCommand['params'] = Object.freeze({});
 
-export function createSessionBuilder(flow: FlowKey, options: Partial<SessionLimits> & { lmtp?: boolean } = {}): SessionBuilder {
+export function createSessionBuilder(
+  flow: FlowKey,
+  options: Partial<SessionLimits> & { lmtp?: boolean } = {},
+): SessionBuilder {
   const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options };
   let protocol: SmtpSession['protocol'] = options.lmtp === true ? 'lmtp' : 'smtp';
   let startedAt = Number.NaN;
@@ -123,8 +126,14 @@ export function createSessionBuilder(flow: FlowKey, options: Partial<SessionLimi
   let heloVerb: SmtpSession['heloVerb'] = null;
   let ehloLines: readonly string[] = [];
   let capabilities: Capabilities | null = null;
-  const tls: { mode: TlsInfo['mode']; refused: boolean; clientHello: TlsInfo['clientHello']; serverHello: TlsInfo['serverHello']; c2s: number; s2c: number } =
-    { mode: 'none', refused: false, clientHello: null, serverHello: null, c2s: 0, s2c: 0 };
+  const tls: {
+    mode: TlsInfo['mode'];
+    refused: boolean;
+    clientHello: TlsInfo['clientHello'];
+    serverHello: TlsInfo['serverHello'];
+    c2s: number;
+    s2c: number;
+  } = { mode: 'none', refused: false, clientHello: null, serverHello: null, c2s: 0, s2c: 0 };
   const auth: AuthInfo[] = [];
   const transactions: MutableTransaction[] = [];
   let current: MutableTransaction | null = null;
@@ -264,7 +273,8 @@ export function createSessionBuilder(flow: FlowKey, options: Partial<SessionLimi
         transaction = null;
         break;
       default:
-        if (command.kind === 'command' && command.verb !== 'UNKNOWN' && command.verb !== 'NOOP') transaction = null;
+        if (command.kind === 'command' && command.verb !== 'UNKNOWN' && command.verb !== 'NOOP')
+          transaction = null;
     }
     const record: MutableCommand = {
       seq: command.seq,
@@ -524,7 +534,11 @@ export function createSessionBuilder(flow: FlowKey, options: Partial<SessionLimi
     const connectionLost = end !== 'quit' && end !== 'quit-unanswered';
     const built = transactions.map((t) => buildTransaction(t, { noReplies, connectionLost }));
     const oneSided: SmtpSession['quality']['oneSided'] =
-      stats.s2c.packets === 0 && stats.c2s.packets > 0 ? 'c2s-only' : stats.c2s.packets === 0 && stats.s2c.packets > 0 ? 's2c-only' : null;
+      stats.s2c.packets === 0 && stats.c2s.packets > 0
+        ? 'c2s-only'
+        : stats.c2s.packets === 0 && stats.s2c.packets > 0
+          ? 's2c-only'
+          : null;
     const greetingText = greeting?.text ?? null;
     return {
       id: flow.id,
@@ -649,7 +663,9 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
   }
 
   const reasonClass =
-    deciding === null ? null : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, failureStage ?? undefined);
+    deciding === null
+      ? null
+      : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, failureStage ?? undefined);
 
   const recipients: RecipientRecord[] = t.recipients.map((r) => buildRecipient(r, t, ctx));
   return {
@@ -674,7 +690,11 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
   };
 }
 
-function buildRecipient(r: MutableRecipient, t: MutableTransaction, ctx: TransactionContext): RecipientRecord {
+function buildRecipient(
+  r: MutableRecipient,
+  t: MutableTransaction,
+  ctx: TransactionContext,
+): RecipientRecord {
   let disposition: RecipientDisposition;
   let deciding: ReplyRecord | null = null;
   let stage: FailureStage | undefined;
@@ -711,12 +731,23 @@ function buildRecipient(r: MutableRecipient, t: MutableTransaction, ctx: Transac
     rcptReply: r.rcptReply,
     finalReply,
     disposition,
-    reasonClass: deciding === null ? null : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, stage),
+    reasonClass:
+      deciding === null
+        ? null
+        : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, stage),
   };
 }
 
 function emptyFlowStats(first: number, last: number): FlowStats {
-  const dir = { packets: 0, bytes: 0, gapBytes: 0, gaps: 0, retransmissions: 0, overlapsDiffering: 0, outOfOrder: 0 };
+  const dir = {
+    packets: 0,
+    bytes: 0,
+    gapBytes: 0,
+    gaps: 0,
+    retransmissions: 0,
+    overlapsDiffering: 0,
+    outOfOrder: 0,
+  };
   return {
     firstTsMicros: Number.isNaN(first) ? 0 : first,
     lastTsMicros: Number.isNaN(last) ? 0 : last,

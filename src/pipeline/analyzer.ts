@@ -98,7 +98,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         else if (event.type === 'message-start' && !inMessage) {
           inMessage = true;
           body.messageStart(flow.id, Math.max(depth, 1), event.mode);
-        } else if (event.type === 'message-bytes' && inMessage) body.messageBytes(flow.id, Math.max(depth, 1), event.bytes);
+        } else if (event.type === 'message-bytes' && inMessage)
+          body.messageBytes(flow.id, Math.max(depth, 1), event.bytes);
         else if (event.type === 'message-end' && inMessage) {
           inMessage = false;
           body.messageEnd(flow.id, Math.max(depth, 1), event.complete);
@@ -118,7 +119,9 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     return {
       source: sumSourceStats(all),
       decode: sumDecodeCounters(liveDecode === null ? finishedDecode : [...finishedDecode, liveDecode()]),
-      assembler: sumAssemblerStats(liveAssembler === null ? finishedAssembler : [...finishedAssembler, liveAssembler()]),
+      assembler: sumAssemblerStats(
+        liveAssembler === null ? finishedAssembler : [...finishedAssembler, liveAssembler()],
+      ),
       sessionsClosed,
       sessionsOpen: open.size,
       firstTsMicros: firstTs,
@@ -126,13 +129,18 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     };
   };
 
-  const runOne = async (input: InputSpec, index: number, many: boolean): Promise<{ description: string; format: string; compressed: boolean }> => {
+  const runOne = async (
+    input: InputSpec,
+    index: number,
+    many: boolean,
+  ): Promise<{ description: string; format: string; compressed: boolean }> => {
     const source = input.kind === 'file' ? await openFileSource(input.path) : await input.open();
     current = source;
     const decoder = createPacketDecoder({ ...config.decoder, ports });
     const prefix = many ? `${index + 1}-` : '';
     const factory = createSmtpStreamFactory(
-      (flow) => emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
+      (flow) =>
+        emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
       config.smtp ?? {},
     );
     const assembler = createAssembler(factory, { ...config.assembler, ports });
@@ -140,9 +148,16 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     liveAssembler = () => assembler.stats();
     try {
       if (!stopped) {
-        const result = await runPacketLoop(source, decoder, assembler, config.tap === undefined ? {} : { tap: config.tap });
-        if (result.firstTsMicros !== null) firstTs = firstTs === null ? result.firstTsMicros : Math.min(firstTs, result.firstTsMicros);
-        if (result.lastTsMicros !== null) lastTs = lastTs === null ? result.lastTsMicros : Math.max(lastTs, result.lastTsMicros);
+        const result = await runPacketLoop(
+          source,
+          decoder,
+          assembler,
+          config.tap === undefined ? {} : { tap: config.tap },
+        );
+        if (result.firstTsMicros !== null)
+          firstTs = firstTs === null ? result.firstTsMicros : Math.min(firstTs, result.firstTsMicros);
+        if (result.lastTsMicros !== null)
+          lastTs = lastTs === null ? result.lastTsMicros : Math.max(lastTs, result.lastTsMicros);
       }
     } finally {
       assembler.flushAll('end-of-capture');
@@ -192,7 +207,9 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
 }
 
 /** Runs the analysis and returns every session with the summary (tests, small captures, one-shot commands). */
-export async function analyzeToArray(config: AnalyzerConfig): Promise<{ sessions: SmtpSession[]; summary: RunSummary }> {
+export async function analyzeToArray(
+  config: AnalyzerConfig,
+): Promise<{ sessions: SmtpSession[]; summary: RunSummary }> {
   const sessions: SmtpSession[] = [];
   const sink: Sink = {
     name: 'array',
@@ -219,7 +236,10 @@ function sumSourceStats(all: readonly SourceStats[]): SourceStats {
   return { packets, bytes, dropped, truncated };
 }
 
-function addCounts<K extends string>(into: Partial<Record<K, number>>, from: Readonly<Partial<Record<K, number>>>): void {
+function addCounts<K extends string>(
+  into: Partial<Record<K, number>>,
+  from: Readonly<Partial<Record<K, number>>>,
+): void {
   for (const key of Object.keys(from) as K[]) into[key] = (into[key] ?? 0) + (from[key] ?? 0);
 }
 

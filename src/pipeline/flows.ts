@@ -10,14 +10,27 @@ import { createPacketDecoder } from '../decode/packet-decoder.js';
 import type { DecoderOptions } from '../decode/types.js';
 import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
-import type { AssemblerOptions, CloseReason, Direction, FlowKey, FlowStats, GapCause, StreamHandler } from '../reassembly/types.js';
+import type {
+  AssemblerOptions,
+  CloseReason,
+  Direction,
+  FlowKey,
+  FlowStats,
+  GapCause,
+  StreamHandler,
+} from '../reassembly/types.js';
 import { runPacketLoop } from './packet-loop.js';
 
 export interface FlowRecord {
   readonly key: FlowKey;
   readonly stats: FlowStats;
   readonly closeReason: CloseReason;
-  readonly gaps: readonly { readonly direction: Direction; readonly offset: number; readonly length: number; readonly cause: GapCause }[];
+  readonly gaps: readonly {
+    readonly direction: Direction;
+    readonly offset: number;
+    readonly length: number;
+    readonly cause: GapCause;
+  }[];
 }
 
 /** Receives the reassembled bytes of the selected connections. */

@@ -21,7 +21,11 @@ export interface RunStats {
 }
 
 export interface RunSummary {
-  readonly sources: readonly { readonly description: string; readonly format: string; readonly compressed: boolean }[];
+  readonly sources: readonly {
+    readonly description: string;
+    readonly format: string;
+    readonly compressed: boolean;
+  }[];
   readonly stats: RunStats;
   readonly warnings: readonly SourceWarning[];
   /** Wall-clock duration of the run, for rates shown to the user (never used by the core). */

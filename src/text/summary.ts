@@ -94,14 +94,24 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
           increment(reasons, r.reasonClass);
           const reply = r.disposition.endsWith('-rcpt') ? r.rcptReply : r.finalReply;
           if (!failureSamples.has(r.reasonClass) && reply !== null)
-            failureSamples.set(r.reasonClass, `${r.address}: ${reply.code} ${reply.text.split('\n')[0] ?? ''}`);
+            failureSamples.set(
+              r.reasonClass,
+              `${r.address}: ${reply.code} ${reply.text.split('\n')[0] ?? ''}`,
+            );
         }
       }
-      if (t.reasonClass !== null && t.failureStage !== 'rcpt' && !t.recipients.some((r) => r.reasonClass !== null)) {
+      if (
+        t.reasonClass !== null &&
+        t.failureStage !== 'rcpt' &&
+        !t.recipients.some((r) => r.reasonClass !== null)
+      ) {
         increment(reasons, t.reasonClass);
         const reply = t.finalReply ?? t.dataReply ?? t.mailReply;
         if (!failureSamples.has(t.reasonClass) && reply !== null)
-          failureSamples.set(t.reasonClass, `${t.mailFrom ?? '?'} (${t.failureStage}): ${reply.code} ${reply.text.split('\n')[0] ?? ''}`);
+          failureSamples.set(
+            t.reasonClass,
+            `${t.mailFrom ?? '?'} (${t.failureStage}): ${reply.code} ${reply.text.split('\n')[0] ?? ''}`,
+          );
       }
     }
   };
@@ -109,13 +119,17 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
   const format = (summary: RunSummary): string => {
     const out: string[] = [];
     const src = summary.stats.source;
-    const names = summary.sources.map((s) => `${s.description} (${s.format}${s.compressed ? ', gzip' : ''})`).join(', ');
+    const names = summary.sources
+      .map((s) => `${s.description} (${s.format}${s.compressed ? ', gzip' : ''})`)
+      .join(', ');
     out.push(`smtpscope summary: ${names || 'no input'}`);
     out.push(
       `  ${src.packets} packets, ${formatBytes(src.bytes)}${first !== null && last !== null ? `, ${isoMicros(first)} .. ${isoMicros(last)}` : ''}`,
     );
     out.push('');
-    out.push(`Sessions: ${sessions}   transactions: ${transactions}   recipients: ${recipients}   commands: ${commands}   message bytes: ${formatBytes(messageBytes)}`);
+    out.push(
+      `Sessions: ${sessions}   transactions: ${transactions}   recipients: ${recipients}   commands: ${commands}   message bytes: ${formatBytes(messageBytes)}`,
+    );
     if (sessions === 0) {
       out.push('  No SMTP sessions found on the selected ports.');
     }
@@ -123,16 +137,38 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       if (rows.length === 0) return;
       out.push('', title, table(rows));
     };
-    section('How sessions ended:', byCount(ends).map(([k, n]) => [k, String(n)]));
-    section('TLS:', byCount(tlsModes).map(([k, n]) => [k, String(n)]));
-    section('AUTH:', byCount(authOutcomes).map(([k, n]) => [safeText(k), String(n)]));
-    section('Transactions by outcome:', byCount(outcomes).map(([k, n]) => [k, String(n)]));
-    section('Recipients by outcome:', byCount(dispositions).map(([k, n]) => [k, String(n)]));
+    section(
+      'How sessions ended:',
+      byCount(ends).map(([k, n]) => [k, String(n)]),
+    );
+    section(
+      'TLS:',
+      byCount(tlsModes).map(([k, n]) => [k, String(n)]),
+    );
+    section(
+      'AUTH:',
+      byCount(authOutcomes).map(([k, n]) => [safeText(k), String(n)]),
+    );
+    section(
+      'Transactions by outcome:',
+      byCount(outcomes).map(([k, n]) => [k, String(n)]),
+    );
+    section(
+      'Recipients by outcome:',
+      byCount(dispositions).map(([k, n]) => [k, String(n)]),
+    );
     section(
       'Reply codes:',
-      [...codes.entries()].sort((a, b) => a[0] - b[0]).map(([k, n]) => [k === 0 ? '(other)' : String(k), String(n)]),
+      [...codes.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([k, n]) => [k === 0 ? '(other)' : String(k), String(n)]),
     );
-    section('Enhanced status codes:', byCount(enhanced).slice(0, 20).map(([k, n]) => [k, String(n)]));
+    section(
+      'Enhanced status codes:',
+      byCount(enhanced)
+        .slice(0, 20)
+        .map(([k, n]) => [k, String(n)]),
+    );
     section(
       'Failures by reason:',
       byCount(reasons).map(([k, n]) => [k, String(n), safeText(failureSamples.get(k) ?? '').slice(0, 100)]),
@@ -142,7 +178,13 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       [...servers.entries()]
         .sort((a, b) => b[1].sessions - a[1].sessions)
         .slice(0, 30)
-        .map(([k, v]) => [k, `${v.sessions} session(s)`, v.software, safeText(v.name ?? '-'), safeText(v.keywords).slice(0, 80)]),
+        .map(([k, v]) => [
+          k,
+          `${v.sessions} session(s)`,
+          v.software,
+          safeText(v.name ?? '-'),
+          safeText(v.keywords).slice(0, 80),
+        ]),
     );
     const decode = summary.stats.decode;
     const malformed = Object.entries(decode.malformed).filter(([, n]) => (n ?? 0) > 0);
@@ -155,15 +197,22 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
         ['sessions with gaps', String(withGaps)],
         ['retransmitted segments', String(retransmissions)],
         ['overlaps with differing bytes', String(asm.overlapsDiffering)],
-        ['malformed packets', malformed.length === 0 ? '0' : malformed.map(([k, n]) => `${k} ${n}`).join(', ')],
+        [
+          'malformed packets',
+          malformed.length === 0 ? '0' : malformed.map(([k, n]) => `${k} ${n}`).join(', '),
+        ],
         ['packets cut by snaplen', String(src.truncated)],
         ['dropped', src.dropped === null ? 'n/a (not reported by the capture library)' : String(src.dropped)],
       ]),
     );
-    section('Anomalies:', byCount(anomalies).map(([k, n]) => [k, String(n)]));
+    section(
+      'Anomalies:',
+      byCount(anomalies).map(([k, n]) => [k, String(n)]),
+    );
     if (summary.warnings.length > 0) {
       out.push('', 'Warnings:');
-      for (const w of summary.warnings) out.push(`  ${w.code}${w.byteOffset === null ? '' : ` at byte ${w.byteOffset}`}: ${w.message}`);
+      for (const w of summary.warnings)
+        out.push(`  ${w.code}${w.byteOffset === null ? '' : ` at byte ${w.byteOffset}`}: ${w.message}`);
     }
     return `${out.join('\n')}\n`;
   };

@@ -37,11 +37,15 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
     `Session ${session.id}  ${endpoint(session.client)} -> ${endpoint(session.server)}  ${isoMicros(session.startedAt)}  (${flags.join(', ')})`,
   );
   if (session.greeting !== null) {
-    for (const line of replyLines(session.greeting)) out.push(`${stamp(session.greeting.tsMicros)}S: ${safeText(line)}`);
+    for (const line of replyLines(session.greeting))
+      out.push(`${stamp(session.greeting.tsMicros)}S: ${safeText(line)}`);
   }
   const transactions = new Map(session.transactions.map((t) => [t.depth, t]));
   for (const c of session.commands) {
-    const latency = c.latencyMicros === null ? '' : `   [${formatDuration(c.latencyMicros)}${c.pipelined ? ', pipelined' : ''}]`;
+    const latency =
+      c.latencyMicros === null
+        ? ''
+        : `   [${formatDuration(c.latencyMicros)}${c.pipelined ? ', pipelined' : ''}]`;
     if (c.verb === 'END-OF-DATA' || (c.verb === 'BDAT' && c.transaction !== null)) {
       const t = c.transaction === null ? undefined : transactions.get(c.transaction);
       if (c.verb === 'END-OF-DATA' && t !== undefined) {
@@ -56,12 +60,18 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
       const ended = session.commands.some((x) => x.verb === 'END-OF-DATA' && x.transaction === c.transaction);
       if (t !== undefined && !ended) {
         const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
-        out.push(`${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data reply not captured>`);
+        out.push(
+          `${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data reply not captured>`,
+        );
       }
     }
   }
-  if (session.commandsDropped > 0) out.push(`${blank}… ${session.commandsDropped} more command(s) not kept (limit)`);
-  for (const a of session.anomalies) out.push(`${stamp(a.tsMicros)}!  ${a.code}${a.detail === '' ? '' : `: ${safeText(a.detail)}`}`);
-  out.push(`${blank}-- ended: ${session.end} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`);
+  if (session.commandsDropped > 0)
+    out.push(`${blank}… ${session.commandsDropped} more command(s) not kept (limit)`);
+  for (const a of session.anomalies)
+    out.push(`${stamp(a.tsMicros)}!  ${a.code}${a.detail === '' ? '' : `: ${safeText(a.detail)}`}`);
+  out.push(
+    `${blank}-- ended: ${session.end} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`,
+  );
   return out.join('\n');
 }

@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it, test } from 'vitest';
 import {
   MESSAGE_KEEP_BYTES_DEFAULT,
-  MESSAGE_MAX_NESTING_DEPTH,
   repairWindows1252,
   summarizeMessage,
 } from '../../src/model/message-summary.js';
+import { MIME_MAX_DEPTH } from '../../src/model/mime-parts.js';
 
 const encoder = new TextEncoder();
 const bytesOf = (lines: readonly string[]): Uint8Array => encoder.encode(lines.join('\r\n'));
@@ -56,12 +56,12 @@ describe('message-summary', () => {
       ],
       userAgent: 'Mozilla Thunderbird',
       contentType: 'text/plain; charset=utf-8',
-      // Text sizes count the decoded text as postal-mime gives it: every line ends in one LF.
+      // A single-part body runs to the end of the bytes; this one has no final line break.
       parts: [
         {
           contentType: 'text/plain',
           filename: null,
-          sizeBytes: 'Shall we meet at noon?\n'.length,
+          sizeBytes: 'Shall we meet at noon?'.length,
           disposition: null,
         },
       ],
@@ -166,15 +166,16 @@ describe('message-summary', () => {
     );
     expect(summary.contentType).toBe('multipart/mixed; boundary="outer"');
     expect(summary.parts).toEqual([
-      // "café" is 5 bytes in UTF-8, "<p>hi</p>" 9; each text line ends in one LF.
-      { contentType: 'text/plain', filename: null, sizeBytes: 6, disposition: null },
-      { contentType: 'text/html', filename: null, sizeBytes: 10, disposition: null },
+      // "café" is 5 bytes in UTF-8 ("caf=C3=A9"), "<p>hi</p>" 9; the line break before a boundary is not content.
+      { contentType: 'text/plain', filename: null, sizeBytes: 5, disposition: null },
+      { contentType: 'text/html', filename: null, sizeBytes: 9, disposition: null },
       {
         contentType: 'application/octet-stream',
         filename: 'résumé.bin',
         sizeBytes: 1000,
         disposition: 'attachment',
       },
+      // "iVBORw0KGgo=": 11 base64 characters carry 66 bits, 8 whole bytes.
       { contentType: 'image/png', filename: null, sizeBytes: 8, disposition: 'inline' },
     ]);
   });
@@ -196,21 +197,22 @@ describe('message-summary', () => {
     expect(summary.parts.map((p) => p.contentType)).toEqual(['application/pdf']);
   });
 
-  it('falls back to the top-level header when the MIME structure is too deep', async () => {
+  it('stops entering MIME structure that is too deep and still reads the header', async () => {
     const lines = [
       'From: Deep <deep@example.org>',
       'Subject: =?UTF-8?Q?d=C3=A9ep?=',
       'Content-Type: multipart/mixed; boundary="b0"',
       '',
     ];
-    for (let depth = 0; depth <= MESSAGE_MAX_NESTING_DEPTH + 5; depth++) {
+    for (let depth = 0; depth <= MIME_MAX_DEPTH + 5; depth++) {
       lines.push(`--b${depth}`, `Content-Type: multipart/mixed; boundary="b${depth + 1}"`, '');
     }
     lines.push('x');
     const summary = await summarizeMessage(bytesOf(lines), false);
     expect(summary.from).toBe('Deep <deep@example.org>');
     expect(summary.subject).toBe('déep');
-    expect(summary.parts).toEqual([]);
+    // The entity at the depth limit is listed as one part instead of being entered.
+    expect(summary.parts.map((p) => p.contentType)).toEqual(['multipart/mixed']);
     expect(summary.dsn).toBeNull();
   });
 

@@ -11,8 +11,23 @@ const flow: FlowKey = {
 };
 
 function stats(c2sPackets = 10, s2cPackets = 10): FlowStats {
-  const dir = (packets: number) => ({ packets, bytes: packets * 10, gapBytes: 0, gaps: 0, retransmissions: 0, overlapsDiffering: 0, outOfOrder: 0 });
-  return { firstTsMicros: 1_000_000, lastTsMicros: 9_000_000, c2s: dir(c2sPackets), s2c: dir(s2cPackets), sawSyn: true, sawSynAck: true };
+  const dir = (packets: number) => ({
+    packets,
+    bytes: packets * 10,
+    gapBytes: 0,
+    gaps: 0,
+    retransmissions: 0,
+    overlapsDiffering: 0,
+    outOfOrder: 0,
+  });
+  return {
+    firstTsMicros: 1_000_000,
+    lastTsMicros: 9_000_000,
+    c2s: dir(c2sPackets),
+    s2c: dir(s2cPackets),
+    sawSyn: true,
+    sawSynAck: true,
+  };
 }
 
 /** A tiny script language: `C:` lines are commands, `S:` lines replies to the oldest pending command. */
@@ -31,8 +46,23 @@ class Script {
     return this.reply(code, [text], { kind: 'greeting' });
   }
 
-  cmd(verb: SmtpVerb, argument = '', path: string | null = null, kind: SmtpCommand['kind'] = 'command'): SmtpCommand {
-    const command: SmtpCommand = { seq: this.seq++, verb, verbText: verb, argument, path, params: {}, kind, offset: 0, tsMicros: this.tick() };
+  cmd(
+    verb: SmtpVerb,
+    argument = '',
+    path: string | null = null,
+    kind: SmtpCommand['kind'] = 'command',
+  ): SmtpCommand {
+    const command: SmtpCommand = {
+      seq: this.seq++,
+      verb,
+      verbText: verb,
+      argument,
+      path,
+      params: {},
+      kind,
+      offset: 0,
+      tsMicros: this.tick(),
+    };
     this.events.push({ type: 'command', command });
     this.pending.push(command);
     return command;
@@ -47,7 +77,11 @@ class Script {
   reply(code: number, lines: string[], to: ReplyTarget): this {
     const ts = this.tick();
     const enhanced = /^([245]\.\d{1,3}\.\d{1,3})\b/.exec(lines[0] ?? '')?.[1] ?? null;
-    this.events.push({ type: 'reply', reply: { code, enhancedStatus: enhanced, lines, offset: 0, tsMicros: ts, endTsMicros: ts }, to });
+    this.events.push({
+      type: 'reply',
+      reply: { code, enhancedStatus: enhanced, lines, offset: 0, tsMicros: ts, endTsMicros: ts },
+      to,
+    });
     return this;
   }
 
@@ -82,7 +116,8 @@ async function build(events: SmtpEvent[], options: { lmtp?: boolean } = {}) {
   return builder.finish();
 }
 
-const MESSAGE = 'From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nMessage-ID: <m1@example.com>\r\n\r\nHello\r\n';
+const MESSAGE =
+  'From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nMessage-ID: <m1@example.com>\r\n\r\nHello\r\n';
 
 describe('session-builder', () => {
   it('gives each recipient its own outcome: one unknown mailbox, two delivered', async () => {
@@ -90,7 +125,10 @@ describe('session-builder', () => {
     s.c('EHLO', 'client.example.com').s(250, 'mx.example.org\nPIPELINING\nSIZE 10240000\nSTARTTLS\n8BITMIME');
     s.c('MAIL', 'FROM:<alice@example.com>').s(250, '2.1.0 Ok');
     s.c('RCPT', 'TO:<bob@example.org>').s(250, '2.1.5 Ok');
-    s.c('RCPT', 'TO:<nobody@example.org>').s(550, '5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in local recipient table');
+    s.c('RCPT', 'TO:<nobody@example.org>').s(
+      550,
+      '5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in local recipient table',
+    );
     s.c('RCPT', 'TO:<carol@example.org>').s(250, '2.1.5 Ok');
     s.c('DATA').s(354, 'End data with <CR><LF>.<CR><LF>');
     s.body(MESSAGE).endOfData(250, '2.0.0 Ok: queued as 4XyZ1234AB');
@@ -133,11 +171,21 @@ describe('session-builder', () => {
     s.c('RCPT', 'TO:<b@y>');
     s.c('RCPT', 'TO:<c@y>');
     s.c('DATA');
-    s.s(250, '2.1.0 Ok').s(450, '4.2.0 <b@y>: Recipient address rejected: Greylisted').s(250, '2.1.5 Ok').s(354, 'go ahead');
+    s.s(250, '2.1.0 Ok')
+      .s(450, '4.2.0 <b@y>: Recipient address rejected: Greylisted')
+      .s(250, '2.1.5 Ok')
+      .s(354, 'go ahead');
     s.body(MESSAGE).endOfData(250, '2.0.0 Ok: queued as ABC');
     const session = await build(s.close());
     const verbs = session.commands.map((c) => `${c.verb}:${c.pipelined}:${c.reply?.code ?? '-'}`);
-    expect(verbs).toEqual(['EHLO:false:250', 'MAIL:false:250', 'RCPT:true:450', 'RCPT:true:250', 'DATA:true:354', 'END-OF-DATA:false:250']);
+    expect(verbs).toEqual([
+      'EHLO:false:250',
+      'MAIL:false:250',
+      'RCPT:true:450',
+      'RCPT:true:250',
+      'DATA:true:354',
+      'END-OF-DATA:false:250',
+    ]);
     const t = session.transactions[0]!;
     expect(t.recipients.map((r) => r.disposition)).toEqual(['deferred-rcpt', 'delivered']);
     expect(t.recipients[0]?.reasonClass).toBe('greylisted');
@@ -167,7 +215,10 @@ describe('session-builder', () => {
   it('tells rejected at MAIL, refused DATA, aborted and lost transactions apart', async () => {
     const s = new Script().greet();
     s.c('EHLO', 'c').s(250, 'mx');
-    s.c('MAIL', 'FROM:<spam@spammer.test>').s(554, '5.7.1 <spam@spammer.test>: Sender address rejected: Access denied');
+    s.c('MAIL', 'FROM:<spam@spammer.test>').s(
+      554,
+      '5.7.1 <spam@spammer.test>: Sender address rejected: Access denied',
+    );
     s.c('RSET').s(250, 'Ok');
     s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
     s.c('RCPT', 'TO:<b@y>').s(250, 'Ok');
@@ -199,7 +250,9 @@ describe('session-builder', () => {
     s.c('RCPT', 'TO:<gone@y>').s(550, '5.1.1 unknown');
     s.c('RCPT', 'TO:<full@y>').s(250, 'Ok');
     s.c('DATA').s(354, 'go');
-    s.body(MESSAGE).endOfData(250, '2.0.0 <one@y> delivered', 0).endOfData(452, '4.2.2 <full@y> Mailbox full', 1);
+    s.body(MESSAGE)
+      .endOfData(250, '2.0.0 <one@y> delivered', 0)
+      .endOfData(452, '4.2.2 <full@y> Mailbox full', 1);
     const session = await build(s.close(), { lmtp: true });
     expect(session.protocol).toBe('lmtp');
     const t = session.transactions[0]!;
