@@ -379,8 +379,8 @@ export function createSessionBuilder(
     if (t === undefined) return;
     if (to.lmtpRecipient !== null) {
       protocol = 'lmtp';
-      const accepted = t.recipients.filter((r) => r.rcptReply !== null && r.rcptReply.code < 400);
-      const r = accepted[to.lmtpRecipient];
+      // lmtpRecipient is the 0-based position among the transaction's RCPT commands.
+      const r = t.recipients[to.lmtpRecipient];
       if (r !== undefined) r.lmtpReply = record;
       if (t.finalReply === null) t.finalReply = record;
       t.lmtpReplies++;

@@ -9,6 +9,7 @@
  * as each session closes (output-file.ts describes both).
  */
 
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SmtpSession } from '../model/types.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
@@ -65,6 +66,8 @@ export function createCsvSink(options: CsvSinkOptions): Sink {
   const append = options.append === true;
   const targets: Target[] = [];
   const resolved = resolveCsvTargets(options);
+  // `--csv DIR` names a folder that need not exist yet (the levels' own files are created atomically).
+  if (options.dir !== undefined && options.dir !== '-') mkdirSync(options.dir, { recursive: true });
   for (const level of LEVEL_NAMES) {
     const path = resolved[level];
     if (path === undefined) continue;

@@ -19,7 +19,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SmtpSession, TransactionRecord } from '../model/types.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
@@ -184,6 +184,7 @@ export type ExtractSink = Sink & MessageBodyListener;
 
 export function createExtractSink(options: ExtractSinkOptions): ExtractSink {
   const dir = options.dir;
+  mkdirSync(dir, { recursive: true });
   const maxOpen = Math.max(1, options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const includeIncomplete = options.includeIncomplete === true;

@@ -252,7 +252,7 @@ describe('session-builder', () => {
     s.c('DATA').s(354, 'go');
     s.body(MESSAGE)
       .endOfData(250, '2.0.0 <one@y> delivered', 0)
-      .endOfData(452, '4.2.2 <full@y> Mailbox full', 1);
+      .endOfData(452, '4.2.2 <full@y> Mailbox full', 2);
     const session = await build(s.close(), { lmtp: true });
     expect(session.protocol).toBe('lmtp');
     const t = session.transactions[0]!;

@@ -1,0 +1,168 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CliIo, main } from '../../src/cli/main.js';
+
+const CAPTURES = join(import.meta.dirname, '../../captures');
+const capture = (name: string) => join(CAPTURES, name);
+const TEST_PORTS = '25,465,587,2525,24,366,2526,2587-2592';
+const work = mkdtempSync(join(tmpdir(), 'smtpscope-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTty: false };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+/** Captures stdout written by sinks that write to process.stdout directly ('-' targets). */
+async function runCapturingStdout(argv: string[]): Promise<{ code: number; out: string; err: string; stdout: string }> {
+  const chunks: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const r = await run(argv);
+    return { ...r, stdout: chunks.join('') };
+  } finally {
+    process.stdout.write = original;
+  }
+}
+
+describe('cli main', () => {
+  it('prints the summary of a capture with failures grouped by reason, and exits 0', async () => {
+    const r = await run([capture('postfix-rejects.pcap'), '--summary']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Sessions: 4 {3}transactions: 4 {3}recipients: 5/);
+    for (const reason of ['mailbox-unknown', 'greylisted', 'message-too-big', 'policy-or-spam', 'tls-required']) expect(r.out).toContain(reason);
+    expect(r.out).toContain('127.0.0.1:2525');
+  });
+
+  it('refuses a file that is not a capture with a clear message and exit code 1', async () => {
+    const r = await run([join(import.meta.dirname, '../../README.md')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/not a pcap, pcapng or gzip file/);
+  });
+
+  it('reports a missing file and a usage error with their exit codes', async () => {
+    expect((await run([join(work, 'nope.pcap')])).code).toBe(1);
+    const usage = await run(['--bogus']);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toContain('--help');
+    expect((await run(['--ports', '99999', capture('postfix-basic.pcap')])).code).toBe(2);
+    expect((await run(['-c', '10', capture('postfix-basic.pcap')])).err).toContain('live capture');
+  });
+
+  it('keeps every complete packet of a truncated capture and warns with the byte offset', async () => {
+    const bytes = readFileSync(capture('postfix-rejects.pcap'));
+    const cut = join(work, 'cut.pcap');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 40));
+    const r = await run([cut, '--summary']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/ends inside the \d+-byte record at byte \d+/);
+    expect(r.out).toMatch(/Sessions: 4/);
+  });
+
+  it('writes the four CSV levels, joined by session id', async () => {
+    const dir = join(work, 'csv');
+    const r = await run([capture('postfix-rejects.pcap'), '--csv', dir]);
+    expect(r.code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['commands.csv', 'recipients.csv', 'sessions.csv', 'transactions.csv']);
+    const lines = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split(/\r?\n/);
+    expect(lines('sessions.csv')).toHaveLength(5);
+    expect(lines('recipients.csv')).toHaveLength(6);
+    const recipients = readFileSync(join(dir, 'recipients.csv'), 'utf8');
+    expect(recipients).toContain('nosuchuser@localhost');
+    expect(recipients).toMatch(/5\.1\.1/);
+    const sessionIds = lines('sessions.csv').slice(1).map((l) => l.split(',')[0]);
+    for (const row of lines('recipients.csv').slice(1)) expect(sessionIds).toContain(row.split(',')[0]);
+  });
+
+  it('writes one NDJSON object per session to standard output', async () => {
+    const r = await runCapturingStdout([capture('postfix-basic.pcap'), '--json', '-']);
+    expect(r.code).toBe(0);
+    const docs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(docs).toHaveLength(2);
+    expect(docs[0].destination.port).toBe(25);
+    // Standard output carries only the data; the summary goes to standard error when asked for.
+    expect(r.err).not.toContain('smtpscope summary');
+    const withSummary = await runCapturingStdout([capture('postfix-basic.pcap'), '--json', '-', '--summary']);
+    expect(withSummary.stdout.trim().split('\n')).toHaveLength(2);
+    expect(withSummary.err).toContain('smtpscope summary');
+  });
+
+  it('extracts complete messages as .eml files with an index', async () => {
+    const dir = join(work, 'eml');
+    const r = await run([capture('postfix-basic.pcap'), '--extract', dir]);
+    expect(r.code).toBe(0);
+    const emls = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    expect(emls).toHaveLength(2);
+    const text = readFileSync(join(dir, emls[0] ?? ''), 'latin1');
+    expect(text).toMatch(/^Date: /m);
+    expect(text).toMatch(/Subject: /);
+    expect(readFileSync(join(dir, 'index.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  it('explains every failed recipient in the bounce report, and joins the DSN to its original message', async () => {
+    const r = await run(['bounces', capture('postfix-rejects.pcap')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('nosuchuser@localhost');
+    expect(r.out).toContain('5.1.1');
+    expect(r.out).toContain('greylist@sink.test');
+    const dsn = await run(['bounces', capture('bounce-dsn.pcap'), '--ports', TEST_PORTS]);
+    expect(dsn.code).toBe(0);
+    expect(dsn.out).toContain('gone@remote.test');
+    expect(dsn.out).toMatch(/DSN|delivery status/i);
+  });
+
+  it('prints the paired transcript of one session', async () => {
+    const r = await run(['transcript', capture('postfix-basic.pcap')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/S: 220 /);
+    expect(r.out).toMatch(/C: MAIL FROM:<[^>]+>\s+\[/);
+    const id = /Session (\S+)/.exec(r.out)?.[1] ?? '';
+    const one = await run(['transcript', capture('postfix-basic.pcap'), '--session', id]);
+    expect(one.out.match(/^Session /gm)).toHaveLength(1);
+    expect((await run(['transcript', capture('postfix-basic.pcap'), '--session', 'nope'])).code).toBe(1);
+  });
+
+  it('lists flows and writes one flow\'s reassembled byte streams', async () => {
+    const r = await run(['flows', capture('postfix-basic.pcap')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('2 connection(s)');
+    const id = r.out.split('\n')[1]?.split(/\s+/)[0] ?? '';
+    const dir = join(work, 'streams');
+    const w = await run(['flows', capture('postfix-basic.pcap'), '--write-streams', `${id}:${dir}`]);
+    expect(w.code).toBe(0);
+    const c2s = readFileSync(join(dir, `${id}.c2s.bin`), 'latin1');
+    const s2c = readFileSync(join(dir, `${id}.s2c.bin`), 'latin1');
+    expect(c2s.startsWith('EHLO ')).toBe(true);
+    expect(c2s.endsWith('QUIT\r\n')).toBe(true);
+    expect(s2c.startsWith('220 ')).toBe(true);
+  });
+
+  it('never writes AUTH secrets to any output unless asked', async () => {
+    const secrets = ['Sw0rdfish-capture-only', 'wrong-password-for-capture'];
+    const encoded = secrets.map((s) => Buffer.from(s).toString('base64'));
+    const plain = Buffer.from('\0capture-user\0Sw0rdfish-capture-only').toString('base64');
+    const dir = join(work, 'secrets');
+    const outputs = [
+      await run([capture('smtp-server-auth.pcap'), '--ports', TEST_PORTS, '--summary', '--csv', join(dir, 'csv'), '--json', join(dir, 'all.ndjson'), '--extract', join(dir, 'eml')]),
+      await run(['transcript', capture('smtp-server-auth.pcap'), '--ports', TEST_PORTS]),
+      await run(['bounces', capture('smtp-server-auth.pcap'), '--ports', TEST_PORTS]),
+    ];
+    let everything = outputs.map((o) => o.out + o.err).join('\n');
+    for (const sub of ['csv', 'eml']) for (const f of readdirSync(join(dir, sub))) everything += readFileSync(join(dir, sub, f), 'latin1');
+    everything += readFileSync(join(dir, 'all.ndjson'), 'latin1');
+    expect(everything).toContain('capture-user');
+    for (const s of [...secrets, ...encoded, plain]) expect(everything).not.toContain(s);
+
+    const revealed = await run(['transcript', capture('smtp-server-auth.pcap'), '--ports', TEST_PORTS, '--reveal-secrets']);
+    expect(revealed.out).toContain(encoded[0]);
+  });
+});
