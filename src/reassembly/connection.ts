@@ -3,6 +3,7 @@
  * of the first segment seen; which side is the client is decided by the assembler (see assembler.ts).
  */
 
+import { addressWords } from './flow-table.js';
 import type { HalfStream } from './half-stream.js';
 import type { FlowKey, OrientationBasis, StreamHandler } from './types.js';
 
@@ -24,8 +25,17 @@ export class Connection {
   /** Links of the list the connection is on: open connections by activity, or closed ones by close time. */
   prev: Connection | null = null;
   next: Connection | null = null;
-  /** Whether the connection is on the open list (else on the closed list or none). */
+  /** Which list the connection is on. */
   listed: 'open' | 'closed' | 'none' = 'none';
+  /** Addresses as int32 words for lookup (IPv4: w1..w3 are 0). */
+  readonly a0: number;
+  readonly a1: number;
+  readonly a2: number;
+  readonly a3: number;
+  readonly b0: number;
+  readonly b1: number;
+  readonly b2: number;
+  readonly b3: number;
 
   constructor(
     /** Table hash of the connection's address/port pair (either order). */
@@ -41,6 +51,16 @@ export class Connection {
     readonly firstTsMicros: number,
   ) {
     this.lastTsMicros = firstTsMicros;
+    const wa = addressWords(addrA, 0, ipVersion);
+    const wb = addressWords(addrB, 0, ipVersion);
+    this.a0 = wa.w0;
+    this.a1 = wa.w1;
+    this.a2 = wa.w2;
+    this.a3 = wa.w3;
+    this.b0 = wb.w0;
+    this.b1 = wb.w1;
+    this.b2 = wb.w2;
+    this.b3 = wb.w3;
   }
 
   get client(): HalfStream {

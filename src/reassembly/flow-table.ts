@@ -17,34 +17,66 @@ function mix32(h: number): number {
   return h;
 }
 
-/** Hash of one endpoint: `length` address bytes at `offset` and the port. */
-function hashEndpoint(buffer: Uint8Array, offset: number, length: number, port: number): number {
-  let h = Math.imul(port + 0x9e3779b9, 0xcc9e2d51);
-  for (let i = 0; i < length; i += 4) {
-    const word =
-      (buffer[offset + i]! << 24) |
-      (buffer[offset + i + 1]! << 16) |
-      (buffer[offset + i + 2]! << 8) |
-      buffer[offset + i + 3]!;
-    h = Math.imul(h ^ word, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  return mix32(h);
+function step(h: number, word: number): number {
+  h = Math.imul(h ^ word, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-function bytesEqual(buffer: Uint8Array, offset: number, address: Uint8Array): boolean {
-  for (let i = 0; i < address.length; i++) {
-    if (buffer[offset + i] !== address[i]) return false;
-  }
-  return true;
+/** Hash of one endpoint from its address words (w1..w3 are 0 for IPv4) and port. */
+function hashEndpoint(w0: number, w1: number, w2: number, w3: number, port: number): number {
+  return mix32(step(step(step(step(Math.imul(port + 0x9e3779b9, 0xcc9e2d51), w0), w1), w2), w3));
 }
 
-/** Symmetric hash of a segment's two endpoints, kept in the small-integer range. */
+function readWord(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
+
+/** An address as four int32 words (IPv4: the address, then zeros). */
+export interface AddressWords {
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+}
+
+/** Reads the address at `offset` as words; used once per new connection. */
+export function addressWords(buffer: Uint8Array, offset: number, ipVersion: 4 | 6): AddressWords {
+  if (ipVersion === 4) return { w0: readWord(buffer, offset), w1: 0, w2: 0, w3: 0 };
+  return {
+    w0: readWord(buffer, offset),
+    w1: readWord(buffer, offset + 4),
+    w2: readWord(buffer, offset + 8),
+    w3: readWord(buffer, offset + 12),
+  };
+}
+
+/** Symmetric hash of a segment's two endpoints (either direction gives the same value), as a small integer. */
 export function hashSegment(segment: TcpSegment): number {
-  const length = segment.ipVersion === 4 ? 4 : 16;
-  const src = hashEndpoint(segment.buffer, segment.srcAddrOffset, length, segment.srcPort);
-  const dst = hashEndpoint(segment.buffer, segment.dstAddrOffset, length, segment.dstPort);
+  const b = segment.buffer;
+  const s = segment.srcAddrOffset;
+  const d = segment.dstAddrOffset;
+  let src: number;
+  let dst: number;
+  if (segment.ipVersion === 4) {
+    src = hashEndpoint(readWord(b, s), 0, 0, 0, segment.srcPort);
+    dst = hashEndpoint(readWord(b, d), 0, 0, 0, segment.dstPort);
+  } else {
+    src = hashEndpoint(
+      readWord(b, s),
+      readWord(b, s + 4),
+      readWord(b, s + 8),
+      readWord(b, s + 12),
+      segment.srcPort,
+    );
+    dst = hashEndpoint(
+      readWord(b, d),
+      readWord(b, d + 4),
+      readWord(b, d + 8),
+      readWord(b, d + 12),
+      segment.dstPort,
+    );
+  }
   return mix32((src + dst) | 0) & 0x3fffffff;
 }
 
@@ -62,37 +94,69 @@ export class FlowTable {
   private closedTail: Connection | null = null;
 
   lookup(segment: TcpSegment): Connection | null {
-    const hash = hashSegment(segment);
+    const b = segment.buffer;
+    const so = segment.srcAddrOffset;
+    const dOff = segment.dstAddrOffset;
+    const v4 = segment.ipVersion === 4;
+    const s0 = readWord(b, so);
+    const d0 = readWord(b, dOff);
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let d1 = 0;
+    let d2 = 0;
+    let d3 = 0;
+    if (!v4) {
+      s1 = readWord(b, so + 4);
+      s2 = readWord(b, so + 8);
+      s3 = readWord(b, so + 12);
+      d1 = readWord(b, dOff + 4);
+      d2 = readWord(b, dOff + 8);
+      d3 = readWord(b, dOff + 12);
+    }
+    const sp = segment.srcPort;
+    const dp = segment.dstPort;
+    const hash =
+      mix32((hashEndpoint(s0, s1, s2, s3, sp) + hashEndpoint(d0, d1, d2, d3, dp)) | 0) & 0x3fffffff;
     this.lastHash = hash;
     const slot = this.map.get(hash);
     if (slot === undefined) return null;
-    if (!Array.isArray(slot)) return this.matches(slot, segment) ? slot : null;
-    for (const conn of slot) if (this.matches(conn, segment)) return conn;
+    const count = Array.isArray(slot) ? slot.length : 1;
+    for (let i = 0; i < count; i++) {
+      const c = Array.isArray(slot) ? slot[i]! : slot;
+      if (c.ipVersion !== segment.ipVersion) continue;
+      if (
+        sp === c.portA &&
+        dp === c.portB &&
+        s0 === c.a0 &&
+        d0 === c.b0 &&
+        s1 === c.a1 &&
+        s2 === c.a2 &&
+        s3 === c.a3 &&
+        d1 === c.b1 &&
+        d2 === c.b2 &&
+        d3 === c.b3
+      ) {
+        this.fromA = true;
+        return c;
+      }
+      if (
+        sp === c.portB &&
+        dp === c.portA &&
+        s0 === c.b0 &&
+        d0 === c.a0 &&
+        s1 === c.b1 &&
+        s2 === c.b2 &&
+        s3 === c.b3 &&
+        d1 === c.a1 &&
+        d2 === c.a2 &&
+        d3 === c.a3
+      ) {
+        this.fromA = false;
+        return c;
+      }
+    }
     return null;
-  }
-
-  private matches(conn: Connection, segment: TcpSegment): boolean {
-    if (conn.ipVersion !== segment.ipVersion) return false;
-    const buffer = segment.buffer;
-    if (
-      segment.srcPort === conn.portA &&
-      segment.dstPort === conn.portB &&
-      bytesEqual(buffer, segment.srcAddrOffset, conn.addrA) &&
-      bytesEqual(buffer, segment.dstAddrOffset, conn.addrB)
-    ) {
-      this.fromA = true;
-      return true;
-    }
-    if (
-      segment.srcPort === conn.portB &&
-      segment.dstPort === conn.portA &&
-      bytesEqual(buffer, segment.srcAddrOffset, conn.addrB) &&
-      bytesEqual(buffer, segment.dstAddrOffset, conn.addrA)
-    ) {
-      this.fromA = false;
-      return true;
-    }
-    return false;
   }
 
   insert(conn: Connection): void {

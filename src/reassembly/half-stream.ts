@@ -405,7 +405,15 @@ export class HalfStream {
     if (old !== null) {
       const oldCapacity = old.length;
       const from = Math.max(next - oldCapacity, this.historyStart);
-      for (let o = from; o < next; o++) grown[o % capacity] = old[o % oldCapacity]!;
+      // Copy [from, next) in pieces that wrap in neither ring.
+      let o = from;
+      while (o < next) {
+        const oldPosition = o % oldCapacity;
+        const newPosition = o % capacity;
+        const length = Math.min(next - o, oldCapacity - oldPosition, capacity - newPosition);
+        grown.set(old.subarray(oldPosition, oldPosition + length), newPosition);
+        o += length;
+      }
     }
     this.history = grown;
     return grown;
