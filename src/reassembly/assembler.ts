@@ -333,7 +333,11 @@ export function createAssembler(
       conn.a.stats.packets++;
       synOnOpen(conn, true, segment);
     }
-    if (conn.state === 'ignored') return;
+    if (conn.state === 'ignored') {
+      // Nothing is delivered for declined connections; a RST still frees their slot.
+      if ((flags & RST) !== 0) close(conn, 'rst', ts);
+      return;
+    }
     const active = fromA ? conn.a : conn.b;
     if (conn.state === 'pending') {
       let created: boolean;

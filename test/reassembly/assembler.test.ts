@@ -661,9 +661,11 @@ describe('assembler', () => {
     const { rec, asm, push } = setup({}, () => false);
     const conv = new Conversation(CLIENT, SERVER);
     push(...conv.handshake(), conv.data('c2s', 'EHLO a\r\n'));
+    expect(asm.stats()).toMatchObject({ totalFlows: 1, openFlows: 1, bufferedBytes: 0 });
+    push(conv.rst('c2s'));
+    expect(asm.stats()).toMatchObject({ totalFlows: 1, openFlows: 0 });
     asm.flushAll('end-of-capture');
     expect(rec.log).toEqual([`${CREATE} syn`]);
-    expect(asm.stats()).toMatchObject({ totalFlows: 1, openFlows: 0, bufferedBytes: 0 });
   });
 
   it('ignores segments on ports outside the set', () => {
