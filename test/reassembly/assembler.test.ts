@@ -293,6 +293,11 @@ describe('assembler', () => {
       'C000001 data s2c 7 "250 b\\r\\n"',
       'C000001 close end-of-capture',
     ]);
+    expect(rec.flow('C000001').stats).toMatchObject({
+      sawSyn: false,
+      s2c: { packets: 2, bytes: 14, gaps: 0, retransmissions: 0 },
+      c2s: { packets: 0, bytes: 0 },
+    });
   });
 
   describe('a missing segment before both FINs', () => {
@@ -342,6 +347,13 @@ describe('assembler', () => {
         'C000001 data c2s 10 "CCCCC"',
         'C000001 close end-of-capture',
       ]);
+      expect(rec.flow('C000001').stats?.c2s).toMatchObject({
+        gaps: 1,
+        gapBytes: 5,
+        bytes: 10,
+        outOfOrder: 1,
+      });
+      expect(asm.stats()).toMatchObject({ gaps: 1, bufferedBytes: 0, openFlows: 0 });
     });
   });
 
@@ -357,6 +369,7 @@ describe('assembler', () => {
       'C000001 gap s2c 7 9 lost',
       'C000001 close end-of-capture',
     ]);
+    expect(rec.flow('C000001').stats?.s2c).toMatchObject({ bytes: 7, gaps: 1, gapBytes: 9 });
   });
 
   it('delivers the bytes a snaplen cut left and reports the rest as a snaplen gap', () => {
@@ -455,6 +468,11 @@ describe('assembler', () => {
         'C000001 data s2c 0 "250 hi\\r\\n"',
         'C000001 close end-of-capture',
       ]);
+      expect(rec.flow('C000001').stats).toMatchObject({
+        sawSyn: false,
+        c2s: { bytes: 8 },
+        s2c: { bytes: 8 },
+      });
     });
 
     it('guesses the first sender is the client when nothing decides', () => {
@@ -466,6 +484,8 @@ describe('assembler', () => {
         'C000001 create 10.0.0.2:2525 > 10.0.0.1:25 guess',
         'C000001 close end-of-capture',
       ]);
+      expect(rec.flow('C000001').stats).toMatchObject({ c2s: { packets: 1, bytes: 0 }, s2c: { packets: 1 } });
+      expect(asm.stats()).toMatchObject({ totalFlows: 1, openFlows: 0 });
     });
 
     it('follows the SYN against the port rule', () => {
@@ -484,6 +504,13 @@ describe('assembler', () => {
         'C000001 close end-of-capture',
         'C000002 close end-of-capture',
       ]);
+      for (const id of ['C000001', 'C000002']) {
+        expect(rec.flow(id).stats).toMatchObject({
+          sawSyn: true,
+          sawSynAck: true,
+          s2c: { packets: 2, bytes: 7 },
+        });
+      }
     });
 
     it('orients from a SYN+ACK when the SYN was not captured', () => {
@@ -495,14 +522,18 @@ describe('assembler', () => {
       expect(rec.flow('C000001').stats).toMatchObject({ sawSyn: false, sawSynAck: true });
     });
 
-    it('formats IPv6 endpoints', () => {
-      const { rec, push } = setup();
+    it('tracks IPv6 connections and formats their endpoints', () => {
+      const { rec, asm, push } = setup();
       const conv = new Conversation(
         { ip: '2001:db8:0:0:0:0:0:1', port: 50000 },
         { ip: '2001:db8::25', port: 587 },
       );
-      push(conv.syn());
-      expect(rec.log).toEqual(['C000001 create 2001:db8::1:50000 > 2001:db8::25:587 syn']);
+      push(conv.syn(), conv.synAck(), conv.data('s2c', '220 v6\r\n'));
+      expect(rec.log).toEqual([
+        'C000001 create 2001:db8::1:50000 > 2001:db8::25:587 syn',
+        'C000001 data s2c 0 "220 v6\\r\\n"',
+      ]);
+      expect(asm.stats()).toMatchObject({ openFlows: 1, totalFlows: 1 });
     });
   });
 
@@ -516,6 +547,10 @@ describe('assembler', () => {
       'C000001 data c2s 100 "RCPT TO:<x@y>\\r\\n"',
       'C000001 close end-of-capture',
     ]);
+    expect(rec.flow('C000001').stats).toMatchObject({
+      sawSyn: true,
+      c2s: { gaps: 1, gapBytes: 100, bytes: 15 },
+    });
   });
 
   it('closes connections idle longer than idleTimeoutMs in packet time, lazily and on flushOlderThan', () => {
@@ -628,7 +663,7 @@ describe('assembler', () => {
   });
 
   it('forgets closed connections after closedLingerMs, so later segments start a midstream connection', () => {
-    const { rec, push } = setup({ closedLingerMs: 10 });
+    const { rec, asm, push } = setup({ closedLingerMs: 10 });
     const conv = new Conversation(CLIENT, SERVER);
     push(...conv.handshake(), conv.rst('c2s'));
     push(conv.data('s2c', '421 late\r\n', { tsMicros: conv.nowMicros + 20_000 }));
@@ -637,6 +672,7 @@ describe('assembler', () => {
       `C000002 create 192.0.2.10:40000 > 198.51.100.25:25 port`,
       'C000002 data s2c 0 "421 late\\r\\n"',
     ]);
+    expect(asm.stats()).toMatchObject({ retransmissions: 0, openFlows: 1, totalFlows: 2 });
   });
 
   it('treats a new SYN on an open connection that carried data as a new connection', () => {
