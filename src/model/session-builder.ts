@@ -6,6 +6,7 @@
  * asynchronously). Every list it keeps is bounded (see {@link SessionLimits}).
  */
 
+import { emptyDirectionStats } from '../reassembly/half-stream.js';
 import type { FlowKey, FlowStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
@@ -739,20 +740,11 @@ function buildRecipient(
 }
 
 function emptyFlowStats(first: number, last: number): FlowStats {
-  const dir = {
-    packets: 0,
-    bytes: 0,
-    gapBytes: 0,
-    gaps: 0,
-    retransmissions: 0,
-    overlapsDiffering: 0,
-    outOfOrder: 0,
-  };
   return {
     firstTsMicros: Number.isNaN(first) ? 0 : first,
     lastTsMicros: Number.isNaN(last) ? 0 : last,
-    c2s: dir,
-    s2c: { ...dir },
+    c2s: emptyDirectionStats(),
+    s2c: emptyDirectionStats(),
     sawSyn: false,
     sawSynAck: false,
   };
