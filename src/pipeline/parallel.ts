@@ -1,0 +1,407 @@
+/**
+ * Parallel analysis of several capture files on worker threads, with the same result as the sequential
+ * analyzer: the same sessions, with the same ids (`2-C000001`), reaching the sinks in the same order (every
+ * session of the first input in close order, then the second input's...), and the same summary.
+ *
+ * - One worker per core, at most one per input file. Workers take the files in input order, one file at a time;
+ *   each runs the ordinary analyzer on its file and posts every finished session to the main thread (a plain
+ *   object, copied by structured clone), then the file's summary.
+ * - The main thread gives the sinks the sessions of input 1 as they arrive, then those of input 2 (buffered
+ *   meanwhile), and so on, prefixing session ids as the sequential analyzer does.
+ * - Memory stays bounded by back-pressure, not by spilling: each worker may have at most `maxBufferedSessions`
+ *   sessions posted but not yet handed to the sinks. At that bound the worker blocks (Atomics.wait on a shared
+ *   counter) until the main thread catches up. Because files are taken in input order, the worker of the file
+ *   being delivered is never the one waiting on a later file, so the wait always ends.
+ * - Inputs that are not files (standard input, live capture), a body listener (`--extract`) or a packet tap
+ *   (`-w`) cannot cross to a worker: then, and for a single input, this runs the sequential analyzer.
+ * - `snapshot()` reports the statistics of the inputs already delivered and no open sessions (they live in the
+ *   workers); `stop()` ends the input being delivered as the sequential analyzer would (its open sessions closed
+ *   as incomplete) and drops the later inputs.
+ */
+
+import { availableParallelism } from 'node:os';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { SourceStats, SourceWarning } from '../capture/types.js';
+import { CaptureFormatError } from '../capture/types.js';
+import type { DecodeCounters, MalformedKind, SkipReason } from '../decode/types.js';
+import type { SmtpSession } from '../model/types.js';
+import type { AssemblerStats } from '../reassembly/types.js';
+import { type Analyzer, type AnalyzerConfig, createAnalyzer } from './analyzer.js';
+import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
+
+export interface ParallelOptions {
+  /** Worker threads (default: the number of cores), never more than the number of inputs. */
+  readonly workers?: number;
+  /** Sessions one worker may have posted before the sinks took them; at the bound the worker waits. */
+  readonly maxBufferedSessions?: number;
+}
+
+export const DEFAULT_MAX_BUFFERED_SESSIONS = 512;
+
+const WORKER_ROLE = 'smtpscope-parallel-analyzer';
+
+/** What crosses to a worker: the analyzer options that are plain data. */
+type WorkerConfig = Pick<AnalyzerConfig, 'ports' | 'decoder' | 'assembler' | 'smtp' | 'session'>;
+
+interface WorkerInit {
+  readonly role: typeof WORKER_ROLE;
+  readonly config: WorkerConfig;
+  /** [0]: sessions posted and not yet delivered by the main thread; [1]: 1 when the run is stopping. */
+  readonly shared: SharedArrayBuffer;
+  readonly maxBuffered: number;
+}
+
+type ToWorker =
+  | { readonly type: 'file'; readonly index: number; readonly path: string }
+  | { readonly type: 'stop' };
+
+type FromWorker =
+  | { readonly type: 'session'; readonly index: number; readonly session: SmtpSession }
+  | {
+      readonly type: 'warning';
+      readonly index: number;
+      readonly warning: SourceWarning;
+      readonly source: string;
+    }
+  | { readonly type: 'done'; readonly index: number; readonly summary: RunSummary }
+  | {
+      readonly type: 'failed';
+      readonly index: number;
+      readonly name: string;
+      readonly message: string;
+      readonly summary: RunSummary | null;
+    };
+
+/** Whether `config` can run on workers: several file inputs and no callbacks that cannot be cloned. */
+export function canRunInParallel(config: AnalyzerConfig): boolean {
+  return (
+    config.inputs.length > 1 &&
+    config.inputs.every((input) => input.kind === 'file') &&
+    config.bodyListener === undefined &&
+    config.tap === undefined
+  );
+}
+
+/**
+ * An analyzer over several capture files that uses worker threads; same interface and same result as
+ * {@link createAnalyzer} (which it falls back to when {@link canRunInParallel} is false or one worker is asked).
+ */
+export function createParallelAnalyzer(
+  config: AnalyzerConfig,
+  sinks: readonly Sink[],
+  options: ParallelOptions = {},
+): Analyzer {
+  const workerCount = Math.min(options.workers ?? availableParallelism(), config.inputs.length);
+  if (!canRunInParallel(config) || workerCount < 2) return createAnalyzer(config, sinks);
+  const maxBuffered = Math.max(1, options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS);
+  const paths = config.inputs.map((input) => (input.kind === 'file' ? input.path : ''));
+
+  interface InputState {
+    readonly sessions: SmtpSession[];
+    readonly warnings: { warning: SourceWarning; source: string }[];
+    worker: number;
+    summary: RunSummary | null;
+    failure: Error | null;
+    finished: boolean;
+  }
+  const inputs: InputState[] = paths.map(() => ({
+    sessions: [],
+    warnings: [],
+    worker: -1,
+    summary: null,
+    failure: null,
+    finished: false,
+  }));
+  const delivered: RunSummary[] = [];
+  let stopped = false;
+  const workers: { worker: Worker; counter: Int32Array; exited: Promise<void> }[] = [];
+  /** Tells every worker to stop: the one on the input being delivered flushes its open sessions, as stop() would. */
+  const stopWorkers = (): void => {
+    for (const { worker, counter } of workers) {
+      Atomics.store(counter, 1, 1);
+      Atomics.notify(counter, 0);
+      worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    }
+  };
+  let wake: (() => void) | null = null;
+  const signal = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+
+  return {
+    async run(): Promise<RunSummary> {
+      const started = Date.now();
+      let nextInput = 0;
+      const assign = (w: number): void => {
+        const slot = workers[w]!;
+        if (stopped || nextInput >= paths.length) {
+          slot.worker.postMessage({ type: 'stop' } satisfies ToWorker);
+          return;
+        }
+        const index = nextInput++;
+        inputs[index]!.worker = w;
+        slot.worker.postMessage({ type: 'file', index, path: paths[index]! } satisfies ToWorker);
+      };
+      const workerConfig: WorkerConfig = {
+        ...(config.ports === undefined ? {} : { ports: config.ports }),
+        ...(config.decoder === undefined ? {} : { decoder: config.decoder }),
+        ...(config.assembler === undefined ? {} : { assembler: config.assembler }),
+        ...(config.smtp === undefined ? {} : { smtp: config.smtp }),
+        ...(config.session === undefined ? {} : { session: config.session }),
+      };
+      for (let w = 0; w < workerCount; w++) {
+        const shared = new SharedArrayBuffer(8);
+        const init: WorkerInit = { role: WORKER_ROLE, config: workerConfig, shared, maxBuffered };
+        const worker = new Worker(new URL(import.meta.url), { workerData: init });
+        const exited = new Promise<void>((resolve) => {
+          worker.once('exit', () => resolve());
+        });
+        worker.on('message', (message: FromWorker) => {
+          const input = inputs[message.index]!;
+          if (message.type === 'session') input.sessions.push(message.session);
+          else if (message.type === 'warning')
+            input.warnings.push({ warning: message.warning, source: message.source });
+          else {
+            input.summary = message.summary;
+            if (message.type === 'failed') input.failure = rebuildError(message.name, message.message);
+            input.finished = true;
+            assign(w);
+          }
+          signal();
+        });
+        worker.on('error', (error: Error) => {
+          for (const input of inputs)
+            if (input.worker === w && !input.finished) {
+              input.failure = error;
+              input.finished = true;
+            }
+          signal();
+        });
+        workers.push({ worker, counter: new Int32Array(shared), exited });
+      }
+      for (let w = 0; w < workerCount; w++) assign(w);
+
+      let failure: unknown = null;
+      try {
+        for (let i = 0; i < paths.length; i++) {
+          const input = inputs[i]!;
+          if (input.worker < 0) break; // never started: the run was stopped
+          const counter = workers[input.worker]!.counter;
+          let warned = 0;
+          for (;;) {
+            while (input.sessions.length > 0) {
+              const session = input.sessions.shift()!;
+              const renamed: SmtpSession = { ...session, id: `${i + 1}-${session.id}` };
+              for (const sink of sinks) await sink.sessionClosed(renamed);
+              Atomics.sub(counter, 0, 1);
+              Atomics.notify(counter, 0);
+            }
+            while (warned < input.warnings.length) {
+              const { warning, source } = input.warnings[warned++]!;
+              config.onWarning?.(warning, source);
+            }
+            if (input.finished && input.sessions.length === 0) break;
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+          }
+          if (input.summary !== null) delivered.push(input.summary);
+          if (input.failure !== null) throw input.failure;
+          if (stopped) break;
+        }
+      } catch (error) {
+        failure = error;
+      } finally {
+        stopped = true;
+        stopWorkers();
+        await Promise.all(workers.map((w) => w.exited));
+      }
+      const summary: RunSummary = { ...mergeSummaries(delivered), wallMs: Date.now() - started };
+      for (const sink of sinks) await sink.close(summary);
+      if (failure !== null) throw failure;
+      return summary;
+    },
+    stop(): void {
+      stopped = true;
+      stopWorkers();
+      signal();
+    },
+    snapshot(): Snapshot {
+      return { stats: mergeSummaries(delivered).stats, open: [] };
+    },
+  };
+}
+
+function rebuildError(name: string, message: string): Error {
+  if (name === 'CaptureFormatError') return new CaptureFormatError(message);
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Summaries: the sums the sequential analyzer makes over its inputs.
+
+function mergeSummaries(all: readonly RunSummary[]): Omit<RunSummary, 'wallMs'> {
+  const sources: RunSummary['sources'][number][] = [];
+  const warnings: SourceWarning[] = [];
+  for (const s of all) {
+    sources.push(...s.sources);
+    warnings.push(...s.warnings);
+  }
+  return { sources, stats: mergeStats(all.map((s) => s.stats)), warnings };
+}
+
+function minNullable(
+  a: number | null,
+  b: number | null,
+  pick: (x: number, y: number) => number,
+): number | null {
+  return a === null ? b : b === null ? a : pick(a, b);
+}
+
+function mergeStats(all: readonly RunStats[]): RunStats {
+  let packets = 0;
+  let bytes = 0;
+  let truncated = 0;
+  let dropped: number | null = 0;
+  const skipped: Partial<Record<SkipReason, number>> = {};
+  const malformed: Partial<Record<MalformedKind, number>> = {};
+  let tcp = 0;
+  let fragmentsReassembled = 0;
+  let fragmentSetsDropped = 0;
+  const assembler = {
+    openFlows: 0,
+    totalFlows: 0,
+    bufferedBytes: 0,
+    gaps: 0,
+    overlapsDiffering: 0,
+    retransmissions: 0,
+    limitHits: { perDirection: 0, total: 0, connections: 0 },
+    orphanSegments: 0,
+  };
+  let sessionsClosed = 0;
+  let sessionsOpen = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  for (const s of all) {
+    const src: SourceStats = s.source;
+    packets += src.packets;
+    bytes += src.bytes;
+    truncated += src.truncated;
+    dropped = dropped === null || src.dropped === null ? null : dropped + src.dropped;
+    const d: DecodeCounters = s.decode;
+    tcp += d.tcp;
+    fragmentsReassembled += d.fragmentsReassembled;
+    fragmentSetsDropped += d.fragmentSetsDropped;
+    for (const key of Object.keys(d.skipped) as SkipReason[])
+      skipped[key] = (skipped[key] ?? 0) + (d.skipped[key] ?? 0);
+    for (const key of Object.keys(d.malformed) as MalformedKind[])
+      malformed[key] = (malformed[key] ?? 0) + (d.malformed[key] ?? 0);
+    const a: AssemblerStats = s.assembler;
+    assembler.openFlows += a.openFlows;
+    assembler.totalFlows += a.totalFlows;
+    assembler.bufferedBytes += a.bufferedBytes;
+    assembler.gaps += a.gaps;
+    assembler.overlapsDiffering += a.overlapsDiffering;
+    assembler.retransmissions += a.retransmissions;
+    assembler.limitHits.perDirection += a.limitHits.perDirection;
+    assembler.limitHits.total += a.limitHits.total;
+    assembler.limitHits.connections += a.limitHits.connections;
+    assembler.orphanSegments += a.orphanSegments;
+    sessionsClosed += s.sessionsClosed;
+    sessionsOpen += s.sessionsOpen;
+    first = minNullable(first, s.firstTsMicros, Math.min);
+    last = minNullable(last, s.lastTsMicros, Math.max);
+  }
+  return {
+    source: { packets, bytes, dropped, truncated },
+    decode: { tcp, skipped, malformed, fragmentsReassembled, fragmentSetsDropped },
+    assembler,
+    sessionsClosed,
+    sessionsOpen,
+    firstTsMicros: first,
+    lastTsMicros: last,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The worker side: this same module, loaded by `new Worker(import.meta.url)`.
+
+function runWorker(init: WorkerInit): void {
+  const port = parentPort;
+  if (port === null) return;
+  const counter = new Int32Array(init.shared);
+  let current: Analyzer | null = null;
+  let stopping = false;
+  const queue: { index: number; path: string }[] = [];
+  let busy = false;
+
+  const analyse = async (index: number, path: string): Promise<void> => {
+    let closedWith: RunSummary | null = null;
+    const sink: Sink = {
+      name: 'parallel-post',
+      sessionClosed(session) {
+        port.postMessage({ type: 'session', index, session } satisfies FromWorker);
+        Atomics.add(counter, 0, 1);
+        for (;;) {
+          const inFlight = Atomics.load(counter, 0);
+          if (inFlight < init.maxBuffered || Atomics.load(counter, 1) === 1) break;
+          Atomics.wait(counter, 0, inFlight);
+        }
+        if (Atomics.load(counter, 1) === 1) current?.stop();
+      },
+      async close(summary) {
+        closedWith = summary;
+      },
+    };
+    const analyzer = createAnalyzer(
+      {
+        ...init.config,
+        inputs: [{ kind: 'file', path }],
+        onWarning: (warning, source) =>
+          port.postMessage({ type: 'warning', index, warning, source } satisfies FromWorker),
+      },
+      [sink],
+    );
+    current = analyzer;
+    if (stopping) analyzer.stop();
+    try {
+      const summary = await analyzer.run();
+      port.postMessage({ type: 'done', index, summary } satisfies FromWorker);
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      const message = error instanceof Error ? error.message : String(error);
+      port.postMessage({ type: 'failed', index, name, message, summary: closedWith } satisfies FromWorker);
+    } finally {
+      current = null;
+    }
+  };
+
+  const drain = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    while (queue.length > 0 && !stopping) {
+      const job = queue.shift()!;
+      await analyse(job.index, job.path);
+    }
+    busy = false;
+    if (stopping) port.close();
+  };
+
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'stop') {
+      stopping = true;
+      current?.stop();
+      if (!busy) port.close();
+    } else {
+      queue.push({ index: message.index, path: message.path });
+      void drain();
+    }
+  });
+}
+
+if (!isMainThread && (workerData as { role?: unknown } | null)?.role === WORKER_ROLE)
+  runWorker(workerData as WorkerInit);

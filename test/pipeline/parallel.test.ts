@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SmtpSession } from '../../src/model/types.js';
+import type * as AnalyzerModule from '../../src/pipeline/analyzer.js';
+import type * as ParallelModule from '../../src/pipeline/parallel.js';
+import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
+
+// Worker threads load JavaScript, so the modules under test are compiled once into a temporary directory.
+const repo = resolve(import.meta.dirname, '../..');
+let out = '';
+let parallel: typeof ParallelModule;
+let analyzer: typeof AnalyzerModule;
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), 'smtpscope-parallel-test-'));
+  try {
+    execFileSync(
+      join(repo, 'node_modules/.bin/tsc'),
+      ['-p', join(repo, 'tsconfig.build.json'), '--outDir', out],
+      {
+        stdio: 'ignore',
+      },
+    );
+  } catch {
+    // Type errors elsewhere in the tree do not stop the emit; a missing output file fails the imports below.
+  }
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+  symlinkSync(join(repo, 'node_modules'), join(out, 'node_modules'));
+  parallel = (await import(pathToFileURL(join(out, 'pipeline/parallel.js')).href)) as typeof ParallelModule;
+  analyzer = (await import(pathToFileURL(join(out, 'pipeline/analyzer.js')).href)) as typeof AnalyzerModule;
+}, 120_000);
+
+afterAll(() => {
+  if (out !== '') rmSync(out, { recursive: true, force: true });
+});
+
+const captureInputs = (): { kind: 'file'; path: string }[] =>
+  readdirSync(join(repo, 'captures'))
+    .filter((name) => /\.pcap(ng)?$/.test(name))
+    .sort()
+    .map((name) => ({ kind: 'file', path: join(repo, 'captures', name) }));
+
+function collector(delayMs = 0): { sink: Sink; sessions: SmtpSession[]; closed: RunSummary[] } {
+  const sessions: SmtpSession[] = [];
+  const closed: RunSummary[] = [];
+  const sink: Sink = {
+    name: 'collect',
+    async sessionClosed(session) {
+      sessions.push(session);
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    },
+    async close(summary) {
+      closed.push(summary);
+    },
+  };
+  return { sink, sessions, closed };
+}
+
+const withoutWall = (s: RunSummary): Omit<RunSummary, 'wallMs'> => {
+  const { wallMs: _, ...rest } = s;
+  return rest;
+};
+
+describe('parallel', () => {
+  it('gives the sinks the same sessions, ids and order as the sequential analyzer, and the same summary', async () => {
+    const inputs = captureInputs();
+    expect(inputs.length).toBeGreaterThan(3);
+    const sequential = await analyzer.analyzeToArray({ inputs });
+    const c = collector();
+    const summary = await parallel.createParallelAnalyzer({ inputs }, [c.sink], { workers: 2 }).run();
+    expect(c.sessions.map((s) => s.id)).toEqual(sequential.sessions.map((s) => s.id));
+    expect(c.sessions).toEqual(sequential.sessions);
+    for (const s of c.sessions) expect(s.id).toMatch(/^\d+-C\d{6,}$/);
+    expect(new Set(c.sessions.map((s) => s.id.split('-')[0])).size).toBeGreaterThan(3);
+    expect(withoutWall(summary)).toEqual(withoutWall(sequential.summary));
+    expect(c.closed).toHaveLength(1);
+  });
+
+  it('keeps the order when workers must wait for a slow sink (one buffered session per worker)', async () => {
+    const inputs = captureInputs();
+    const sequential = await analyzer.analyzeToArray({ inputs });
+    const c = collector(2);
+    await parallel.createParallelAnalyzer({ inputs }, [c.sink], { workers: 3, maxBufferedSessions: 1 }).run();
+    expect(c.sessions).toEqual(sequential.sessions);
+  });
+
+  it('stops at an input that is not a capture, after delivering the inputs before it, like the sequential run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpscope-parallel-bad-'));
+    const bad = join(dir, 'not-a-capture.pcap');
+    writeFileSync(bad, 'this is not a capture file at all, just text\n');
+    const good = captureInputs();
+    const inputs = [good[0]!, good[1]!, { kind: 'file' as const, path: bad }, good[2]!];
+    const seq = collector();
+    const seqError = await analyzer
+      .createAnalyzer({ inputs }, [seq.sink])
+      .run()
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    const par = collector();
+    const parError = await parallel
+      .createParallelAnalyzer({ inputs }, [par.sink], { workers: 2 })
+      .run()
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    rmSync(dir, { recursive: true, force: true });
+    expect(seqError?.name).toBe('CaptureFormatError');
+    expect(parError?.name).toBe(seqError?.name);
+    expect(parError?.message).toBe(seqError?.message);
+    expect(par.sessions).toEqual(seq.sessions);
+    expect(par.closed).toHaveLength(1);
+    expect(withoutWall(par.closed[0]!)).toEqual(withoutWall(seq.closed[0]!));
+  });
+
+  it('runs the sequential analyzer for one input or inputs that cannot cross to a worker', () => {
+    const inputs = captureInputs();
+    expect(parallel.canRunInParallel({ inputs })).toBe(true);
+    expect(parallel.canRunInParallel({ inputs: inputs.slice(0, 1) })).toBe(false);
+    expect(parallel.canRunInParallel({ inputs, tap: () => {} })).toBe(false);
+    expect(
+      parallel.canRunInParallel({
+        inputs: [...inputs, { kind: 'source', open: () => Promise.reject(new Error('x')) }],
+      }),
+    ).toBe(false);
+  });
+});
