@@ -1,0 +1,913 @@
+/**
+ * The dashboard as data: `toDashboardModel` turns what the analyzer shows now, the kept closed sessions
+ * and the interface state into exactly the text each panel draws (pure; no blessed here).
+ *
+ * All sorting, filtering, counting, truncation and formatting happens here. Wire text is made safe and
+ * fitted by sanitize.ts; text in the model is plain (no blessed tags): each line is a list of segments
+ * with a tone, and the widgets turn tones into colours and escape `{`/`}` on the way to the screen.
+ * Only the rows that fit on the screen are formatted, so the cost per frame does not grow with the
+ * number of sessions beyond one filter-and-sort, which the optional memo skips when nothing changed.
+ */
+
+import type { ReasonClass, SmtpSession } from '../model/types.js';
+import type { RunStats } from '../pipeline/sink.js';
+import { enhancedMeaning } from '../report/failure-text.js';
+import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
+import { formatTranscript } from '../text/transcript.js';
+import { type Filter, matchesFilter } from './filter.js';
+import { computeLayout, type Rect } from './layout.js';
+import { clip, displayWidth, fitCell, wrap } from './sanitize.js';
+import { factsOf, type SessionOutcome } from './session-facts.js';
+
+export type Tone = 'normal' | 'dim' | 'good' | 'warn' | 'bad' | 'accent' | 'heading';
+
+export interface Segment {
+  readonly text: string;
+  readonly tone: Tone;
+}
+
+/** One screen line: segments drawn one after another (their texts are already safe and fitted). */
+export type StyledLine = readonly Segment[];
+
+export type PanelId = 'sessions' | 'replies' | 'failures' | 'top' | 'anomalies';
+export const PANEL_ORDER: readonly PanelId[] = ['sessions', 'replies', 'failures', 'top', 'anomalies'];
+
+export type SortKey = 'time' | 'server' | 'failures' | 'size';
+export const SORT_ORDER: readonly SortKey[] = ['time', 'server', 'failures', 'size'];
+
+export type ScrollPanel = Exclude<PanelId, 'sessions'>;
+
+export interface UiState {
+  readonly focus: PanelId;
+  /** The session the user moved to; null: the first row. */
+  readonly selectedId: string | null;
+  /** First session row shown (kept so the table does not jump while moving). */
+  readonly sessionsTop: number;
+  readonly sort: SortKey;
+  readonly filter: Filter;
+  readonly bounceOnly: boolean;
+  readonly paused: boolean;
+  readonly detailOpen: boolean;
+  /** First detail line shown. */
+  readonly detailScroll: number;
+  readonly helpOpen: boolean;
+  /** First line shown per panel; the anomaly log follows its end while its value is Infinity. */
+  readonly panelScroll: Readonly<Record<ScrollPanel, number>>;
+  /** A message for the status line (export path, filter error). */
+  readonly message: { readonly text: string; readonly tone: Tone } | null;
+}
+
+/** What the run looks like now (the analyzer's snapshot plus the numbers only the app can know). */
+export interface RunView {
+  readonly live: boolean;
+  readonly title: string;
+  readonly phase: 'reading' | 'finished' | 'failed';
+  readonly stats: RunStats;
+  readonly open: readonly SmtpSession[];
+  /** Wall time since the dashboard started the run. */
+  readonly elapsedMs: number;
+  readonly packetsPerSecond: number;
+  readonly bytesPerSecond: number;
+  readonly error: string | null;
+}
+
+/** The kept closed sessions (a SessionWindow fits). */
+export interface ClosedView {
+  items(): readonly SmtpSession[];
+  readonly dropped: number;
+  readonly limit: number;
+}
+
+export interface PanelModel {
+  readonly rect: Rect;
+  readonly label: string;
+  readonly focused: boolean;
+  /** Lines that fit inside the border, already scrolled. */
+  readonly lines: readonly StyledLine[];
+  readonly scroll: number;
+  readonly maxScroll: number;
+}
+
+export interface SessionRow {
+  readonly id: string;
+  readonly text: string;
+  readonly tone: Tone;
+  readonly selected: boolean;
+}
+
+export interface SessionsModel {
+  readonly rect: Rect;
+  readonly label: string;
+  readonly focused: boolean;
+  /** Column titles, fitted like the rows. */
+  readonly columns: string;
+  readonly rows: readonly SessionRow[];
+  /** Index of the first row shown within the whole ordered list. */
+  readonly top: number;
+}
+
+export interface DashboardModel {
+  readonly view: 'progress' | 'dashboard';
+  readonly header: { readonly rect: Rect; readonly lines: readonly StyledLine[] };
+  readonly status: { readonly rect: Rect; readonly line: StyledLine };
+  readonly progress: { readonly rect: Rect; readonly lines: readonly StyledLine[] } | null;
+  readonly sessions: SessionsModel;
+  readonly replies: PanelModel;
+  readonly failures: PanelModel;
+  readonly top: PanelModel;
+  readonly anomalies: PanelModel;
+  readonly detail: (PanelModel & { readonly sessionId: string }) | null;
+  readonly help: { readonly rect: Rect; readonly lines: readonly StyledLine[] } | null;
+  /** Ids of every session in the current view, in display order (for moving the selection). */
+  readonly orderedIds: readonly string[];
+  /** Position of the selected session in orderedIds, or -1 when the view is empty. */
+  readonly selectedIndex: number;
+  /** The sessions of the current view in display order, closed ones only (what `e` exports). */
+  readonly exportable: readonly SmtpSession[];
+  /** Sessions in the view, open and closed. */
+  readonly matching: number;
+}
+
+export const INITIAL_UI_STATE: UiState = {
+  focus: 'sessions',
+  selectedId: null,
+  sessionsTop: 0,
+  sort: 'time',
+  filter: { source: '', terms: [] },
+  bounceOnly: false,
+  paused: false,
+  detailOpen: false,
+  detailScroll: 0,
+  helpOpen: false,
+  panelScroll: { replies: 0, failures: 0, top: 0, anomalies: Number.POSITIVE_INFINITY },
+  message: null,
+};
+
+export const OUTCOME_TONE: Readonly<Record<SessionOutcome, Tone>> = {
+  delivered: 'good',
+  partial: 'warn',
+  failed: 'bad',
+  unknown: 'dim',
+};
+
+const seg = (text: string, tone: Tone = 'normal'): Segment => ({ text, tone });
+
+function toneOfCode(code: number): Tone {
+  if (code >= 500) return 'bad';
+  if (code >= 400) return 'warn';
+  return 'good';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Ordering and filtering (memoised: the expensive part when 50,000 sessions are kept)
+
+interface ViewData {
+  readonly sessions: readonly SmtpSession[];
+  readonly orderedIds: readonly string[];
+  readonly exportable: readonly SmtpSession[];
+  readonly openIds: ReadonlySet<string>;
+  readonly replyClasses: readonly number[];
+  readonly failingStatuses: readonly [string, number][];
+  readonly reasons: readonly [ReasonClass, number][];
+  readonly failures: number;
+  readonly senderDomains: readonly [string, number][];
+  readonly recipientDomains: readonly [string, number][];
+  readonly servers: readonly [string, number][];
+  readonly anomalies: readonly {
+    readonly tsMicros: number;
+    readonly id: string;
+    readonly code: string;
+    readonly detail: string;
+  }[];
+}
+
+/** Remembers the last ordered view, so an unchanged run is not re-sorted every frame. */
+export interface ViewMemo {
+  key: readonly unknown[] | null;
+  data: ViewData | null;
+}
+
+export function createViewMemo(): ViewMemo {
+  return { key: null, data: null };
+}
+
+function compareSessions(sort: SortKey, live: boolean): (a: SmtpSession, b: SmtpSession) => number {
+  const byTime = (a: SmtpSession, b: SmtpSession): number =>
+    (live ? b.startedAt - a.startedAt : a.startedAt - b.startedAt) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  switch (sort) {
+    case 'time':
+      return byTime;
+    case 'server':
+      return (a, b) =>
+        (a.server.ip < b.server.ip ? -1 : a.server.ip > b.server.ip ? 1 : 0) ||
+        a.server.port - b.server.port ||
+        byTime(a, b);
+    case 'failures':
+      return (a, b) => factsOf(b).failed - factsOf(a).failed || byTime(a, b);
+    case 'size':
+      return (a, b) => factsOf(b).sizeBytes - factsOf(a).sizeBytes || byTime(a, b);
+  }
+}
+
+/** The sessions of the view: open and kept closed ones that pass the filter (and the bounce view), sorted. */
+export function selectSessions(
+  open: readonly SmtpSession[],
+  closed: readonly SmtpSession[],
+  filter: Filter,
+  bounceOnly: boolean,
+  sort: SortKey,
+  live: boolean,
+): SmtpSession[] {
+  const out: SmtpSession[] = [];
+  const take = (s: SmtpSession): void => {
+    if (bounceOnly && factsOf(s).failed === 0) return;
+    if (filter.terms.length > 0 && !matchesFilter(filter, s)) return;
+    out.push(s);
+  };
+  for (const s of closed) take(s);
+  for (const s of open) take(s);
+  out.sort(compareSessions(sort, live));
+  return out;
+}
+
+/** Maximum anomaly log entries kept for display (the newest). */
+export const ANOMALY_LOG_LIMIT = 1_000;
+
+function buildViewData(run: RunView, closed: readonly SmtpSession[], ui: UiState): ViewData {
+  const sessions = selectSessions(run.open, closed, ui.filter, ui.bounceOnly, ui.sort, run.live);
+  const replyClasses = [0, 0, 0, 0, 0, 0];
+  const failing = new Map<string, number>();
+  const reasons = new Map<ReasonClass, number>();
+  const senders = new Map<string, number>();
+  const recipients = new Map<string, number>();
+  const servers = new Map<string, number>();
+  let failures = 0;
+  const anomalies: { tsMicros: number; id: string; code: string; detail: string }[] = [];
+  for (const s of sessions) {
+    const f = factsOf(s);
+    for (const r of f.replies) {
+      const cls = Math.floor(r.code / 100);
+      if (cls >= 1 && cls <= 5) replyClasses[cls] = (replyClasses[cls] ?? 0) + 1;
+      if (r.code >= 400) increment(failing, `${r.code} ${r.enhancedStatus ?? ''}`.trim());
+    }
+    for (const reason of f.reasons) increment(reasons, reason);
+    failures += f.failed;
+    for (const d of f.senderDomains) increment(senders, d);
+    for (const d of f.recipientDomains) increment(recipients, d);
+    increment(servers, s.serverName === null ? endpoint(s.server) : `${endpoint(s.server)} ${s.serverName}`);
+    for (const a of s.anomalies)
+      anomalies.push({ tsMicros: a.tsMicros, id: s.id, code: a.code, detail: a.detail });
+    if (s.anomaliesDropped > 0)
+      anomalies.push({
+        tsMicros: s.endedAt,
+        id: s.id,
+        code: 'anomalies-not-kept',
+        detail: `${s.anomaliesDropped} more (limit)`,
+      });
+    const q = s.quality;
+    if (q.gaps > 0)
+      anomalies.push({
+        tsMicros: s.endedAt,
+        id: s.id,
+        code: 'capture-gap',
+        detail: `${q.gaps} gap(s), ${q.gapBytes} bytes missing`,
+      });
+    if (q.midstream)
+      anomalies.push({
+        tsMicros: s.startedAt,
+        id: s.id,
+        code: 'midstream',
+        detail: 'connection start not captured',
+      });
+    if (q.oneSided !== null)
+      anomalies.push({ tsMicros: s.startedAt, id: s.id, code: 'one-sided', detail: q.oneSided });
+  }
+  anomalies.sort((a, b) => a.tsMicros - b.tsMicros);
+  const openIds = new Set(run.open.map((s) => s.id));
+  return {
+    sessions,
+    orderedIds: sessions.map((s) => s.id),
+    exportable: sessions.filter((s) => !openIds.has(s.id)),
+    openIds,
+    replyClasses,
+    failingStatuses: byCount(failing),
+    reasons: byCount(reasons),
+    failures,
+    senderDomains: byCount(senders),
+    recipientDomains: byCount(recipients),
+    servers: byCount(servers),
+    anomalies: anomalies.length > ANOMALY_LOG_LIMIT ? anomalies.slice(-ANOMALY_LOG_LIMIT) : anomalies,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sessions table
+
+export type ColumnId =
+  | 'time'
+  | 'flow'
+  | 'helo'
+  | 'software'
+  | 'tls'
+  | 'auth'
+  | 'tx'
+  | 'rcpt'
+  | 'last'
+  | 'end';
+
+interface ColumnSpec {
+  readonly id: ColumnId;
+  readonly title: string;
+  readonly min: number;
+  readonly max: number;
+  readonly align: 'left' | 'right';
+}
+
+/** Columns in display order. */
+const COLUMNS: readonly ColumnSpec[] = [
+  { id: 'time', title: 'Time', min: 8, max: 12, align: 'left' },
+  { id: 'flow', title: 'Client → Server', min: 20, max: 60, align: 'left' },
+  { id: 'helo', title: 'HELO', min: 10, max: 32, align: 'left' },
+  { id: 'software', title: 'Server', min: 7, max: 13, align: 'left' },
+  { id: 'tls', title: 'TLS', min: 4, max: 8, align: 'left' },
+  { id: 'auth', title: 'AUTH', min: 4, max: 12, align: 'left' },
+  { id: 'tx', title: 'Tx', min: 2, max: 4, align: 'right' },
+  { id: 'rcpt', title: 'Ok/Fail', min: 5, max: 9, align: 'right' },
+  { id: 'last', title: 'Last reply', min: 10, max: 400, align: 'left' },
+  { id: 'end', title: 'State', min: 5, max: 16, align: 'left' },
+];
+
+/** Columns dropped first when the table is too narrow. */
+const DROP_ORDER: readonly ColumnId[] = ['auth', 'tls', 'software', 'tx', 'end', 'helo', 'time', 'rcpt'];
+/** Columns grown first when there is room. */
+const GROW_ORDER: readonly ColumnId[] = [
+  'flow',
+  'rcpt',
+  'tx',
+  'time',
+  'end',
+  'tls',
+  'auth',
+  'software',
+  'helo',
+  'last',
+];
+
+function tlsCell(s: SmtpSession): string {
+  if (s.tls.mode === 'starttls') return 'STLS';
+  if (s.tls.mode === 'implicit') return 'TLS';
+  return s.tls.refused ? 'refused' : '-';
+}
+
+function authCell(s: SmtpSession): string {
+  const last = s.auth[s.auth.length - 1];
+  if (last === undefined) return '-';
+  const outcome =
+    last.outcome === 'success'
+      ? 'ok'
+      : last.outcome === 'failure'
+        ? 'fail'
+        : last.outcome === 'aborted'
+          ? 'abort'
+          : '?';
+  return `${last.mechanism} ${outcome}`;
+}
+
+function firstLine(text: string): string {
+  const nl = text.indexOf('\n');
+  return nl < 0 ? text : text.slice(0, nl);
+}
+
+export function sessionCells(s: SmtpSession, open: boolean): Readonly<Record<ColumnId, string>> {
+  const f = factsOf(s);
+  return {
+    time: isoMicros(s.startedAt).slice(11, 23),
+    flow: `${endpoint(s.client)} → ${endpoint(s.server)}`,
+    helo: s.helo ?? '-',
+    software: s.software === 'unknown' ? '?' : s.software,
+    tls: tlsCell(s),
+    auth: authCell(s),
+    tx: String(s.transactions.length),
+    rcpt: `${f.delivered}/${f.failed}`,
+    last: f.lastReply === null ? '-' : `${f.lastReply.code} ${firstLine(f.lastReply.text)}`,
+    end: open ? 'open' : s.end,
+  };
+}
+
+export interface ColumnWidths {
+  readonly columns: readonly { readonly spec: ColumnSpec; readonly width: number }[];
+}
+
+/** Which columns fit in `width` and how wide each is, given the cells of the rows on screen. */
+export function fitColumns(
+  width: number,
+  cells: readonly Readonly<Record<ColumnId, string>>[],
+): ColumnWidths {
+  const ideal = new Map<ColumnId, number>();
+  for (const c of COLUMNS) {
+    let w = displayWidth(c.title);
+    for (const row of cells) w = Math.max(w, displayWidth(row[c.id]));
+    ideal.set(c.id, Math.min(c.max, Math.max(c.min, w)));
+  }
+  let shown = [...COLUMNS];
+  const total = (cols: readonly ColumnSpec[]): number =>
+    cols.reduce((sum, c) => sum + c.min, 0) + Math.max(0, cols.length - 1);
+  // The client → server column keeps its full width while other columns can still be dropped.
+  const flowReserve = Math.max(0, (ideal.get('flow') ?? 0) - 20);
+  for (const id of DROP_ORDER) {
+    if (total(shown) + flowReserve <= width) break;
+    shown = shown.filter((c) => c.id !== id);
+  }
+  const widths = new Map<ColumnId, number>(shown.map((c) => [c.id, c.min]));
+  let spare = width - total(shown);
+  for (const id of GROW_ORDER) {
+    const current = widths.get(id);
+    if (current === undefined || spare <= 0) continue;
+    const grow = Math.min(spare, (ideal.get(id) ?? current) - current);
+    if (grow > 0) {
+      widths.set(id, current + grow);
+      spare -= grow;
+    }
+  }
+  if (spare > 0 && widths.has('last')) widths.set('last', (widths.get('last') ?? 0) + spare);
+  return { columns: shown.map((spec) => ({ spec, width: widths.get(spec.id) ?? spec.min })) };
+}
+
+function formatRow(layout: ColumnWidths, cells: Readonly<Record<ColumnId, string>>, width: number): string {
+  return fitCell(
+    layout.columns.map((c) => fitCell(cells[c.spec.id], c.width, c.spec.align)).join(' '),
+    width,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Panels
+
+function inner(rect: Rect): { width: number; height: number } {
+  return { width: Math.max(0, rect.width - 2), height: Math.max(0, rect.height - 2) };
+}
+
+function scrolled(
+  rect: Rect,
+  label: string,
+  focused: boolean,
+  all: readonly StyledLine[],
+  wanted: number,
+): PanelModel {
+  const { height } = inner(rect);
+  const maxScroll = Math.max(0, all.length - height);
+  const shownLabel = clip(label, Math.max(0, rect.width - 6));
+  const scroll = Math.min(maxScroll, Math.max(0, Number.isFinite(wanted) ? wanted : maxScroll));
+  return { rect, label: shownLabel, focused, lines: all.slice(scroll, scroll + height), scroll, maxScroll };
+}
+
+function bar(count: number, max: number, width: number): string {
+  if (max <= 0 || width <= 0 || count <= 0) return '';
+  return '█'.repeat(Math.max(1, Math.round((count / max) * width)));
+}
+
+function countLines(entries: readonly (readonly [string, number, Tone])[], width: number): StyledLine[] {
+  const labelWidth = Math.min(Math.max(0, width - 8), Math.max(0, ...entries.map((e) => displayWidth(e[0]))));
+  const numWidth = Math.max(0, ...entries.map((e) => String(e[1]).length));
+  const max = Math.max(0, ...entries.map((e) => e[1]));
+  const barWidth = Math.max(0, width - labelWidth - numWidth - 2);
+  return entries.map(([label, count, tone]) => [
+    seg(`${fitCell(label, labelWidth)} ${String(count).padStart(numWidth)} `),
+    seg(bar(count, max, barWidth), tone),
+  ]);
+}
+
+function repliesPanel(rect: Rect, data: ViewData, focused: boolean, wanted: number): PanelModel {
+  const { width } = inner(rect);
+  const classes: [string, number, Tone][] = [
+    ['2xx', data.replyClasses[2] ?? 0, 'good'],
+    ['3xx', data.replyClasses[3] ?? 0, 'accent'],
+    ['4xx', data.replyClasses[4] ?? 0, 'warn'],
+    ['5xx', data.replyClasses[5] ?? 0, 'bad'],
+  ];
+  const lines: StyledLine[] = countLines(classes, width);
+  lines.push([seg(fitCell('Top 4xx/5xx replies', width), 'heading')]);
+  if (data.failingStatuses.length === 0) lines.push([seg(fitCell('none', width), 'dim')]);
+  for (const [key, count] of data.failingStatuses) {
+    const status = key.split(' ')[1] ?? null;
+    const meaning = enhancedMeaning(status) ?? '';
+    const code = Number.parseInt(key, 10);
+    const head = `${String(count).padStart(4)} ${key}`;
+    lines.push([
+      seg(clip(head, width), toneOfCode(code)),
+      seg(meaning === '' ? '' : clip(`  ${meaning}`, Math.max(0, width - displayWidth(head))), 'dim'),
+    ]);
+  }
+  return scrolled(rect, 'Reply codes', focused, lines, wanted);
+}
+
+function failuresPanel(rect: Rect, data: ViewData, focused: boolean, wanted: number): PanelModel {
+  const { width } = inner(rect);
+  const lines: StyledLine[] = [];
+  if (data.reasons.length === 0) lines.push([seg(fitCell('no failures in this view', width), 'dim')]);
+  lines.push(
+    ...countLines(
+      data.reasons.map(([reason, count]) => [reason, count, 'bad'] as const),
+      width,
+    ),
+  );
+  return scrolled(rect, `Failures by reason (${data.failures})`, focused, lines, wanted);
+}
+
+function topPanel(rect: Rect, data: ViewData, focused: boolean, wanted: number): PanelModel {
+  const { width, height } = inner(rect);
+  const per = Math.max(1, Math.floor((height - 3) / 3));
+  const lines: StyledLine[] = [];
+  const section = (title: string, entries: readonly [string, number][]): void => {
+    lines.push([seg(fitCell(title, width), 'heading')]);
+    if (entries.length === 0) lines.push([seg(fitCell('  none', width), 'dim')]);
+    for (const [key, count] of entries.slice(0, focused ? entries.length : per)) {
+      const num = String(count).padStart(5);
+      lines.push([seg(num, 'accent'), seg(` ${fitCell(key, Math.max(0, width - num.length - 1))}`)]);
+    }
+  };
+  section('Sender domains', data.senderDomains);
+  section('Recipient domains', data.recipientDomains);
+  section('Servers', data.servers);
+  return scrolled(rect, 'Top', focused, lines, wanted);
+}
+
+function anomaliesPanel(rect: Rect, data: ViewData, focused: boolean, wanted: number): PanelModel {
+  const { width } = inner(rect);
+  const lines: StyledLine[] = data.anomalies.map((a) => {
+    const head = `${isoMicros(a.tsMicros).slice(11, 23)} ${a.id} `;
+    const code = `${a.code} `;
+    const rest = Math.max(0, width - displayWidth(head) - displayWidth(code));
+    return [
+      seg(clip(head, width), 'dim'),
+      seg(clip(code, Math.max(0, width - displayWidth(head))), 'warn'),
+      seg(clip(a.detail, rest)),
+    ];
+  });
+  if (lines.length === 0) lines.push([seg(fitCell('no anomalies in this view', width), 'dim')]);
+  return scrolled(rect, `Anomalies (${data.anomalies.length})`, focused, lines, wanted);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Session detail
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+}
+
+/** The detail text of one session: summary, transactions, latencies, anomalies, then the transcript. */
+export function detailLines(s: SmtpSession, width: number): StyledLine[] {
+  const out: StyledLine[] = [];
+  const f = factsOf(s);
+  const add = (text: string, tone: Tone = 'normal'): void => {
+    for (const part of wrap(text, width)) out.push([seg(part, tone)]);
+  };
+  add(
+    `${endpoint(s.client)} → ${endpoint(s.server)}   ${s.protocol.toUpperCase()}, oriented by ${s.orientation}`,
+    'heading',
+  );
+  add(
+    `Started ${isoMicros(s.startedAt)}, lasted ${formatDuration(s.endedAt - s.startedAt)}, ended ${s.end} (${s.closeReason})`,
+  );
+  add(`Server ${s.serverName ?? '?'} (${s.software}); ${s.heloVerb ?? 'HELO'} ${s.helo ?? '-'}`);
+  const tls =
+    s.tls.mode === 'none'
+      ? `none${s.tls.offered ? ' (offered)' : ''}${s.tls.refused ? ' (refused)' : ''}`
+      : s.tls.mode;
+  const auth =
+    s.auth.length === 0
+      ? 'none'
+      : s.auth
+          .map((a) => `${a.mechanism}${a.username === null ? '' : ` ${a.username}`} ${a.outcome}`)
+          .join(', ');
+  add(
+    `TLS ${tls}; AUTH ${auth}; bytes ${formatBytes(s.flow.c2s.bytes)} out, ${formatBytes(s.flow.s2c.bytes)} back`,
+  );
+  add(
+    `Outcome ${f.outcome}: ${f.delivered} delivered, ${f.failed} failed of ${f.recipients} recipient(s)`,
+    OUTCOME_TONE[f.outcome],
+  );
+  for (const t of s.transactions) {
+    const size = t.sizeBytes === null ? '' : `, ${formatBytes(t.sizeBytes)}`;
+    const queue = t.queueId === null ? '' : `, queue id ${t.queueId}`;
+    const reason =
+      t.reasonClass === null
+        ? ''
+        : ` (${t.reasonClass}${t.failureStage === null ? '' : ` at ${t.failureStage}`})`;
+    const tone: Tone =
+      t.outcome === 'accepted'
+        ? 'good'
+        : t.outcome === 'rejected'
+          ? 'bad'
+          : t.outcome === 'deferred'
+            ? 'warn'
+            : 'dim';
+    add(`Transaction ${t.depth}: from <${t.mailFrom ?? ''}> ${t.outcome}${reason}${size}${queue}`, tone);
+    if (t.message?.subject != null) add(`  Subject: ${t.message.subject}`);
+    for (const r of t.recipients) {
+      const reply = r.finalReply ?? r.rcptReply;
+      const rtone: Tone =
+        r.disposition === 'delivered'
+          ? 'good'
+          : r.disposition.startsWith('rejected')
+            ? 'bad'
+            : r.disposition.startsWith('deferred')
+              ? 'warn'
+              : 'dim';
+      add(
+        `  to <${r.address}> ${r.disposition}${r.reasonClass === null ? '' : ` (${r.reasonClass})`}${reply === null ? '' : `: ${reply.code} ${firstLine(reply.text)}`}`,
+        rtone,
+      );
+    }
+  }
+  const latencies = new Map<string, number[]>();
+  for (const c of s.commands) {
+    if (c.latencyMicros === null) continue;
+    const list = latencies.get(c.verbText.toUpperCase()) ?? [];
+    list.push(c.latencyMicros);
+    latencies.set(c.verbText.toUpperCase(), list);
+  }
+  if (latencies.size > 0) {
+    add('Reply latency (median / max):', 'heading');
+    const parts: string[] = [];
+    for (const [verb, list] of latencies) {
+      const sorted = [...list].sort((a, b) => a - b);
+      parts.push(
+        `${verb} ${formatDuration(percentile(sorted, 0.5))} / ${formatDuration(sorted[sorted.length - 1] ?? 0)}`,
+      );
+    }
+    add(`  ${parts.join('; ')}`);
+  }
+  if (s.anomalies.length > 0 || s.anomaliesDropped > 0) {
+    add(`Anomalies (${s.anomalies.length + s.anomaliesDropped}):`, 'heading');
+    for (const a of s.anomalies)
+      add(
+        `  ${a.code}${a.direction === null ? '' : ` ${a.direction}`}${a.detail === '' ? '' : `: ${a.detail}`}`,
+        'warn',
+      );
+  }
+  add('Transcript:', 'heading');
+  for (const line of formatTranscript(s).split('\n').slice(1)) {
+    const m = /^(?:\+[0-9.]+ +| +)(C|S|!):? ?(\d{3})?/.exec(line);
+    let tone: Tone = 'normal';
+    if (m?.[1] === 'C') tone = 'accent';
+    else if (m?.[1] === 'S') tone = toneOfCode(Number(m[2] ?? '200'));
+    else if (m?.[1] === '!') tone = 'warn';
+    else if (line.trimStart().startsWith('--')) tone = 'dim';
+    add(line, tone);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Header, progress, status, help
+
+function rateText(run: RunView): string {
+  return `${Math.round(run.packetsPerSecond).toLocaleString('en-US')} pkt/s ${formatBytes(Math.round(run.bytesPerSecond))}/s`;
+}
+
+function headerLines(run: RunView, closed: ClosedView, ui: UiState, width: number): StyledLine[] {
+  const st = run.stats;
+  const phase: Segment =
+    run.phase === 'failed'
+      ? seg('error', 'bad')
+      : ui.paused
+        ? seg('PAUSED', 'warn')
+        : run.phase === 'reading'
+          ? seg(run.live ? 'capturing' : 'reading', 'accent')
+          : seg('finished', 'good');
+  const span =
+    st.firstTsMicros !== null && st.lastTsMicros !== null
+      ? `  span ${formatDuration(st.lastTsMicros - st.firstTsMicros)}`
+      : '';
+  const first = `smtpscope  ${run.live ? 'live' : 'file'} `;
+  const rest = `  elapsed ${formatDuration(run.elapsedMs * 1000)}${span}`;
+  const titleWidth = Math.max(0, width - displayWidth(first) - phase.text.length - rest.length - 2);
+  const line1: StyledLine = [
+    seg(first, 'heading'),
+    seg(`${clip(run.title, titleWidth)}  `),
+    phase,
+    seg(rest, 'dim'),
+  ];
+  const drops = st.source.dropped === null ? 'n/a' : st.source.dropped.toLocaleString('en-US');
+  const note =
+    closed.dropped > 0
+      ? `  (oldest ${closed.dropped.toLocaleString('en-US')} not kept: limit ${closed.limit.toLocaleString('en-US')})`
+      : '';
+  const line2Text =
+    `sessions open ${st.sessionsOpen} total ${(st.sessionsOpen + st.sessionsClosed).toLocaleString('en-US')}  ` +
+    `packets ${st.source.packets.toLocaleString('en-US')}  bytes ${formatBytes(st.source.bytes)}  drops ${drops}  rate ${rateText(run)}`;
+  const line2: StyledLine = [
+    seg(clip(line2Text, width)),
+    seg(clip(note, Math.max(0, width - displayWidth(line2Text))), 'warn'),
+  ];
+  return [line1, line2];
+}
+
+function progressLines(run: RunView, width: number): StyledLine[] {
+  const st = run.stats;
+  const w = Math.max(0, width - 2);
+  const row = (label: string, value: string): StyledLine => [
+    seg(fitCell(label, 16), 'dim'),
+    seg(clip(value, Math.max(0, w - 16))),
+  ];
+  return [
+    [seg(clip(`Reading ${run.title}`, w), 'heading')],
+    [],
+    row('bytes read', `${formatBytes(st.source.bytes)} (${st.source.bytes.toLocaleString('en-US')})`),
+    row('packets', st.source.packets.toLocaleString('en-US')),
+    row('TCP packets', st.decode.tcp.toLocaleString('en-US')),
+    row('sessions', `${st.sessionsClosed.toLocaleString('en-US')} closed, ${st.sessionsOpen} open`),
+    row('rate', rateText(run)),
+    row('elapsed', formatDuration(run.elapsedMs * 1000)),
+    [],
+    [seg(clip('The dashboard opens when the file is read. q stops here.', w), 'dim')],
+  ];
+}
+
+export const HELP_TEXT: readonly (readonly [string, string])[] = [
+  ['↑ ↓  j k', 'move in the focused panel'],
+  ['PgUp PgDn Home End', 'move by a page / to the ends'],
+  ['Enter', 'open the selected session (Escape closes)'],
+  ['Tab  Shift-Tab', 'next / previous panel'],
+  ['/', 'filter (Enter applies, empty clears, Escape cancels)'],
+  ['s', 'cycle sort: time, server, failures, size'],
+  ['b', 'bounce view: only sessions with failures'],
+  ['e', 'export the current view to CSV'],
+  ['p', 'pause the display (live; capture goes on)'],
+  ['?', 'this help'],
+  ['q  Ctrl-C', 'quit'],
+  ['', ''],
+  ['Filter terms', 'all must match; -term negates'],
+  ['word "a phrase"', 'anywhere: address, HELO, IP, reply, subject'],
+  ['code:550 code:5xx', 'a reply code, class or 5.1.1 status'],
+  ['reason:greylisted', 'failure reason class (prefix ok)'],
+  ['ip:127.0.0.1 ip:10.', 'client or server address (prefix with . :)'],
+  ['domain:example.org', 'sender or recipient domain, or below'],
+  ['from: to: helo:', 'envelope sender, recipient, HELO'],
+  ['server: end:', 'server software/name, how it ended'],
+];
+
+function helpLines(width: number): StyledLine[] {
+  const w = Math.max(0, width - 2);
+  return HELP_TEXT.map(([keys, text]) => [
+    seg(fitCell(keys, 22), 'accent'),
+    seg(clip(text, Math.max(0, w - 22))),
+  ]);
+}
+
+function statusLine(run: RunView, ui: UiState, data: ViewData | null, width: number): StyledLine {
+  const parts: Segment[] = [];
+  if (run.error !== null) parts.push(seg(`${run.error}  `, 'bad'));
+  if (ui.message !== null) parts.push(seg(`${ui.message.text}  `, ui.message.tone));
+  if (data !== null) {
+    const view = `${data.sessions.length.toLocaleString('en-US')} session(s)  sort ${ui.sort}`;
+    parts.push(seg(view));
+    if (ui.bounceOnly) parts.push(seg('  bounces only', 'warn'));
+    if (ui.filter.source !== '') parts.push(seg(`  filter ${ui.filter.source}`, 'accent'));
+  }
+  parts.push(seg('  ? help  q quit', 'dim'));
+  const out: Segment[] = [];
+  let left = width;
+  for (const p of parts) {
+    const text = clip(p.text, left);
+    if (text === '') break;
+    out.push({ text, tone: p.tone });
+    left -= displayWidth(text);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * The whole screen as data. `width`/`height` are the terminal size. `memo` (optional) keeps the ordered view
+ * between frames: it is recomputed only when the sessions, the filter, the sort or the bounce view changed.
+ */
+export function toDashboardModel(
+  run: RunView,
+  closed: ClosedView,
+  ui: UiState,
+  width: number,
+  height: number,
+  memo: ViewMemo = createViewMemo(),
+): DashboardModel {
+  const layout = computeLayout(width, height);
+  const closedItems = closed.items();
+  const showDashboard = run.live || run.phase !== 'reading';
+  const header = { rect: layout.header, lines: headerLines(run, closed, ui, width) };
+
+  if (!showDashboard) {
+    const empty = (rect: Rect, label: string): PanelModel => ({
+      rect,
+      label,
+      focused: false,
+      lines: [],
+      scroll: 0,
+      maxScroll: 0,
+    });
+    return {
+      view: 'progress',
+      header,
+      status: { rect: layout.status, line: statusLine(run, ui, null, width) },
+      progress: { rect: layout.progress, lines: progressLines(run, layout.progress.width) },
+      sessions: { rect: layout.sessions, label: 'Sessions', focused: false, columns: '', rows: [], top: 0 },
+      replies: empty(layout.replies, 'Reply codes'),
+      failures: empty(layout.failures, 'Failures'),
+      top: empty(layout.top, 'Top'),
+      anomalies: empty(layout.anomalies, 'Anomalies'),
+      detail: null,
+      help: ui.helpOpen ? { rect: layout.help, lines: helpLines(layout.help.width) } : null,
+      orderedIds: [],
+      selectedIndex: -1,
+      exportable: [],
+      matching: 0,
+    };
+  }
+
+  const key = [closedItems, run.open, ui.filter, ui.bounceOnly, ui.sort, run.live];
+  let data = memo.data;
+  if (
+    data === null ||
+    memo.key === null ||
+    memo.key.length !== key.length ||
+    key.some((k, i) => memo.key?.[i] !== k)
+  ) {
+    data = buildViewData(run, closedItems, ui);
+    memo.key = key;
+    memo.data = data;
+  }
+  const sessions = data.sessions;
+  const orderedIds = data.orderedIds;
+  let selectedIndex = ui.selectedId === null ? -1 : orderedIds.indexOf(ui.selectedId);
+  if (selectedIndex < 0 && sessions.length > 0) selectedIndex = 0;
+
+  // Sessions table: keep the selection in view without jumping.
+  const tableInner = inner(layout.sessions);
+  const rowCount = Math.max(0, tableInner.height - 1);
+  let top = Math.min(Math.max(0, ui.sessionsTop), Math.max(0, sessions.length - rowCount));
+  if (selectedIndex >= 0) {
+    if (selectedIndex < top) top = selectedIndex;
+    else if (selectedIndex >= top + rowCount) top = selectedIndex - rowCount + 1;
+  }
+  const visible = sessions.slice(top, top + rowCount);
+  const cells = visible.map((s) => sessionCells(s, data.openIds.has(s.id)));
+  const columns = fitColumns(tableInner.width, cells);
+  const titleCells = Object.fromEntries(COLUMNS.map((c) => [c.id, c.title])) as Record<ColumnId, string>;
+  const rows: SessionRow[] = visible.map((s, i) => {
+    const row = cells[i];
+    const isOpen = data.openIds.has(s.id);
+    return {
+      id: s.id,
+      text: row === undefined ? '' : formatRow(columns, row, tableInner.width),
+      tone: isOpen ? 'dim' : OUTCOME_TONE[factsOf(s).outcome],
+      selected: top + i === selectedIndex,
+    };
+  });
+  const position =
+    sessions.length === 0 ? '0' : `${selectedIndex + 1}/${sessions.length.toLocaleString('en-US')}`;
+  const label = `Sessions ${position}${ui.bounceOnly ? ' · bounces' : ''}${ui.filter.source === '' ? '' : ' · filtered'} · sort ${ui.sort}`;
+
+  const focusedOn = (p: PanelId): boolean => ui.focus === p && !ui.detailOpen;
+  let detail: DashboardModel['detail'] = null;
+  const selected = selectedIndex >= 0 ? sessions[selectedIndex] : undefined;
+  if (ui.detailOpen && selected !== undefined) {
+    const lines = detailLines(selected, inner(layout.detail).width);
+    detail = {
+      ...scrolled(
+        layout.detail,
+        `Session ${selected.id}  (Escape closes, ↑↓ PgUp PgDn scroll)`,
+        true,
+        lines,
+        ui.detailScroll,
+      ),
+      sessionId: selected.id,
+    };
+  }
+
+  return {
+    view: 'dashboard',
+    header,
+    status: { rect: layout.status, line: statusLine(run, ui, data, width) },
+    progress: null,
+    sessions: {
+      rect: layout.sessions,
+      label: clip(label, Math.max(0, layout.sessions.width - 6)),
+      focused: focusedOn('sessions'),
+      columns: formatRow(columns, titleCells, tableInner.width),
+      rows,
+      top,
+    },
+    replies: repliesPanel(layout.replies, data, focusedOn('replies'), ui.panelScroll.replies),
+    failures: failuresPanel(layout.failures, data, focusedOn('failures'), ui.panelScroll.failures),
+    top: topPanel(layout.top, data, focusedOn('top'), ui.panelScroll.top),
+    anomalies: anomaliesPanel(layout.anomalies, data, focusedOn('anomalies'), ui.panelScroll.anomalies),
+    detail,
+    help: ui.helpOpen ? { rect: layout.help, lines: helpLines(layout.help.width) } : null,
+    orderedIds,
+    selectedIndex,
+    exportable: data.exportable,
+    matching: sessions.length,
+  };
+}
