@@ -392,7 +392,8 @@ export function createAssembler(
   function flushAll(reason: CloseReason): void {
     let head = table.openHead;
     while (head !== null) {
-      close(head, reason, latestTsMicros);
+      // A connection waiting after both FINs for holes to fill was closed by FIN, whatever ends the input.
+      close(head, head.a.finOffset >= 0 && head.b.finOffset >= 0 ? 'fin' : reason, latestTsMicros);
       head = table.openHead;
     }
     table.clear();

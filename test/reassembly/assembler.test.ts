@@ -339,13 +339,13 @@ describe('assembler', () => {
       expect(rec.violations).toEqual([]);
     });
 
-    it('reports the hole as lost at the end of input', () => {
+    it('reports the hole as lost at the end of input, closing by FIN', () => {
       const { rec, asm } = start();
       asm.flushAll('end-of-capture');
       expect(rec.log.slice(2)).toEqual([
         'C000001 gap c2s 5 5 lost',
         'C000001 data c2s 10 "CCCCC"',
-        'C000001 close end-of-capture',
+        'C000001 close fin',
       ]);
       expect(rec.flow('C000001').stats?.c2s).toMatchObject({
         gaps: 1,
