@@ -4,7 +4,7 @@
  * Text from the wire (HELO names, addresses, reply text, subjects, anomaly details) reaches the screen in
  * three steps, each in one place:
  *  1. {@link cellText}: `safeText` (C0/C1 controls, DEL and bidi controls become visible escapes), then
- *     zero-width and combining characters become visible `\u{HHHH}` escapes too, so every remaining
+ *     zero-width and combining characters and emoji become visible `\u{HHHH}` escapes too, so every remaining
  *     character occupies one or two columns and nothing can move the cursor or reorder the line.
  *  2. {@link fitCell} / {@link wrap}: cut to a width in terminal columns (an ellipsis marks the cut) and pad.
  *  3. {@link escapeTags}: the widgets parse blessed tags (`{red-fg}`), so `{` and `}` from the text are
@@ -43,6 +43,8 @@ const NON_SPACING: readonly (readonly [number, number])[] = [
   [0xfe20, 0xfe2f],
   [0xfeff, 0xfeff],
   [0xfff9, 0xfffb],
+  // Emoji and pictographs: terminals draw them two columns wide, blessed counts one; escaped so the two agree.
+  [0x1f000, 0x1faff],
   [0xe0000, 0xe0fff],
 ];
 
@@ -74,7 +76,7 @@ export function cellText(s: string): string {
   return out === null ? safe : out + safe.slice(from);
 }
 
-/** Columns a code point occupies once {@link cellText} has run (1, or 2 for East Asian wide and emoji). */
+/** Columns a code point occupies once {@link cellText} has run (1, or 2 for East Asian wide characters). */
 export function codePointWidth(cp: number): 1 | 2 {
   if (cp < 0x1100) return 1;
   if (
@@ -89,8 +91,6 @@ export function codePointWidth(cp: number): 1 | 2 {
     (cp >= 0xfe30 && cp <= 0xfe4f) ||
     (cp >= 0xff00 && cp <= 0xff60) ||
     (cp >= 0xffe0 && cp <= 0xffe6) ||
-    (cp >= 0x1f300 && cp <= 0x1f64f) ||
-    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
     (cp >= 0x20000 && cp <= 0x2fffd) ||
     (cp >= 0x30000 && cp <= 0x3fffd)
   )

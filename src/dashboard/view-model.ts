@@ -333,7 +333,7 @@ const COLUMNS: readonly ColumnSpec[] = [
   { id: 'tls', title: 'TLS', min: 4, max: 8, align: 'left' },
   { id: 'auth', title: 'AUTH', min: 4, max: 12, align: 'left' },
   { id: 'tx', title: 'Tx', min: 2, max: 4, align: 'right' },
-  { id: 'rcpt', title: 'Ok/Fail', min: 5, max: 9, align: 'right' },
+  { id: 'rcpt', title: 'Ok/Fail', min: 7, max: 9, align: 'right' },
   { id: 'last', title: 'Last reply', min: 10, max: 400, align: 'left' },
   { id: 'end', title: 'State', min: 5, max: 16, align: 'left' },
 ];
@@ -435,10 +435,16 @@ export function fitColumns(
 }
 
 function formatRow(layout: ColumnWidths, cells: Readonly<Record<ColumnId, string>>, width: number): string {
-  return fitCell(
-    layout.columns.map((c) => fitCell(cells[c.spec.id], c.width, c.spec.align)).join(' '),
-    width,
-  );
+  const cell = (c: { readonly spec: ColumnSpec; readonly width: number }): string => {
+    const text = cells[c.spec.id];
+    // Times are HH:MM:SS.mmm; without room for the milliseconds, whole seconds read better than a cut.
+    return fitCell(
+      c.spec.id === 'time' && c.width < text.length ? text.slice(0, 8) : text,
+      c.width,
+      c.spec.align,
+    );
+  };
+  return fitCell(layout.columns.map(cell).join(' '), width);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,290 @@
+import { describe, expect, it } from 'vitest';
+import { parseFilter } from '../../src/dashboard/filter.js';
+import { displayWidth } from '../../src/dashboard/sanitize.js';
+import { factsOf } from '../../src/dashboard/session-facts.js';
+import { createSessionWindow } from '../../src/dashboard/session-window.js';
+import {
+  createViewMemo,
+  type DashboardModel,
+  INITIAL_UI_STATE,
+  type RunView,
+  type StyledLine,
+  toDashboardModel,
+  type UiState,
+} from '../../src/dashboard/view-model.js';
+import type { SmtpSession } from '../../src/model/types.js';
+import type { RunStats } from '../../src/pipeline/sink.js';
+import { makeAuth, makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
+
+const STATS: RunStats = {
+  source: { packets: 1234, bytes: 56789, dropped: null, truncated: 0 },
+  decode: { tcp: 1200, skipped: {}, malformed: {}, fragmentsReassembled: 0, fragmentSetsDropped: 0 },
+  assembler: {
+    openFlows: 0,
+    totalFlows: 3,
+    bufferedBytes: 0,
+    gaps: 0,
+    overlapsDiffering: 0,
+    retransmissions: 0,
+    limitHits: { perDirection: 0, total: 0, connections: 0 },
+    orphanSegments: 0,
+  },
+  sessionsClosed: 3,
+  sessionsOpen: 0,
+  firstTsMicros: T0,
+  lastTsMicros: T0 + 5_000_000,
+};
+
+function runView(overrides: Partial<RunView> = {}): RunView {
+  return {
+    live: false,
+    title: 'test.pcap',
+    phase: 'finished',
+    stats: STATS,
+    open: [],
+    elapsedMs: 1500,
+    packetsPerSecond: 800,
+    bytesPerSecond: 40000,
+    error: null,
+    ...overrides,
+  };
+}
+
+function closedOf(sessions: readonly SmtpSession[]) {
+  const window = createSessionWindow(1000);
+  for (const s of sessions) window.push(s);
+  return window;
+}
+
+const text = (line: StyledLine): string => line.map((s) => s.text).join('');
+
+const rejected = (address: string, code: number, status: string, reason: 'mailbox-unknown' | 'greylisted') =>
+  makeRecipient({
+    address,
+    rcptReply: makeReply(code, status, `${status} rejected`),
+    finalReply: null,
+    disposition: code >= 500 ? 'rejected-rcpt' : 'deferred-rcpt',
+    reasonClass: reason,
+  });
+
+/** Delivered (green), one of two failed (yellow), everything failed (red), nothing tried (grey). */
+const good = makeSession({ client: { ip: '192.0.2.1', port: 1001 }, startedAt: T0 + 1_000_000 });
+const mixed = makeSession({
+  client: { ip: '192.0.2.2', port: 1002 },
+  server: { ip: '198.51.100.30', port: 25 },
+  startedAt: T0 + 2_000_000,
+  transactions: [
+    makeTransaction({
+      recipients: [makeRecipient(), rejected('nobody@example.net', 550, '5.1.1', 'mailbox-unknown')],
+    }),
+  ],
+});
+const bad = makeSession({
+  client: { ip: '192.0.2.3', port: 1003 },
+  server: { ip: '198.51.100.1', port: 25 },
+  startedAt: T0 + 3_000_000,
+  flow: { ...makeSession().flow, c2s: { ...makeSession().flow.c2s, bytes: 900_000 } },
+  transactions: [
+    makeTransaction({
+      recipients: [
+        rejected('grey@example.net', 450, '4.2.0', 'greylisted'),
+        rejected('x@example.net', 550, '5.1.1', 'mailbox-unknown'),
+      ],
+      outcome: 'rejected',
+      finalReply: null,
+    }),
+  ],
+});
+const idle = makeSession({
+  client: { ip: '192.0.2.4', port: 1004 },
+  startedAt: T0 + 4_000_000,
+  transactions: [],
+});
+const ALL = [good, mixed, bad, idle];
+
+function model(
+  ui: Partial<UiState> = {},
+  sessions: readonly SmtpSession[] = ALL,
+  run: RunView = runView(),
+  w = 120,
+  h = 40,
+): DashboardModel {
+  return toDashboardModel(run, closedOf(sessions), { ...INITIAL_UI_STATE, ...ui }, w, h);
+}
+
+function withFilter(q: string): Partial<UiState> {
+  const parsed = parseFilter(q);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return { filter: parsed.filter };
+}
+
+describe('view-model', () => {
+  it('colours sessions by outcome: all delivered, some failed, all failed, nothing decided', () => {
+    expect(ALL.map((s) => factsOf(s).outcome)).toEqual(['delivered', 'partial', 'failed', 'unknown']);
+    expect(model().sessions.rows.map((r) => r.tone)).toEqual(['good', 'warn', 'bad', 'dim']);
+  });
+
+  it('counts a refused MAIL, a refused greeting and failed AUTH as failures', () => {
+    const mailRefused = makeSession({
+      transactions: [
+        makeTransaction({
+          recipients: [],
+          outcome: 'rejected',
+          reasonClass: 'policy-or-spam',
+          mode: null,
+          finalReply: null,
+        }),
+      ],
+    });
+    expect(factsOf(mailRefused)).toMatchObject({ outcome: 'failed', failed: 1, reasons: ['policy-or-spam'] });
+    const greetingRefused = makeSession({ greeting: makeReply(554, '5.7.1', 'go away'), transactions: [] });
+    expect(factsOf(greetingRefused).outcome).toBe('failed');
+    const authFailed = makeSession({ auth: [makeAuth({ outcome: 'failure' })], transactions: [] });
+    expect(factsOf(authFailed)).toMatchObject({ outcome: 'failed', reasons: ['auth-failed'] });
+  });
+
+  it('sorts by time (oldest first for files, newest first live), server, failures and size', () => {
+    const ids = (m: DashboardModel) => m.orderedIds;
+    expect(ids(model())).toEqual(ALL.map((s) => s.id));
+    expect(ids(model({}, ALL, runView({ live: true })))).toEqual([...ALL].reverse().map((s) => s.id));
+    expect(ids(model({ sort: 'server' }))).toEqual([bad.id, good.id, idle.id, mixed.id]);
+    expect(ids(model({ sort: 'failures' }))).toEqual([bad.id, mixed.id, good.id, idle.id]);
+    expect(ids(model({ sort: 'size' }))[0]).toBe(bad.id);
+  });
+
+  it('filters with the query language and shows only failures in the bounce view', () => {
+    expect(model(withFilter('reason:greylisted')).orderedIds).toEqual([bad.id]);
+    expect(model(withFilter('ip:192.0.2.2')).orderedIds).toEqual([mixed.id]);
+    expect(model(withFilter('code:550')).orderedIds).toEqual([mixed.id, bad.id]);
+    expect(model({ bounceOnly: true }).orderedIds).toEqual([mixed.id, bad.id]);
+    expect(model({ bounceOnly: true, ...withFilter('code:4xx') }).orderedIds).toEqual([bad.id]);
+  });
+
+  it('counts reply classes, failing statuses, reasons and top domains over the current view', () => {
+    const m = model();
+    const replies = m.replies.lines.map(text);
+    const count2xx = ALL.flatMap((s) => factsOf(s).replies).filter(
+      (r) => r.code >= 200 && r.code < 300,
+    ).length;
+    expect(replies[0]).toMatch(new RegExp(`^2xx +${count2xx} `));
+    expect(replies.some((l) => /2 550 5\.1\.1/.test(l))).toBe(true);
+    expect(m.failures.lines.map(text).join('\n')).toMatch(/mailbox-unknown +2/);
+    expect(m.failures.label).toBe('Failures by reason (3)');
+    const filtered = model(withFilter('reason:greylisted'));
+    expect(filtered.failures.lines.map(text).join('\n')).toMatch(/greylisted +1/);
+    expect(m.top.lines.map(text).join('\n')).toMatch(/3 example\.org/);
+  });
+
+  it('fits every row to the table width, at 80x24 and at 120x40', () => {
+    const long = makeSession({ helo: `${'h'.repeat(300)}\x1b[31m{red-fg}`, startedAt: T0 + 9_000_000 });
+    for (const [w, h] of [
+      [80, 24],
+      [120, 40],
+      [200, 60],
+    ] as const) {
+      const m = model({}, [...ALL, long], runView(), w, h);
+      const inner = m.sessions.rect.width - 2;
+      expect(displayWidth(m.sessions.columns)).toBe(inner);
+      for (const row of m.sessions.rows) {
+        expect(displayWidth(row.text)).toBe(inner);
+        expect(row.text).not.toContain('\x1b');
+      }
+      for (const panel of [m.replies, m.failures, m.top, m.anomalies]) {
+        expect(panel.lines.length).toBeLessThanOrEqual(panel.rect.height - 2);
+        for (const line of panel.lines)
+          expect(displayWidth(text(line))).toBeLessThanOrEqual(panel.rect.width - 2);
+      }
+      for (const line of m.header.lines) expect(displayWidth(text(line))).toBeLessThanOrEqual(w);
+      expect(m.sessions.rect.top + m.sessions.rect.height).toBeLessThanOrEqual(h - 1);
+    }
+  });
+
+  it('keeps the client and server addresses whole at 80 columns', () => {
+    const m = model({}, ALL, runView(), 80, 24);
+    expect(m.sessions.rows[0]?.text).toContain('192.0.2.1:1001 → 198.51.100.25:25');
+  });
+
+  it('formats only the rows that fit and keeps the selection in view', () => {
+    const many = Array.from({ length: 200 }, (_, i) =>
+      makeSession({ client: { ip: '192.0.2.9', port: 2000 + i }, startedAt: T0 + i * 1000 }),
+    );
+    const first = model({}, many, runView(), 80, 24);
+    expect(first.sessions.rows.length).toBe(first.sessions.rect.height - 3);
+    expect(first.selectedIndex).toBe(0);
+    const target = many[150];
+    const moved = model({ selectedId: target?.id ?? null }, many, runView(), 80, 24);
+    expect(moved.selectedIndex).toBe(150);
+    expect(moved.sessions.rows.some((r) => r.selected && r.id === target?.id)).toBe(true);
+  });
+
+  it('opens the detail pane with the paired transcript, latencies and anomalies', () => {
+    const withAnomaly = makeSession({
+      anomalies: [
+        { code: 'bare-lf', direction: 'c2s', detail: 'LF without CR', offset: 10, tsMicros: T0 + 5_000 },
+      ],
+    });
+    const m = model({ detailOpen: true, selectedId: withAnomaly.id }, [withAnomaly], runView(), 120, 80);
+    const lines = m.detail?.lines.map(text) ?? [];
+    expect(m.detail?.sessionId).toBe(withAnomaly.id);
+    expect(lines.some((l) => l.includes('C: MAIL FROM:<alice@example.org>'))).toBe(true);
+    expect(lines.some((l) => l.includes('S: 250 2.0.0 Ok: queued as 4XyZ1A2b3C'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('Reply latency'))).toBe(true);
+    expect(lines.some((l) => l.includes('bare-lf c2s: LF without CR'))).toBe(true);
+    expect(m.anomalies.lines.map(text).join('\n')).toContain('bare-lf');
+  });
+
+  it('shows drops as n/a when the source cannot know them, and the count when it can', () => {
+    expect(text(model().header.lines[1] ?? [])).toContain('drops n/a');
+    const counted = runView({ stats: { ...STATS, source: { ...STATS.source, dropped: 7 } } });
+    expect(text(model({}, ALL, counted).header.lines[1] ?? [])).toContain('drops 7');
+  });
+
+  it('shows progress while a file is read, and the dashboard once it is read or when live', () => {
+    const reading = model({}, ALL, runView({ phase: 'reading' }));
+    expect(reading.view).toBe('progress');
+    expect(reading.progress?.lines.map(text).join('\n')).toMatch(/packets +1,234/);
+    expect(model({}, ALL, runView({ phase: 'reading', live: true })).view).toBe('dashboard');
+  });
+
+  it('lists open sessions in grey with the state "open" and does not export them', () => {
+    const open = makeSession({ client: { ip: '192.0.2.77', port: 7777 }, startedAt: T0 + 8_000_000 });
+    const m = model({}, [good], runView({ live: true, phase: 'reading', open: [open] }));
+    expect(m.orderedIds).toEqual([open.id, good.id]);
+    expect(m.sessions.rows[0]?.tone).toBe('dim');
+    expect(m.sessions.rows[0]?.text).toMatch(/open\s*$/);
+    expect(m.exportable).toEqual([good]);
+  });
+
+  it('reuses the ordered view while nothing changed', () => {
+    const memo = createViewMemo();
+    const closed = closedOf(ALL);
+    const run = runView();
+    toDashboardModel(run, closed, INITIAL_UI_STATE, 120, 40, memo);
+    const data = memo.data;
+    toDashboardModel(run, closed, { ...INITIAL_UI_STATE, detailScroll: 3 }, 100, 30, memo);
+    expect(memo.data).toBe(data);
+    closed.push(makeSession({ startedAt: T0 + 10_000_000 }));
+    toDashboardModel(run, closed, INITIAL_UI_STATE, 120, 40, memo);
+    expect(memo.data).not.toBe(data);
+  });
+
+  it('notes in the header how many old sessions the window dropped', () => {
+    const window = createSessionWindow(2);
+    for (const s of ALL) window.push(s);
+    const m = toDashboardModel(runView(), window, INITIAL_UI_STATE, 160, 40);
+    expect(m.orderedIds).toEqual([bad.id, idle.id]);
+    expect(text(m.header.lines[1] ?? [])).toContain('oldest 2 not kept: limit 2');
+  });
+});
+
+describe('session-window', () => {
+  it('keeps the most recent sessions up to its limit, oldest first, and counts the rest', () => {
+    const window = createSessionWindow(3);
+    const sessions = Array.from({ length: 7 }, (_, i) => makeSession({ startedAt: T0 + i }));
+    for (const s of sessions) window.push(s);
+    expect(window.items()).toEqual(sessions.slice(4));
+    expect(window.dropped).toBe(4);
+    expect(window.total).toBe(7);
+    expect(() => createSessionWindow(0)).toThrow(RangeError);
+  });
+});
