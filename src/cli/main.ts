@@ -78,6 +78,15 @@ function reportError(error: unknown, io: CliIo): number {
     io.stderr(`smtpscope: ${error.message}\n`);
     return EXIT.LIVE_UNAVAILABLE;
   }
+  if (error instanceof Error && error.name === 'LiveCaptureError') {
+    // libpcap refused the interface, the filter or an option: its message says which and what to do.
+    io.stderr(`smtpscope: ${error.message}\n`);
+    return Reflect.get(error, 'reason') === 'bad-filter' ? EXIT.USAGE : EXIT.ERROR;
+  }
+  if (error instanceof Error && (error.name === 'PrivilegeDropError' || error.name === 'PcapWriteError')) {
+    io.stderr(`smtpscope: ${error.message}\n`);
+    return EXIT.ERROR;
+  }
   if (error instanceof CaptureFormatError) {
     io.stderr(`smtpscope: ${error.message}\n`);
     return EXIT.ERROR;
