@@ -56,26 +56,32 @@ export async function openLiveInput(options: CliOptions, outputs: Outputs): Prom
   const { openLiveSource } = await import('../capture/live-source.js');
   const source = await openLiveSource({ ...live, promiscuous: true });
   let writer: PcapWriter | null = null;
-  if (options.writeFile !== null) {
-    writer = createPcapWriter({
-      path: options.writeFile,
-      linkType: source.linkType,
-      snaplen: source.snaplen,
-      rotateBytes: options.rotateBytes,
-    });
-    const w = writer;
-    outputs.tap = (packet) => w.write(packet);
-    const close = source.close.bind(source);
-    Object.assign(source, {
-      close: async () => {
-        await close();
-        w.close();
-      },
-    });
-  }
-  if (options.user !== null) {
-    const result = dropPrivileges(options.user);
-    if (result.kind === 'not-root') process.stderr.write(`smtpscope: ${result.warning}\n`);
+  try {
+    if (options.writeFile !== null) {
+      writer = createPcapWriter({
+        path: options.writeFile,
+        linkType: source.linkType,
+        snaplen: source.snaplen,
+        rotateBytes: options.rotateBytes,
+      });
+      const w = writer;
+      outputs.tap = (packet) => w.write(packet);
+      const close = source.close.bind(source);
+      Object.assign(source, {
+        close: async () => {
+          await close();
+          w.close();
+        },
+      });
+    }
+    if (options.user !== null) {
+      const result = dropPrivileges(options.user);
+      if (result.kind === 'not-root') process.stderr.write(`smtpscope: ${result.warning}\n`);
+    }
+  } catch (error) {
+    // The capture is already running: left open, it would keep the process alive after the error.
+    await source.close();
+    throw error;
   }
   return { kind: 'source', open: async () => source };
 }
