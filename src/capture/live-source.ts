@@ -239,6 +239,12 @@ class LiveSource implements LivePacketSource {
 
   private readonly cap: CapHandle;
   private readonly shared: Buffer;
+  /**
+   * The same memory as `shared`, typed as a plain Uint8Array: this is what consumers get. On a Buffer,
+   * `slice()` returns a view rather than a copy, so a consumer that keeps `view.buffer.subarray(...).slice()`
+   * (the usual way to copy a Uint8Array) would keep a view that the next packet overwrites.
+   */
+  private readonly sharedBytes: Uint8Array;
   private readonly view: PacketView;
   private readonly count: number | null;
   private readonly queueLimit: number;
@@ -278,6 +284,7 @@ class LiveSource implements LivePacketSource {
   ) {
     this.cap = cap;
     this.shared = shared;
+    this.sharedBytes = new Uint8Array(shared.buffer, shared.byteOffset, shared.byteLength);
     this.device = device;
     this.description = `live:${device}`;
     this.linkType = linkType;
@@ -286,7 +293,7 @@ class LiveSource implements LivePacketSource {
     this.queueLimit = options.queueLimit ?? DEFAULT_QUEUE_PACKETS;
     this.queueBytesLimit = options.queueBytesLimit ?? DEFAULT_QUEUE_BYTES;
     this.view = {
-      buffer: shared,
+      buffer: this.sharedBytes,
       offset: 0,
       capturedLength: 0,
       originalLength: 0,
@@ -328,7 +335,7 @@ class LiveSource implements LivePacketSource {
 
     if (this.consumer === 'delivering') {
       this.accepted++;
-      this.deliver(this.shared, capturedLength, originalLength, tsMicros, this.accepted - 1);
+      this.deliver(this.sharedBytes, capturedLength, originalLength, tsMicros, this.accepted - 1);
     } else if (
       this.queue.length < this.queueLimit &&
       this.queuedBytes + capturedLength <= this.queueBytesLimit
