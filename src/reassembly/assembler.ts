@@ -25,6 +25,10 @@
  * a new ISN starts a new connection on the same addresses and ports. A SYN with a new ISN on an open
  * connection that already carried data also starts a new one, closing the old one as `evicted`.
  *
+ * Acknowledgements: the ACK number of every segment with the ACK flag is handed to the other direction's
+ * half-stream; a hole in that direction that the ACK covers is reported as a `lost` gap at once (the receiver
+ * got bytes the capture missed) and the data held after it is delivered, before this segment's own payload.
+ *
  * Limits degrade instead of failing: per direction, past `maxBufferedBytesPerDirection` the oldest hole
  * becomes a `buffer-limit` gap and the held data is delivered; past `maxBufferedBytesTotal` the directions
  * holding the most bytes are flushed the same way until under the limit; past `maxConnections` the least
@@ -321,7 +325,14 @@ export function createAssembler(
     conn.lastTsMicros = ts;
     table.touch(conn);
     (fromA ? conn.a : conn.b).stats.packets++;
-    if ((flags & CONTROL) === 0 && segment.wirePayloadLength === 0 && segment.payloadLength === 0) return;
+    const pure = (flags & CONTROL) === 0 && segment.wirePayloadLength === 0 && segment.payloadLength === 0;
+    // The peer acknowledged bytes of the other direction: a hole it covers will not be filled.
+    if ((flags & ACK) !== 0 && (fromA ? conn.b : conn.a).peerAcked(segment.ack, ts) && pure) {
+      // A pure ACK that completed both directions after both FINs closes the connection now.
+      if (conn.finDeadlineMicros >= 0 && conn.a.finished() && conn.b.finished()) close(conn, 'fin', ts);
+      return;
+    }
+    if (pure) return;
 
     if ((flags & SYN) !== 0 && !synOnOpen(conn, fromA, segment)) {
       // A new handshake on the addresses and ports of a connection that is still open.

@@ -9,6 +9,13 @@
  * the segment once in `overlapsDiffering`. The comparison covers the held out-of-order bytes and the last
  * `overlapCheckBytes` delivered bytes (a ring per direction, grown on demand); older delivered bytes, bytes
  * reported as gaps and bytes cut by the snaplen are not compared.
+ *
+ * Acknowledgements — a hole the peer acknowledged is lost to the capture: the assembler passes each ACK number
+ * the peer sends for this direction to `peerAcked`; when it lies past the start of a hole (the bytes between
+ * `nextOffset` and the next held range or the FIN), the receiver got bytes the capture missed, so the hole is
+ * reported at once as a `lost` gap up to the ACK (or the held range, whichever comes first) and the held data
+ * after it is delivered. The latest ACK is kept so that a hole which appears later (data past an acknowledged
+ * but unseen range) is declared when that data arrives. An ACK past everything seen creates no gap.
  */
 
 import type { TcpSegment } from '../decode/types.js';
@@ -71,6 +78,15 @@ export class HalfStream {
   finOffset = -1;
   /** Bytes held out of order (copied). */
   bufferedBytes = 0;
+  /**
+   * Offset just past the furthest byte seen, or the FIN's offset if further: greater than `nextOffset` exactly
+   * when a hole is open (bytes missing before held data or before the FIN).
+   */
+  seenEnd = 0;
+  /** Raw ACK number of the latest segment of the peer that acknowledged this direction (valid if `ackSeen`). */
+  ack = 0;
+  /** Whether `ack` was sent after this direction's offset 0 was fixed (an ACK before that cannot be placed). */
+  ackSeen = false;
 
   private held: HeldRange[] = [];
   private delivered = false;
@@ -120,12 +136,49 @@ export class HalfStream {
       this.baseKnown = true;
     }
     const offset = seqToOffset(dataSeq, this.baseSeq, this.nextOffset);
-    if (wire > 0) this.data(seg, offset, present, wire, tsMicros);
-    if (fin) {
-      const at = offset + wire;
-      if (this.finOffset < 0) this.finOffset = at;
-      else if (wire === 0) this.countRetransmission(false);
+    const end = offset + wire;
+    if (wire > 0) {
+      if (end > this.seenEnd) this.seenEnd = end;
+      this.data(seg, offset, present, wire, tsMicros);
     }
+    if (fin) {
+      if (this.finOffset < 0) {
+        this.finOffset = end;
+        if (end > this.seenEnd) this.seenEnd = end;
+      } else if (wire === 0) this.countRetransmission(false);
+    }
+    // A hole is open after this segment: the peer may already have acknowledged past its start.
+    if (this.seenEnd > this.nextOffset && this.ackSeen) this.acknowledged(tsMicros);
+  }
+
+  /**
+   * Records the ACK number `ack` (raw) of a segment the peer sent with the ACK flag; if a hole is open and the
+   * ACK lies past its start, reports the acknowledged part of the hole as a `lost` gap and delivers what follows.
+   * Returns whether a gap was reported. Costs one comparison when no hole is open.
+   */
+  peerAcked(ack: number, tsMicros: number): boolean {
+    this.ack = ack;
+    // On a connection picked up midstream, an ACK sent before this direction's first byte was seen is ignored.
+    this.ackSeen = this.baseKnown;
+    return this.seenEnd > this.nextOffset && this.acknowledged(tsMicros);
+  }
+
+  /** Reports every hole (or part of one) before the latest peer ACK as a `lost` gap; returns whether any was. */
+  private acknowledged(tsMicros: number): boolean {
+    const acked = seqToOffset(this.ack, this.baseSeq, this.nextOffset);
+    let reported = false;
+    while (acked > this.nextOffset) {
+      // The hole ends at the first held range, or at the FIN when nothing is held.
+      const first = this.held[0];
+      let holeEnd: number;
+      if (first !== undefined) holeEnd = first.offset;
+      else if (this.finOffset > this.nextOffset) holeEnd = this.finOffset;
+      else break; // nothing seen past the ACK: data missing at the end is not a hole yet
+      this.emitGap((acked < holeEnd ? acked : holeEnd) - this.nextOffset, this.holeCause('lost'), tsMicros);
+      this.drain(tsMicros);
+      reported = true;
+    }
+    return reported;
   }
 
   /** Reports every hole before held data as a gap with `cause` and delivers the held data. */

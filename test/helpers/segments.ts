@@ -118,13 +118,19 @@ export interface SendOptions {
   readonly flags?: number | string;
   readonly wireLength?: number;
   readonly tsMicros?: number;
+  /**
+   * Relative offset of the other direction that the ACK number acknowledges (default 0: nothing past the
+   * handshake, so the assembler never learns of a loss from it). Ignored by syn().
+   */
+  readonly ack?: number;
 }
 
 export type Side = 'c2s' | 's2c';
 
 /**
  * A client/server pair that builds segments with sequence numbers computed from relative offsets
- * (offset 0 = ISN + 1), tracking the next offset of each direction and a clock.
+ * (offset 0 = ISN + 1), tracking the next offset of each direction and a clock. Every segment but the SYN
+ * carries the ACK flag and an ACK number for the other direction (`SendOptions.ack`, default offset 0).
  */
 export class Conversation {
   readonly clientIsn: number;
@@ -159,7 +165,9 @@ export class Conversation {
   }
 
   syn(): TcpSegment {
-    return this.raw('c2s', this.clientIsn, 'S', undefined, {});
+    const segment = this.raw('c2s', this.clientIsn, 'S', undefined, {});
+    segment.ack = 0;
+    return segment;
   }
 
   synAck(): TcpSegment {
@@ -208,6 +216,7 @@ export class Conversation {
   ): TcpSegment {
     const from = side === 'c2s' ? this.client : this.server;
     const to = side === 'c2s' ? this.server : this.client;
+    const ack = this.seqOf(side === 'c2s' ? 's2c' : 'c2s', options.ack ?? 0);
     const tsMicros = options.tsMicros ?? this.clock;
     this.clock = tsMicros + this.step;
     return makeSegment({
@@ -216,6 +225,7 @@ export class Conversation {
       dst: to.ip,
       dstPort: to.port,
       seq,
+      ack,
       flags,
       ...(payload === undefined ? {} : { payload }),
       ...(options.wireLength === undefined ? {} : { wireLength: options.wireLength }),
