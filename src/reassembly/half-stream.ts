@@ -174,7 +174,7 @@ export class HalfStream {
       if (first !== undefined) holeEnd = first.offset;
       else if (this.finOffset > this.nextOffset) holeEnd = this.finOffset;
       else break; // nothing seen past the ACK: data missing at the end is not a hole yet
-      this.emitGap((acked < holeEnd ? acked : holeEnd) - this.nextOffset, this.holeCause('lost'), tsMicros);
+      this.emitGap(Math.min(acked, holeEnd) - this.nextOffset, this.holeCause('lost'), tsMicros);
       this.drain(tsMicros);
       reported = true;
     }
