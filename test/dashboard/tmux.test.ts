@@ -1,0 +1,227 @@
+/**
+ * The dashboard in a real terminal: the CLI runs inside tmux on captured traffic, keys are sent with
+ * `send-keys` and the screen is read back with `capture-pane`. Each test has its own tmux server (socket
+ * smtpscope-test-<pid>-<n>), waits for the screen for a few seconds at most and kills its server after.
+ *
+ * The CLI runs from dist/ when the build there is newer than every source file; otherwise the sources are
+ * compiled once into node_modules/.cache (never touching dist/).
+ */
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const HAVE_TMUX = spawnSync('tmux', ['-V']).status === 0;
+let testCount = 0;
+/** A tmux server per test: smtpscope-test-<pid>-<n>. */
+let socket = '';
+const BASIC = join(ROOT, 'captures', 'postfix-basic.pcap');
+const REJECTS = join(ROOT, 'captures', 'postfix-rejects.pcap');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** A runnable CLI entry point built from the current sources. */
+function cliEntry(): string {
+  const dist = join(ROOT, 'dist');
+  const distApp = join(dist, 'dashboard', 'app.js');
+  if (existsSync(distApp) && newestMtime(dist) >= newestMtime(join(ROOT, 'src')))
+    return join(dist, 'cli', 'bin.js');
+  const out = join(ROOT, 'node_modules', '.cache', 'smtpscope-dashboard-test');
+  rmSync(out, { recursive: true, force: true });
+  // Type errors elsewhere in the tree do not stop tsc from emitting JavaScript.
+  spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', out], {
+    cwd: ROOT,
+  });
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
+  const bin = join(out, 'cli', 'bin.js');
+  if (!existsSync(bin)) throw new Error('could not build the CLI for the tmux tests');
+  return bin;
+}
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+}
+
+let bin = '';
+let work = '';
+
+function start(width: number, height: number, files: readonly string[]): string {
+  testCount++;
+  socket = `smtpscope-test-${process.pid}-${testCount}`;
+  const exitFile = join(work, `exit-${testCount}`);
+  const quoted = files.map((f) => `'${f}'`).join(' ');
+  const command = `cd '${work}' && LANG=C.UTF-8 node '${bin}' ${quoted}; echo $? > '${exitFile}'; sleep 30`;
+  tmux('new-session', '-d', '-s', 'main', '-x', String(width), '-y', String(height), command);
+  return exitFile;
+}
+
+const screen = (): string => tmux('capture-pane', '-p', '-t', 'main');
+
+async function waitFor(test: (text: string) => boolean, what: string, timeoutMs = 8000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = screen();
+    if (test(text)) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; the screen was:\n${text}`);
+}
+
+async function waitForFile(path: string, timeoutMs = 8000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(path)) {
+      const text = readFileSync(path, 'utf8');
+      if (text.endsWith('\n')) return text.trim();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${path}`);
+}
+
+/** Opens the filter prompt and waits until it reads input (keys typed earlier would be lost). */
+async function openFilter(): Promise<void> {
+  tmux('send-keys', '-t', 'main', '/');
+  await waitFor((t) => (t.trimEnd().split('\n').at(-1) ?? '').startsWith('/'), 'the filter prompt');
+  await new Promise((r) => setTimeout(r, 150));
+}
+
+const keys = (...k: string[]): void => {
+  tmux('send-keys', '-t', 'main', ...k);
+};
+
+/** Sends literal text (so characters like ':' and '/' are typed, not read as key names). */
+const type = (text: string): void => {
+  tmux('send-keys', '-t', 'main', '-l', text);
+};
+
+describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
+  beforeAll(() => {
+    bin = cliEntry();
+    work = mkdtempSync(join(tmpdir(), 'smtpscope-dash-'));
+    mkdirSync(work, { recursive: true });
+  }, 120_000);
+
+  afterEach(() => {
+    if (socket !== '') spawnSync('tmux', ['-L', socket, 'kill-server']);
+  });
+
+  afterAll(() => {
+    if (work !== '') rmSync(work, { recursive: true, force: true });
+  });
+
+  it('shows the sessions, opens a transcript, filters, shows bounces and quits with status 0 at 120x40', async () => {
+    const exitFile = start(120, 40, [BASIC, REJECTS]);
+    let text = await waitFor(
+      (t) => t.includes('finished') && t.includes('127.0.0.1:58258 → 127.0.0.1:2525'),
+      'the session list',
+    );
+    expect(text).toContain('127.0.0.1:35200 → 127.0.0.1:25');
+    expect(text).toContain('client.smtpscope.test');
+    expect(text).toContain('Sessions 1/6');
+
+    // Enter opens the first session's transcript; Escape closes it.
+    keys('Enter');
+    text = await waitFor((t) => t.includes('Transcript:'), 'the transcript');
+    expect(text).toMatch(/C: MAIL FROM:<[^>]+>/);
+    expect(text).toMatch(/S: 250 2\.1\.0 Ok/);
+    keys('Escape');
+    await waitFor((t) => !t.includes('Transcript:'), 'the transcript to close');
+
+    // The filter narrows the list to the greylisted session.
+    await openFilter();
+    type('reason:greylisted');
+    keys('Enter');
+    text = await waitFor((t) => t.includes('Sessions 1/1'), 'the filtered list');
+    expect(text).toContain('127.0.0.1:35242 → 127.0.0.1:25');
+    expect(text).not.toContain('127.0.0.1:35200');
+    expect(text).toContain('filter reason:greylisted');
+
+    // Clear the filter, then the bounce view hides the two clean deliveries of postfix-basic.
+    await openFilter();
+    keys('C-u');
+    keys('Enter');
+    await waitFor((t) => t.includes('Sessions 1/6'), 'the filter to clear');
+    keys('b');
+    text = await waitFor((t) => t.includes('Sessions 1/4'), 'the bounce view');
+    for (const port of ['35226', '35242', '35254', '58258']) expect(text).toContain(`127.0.0.1:${port} →`);
+    expect(text).not.toContain('127.0.0.1:35200');
+    expect(text).not.toContain('127.0.0.1:35210');
+
+    keys('q');
+    expect(await waitForFile(exitFile)).toBe('0');
+  }, 60_000);
+
+  it('fits the main screen in 80x24 and quits with status 0', async () => {
+    const exitFile = start(80, 24, [REJECTS]);
+    const text = await waitFor(
+      (t) => t.includes('finished') && t.includes('127.0.0.1:35226 → 127.0.0.1:25'),
+      'the session list',
+    );
+    const lines = text.split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    expect(text).toContain('Reply codes');
+    expect(text).toContain('? help');
+    keys('q');
+    expect(await waitForFile(exitFile)).toBe('0');
+  }, 60_000);
+
+  it('exports the filtered view to CSV and says where', async () => {
+    const exitFile = start(120, 40, [REJECTS]);
+    await waitFor((t) => t.includes('finished') && t.includes('Sessions 1/4'), 'the session list');
+    await openFilter();
+    type('code:552');
+    keys('Enter');
+    await waitFor((t) => t.includes('Sessions 1/1'), 'the filtered list');
+    keys('e');
+    const text = await waitFor(
+      (t) => t.includes('exported 1 session(s) to ./smtpscope-export-'),
+      'the export message',
+    );
+    const dir = /\.\/(smtpscope-export-[^/\s]+)\//.exec(text)?.[1] ?? '';
+    const sessionsCsv = readFileSync(join(work, dir, 'sessions.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(sessionsCsv).toHaveLength(2); // header and the one session
+    expect(sessionsCsv[1]).toContain('35254');
+    keys('q');
+    expect(await waitForFile(exitFile)).toBe('0');
+  }, 60_000);
+
+  it('quits with status 0 on SIGTERM', async () => {
+    const exitFile = start(100, 30, [REJECTS]);
+    await waitFor((t) => t.includes('finished'), 'the dashboard');
+    const pid = tmux('list-panes', '-t', 'main', '-F', '#{pane_pid}').trim();
+    // The pane runs sh, whose child is node.
+    const child =
+      execFileSync('pgrep', ['-P', pid, 'node'], { encoding: 'utf8' }).trim().split('\n')[0] ?? '';
+    process.kill(Number(child), 'SIGTERM');
+    expect(await waitForFile(exitFile)).toBe('0');
+  }, 60_000);
+});
+
+if (!HAVE_TMUX) {
+  describe('dashboard in tmux', () => {
+    it.skip('needs tmux on the PATH (apt-get install tmux); skipped', () => {});
+  });
+}
