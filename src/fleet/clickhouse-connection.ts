@@ -1,0 +1,131 @@
+/**
+ * The HTTP connection to ClickHouse shared by the sink and the spill replay: version detection, table
+ * creation and batch inserts (JSONEachRow, explicit column list).
+ *
+ * Only settings that 18.16 knows are sent. On a server of version 22.2 or later each insert also carries
+ * `insert_deduplication_token` (the level and a hash of the batch's row ids), so a retried batch is
+ * dropped at insert time by replicated tables (and by plain MergeTree tables with
+ * `non_replicated_deduplication_window`); older servers rely on block-hash deduplication of replicated
+ * tables (a retried batch is byte-identical) and on ReplacingMergeTree at merge time.
+ */
+
+import {
+  type ClickHouseClient,
+  ClickHouseLogLevel,
+  type ClickHouseSettings,
+  createClient,
+} from '@clickhouse/client';
+import type { LevelName } from '../report/columns.js';
+import { LEVEL_NAMES } from '../report/columns.js';
+import type { FleetRow } from './clickhouse-rows.js';
+import { hash64 } from './clickhouse-rows.js';
+import { createTableStatement, insertColumns, qualifiedTable, quoteIdentifier } from './clickhouse-schema.js';
+
+export interface ClickHouseConnectionOptions {
+  /** HTTP interface URL, e.g. `http://127.0.0.1:8123`. */
+  readonly url: string;
+  /** Database of the four tables; created when missing (default `smtpscope`). */
+  readonly database?: string;
+  /** User name (default `default`). */
+  readonly username?: string;
+  /** Password (default empty). */
+  readonly password?: string;
+  /** Time limit of one HTTP request, in milliseconds (default 10 000). */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface ServerVersion {
+  readonly text: string;
+  readonly major: number;
+  readonly minor: number;
+}
+
+export interface ClickHouseConnection {
+  readonly database: string;
+  /** `SELECT version()`, parsed. */
+  version(): Promise<ServerVersion>;
+  /** CREATE DATABASE / TABLE IF NOT EXISTS for the four levels. */
+  ensureTables(): Promise<void>;
+  /** One INSERT of rows into a level's table. */
+  insert(level: LevelName, rows: readonly FleetRow[], signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATABASE = 'smtpscope';
+
+/** Parses `18.16.1` / `23.8.2.7` (null when it does not start with two numbers). */
+export function parseServerVersion(text: string): ServerVersion | null {
+  const m = /^(\d+)\.(\d+)/.exec(text.trim());
+  if (m === null) return null;
+  return { text: text.trim(), major: Number(m[1]), minor: Number(m[2]) };
+}
+
+/** Whether the server accepts the `insert_deduplication_token` setting (22.2 and later). */
+export function supportsDeduplicationToken(v: ServerVersion): boolean {
+  return v.major > 22 || (v.major === 22 && v.minor >= 2);
+}
+
+/** The token of a batch: its level and a hash of its ids, in order. */
+export function deduplicationToken(level: LevelName, rows: readonly FleetRow[]): string {
+  return `${level}-${hash64(rows.map(({ id }) => String(id)).join(','))}`;
+}
+
+export function createClickHouseConnection(options: ClickHouseConnectionOptions): ClickHouseConnection {
+  const database = options.database ?? DEFAULT_DATABASE;
+  const client: ClickHouseClient = createClient({
+    url: options.url,
+    username: options.username ?? 'default',
+    password: options.password ?? '',
+    request_timeout: options.requestTimeoutMs ?? 10_000,
+    // 18.16 answers settings it does not know with an error: send none by default.
+    clickhouse_settings: {},
+    // Failures are counted and reported by the caller; the client would log each one to stderr.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  // The client joins column names as given: quote them (`index` and `end` are keywords).
+  const columns = new Map(LEVEL_NAMES.map((l) => [l, insertColumns(l).map(quoteIdentifier)] as const));
+  let versionPromise: Promise<ServerVersion> | null = null;
+
+  const version = (): Promise<ServerVersion> => {
+    versionPromise ??= (async () => {
+      const rs = await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
+      const rows = await rs.json<{ v: string }>();
+      const text = rows[0]?.v ?? '';
+      return parseServerVersion(text) ?? { text, major: 0, minor: 0 };
+    })();
+    // A failed lookup (server down) is retried on the next call.
+    versionPromise.catch(() => {
+      versionPromise = null;
+    });
+    return versionPromise;
+  };
+
+  return {
+    database,
+    version,
+    async ensureTables() {
+      await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` });
+      for (const level of LEVEL_NAMES) {
+        await client.command({ query: createTableStatement(level, database) });
+      }
+    },
+    async insert(level, rows, signal) {
+      if (rows.length === 0) return;
+      const v = await version();
+      const settings: ClickHouseSettings = supportsDeduplicationToken(v)
+        ? { insert_deduplication_token: deduplicationToken(level, rows) }
+        : {};
+      await client.insert({
+        table: qualifiedTable(database, level),
+        values: rows as FleetRow[],
+        format: 'JSONEachRow',
+        columns: columns.get(level) as [string, ...string[]],
+        clickhouse_settings: settings,
+        ...(signal === undefined ? {} : { abort_signal: signal }),
+      });
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

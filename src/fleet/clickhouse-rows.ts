@@ -1,0 +1,167 @@
+/**
+ * Session → rows for the fleet tables: the cells of columns.ts converted for ClickHouse's JSONEachRow
+ * input, plus the sensor name and the deterministic keys.
+ *
+ * Keys (docs/FLEET.md, "Row identity"):
+ *  - `session_key`: the first 8 bytes (big-endian, as an unsigned decimal) of SHA-256 over the sensor, the
+ *    session id, the first-packet time in microseconds and both endpoints. A session id alone is only unique
+ *    within one run (`C000001` again in the next run); with its start time and endpoints it is unique.
+ *  - `id`: the same hash over `session_key`, the level and the level key (`depth`, `depth`+`index`, or the
+ *    command's position in the session's command list: `seq` is not unique, END-OF-DATA repeats it).
+ * The same capture analysed again, on any machine, gives the same keys, so rows sent twice collapse.
+ *
+ * Values: strings as they are, int and float as numbers (null when not finite), bool as 1/0, time as whole
+ * seconds (DateTime) or as microseconds for the added `_us` twin, UInt64 keys as decimal strings (JSON
+ * numbers lose precision above 2^53; ClickHouse accepts quoted integers). A null in a column that is not
+ * Nullable (a contract drift in columns.ts) becomes the type's zero and is counted.
+ */
+
+import { createHash } from 'node:crypto';
+import type { SmtpSession } from '../model/types.js';
+import { type CellValue, LEVEL_NAMES, LEVELS, type LevelName } from '../report/columns.js';
+import { FLEET_TABLES, type FleetColumn } from './clickhouse-schema.js';
+
+export type FleetValue = string | number | null;
+export type FleetRow = Record<string, FleetValue>;
+
+export interface SessionRows {
+  readonly level: LevelName;
+  readonly rows: FleetRow[];
+}
+
+export interface RowConversionStats {
+  /** Nulls replaced by a zero value because the column is not Nullable. */
+  nullsReplaced: number;
+}
+
+/** Unsigned 64-bit decimal from the first 8 bytes of SHA-256 of `text`. */
+export function hash64(text: string): string {
+  const digest = createHash('sha256').update(text, 'utf8').digest();
+  return digest.readBigUInt64BE(0).toString();
+}
+
+/** The session's key (see the module comment). */
+export function sessionKey(sensor: string, session: SmtpSession): string {
+  return hash64(
+    [
+      sensor,
+      session.id,
+      String(session.startedAt),
+      session.client.ip,
+      String(session.client.port),
+      session.server.ip,
+      String(session.server.port),
+    ].join('\u0000'),
+  );
+}
+
+/** A row's id from its session key, level and level-key values. */
+export function rowId(key: string, level: LevelName, levelKey: readonly CellValue[]): string {
+  return hash64([key, level, ...levelKey.map((v) => String(v))].join('\u0000'));
+}
+
+/** Whole seconds of a microsecond time, inside DateTime's range (1970 … 2106). */
+function toDateTimeSeconds(micros: number): number {
+  const s = Math.floor(micros / 1_000_000);
+  return Math.max(0, Math.min(s, 0xffffffff));
+}
+
+function zeroOf(column: FleetColumn): FleetValue {
+  return column.type === 'String' ? '' : 0;
+}
+
+function convertCell(value: CellValue, column: FleetColumn, asMicros: boolean): FleetValue {
+  if (value === null) return null;
+  if (column.source.kind !== 'cell') return null;
+  switch (column.source.type) {
+    case 'string':
+      return String(value);
+    case 'int':
+    case 'float':
+      return typeof value === 'number' && Number.isFinite(value) ? value : null;
+    case 'bool':
+      return value === true ? 1 : value === false ? 0 : null;
+    case 'time':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+      return asMicros ? value : toDateTimeSeconds(value);
+  }
+}
+
+/** Level-key column indexes in the level's records. */
+const KEY_INDEXES: Readonly<Record<LevelName, readonly number[]>> = {
+  sessions: keyIndexes('sessions'),
+  transactions: keyIndexes('transactions'),
+  recipients: keyIndexes('recipients'),
+  commands: keyIndexes('commands'),
+};
+
+function keyIndexes(level: LevelName): number[] {
+  const names = LEVELS[level].columns.map((c) => c.name);
+  return FLEET_TABLES[level].levelKey.map((k) => names.indexOf(k));
+}
+
+function levelKeyValues(
+  cells: readonly CellValue[],
+  indexes: readonly number[],
+  ordinal: number | null,
+): CellValue[] {
+  const out = indexes.map((i) => cells[i] ?? null);
+  if (ordinal !== null) out.push(ordinal);
+  return out;
+}
+
+/**
+ * Rows of every level for one session. `insertedAt` is whole seconds of wall-clock time (the version column
+ * of ReplacingMergeTree: a later insert of the same id wins at merge time).
+ */
+export function toFleetRows(
+  session: SmtpSession,
+  sensor: string,
+  insertedAt: number,
+  stats?: RowConversionStats,
+): SessionRows[] {
+  const key = sessionKey(sensor, session);
+  const out: SessionRows[] = [];
+  for (const level of LEVEL_NAMES) {
+    const table = FLEET_TABLES[level];
+    const keyIndexes = KEY_INDEXES[level];
+    const records = LEVELS[level].records(session);
+    const rows: FleetRow[] = new Array(records.length);
+    for (let r = 0; r < records.length; r++) {
+      const cells = records[r]!;
+      const row: FleetRow = {};
+      for (const column of table.columns) {
+        const src = column.source;
+        let value: FleetValue;
+        switch (src.kind) {
+          case 'sensor':
+            value = sensor;
+            break;
+          case 'session-key':
+            value = key;
+            break;
+          case 'id':
+            value = rowId(key, level, levelKeyValues(cells, keyIndexes, table.ordinalKey ? r : null));
+            break;
+          case 'inserted-at':
+            value = insertedAt;
+            break;
+          case 'dsn-original-message-id':
+            value = session.transactions[r]?.message?.dsn?.originalMessageId ?? null;
+            break;
+          case 'cell':
+            value = convertCell(cells[src.index] ?? null, column, src.asMicros);
+            break;
+        }
+        if (value === null && !column.nullable) {
+          value = zeroOf(column);
+          if (stats !== undefined) stats.nullsReplaced++;
+        }
+        row[column.name] = value;
+      }
+      rows[r] = row;
+    }
+    out.push({ level, rows });
+  }
+  return out;
+}

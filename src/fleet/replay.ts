@@ -1,0 +1,84 @@
+/**
+ * Loads a spill file (spill.ts) into ClickHouse. Rows keep their ids and `inserted_at`, so replaying a file
+ * twice, or replaying rows that did reach the server before it failed, adds copies that ReplacingMergeTree
+ * collapses (queries with FINAL or argMax see each row once). Lines that are not rows (a torn last line)
+ * are counted and skipped. A batch that still fails after the retries ends the replay with an error; the
+ * file is never modified, so the replay can simply be run again.
+ */
+
+import type { LevelName } from '../report/columns.js';
+import { type ClickHouseConnectionOptions, createClickHouseConnection } from './clickhouse-connection.js';
+import type { FleetRow } from './clickhouse-rows.js';
+import { retryDelayMs, sleep } from './retry-delay.js';
+import { readSpillFile } from './spill.js';
+
+export interface ClickHouseReplayOptions extends ClickHouseConnectionOptions {
+  /** Rows per INSERT (default 5 000). */
+  readonly batchRows?: number;
+  /** Attempts per batch, the first included (default 5). */
+  readonly maxAttempts?: number;
+  /** First retry delay in milliseconds (default 250), doubling up to `retryMaxMs` (default 8 000). */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  /** Create the database and tables when missing (default true). */
+  readonly createTables?: boolean;
+}
+
+export interface ClickHouseReplayResult {
+  /** Rows read from the file and inserted, per level. */
+  readonly rows: Readonly<Record<LevelName, number>>;
+  readonly batches: number;
+  /** Line numbers (1-based) that were not rows. */
+  readonly badLines: readonly number[];
+}
+
+export async function replayClickHouseSpill(
+  file: string,
+  options: ClickHouseReplayOptions,
+): Promise<ClickHouseReplayResult> {
+  const batchRows = Math.max(1, options.batchRows ?? 5_000);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const delays = { baseMs: options.retryBaseMs ?? 250, maxMs: options.retryMaxMs ?? 8_000 };
+  const conn = createClickHouseConnection(options);
+  const rows: Record<LevelName, number> = { sessions: 0, transactions: 0, recipients: 0, commands: 0 };
+  const pending: Record<LevelName, FleetRow[]> = {
+    sessions: [],
+    transactions: [],
+    recipients: [],
+    commands: [],
+  };
+  const badLines: number[] = [];
+  let batches = 0;
+
+  const withRetries = async (what: () => Promise<void>): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await what();
+        return;
+      } catch (error) {
+        if (attempt >= maxAttempts) throw error;
+        await sleep(retryDelayMs(attempt, delays));
+      }
+    }
+  };
+  const flush = async (level: LevelName): Promise<void> => {
+    const batch = pending[level];
+    if (batch.length === 0) return;
+    pending[level] = [];
+    await withRetries(() => conn.insert(level, batch));
+    rows[level] += batch.length;
+    batches++;
+  };
+
+  try {
+    if (options.createTables !== false) await withRetries(() => conn.ensureTables());
+    for await (const line of readSpillFile(file, (n) => badLines.push(n))) {
+      pending[line.table].push(line.row);
+      if (pending[line.table].length >= batchRows) await flush(line.table);
+    }
+    for (const level of Object.keys(pending) as LevelName[]) await flush(level);
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+  return { rows, batches, badLines };
+}

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type FleetRow, type RowConversionStats, toFleetRows } from '../../src/fleet/clickhouse-rows.js';
+import { FLEET_TABLES, staleNotNullNames } from '../../src/fleet/clickhouse-schema.js';
+import { retryDelayMs } from '../../src/fleet/retry-delay.js';
+import { createSpillWriter, parseSpillLine, readSpillFile } from '../../src/fleet/spill.js';
+import type { SmtpSession } from '../../src/model/types.js';
+import { analyzeToArray } from '../../src/pipeline/analyzer.js';
+import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
+import { LEVEL_NAMES, LEVELS } from '../../src/report/columns.js';
+
+const CAPTURES = join(import.meta.dirname, '../../captures');
+const PORTS = new Set([...DEFAULT_SMTP_PORTS, 2526, 2587, 2588, 2589, 2590, 2591, 2592]);
+
+async function analyse(): Promise<SmtpSession[]> {
+  const inputs = (await readdir(CAPTURES))
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .sort()
+    .map((f) => ({ kind: 'file' as const, path: join(CAPTURES, f) }));
+  return (await analyzeToArray({ inputs, ports: PORTS })).sessions;
+}
+
+function ids(
+  sessions: readonly SmtpSession[],
+  sensor: string,
+  stats?: RowConversionStats,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>(LEVEL_NAMES.map((l) => [l, []]));
+  for (const s of sessions) {
+    for (const { level, rows } of toFleetRows(s, sensor, 1_700_000_000, stats)) {
+      for (const r of rows) out.get(level)!.push(String(r['id']));
+    }
+  }
+  return out;
+}
+
+describe('clickhouse-rows', () => {
+  let sessions: SmtpSession[];
+  beforeAll(async () => {
+    sessions = await analyse();
+  });
+
+  it('gives every row of every capture a distinct id, and the same ids when the captures are analysed again', async () => {
+    const stats = { nullsReplaced: 0 };
+    const first = ids(sessions, 'sensor-a', stats);
+    const second = ids(await analyse(), 'sensor-a');
+    for (const level of LEVEL_NAMES) {
+      const list = first.get(level)!;
+      expect(list.length, level).toBeGreaterThan(0);
+      expect(new Set(list).size, level).toBe(list.length);
+      expect(second.get(level), level).toEqual(list);
+    }
+    // Columns declared non-Nullable never receive a null from the real captures.
+    expect(stats.nullsReplaced).toBe(0);
+  });
+
+  it('gives another sensor other ids for the same traffic', () => {
+    const a = new Set(ids(sessions, 'sensor-a').get('sessions'));
+    for (const id of ids(sessions, 'sensor-b').get('sessions')!) expect(a.has(id)).toBe(false);
+  });
+
+  it('maps cells to ClickHouse values: bools as 1/0, times as whole seconds next to their microseconds', () => {
+    const s = sessions.find((x) => x.commands.length > 0)!;
+    const sessionRow = toFleetRows(s, 'x', 5).find((r) => r.level === 'sessions')!.rows[0]!;
+    expect(sessionRow['started_at']).toBe(Math.floor(s.startedAt / 1e6));
+    expect(sessionRow['started_at_us']).toBe(s.startedAt);
+    expect(sessionRow['midstream']).toBe(s.quality.midstream ? 1 : 0);
+    expect(sessionRow['inserted_at']).toBe(5);
+    expect(sessionRow['sensor']).toBe('x');
+    expect(String(sessionRow['session_key'])).toMatch(/^\d{1,20}$/);
+    const cmdRows = toFleetRows(s, 'x', 5).find((r) => r.level === 'commands')!.rows;
+    expect(cmdRows.length).toBe(s.commands.length);
+    expect(cmdRows.map((r) => r['verb'])).toEqual(s.commands.map((c) => c.verb));
+  });
+
+  it('has a column for every CSV column of each level, and no stale non-Nullable names', () => {
+    expect(staleNotNullNames()).toEqual([]);
+    for (const level of LEVEL_NAMES) {
+      const names = FLEET_TABLES[level].columns.map((c) => c.name);
+      for (const c of LEVELS[level].columns) expect(names, `${level}.${c.name}`).toContain(c.name);
+      for (const key of FLEET_TABLES[level].orderBy) {
+        const col = FLEET_TABLES[level].columns.find((c) => c.name === key);
+        // Sorting-key columns are never Nullable (materialized ones are not in `columns`).
+        if (col !== undefined) expect(col.nullable, `${level}.${key}`).toBe(false);
+      }
+      expect(FLEET_TABLES[level].orderBy.at(-1)).toBe('id');
+    }
+  });
+});
+
+describe('spill', () => {
+  it('writes rows as NDJSON lines and reads them back, skipping lines that are not rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpscope-spill-'));
+    try {
+      const path = join(dir, 'spill.ndjson');
+      const w = createSpillWriter(path);
+      const rows: FleetRow[] = [
+        { id: '1', sensor: 's', note: 'a\nb "q"' },
+        { id: '2', sensor: 's', note: null },
+      ];
+      await w.append('recipients', rows);
+      await w.append('sessions', [{ id: '3', sensor: 's', n: 4 }]);
+      expect(w.rows).toBe(3);
+      await w.close();
+      writeFileSync(path, '{"table":"nope","row":{}}\n[1]\n{"table":"commands","row":{"id":"9"', {
+        flag: 'a',
+      });
+      const bad: number[] = [];
+      const got = [];
+      for await (const line of readSpillFile(path, (n) => bad.push(n))) got.push(line);
+      expect(got).toEqual([
+        { table: 'recipients', row: rows[0] },
+        { table: 'recipients', row: rows[1] },
+        { table: 'sessions', row: { id: '3', sensor: 's', n: 4 } },
+      ]);
+      expect(bad).toEqual([4, 5, 6]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects lines without a known table or an object row', () => {
+    expect(parseSpillLine('')).toBeNull();
+    expect(parseSpillLine('{"table":"sessions","row":[1]}')).toBeNull();
+    expect(parseSpillLine('{"table":"sessions"}')).toBeNull();
+    expect(parseSpillLine('{"table":"sessions","row":{"id":"1"}}')).toEqual({
+      table: 'sessions',
+      row: { id: '1' },
+    });
+  });
+});
+
+describe('retry-delay', () => {
+  it('doubles the ceiling per retry up to the maximum and stays between half and all of it', () => {
+    const o = { baseMs: 100, maxMs: 1000 };
+    expect(retryDelayMs(1, o, () => 0)).toBe(50);
+    expect(retryDelayMs(1, o, () => 1)).toBe(100);
+    expect(retryDelayMs(3, o, () => 1)).toBe(400);
+    expect(retryDelayMs(10, o, () => 1)).toBe(1000);
+    expect(retryDelayMs(10, o, () => 0)).toBe(500);
+  });
+});
