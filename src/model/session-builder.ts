@@ -174,6 +174,8 @@ export function createSessionBuilder(
       commandsDropped++;
       return false;
     }
+    // seq is the record's position in the session's command list (unique; CSV and ClickHouse key on it).
+    record.seq = commands.length;
     commands.push(record);
     return true;
   };
@@ -278,7 +280,7 @@ export function createSessionBuilder(
           transaction = null;
     }
     const record: MutableCommand = {
-      seq: command.seq,
+      seq: 0,
       verb: command.kind === 'auth-response' ? 'AUTH-RESPONSE' : command.verb,
       verbText: command.verbText,
       argument: command.argument,
@@ -367,7 +369,7 @@ export function createSessionBuilder(
       }
     } else {
       addCommand({
-        seq: commands.length === 0 ? 0 : (commands[commands.length - 1]?.seq ?? 0),
+        seq: 0,
         verb: 'END-OF-DATA',
         verbText: '.',
         argument: to.lmtpRecipient === null ? '' : `recipient ${to.lmtpRecipient + 1}`,

@@ -159,6 +159,8 @@ describe('session-builder', () => {
     const rcpt = session.commands.find((c) => c.verb === 'RCPT' && c.argument.includes('nobody'));
     expect(rcpt?.reply?.code).toBe(550);
     expect(rcpt?.latencyMicros).toBe(1000);
+    // seq is each record's position in the list, so it is unique even for END-OF-DATA and LMTP replies.
+    expect(session.commands.map((c) => c.seq)).toEqual(session.commands.map((_, i) => i));
     const eod = session.commands.find((c) => c.verb === 'END-OF-DATA');
     expect(eod?.reply?.code).toBe(250);
     expect(eod?.transaction).toBe(1);
