@@ -9,7 +9,9 @@
  * flushed, restore the terminal and resolve the exit code (0; 1 when the run itself failed).
  */
 
+import { openSync } from 'node:fs';
 import { join } from 'node:path';
+import { ReadStream } from 'node:tty';
 import blessed from 'blessed';
 import type { Analyzer } from '../pipeline/analyzer.js';
 import type { RunStats, RunSummary, Sink } from '../pipeline/sink.js';
@@ -102,7 +104,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       },
     );
 
+    const input = keyboardInput();
     const screen = blessed.screen({
+      ...(input === undefined ? {} : { input }),
       smartCSR: true,
       fullUnicode: true,
       autoPadding: false,
@@ -418,4 +422,17 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   }
 
   return { sink, run };
+}
+
+/**
+ * Where keys come from. When the capture arrives on standard input (`tcpdump -w - | smtpscope -`), standard
+ * input is the pipe, so keys are read from the controlling terminal instead.
+ */
+function keyboardInput(): ReadStream | undefined {
+  if (process.stdin.isTTY) return undefined;
+  try {
+    return new ReadStream(openSync('/dev/tty', 'r'));
+  } catch {
+    return undefined;
+  }
 }
