@@ -14,7 +14,7 @@ import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
 import { type CliOptions, parseCli, USAGE, UsageError } from './options.js';
-import { buildOutputSinks, openLiveInput } from './outputs.js';
+import { buildOutputSinks, clickHouseConnection, openLiveInput } from './outputs.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -60,6 +60,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return await runTranscript(options, io);
       case 'bounces':
         return await runBounces(options, io);
+      case 'clickhouse-replay':
+        return await runClickHouseReplay(options, io);
       case 'analyze':
       case 'help':
         return await runAnalyze(options, io);
@@ -293,5 +295,20 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
     for (const g of flow.gaps)
       io.stderr(`gap ${g.direction} at ${g.offset}: ${g.length} bytes (${g.cause})\n`);
   }
+  return EXIT.OK;
+}
+
+async function runClickHouseReplay(options: CliOptions, io: CliIo): Promise<number> {
+  const file = options.inputs[0];
+  if (file === undefined || options.inputs.length > 1)
+    throw new UsageError("'clickhouse-replay' takes one spill file");
+  const { replayClickHouseSpill } = await import('../fleet/replay.js');
+  const result = await replayClickHouseSpill(file, clickHouseConnection(options));
+  const rows = Object.entries(result.rows).map(([level, n]) => `${level} ${n}`);
+  io.stdout(`loaded ${rows.join(', ')} rows in ${result.batches} batch(es) from ${file}\n`);
+  if (result.badLines.length > 0)
+    io.stderr(
+      `smtpscope: skipped ${result.badLines.length} unreadable line(s): ${result.badLines.slice(0, 20).join(', ')}\n`,
+    );
   return EXIT.OK;
 }

@@ -10,7 +10,15 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const COMMANDS = ['analyze', 'flows', 'transcript', 'bounces', 'devices', 'help'] as const;
+export const COMMANDS = [
+  'analyze',
+  'flows',
+  'transcript',
+  'bounces',
+  'devices',
+  'clickhouse-replay',
+  'help',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const FLAGS = {
@@ -48,6 +56,12 @@ const FLAGS = {
   'max-line': { type: 'string' },
   'max-pending': { type: 'string' },
   'message-keep-kb': { type: 'string' },
+  clickhouse: { type: 'string' },
+  'clickhouse-database': { type: 'string' },
+  'clickhouse-user': { type: 'string' },
+  'clickhouse-password': { type: 'string' },
+  'clickhouse-spill': { type: 'string' },
+  sensor: { type: 'string' },
 } as const;
 
 export interface CliOptions {
@@ -88,6 +102,15 @@ export interface CliOptions {
   readonly maxLineLength: number | null;
   readonly maxPendingCommands: number | null;
   readonly messageKeepBytes: number | null;
+  /** ClickHouse sink (and `clickhouse-replay`): null url = off. */
+  readonly clickhouse: {
+    readonly url: string | null;
+    readonly database: string | null;
+    readonly username: string | null;
+    readonly password: string | null;
+    readonly spillFile: string | null;
+    readonly sensor: string | null;
+  };
 }
 
 function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
@@ -190,6 +213,14 @@ export function parseCli(argv: readonly string[]): CliOptions {
     maxLineLength: positiveInt('max-line', v['max-line']),
     maxPendingCommands: positiveInt('max-pending', v['max-pending']),
     messageKeepBytes: kb === null ? null : kb * 1024,
+    clickhouse: {
+      url: v.clickhouse ?? null,
+      database: v['clickhouse-database'] ?? null,
+      username: v['clickhouse-user'] ?? null,
+      password: v['clickhouse-password'] ?? null,
+      spillFile: v['clickhouse-spill'] ?? null,
+      sensor: v.sensor ?? null,
+    },
   };
 }
 
@@ -203,6 +234,8 @@ Usage:
   smtpscope flows FILE [--write-streams ID:DIR]
                                              TCP connections on the SMTP ports, as reassembled
   smtpscope -D                               list capture interfaces
+  smtpscope clickhouse-replay FILE --clickhouse URL
+                                             load rows spilled while ClickHouse was unreachable
 
 Output (analyze):
   --summary, --no-tui      print the text summary (default when standard output is not a terminal)
@@ -212,6 +245,10 @@ Output (analyze):
   --extract DIR            every complete message as an .eml file, with index.csv
   --extract-incomplete     also write incomplete messages (marked as such)
   --reveal-secrets         keep AUTH passwords and tokens in outputs (off: redacted)
+  --clickhouse URL         stream the four levels into ClickHouse (docs/FLEET.md); with
+                           --clickhouse-database DB, --clickhouse-user U, --clickhouse-password P,
+                           --sensor NAME (default: host name), --clickhouse-spill FILE (rows kept
+                           while the server is unreachable; load them later with clickhouse-replay)
 
 Input:
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)

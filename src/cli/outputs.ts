@@ -11,7 +11,7 @@ import { createCsvSink } from '../report/csv-sink.js';
 import { createExtractSink } from '../report/extract-sink.js';
 import { createJsonSink } from '../report/json-sink.js';
 import type { CliIo } from './main.js';
-import type { CliOptions } from './options.js';
+import { type CliOptions, UsageError } from './options.js';
 
 export interface Outputs {
   readonly sinks: Sink[];
@@ -22,7 +22,7 @@ export interface Outputs {
   readonly usesStdout: boolean;
 }
 
-export async function buildOutputSinks(options: CliOptions, _io: CliIo): Promise<Outputs> {
+export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<Outputs> {
   const sinks: Sink[] = [];
   const append = options.live !== null;
   const files = {
@@ -44,6 +44,18 @@ export async function buildOutputSinks(options: CliOptions, _io: CliIo): Promise
     });
     sinks.push(extract);
     bodyListener = extract;
+  }
+  const ch = options.clickhouse;
+  if (ch.url !== null) {
+    const { createClickHouseSink } = await import('../fleet/clickhouse-sink.js');
+    sinks.push(
+      createClickHouseSink({
+        ...clickHouseConnection(options),
+        ...(ch.sensor === null ? {} : { sensor: ch.sensor }),
+        ...(ch.spillFile === null ? {} : { spillFile: ch.spillFile }),
+        onWarning: (message) => io.stderr(`smtpscope: clickhouse: ${message}\n`),
+      }),
+    );
   }
   const usesStdout = options.json === '-' || csvTargets.includes('-');
   return { sinks, ...(bodyListener === undefined ? {} : { bodyListener }), usesStdout };
@@ -84,4 +96,22 @@ export async function openLiveInput(options: CliOptions, outputs: Outputs): Prom
     throw error;
   }
   return { kind: 'source', open: async () => source };
+}
+
+/** Connection options for the ClickHouse sink and `clickhouse-replay`, from the flags. */
+export function clickHouseConnection(options: CliOptions): {
+  url: string;
+  database?: string;
+  username?: string;
+  password?: string;
+} {
+  const ch = options.clickhouse;
+  if (ch.url === null)
+    throw new UsageError('--clickhouse URL is required (for example http://127.0.0.1:8123)');
+  return {
+    url: ch.url,
+    ...(ch.database === null ? {} : { database: ch.database }),
+    ...(ch.username === null ? {} : { username: ch.username }),
+    ...(ch.password === null ? {} : { password: ch.password }),
+  };
 }

@@ -19,7 +19,9 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 /** Captures stdout written by sinks that write to process.stdout directly ('-' targets). */
-async function runCapturingStdout(argv: string[]): Promise<{ code: number; out: string; err: string; stdout: string }> {
+async function runCapturingStdout(
+  argv: string[],
+): Promise<{ code: number; out: string; err: string; stdout: string }> {
   const chunks: string[] = [];
   const original = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array) => {
@@ -39,7 +41,14 @@ describe('cli main', () => {
     const r = await run([capture('postfix-rejects.pcap'), '--summary']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Sessions: 4 {3}transactions: 4 {3}recipients: 5/);
-    for (const reason of ['mailbox-unknown', 'greylisted', 'message-too-big', 'policy-or-spam', 'tls-required']) expect(r.out).toContain(reason);
+    for (const reason of [
+      'mailbox-unknown',
+      'greylisted',
+      'message-too-big',
+      'policy-or-spam',
+      'tls-required',
+    ])
+      expect(r.out).toContain(reason);
     expect(r.out).toContain('127.0.0.1:2525');
   });
 
@@ -72,21 +81,31 @@ describe('cli main', () => {
     const dir = join(work, 'csv');
     const r = await run([capture('postfix-rejects.pcap'), '--csv', dir]);
     expect(r.code).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(['commands.csv', 'recipients.csv', 'sessions.csv', 'transactions.csv']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'commands.csv',
+      'recipients.csv',
+      'sessions.csv',
+      'transactions.csv',
+    ]);
     const lines = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split(/\r?\n/);
     expect(lines('sessions.csv')).toHaveLength(5);
     expect(lines('recipients.csv')).toHaveLength(6);
     const recipients = readFileSync(join(dir, 'recipients.csv'), 'utf8');
     expect(recipients).toContain('nosuchuser@localhost');
     expect(recipients).toMatch(/5\.1\.1/);
-    const sessionIds = lines('sessions.csv').slice(1).map((l) => l.split(',')[0]);
+    const sessionIds = lines('sessions.csv')
+      .slice(1)
+      .map((l) => l.split(',')[0]);
     for (const row of lines('recipients.csv').slice(1)) expect(sessionIds).toContain(row.split(',')[0]);
   });
 
   it('writes one NDJSON object per session to standard output', async () => {
     const r = await runCapturingStdout([capture('postfix-basic.pcap'), '--json', '-']);
     expect(r.code).toBe(0);
-    const docs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const docs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(docs).toHaveLength(2);
     expect(docs[0].destination.port).toBe(25);
     // Standard output carries only the data; the summary goes to standard error when asked for.
@@ -131,7 +150,7 @@ describe('cli main', () => {
     expect((await run(['transcript', capture('postfix-basic.pcap'), '--session', 'nope'])).code).toBe(1);
   });
 
-  it('lists flows and writes one flow\'s reassembled byte streams', async () => {
+  it("lists flows and writes one flow's reassembled byte streams", async () => {
     const r = await run(['flows', capture('postfix-basic.pcap')]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('2 connection(s)');
@@ -152,17 +171,35 @@ describe('cli main', () => {
     const plain = Buffer.from('\0capture-user\0Sw0rdfish-capture-only').toString('base64');
     const dir = join(work, 'secrets');
     const outputs = [
-      await run([capture('smtp-server-auth.pcap'), '--ports', TEST_PORTS, '--summary', '--csv', join(dir, 'csv'), '--json', join(dir, 'all.ndjson'), '--extract', join(dir, 'eml')]),
+      await run([
+        capture('smtp-server-auth.pcap'),
+        '--ports',
+        TEST_PORTS,
+        '--summary',
+        '--csv',
+        join(dir, 'csv'),
+        '--json',
+        join(dir, 'all.ndjson'),
+        '--extract',
+        join(dir, 'eml'),
+      ]),
       await run(['transcript', capture('smtp-server-auth.pcap'), '--ports', TEST_PORTS]),
       await run(['bounces', capture('smtp-server-auth.pcap'), '--ports', TEST_PORTS]),
     ];
     let everything = outputs.map((o) => o.out + o.err).join('\n');
-    for (const sub of ['csv', 'eml']) for (const f of readdirSync(join(dir, sub))) everything += readFileSync(join(dir, sub, f), 'latin1');
+    for (const sub of ['csv', 'eml'])
+      for (const f of readdirSync(join(dir, sub))) everything += readFileSync(join(dir, sub, f), 'latin1');
     everything += readFileSync(join(dir, 'all.ndjson'), 'latin1');
     expect(everything).toContain('capture-user');
     for (const s of [...secrets, ...encoded, plain]) expect(everything).not.toContain(s);
 
-    const revealed = await run(['transcript', capture('smtp-server-auth.pcap'), '--ports', TEST_PORTS, '--reveal-secrets']);
+    const revealed = await run([
+      'transcript',
+      capture('smtp-server-auth.pcap'),
+      '--ports',
+      TEST_PORTS,
+      '--reveal-secrets',
+    ]);
     expect(revealed.out).toContain(encoded[0]);
   });
 });

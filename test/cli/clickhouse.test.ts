@@ -1,0 +1,106 @@
+/**
+ * The ClickHouse flags end to end through the command line, against a real server on 127.0.0.1:
+ * `--clickhouse URL --sensor NAME` loads the same rows as `--csv`, and a spill file written while the
+ * server was unreachable loads with `clickhouse-replay`.
+ */
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliIo, main } from '../../src/cli/main.js';
+import {
+  findClickHouseServer,
+  startTestClickHouse,
+  type TestClickHouse,
+} from '../fleet/clickhouse-server.js';
+
+const SERVER = findClickHouseServer();
+const CAPTURE = join(import.meta.dirname, '../../captures/postfix-rejects.pcap');
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTty: false };
+  return { code: await main(argv, io), out, err };
+}
+
+describe.skipIf(SERVER === null)('cli --clickhouse (needs clickhouse-server)', () => {
+  let ch: TestClickHouse;
+  const work = mkdtempSync(join(tmpdir(), 'smtpscope-cli-ch-'));
+  beforeAll(async () => {
+    ch = await startTestClickHouse(SERVER ?? []);
+  }, 60_000);
+  afterAll(async () => {
+    await ch?.dispose();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('loads the same recipients as the CSV export, tagged with the sensor name', async () => {
+    const r = await run([
+      CAPTURE,
+      '--summary',
+      '--clickhouse',
+      ch.url,
+      '--clickhouse-database',
+      'clitest',
+      '--sensor',
+      'mx1',
+      '--csv',
+      join(work, 'csv'),
+    ]);
+    expect(r.code).toBe(0);
+    const csvRows =
+      readFileSync(join(work, 'csv', 'recipients.csv'), 'utf8')
+        .trim()
+        .split('\n').length - 1;
+    const count = await ch.query(
+      "SELECT count() FROM clitest.recipients FINAL WHERE sensor = 'mx1' FORMAT TSV",
+    );
+    expect(Number(count.trim())).toBe(csvRows);
+    const rejected = await ch.query(
+      "SELECT address FROM clitest.recipients FINAL WHERE disposition = 'rejected-rcpt' ORDER BY address FORMAT TSV",
+    );
+    expect(rejected.trim()).toBe('nosuchuser@localhost');
+  });
+
+  it('replays a spill file with clickhouse-replay, and a second replay adds nothing', async () => {
+    // Rows spilled by a run whose server was down: make one by pointing a run at a closed port.
+    const spill = join(work, 'spill.ndjson');
+    const down = await run([
+      CAPTURE,
+      '--summary',
+      '--clickhouse',
+      'http://127.0.0.1:9',
+      '--clickhouse-database',
+      'spilltest',
+      '--clickhouse-spill',
+      spill,
+    ]);
+    expect(down.code).toBe(0);
+    expect(down.err).toContain('clickhouse');
+    expect(readFileSync(spill, 'utf8').trim().split('\n').length).toBeGreaterThan(0);
+    for (let i = 0; i < 2; i++) {
+      const r = await run([
+        'clickhouse-replay',
+        spill,
+        '--clickhouse',
+        ch.url,
+        '--clickhouse-database',
+        'spilltest',
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/loaded sessions 4, /);
+    }
+    const sessions = await ch.query('SELECT count() FROM spilltest.sessions FINAL FORMAT TSV');
+    expect(Number(sessions.trim())).toBe(4);
+  }, 120_000);
+
+  it('refuses clickhouse-replay without a server URL', async () => {
+    const file = join(work, 'empty.ndjson');
+    writeFileSync(file, '');
+    const r = await run(['clickhouse-replay', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--clickhouse URL');
+  });
+});
