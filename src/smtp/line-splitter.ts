@@ -84,6 +84,16 @@ export function createLineSplitter(callbacks: LineSplitterCallbacks): LineSplitt
       const length = bytes.length;
       let pos = 0;
       while (pos < length) {
+        // The rest of an overflowed line goes before any plain delivery its (cut) command asked for, as it
+        // does when the whole line arrives in one chunk.
+        if (discarding) {
+          const end = bytes.indexOf(LF, pos);
+          if (end < 0) return length;
+          discarding = false;
+          pos = end + 1;
+          if (paused) return pos;
+          continue;
+        }
         if (plainRemaining > 0) {
           const n = Math.min(plainRemaining, length - pos);
           plainRemaining -= n;
@@ -93,12 +103,6 @@ export function createLineSplitter(callbacks: LineSplitterCallbacks): LineSplitt
           continue;
         }
         const lf = bytes.indexOf(LF, pos);
-        if (discarding) {
-          if (lf < 0) return length;
-          discarding = false;
-          pos = lf + 1;
-          continue;
-        }
         if (lf < 0) {
           append(bytes, pos, length, offset + pos);
           return length;
