@@ -274,6 +274,16 @@ export function createSmtpDecoder(
     return createLineSplitter({
       maxLineLength: opts.maxLineLength,
       onLine(line, ending, offset) {
+        // Checked per line, not per chunk, so that bytes after the 221 are found whatever the chunking.
+        if (quitAnswered) {
+          anomalyOnce(
+            'data-after-close',
+            direction,
+            'bytes after the 221 reply to QUIT',
+            offset,
+            tsNow[direction],
+          );
+        }
         if (direction === cmdDir) onCommandLine(line, ending, offset);
         else onReplyLine(line, ending, offset);
       },
@@ -1114,15 +1124,6 @@ export function createSmtpDecoder(
       const direction = chunk.direction;
       seen[direction] = true;
       bytesSeen[direction] += chunk.bytes.length;
-      if (quitAnswered && tls[direction] === null) {
-        anomalyOnce(
-          'data-after-close',
-          direction,
-          'bytes after the 221 reply to QUIT',
-          chunk.offset,
-          chunk.tsMicros,
-        );
-      }
       feed(direction, chunk.bytes, chunk.offset, chunk.tsMicros);
     },
     onGap(direction: Direction, offset: number, length: number, cause: GapCause, tsMicros: number): void {

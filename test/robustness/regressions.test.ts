@@ -1,9 +1,37 @@
 import { describe, expect, it } from 'vitest';
+import type { FlowKey, FlowStats } from '../../src/reassembly/types.js';
+import { createSmtpDecoder } from '../../src/smtp/decoder.js';
 import { createLineSplitter } from '../../src/smtp/line-splitter.js';
+import type { SmtpEvent } from '../../src/smtp/types.js';
 import { forEachSplit } from '../helpers/splits.js';
 
 const encoder = new TextEncoder();
 const latin1 = new TextDecoder('latin1');
+
+const FLOW: FlowKey = {
+  id: 'C000001',
+  client: { ip: '192.0.2.1', port: 40000 },
+  server: { ip: '192.0.2.25', port: 25 },
+  basis: 'syn',
+};
+
+const ZERO = {
+  packets: 0,
+  bytes: 0,
+  gapBytes: 0,
+  gaps: 0,
+  retransmissions: 0,
+  overlapsDiffering: 0,
+  outOfOrder: 0,
+};
+const STATS: FlowStats = {
+  firstTsMicros: 0,
+  lastTsMicros: 0,
+  c2s: ZERO,
+  s2c: ZERO,
+  sawSyn: true,
+  sawSynAck: true,
+};
 
 describe('regressions found by the fuzz runner', () => {
   it('discards the rest of an overflowed line before plain delivery its command asked for, in any chunking', () => {
@@ -37,5 +65,29 @@ describe('regressions found by the fuzz runner', () => {
       ).toBe('abc');
       expect(log.at(-1)).toBe('line crlf NOOP');
     });
+  });
+
+  it('reports bytes after the 221 reply to QUIT at the same offset whether or not they share its chunk', () => {
+    const run = (serverChunks: string[]): SmtpEvent[] => {
+      const events: SmtpEvent[] = [];
+      const decoder = createSmtpDecoder(FLOW, (e) => events.push(e));
+      const offsets = { c2s: 0, s2c: 0 };
+      const send = (direction: 'c2s' | 's2c', text: string, ts: number) => {
+        decoder.onData({ direction, offset: offsets[direction], tsMicros: ts, bytes: encoder.encode(text) });
+        offsets[direction] += text.length;
+      };
+      send('s2c', '220 mx ESMTP\r\n', 1);
+      send('c2s', 'QUIT\r\n', 2);
+      for (const chunk of serverChunks) send('s2c', chunk, 3);
+      decoder.onClose('fin', 4, STATS);
+      return events.filter((e) => e.type === 'anomaly' && e.code === 'data-after-close');
+    };
+    const together = run(['221 Bye\r\nEXTRA\r\n']);
+    const apart = run(['221 Bye\r\n', 'EXTRA\r\n']);
+    const midLine = run(['221 Bye\r\nEX', 'TRA\r\n']);
+    expect(together).toHaveLength(1);
+    expect(together[0]).toMatchObject({ direction: 's2c', offset: 23 });
+    expect(apart).toEqual(together);
+    expect(midLine).toEqual(together);
   });
 });
