@@ -325,6 +325,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         process.off('SIGTERM', onSignal);
         screenGone = true;
         screen.destroy();
+        // Our own terminal stream (capture on standard input) would keep the process alive.
+        input?.destroy();
         if (runError !== null) process.stderr.write(`smtpscope: ${runError}\n`);
         const code = runError === null ? 0 : 1;
         resolveRun(code);

@@ -64,12 +64,14 @@ function tmux(...args: string[]): string {
 let bin = '';
 let work = '';
 
-function start(width: number, height: number, files: readonly string[]): string {
+/** Runs the CLI on `files`, or with `pipe` on standard input (`cat FILE | smtpscope -`). */
+function start(width: number, height: number, files: readonly string[], pipe?: string): string {
   testCount++;
   socket = `smtpscope-test-${process.pid}-${testCount}`;
   const exitFile = join(work, `exit-${testCount}`);
   const quoted = files.map((f) => `'${f}'`).join(' ');
-  const command = `cd '${work}' && LANG=C.UTF-8 node '${bin}' ${quoted}; echo $? > '${exitFile}'; sleep 30`;
+  const cli = pipe === undefined ? `node '${bin}' ${quoted}` : `cat '${pipe}' | node '${bin}' -`;
+  const command = `cd '${work}' && LANG=C.UTF-8 ${cli}; echo $? > '${exitFile}'; sleep 30`;
   tmux('new-session', '-d', '-s', 'main', '-x', String(width), '-y', String(height), command);
   return exitFile;
 }
@@ -182,6 +184,18 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
     expect(text).toContain('Reply codes');
     expect(text).toContain('? help');
+    keys('q');
+    expect(await waitForFile(exitFile)).toBe('0');
+  }, 60_000);
+
+  it('reads keys from the terminal when the capture comes on standard input, and quits with status 0', async () => {
+    const exitFile = start(120, 40, [], REJECTS);
+    await waitFor(
+      (t) => t.includes('finished') && t.includes('127.0.0.1:35226 → 127.0.0.1:25'),
+      'the session list',
+    );
+    keys('b');
+    await waitFor((t) => t.includes('bounces'), 'the bounce view');
     keys('q');
     expect(await waitForFile(exitFile)).toBe('0');
   }, 60_000);
