@@ -3,11 +3,13 @@
  * lives in the library; this file only wires it to files, the terminal and signals.
  */
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError } from '../capture/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
+import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
@@ -123,15 +125,44 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
   return { inputs, ports: options.ports, decoder, assembler, smtp, session };
 }
 
-function fileInputs(options: CliOptions): InputSpec[] {
-  return options.inputs.map((path) => ({ kind: 'file', path }));
+/**
+ * The capture files named on the command line; a directory stands for the capture files directly inside it
+ * (in name order; files that do not start like a pcap, pcapng or gzip file are skipped with a note).
+ */
+function fileInputs(options: CliOptions, io: CliIo): InputSpec[] {
+  const inputs: InputSpec[] = [];
+  for (const path of options.inputs) {
+    if (path === '-' || !statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      inputs.push({ kind: 'file', path });
+      continue;
+    }
+    const before = inputs.length;
+    for (const name of readdirSync(path).sort()) {
+      const file = join(path, name);
+      if (!statSync(file).isFile()) continue;
+      if (sniffFormat(readHead(file)) === null) io.stderr(`smtpscope: ${file}: skipped, not a capture file\n`);
+      else inputs.push({ kind: 'file', path: file });
+    }
+    if (inputs.length === before) throw new UsageError(`${path}: no capture files in this folder`);
+  }
+  return inputs;
+}
+
+function readHead(file: string): Uint8Array {
+  const head = Buffer.alloc(8);
+  const fd = openSync(file, 'r');
+  try {
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
   const outputs = await buildOutputSinks(options, io);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
-  const inputs = options.live === null ? fileInputs(options) : [await openLiveInput(options, outputs)];
+  const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
@@ -151,7 +182,8 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
     return await dashboard.run(analyzer);
   }
-  const analyzer = createAnalyzer(config, sinks);
+  // Several files use a worker thread per core, with the same result as one after the other.
+  const analyzer = createParallelAnalyzer(config, sinks);
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
   try {
     const result = await analyzer.run();
@@ -187,7 +219,7 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options)));
+  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
     io.stderr(
@@ -201,7 +233,7 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
 
 async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options)));
+  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
   const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
   const report = collectFailures(sessions);
   if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);

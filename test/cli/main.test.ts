@@ -1,8 +1,18 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CliIo, main } from '../../src/cli/main.js';
+import { builtCli } from '../helpers/built-cli.js';
 
 const CAPTURES = join(import.meta.dirname, '../../captures');
 const capture = (name: string) => join(CAPTURES, name);
@@ -97,6 +107,46 @@ describe('cli main', () => {
       .slice(1)
       .map((l) => l.split(',')[0]);
     for (const row of lines('recipients.csv').slice(1)) expect(sessionIds).toContain(row.split(',')[0]);
+  });
+
+  it('analyses every capture in a folder, on worker threads, with the same rows as one file after the other', () => {
+    // Worker threads load JavaScript: this runs the built CLI as a process.
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [builtCli(), ...args], { encoding: 'utf8', timeout: 60_000 });
+    const dir = join(work, 'folder');
+    mkdirSync(dir);
+    const names = ['nodemailer-pipelining.pcapng', 'postfix-basic.pcap', 'postfix-rejects.pcap'];
+    for (const n of names) copyFileSync(capture(n), join(dir, n));
+    writeFileSync(join(dir, 'notes.txt'), 'not a capture');
+    const folder = cli([dir, '--ports', TEST_PORTS, '--csv', join(work, 'folder-csv')]);
+    expect(folder.status).toBe(0);
+    expect(folder.stderr).toContain('notes.txt: skipped, not a capture file');
+    // The same files one after the other, in one thread (in-process).
+    const sequential = cli([
+      ...names.map((n) => join(dir, n)),
+      '--ports',
+      TEST_PORTS,
+      '--csv',
+      join(work, 'files-csv'),
+    ]);
+    expect(sequential.status).toBe(0);
+    for (const level of ['sessions', 'transactions', 'recipients', 'commands']) {
+      const a = readFileSync(join(work, 'folder-csv', `${level}.csv`), 'utf8');
+      expect(a).toBe(readFileSync(join(work, 'files-csv', `${level}.csv`), 'utf8'));
+    }
+    const ids = readFileSync(join(work, 'folder-csv', 'sessions.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[0]);
+    expect(ids).toHaveLength(1 + 2 + 4);
+    expect(new Set(ids.map((id) => id?.replace(/"/g, '').split('-')[0]))).toEqual(new Set(['1', '2', '3']));
+    const none = join(work, 'no-captures');
+    mkdirSync(none);
+    writeFileSync(join(none, 'readme.txt'), 'nothing here');
+    const empty = cli([none, '--summary']);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toContain('no capture files in this folder');
   });
 
   it('writes one NDJSON object per session to standard output', async () => {

@@ -3,59 +3,22 @@
  * `send-keys` and the screen is read back with `capture-pane`. Each test has its own tmux server (socket
  * smtpscope-test-<pid>-<n>), waits for the screen for a few seconds at most and kills its server after.
  *
- * The CLI runs from dist/ when the build there is newer than every source file; otherwise the sources are
- * compiled once into node_modules/.cache (never touching dist/).
+ * The CLI is built from the current sources (test/helpers/built-cli.ts).
  */
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { builtCli, ROOT } from '../helpers/built-cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const HAVE_TMUX = spawnSync('tmux', ['-V']).status === 0;
 let testCount = 0;
 /** A tmux server per test: smtpscope-test-<pid>-<n>. */
 let socket = '';
 const BASIC = join(ROOT, 'captures', 'postfix-basic.pcap');
 const REJECTS = join(ROOT, 'captures', 'postfix-rejects.pcap');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** A runnable CLI entry point built from the current sources. */
-function cliEntry(): string {
-  const dist = join(ROOT, 'dist');
-  const distApp = join(dist, 'dashboard', 'app.js');
-  if (existsSync(distApp) && newestMtime(dist) >= newestMtime(join(ROOT, 'src')))
-    return join(dist, 'cli', 'bin.js');
-  const out = join(ROOT, 'node_modules', '.cache', 'smtpscope-dashboard-test');
-  rmSync(out, { recursive: true, force: true });
-  // Type errors elsewhere in the tree do not stop tsc from emitting JavaScript.
-  spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', out], {
-    cwd: ROOT,
-  });
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  const bin = join(out, 'cli', 'bin.js');
-  if (!existsSync(bin)) throw new Error('could not build the CLI for the tmux tests');
-  return bin;
-}
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
@@ -119,7 +82,7 @@ const type = (text: string): void => {
 
 describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
   beforeAll(() => {
-    bin = cliEntry();
+    bin = builtCli();
     work = mkdtempSync(join(tmpdir(), 'smtpscope-dash-'));
     mkdirSync(work, { recursive: true });
   }, 120_000);
