@@ -40,7 +40,7 @@ export interface StreamChunk {
 
 /** Why bytes are missing from a direction. */
 export type GapCause =
-  | 'lost' // a later segment arrived and the missing one never did
+  | 'lost' // the peer acknowledged the missing bytes, or a later segment arrived and they never did
   | 'snaplen' // the capture cut the segment's payload
   | 'midstream' // the capture started after the connection did
   | 'buffer-limit'; // out-of-order data was dropped because a buffer limit was hit
