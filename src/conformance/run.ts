@@ -1,0 +1,230 @@
+/**
+ * `npm run conformance -- [DIR] [--write-doc] [--timeout-ms N] [--only TEXT] [--no-tshark] [--draft]`:
+ * analyses every peer capture, compares the sessions with each peer's expected output, judges every
+ * difference against conformance/expectations.json, prints a compact table and a final line
+ * `conformance: N captures, N agree, N recorded differences, N failures`, and exits 1 on any failure
+ * (unrecorded difference, stale entry, crash, timeout, lost session, tshark no longer giving the stored counts).
+ * `--draft` prints the unrecorded differences as expectation entries to review (reasons left to write).
+ */
+
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { compareArkime, parseArkimeTest } from './arkime-compare.js';
+import { analyzeInWorker, type CaptureOutcome } from './capture-runner.js';
+import { type CaptureReport, renderConformanceDoc } from './conformance-doc.js';
+import { type Expectation, judge, parseExpectations } from './expectations.js';
+import type { Finding } from './finding.js';
+import { listPeerCaptures, type PeerCapture } from './peer-captures.js';
+import { compareSuricata } from './suricata-compare.js';
+import { compareTshark } from './tshark-compare.js';
+import { parseTsharkFields, runTsharkFields, type TsharkCounts, tsharkAvailable } from './tshark-fields.js';
+import { compareZeek } from './zeek-compare.js';
+import { parseZeekLog } from './zeek-log.js';
+
+interface Options {
+  dir: string;
+  writeDoc: boolean;
+  timeoutMs: number;
+  only: string | null;
+  tshark: boolean;
+  draft: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = {
+    dir: '../shared/captures/peer',
+    writeDoc: false,
+    timeoutMs: 30_000,
+    only: null,
+    tshark: true,
+    draft: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--write-doc') o.writeDoc = true;
+    else if (a === '--no-tshark') o.tshark = false;
+    else if (a === '--draft') o.draft = true;
+    else if (a === '--timeout-ms') o.timeoutMs = Number(argv[++i]);
+    else if (a === '--only') o.only = argv[++i] ?? null;
+    else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
+    else o.dir = a;
+  }
+  return o;
+}
+
+const sameCounts = (a: TsharkCounts, b: TsharkCounts): boolean => {
+  const eq = (x: ReadonlyMap<string, number>, y: ReadonlyMap<string, number>): boolean =>
+    x.size === y.size && [...x].every(([k, v]) => y.get(k) === v);
+  return eq(a.commands, b.commands) && eq(a.codes, b.codes);
+};
+
+interface Checked {
+  readonly capture: PeerCapture;
+  readonly outcome: CaptureOutcome;
+  readonly findings: Finding[];
+  readonly notCompared: ReadonlySet<string>;
+  readonly tsharkLive: 'same' | 'differs' | 'not-run';
+}
+
+async function checkCapture(c: PeerCapture, o: Options, liveTshark: boolean): Promise<Checked> {
+  const [outcome, live] = await Promise.all([
+    analyzeInWorker(c.path, c.ports, o.timeoutMs),
+    liveTshark ? runTsharkFields(c.path, c.extraPort, o.timeoutMs) : Promise.resolve(null),
+  ]);
+  const findings: Finding[] = [];
+  let notCompared: ReadonlySet<string> = new Set();
+  let tsharkLive: Checked['tsharkLive'] = 'not-run';
+  if (outcome.kind === 'ok') {
+    const sessions = outcome.sessions;
+    for (const log of c.zeekLogs)
+      findings.push(...compareZeek(c.name, parseZeekLog(await readFile(log, 'utf8')), sessions));
+    if (c.suricataTests.length > 0) {
+      const r = compareSuricata(c.name, c.suricataTests, sessions);
+      findings.push(...r.findings);
+      notCompared = r.notCompared;
+    }
+    if (c.arkimeTest !== null)
+      findings.push(
+        ...compareArkime(c.name, parseArkimeTest(await readFile(c.arkimeTest, 'utf8')), sessions),
+      );
+    if (c.tsharkTsv !== null) {
+      const stored = parseTsharkFields(await readFile(c.tsharkTsv, 'utf8'));
+      findings.push(...compareTshark(c.name, stored, sessions));
+      if (live !== null) tsharkLive = sameCounts(stored, parseTsharkFields(live)) ? 'same' : 'differs';
+    } else if (live !== null) {
+      findings.push(...compareTshark(c.name, parseTsharkFields(live), sessions));
+      tsharkLive = 'same';
+    }
+  }
+  return { capture: c, outcome, findings, notCompared, tsharkLive };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      const item = items[i];
+      if (item !== undefined) out[i] = await fn(item);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+const crashLine = (detail: string): string => {
+  const lines = detail.split('\n');
+  return lines.find((l) => /Error\b/.test(l)) ?? lines[0] ?? '';
+};
+
+const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+export async function runConformance(argv: readonly string[]): Promise<number> {
+  const o = parseArgs(argv);
+  if (!existsSync(o.dir)) {
+    console.error(`conformance: peer capture folder ${o.dir} not found`);
+    return 2;
+  }
+  const repoRoot = `${process.cwd()}/`;
+  const expectationsPath = `${repoRoot}conformance/expectations.json`;
+  const expectations: Expectation[] = existsSync(expectationsPath)
+    ? parseExpectations(await readFile(expectationsPath, 'utf8'))
+    : [];
+  let captures = await listPeerCaptures(o.dir);
+  if (o.only !== null) captures = captures.filter((c) => c.name.includes(o.only ?? ''));
+  const live = o.tshark && (await tsharkAvailable());
+  const results = await mapLimit(captures, 2, (c) => checkCapture(c, o, live));
+
+  const failures: string[] = [];
+  const reports: CaptureReport[] = [];
+  const notCompared = new Set<string>();
+  const allFindings = results.flatMap((r) => r.findings);
+  const { judged, stale } = judge(allFindings, expectations, new Set(results.map((r) => r.capture.name)));
+  let agreeCaptures = 0;
+  let recorded = 0;
+  console.log(
+    `${pad('capture', 62)} ${pad('sessions', 8)} ${pad('checks', 6)} ${pad('agree', 5)} ${pad('recorded', 8)} failed`,
+  );
+  for (const r of results) {
+    for (const k of r.notCompared) notCompared.add(k);
+    const mine = judged.filter((j) => j.finding.capture === r.capture.name);
+    const status = r.outcome.kind;
+    if (r.outcome.kind === 'crash')
+      failures.push(`${r.capture.name}: smtpscope crashed: ${crashLine(r.outcome.detail)}`);
+    if (r.outcome.kind === 'timeout')
+      failures.push(`${r.capture.name}: smtpscope did not finish within ${o.timeoutMs} ms`);
+    if (r.tsharkLive === 'differs')
+      failures.push(`${r.capture.name}: tshark (installed) no longer gives the stored command/code counts`);
+    let bad = r.outcome.kind === 'ok' ? 0 : 1;
+    let acc = 0;
+    for (const j of mine) {
+      if (j.finding.agree) continue;
+      if (j.accepted !== null) {
+        acc++;
+        continue;
+      }
+      bad++;
+      const what = j.finding.lostSession === true ? 'lost session' : 'unrecorded difference';
+      failures.push(
+        `${r.capture.name}: ${what} ${j.finding.peer} ${j.finding.check}: ours ${JSON.stringify(j.finding.ours)}, theirs ${JSON.stringify(j.finding.theirs)}`,
+      );
+    }
+    if (r.tsharkLive === 'differs') bad++;
+    recorded += acc;
+    const agreeing = mine.filter((j) => j.finding.agree).length;
+    if (status === 'ok' && agreeing === mine.length) agreeCaptures++;
+    const sessions = r.outcome.kind === 'ok' ? String(r.outcome.sessions.length) : status;
+    console.log(
+      `${pad(r.capture.name, 62)} ${pad(sessions, 8)} ${pad(String(mine.length), 6)} ${pad(String(agreeing), 5)} ${pad(String(acc), 8)} ${bad}`,
+    );
+    reports.push({
+      capture: r.capture.name,
+      status,
+      sessions: r.outcome.kind === 'ok' ? r.outcome.sessions.length : 0,
+      judged: mine,
+    });
+  }
+  for (const s of stale)
+    failures.push(
+      `${s.capture}: stale expectation (the difference no longer occurs) ${s.peer} ${s.check}: ${s.reason}`,
+    );
+  if (failures.length > 0) {
+    console.log('\nfailures:');
+    for (const f of failures) console.log(`  ${f}`);
+  }
+  if (o.draft) {
+    const drafts = judged
+      .filter((j) => !j.finding.agree && j.accepted === null && j.finding.lostSession !== true)
+      .map((j) => ({
+        capture: j.finding.capture,
+        peer: j.finding.peer,
+        check: j.finding.check,
+        ours: j.finding.ours,
+        theirs: j.finding.theirs,
+        reason: '',
+      }));
+    console.log(JSON.stringify(drafts, null, 2));
+  }
+  const summary = `conformance: ${results.length} captures, ${agreeCaptures} agree, ${recorded} recorded differences, ${failures.length} failures`;
+  if (!live && o.tshark) console.log('(tshark not installed: compared with the stored tshark dumps only)');
+  if (o.writeDoc) {
+    await writeFile(`${repoRoot}docs/CONFORMANCE.md`, renderConformanceDoc(reports, notCompared, summary));
+    console.log('wrote docs/CONFORMANCE.md');
+  }
+  console.log(summary);
+  return failures.length === 0 ? 0 : 1;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runConformance(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 2;
+    },
+  );
+}
