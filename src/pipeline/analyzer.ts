@@ -19,6 +19,7 @@ import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/ty
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
 import { runPacketLoop } from './packet-loop.js';
+import { releaseOnClose } from './release-on-close.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
@@ -87,11 +88,15 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   };
 
   const emitterFor = (flow: FlowKey, body: MessageBodyListener | undefined) => {
-    const builder = createSessionBuilder(flow, { ...config.session, lmtp: flow.server.port === 24 });
+    let builder: SessionBuilder | null = createSessionBuilder(flow, {
+      ...config.session,
+      lmtp: flow.server.port === 24,
+    });
     open.set(flow.id, builder);
     let depth = 0;
     let inMessage = false;
     return (event: SmtpEvent): void => {
+      if (builder === null) return;
       builder.apply(event);
       if (body !== undefined) {
         if (event.type === 'command' && event.command.verb === 'MAIL') depth++;
@@ -109,6 +114,9 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         open.delete(flow.id);
         sessionsClosed++;
         deliver(builder);
+        // The reassembler keeps a closed connection, with its decoder and this emitter, for a while to absorb
+        // late packets (closedLingerMs): let go of the session model now, so it lives only until delivered.
+        builder = null;
       }
     };
   };
@@ -138,10 +146,12 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     current = source;
     const decoder = createPacketDecoder({ ...config.decoder, ports });
     const prefix = many ? `${index + 1}-` : '';
-    const factory = createSmtpStreamFactory(
-      (flow) =>
-        emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
-      config.smtp ?? {},
+    const factory = releaseOnClose(
+      createSmtpStreamFactory(
+        (flow) =>
+          emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
+        config.smtp ?? {},
+      ),
     );
     const assembler = createAssembler(factory, { ...config.assembler, ports });
     liveDecode = () => decoder.counters();
