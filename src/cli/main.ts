@@ -15,6 +15,7 @@ import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
+import { copyBytes } from '../util/copy-bytes.js';
 import { type CliOptions, parseCli, USAGE, UsageError } from './options.js';
 import { buildOutputSinks, clickHouseConnection, openLiveInput } from './outputs.js';
 
@@ -140,7 +141,8 @@ function fileInputs(options: CliOptions, io: CliIo): InputSpec[] {
     for (const name of readdirSync(path).sort()) {
       const file = join(path, name);
       if (!statSync(file).isFile()) continue;
-      if (sniffFormat(readHead(file)) === null) io.stderr(`smtpscope: ${file}: skipped, not a capture file\n`);
+      if (sniffFormat(readHead(file)) === null)
+        io.stderr(`smtpscope: ${file}: skipped, not a capture file\n`);
       else inputs.push({ kind: 'file', path: file });
     }
     if (inputs.length === before) throw new UsageError(`${path}: no capture files in this folder`);
@@ -268,7 +270,7 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
       : {
           collector: {
             wants: (flow) => flow.id === wantId,
-            data: (_flow, direction, bytes) => streams[direction].push(bytes.slice()),
+            data: (_flow, direction, bytes) => streams[direction].push(copyBytes(bytes)),
           },
         }),
   });

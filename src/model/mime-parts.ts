@@ -65,9 +65,43 @@ function headerEnd(bytes: Uint8Array, start: number, end: number): { textEnd: nu
   return { textEnd: end, bodyStart: end };
 }
 
-/** Reads unfolded header fields; bytes are read as UTF-8 (SMTPUTF8 headers), invalid bytes replaced. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Header bytes as text: UTF-8 when they are valid UTF-8 (SMTPUTF8 headers), else Latin-1, which keeps every
+ * byte; raw 8-bit bytes in headers are most often windows-1252 (Outlook), which the C1 repair in
+ * message-summary.ts then turns into curly quotes, dashes and the euro sign. Decided per line, so one
+ * field in a legacy charset does not spoil a UTF-8 one.
+ */
+function decodeHeaderBytes(bytes: Uint8Array): string {
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if ((bytes[i] ?? 0) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return latin1.decode(bytes);
+  const lines: string[] = [];
+  let from = 0;
+  while (from <= bytes.length) {
+    const nl = bytes.indexOf(0x0a, from);
+    const to = nl === -1 ? bytes.length : nl;
+    const line = bytes.subarray(from, to);
+    try {
+      lines.push(strictUtf8.decode(line));
+    } catch {
+      lines.push(latin1.decode(line));
+    }
+    if (nl === -1) break;
+    from = nl + 1;
+  }
+  return lines.join('\n');
+}
+
+/** Reads unfolded header fields (bytes as UTF-8 where valid, else Latin-1: see decodeHeaderBytes). */
 export function readHeaderFields(bytes: Uint8Array, start: number, end: number): HeaderField[] {
-  const text = utf8.decode(bytes.subarray(start, end));
+  const text = decodeHeaderBytes(bytes.subarray(start, end));
   const fields: HeaderField[] = [];
   for (const line of text.split(/\r?\n/)) {
     const first = line.charCodeAt(0);

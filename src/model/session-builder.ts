@@ -10,6 +10,7 @@ import { emptyDirectionStats } from '../reassembly/half-stream.js';
 import type { FlowKey, FlowStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
+import { copyBytes } from '../util/copy-bytes.js';
 import { summarizeMessage } from './message-summary.js';
 import { guessMtaSoftware, serverNameFromGreeting } from './mta-software.js';
 import { parseQueueId } from './queue-id.js';
@@ -191,13 +192,14 @@ export function createSessionBuilder(
     current = null;
   };
 
-  const newTransaction = (command: SmtpCommand): MutableTransaction | null => {
+  /** Starts a transaction at MAIL; `command` null: a DATA or BDAT came with no MAIL before it. */
+  const newTransaction = (command: SmtpCommand | null, tsMicros: number): MutableTransaction | null => {
     abandonCurrent();
     if (transactions.length >= limits.maxTransactions) return null;
     const t: MutableTransaction = {
       depth: transactions.length + 1,
-      mailFrom: command.path,
-      mailParams: command.params,
+      mailFrom: command === null ? null : command.path,
+      mailParams: command === null ? EMPTY_PARAMS : command.params,
       mailReply: null,
       recipients: [],
       recipientsDropped: 0,
@@ -215,7 +217,7 @@ export function createSessionBuilder(
       bodyTruncated: false,
       summary: null,
       summaryPromise: null,
-      startedAt: command.tsMicros,
+      startedAt: tsMicros,
       endedAt: null,
     };
     transactions.push(t);
@@ -242,7 +244,7 @@ export function createSessionBuilder(
       case 'SEND':
       case 'SOML':
       case 'SAML':
-        transaction = newTransaction(command);
+        transaction = newTransaction(command, command.tsMicros);
         break;
       case 'RCPT':
         if (current === null) transaction = null;
@@ -261,10 +263,12 @@ export function createSessionBuilder(
         }
         break;
       case 'DATA':
-        if (current !== null) current.mode = 'DATA';
-        break;
       case 'BDAT':
-        if (current !== null) current.mode = 'BDAT';
+        // A message with no MAIL before it (a broken or hostile client) still gets a transaction, so that its
+        // content and the server's answer are not lost; its sender is unknown (null).
+        if (current === null || (current.mode !== null && current.messageComplete))
+          transaction = newTransaction(null, command.tsMicros);
+        if (transaction !== null && transaction.mode === null) transaction.mode = command.verb;
         break;
       case 'RSET':
         abandonCurrent();
@@ -403,7 +407,7 @@ export function createSessionBuilder(
     }
     const piece = bytes.length <= room ? bytes : bytes.subarray(0, room);
     if (piece.length < bytes.length) t.bodyTruncated = true;
-    t.body.push(piece.slice());
+    t.body.push(copyBytes(piece));
     t.bodyKept += piece.length;
   };
 

@@ -52,13 +52,13 @@ export interface CommandRecord {
 }
 
 export type RecipientDisposition =
-  | 'delivered'          // RCPT accepted and the message accepted at end of data
-  | 'rejected-rcpt'      // RCPT refused with 5xx
-  | 'deferred-rcpt'      // RCPT refused with 4xx
-  | 'rejected-data'      // RCPT accepted but the message refused with 5xx (or LMTP per-recipient 5xx)
-  | 'deferred-data'      // RCPT accepted but the message refused with 4xx
-  | 'not-sent'           // RCPT accepted, but no message was sent (RSET, QUIT, connection end)
-  | 'unknown';           // the deciding reply was not captured
+  | 'delivered' // RCPT accepted and the message accepted at end of data
+  | 'rejected-rcpt' // RCPT refused with 5xx
+  | 'deferred-rcpt' // RCPT refused with 4xx
+  | 'rejected-data' // RCPT accepted but the message refused with 5xx (or LMTP per-recipient 5xx)
+  | 'deferred-data' // RCPT accepted but the message refused with 4xx
+  | 'not-sent' // RCPT accepted, but no message was sent (RSET, QUIT, connection end)
+  | 'unknown'; // the deciding reply was not captured
 
 export type FailureStage =
   | 'connection'
@@ -134,12 +134,12 @@ export interface MessageSummary {
 }
 
 export type TransactionOutcome =
-  | 'accepted'     // final reply 2xx
-  | 'rejected'     // refused with 5xx at any stage of the transaction
-  | 'deferred'     // refused with 4xx
-  | 'aborted'      // RSET / QUIT / new MAIL before a message was sent
-  | 'incomplete'   // cut by a gap, the end of the capture or a lost connection before the final reply
-  | 'unknown';     // client-only capture: no replies to judge by
+  | 'accepted' // final reply 2xx
+  | 'rejected' // refused with 5xx at any stage of the transaction
+  | 'deferred' // refused with 4xx
+  | 'aborted' // RSET / QUIT / new MAIL before a message was sent
+  | 'incomplete' // cut by a gap, the end of the capture or a lost connection before the final reply
+  | 'unknown'; // client-only capture: no replies to judge by
 
 export interface TransactionRecord {
   /** 1-based within the session (Zeek trans_depth). */
@@ -204,9 +204,9 @@ export interface AuthInfo {
 }
 
 export type SessionEnd =
-  | 'quit'              // QUIT answered 221
-  | 'quit-unanswered'   // QUIT sent, no 221 captured
-  | 'server-421'        // server closed with 421
+  | 'quit' // QUIT answered 221
+  | 'quit-unanswered' // QUIT sent, no 221 captured
+  | 'server-421' // server closed with 421
   | 'rst'
   | 'fin-without-quit'
   | 'idle-timeout'
@@ -214,8 +214,20 @@ export type SessionEnd =
   | 'evicted';
 
 export type MtaSoftware =
-  | 'postfix' | 'exim' | 'sendmail' | 'exchange' | 'qmail' | 'gmail' | 'haraka' | 'opensmtpd'
-  | 'microsoft-365' | 'smtp-server' | 'courier' | 'mdaemon' | 'zimbra' | 'unknown';
+  | 'postfix'
+  | 'exim'
+  | 'sendmail'
+  | 'exchange'
+  | 'qmail'
+  | 'gmail'
+  | 'haraka'
+  | 'opensmtpd'
+  | 'microsoft-365'
+  | 'smtp-server'
+  | 'courier'
+  | 'mdaemon'
+  | 'zimbra'
+  | 'unknown';
 
 export interface CaptureQuality {
   readonly midstream: boolean;

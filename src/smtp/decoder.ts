@@ -24,6 +24,7 @@ import type {
   StreamChunk,
   StreamHandler,
 } from '../reassembly/types.js';
+import { copyBytes } from '../util/copy-bytes.js';
 import {
   type AuthItem,
   decodeBase64Text,
@@ -580,7 +581,7 @@ export function createSmtpDecoder(
       }
       const room = opts.maxHeldBytes - heldBytes;
       if (bytes.length <= room) {
-        held.push({ bytes: bytes.slice(), offset, tsMicros: ts });
+        held.push({ bytes: copyBytes(bytes), offset, tsMicros: ts });
         heldBytes += bytes.length;
         return bytes.length;
       }

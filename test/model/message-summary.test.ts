@@ -115,6 +115,19 @@ describe('message-summary', () => {
     expect(repairWindows1252('naïve ümlaut')).toBe('naïve ümlaut');
   });
 
+  it('reads raw 8-bit header bytes as UTF-8 when valid, else as windows-1252, field by field', async () => {
+    const head = Buffer.concat([
+      Buffer.from('Subject: It', 'latin1'),
+      Buffer.from([0x92]),
+      Buffer.from('s due \u20ac5\r\n'.replace('\u20ac', ''), 'latin1'),
+      Buffer.from('From: J\u00fcrgen <j@example.org>\r\n', 'utf8'),
+      Buffer.from('\r\nbody\r\n', 'latin1'),
+    ]);
+    const summary = await summarizeMessage(head, false);
+    expect(summary.subject).toBe('It\u2019s due 5');
+    expect(summary.from).toContain('J\u00fcrgen');
+  });
+
   it('gives null for absent fields and an empty subject for an empty Subject header', async () => {
     const summary = await summarizeMessage(bytesOf(['Subject:', '', 'x']), false);
     expect(summary.subject).toBe('');

@@ -305,6 +305,40 @@ describe('session-builder', () => {
     expect(session.commands.filter((c) => c.verb === 'BDAT').map((c) => c.reply?.code)).toEqual([250, 250]);
   });
 
+  it('gives a message sent with no MAIL its own transaction with an unknown sender', async () => {
+    const s = new Script().greet();
+    s.c('EHLO', 'c').s(250, 'mx');
+    s.c('DATA').s(354, 'go');
+    s.body(MESSAGE).endOfData(250, '2.0.0 Ok');
+    s.c('DATA').s(503, '5.5.1 Error: need MAIL command');
+    const session = await build(s.close());
+    expect(session.transactions.map((t) => [t.mailFrom, t.outcome, t.failureStage])).toEqual([
+      [null, 'accepted', null],
+      [null, 'rejected', 'data'],
+    ]);
+    expect(session.transactions[0]?.message?.subject).toBe('Grüße');
+  });
+
+  it('keeps its own copy of message bytes handed over as a reused Buffer', async () => {
+    const s = new Script().greet();
+    s.c('EHLO', 'c').s(250, 'mx');
+    s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<b@y>').s(250, 'Ok');
+    s.c('DATA').s(354, 'go');
+    const shared = Buffer.from(MESSAGE, 'latin1');
+    const builder = createSessionBuilder(flow);
+    for (const e of s.events) builder.apply(e);
+    builder.apply({ type: 'message-start', mode: 'DATA', tsMicros: 2_000_000 });
+    // Buffer#slice is a view: the builder must copy, or the next packet overwrites what it kept.
+    builder.apply({ type: 'message-bytes', bytes: shared.subarray(0, 40) });
+    builder.apply({ type: 'message-bytes', bytes: shared.subarray(40) });
+    shared.fill(0x58);
+    builder.apply({ type: 'message-end', sizeBytes: MESSAGE.length, complete: true, tsMicros: 2_000_001 });
+    builder.apply({ type: 'closed', reason: 'fin', tsMicros: 2_000_002, stats: stats() });
+    const session = await builder.finish();
+    expect(session.transactions[0]?.message?.from).toContain('alice@example.com');
+  });
+
   it('keeps at most the configured number of commands and counts the rest', async () => {
     const s = new Script().greet();
     for (let i = 0; i < 30; i++) s.c('NOOP').s(250, 'Ok');
