@@ -79,9 +79,43 @@ export function extractAuthCredentials(mechanism: string, items: readonly AuthIt
       }
       return { username: null, secret: null };
     }
+    case 'NTLM': {
+      for (const item of items) {
+        const username = ntlmUserName(item.data);
+        if (username !== null) return { username, secret: null };
+      }
+      return { username: null, secret: null };
+    }
     default:
       return { username: null, secret: null };
   }
+}
+
+const NTLM_SIGNATURE = 'NTLMSSP\0';
+const NTLM_AUTHENTICATE = 3;
+const NTLM_NEGOTIATE_UNICODE = 0x1;
+
+/**
+ * The user name of an NTLM AUTHENTICATE message (MS-NLMP 2.2.1.3): the UserName field, a (length, capacity,
+ * offset) triple into the message, UTF-16LE when the Unicode flag is set, else 8-bit. The domain is left out,
+ * as Wireshark and Arkime show the user alone. Null for any other message.
+ */
+function ntlmUserName(base64: string): string | null {
+  const trimmed = base64.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) return null;
+  const msg = Buffer.from(trimmed, 'base64');
+  if (msg.length < 64 || msg.toString('latin1', 0, 8) !== NTLM_SIGNATURE) return null;
+  if (msg.readUInt32LE(8) !== NTLM_AUTHENTICATE) return null;
+  const unicode = (msg.readUInt32LE(60) & NTLM_NEGOTIATE_UNICODE) !== 0;
+  const field = (at: number): string | null => {
+    const length = msg.readUInt16LE(at);
+    const offset = msg.readUInt32LE(at + 4);
+    if (length === 0) return '';
+    if (offset + length > msg.length) return null;
+    return msg.toString(unicode ? 'utf16le' : 'latin1', offset, offset + length);
+  };
+  const user = field(36);
+  return user === null || user === '' ? null : user;
 }
 
 /** Mechanisms whose exchange exposes a password or a bearer token to anyone who reads the traffic. */

@@ -67,4 +67,46 @@ describe('auth-credentials', () => {
     expect(['PLAIN', 'login', 'XOAUTH2', 'OAUTHBEARER'].every(exposesSecret)).toBe(true);
     expect(['CRAM-MD5', 'SCRAM-SHA-256', 'GSSAPI', 'NTLM'].some(exposesSecret)).toBe(false);
   });
+
+  it('reads the user name of an NTLM AUTHENTICATE message, in UTF-16 or 8-bit, and nothing from other NTLM messages', () => {
+    const authenticate = (user: string, unicode: boolean): string => {
+      const enc = (t: string) => Buffer.from(t, unicode ? 'utf16le' : 'latin1');
+      const domain = enc('CORP');
+      const name = enc(user);
+      const msg = Buffer.alloc(72 + domain.length + name.length);
+      msg.write('NTLMSSP\0', 0, 'latin1');
+      msg.writeUInt32LE(3, 8);
+      msg.writeUInt16LE(domain.length, 28);
+      msg.writeUInt16LE(domain.length, 30);
+      msg.writeUInt32LE(72, 32);
+      msg.writeUInt16LE(name.length, 36);
+      msg.writeUInt16LE(name.length, 38);
+      msg.writeUInt32LE(72 + domain.length, 40);
+      msg.writeUInt32LE(unicode ? 0x1 : 0x2, 60);
+      domain.copy(msg, 72);
+      name.copy(msg, 72 + domain.length);
+      return msg.toString('base64');
+    };
+    const negotiate = Buffer.concat([
+      Buffer.from('NTLMSSP\0', 'latin1'),
+      Buffer.from([1, 0, 0, 0]),
+      Buffer.alloc(56),
+    ]).toString('base64');
+    expect(
+      extractAuthCredentials('NTLM', [
+        { data: negotiate, prompt: null },
+        { data: authenticate('jörg', true), prompt: 'challenge' },
+      ]),
+    ).toEqual({ username: 'jörg', secret: null });
+    expect(
+      extractAuthCredentials('ntlm', [{ data: authenticate('jack', false), prompt: null }]).username,
+    ).toBe('jack');
+    expect(extractAuthCredentials('NTLM', [{ data: negotiate, prompt: null }]).username).toBeNull();
+    // A lying offset past the end of the message gives nothing rather than garbage.
+    const broken = Buffer.from(authenticate('jack', true), 'base64');
+    broken.writeUInt32LE(9999, 40);
+    expect(
+      extractAuthCredentials('NTLM', [{ data: broken.toString('base64'), prompt: null }]).username,
+    ).toBeNull();
+  });
 });
