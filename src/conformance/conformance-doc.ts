@@ -36,7 +36,7 @@ export function renderConformanceDoc(
     "and compares smtpscope's sessions with each peer's expected output stored next to the capture:",
     "Zeek `smtp.log` baselines, suricata-verify `test.yaml` checks, Arkime `.test` sessions, and tshark's",
     'SMTP command and reply-code fields (the stored dumps, and tshark itself when it is installed).',
-    'Every difference must be listed in `conformance/expectations.json` with its reason, or the run fails.',
+    'Every difference must be listed in `test/conformance/expectations.json` with its reason, or the run fails.',
     '',
     `Result: ${summaryLine}`,
     '',

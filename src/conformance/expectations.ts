@@ -1,5 +1,5 @@
 /**
- * The accepted differences (conformance/expectations.json): each names a capture, a peer and a check, the two
+ * The accepted differences (test/conformance/expectations.json): each names a capture, a peer and a check, the two
  * values as they differ, and the reason the difference is accepted. A finding that disagrees is accepted only
  * when an entry matches it exactly (same values); an entry that matches no disagreeing finding is stale.
  */

@@ -3,7 +3,7 @@
  * smtpscope reassembles (`listFlows`) must equal, byte for byte, what tshark's "follow TCP stream" gives
  * (`-q -z follow,tcp,raw,N`, one tshark run per capture following every stream). tshark's streams are mapped
  * to smtpscope flows by their endpoints (the `Node 0` / `Node 1` lines).
- * Differences are allowed only where conformance/expectations.json lists them under `followDifferences`.
+ * Differences are allowed only where test/conformance/expectations.json lists them under `followDifferences`.
  *
  * Run as a command: `node dist/conformance/follow-check.js [PEER_DIR]` (checks captures/ and the peer folder).
  */
@@ -199,7 +199,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 export async function runFollowCheck(argv: readonly string[]): Promise<number> {
   const repoRoot = `${process.cwd()}/`;
   const peerDir = argv[0] ?? '../shared/captures/peer';
-  const expectationsPath = join(repoRoot, 'conformance/expectations.json');
+  const expectationsPath = join(repoRoot, 'test/conformance/expectations.json');
   const expected = existsSync(expectationsPath)
     ? parseFollowExpectations(await readFile(expectationsPath, 'utf8'))
     : [];

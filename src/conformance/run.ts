@@ -1,7 +1,7 @@
 /**
  * `npm run conformance -- [DIR] [--write-doc] [--timeout-ms N] [--only TEXT] [--no-tshark] [--draft]`:
  * analyses every peer capture, compares the sessions with each peer's expected output, judges every
- * difference against conformance/expectations.json, prints a compact table and a final line
+ * difference against test/conformance/expectations.json, prints a compact table and a final line
  * `conformance: N captures, N agree, N recorded differences, N failures`, and exits 1 on any failure
  * (unrecorded difference, stale entry, crash, timeout, lost session, tshark no longer giving the stored counts).
  * `--draft` prints the unrecorded differences as expectation entries to review (reasons left to write).
@@ -128,7 +128,7 @@ export async function runConformance(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const repoRoot = `${process.cwd()}/`;
-  const expectationsPath = `${repoRoot}conformance/expectations.json`;
+  const expectationsPath = `${repoRoot}test/conformance/expectations.json`;
   const expectations: Expectation[] = existsSync(expectationsPath)
     ? parseExpectations(await readFile(expectationsPath, 'utf8'))
     : [];

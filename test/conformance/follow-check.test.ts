@@ -14,7 +14,7 @@ function hasTshark(): boolean {
 
 const tshark = hasTshark();
 
-// The full cross-check over captures/ and the peer folder runs in scripts/conformance-ci.sh; this test checks
+// The full cross-check over captures/ and the peer folder runs in .ci/conformance; this test checks
 // the repository's own captures with known outcomes.
 describe.skipIf(!tshark)('follow-check (needs tshark; skipped when it is not installed)', () => {
   it('reassembles a clean Postfix capture byte for byte like tshark', async () => {
