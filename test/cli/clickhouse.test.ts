@@ -8,22 +8,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliIo, main } from '../../src/cli/main.js';
 import {
   findClickHouseServer,
   startTestClickHouse,
   type TestClickHouse,
 } from '../fleet/clickhouse-server.js';
+import { runMain } from '../helpers/run-main.js';
 
 const SERVER = findClickHouseServer();
 const CAPTURE = join(import.meta.dirname, '../../captures/postfix-rejects.pcap');
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTty: false };
-  return { code: await main(argv, io), out, err };
-}
+const run = runMain;
 
 describe.skipIf(SERVER === null)('cli --clickhouse (needs clickhouse-server)', () => {
   let ch: TestClickHouse;

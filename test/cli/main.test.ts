@@ -11,8 +11,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CliIo, main } from '../../src/cli/main.js';
 import { builtCli } from '../helpers/built-cli.js';
+import { runMain } from '../helpers/run-main.js';
 
 const CAPTURES = join(import.meta.dirname, '../../captures');
 const capture = (name: string) => join(CAPTURES, name);
@@ -20,13 +20,7 @@ const TEST_PORTS = '25,465,587,2525,24,366,2526,2587-2592';
 const work = mkdtempSync(join(tmpdir(), 'smtpscope-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = runMain;
 
 /** Captures stdout written by sinks that write to process.stdout directly ('-' targets). */
 async function runCapturingStdout(

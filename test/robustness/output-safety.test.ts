@@ -44,7 +44,10 @@ function writeHostileCapture(path: string): void {
   let ts = 1_700_000_000_000_000;
   const bytes = (text: string) => Uint8Array.from(Buffer.from(text, 'latin1'));
   for (const f of c.handshake()) w.packet(f, ts++);
-  const say = (fromClient: boolean, text: string) => w.packet(c.send(fromClient, bytes(text)), (ts += 1000));
+  const say = (fromClient: boolean, text: string) => {
+    ts += 1000;
+    w.packet(c.send(fromClient, bytes(text)), ts);
+  };
   const h = HOSTILE.replace(/[\r\u202e]/g, '');
   say(false, `220 mx${h} ESMTP ${FORMULA}\r\n`);
   say(true, `EHLO ${h}host\r\n`);
