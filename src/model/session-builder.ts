@@ -10,7 +10,6 @@ import { emptyDirectionStats } from '../reassembly/half-stream.js';
 import type { FlowKey, FlowStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
-import { copyBytes } from '../util/copy-bytes.js';
 import { summarizeMessage } from './message-summary.js';
 import { guessMtaSoftware, serverNameFromGreeting } from './mta-software.js';
 import { parseQueueId } from './queue-id.js';
@@ -56,6 +55,9 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   messageKeepBytes: 256 * 1024,
   maxReplyTextChars: 4_096,
 };
+
+/** First allocation for a kept message prefix; it doubles as the message grows. */
+const BODY_INITIAL_BYTES = 4096;
 
 export interface SessionBuilder {
   apply(event: SmtpEvent): void;
@@ -104,7 +106,8 @@ interface MutableTransaction {
   lmtpReplies: number;
   /** RSET, QUIT or a new MAIL came before a message was sent. */
   abandoned: boolean;
-  body: Uint8Array[];
+  /** The kept prefix of the message: `bodyKept` bytes at the start; grows by doubling up to messageKeepBytes. */
+  body: Uint8Array | null;
   bodyKept: number;
   bodyTruncated: boolean;
   summary: MessageSummary | null;
@@ -212,7 +215,7 @@ export function createSessionBuilder(
       finalReply: null,
       lmtpReplies: 0,
       abandoned: false,
-      body: [],
+      body: null,
       bodyKept: 0,
       bodyTruncated: false,
       summary: null,
@@ -397,18 +400,37 @@ export function createSessionBuilder(
     t.endedAt = record.tsMicros;
   };
 
+  /**
+   * Copies the start of the message body into one owned buffer (the bytes are views valid during the event
+   * only). Once messageKeepBytes are kept, later pieces cost one comparison.
+   */
   const keepBody = (bytes: Uint8Array): void => {
     const t = current;
-    if (t === null) return;
-    const room = limits.messageKeepBytes - t.bodyKept;
+    if (t === null || t.summaryPromise !== null) return; // summarised already: nothing reads more bytes
+    const kept = t.bodyKept;
+    const room = limits.messageKeepBytes - kept;
     if (room <= 0) {
       if (bytes.length > 0) t.bodyTruncated = true;
       return;
     }
-    const piece = bytes.length <= room ? bytes : bytes.subarray(0, room);
-    if (piece.length < bytes.length) t.bodyTruncated = true;
-    t.body.push(copyBytes(piece));
-    t.bodyKept += piece.length;
+    let n = bytes.length;
+    if (n > room) {
+      n = room;
+      t.bodyTruncated = true;
+    }
+    if (n === 0) return;
+    const need = kept + n;
+    let store = t.body;
+    if (store === null || store.length < need) {
+      let capacity = store === null ? BODY_INITIAL_BYTES : store.length * 2;
+      while (capacity < need) capacity *= 2;
+      const grown = new Uint8Array(Math.min(capacity, limits.messageKeepBytes));
+      if (store !== null) grown.set(store.subarray(0, kept));
+      store = grown;
+      t.body = store;
+    }
+    store.set(n === bytes.length ? bytes : bytes.subarray(0, n), kept);
+    t.bodyKept = need;
   };
 
   const endMessage = (sizeBytes: number, complete: boolean, ts: number): void => {
@@ -419,8 +441,8 @@ export function createSessionBuilder(
     t.sizeBytes = sizeBytes;
     if (t.endedAt === null) t.endedAt = ts;
     if (t.bodyKept > 0 && t.summaryPromise === null) {
-      const bytes = Buffer.concat(t.body);
-      t.body = [];
+      const bytes = (t.body as Uint8Array).subarray(0, t.bodyKept);
+      t.body = null;
       const truncated = t.bodyTruncated || !complete;
       t.summaryPromise = summarizeMessage(bytes, truncated).then(
         (summary) => {
