@@ -9,7 +9,10 @@
  *   smuggling attempt. A bare CR is body data.
  * - Line ends are passed through unchanged; the CRLF before the final dot belongs to the body.
  * - Output is views into the input chunk except for one constant CR (`.\r` followed by something other than LF,
- *   split across chunks).
+ *   split across chunks). Each view is the longest run that needs no unstuffing: a chunk of ordinary lines is
+ *   one view, split only at a removed dot, at the end line and at the first bare LF (reported after the bytes
+ *   before it). Between line starts the decoder hops from LF to LF with a native search; only a line that
+ *   starts with '.' or LF takes a step of the state machine.
  */
 
 export interface DotDecoderCallbacks {
@@ -29,6 +32,8 @@ export interface DotDecoder {
   /** Prepares for a new body. */
   reset(): void;
 }
+
+import { indexOfByte } from '../util/find-byte.js';
 
 const LF = 10;
 const CR = 13;
@@ -61,6 +66,47 @@ export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
     }
   }
 
+  /**
+   * Inside a line (not at its first byte): hops from line end to line end with a native byte search and stops
+   * at a line that starts with '.', which needs a step of the state machine, or at the end of the chunk.
+   * Everything passed over is body data as it stands, delivered later as one run. Returns the new position.
+   */
+  /** Start of the run not yet delivered, handed back by skipLines. */
+  let lastRunStart = 0;
+
+  function skipLines(bytes: Uint8Array, p: number, offset: number, runStart: number): number {
+    const length = bytes.length;
+    let start = p;
+    for (;;) {
+      const lf = indexOfByte(bytes, LF, start);
+      if (lf < 0) {
+        prevCr = bytes[length - 1] === CR;
+        lastRunStart = runStart;
+        return length;
+      }
+      const crlf = lf > start ? bytes[lf - 1] === CR : prevCr;
+      const next = lf + 1;
+      if (!crlf && !bareLfReported) {
+        // The anomaly follows the bytes before it, as it would in any chunking.
+        emit(bytes, runStart, next);
+        runStart = next;
+        bareLf(offset + lf);
+      }
+      if (next === length) {
+        state = BEGIN_LINE;
+        lastRunStart = runStart;
+        return next;
+      }
+      if (bytes[next] === DOT) {
+        state = BEGIN_LINE;
+        lastRunStart = runStart;
+        return next;
+      }
+      prevCr = false;
+      start = next;
+    }
+  }
+
   return {
     push(bytes: Uint8Array, offset: number): number {
       const length = bytes.length;
@@ -69,20 +115,8 @@ export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
       while (p < length) {
         switch (state) {
           case IN_LINE: {
-            const lf = bytes.indexOf(LF, p);
-            if (lf < 0) {
-              prevCr = bytes[length - 1] === CR;
-              p = length;
-              break;
-            }
-            const crlf = lf > p ? bytes[lf - 1] === CR : prevCr;
-            p = lf + 1;
-            state = BEGIN_LINE;
-            if (!crlf) {
-              emit(bytes, runStart, p);
-              runStart = p;
-              bareLf(offset + lf);
-            }
+            p = skipLines(bytes, p, offset, runStart);
+            runStart = lastRunStart;
             break;
           }
           case BEGIN_LINE: {
@@ -94,9 +128,11 @@ export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
               state = AFTER_DOT;
             } else if (b === LF) {
               p++;
-              emit(bytes, runStart, p);
-              runStart = p;
-              bareLf(offset + p - 1);
+              if (!bareLfReported) {
+                emit(bytes, runStart, p);
+                runStart = p;
+                bareLf(offset + p - 1);
+              }
             } else {
               state = IN_LINE;
               prevCr = false;
