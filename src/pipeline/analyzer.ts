@@ -232,6 +232,25 @@ export async function analyzeToArray(
   return { sessions, summary };
 }
 
+/** The statistics of several runs (inputs) added up, as one run's (the parallel analyzer merges its workers'). */
+export function mergeRunStats(all: readonly RunStats[]): RunStats {
+  let first: number | null = null;
+  let last: number | null = null;
+  for (const s of all) {
+    if (s.firstTsMicros !== null) first = first === null ? s.firstTsMicros : Math.min(first, s.firstTsMicros);
+    if (s.lastTsMicros !== null) last = last === null ? s.lastTsMicros : Math.max(last, s.lastTsMicros);
+  }
+  return {
+    source: sumSourceStats(all.map((s) => s.source)),
+    decode: sumDecodeCounters(all.map((s) => s.decode)),
+    assembler: sumAssemblerStats(all.map((s) => s.assembler)),
+    sessionsClosed: all.reduce((n, s) => n + s.sessionsClosed, 0),
+    sessionsOpen: all.reduce((n, s) => n + s.sessionsOpen, 0),
+    firstTsMicros: first,
+    lastTsMicros: last,
+  };
+}
+
 function sumSourceStats(all: readonly SourceStats[]): SourceStats {
   let packets = 0;
   let bytes = 0;

@@ -21,13 +21,11 @@
 
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { SourceStats, SourceWarning } from '../capture/types.js';
+import type { SourceWarning } from '../capture/types.js';
 import { CaptureFormatError } from '../capture/types.js';
-import type { DecodeCounters, MalformedKind, SkipReason } from '../decode/types.js';
 import type { SmtpSession } from '../model/types.js';
-import type { AssemblerStats } from '../reassembly/types.js';
-import { type Analyzer, type AnalyzerConfig, createAnalyzer } from './analyzer.js';
-import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
+import { type Analyzer, type AnalyzerConfig, createAnalyzer, mergeRunStats } from './analyzer.js';
+import type { RunSummary, Sink, Snapshot } from './sink.js';
 
 export interface ParallelOptions {
   /** Worker threads (default: the number of cores), never more than the number of inputs. */
@@ -251,80 +249,7 @@ function mergeSummaries(all: readonly RunSummary[]): Omit<RunSummary, 'wallMs'> 
     sources.push(...s.sources);
     warnings.push(...s.warnings);
   }
-  return { sources, stats: mergeStats(all.map((s) => s.stats)), warnings };
-}
-
-function minNullable(
-  a: number | null,
-  b: number | null,
-  pick: (x: number, y: number) => number,
-): number | null {
-  return a === null ? b : b === null ? a : pick(a, b);
-}
-
-function mergeStats(all: readonly RunStats[]): RunStats {
-  let packets = 0;
-  let bytes = 0;
-  let truncated = 0;
-  let dropped: number | null = 0;
-  const skipped: Partial<Record<SkipReason, number>> = {};
-  const malformed: Partial<Record<MalformedKind, number>> = {};
-  let tcp = 0;
-  let fragmentsReassembled = 0;
-  let fragmentSetsDropped = 0;
-  const assembler = {
-    openFlows: 0,
-    totalFlows: 0,
-    bufferedBytes: 0,
-    gaps: 0,
-    overlapsDiffering: 0,
-    retransmissions: 0,
-    limitHits: { perDirection: 0, total: 0, connections: 0 },
-    orphanSegments: 0,
-  };
-  let sessionsClosed = 0;
-  let sessionsOpen = 0;
-  let first: number | null = null;
-  let last: number | null = null;
-  for (const s of all) {
-    const src: SourceStats = s.source;
-    packets += src.packets;
-    bytes += src.bytes;
-    truncated += src.truncated;
-    dropped = dropped === null || src.dropped === null ? null : dropped + src.dropped;
-    const d: DecodeCounters = s.decode;
-    tcp += d.tcp;
-    fragmentsReassembled += d.fragmentsReassembled;
-    fragmentSetsDropped += d.fragmentSetsDropped;
-    for (const key of Object.keys(d.skipped) as SkipReason[])
-      skipped[key] = (skipped[key] ?? 0) + (d.skipped[key] ?? 0);
-    for (const key of Object.keys(d.malformed) as MalformedKind[])
-      malformed[key] = (malformed[key] ?? 0) + (d.malformed[key] ?? 0);
-    const a: AssemblerStats = s.assembler;
-    assembler.openFlows += a.openFlows;
-    assembler.totalFlows += a.totalFlows;
-    assembler.bufferedBytes += a.bufferedBytes;
-    assembler.gaps += a.gaps;
-    assembler.overlapsDiffering += a.overlapsDiffering;
-    assembler.retransmissions += a.retransmissions;
-    assembler.limitHits.perDirection += a.limitHits.perDirection;
-    assembler.limitHits.total += a.limitHits.total;
-    assembler.limitHits.connections += a.limitHits.connections;
-    assembler.orphanSegments += a.orphanSegments;
-    sessionsClosed += s.sessionsClosed;
-    sessionsOpen += s.sessionsOpen;
-    first = minNullable(first, s.firstTsMicros, Math.min);
-    last = minNullable(last, s.lastTsMicros, Math.max);
-  }
-  return {
-    source: { packets, bytes, dropped, truncated },
-    decode: { tcp, skipped, malformed, fragmentsReassembled, fragmentSetsDropped },
-    assembler,
-    sessionsClosed,
-    sessionsOpen,
-    firstTsMicros: first,
-    lastTsMicros: last,
-  };
+  return { sources, stats: mergeRunStats(all.map((s) => s.stats)), warnings };
 }
 
 // ---------------------------------------------------------------------------------------------------------
