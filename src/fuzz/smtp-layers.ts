@@ -10,6 +10,7 @@
  *    give the same event log for two chunkings of every step, and each message's bytes add up to its size.
  */
 
+import { emptyDirectionStats } from '../reassembly/half-stream.js';
 import type { CloseReason, Direction, FlowKey, FlowStats, GapCause } from '../reassembly/types.js';
 import {
   decodeXtext,
@@ -365,15 +366,7 @@ const CLOSE_REASONS: readonly CloseReason[] = [
 ];
 const GAP_CAUSES: readonly GapCause[] = ['lost', 'snaplen', 'midstream', 'buffer-limit'];
 
-const ZERO_DIRECTION = {
-  packets: 0,
-  bytes: 0,
-  gapBytes: 0,
-  gaps: 0,
-  retransmissions: 0,
-  overlapsDiffering: 0,
-  outOfOrder: 0,
-};
+const ZERO_DIRECTION = emptyDirectionStats();
 const STATS: FlowStats = {
   firstTsMicros: 0,
   lastTsMicros: 0,
