@@ -10,7 +10,8 @@ import { emptyDirectionStats } from '../reassembly/half-stream.js';
 import type { FlowKey, FlowStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
-import { summarizeMessage } from './message-summary.js';
+import { KeptBody } from './kept-body.js';
+import { summarizeMessageSync } from './message-summary.js';
 import { guessMtaSoftware, serverNameFromGreeting } from './mta-software.js';
 import { parseQueueId } from './queue-id.js';
 import { classifyFailure } from './reason-class.js';
@@ -55,9 +56,6 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   messageKeepBytes: 256 * 1024,
   maxReplyTextChars: 4_096,
 };
-
-/** First allocation for a kept message prefix; it doubles as the message grows. */
-const BODY_INITIAL_BYTES = 4096;
 
 export interface SessionBuilder {
   apply(event: SmtpEvent): void;
@@ -106,8 +104,8 @@ interface MutableTransaction {
   lmtpReplies: number;
   /** RSET, QUIT or a new MAIL came before a message was sent. */
   abandoned: boolean;
-  /** The kept prefix of the message: `bodyKept` bytes at the start; grows by doubling up to messageKeepBytes. */
-  body: Uint8Array | null;
+  /** The kept prefix of the message (copied; its length is `bodyKept`); null once summarised. */
+  body: KeptBody | null;
   bodyKept: number;
   bodyTruncated: boolean;
   summary: MessageSummary | null;
@@ -401,14 +399,13 @@ export function createSessionBuilder(
   };
 
   /**
-   * Copies the start of the message body into one owned buffer (the bytes are views valid during the event
-   * only). Once messageKeepBytes are kept, later pieces cost one comparison.
+   * Copies the start of the message body (the bytes are views valid during the event only) into pooled blocks.
+   * Once messageKeepBytes are kept, or the message was summarised, later pieces cost a comparison or two.
    */
   const keepBody = (bytes: Uint8Array): void => {
     const t = current;
     if (t === null || t.summaryPromise !== null) return; // summarised already: nothing reads more bytes
-    const kept = t.bodyKept;
-    const room = limits.messageKeepBytes - kept;
+    const room = limits.messageKeepBytes - t.bodyKept;
     if (room <= 0) {
       if (bytes.length > 0) t.bodyTruncated = true;
       return;
@@ -419,18 +416,9 @@ export function createSessionBuilder(
       t.bodyTruncated = true;
     }
     if (n === 0) return;
-    const need = kept + n;
-    let store = t.body;
-    if (store === null || store.length < need) {
-      let capacity = store === null ? BODY_INITIAL_BYTES : store.length * 2;
-      while (capacity < need) capacity *= 2;
-      const grown = new Uint8Array(Math.min(capacity, limits.messageKeepBytes));
-      if (store !== null) grown.set(store.subarray(0, kept));
-      store = grown;
-      t.body = store;
-    }
-    store.set(n === bytes.length ? bytes : bytes.subarray(0, n), kept);
-    t.bodyKept = need;
+    if (t.body === null) t.body = new KeptBody();
+    t.body.append(bytes, n);
+    t.bodyKept += n;
   };
 
   const endMessage = (sizeBytes: number, complete: boolean, ts: number): void => {
@@ -440,18 +428,22 @@ export function createSessionBuilder(
     t.messageComplete = complete;
     t.sizeBytes = sizeBytes;
     if (t.endedAt === null) t.endedAt = ts;
-    if (t.bodyKept > 0 && t.summaryPromise === null) {
-      const bytes = (t.body as Uint8Array).subarray(0, t.bodyKept);
-      t.body = null;
+    const body = t.body;
+    if (body !== null && t.summaryPromise === null) {
       const truncated = t.bodyTruncated || !complete;
-      t.summaryPromise = summarizeMessage(bytes, truncated).then(
-        (summary) => {
-          t.summary = summary;
-        },
-        () => {
-          t.summary = null;
-        },
-      );
+      // Synchronous: contiguous() may be a shared scratch buffer, and the blocks go back to the pool after.
+      let summary: MessageSummary | null;
+      try {
+        summary = summarizeMessageSync(body.contiguous(), truncated);
+      } catch {
+        summary = null;
+      }
+      body.release();
+      t.body = null;
+      // Published a microtask later, as when the summary was parsed asynchronously.
+      t.summaryPromise = Promise.resolve(summary).then((s) => {
+        t.summary = s;
+      });
     }
   };
 
