@@ -38,6 +38,7 @@
 import { formatAddress } from '../decode/address.js';
 import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
+import { copyBytes } from '../util/copy-bytes.js';
 import { Connection } from './connection.js';
 import { FlowTable } from './flow-table.js';
 import { HalfStream, type SharedCounters } from './half-stream.js';
@@ -167,9 +168,9 @@ export function createAssembler(
       table.lastHash,
       formatId(totalFlows),
       segment.ipVersion,
-      buffer.slice(segment.srcAddrOffset, segment.srcAddrOffset + length),
+      copyBytes(buffer.subarray(segment.srcAddrOffset, segment.srcAddrOffset + length)),
       segment.srcPort,
-      buffer.slice(segment.dstAddrOffset, segment.dstAddrOffset + length),
+      copyBytes(buffer.subarray(segment.dstAddrOffset, segment.dstAddrOffset + length)),
       segment.dstPort,
       newHalf(),
       newHalf(),

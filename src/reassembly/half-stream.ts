@@ -20,6 +20,7 @@
 
 import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
+import { copyBytes } from '../util/copy-bytes.js';
 import { seqAdd, seqToOffset } from './seq.js';
 import type { Direction, DirectionStats, GapCause, StreamHandler } from './types.js';
 
@@ -309,7 +310,7 @@ export class HalfStream {
     if (from < presentEnd) {
       const stop = Math.min(to, presentEnd);
       const start = this.segPayload + (from - this.segOffset);
-      const bytes = this.segBuffer.slice(start, start + (stop - from));
+      const bytes = copyBytes(this.segBuffer.subarray(start, start + (stop - from)));
       this.held.splice(index, 0, new HeldRange(from, stop - from, bytes));
       this.bufferedBytes += bytes.length;
       this.counters.bufferedBytes += bytes.length;

@@ -114,6 +114,21 @@ describe('assembler', () => {
     expect(rec.violations).toEqual([]);
   });
 
+  it('keeps its own copy of held bytes when the segment buffer is a Node Buffer that is reused afterwards', () => {
+    // Buffer#slice returns a view: held bytes must not change when the reader refills its buffer.
+    const { rec, push } = setup();
+    const conv = new Conversation(CLIENT, SERVER);
+    push(...conv.handshake());
+    const first = conv.data('c2s', 'AAAA');
+    const second = conv.data('c2s', 'BBBB');
+    const shared = Buffer.from(second.buffer);
+    push({ ...second, buffer: shared });
+    shared.fill(0x58); // the reader reuses its buffer for the next packets
+    push(first);
+    expect(rec.text('C000001', 'c2s')).toBe('AAAABBBB');
+    expect(rec.violations).toEqual([]);
+  });
+
   it('drops and counts exact duplicates', () => {
     const { rec, asm, push } = setup();
     const conv = new Conversation(CLIENT, SERVER);
