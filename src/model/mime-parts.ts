@@ -7,6 +7,7 @@
  */
 
 import { decodeWords } from 'postal-mime';
+import { indexOfByte, indexOfBytes } from '../util/find-byte.js';
 
 /** MIME nesting deeper than this is not entered (the deeper entity is listed as one part). */
 export const MIME_MAX_DEPTH = 32;
@@ -54,13 +55,13 @@ function headerEnd(bytes: Uint8Array, start: number, end: number): { textEnd: nu
     // No header at all: the body starts after the empty first line.
     return { textEnd: start, bodyStart: bytes[start] === 0x0a ? start + 1 : start + 2 };
   }
-  let i = bytes.indexOf(0x0a, start);
+  let i = indexOfByte(bytes, 0x0a, start);
   while (i >= 0 && i < end) {
     const next = i + 1;
     if (next >= end) break;
     if (bytes[next] === 0x0a) return { textEnd: i, bodyStart: next + 1 };
     if (bytes[next] === 0x0d && bytes[next + 1] === 0x0a) return { textEnd: i, bodyStart: next + 2 };
-    i = bytes.indexOf(0x0a, next);
+    i = indexOfByte(bytes, 0x0a, next);
   }
   return { textEnd: end, bodyStart: end };
 }
@@ -291,40 +292,39 @@ function findBoundaries(
   boundary: Uint8Array,
 ): { lineStart: number; afterLine: number; closing: boolean }[] {
   const found: { lineStart: number; afterLine: number; closing: boolean }[] = [];
-  let lineStart = start;
-  while (lineStart < end) {
-    let lineEnd = bytes.indexOf(0x0a, lineStart);
+  const dashes = new Uint8Array(boundary.length + 2);
+  dashes[0] = 0x2d;
+  dashes[1] = 0x2d;
+  dashes.set(boundary, 2);
+  let from = start;
+  while (from < end) {
+    // A native search for "--boundary"; only a hit at the start of a line counts.
+    const lineStart = indexOfBytes(bytes, dashes, from);
+    if (lineStart < 0 || lineStart >= end) break;
+    if (lineStart > start && bytes[lineStart - 1] !== 0x0a) {
+      from = lineStart + 1;
+      continue;
+    }
+    let lineEnd = indexOfByte(bytes, 0x0a, lineStart);
     if (lineEnd < 0 || lineEnd >= end) lineEnd = end;
-    if (
-      bytes[lineStart] === 0x2d &&
-      bytes[lineStart + 1] === 0x2d &&
-      matches(bytes, lineStart + 2, boundary)
-    ) {
-      let k = lineStart + 2 + boundary.length;
-      const closing = bytes[k] === 0x2d && bytes[k + 1] === 0x2d;
-      if (closing) k += 2;
-      let onlySpace = true;
-      for (; k < lineEnd; k++) {
-        const c = bytes[k];
-        if (c !== 0x20 && c !== 0x09 && c !== 0x0d) {
-          onlySpace = false;
-          break;
-        }
-      }
-      if (onlySpace) {
-        found.push({ lineStart, afterLine: Math.min(lineEnd + 1, end), closing });
-        if (closing) break;
+    let k = lineStart + dashes.length;
+    const closing = bytes[k] === 0x2d && bytes[k + 1] === 0x2d;
+    if (closing) k += 2;
+    let onlySpace = true;
+    for (; k < lineEnd; k++) {
+      const c = bytes[k];
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0d) {
+        onlySpace = false;
+        break;
       }
     }
-    lineStart = lineEnd + 1;
+    if (onlySpace) {
+      found.push({ lineStart, afterLine: Math.min(lineEnd + 1, end), closing });
+      if (closing) break;
+    }
+    from = lineEnd + 1;
   }
   return found;
-}
-
-function matches(bytes: Uint8Array, at: number, pattern: Uint8Array): boolean {
-  if (at + pattern.length > bytes.length) return false;
-  for (let i = 0; i < pattern.length; i++) if (bytes[at + i] !== pattern[i]) return false;
-  return true;
 }
 
 /** Moves `end` back over the line break that belongs to the following boundary line. */

@@ -11,3 +11,8 @@ const bufferIndexOf = Buffer.prototype.indexOf;
 export function indexOfByte(bytes: Uint8Array, value: number, from: number): number {
   return bufferIndexOf.call(bytes, value, from);
 }
+
+/** The position of the first occurrence of `pattern` at or after `from` (0 or more), or -1. */
+export function indexOfBytes(bytes: Uint8Array, pattern: Uint8Array, from: number): number {
+  return bufferIndexOf.call(bytes, pattern, from);
+}
