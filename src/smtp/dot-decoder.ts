@@ -55,7 +55,8 @@ export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
   function emit(bytes: Uint8Array, start: number, end: number): void {
     if (end > start) {
       sizeBytes += end - start;
-      callbacks.onBytes(bytes.subarray(start, end));
+      // A whole chunk of ordinary lines is passed as it came: a new view costs about 80 ns.
+      callbacks.onBytes(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
     }
   }
 

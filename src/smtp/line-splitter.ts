@@ -12,6 +12,8 @@
  * can route the rest of the chunk elsewhere (DATA body, TLS).
  */
 
+import { indexOfByte } from '../util/find-byte.js';
+
 export type LineEnding = 'crlf' | 'lf' | 'overflow' | 'eof';
 
 export interface LineSplitterCallbacks {
@@ -87,7 +89,7 @@ export function createLineSplitter(callbacks: LineSplitterCallbacks): LineSplitt
         // The rest of an overflowed line goes before any plain delivery its (cut) command asked for, as it
         // does when the whole line arrives in one chunk.
         if (discarding) {
-          const end = bytes.indexOf(LF, pos);
+          const end = indexOfByte(bytes, LF, pos);
           if (end < 0) return length;
           discarding = false;
           pos = end + 1;
@@ -102,7 +104,7 @@ export function createLineSplitter(callbacks: LineSplitterCallbacks): LineSplitt
           if (paused) return pos;
           continue;
         }
-        const lf = bytes.indexOf(LF, pos);
+        const lf = indexOfByte(bytes, LF, pos);
         if (lf < 0) {
           append(bytes, pos, length, offset + pos);
           return length;
