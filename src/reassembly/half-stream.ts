@@ -49,6 +49,7 @@ const NO_HANDLER: StreamHandler = {
 };
 
 const FIRST_HISTORY_BYTES = 1024;
+const NO_BYTES = new Uint8Array(0);
 
 export function emptyDirectionStats(): DirectionStats {
   return {
@@ -96,7 +97,7 @@ export class HalfStream {
   private historyStart = 0;
 
   // The segment being handled, kept in fields so the helpers below need no closures.
-  private segBuffer: Uint8Array = new Uint8Array(0);
+  private segBuffer: Uint8Array = NO_BYTES;
   private segPayload = 0;
   private segOffset = 0;
   private segPresentEnd = 0;
@@ -141,6 +142,9 @@ export class HalfStream {
     if (wire > 0) {
       if (end > this.seenEnd) this.seenEnd = end;
       this.data(seg, offset, present, wire, tsMicros);
+      // Let go of the packet buffer: from a stream source (standard input, gzip) each chunk is a new buffer,
+      // and a connection keeping the view of its last packet would keep that whole chunk alive.
+      this.segBuffer = NO_BYTES;
     }
     if (fin) {
       if (this.finOffset < 0) {
