@@ -2,8 +2,8 @@
  * Builds the {@link SmtpSession} model of one connection from its decoder events.
  *
  * The builder is mutable inside and hands out immutable snapshots: `peek()` for the dashboard while the
- * connection is open, `finish()` once it has closed (it waits for the message summaries, which are parsed
- * asynchronously). Every list it keeps is bounded (see {@link SessionLimits}).
+ * connection is open, `finish()` or `finishNow()` once it has closed. Each message's summary is parsed when
+ * the message ends, from its kept prefix. Every list it keeps is bounded (see {@link SessionLimits}).
  */
 
 import { emptyDirectionStats } from '../reassembly/half-stream.js';
@@ -59,10 +59,15 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 
 export interface SessionBuilder {
   apply(event: SmtpEvent): void;
-  /** The model as it stands (open sessions on the dashboard); message summaries not yet parsed are null. */
+  /** The model as it stands (open sessions on the dashboard); the summary of a message not yet ended is null. */
   peek(): SmtpSession;
   /** The final model; call after the `closed` event. */
   finish(): Promise<SmtpSession>;
+  /**
+   * The final model at once (message summaries are parsed when each message ends, so nothing is pending):
+   * lets the analyzer hand a session to the sinks as it closes instead of after the current read.
+   */
+  finishNow(): SmtpSession;
   readonly closed: boolean;
 }
 
@@ -109,7 +114,8 @@ interface MutableTransaction {
   bodyKept: number;
   bodyTruncated: boolean;
   summary: MessageSummary | null;
-  summaryPromise: Promise<void> | null;
+  /** The kept prefix was summarised (at the message's end). */
+  summarised: boolean;
   startedAt: number;
   endedAt: number | null;
 }
@@ -217,7 +223,7 @@ export function createSessionBuilder(
       bodyKept: 0,
       bodyTruncated: false,
       summary: null,
-      summaryPromise: null,
+      summarised: false,
       startedAt: tsMicros,
       endedAt: null,
     };
@@ -404,7 +410,7 @@ export function createSessionBuilder(
    */
   const keepBody = (bytes: Uint8Array): void => {
     const t = current;
-    if (t === null || t.summaryPromise !== null) return; // summarised already: nothing reads more bytes
+    if (t === null || t.summarised) return; // summarised already: nothing reads more bytes
     const room = limits.messageKeepBytes - t.bodyKept;
     if (room <= 0) {
       if (bytes.length > 0) t.bodyTruncated = true;
@@ -429,7 +435,7 @@ export function createSessionBuilder(
     t.sizeBytes = sizeBytes;
     if (t.endedAt === null) t.endedAt = ts;
     const body = t.body;
-    if (body !== null && t.summaryPromise === null) {
+    if (body !== null && !t.summarised) {
       const truncated = t.bodyTruncated || !complete;
       // Synchronous: contiguous() may be a shared scratch buffer, and the blocks go back to the pool after.
       let summary: MessageSummary | null;
@@ -440,10 +446,8 @@ export function createSessionBuilder(
       }
       body.release();
       t.body = null;
-      // Published a microtask later, as when the summary was parsed asynchronously.
-      t.summaryPromise = Promise.resolve(summary).then((s) => {
-        t.summary = s;
-      });
+      t.summarised = true;
+      t.summary = summary;
     }
   };
 
@@ -618,11 +622,10 @@ export function createSessionBuilder(
   return {
     apply,
     peek: build,
-    async finish(): Promise<SmtpSession> {
-      const pending = transactions.map((t) => t.summaryPromise).filter((p): p is Promise<void> => p !== null);
-      if (pending.length > 0) await Promise.all(pending);
-      return build();
+    finish(): Promise<SmtpSession> {
+      return Promise.resolve(build());
     },
+    finishNow: build,
     get closed() {
       return closed;
     },
