@@ -64,12 +64,36 @@ function firstValue(headers: readonly HeaderField[], key: string): string | null
   return null;
 }
 
-function decodeText(value: string): string {
-  try {
-    return repairWindows1252(decodeWords(value));
-  } catch {
-    return value;
+/**
+ * Results of the pure text functions below for recent header values, because mail repeats them (the same
+ * senders, recipients and subjects): up to {@link MEMO_ENTRIES} values of at most {@link MEMO_VALUE_CHARS}
+ * characters each, the oldest forgotten first. A cached result is returned only as a string or copied.
+ */
+const MEMO_ENTRIES = 256;
+const MEMO_VALUE_CHARS = 1024;
+
+function remember<T>(memo: Map<string, T>, key: string, value: T): T {
+  if (key.length > MEMO_VALUE_CHARS) return value;
+  if (memo.size >= MEMO_ENTRIES) {
+    const oldest = memo.keys().next();
+    if (oldest.done !== true) memo.delete(oldest.value);
   }
+  memo.set(key, value);
+  return value;
+}
+
+const decodedText = new Map<string, string>();
+
+function decodeText(value: string): string {
+  const known = decodedText.get(value);
+  if (known !== undefined) return known;
+  let text: string;
+  try {
+    text = repairWindows1252(decodeWords(value));
+  } catch {
+    text = value;
+  }
+  return remember(decodedText, value, text);
 }
 
 function parseAddresses(value: string): Address[] {
@@ -86,22 +110,36 @@ function formatMailbox(name: string, address: string): string {
   return display.length > 0 ? `${display} <${address}>` : address;
 }
 
+const formattedAddresses = new Map<string, readonly string[]>();
+
+/** The addresses of one header value, flattened and formatted: at most MESSAGE_MAX_LIST_ENTRIES, in order. */
+function addressesOfValue(value: string): readonly string[] {
+  const known = formattedAddresses.get(value);
+  if (known !== undefined) return known;
+  const out: string[] = [];
+  for (const address of parseAddresses(value)) {
+    if (out.length >= MESSAGE_MAX_LIST_ENTRIES) break;
+    if (address.group !== undefined) {
+      if (address.group.length === 0) out.push(`${repairWindows1252(collapse(address.name))}:;`);
+      for (const member of address.group) {
+        if (out.length >= MESSAGE_MAX_LIST_ENTRIES) break;
+        out.push(formatMailbox(member.name, member.address));
+      }
+    } else {
+      out.push(formatMailbox(address.name, address.address));
+    }
+  }
+  return remember(formattedAddresses, value, out);
+}
+
 /** All addresses of every `key` header, flattened (groups to their members; an empty group to "name:;"). */
 function addressesOf(headers: readonly HeaderField[], key: string): string[] {
   const out: string[] = [];
   for (const header of headers) {
     if (header.key !== key) continue;
-    for (const address of parseAddresses(header.value)) {
+    for (const address of addressesOfValue(header.value)) {
       if (out.length >= MESSAGE_MAX_LIST_ENTRIES) return out;
-      if (address.group !== undefined) {
-        if (address.group.length === 0) out.push(`${repairWindows1252(collapse(address.name))}:;`);
-        for (const member of address.group) {
-          if (out.length >= MESSAGE_MAX_LIST_ENTRIES) return out;
-          out.push(formatMailbox(member.name, member.address));
-        }
-      } else {
-        out.push(formatMailbox(address.name, address.address));
-      }
+      out.push(address);
     }
   }
   return out;

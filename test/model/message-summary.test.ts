@@ -17,6 +17,25 @@ describe('message-summary', () => {
     expect(MESSAGE_KEEP_BYTES_DEFAULT).toBe(262144);
   });
 
+  it('gives the same addresses and subject for a header value seen again, in results it does not share', async () => {
+    const message = bytesOf([
+      'From: =?utf-8?q?Z=C3=BCrich?= <z@example.org>',
+      'To: Bob <bob@example.net>, Team: erin@example.net;, carol@example.net',
+      'Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=',
+      '',
+      'body',
+    ]);
+    const first = await summarizeMessage(message, false);
+    expect(first.to).toEqual(['Bob <bob@example.net>', 'erin@example.net', 'carol@example.net']);
+    expect(first.from).toBe('Zürich <z@example.org>');
+    expect(first.subject).toBe('Grüße');
+    const second = await summarizeMessage(message, false);
+    expect(second.to).toEqual(['Bob <bob@example.net>', 'erin@example.net', 'carol@example.net']);
+    expect(second.to).not.toBe(first.to);
+    expect(second.from).toBe(first.from);
+    expect(second.subject).toBe(first.subject);
+  });
+
   it('summarises the header fields of a plain message', async () => {
     const summary = await summarizeMessage(
       bytesOf([
