@@ -296,10 +296,12 @@ function findBoundaries(
   dashes[0] = 0x2d;
   dashes[1] = 0x2d;
   dashes.set(boundary, 2);
+  // Hits must start before `end` (a boundary may run past it, as a line may); the search stops there.
+  const window = bytes.subarray(0, Math.min(bytes.length, end + dashes.length - 1));
   let from = start;
   while (from < end) {
     // A native search for "--boundary"; only a hit at the start of a line counts.
-    const lineStart = indexOfBytes(bytes, dashes, from);
+    const lineStart = indexOfBytes(window, dashes, from);
     if (lineStart < 0 || lineStart >= end) break;
     if (lineStart > start && bytes[lineStart - 1] !== 0x0a) {
       from = lineStart + 1;
