@@ -15,6 +15,7 @@
  * (IPv4: total length set, fragment bits cleared; IPv6: payload length set and the fragment header removed).
  */
 
+import { copyBytes } from '../util/copy-bytes.js';
 import type { IpLayerResult } from './ip-layer-result.js';
 
 /** Result of {@link FragmentReassembler.add}. */
@@ -211,9 +212,9 @@ export function createFragmentReassembler(options: FragmentReassemblerOptions): 
       dropped++;
     }
 
-    set.pieces.push({ start, end, bytes: buffer.slice(ip.payloadOffset, ip.capturedEnd) });
+    set.pieces.push({ start, end, bytes: copyBytes(buffer.subarray(ip.payloadOffset, ip.capturedEnd)) });
     if (start === 0) {
-      set.header = buffer.slice(ip.headerOffset, ip.headerOffset + ip.unfragmentableLength);
+      set.header = copyBytes(buffer.subarray(ip.headerOffset, ip.headerOffset + ip.unfragmentableLength));
       set.nextHeaderFieldOffset = ip.nextHeaderFieldOffset;
       set.protocol = ip.protocol;
     }

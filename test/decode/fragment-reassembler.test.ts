@@ -70,6 +70,22 @@ describe('fragment-reassembler', () => {
       expect(fragments.map((f) => f.length - 20)).toEqual([48, 48, 48, 48, 28]);
     });
 
+    it('keeps its own copy of each fragment when the packet buffer is a reused Node Buffer', () => {
+      // Readers of gzip and standard input hand out Buffers that the next chunk overwrites; Buffer#slice is a view.
+      const decoder = decoderWith();
+      const shared = Buffer.alloc(2048);
+      const outcomes = fragments.map((ip, i) => {
+        const frame = linkFrame(ip);
+        shared.set(frame, 0);
+        const view = packetView(frame, { tsMicros: T0 + i * 1000, index: i });
+        const outcome = decoder.decode({ ...view, buffer: shared, offset: 0 });
+        if (i < fragments.length - 1) shared.fill(0xaa);
+        return outcome;
+      });
+      expect(outcomes).toEqual([PENDING, PENDING, PENDING, PENDING, TCP]);
+      expect(payloadOf(decoder)).toEqual(PAYLOAD);
+    });
+
     it('reassembles fragments in order and decodes TCP from the datagram', () => {
       const decoder = decoderWith();
       expect(feed(decoder, fragments)).toEqual([PENDING, PENDING, PENDING, PENDING, TCP]);
