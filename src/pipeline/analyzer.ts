@@ -19,7 +19,6 @@ import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/ty
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
 import { runPacketLoop } from './packet-loop.js';
-import { releaseOnClose } from './release-on-close.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
@@ -193,12 +192,9 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     current = source;
     const decoder = createPacketDecoder({ ...config.decoder, ports });
     const prefix = many ? `${index + 1}-` : '';
-    const factory = releaseOnClose(
-      createSmtpStreamFactory(
-        (flow) =>
-          emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
-        config.smtp ?? {},
-      ),
+    const factory = createSmtpStreamFactory(
+      (flow) => emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
+      config.smtp ?? {},
     );
     const assembler = createAssembler(factory, { ...config.assembler, ports });
     liveDecode = () => decoder.counters();

@@ -203,6 +203,9 @@ export function createAssembler(
     }
     conn.state = 'closed';
     conn.closedTsMicros = tsMicros;
+    // A closed connection may linger (closedLingerMs) to absorb late packets: it keeps only its own small
+    // bookkeeping, not the handler (for SMTP, the decoder and the whole session model behind it).
+    conn.handler = null;
     conn.a.release();
     conn.b.release();
     holding.delete(conn.a);

@@ -199,11 +199,13 @@ export class HalfStream {
   }
 
   /** Drops held data and history (after close). */
+  /** Frees what the closed direction holds, its handler included (the SMTP decoder and session behind it). */
   release(): void {
     this.counters.bufferedBytes -= this.bufferedBytes;
     this.bufferedBytes = 0;
     this.held = [];
     this.history = null;
+    this.handler = NO_HANDLER;
   }
 
   private data(seg: TcpSegment, offset: number, present: number, wire: number, tsMicros: number): void {

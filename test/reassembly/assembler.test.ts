@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TcpSegment } from '../../src/decode/types.js';
@@ -1146,3 +1148,38 @@ describe('assembler', () => {
 function endpoints(from: Peer, to: Peer) {
   return { src: from.ip, srcPort: from.port, dst: to.ip, dstPort: to.port };
 }
+
+describe('assembler: closed connections', () => {
+  it("lets a closed connection's handler be garbage collected while the connection lingers", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let ref: WeakRef<object> | null = null;
+    const asm = createAssembler(
+      {
+        create: () => {
+          const handler = { onData() {}, onGap() {}, onClose() {} };
+          ref = new WeakRef(handler);
+          return handler;
+        },
+      },
+      { ports: DEFAULT_SMTP_PORTS, closedLingerMs: 30_000 },
+    );
+    const conv = new Conversation(CLIENT, SERVER);
+    for (const seg of [
+      ...conv.handshake(),
+      conv.data('s2c', '220 mx\r\n'),
+      conv.fin('c2s'),
+      conv.fin('s2c'),
+      conv.ack('c2s'),
+    ])
+      asm.push(seg);
+    // Closed by FIN, and lingering: still in the table, but holding no handler.
+    expect(asm.stats().openFlows).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect((ref as WeakRef<object> | null)?.deref()).toBeUndefined();
+    // A late retransmission of the lingering connection reaches no handler and is absorbed.
+    asm.push(conv.data('s2c', '220 mx\r\n', { offset: 0 }));
+    expect(asm.stats().totalFlows).toBe(1);
+  });
+});
