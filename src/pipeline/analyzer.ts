@@ -193,7 +193,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const decoder = createPacketDecoder({ ...config.decoder, ports });
     const prefix = many ? `${index + 1}-` : '';
     const factory = createSmtpStreamFactory(
-      (flow) => emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
+      (flow) =>
+        emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
       config.smtp ?? {},
     );
     const assembler = createAssembler(factory, { ...config.assembler, ports });
