@@ -50,15 +50,20 @@ export function generateAll(outDir: string, scale = 1, log: (line: string) => vo
   }
 }
 
+const USAGE = 'usage: node dist/adversarial/generate.js OUTDIR [--scale F]\n';
+
 function main(argv: readonly string[]): number {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { scale: { type: 'string' } },
-    allowPositionals: true,
-  });
+  let parsed: { values: { scale?: string | undefined }; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...argv], options: { scale: { type: 'string' } }, allowPositionals: true });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const outDir = positionals[0];
   if (outDir === undefined) {
-    process.stderr.write('usage: node dist/adversarial/generate.js OUTDIR [--scale F]\n');
+    process.stderr.write(USAGE);
     return 2;
   }
   const scale = values.scale === undefined ? 1 : Number(values.scale);
