@@ -60,6 +60,8 @@ const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, dropped: 0, truncated: 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
   const open = new Map<string, SessionBuilder>();
+  /** Connections seen whose decoder has not spoken yet (no session model made: see emitterFor). */
+  let awaitingFirstEvent = 0;
   let sessionsClosed = 0;
   let current: PacketSource | null = null;
   let stopped = false;
@@ -134,15 +136,20 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   };
 
   const emitterFor = (flow: FlowKey, body: MessageBodyListener | undefined) => {
-    let builder: SessionBuilder | null = createSessionBuilder(flow, {
-      ...config.session,
-      lmtp: flow.server.port === 24,
-    });
-    open.set(flow.id, builder);
+    // The session model is made at the connection's first event, not when the connection is seen: a flood of
+    // connections that never carry a byte (a SYN flood) then costs no model until each one closes.
+    let builder: SessionBuilder | null = null;
+    let done = false;
+    awaitingFirstEvent++;
     let depth = 0;
     let inMessage = false;
     return (event: SmtpEvent): void => {
-      if (builder === null) return;
+      if (done) return;
+      if (builder === null) {
+        builder = createSessionBuilder(flow, { ...config.session, lmtp: flow.server.port === 24 });
+        open.set(flow.id, builder);
+        awaitingFirstEvent--;
+      }
       builder.apply(event);
       if (body !== undefined) {
         if (event.type === 'command' && event.command.verb === 'MAIL') depth++;
@@ -160,9 +167,9 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         open.delete(flow.id);
         sessionsClosed++;
         deliver(builder);
-        // The reassembler keeps a closed connection, with its decoder and this emitter, for a while to absorb
-        // late packets (closedLingerMs): let go of the session model now, so it lives only until delivered.
+        // Let go of the session model now, so that it lives only until delivered.
         builder = null;
+        done = true;
       }
     };
   };
@@ -177,7 +184,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         liveAssembler === null ? finishedAssembler : [...finishedAssembler, liveAssembler()],
       ),
       sessionsClosed,
-      sessionsOpen: open.size,
+      sessionsOpen: open.size + awaitingFirstEvent,
       firstTsMicros: firstTs,
       lastTsMicros: lastTs,
     };
