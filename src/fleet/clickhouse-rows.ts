@@ -4,11 +4,13 @@
  *
  * Keys (docs/FLEET.md, "Row identity"):
  *  - `session_key`: the first 8 bytes (big-endian, as an unsigned decimal) of SHA-256 over the sensor, the
- *    session id, the first-packet time in microseconds and both endpoints. A session id alone is only unique
- *    within one run (`C000001` again in the next run); with its start time and endpoints it is unique.
+ *    first-packet time in microseconds and both endpoints. The session id is left out: it depends on the
+ *    run (`C000001` again in the next run, `2-C000001` when the capture is the second of several inputs),
+ *    while one connection's 4-tuple and first packet time are the same however the capture is fed in.
  *  - `id`: the same hash over `session_key`, the level and the level key (`depth`, `depth`+`index`, or the
- *    command's position in the session's command list: `seq` is not unique, END-OF-DATA repeats it).
- * The same capture analysed again, on any machine, gives the same keys, so rows sent twice collapse.
+ *    command's position in the session's command list, which is also its `seq`).
+ * The same capture analysed again with the same sensor name (alone or among other inputs, on this machine
+ * or another) gives the same keys, so rows sent twice collapse.
  *
  * Values: strings as they are, int and float as numbers (null when not finite), bool as 1/0, time as whole
  * seconds (DateTime) or as microseconds for the added `_us` twin, UInt64 keys as decimal strings (JSON
@@ -45,7 +47,6 @@ export function sessionKey(sensor: string, session: SmtpSession): string {
   return hash64(
     [
       sensor,
-      session.id,
       String(session.startedAt),
       session.client.ip,
       String(session.client.port),

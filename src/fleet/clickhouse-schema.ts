@@ -50,8 +50,9 @@ export interface FleetTable {
   /** Names of the columns that identify a row inside a session (the level key). */
   readonly levelKey: readonly string[];
   /**
-   * The row's position among the session's rows of this level is part of the key. Commands need it: `seq`
-   * repeats (END-OF-DATA shares the seq of its DATA, and LMTP's per-recipient replies share one seq).
+   * The row's position among the session's rows of this level is part of the key. Commands use it: a
+   * command has no other key column, and its position is also its `seq` (session-builder.ts numbers the
+   * session's command records in order, END-OF-DATA and LMTP's per-recipient replies included).
    */
   readonly ordinalKey: boolean;
   /** Name of the level's time column (DateTime), used for partitions and time filters. */

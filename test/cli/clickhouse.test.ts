@@ -4,7 +4,8 @@
  * server was unreachable loads with `clickhouse-replay`.
  */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   startTestClickHouse,
   type TestClickHouse,
 } from '../fleet/clickhouse-server.js';
+import { builtCli } from '../helpers/built-cli.js';
 import { runMain } from '../helpers/run-main.js';
 
 const SERVER = findClickHouseServer();
@@ -58,6 +60,41 @@ describe.skipIf(SERVER === null)('cli --clickhouse (needs clickhouse-server)', (
     );
     expect(rejected.trim()).toBe('nosuchuser@localhost');
   });
+
+  it('does not count a capture twice when it is sent alone and then again as part of a folder', async () => {
+    const folder = join(work, 'folder');
+    mkdirSync(folder);
+    copyFileSync(join(import.meta.dirname, '../../captures/postfix-basic.pcap'), join(folder, 'a.pcap'));
+    copyFileSync(CAPTURE, join(folder, 'b.pcap'));
+    const common = [
+      '--summary',
+      '--clickhouse',
+      ch.url,
+      '--clickhouse-database',
+      'resend',
+      '--sensor',
+      'mx1',
+    ];
+    const first = await run([CAPTURE, ...common]);
+    expect(first.code, first.err).toBe(0);
+    // Several files run in worker threads: the built CLI, as a process.
+    const folderCsv = join(work, 'folder-csv');
+    const second = spawnSync(process.execPath, [builtCli(), folder, ...common, '--csv', folderCsv], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(second.status, second.stderr).toBe(0);
+    // The folder run names the sessions of b.pcap 2-C000001 ...; their rows must replace the first run's.
+    expect(readFileSync(join(folderCsv, 'sessions.csv'), 'utf8')).toContain('2-C000001');
+    for (const level of ['sessions', 'transactions', 'recipients', 'commands']) {
+      const csvRows =
+        readFileSync(join(folderCsv, `${level}.csv`), 'utf8')
+          .trim()
+          .split('\n').length - 1;
+      const count = await ch.query(`SELECT count() FROM resend.${level} FINAL FORMAT TSV`);
+      expect(Number(count.trim()), level).toBe(csvRows);
+    }
+  }, 120_000);
 
   it('replays a spill file with clickhouse-replay, and a second replay adds nothing', async () => {
     // Rows spilled by a run whose server was down: make one by pointing a run at a closed port.

@@ -57,6 +57,29 @@ describe('clickhouse-rows', () => {
     expect(stats.nullsReplaced).toBe(0);
   });
 
+  it('gives a capture the same ids alone and as one of several inputs (session ids differ, keys do not)', async () => {
+    const capture = join(CAPTURES, 'postfix-rejects.pcap');
+    const alone = (await analyzeToArray({ inputs: [{ kind: 'file', path: capture }], ports: PORTS }))
+      .sessions;
+    const listed = (
+      await analyzeToArray({
+        inputs: [
+          { kind: 'file', path: join(CAPTURES, 'bounce-dsn.pcap') },
+          { kind: 'file', path: capture },
+        ],
+        ports: PORTS,
+      })
+    ).sessions.filter((s) => s.id.startsWith('2-'));
+    expect(alone.length).toBeGreaterThan(0);
+    expect(listed.map((s) => s.id)).toEqual(alone.map((s) => `2-${s.id}`));
+    const a = ids(alone, 'sensor-a');
+    const b = ids(listed, 'sensor-a');
+    for (const level of LEVEL_NAMES) {
+      expect(a.get(level)!.length, level).toBeGreaterThan(0);
+      expect(b.get(level), level).toEqual(a.get(level));
+    }
+  });
+
   it('gives another sensor other ids for the same traffic', () => {
     const a = new Set(ids(sessions, 'sensor-a').get('sessions'));
     for (const id of ids(sessions, 'sensor-b').get('sessions')!) expect(a.has(id)).toBe(false);
