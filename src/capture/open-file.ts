@@ -9,6 +9,9 @@
  * A plain file is read with two reused 1 MiB buffers (constant memory whatever the file size); standard input
  * and gzip data are consumed as stream chunks. Damage ends reading cleanly with warnings (see the parsers).
  * At most {@link MAX_WARNINGS} warnings are kept; later ones are counted only in their effect on stats.
+ *
+ * `close()` ends a read in flight at once: a stream that sends nothing more (a quiet pipe from a capture program)
+ * does not keep `forEach` waiting.
  */
 
 import { createReadStream } from 'node:fs';
@@ -255,11 +258,10 @@ function createSource(
     async close(): Promise<void> {
       closed = true;
       if (parser !== null) parser.stop();
-      if (finished !== null) {
-        await finished.catch(() => undefined);
-        return;
-      }
-      await reader.close();
+      // Closing the reader first ends the read run() may be waiting on (it then returns null).
+      const releasing = reader.close();
+      if (finished !== null) await finished.catch(() => undefined);
+      await releasing;
     },
     stats(): SourceStats {
       const counts = parser === null ? { packets: 0, bytes: 0, truncated: 0 } : parser.counts();

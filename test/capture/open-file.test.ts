@@ -202,6 +202,33 @@ describe('open-file', () => {
     expect(source.stats().bytes).toBe(pcapng.length);
   });
 
+  it('stops promptly on close while waiting on a stream that never ends, keeping the packets read', async () => {
+    const stream = new PassThrough();
+    // Half the packets, then silence: the stream stays open, as a quiet `tcpdump -U -w -` pipe does.
+    const half = pcapLe.subarray(0, pcapLe.length / 2);
+    const expected = reference(half, 'pcap');
+    stream.write(half);
+    const source = await openStreamSource(stream, 'stdin');
+    const packets: LoggedPacket[] = [];
+    let allRead: () => void = () => undefined;
+    const readAll = new Promise<void>((resolve) => {
+      allRead = resolve;
+    });
+    const reading = source.forEach((packet) => {
+      packets.push(logPacket(packet));
+      if (packets.length === expected.length) allRead();
+    });
+    await readAll;
+    const timedOut = Symbol('timed out');
+    const within = <T>(promise: Promise<T>): Promise<T | typeof timedOut> =>
+      Promise.race([promise, new Promise<typeof timedOut>((resolve) => setTimeout(resolve, 2000, timedOut))]);
+    expect(await within(source.close())).toBeUndefined();
+    expect(await within(reading)).toBeUndefined();
+    expect(packets).toEqual(expected);
+    expect(source.stats().packets).toBe(expected.length);
+    expect(stream.destroyed).toBe(true);
+  });
+
   it("reads standard input when the path is '-'", async () => {
     const stdin = Readable.from([pcapLe.subarray(0, 1000), pcapLe.subarray(1000)]);
     const spy = vi.spyOn(process, 'stdin', 'get').mockReturnValue(stdin as unknown as typeof process.stdin);
