@@ -15,7 +15,7 @@ import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '.
 import type { SmtpSession } from '../model/types.js';
 import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
-import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/types.js';
+import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
 import { runPacketLoop } from './packet-loop.js';
@@ -44,6 +44,14 @@ export interface AnalyzerConfig {
   readonly tap?: (packet: PacketView) => void;
   /** Called for each source warning as soon as the source reports it. */
   readonly onWarning?: (warning: SourceWarning, source: string) => void;
+  /** Analyse only one shard of the connections (pipeline/sharded.ts), told between packets where it is. */
+  readonly shard?: AnalyzerShard;
+}
+
+export interface AnalyzerShard extends AssemblerShard {
+  /** Called between packets every `boundaryEvery` packets (where the shard may post its events and wait). */
+  onBoundary(): void;
+  readonly boundaryEvery: number;
 }
 
 export interface Analyzer {
@@ -204,17 +212,16 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
       config.smtp ?? {},
     );
-    const assembler = createAssembler(factory, { ...config.assembler, ports });
+    const assembler = createAssembler(factory, { ...config.assembler, ports }, config.shard);
+    const shard = config.shard;
     liveDecode = () => decoder.counters();
     liveAssembler = () => assembler.stats();
     try {
       if (!stopped) {
-        const result = await runPacketLoop(
-          source,
-          decoder,
-          assembler,
-          config.tap === undefined ? {} : { tap: config.tap },
-        );
+        const result = await runPacketLoop(source, decoder, assembler, {
+          ...(config.tap === undefined ? {} : { tap: config.tap }),
+          ...(shard === undefined ? {} : { tick: shard.onBoundary, tickEvery: shard.boundaryEvery }),
+        });
         if (result.firstTsMicros !== null)
           firstTs = firstTs === null ? result.firstTsMicros : Math.min(firstTs, result.firstTsMicros);
         if (result.lastTsMicros !== null)
@@ -339,7 +346,7 @@ function sumDecodeCounters(all: readonly DecodeCounters[]): DecodeCounters {
   return { tcp, skipped, malformed, fragmentsReassembled, fragmentSetsDropped };
 }
 
-function sumAssemblerStats(all: readonly AssemblerStats[]): AssemblerStats {
+export function sumAssemblerStats(all: readonly AssemblerStats[]): AssemblerStats {
   const out = {
     openFlows: 0,
     totalFlows: 0,

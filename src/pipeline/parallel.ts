@@ -19,27 +19,39 @@
  *   as incomplete) and drops the later inputs.
  */
 
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SourceWarning } from '../capture/types.js';
-import { CaptureFormatError } from '../capture/types.js';
 import type { SmtpSession } from '../model/types.js';
 import { type Analyzer, type AnalyzerConfig, createAnalyzer, mergeRunStats } from './analyzer.js';
+import { createShardedAnalyzer } from './sharded.js';
 import type { RunSummary, Sink, Snapshot } from './sink.js';
+import {
+  createSharedCounter,
+  DEFAULT_MAX_BUFFERED_SESSIONS,
+  errorFields,
+  rebuildError,
+  releaseSessions,
+  signalStop,
+  type WorkerConfig,
+  waitForRoom,
+  workerConfigOf,
+} from './worker-support.js';
 
 export interface ParallelOptions {
-  /** Worker threads (default: the number of cores), never more than the number of inputs. */
+  /** Worker threads (default: the number of cores); 1 runs everything on the calling thread. */
   readonly workers?: number;
   /** Sessions one worker may have posted before the sinks took them; at the bound the worker waits. */
   readonly maxBufferedSessions?: number;
+  /** A single capture file at least this large is split between the workers by connection (sharded.ts). */
+  readonly shardMinBytes?: number;
 }
 
-export const DEFAULT_MAX_BUFFERED_SESSIONS = 512;
+/** Below this, starting workers that each read the whole file costs more than the split saves. */
+export const DEFAULT_SHARD_MIN_BYTES = 32 * 1024 * 1024;
 
 const WORKER_ROLE = 'smtpscope-parallel-analyzer';
-
-/** What crosses to a worker: the analyzer options that are plain data. */
-type WorkerConfig = Pick<AnalyzerConfig, 'ports' | 'decoder' | 'assembler' | 'smtp' | 'session'>;
 
 interface WorkerInit {
   readonly role: typeof WORKER_ROLE;
@@ -80,16 +92,30 @@ export function canRunInParallel(config: AnalyzerConfig): boolean {
   );
 }
 
+/** Whether `config` is one regular capture file of at least `minBytes`, with nothing that cannot cross. */
+export function canShard(config: AnalyzerConfig, minBytes: number): boolean {
+  const input = config.inputs[0];
+  if (config.inputs.length !== 1 || input?.kind !== 'file' || input.path === '-') return false;
+  if (config.bodyListener !== undefined || config.tap !== undefined) return false;
+  const stat = statSync(input.path, { throwIfNoEntry: false });
+  return stat !== undefined && stat.isFile() && stat.size >= minBytes;
+}
+
 /**
- * An analyzer over several capture files that uses worker threads; same interface and same result as
- * {@link createAnalyzer} (which it falls back to when {@link canRunInParallel} is false or one worker is asked).
+ * An analyzer that uses worker threads where it can, with the same interface and the same result as
+ * {@link createAnalyzer}: several files run one per worker (this module); one large file is split between the
+ * workers by connection (sharded.ts); anything else, or one worker, runs on the calling thread.
  */
 export function createParallelAnalyzer(
   config: AnalyzerConfig,
   sinks: readonly Sink[],
   options: ParallelOptions = {},
 ): Analyzer {
-  const workerCount = Math.min(options.workers ?? availableParallelism(), config.inputs.length);
+  const cores = options.workers ?? availableParallelism();
+  const maxBufferedSessions = options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS;
+  if (cores >= 2 && canShard(config, options.shardMinBytes ?? DEFAULT_SHARD_MIN_BYTES))
+    return createShardedAnalyzer(config, sinks, { shards: cores, maxBufferedSessions });
+  const workerCount = Math.min(cores, config.inputs.length);
   if (!canRunInParallel(config) || workerCount < 2) return createAnalyzer(config, sinks);
   const maxBuffered = Math.max(1, options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS);
   const paths = config.inputs.map((input) => (input.kind === 'file' ? input.path : ''));
@@ -116,8 +142,7 @@ export function createParallelAnalyzer(
   /** Tells every worker to stop: the one on the input being delivered flushes its open sessions, as stop() would. */
   const stopWorkers = (): void => {
     for (const { worker, counter } of workers) {
-      Atomics.store(counter, 1, 1);
-      Atomics.notify(counter, 0);
+      signalStop(counter);
       worker.postMessage({ type: 'stop' } satisfies ToWorker);
     }
   };
@@ -142,15 +167,9 @@ export function createParallelAnalyzer(
         inputs[index]!.worker = w;
         slot.worker.postMessage({ type: 'file', index, path: paths[index]! } satisfies ToWorker);
       };
-      const workerConfig: WorkerConfig = {
-        ...(config.ports === undefined ? {} : { ports: config.ports }),
-        ...(config.decoder === undefined ? {} : { decoder: config.decoder }),
-        ...(config.assembler === undefined ? {} : { assembler: config.assembler }),
-        ...(config.smtp === undefined ? {} : { smtp: config.smtp }),
-        ...(config.session === undefined ? {} : { session: config.session }),
-      };
+      const workerConfig = workerConfigOf(config);
       for (let w = 0; w < workerCount; w++) {
-        const shared = new SharedArrayBuffer(8);
+        const { shared, counter } = createSharedCounter();
         const init: WorkerInit = { role: WORKER_ROLE, config: workerConfig, shared, maxBuffered };
         const worker = new Worker(new URL(import.meta.url), { workerData: init });
         const exited = new Promise<void>((resolve) => {
@@ -177,7 +196,7 @@ export function createParallelAnalyzer(
             }
           signal();
         });
-        workers.push({ worker, counter: new Int32Array(shared), exited });
+        workers.push({ worker, counter, exited });
       }
       for (let w = 0; w < workerCount; w++) assign(w);
 
@@ -193,8 +212,7 @@ export function createParallelAnalyzer(
               const session = input.sessions.shift()!;
               const renamed: SmtpSession = { ...session, id: `${i + 1}-${session.id}` };
               for (const sink of sinks) await sink.sessionClosed(renamed);
-              Atomics.sub(counter, 0, 1);
-              Atomics.notify(counter, 0);
+              releaseSessions(counter, 1);
             }
             while (warned < input.warnings.length) {
               const { warning, source } = input.warnings[warned++]!;
@@ -232,17 +250,10 @@ export function createParallelAnalyzer(
   };
 }
 
-function rebuildError(name: string, message: string): Error {
-  if (name === 'CaptureFormatError') return new CaptureFormatError(message);
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Summaries: the sums the sequential analyzer makes over its inputs.
 
-function mergeSummaries(all: readonly RunSummary[]): Omit<RunSummary, 'wallMs'> {
+export function mergeSummaries(all: readonly RunSummary[]): Omit<RunSummary, 'wallMs'> {
   const sources: RunSummary['sources'][number][] = [];
   const warnings: SourceWarning[] = [];
   for (const s of all) {
@@ -271,12 +282,7 @@ function runWorker(init: WorkerInit): void {
       sessionClosed(session) {
         port.postMessage({ type: 'session', index, session } satisfies FromWorker);
         Atomics.add(counter, 0, 1);
-        for (;;) {
-          const inFlight = Atomics.load(counter, 0);
-          if (inFlight < init.maxBuffered || Atomics.load(counter, 1) === 1) break;
-          Atomics.wait(counter, 0, inFlight);
-        }
-        if (Atomics.load(counter, 1) === 1) current?.stop();
+        if (waitForRoom(counter, init.maxBuffered)) current?.stop();
       },
       async close(summary) {
         closedWith = summary;
@@ -297,8 +303,7 @@ function runWorker(init: WorkerInit): void {
       const summary = await analyzer.run();
       port.postMessage({ type: 'done', index, summary } satisfies FromWorker);
     } catch (error) {
-      const name = error instanceof Error ? error.name : 'Error';
-      const message = error instanceof Error ? error.message : String(error);
+      const { name, message } = errorFields(error);
       port.postMessage({ type: 'failed', index, name, message, summary: closedWith } satisfies FromWorker);
     } finally {
       current = null;

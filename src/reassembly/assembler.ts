@@ -40,18 +40,21 @@ import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { Connection } from './connection.js';
-import { FlowTable } from './flow-table.js';
+import { FlowTable, hashSegment } from './flow-table.js';
 import { HalfStream, type SharedCounters } from './half-stream.js';
 import { resolveAssemblerOptions } from './options.js';
 import type {
   Assembler,
   AssemblerOptions,
+  AssemblerShard,
   AssemblerStats,
   CloseReason,
   FlowStats,
   OrientationBasis,
+  ShardPosition,
   StreamHandlerFactory,
 } from './types.js';
+import { SHARD_PHASE } from './types.js';
 
 const SYN = TCP_FLAG.SYN;
 const ACK = TCP_FLAG.ACK;
@@ -72,15 +75,20 @@ function looksLikeReply(segment: TcpSegment): boolean {
   return isDigit(b[p]) && isDigit(b[p + 1]) && isDigit(b[p + 2]) && (fourth === 0x20 || fourth === 0x2d);
 }
 
-function formatId(n: number): string {
+export function formatId(n: number): string {
   return `C${String(n).padStart(6, '0')}`;
 }
 
 export function createAssembler(
   factory: StreamHandlerFactory,
   options?: Partial<AssemblerOptions>,
+  shard?: AssemblerShard,
 ): Assembler {
   const o = resolveAssemblerOptions(options);
+  /** Where this assembler is; without a shard nobody reads it. */
+  const at: ShardPosition = shard?.at ?? { segment: -1, phase: 0, rank: 0 };
+  /** Segments on the selected ports seen so far, whichever shard they belong to. */
+  let segments = 0;
   const ports = o.ports;
   const idleMicros = o.idleTimeoutMs * 1000;
   const lingerMicros = o.closedLingerMs * 1000;
@@ -177,6 +185,8 @@ export function createAssembler(
       tsMicros,
     );
     table.insert(conn);
+    conn.touchedAt = at.segment;
+    shard?.onStart(conn.id);
     if (basis !== null) orient(conn, aIsClient, basis, tsMicros);
     return conn;
   }
@@ -235,6 +245,8 @@ export function createAssembler(
     const idleCutoff = nowMicros - idleMicros;
     let head = table.openHead;
     while (head !== null && head.lastTsMicros < idleCutoff) {
+      at.phase = SHARD_PHASE.IDLE;
+      at.rank = head.touchedAt;
       idleClose(head);
       head = table.openHead;
     }
@@ -247,8 +259,11 @@ export function createAssembler(
     if (nowMicros >= finWaitingNext) {
       let next = Number.POSITIVE_INFINITY;
       for (const conn of finWaiting.slice()) {
-        if (conn.finDeadlineMicros <= nowMicros) close(conn, 'fin', conn.finDeadlineMicros);
-        else if (conn.finDeadlineMicros < next) next = conn.finDeadlineMicros;
+        if (conn.finDeadlineMicros <= nowMicros) {
+          at.phase = SHARD_PHASE.FIN_WAIT;
+          at.rank = conn.finWaitFrom;
+          close(conn, 'fin', conn.finDeadlineMicros);
+        } else if (conn.finDeadlineMicros < next) next = conn.finDeadlineMicros;
       }
       finWaitingNext = next;
     }
@@ -297,6 +312,7 @@ export function createAssembler(
   function push(segment: TcpSegment): void {
     const ts = segment.tsMicros;
     if (ts > latestTsMicros) latestTsMicros = ts;
+    at.segment = segments++;
     const head = table.openHead;
     if (
       (head !== null && head.lastTsMicros < ts - idleMicros) ||
@@ -305,6 +321,10 @@ export function createAssembler(
     ) {
       expire(ts);
     }
+    // Another shard's connection: it only moved the clock.
+    if (shard !== undefined && hashSegment(segment) % shard.count !== shard.index) return;
+    at.phase = SHARD_PHASE.SEGMENT;
+    at.rank = 0;
 
     let conn = table.lookup(segment);
     const flags = segment.flags;
@@ -327,6 +347,7 @@ export function createAssembler(
     }
     let fromA = table.fromA;
     conn.lastTsMicros = ts;
+    conn.touchedAt = at.segment;
     table.touch(conn);
     (fromA ? conn.a : conn.b).stats.packets++;
     const pure = (flags & CONTROL) === 0 && segment.wirePayloadLength === 0 && segment.payloadLength === 0;
@@ -381,6 +402,7 @@ export function createAssembler(
       }
       if (conn.finDeadlineMicros < 0) {
         conn.finDeadlineMicros = ts + finLingerMicros;
+        conn.finWaitFrom = at.segment;
         finWaiting.push(conn);
         if (conn.finDeadlineMicros < finWaitingNext) finWaitingNext = conn.finDeadlineMicros;
       }
@@ -406,7 +428,10 @@ export function createAssembler(
 
   function flushAll(reason: CloseReason): void {
     let head = table.openHead;
+    at.segment = segments;
+    at.phase = SHARD_PHASE.END;
     while (head !== null) {
+      at.rank = head.touchedAt;
       // A connection waiting after both FINs for holes to fill was closed by FIN, whatever ends the input.
       close(head, head.a.finOffset >= 0 && head.b.finOffset >= 0 ? 'fin' : reason, latestTsMicros);
       head = table.openHead;

@@ -22,6 +22,9 @@ export class Connection {
   closedTsMicros = 0;
   /** Packet time after which a connection with both FINs in closes even with holes left; -1: not waiting. */
   finDeadlineMicros = -1;
+  /** Segment number of the last activity (the open list's order) and of the start of the FIN wait. */
+  touchedAt = 0;
+  finWaitFrom = 0;
   /** Links of the list the connection is on: open connections by activity, or closed ones by close time. */
   prev: Connection | null = null;
   next: Connection | null = null;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as CorpusModule from '../../src/bench/corpus.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import type * as AnalyzerModule from '../../src/pipeline/analyzer.js';
 import type * as ParallelModule from '../../src/pipeline/parallel.js';
@@ -129,5 +130,79 @@ describe('parallel', () => {
         inputs: [...inputs, { kind: 'source', open: () => Promise.reject(new Error('x')) }],
       }),
     ).toBe(false);
+  });
+});
+
+describe('sharded (one file split between workers by connection)', () => {
+  const shard = (
+    config: AnalyzerModule.AnalyzerConfig,
+    shards: number,
+    sinks: Sink[],
+    maxBufferedSessions = 512,
+  ) =>
+    parallel.createParallelAnalyzer(config, sinks, {
+      workers: shards,
+      shardMinBytes: 0,
+      maxBufferedSessions,
+    });
+
+  it('gives every bundled capture the sessions, ids, order and summary of one thread, with 2 and 3 shards', async () => {
+    for (const input of captureInputs()) {
+      const config = {
+        inputs: [input],
+        ports: new Set([25, 465, 587, 2525, 24, 366, 2587, 2588, 2589, 2590, 2592]),
+      };
+      const sequential = await analyzer.analyzeToArray(config);
+      for (const shards of [2, 3]) {
+        const c = collector();
+        const summary = await shard(config, shards, [c.sink]).run();
+        expect(c.sessions, `${input.path} on ${shards} shards`).toEqual(sequential.sessions);
+        expect(withoutWall(summary)).toEqual(withoutWall(sequential.summary));
+      }
+    }
+  });
+
+  it('merges idle expiry, FIN waits and the end-of-capture flush of many interleaved connections in one order', async () => {
+    const corpusModule = (await import(
+      pathToFileURL(join(out, 'bench/corpus.js')).href
+    )) as typeof CorpusModule;
+    const corpus = await corpusModule.buildCorpus(
+      {
+        name: 'shard-test',
+        sizeBytes: 4 * 2 ** 20,
+        concurrency: 300,
+        smtpShare: 0.8,
+        smtp: { messageBytes: 3000, recipients: 2, pipelined: true, transactions: 2, seed: 7 },
+        seed: 7,
+        stepMicros: 10,
+      },
+      join(repo, 'captures'),
+    );
+    // Timeouts of a few milliseconds of packet time close connections in the middle of the file, in every
+    // shard at once; a cut-off connection table makes the end-of-capture flush close hundreds.
+    const config = {
+      inputs: [{ kind: 'file' as const, path: corpus.pcapPath }],
+      assembler: { idleTimeoutMs: 3, finLingerMs: 1, closedLingerMs: 2 },
+    };
+    const sequential = await analyzer.analyzeToArray(config);
+    const reasons = new Set(sequential.sessions.map((s) => s.closeReason));
+    expect(reasons).toContain('idle-timeout');
+    expect(sequential.sessions.length).toBeGreaterThan(100);
+    const c = collector(1);
+    const summary = await shard(config, 2, [c.sink], 2).run();
+    corpusModule.removeCorpus(corpus);
+    expect(c.sessions.map((s) => s.id)).toEqual(sequential.sessions.map((s) => s.id));
+    expect(c.sessions).toEqual(sequential.sessions);
+    expect(withoutWall(summary)).toEqual(withoutWall(sequential.summary));
+  }, 60_000);
+
+  it('takes only one regular file of at least the size asked, with nothing that cannot cross', () => {
+    const [first] = captureInputs();
+    const inputs = [first!];
+    expect(parallel.canShard({ inputs }, 0)).toBe(true);
+    expect(parallel.canShard({ inputs }, 1e12)).toBe(false);
+    expect(parallel.canShard({ inputs: [{ kind: 'file', path: '-' }] }, 0)).toBe(false);
+    expect(parallel.canShard({ inputs, tap: () => {} }, 0)).toBe(false);
+    expect(parallel.canShard({ inputs: captureInputs() }, 0)).toBe(false);
   });
 });
