@@ -11,7 +11,8 @@
  * At most {@link MAX_WARNINGS} warnings are kept; later ones are counted only in their effect on stats.
  *
  * `close()` ends a read in flight at once: a stream that sends nothing more (a quiet pipe from a capture program)
- * does not keep `forEach` waiting.
+ * does not keep `forEach` waiting. Drops are 0 for a file read by path (nothing is lost reading it) and null
+ * (unknown) for a stream: whatever wrote it may have dropped packets that we cannot see.
  */
 
 import { createReadStream } from 'node:fs';
@@ -121,13 +122,13 @@ export async function openFileSource(path: string, options: OpenSourceOptions = 
   const format = head.length >= SNIFF_BYTES ? sniffFormat(head) : null;
   if (format === 'gzip') {
     await reader.close();
-    return openGzipSource(createReadStream(path, { highWaterMark: GZIP_READ_BYTES }), path, options);
+    return openGzipSource(createReadStream(path, { highWaterMark: GZIP_READ_BYTES }), path, options, 0);
   }
   if (format === null) {
     await reader.close();
     throw notACapture(path, head, false);
   }
-  return createSource(path, format, false, reader, first, options);
+  return createSource(path, format, false, reader, first, options, 0);
 }
 
 /**
@@ -141,12 +142,13 @@ export async function openStreamSource(
 ): Promise<PacketSource> {
   const head = await peekStream(stream, SNIFF_BYTES);
   const format = head.length >= SNIFF_BYTES ? sniffFormat(head) : null;
-  if (format === 'gzip') return openGzipSource(stream, description, options);
+  if (format === 'gzip') return openGzipSource(stream, description, options, null);
   if (format === null) {
     stream.destroy();
     throw notACapture(description, head, false);
   }
-  return createSource(description, format, false, createStreamChunkReader(stream, rethrow), null, options);
+  const reader = createStreamChunkReader(stream, rethrow);
+  return createSource(description, format, false, reader, null, options, null);
 }
 
 function rethrow(): boolean {
@@ -163,6 +165,7 @@ async function openGzipSource(
   compressed: Readable,
   description: string,
   options: OpenSourceOptions,
+  dropped: 0 | null,
 ): Promise<PacketSource> {
   const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   // Errors of either stream end up on gunzip, where the reader sees them; the callback only absorbs them.
@@ -193,13 +196,14 @@ async function openGzipSource(
     });
     return true;
   });
-  return createSource(description, format, true, reader, null, options, warnings);
+  return createSource(description, format, true, reader, null, options, dropped, warnings);
 }
 
 /**
  * The PacketSource over a chunk reader and the parser for `format`. `first` is a chunk already read (for
- * sniffing) that must be parsed before the reader's next one. `readerWarnings` is filled by the reader
- * (gzip errors) and merged after the parser's warnings at the end of input.
+ * sniffing) that must be parsed before the reader's next one. `dropped` is what stats() reports as drops.
+ * `readerWarnings` is filled by the reader (gzip errors) and merged after the parser's warnings at the end of
+ * input.
  */
 function createSource(
   description: string,
@@ -208,6 +212,7 @@ function createSource(
   reader: ChunkReader,
   first: Uint8Array | null,
   options: OpenSourceOptions,
+  dropped: 0 | null,
   readerWarnings: SourceWarning[] = [],
 ): PacketSource {
   const warnings: SourceWarning[] = [];
@@ -265,7 +270,7 @@ function createSource(
     },
     stats(): SourceStats {
       const counts = parser === null ? { packets: 0, bytes: 0, truncated: 0 } : parser.counts();
-      return { packets: counts.packets, bytes: counts.bytes, dropped: 0, truncated: counts.truncated };
+      return { packets: counts.packets, bytes: counts.bytes, dropped, truncated: counts.truncated };
     },
     warnings(): readonly SourceWarning[] {
       return warnings;

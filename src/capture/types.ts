@@ -62,7 +62,10 @@ export interface SourceStats {
   readonly packets: number;
   /** Bytes of input consumed (decompressed for gzip). */
   readonly bytes: number;
-  /** Packets dropped by the kernel or by our queue; null when the source cannot know (live via `cap`). */
+  /**
+   * Packets dropped by the kernel or by our queue; null when the source cannot know (live via `cap`, or a
+   * stream such as standard input, whose writer may have dropped packets unseen).
+   */
   readonly dropped: number | null;
   /** Packets whose captured length is below their original length. */
   readonly truncated: number;

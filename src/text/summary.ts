@@ -202,7 +202,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
           malformed.length === 0 ? '0' : malformed.map(([k, n]) => `${k} ${n}`).join(', '),
         ],
         ['packets cut by snaplen', String(src.truncated)],
-        ['dropped', src.dropped === null ? 'n/a (not reported by the capture library)' : String(src.dropped)],
+        ['dropped', src.dropped === null ? 'n/a (this input does not report drops)' : String(src.dropped)],
       ]),
     );
     section(

@@ -103,6 +103,7 @@ describe('open-file', () => {
     expect(source.compressed).toBe(true);
     expect(await collect(source)).toEqual(reference(bytes, kind));
     expect(source.stats().bytes).toBe(bytes.length);
+    expect(source.stats().dropped).toBe(0);
     expect(source.warnings()).toEqual([]);
   });
 
@@ -200,6 +201,8 @@ describe('open-file', () => {
     expect(source.description).toBe('stdin');
     expect(await collect(source)).toEqual(reference(pcapng, 'pcapng'));
     expect(source.stats().bytes).toBe(pcapng.length);
+    // Whatever wrote the stream may have dropped packets: unknown, not 0.
+    expect(source.stats().dropped).toBeNull();
   });
 
   it('stops promptly on close while waiting on a stream that never ends, keeping the packets read', async () => {
@@ -236,6 +239,7 @@ describe('open-file', () => {
       const source = await openFileSource('-');
       expect(source.description).toBe('stdin');
       expect(await collect(source)).toEqual(reference(pcapLe, 'pcap'));
+      expect(source.stats().dropped).toBeNull();
     } finally {
       spy.mockRestore();
     }
@@ -266,6 +270,7 @@ describe('open-file', () => {
     expect(source.format).toBe('pcap-ns');
     expect(source.compressed).toBe(true);
     expect(await collect(source)).toEqual(reference(pcapNsBe, 'pcap'));
+    expect(source.stats().dropped).toBeNull();
     await expect(
       openStreamSource(Readable.from([Buffer.from('GET / HTTP/1.1\r\n')]), 'pipe'),
     ).rejects.toThrow('pipe: not a pcap, pcapng or gzip file: starts with 47 45 54 20');
