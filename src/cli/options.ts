@@ -61,6 +61,7 @@ const FLAGS = {
   'clickhouse-user': { type: 'string' },
   'clickhouse-password': { type: 'string' },
   'clickhouse-spill': { type: 'string' },
+  'clickhouse-no-create': { type: 'boolean' },
   sensor: { type: 'string' },
 } as const;
 
@@ -110,6 +111,8 @@ export interface CliOptions {
     readonly password: string | null;
     readonly spillFile: string | null;
     readonly sensor: string | null;
+    /** Create the database and tables when missing (off with --clickhouse-no-create). */
+    readonly createTables: boolean;
   };
 }
 
@@ -220,6 +223,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       password: v['clickhouse-password'] ?? null,
       spillFile: v['clickhouse-spill'] ?? null,
       sensor: v.sensor ?? null,
+      createTables: v['clickhouse-no-create'] !== true,
     },
   };
 }
@@ -248,7 +252,10 @@ Output (analyze):
   --clickhouse URL         stream the four levels into ClickHouse (docs/FLEET.md); with
                            --clickhouse-database DB, --clickhouse-user U, --clickhouse-password P,
                            --sensor NAME (default: host name), --clickhouse-spill FILE (rows kept
-                           while the server is unreachable; load them later with clickhouse-replay)
+                           while the server is unreachable; load them later with clickhouse-replay),
+                           --clickhouse-no-create (the tables exist: no CREATE DATABASE/TABLE).
+                           The URL may name the database and user (http://u:p@host:8123/db); the
+                           flags win over it
 
 Input:
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)

@@ -5,6 +5,7 @@
 import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import type { PacketView } from '../capture/types.js';
+import { type ClickHouseTarget, resolveClickHouseTarget } from '../fleet/clickhouse-target.js';
 import type { InputSpec, MessageBodyListener } from '../pipeline/analyzer.js';
 import type { Sink } from '../pipeline/sink.js';
 import { createCsvSink } from '../report/csv-sink.js';
@@ -98,20 +99,24 @@ export async function openLiveInput(options: CliOptions, outputs: Outputs): Prom
   return { kind: 'source', open: async () => source };
 }
 
-/** Connection options for the ClickHouse sink and `clickhouse-replay`, from the flags. */
-export function clickHouseConnection(options: CliOptions): {
-  url: string;
-  database?: string;
-  username?: string;
-  password?: string;
-} {
+/**
+ * Connection options for the ClickHouse sink and `clickhouse-replay`, from the flags: database, user and
+ * password from their flags, else from the URL (`http://user:password@host:8123/db`), else the defaults.
+ */
+export function clickHouseConnection(options: CliOptions): ClickHouseTarget & { createTables: boolean } {
   const ch = options.clickhouse;
   if (ch.url === null)
     throw new UsageError('--clickhouse URL is required (for example http://127.0.0.1:8123)');
-  return {
-    url: ch.url,
-    ...(ch.database === null ? {} : { database: ch.database }),
-    ...(ch.username === null ? {} : { username: ch.username }),
-    ...(ch.password === null ? {} : { password: ch.password }),
-  };
+  try {
+    const target = resolveClickHouseTarget({
+      url: ch.url,
+      ...(ch.database === null ? {} : { database: ch.database }),
+      ...(ch.username === null ? {} : { username: ch.username }),
+      ...(ch.password === null ? {} : { password: ch.password }),
+    });
+    return { ...target, createTables: ch.createTables };
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(`--clickhouse: ${error.message}`);
+    throw error;
+  }
 }

@@ -20,15 +20,22 @@ import { LEVEL_NAMES } from '../report/columns.js';
 import type { FleetRow } from './clickhouse-rows.js';
 import { hash64 } from './clickhouse-rows.js';
 import { createTableStatement, insertColumns, qualifiedTable, quoteIdentifier } from './clickhouse-schema.js';
+import { DEFAULT_DATABASE, resolveClickHouseTarget } from './clickhouse-target.js';
+
+export { DEFAULT_DATABASE };
 
 export interface ClickHouseConnectionOptions {
-  /** HTTP interface URL, e.g. `http://127.0.0.1:8123`. */
+  /**
+   * HTTP interface URL, e.g. `http://127.0.0.1:8123`. It may name the database as its path
+   * (`http://host:8123/mail`) and carry `user:password@`; `database`, `username` and `password` given
+   * here win over the URL (resolveClickHouseTarget).
+   */
   readonly url: string;
-  /** Database of the four tables; created when missing (default `smtpscope`). */
+  /** Database of the four tables; created when missing (default: the URL's path, else `smtpscope`). */
   readonly database?: string;
-  /** User name (default `default`). */
+  /** User name (default: the URL's, else `default`). */
   readonly username?: string;
-  /** Password (default empty). */
+  /** Password (default: the URL's, else empty). */
   readonly password?: string;
   /** Time limit of one HTTP request, in milliseconds (default 10 000). */
   readonly requestTimeoutMs?: number;
@@ -51,8 +58,6 @@ export interface ClickHouseConnection {
   close(): Promise<void>;
 }
 
-export const DEFAULT_DATABASE = 'smtpscope';
-
 /** Parses `18.16.1` / `23.8.2.7` (null when it does not start with two numbers). */
 export function parseServerVersion(text: string): ServerVersion | null {
   const m = /^(\d+)\.(\d+)/.exec(text.trim());
@@ -71,11 +76,12 @@ export function deduplicationToken(level: LevelName, rows: readonly FleetRow[]):
 }
 
 export function createClickHouseConnection(options: ClickHouseConnectionOptions): ClickHouseConnection {
-  const database = options.database ?? DEFAULT_DATABASE;
+  const target = resolveClickHouseTarget(options);
+  const database = target.database;
   const client: ClickHouseClient = createClient({
-    url: options.url,
-    username: options.username ?? 'default',
-    password: options.password ?? '',
+    url: target.url,
+    username: target.username,
+    password: target.password,
     request_timeout: options.requestTimeoutMs ?? 10_000,
     // 18.16 answers settings it does not know with an error: send none by default.
     clickhouse_settings: {},

@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTableStatement } from '../../src/fleet/clickhouse-schema.js';
 import {
   findClickHouseServer,
   startTestClickHouse,
@@ -127,6 +128,82 @@ describe.skipIf(SERVER === null)('cli --clickhouse (needs clickhouse-server)', (
     const sessions = await ch.query('SELECT count() FROM spilltest.sessions FINAL FORMAT TSV');
     expect(Number(sessions.trim())).toBe(4);
   }, 120_000);
+
+  it('takes the database from the URL path, and the user flag wins over the URL', async () => {
+    // The URL names a user and password the server refuses: the flags win and let the inserts through.
+    const url = ch.url.replace('http://', 'http://nobody:wrong@');
+    const r = await run([
+      CAPTURE,
+      '--summary',
+      '--clickhouse',
+      `${url}/urldb`,
+      '--clickhouse-user',
+      'default',
+      '--clickhouse-password',
+      '',
+      '--clickhouse-spill',
+      join(work, 'urldb.ndjson'),
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    const count = await ch.query('SELECT count() FROM urldb.sessions FINAL FORMAT TSV');
+    expect(Number(count.trim())).toBe(4);
+    const flag = await run([
+      CAPTURE,
+      '--summary',
+      '--clickhouse',
+      `${ch.url}/urldb`,
+      '--clickhouse-database',
+      'flagdb',
+      '--clickhouse-spill',
+      join(work, 'flagdb.ndjson'),
+    ]);
+    expect(flag.code).toBe(0);
+    expect(Number((await ch.query('SELECT count() FROM flagdb.sessions FINAL FORMAT TSV')).trim())).toBe(4);
+    expect(Number((await ch.query('SELECT count() FROM urldb.sessions FINAL FORMAT TSV')).trim())).toBe(4);
+  }, 120_000);
+
+  it('creates no database or table with --clickhouse-no-create (rows spill while the tables are missing)', async () => {
+    const spill = join(work, 'nocreate.ndjson');
+    const r = await run([
+      CAPTURE,
+      '--summary',
+      '--clickhouse',
+      ch.url,
+      '--clickhouse-database',
+      'nocreate',
+      '--clickhouse-no-create',
+      '--clickhouse-spill',
+      spill,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('clickhouse');
+    expect(readFileSync(spill, 'utf8').trim().split('\n').length).toBeGreaterThan(0);
+    const dbs = await ch.query("SELECT count() FROM system.databases WHERE name = 'nocreate' FORMAT TSV");
+    expect(dbs.trim()).toBe('0');
+    // Once the tables exist, the same flag loads the spill file without DDL.
+    for (const level of ['sessions', 'transactions', 'recipients', 'commands'] as const) {
+      if (level === 'sessions') await ch.query('CREATE DATABASE nocreate');
+      await ch.query(createTableStatement(level, 'nocreate'));
+    }
+    const replay = await run([
+      'clickhouse-replay',
+      spill,
+      '--clickhouse',
+      ch.url,
+      '--clickhouse-database',
+      'nocreate',
+      '--clickhouse-no-create',
+    ]);
+    expect(replay.code).toBe(0);
+    expect(replay.out).toMatch(/loaded sessions 4, /);
+  }, 120_000);
+
+  it('refuses a ClickHouse URL with more than one path segment as a usage error', async () => {
+    const r = await run([CAPTURE, '--summary', '--clickhouse', 'http://127.0.0.1:9/a/b']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('one database');
+  });
 
   it('refuses clickhouse-replay without a server URL', async () => {
     const file = join(work, 'empty.ndjson');
