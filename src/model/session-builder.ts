@@ -516,6 +516,9 @@ export function createSessionBuilder(
         return;
       case 'anomaly':
         touch(event.tsMicros);
+        // A command the decoder knows will get no reply (a later reply could only answer a later command) no
+        // longer waits for one; the offset is set for commands only (not AUTH responses or ends of data).
+        if (event.code === 'missing-reply' && event.offset !== null && pendingReplies > 0) pendingReplies--;
         addAnomaly({
           code: event.code,
           direction: event.direction,

@@ -135,6 +135,32 @@ function expectedAuthResponses(mechanism: string, hasInitialResponse: boolean): 
   }
 }
 
+/**
+ * Whether a reply with this code can answer the waiting entry. Only codes tied to one command are checked (RFC
+ * 5321 4.3.2, RFC 4954): 354 answers DATA alone, 334 and 235 an AUTH command or AUTH response, 221 QUIT. Every
+ * other code can answer anything, so normal (and pipelined) traffic pairs strictly in order.
+ */
+function canAnswer(code: number, entry: PendingEntry): boolean {
+  const command = entry.command;
+  switch (code) {
+    case 354:
+      return command !== null && command.kind === 'command' && command.verb === 'DATA';
+    case 334:
+    case 235:
+      return command !== null && command.verb === 'AUTH';
+    case 221:
+      return command !== null && command.kind === 'command' && command.verb === 'QUIT';
+    default:
+      return true;
+  }
+}
+
+function describeEntry(entry: PendingEntry): string {
+  const command = entry.command;
+  if (command === null) return entry.target.kind === 'end-of-data' ? 'the end of data' : 'a command';
+  return command.kind === 'auth-response' ? 'an AUTH response' : command.verb;
+}
+
 const RESYNC_NO_ARGUMENT = new Set(['DATA', 'RSET', 'QUIT', 'STARTTLS', 'TURN']);
 
 /**
@@ -973,6 +999,9 @@ export function createSmtpDecoder(
       );
     }
     matched = peekPending();
+    if (matched !== null && !canAnswer(reply.code, matched)) {
+      matched = skipToAnswerable(reply, ts) ?? matched;
+    }
     if (matched === null) {
       target = { kind: 'unmatched' };
       if (!seen[cmdDir]) {
@@ -1022,6 +1051,35 @@ export function createSmtpDecoder(
     }
     emit({ type: 'reply', reply, to: target });
     applyReply(matched, reply, ts);
+  }
+
+  /**
+   * Pairing by code (RFC 5321 4.3.2, RFC 4954): when the oldest waiting command cannot take this reply but a later
+   * one can, the commands before it got no reply in the capture (a reply lost, or glued to another line): each is
+   * flagged `missing-reply` and left without one. Returns the new head, or null when nothing later fits (the reply
+   * is then paired in order, as before).
+   */
+  function skipToAnswerable(reply: SmtpReply, ts: number): PendingEntry | null {
+    let index = pendingHead + 1;
+    while (index < pending.length && !canAnswer(reply.code, pending[index] as PendingEntry)) index++;
+    if (index >= pending.length) return null;
+    const answered = pending[index] as PendingEntry;
+    const answeredName = describeEntry(answered);
+    while (pendingHead < index) {
+      const skipped = pending[pendingHead] as PendingEntry;
+      advancePending();
+      index--;
+      anomaly(
+        'missing-reply',
+        cmdDir,
+        `no reply to ${describeEntry(skipped)} in the capture: ${reply.code} answers ${answeredName}`,
+        // The offset of a skipped command (not of an AUTH response or an end of data), which the model counts.
+        skipped.command?.kind === 'command' ? skipped.command.offset : null,
+        ts,
+      );
+      if (barrier === skipped) resolveBarrier(skipped, null, ts);
+    }
+    return peekPending();
   }
 
   function applyReply(matched: PendingEntry, reply: SmtpReply, ts: number): void {

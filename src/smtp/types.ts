@@ -124,7 +124,8 @@ export type AnomalyCode =
   | 'tls-not-tls'
   | 'auth-cleartext'
   | 'too-many-recipients'
-  | 'reply-without-command';
+  | 'reply-without-command'
+  | 'missing-reply';
 
 export interface TlsHello {
   readonly side: 'client' | 'server';
