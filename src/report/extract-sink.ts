@@ -11,7 +11,9 @@
  *  - `messageEnd` renames the file to `<session_id>-<depth>.eml` when complete. An incomplete body is
  *    deleted, or kept as `<session_id>-<depth>-incomplete.eml` with `includeIncomplete`.
  * File names are made from the session id and depth only (never from the wire); characters outside
- * `[A-Za-z0-9.-]` become `_`, and a name already used in this run gets a `-2`, `-3`... suffix.
+ * `[A-Za-z0-9.-]` become `_`, and a name already taken (in this run, or by a file already in DIR from an
+ * earlier run) gets a `-2`, `-3`... suffix. The final name is taken with link(2), which fails instead of
+ * replacing an existing file, so a second run into the same DIR never overwrites the first run's messages.
  *
  * Bounds: at most `maxOpenFiles` descriptors are open at once (the least recently written file is closed and
  * reopened for append when needed); a body past `maxMessageBytes` is cut and marked `truncated` in the index.
@@ -19,7 +21,17 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { SmtpSession, TransactionRecord } from '../model/types.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
@@ -144,6 +156,12 @@ export const EXTRACT_INDEX_COLUMNS: readonly ColumnSpec<ExtractIndexRow>[] = [
     description: 'Outcome of the transaction.',
     get: (r) => r.transaction?.outcome ?? null,
   },
+  {
+    name: 'started_at_us',
+    type: 'int',
+    description: '`started_at` in microseconds since the Unix epoch.',
+    get: (r) => r.transaction?.startedAt ?? null,
+  },
 ];
 
 /** `<session_id>-<depth>` with every character outside `[A-Za-z0-9.-]` replaced by `_` (at most 200 chars). */
@@ -244,11 +262,29 @@ export function createExtractSink(options: ExtractSinkOptions): ExtractSink {
     p.buffered = 0;
   }
 
-  function uniqueName(base: string, suffix: string): string {
-    let name = `${base}${suffix}.eml`;
-    for (let n = 2; usedNames.has(name); n++) name = `${base}-${n}${suffix}.eml`;
-    usedNames.add(name);
-    return name;
+  /**
+   * Moves the temporary file to the first free name `<base><suffix>.eml`, `<base>-2<suffix>.eml`... and
+   * returns it. Free means not used in this run and not present in DIR: link(2) fails with EEXIST rather
+   * than replace a file. On a file system without hard links, a name is taken only when no file has it.
+   */
+  function placeFile(tempPath: string, base: string, suffix: string): string {
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? `${base}${suffix}.eml` : `${base}-${n}${suffix}.eml`;
+      if (usedNames.has(name)) continue;
+      const target = join(dir, name);
+      try {
+        linkSync(tempPath, target);
+        unlinkSync(tempPath);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') continue;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+        if (existsSync(target)) continue;
+        renameSync(tempPath, target);
+      }
+      usedNames.add(name);
+      return name;
+    }
   }
 
   function finish(p: Pending, complete: boolean): void {
@@ -261,8 +297,11 @@ export function createExtractSink(options: ExtractSinkOptions): ExtractSink {
         unlinkSync(p.tempPath);
         return;
       }
-      const file = uniqueName(extractBaseName(p.sessionId, p.depth), complete ? '' : '-incomplete');
-      renameSync(p.tempPath, join(dir, file));
+      const file = placeFile(
+        p.tempPath,
+        extractBaseName(p.sessionId, p.depth),
+        complete ? '' : '-incomplete',
+      );
       const list = finished.get(p.sessionId) ?? [];
       list.push({
         sessionId: p.sessionId,

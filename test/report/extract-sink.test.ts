@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/pipeline/sink.js';
 import { createExtractSink, extractBaseName } from '../../src/report/extract-sink.js';
+import { formatIsoMicros } from '../../src/report/iso-micros.js';
 import { makeMessage, makeSession, makeTransaction } from '../helpers/sessions.js';
 
 const summary = {} as RunSummary;
@@ -134,5 +135,41 @@ describe('extract-sink', () => {
     const base = extractBaseName(s.id, 1);
     expect(readFileSync(join(dir, `${base}.eml`), 'utf8')).toBe('one');
     expect(readFileSync(join(dir, `${base}-2.eml`), 'utf8')).toBe('two');
+  });
+
+  it('keeps the messages of an earlier run into the same folder: the second run takes the next free names', async () => {
+    const dir = tmp();
+    const s = makeSession();
+    for (const body of ['first run', 'second run']) {
+      const sink = createExtractSink({ dir });
+      sink.messageStart(s.id, 1);
+      sink.messageBytes(s.id, 1, enc(body));
+      sink.messageEnd(s.id, 1, true);
+      await sink.sessionClosed(s);
+      await sink.close(summary);
+    }
+    const base = extractBaseName(s.id, 1);
+    expect(readdirSync(dir).sort()).toEqual([`${base}-2.eml`, `${base}.eml`, 'index.csv']);
+    expect(readFileSync(join(dir, `${base}.eml`), 'utf8')).toBe('first run');
+    expect(readFileSync(join(dir, `${base}-2.eml`), 'utf8')).toBe('second run');
+    // The second run's index names the file it wrote.
+    expect(readFileSync(join(dir, 'index.csv'), 'utf8')).toContain(`"${base}-2.eml"`);
+  });
+
+  it('puts the MAIL time in microseconds next to started_at in index.csv', async () => {
+    const dir = tmp();
+    const s = makeSession();
+    const sink = createExtractSink({ dir });
+    sink.messageStart(s.id, 1);
+    sink.messageBytes(s.id, 1, enc('x'));
+    sink.messageEnd(s.id, 1, true);
+    await sink.sessionClosed(s);
+    await sink.close(summary);
+    const [header, row] = readFileSync(join(dir, 'index.csv'), 'utf8').trimEnd().split('\n');
+    const names = header!.split(',');
+    const cells = row!.split(',');
+    const micros = s.transactions[0]!.startedAt;
+    expect(cells[names.indexOf('started_at_us')]).toBe(String(micros));
+    expect(cells[names.indexOf('started_at')]).toBe(`"${formatIsoMicros(micros)}"`);
   });
 });
