@@ -6,7 +6,8 @@
  * and calls `screen.render()` once. Keys change the interface state and draw one frame at once. Nothing
  * here runs per packet. While a file is read the screen shows progress; the dashboard opens when the run
  * ends. `q`, Ctrl-C, SIGINT and SIGTERM stop the analyzer if it still runs, wait until every sink is
- * flushed, restore the terminal and resolve the exit code (0; 1 when the run itself failed).
+ * flushed, restore the terminal and resolve the exit code (0; 1 when the run itself failed). A second one
+ * while that goes on leaves at once (quit-control.ts: 143 after SIGTERM, else 130).
  */
 
 import { openSync } from 'node:fs';
@@ -17,6 +18,7 @@ import type { Analyzer } from '../pipeline/analyzer.js';
 import type { RunStats, RunSummary, Sink } from '../pipeline/sink.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { parseFilter } from './filter.js';
+import { createQuitControl } from './quit-control.js';
 import { createSessionWindow, LIVE_WINDOW, OFFLINE_WINDOW } from './session-window.js';
 import {
   type ClosedView,
@@ -306,16 +308,30 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       resolveRun = resolve;
     });
 
-    const onSignal = (): void => {
-      if (quitting !== null) process.exit(130);
-      void quit();
-    };
+    const control = createQuitControl(
+      () => void quit(),
+      (code) => {
+        clearInterval(timer);
+        if (!screenGone) {
+          screenGone = true;
+          screen.destroy();
+        }
+        input?.destroy();
+        process.stderr.write('smtpscope: left at once; outputs may be incomplete\n');
+        process.exit(code);
+      },
+    );
+    const onSignal = (signal: NodeJS.Signals): void =>
+      control.request(signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
 
     function quit(): Promise<number> {
       if (quitting !== null) return quitting;
       quitting = (async () => {
         if (phase === 'reading') {
-          setMessage('stopping: closing open sessions and flushing outputs…', 'warn');
+          setMessage(
+            'stopping: closing open sessions and flushing outputs… (q again: leave at once)',
+            'warn',
+          );
           draw();
           analyzer.stop();
         }
@@ -338,7 +354,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
-    screen.key(['q', 'C-c'], () => void quit());
+    screen.key(['q', 'C-c'], () => control.request('key'));
     screen.key(['up', 'k'], () => move(-1));
     screen.key(['down', 'j'], () => move(1));
     screen.key(['pageup'], () => move(-pageSize()));

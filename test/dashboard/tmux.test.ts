@@ -8,6 +8,7 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +196,73 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     process.kill(Number(child), 'SIGTERM');
     expect(await waitForFile(exitFile)).toBe('0');
   }, 60_000);
+
+  describe('while quitting takes long', () => {
+    // A "ClickHouse server" that accepts connections and never answers: the run cannot finish until the
+    // sink gives up (30 s), so the first quit request keeps waiting and the second must leave at once.
+    let silent: Server | null = null;
+    const sockets = new Set<Socket>();
+    let url = '';
+    beforeAll(async () => {
+      const server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.resume();
+      });
+      silent = server;
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      url = `http://127.0.0.1:${address.port}`;
+    });
+    afterAll(async () => {
+      const server = silent;
+      if (server === null) return;
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    const startStuck = (): string => start(100, 30, [REJECTS, '--clickhouse', url]);
+    const nodePid = (): number => {
+      const pid = tmux('list-panes', '-t', 'main', '-F', '#{pane_pid}').trim();
+      return Number(execFileSync('pgrep', ['-P', pid, 'node'], { encoding: 'utf8' }).trim().split('\n')[0]);
+    };
+
+    it.each([
+      { first: 'q', second: 'q' },
+      { first: 'C-c', second: 'C-c' },
+      { first: 'q', second: 'C-c' },
+    ])(
+      'leaves at once with status 130 on $second while $first is still flushing',
+      async ({ first, second }) => {
+        const exitFile = startStuck();
+        await waitFor(
+          (t) => t.includes('reading') && t.includes('sessions open 0 total 4'),
+          'every session read',
+        );
+        keys(first);
+        await waitFor((t) => t.includes('stopping: closing open sessions'), 'the stopping message');
+        keys(second);
+        expect(await waitForFile(exitFile, 5000)).toBe('130');
+        expect(screen()).toContain('left at once');
+      },
+      60_000,
+    );
+
+    it('leaves at once with status 143 on a second SIGTERM', async () => {
+      const exitFile = startStuck();
+      await waitFor(
+        (t) => t.includes('reading') && t.includes('sessions open 0 total 4'),
+        'every session read',
+      );
+      const child = nodePid();
+      process.kill(child, 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(existsSync(exitFile)).toBe(false);
+      process.kill(child, 'SIGTERM');
+      expect(await waitForFile(exitFile, 5000)).toBe('143');
+    }, 60_000);
+  });
 });
 
 if (!HAVE_TMUX) {
