@@ -171,7 +171,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
       : {
           device,
           filter: v.filter ?? portsFilter(ports),
-          snaplen: positiveInt('snaplen', v.snaplen) ?? 262_144,
+          // 0 means the most the capture can take, as in tcpdump.
+          snaplen: positiveInt('snaplen', v.snaplen, { allowZero: true }) ?? 262_144,
           bufferMb: positiveInt('buffer-size', v['buffer-size']) ?? 16,
           count: positiveInt('count', v.count),
           durationMs: ((d) => (d === null ? null : d * 1000))(positiveInt('duration', v.duration)),
