@@ -17,10 +17,9 @@ export interface Expectation {
 
 export function parseExpectations(text: string): Expectation[] {
   const doc = JSON.parse(text) as unknown;
-  const list =
-    doc !== null && typeof doc === 'object' && 'differences' in doc
-      ? (doc as { differences: unknown }).differences
-      : [];
+  if (doc === null || typeof doc !== 'object' || !('differences' in doc))
+    throw new Error('expectations: the file has no "differences" list');
+  const list = (doc as { differences: unknown }).differences;
   if (!Array.isArray(list)) throw new Error('expectations: "differences" must be a list');
   return list.map((entry, i) => {
     const e = entry as Partial<Record<keyof Expectation, unknown>>;

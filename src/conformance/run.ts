@@ -9,6 +9,7 @@
 
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareArkime, parseArkimeTest } from './arkime-compare.js';
 import { analyzeInWorker, type CaptureOutcome } from './capture-runner.js';
@@ -22,6 +23,9 @@ import { parseTsharkFields, runTsharkFields, type TsharkCounts, tsharkAvailable 
 import { compareZeek } from './zeek-compare.js';
 import { parseZeekLog } from './zeek-log.js';
 
+/** The repository: this file is src/conformance/run.ts or dist/conformance/run.js. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
 interface Options {
   dir: string;
   writeDoc: boolean;
@@ -33,7 +37,7 @@ interface Options {
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = {
-    dir: '../shared/captures/peer',
+    dir: resolve(REPO_ROOT, '../shared/captures/peer'),
     writeDoc: false,
     timeoutMs: 30_000,
     only: null,
@@ -127,11 +131,13 @@ export async function runConformance(argv: readonly string[]): Promise<number> {
     console.error(`conformance: peer capture folder ${o.dir} not found`);
     return 2;
   }
-  const repoRoot = `${process.cwd()}/`;
+  const repoRoot = `${REPO_ROOT}/`;
   const expectationsPath = `${repoRoot}test/conformance/expectations.json`;
-  const expectations: Expectation[] = existsSync(expectationsPath)
-    ? parseExpectations(await readFile(expectationsPath, 'utf8'))
-    : [];
+  if (!existsSync(expectationsPath)) {
+    console.error(`conformance: ${expectationsPath} not found`);
+    return 2;
+  }
+  const expectations: Expectation[] = parseExpectations(await readFile(expectationsPath, 'utf8'));
   let captures = await listPeerCaptures(o.dir);
   if (o.only !== null) captures = captures.filter((c) => c.name.includes(o.only ?? ''));
   const live = o.tshark && (await tsharkAvailable());
