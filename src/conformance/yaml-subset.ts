@@ -98,7 +98,10 @@ function isMappingStart(text: string): boolean {
   return findMappingColon(text) > 0;
 }
 
-/** Index of the `:` that ends a mapping key (followed by a space or the end of the line), outside quotes. */
+/**
+ * Index of the `:` that ends a mapping key (followed by a space or the end of the line), outside quotes.
+ * Brackets count only at the start of the text, where they open a flow collection.
+ */
 function findMappingColon(text: string): number {
   let quote = '';
   for (let i = 0; i < text.length; i++) {
@@ -111,7 +114,8 @@ function findMappingColon(text: string): number {
       quote = c;
       continue;
     }
-    if (c === '[' || c === '{') return -1;
+    // A line that opens with a bracket is a flow collection; inside a key (`smtp.rcpt_to[0]`) it is text.
+    if (i === 0 && (c === '[' || c === '{')) return -1;
     if (c === ':' && (i + 1 === text.length || text[i + 1] === ' ')) return i;
   }
   return -1;

@@ -42,6 +42,38 @@ describe('yaml-subset', () => {
     expect(doc).toEqual({ checks: [{ filter: { count: 0, match: { tx_id: 1 } } }], args: ['-k none'] });
   });
 
+  it('keeps keys with an index or brackets inside them, and flow values after the colon', () => {
+    const text = [
+      'checks:',
+      '  - filter:',
+      '      match:',
+      '        smtp.rcpt_to[0]: <bob@example.com>',
+      '        email.to[1]: alice@example.com',
+      '        email.attachment[0]: "a: b.txt"',
+      '        email.received[0]: from x ([10.0.0.1]) by y',
+      '        email.url[0]: test-site.org/blah/123/',
+      '        not-has-key: [smtp.rcpt_to]',
+      '  - [a, b]',
+    ].join('\n');
+    expect(parseYamlSubset(text)).toEqual({
+      checks: [
+        {
+          filter: {
+            match: {
+              'smtp.rcpt_to[0]': '<bob@example.com>',
+              'email.to[1]': 'alice@example.com',
+              'email.attachment[0]': 'a: b.txt',
+              'email.received[0]': 'from x ([10.0.0.1]) by y',
+              'email.url[0]': 'test-site.org/blah/123/',
+              'not-has-key': ['smtp.rcpt_to'],
+            },
+          },
+        },
+        ['a', 'b'],
+      ],
+    });
+  });
+
   it('returns null for an empty document', () => {
     expect(parseYamlSubset('# only a comment\n\n')).toBeNull();
   });
