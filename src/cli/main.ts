@@ -235,6 +235,18 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
 
 async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  // The analyze outputs do not apply here: refuse them rather than ignore them.
+  const ignored = [
+    ['--json', options.json],
+    ['--csv-sessions', options.csvSessions],
+    ['--csv-transactions', options.csvTransactions],
+    ['--csv-recipients', options.csvRecipients],
+    ['--csv-commands', options.csvCommands],
+    ['--extract', options.extractDir],
+    ['--clickhouse', options.clickhouse.url],
+  ].find(([, value]) => value !== null);
+  if (ignored !== undefined)
+    throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
   const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
   const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
   const report = collectFailures(sessions);

@@ -60,6 +60,15 @@ export interface FailureRow {
   readonly explanation: string;
 }
 
+/** One transaction of the capture that carried the message a DSN reports on. */
+export interface DsnHop {
+  readonly sessionId: string;
+  readonly depth: number;
+  readonly tsMicros: number;
+  readonly server: Endpoint;
+  readonly queueId: string | null;
+}
+
 export interface DsnOriginal {
   readonly sessionId: string;
   readonly depth: number;
@@ -67,6 +76,12 @@ export interface DsnOriginal {
   readonly mailFrom: string | null;
   readonly queueId: string | null;
   readonly matchedBy: 'message-id' | 'recipient';
+  /**
+   * Every transaction before the DSN that carried the same Message-ID (the original itself included), oldest
+   * first: a message relayed through several servers in the capture has one per hop, and often only the
+   * hop into the reporting MTA has a queue id. With `matchedBy: 'recipient'`, the original alone.
+   */
+  readonly hops: readonly DsnHop[];
 }
 
 /** One recipient of a delivery status notification carried in the traffic (MAIL FROM:<>). */
@@ -380,6 +395,20 @@ function findOriginal(
       }
     }
     if (best === null) return null;
+    const hopOf = (c: OriginalCandidate): DsnHop => ({
+      sessionId: c.session.id,
+      depth: c.transaction.depth,
+      tsMicros: c.transaction.startedAt,
+      server: c.session.server,
+      queueId: c.transaction.queueId,
+    });
+    const hops =
+      matchedBy === 'recipient'
+        ? [hopOf(best)]
+        : list
+            .filter((c) => c.transaction.startedAt <= beforeMicros)
+            .sort((a, b) => a.transaction.startedAt - b.transaction.startedAt)
+            .map(hopOf);
     return {
       sessionId: best.session.id,
       depth: best.transaction.depth,
@@ -387,6 +416,7 @@ function findOriginal(
       mailFrom: best.transaction.mailFrom,
       queueId: best.transaction.queueId,
       matchedBy,
+      hops,
     };
   };
   const id = normalizeMessageId(messageId);
@@ -679,12 +709,13 @@ export const BOUNCE_COLUMNS: readonly ColumnSpec<BounceCsvRow>[] = [
   {
     name: 'queue_id',
     type: 'string',
-    description: 'Queue id of the transaction (for `dsn`: of the joined original).',
+    description:
+      'Queue id the server gave the message at end of data; empty for a refusal at MAIL or RCPT (the message was not queued for it) and when the reply named none (for `dsn`: of the joined original, else of the latest earlier hop of the same message that has one).',
     get: (r) =>
       f(
         r,
         (x) => x.queueId,
-        (x) => x.original?.queueId ?? null,
+        (x) => dsnQueueId(x.original),
       ),
   },
   {
@@ -771,7 +802,36 @@ export const BOUNCE_COLUMNS: readonly ColumnSpec<BounceCsvRow>[] = [
         (x) => x.original?.matchedBy ?? null,
       ),
   },
+  {
+    name: 'original_hops',
+    type: 'string',
+    description:
+      'For `dsn`: every transaction in the capture that carried the original Message-ID, oldest first, as `session_id#depth` with ` queue QUEUEID` when it had one, separated by `, `.',
+    get: (r) =>
+      f(
+        r,
+        () => null,
+        (x) => (x.original === null ? null : formatHops(x.original.hops)),
+      ),
+  },
 ];
+
+/** The joined original's queue id, else the latest earlier hop's that has one. */
+function dsnQueueId(original: DsnOriginal | null): string | null {
+  if (original === null) return null;
+  if (original.queueId !== null) return original.queueId;
+  for (let i = original.hops.length - 1; i >= 0; i--) {
+    const q = original.hops[i]?.queueId ?? null;
+    if (q !== null) return q;
+  }
+  return null;
+}
+
+function formatHops(hops: readonly DsnHop[]): string {
+  return hops
+    .map((h) => `${h.sessionId}#${h.depth}${h.queueId === null ? '' : ` queue ${h.queueId}`}`)
+    .join(', ');
+}
 
 export function bounceCsvRows(report: Pick<BounceReport, 'failures' | 'dsns'>): BounceCsvRow[] {
   return [
@@ -858,11 +918,12 @@ export function formatBounceReport(report: BounceReport): string {
       cell(r.enhancedStatus, 12),
       r.kind === 'session' ? '-' : addr(r.mailFrom),
       r.kind === 'recipient' ? addr(r.recipient) : '-',
+      cell(r.client.ip),
       cell(r.serverName === null ? r.server.ip : `${r.server.ip} ${r.serverName}`),
       r.reasonClass ?? (r.outcomeUnknown ? 'outcome-unknown' : '-'),
     ]);
     const lines = table(
-      ['TIME (UTC)', 'STAGE', 'CODE', 'STATUS', 'FROM', 'RECIPIENT', 'SERVER', 'REASON'],
+      ['TIME (UTC)', 'STAGE', 'CODE', 'STATUS', 'FROM', 'RECIPIENT', 'CLIENT', 'SERVER', 'REASON'],
       rows,
     );
     out.push(lines[0] ?? '');
@@ -918,6 +979,10 @@ export function formatBounceReport(report: BounceReport): string {
       if (d.diagnosticCode !== null) out.push(`      diagnostic: ${clip(safeText(d.diagnosticCode), 160)}`);
       if (d.statusMeaning !== null)
         out.push(`      ${safeText(d.status ?? '')}: ${safeText(d.statusMeaning)}`);
+      if (d.original !== null && d.original.hops.length > 1)
+        out.push(`      same message in: ${safeText(formatHops(d.original.hops))}`);
+      else if (d.original !== null && dsnQueueId(d.original) !== null)
+        out.push(`      queue id ${safeText(dsnQueueId(d.original) ?? '')}`);
     });
   }
   return `${out.join('\n')}\n`;

@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseCsvText } from '../fleet/csv-text.js';
 import { builtCli } from '../helpers/built-cli.js';
 import { runMain } from '../helpers/run-main.js';
 
@@ -175,12 +176,172 @@ describe('cli main', () => {
     const r = await run(['bounces', capture('postfix-rejects.pcap')]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('nosuchuser@localhost');
-    expect(r.out).toContain('5.1.1');
-    expect(r.out).toContain('greylist@sink.test');
+    expect(r.out).toMatch(/CLIENT\s+SERVER/);
+    expect(r.out).toMatch(/nosuchuser@localhost\s+127\.0\.0\.1\s+127\.0\.0\.1 mx\.smtpscope\.test/);
     const dsn = await run(['bounces', capture('bounce-dsn.pcap'), '--ports', TEST_PORTS]);
     expect(dsn.code).toBe(0);
-    expect(dsn.out).toContain('gone@remote.test');
-    expect(dsn.out).toMatch(/DSN|delivery status/i);
+    expect(dsn.out).toContain('1 DSN recipient seen in traffic');
+    expect(dsn.out).toMatch(
+      /failed\s+5\.1\.1\s+gone@remote\.test\s+mx\.smtpscope\.test\s+C000002 #1 \(by message-id\)/,
+    );
+    expect(dsn.out).toMatch(/same message in: C000001#1 queue [0-9A-F]+, C000002#1/);
+  });
+
+  /** bounces.csv rows of a capture, as objects; only the named fields. */
+  const bounceRows = async (name: string, fields: readonly string[], ports: readonly string[] = []) => {
+    const file = join(work, `${name}.bounces.csv`);
+    const r = await run(['bounces', capture(name), '--csv', file, ...ports]);
+    expect(r.code, r.err).toBe(0);
+    return parseCsvText(readFileSync(file, 'utf8')).rows.map((row) =>
+      Object.fromEntries(fields.map((f) => [f, row[f] ?? null])),
+    );
+  };
+
+  it('gives each refusal of postfix-rejects.pcap its stage, code, status and reason class in bounces.csv', async () => {
+    const fields = [
+      'session_id',
+      'kind',
+      'stage',
+      'severity',
+      'code',
+      'enhanced',
+      'reason_class',
+      'recipient',
+      'queue_id',
+    ];
+    expect(await bounceRows('postfix-rejects.pcap', fields)).toEqual([
+      {
+        session_id: 'C000001',
+        kind: 'transaction',
+        stage: 'mail',
+        severity: 'permanent',
+        code: '554',
+        enhanced: '5.7.1',
+        reason_class: 'policy-or-spam',
+        recipient: null,
+        queue_id: null,
+      },
+      {
+        session_id: 'C000002',
+        kind: 'recipient',
+        stage: 'rcpt',
+        severity: 'permanent',
+        code: '550',
+        enhanced: '5.1.1',
+        reason_class: 'mailbox-unknown',
+        recipient: 'nosuchuser@localhost',
+        queue_id: null,
+      },
+      {
+        session_id: 'C000002',
+        kind: 'recipient',
+        stage: 'rcpt',
+        severity: 'temporary',
+        code: '450',
+        enhanced: '4.2.0',
+        reason_class: 'greylisted',
+        recipient: 'greylist@sink.test',
+        queue_id: null,
+      },
+      {
+        session_id: 'C000003',
+        kind: 'recipient',
+        stage: 'end-of-data',
+        severity: 'permanent',
+        code: '552',
+        enhanced: '5.3.4',
+        reason_class: 'message-too-big',
+        recipient: 'bob@sink.test',
+        queue_id: null,
+      },
+      {
+        session_id: 'C000004',
+        kind: 'transaction',
+        stage: 'mail',
+        severity: 'permanent',
+        code: '530',
+        enhanced: '5.7.0',
+        reason_class: 'tls-required',
+        recipient: null,
+        queue_id: null,
+      },
+    ]);
+  });
+
+  it('reports the refused AUTH of smtp-server-auth.pcap at the auth stage', async () => {
+    const fields = ['kind', 'stage', 'code', 'enhanced', 'reason_class', 'server_port'];
+    expect(await bounceRows('smtp-server-auth.pcap', fields, ['--ports', TEST_PORTS])).toEqual([
+      {
+        kind: 'session',
+        stage: 'auth',
+        code: '535',
+        enhanced: '5.7.8',
+        reason_class: 'auth-failed',
+        server_port: '2587',
+      },
+    ]);
+  });
+
+  it('joins the DSN of bounce-dsn.pcap to the relay hop by Message-ID and lists the submission hop with its queue id', async () => {
+    const fields = [
+      'source',
+      'session_id',
+      'stage',
+      'code',
+      'enhanced',
+      'reason_class',
+      'recipient',
+      'message_id',
+      'dsn_action',
+      'original_session_id',
+      'original_depth',
+      'matched_by',
+    ];
+    // captures/README.md: the relay hop and the DSN go to port 2590.
+    const rows = await bounceRows(
+      'bounce-dsn.pcap',
+      [...fields, 'queue_id', 'original_hops'],
+      ['--ports', '25,2590'],
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({
+      source: 'reply',
+      session_id: 'C000002',
+      stage: 'rcpt',
+      code: '550',
+      enhanced: '5.1.1',
+      reason_class: 'mailbox-unknown',
+      recipient: 'gone@remote.test',
+    });
+    expect(rows[1]).toMatchObject({
+      source: 'dsn',
+      session_id: 'C000003',
+      stage: null,
+      code: '550',
+      enhanced: '5.1.1',
+      reason_class: 'mailbox-unknown',
+      recipient: 'gone@remote.test',
+      message_id: '<bounce-1@smtpscope.test>',
+      dsn_action: 'failed',
+      original_session_id: 'C000002',
+      original_depth: '1',
+      matched_by: 'message-id',
+    });
+    // The relay hop has no queue id; the submission hop into the reporting MTA has one.
+    const queueId = rows[1]?.['queue_id'];
+    expect(queueId).toMatch(/^[0-9A-F]{8,}$/);
+    expect(rows[1]?.['original_hops']).toBe(`C000001#1 queue ${queueId}, C000002#1`);
+  });
+
+  it.each([
+    ['--json', '-'],
+    ['--csv-recipients', '-'],
+    ['--extract', 'x'],
+  ])('refuses %s for bounces as a usage error instead of ignoring it', async (flag, value) => {
+    const r = await run(['bounces', capture('postfix-rejects.pcap'), flag, value]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`'bounces' does not take ${flag}`);
+    expect(r.out).toBe('');
   });
 
   it('prints the paired transcript of one session', async () => {

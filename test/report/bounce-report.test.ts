@@ -347,6 +347,32 @@ describe('bounce-report', () => {
       });
     });
 
+    it('lists every hop of a relayed message and takes the queue id from the hop that has one', () => {
+      // Submission into the reporting MTA (queued, with a queue id), then its relay hop (no queue id).
+      const relay = makeSession({
+        id: 'C000002',
+        startedAt: T0 + 60_000_000,
+        server: { ip: '192.0.2.99', port: 25 },
+        transactions: [makeTransaction({ startedAt: T0 + 60_050_000, queueId: null })],
+      });
+      const { dsns } = collectFailures([original, relay, dsnSession({})]);
+      expect(dsns[0]?.original).toMatchObject({
+        sessionId: 'C000002',
+        queueId: null,
+        matchedBy: 'message-id',
+      });
+      expect(dsns[0]?.original?.hops.map((h) => [h.sessionId, h.queueId])).toEqual([
+        [original.id, '4XyZ1A2b3C'],
+        ['C000002', null],
+      ]);
+      const csv = formatBounceCsv({ failures: [], dsns }).trimEnd().split('\n');
+      expect(csv[1]).toContain(`"4XyZ1A2b3C"`);
+      expect(csv[1]).toContain(`"${original.id}#1 queue 4XyZ1A2b3C, C000002#1"`);
+      expect(formatBounceReport({ ...collectFailures([original, relay, dsnSession({})]) })).toContain(
+        `same message in: ${original.id}#1 queue 4XyZ1A2b3C, C000002#1`,
+      );
+    });
+
     it('joins by recipient address when the Message-ID is missing', () => {
       const { dsns } = collectFailures([
         original,
