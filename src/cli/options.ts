@@ -182,6 +182,12 @@ export function parseCli(argv: readonly string[]): CliOptions {
       if (v[flag] !== undefined) throw new UsageError(`--${flag} applies to live capture: add -i INTERFACE`);
     }
   }
+  if (v['rotate-mb'] !== undefined && v.write === undefined)
+    throw new UsageError(
+      device === null
+        ? '--rotate-mb rotates the packet file of a live capture: add -i INTERFACE -w FILE'
+        : '--rotate-mb rotates the packet file: add -w FILE',
+    );
   const rotateMb = positiveInt('rotate-mb', v['rotate-mb']);
   const kb = positiveInt('message-keep-kb', v['message-keep-kb'], { allowZero: true });
   const idle = positiveInt('idle-timeout', v['idle-timeout']);

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli, UsageError } from '../../src/cli/options.js';
+import { runMain } from '../helpers/run-main.js';
 
 describe('options', () => {
   it('takes -s 0 as the largest snapshot length, as tcpdump does', () => {
@@ -11,5 +13,22 @@ describe('options', () => {
   it('refuses a snapshot length that is not a whole number', () => {
     expect(() => parseCli(['-i', 'lo', '-s', '-1'])).toThrow(UsageError);
     expect(() => parseCli(['-i', 'lo', '-s', 'max'])).toThrow('--snaplen takes a whole number');
+  });
+
+  it('refuses -C without -w, or without live capture, naming what to add', () => {
+    expect(() => parseCli(['-i', 'lo', '-C', '100'])).toThrow(
+      new UsageError('--rotate-mb rotates the packet file: add -w FILE'),
+    );
+    expect(() => parseCli(['capture.pcap', '-C', '100'])).toThrow(
+      new UsageError('--rotate-mb rotates the packet file of a live capture: add -i INTERFACE -w FILE'),
+    );
+    expect(parseCli(['-i', 'lo', '-w', 'out.pcap', '-C', '100']).rotateBytes).toBe(100_000_000);
+  });
+
+  it('makes -C without -w a usage error: exit 2 with the fix in the message', async () => {
+    const r = await runMain([join(import.meta.dirname, '../../captures/postfix-basic.pcap'), '-C', '100']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('add -i INTERFACE -w FILE');
+    expect(r.out).toBe('');
   });
 });
