@@ -87,6 +87,8 @@ interface AuthExchange {
   expectedRemaining: number;
   aborted: boolean;
   readonly tsMicros: number;
+  /** The AUTH command or the latest response: what a 334 answers when the queue lost it (a gap). */
+  lastStep: SmtpCommand | null;
 }
 
 interface Message {
@@ -250,6 +252,13 @@ export function createSmtpDecoder(
   let bdatSize = 0;
   let bdatRefused = false;
   let auth: AuthExchange | null = null;
+  /** Mechanism of the latest AUTH command, for an exchange resumed by a 334 that answers no AUTH step. */
+  let lastAuthMechanism = '';
+  /**
+   * Client lines starting before this offset were sent while an AUTH step awaited its reply (held bytes): they
+   * are credential lines whatever the reply turned out to be, so that no pairing mistake can print a secret.
+   */
+  let credentialUntil = -1;
 
   // ---------------------------------------------------------------- emit helpers
   function setState(to: SmtpState, tsMicros: number): void {
@@ -517,6 +526,9 @@ export function createSmtpDecoder(
     held = [];
     heldBytes = 0;
     const command = target.command;
+    const last = chunks[chunks.length - 1];
+    if (command !== null && command.verb === 'AUTH' && last !== undefined)
+      credentialUntil = Math.max(credentialUntil, last.offset + last.bytes.length);
     const verb = command !== null && command.kind === 'command' ? command.verb : undefined;
     if (verb === 'DATA') {
       if (reply === null || reply.code === 354) startData(ts);
@@ -678,6 +690,12 @@ export function createSmtpDecoder(
       }
     }
 
+    if (offset < credentialUntil && auth?.expectResponse !== true) {
+      // Sent before the AUTH step's reply arrived: a credential line even though the exchange is over.
+      credentialCommand(text, offset, ts);
+      return;
+    }
+
     if (auth?.expectResponse) {
       const onlyCountingResponses =
         !seen[other(cmdDir)] && auth.expectedRemaining === Number.POSITIVE_INFINITY;
@@ -728,6 +746,17 @@ export function createSmtpDecoder(
       exchange.items.push({ data: trimmed, prompt: exchange.prompt });
     exchange.expectResponse = false;
     exchange.expectedRemaining--;
+    const command = credentialCommand(text, offset, ts);
+    exchange.lastStep = command;
+    const e = entry({ kind: 'command', command }, command, true);
+    pushPending(e, ts);
+    barrier = e;
+    splitters[cmdDir].pause();
+  }
+
+  /** Emits a client line of an AUTH exchange, redacted (kept as sent only when empty, `=` or `*`). */
+  function credentialCommand(text: string, offset: number, ts: number): SmtpCommand {
+    const trimmed = text.trim();
     const argument =
       opts.revealSecrets || trimmed === '*' || trimmed === '' || trimmed === '=' ? trimmed : REDACTED;
     const command: SmtpCommand = {
@@ -742,10 +771,7 @@ export function createSmtpDecoder(
       tsMicros: ts,
     };
     emit({ type: 'command', command });
-    const e = entry({ kind: 'command', command }, command, true);
-    pushPending(e, ts);
-    barrier = e;
-    splitters[cmdDir].pause();
+    return command;
   }
 
   /** Anomalies that look at the command against the session so far. */
@@ -872,7 +898,9 @@ export function createSmtpDecoder(
           expectedRemaining: expectedAuthResponses(authMechanism, hasInitial),
           aborted: false,
           tsMicros: ts,
+          lastStep: command,
         };
+        lastAuthMechanism = authMechanism;
         if (exposesSecret(authMechanism)) {
           anomaly(
             'auth-cleartext',
@@ -1000,7 +1028,12 @@ export function createSmtpDecoder(
     }
     matched = peekPending();
     if (matched !== null && !canAnswer(reply.code, matched)) {
-      matched = skipToAnswerable(reply, ts) ?? matched;
+      // With nothing later that can take it, a reply pairs in order; but a 334 never answers anything but AUTH.
+      matched = skipToAnswerable(reply, ts) ?? (reply.code === 334 ? null : matched);
+    }
+    if (matched === null && reply.code === 334 && seen[cmdDir] && tls[cmdDir] === null) {
+      onLoneChallenge(reply, ts);
+      return;
     }
     if (matched === null) {
       target = { kind: 'unmatched' };
@@ -1051,6 +1084,43 @@ export function createSmtpDecoder(
     }
     emit({ type: 'reply', reply, to: target });
     applyReply(matched, reply, ts);
+  }
+
+  /**
+   * A 334 with no AUTH step waiting. With an exchange open (a gap cleared the queue), it answers the exchange's
+   * latest step. With none, an earlier reply was paired with AUTH that was not its answer: the server still waits
+   * for an AUTH response, so the exchange resumes and the next client line is read (and redacted) as one.
+   */
+  function onLoneChallenge(reply: SmtpReply, ts: number): void {
+    const prompt = decodeBase64Text(reply.lines[0] ?? '');
+    if (auth !== null && auth.lastStep !== null) {
+      emit({ type: 'reply', reply, to: { kind: 'command', command: auth.lastStep } });
+      auth.expectResponse = true;
+      auth.prompt = prompt;
+      return;
+    }
+    const direction = other(cmdDir);
+    const afterGap = once.has('midstream') || state === 'gap-recovery' || recovering[cmdDir];
+    anomaly(
+      afterGap ? 'reply-without-command' : 'unmatched-reply',
+      direction,
+      'reply 334 answers no waiting AUTH step; the next client line is read as an AUTH response',
+      reply.offset,
+      ts,
+    );
+    emit({ type: 'reply', reply, to: { kind: 'unmatched' } });
+    finishAuth('unknown', ts);
+    auth = {
+      mechanism: lastAuthMechanism === '' ? 'UNKNOWN' : lastAuthMechanism,
+      items: [],
+      prompt,
+      expectResponse: true,
+      expectedRemaining: Number.POSITIVE_INFINITY,
+      aborted: false,
+      tsMicros: ts,
+      lastStep: null,
+    };
+    setState('auth', ts);
   }
 
   /**

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCsvText } from '../fleet/csv-text.js';
 import { builtCli } from '../helpers/built-cli.js';
+import { tcpFrame } from '../helpers/frames.js';
+import { buildPcap } from '../helpers/pcap-builder.js';
 import { runMain } from '../helpers/run-main.js';
 
 const CAPTURES = join(import.meta.dirname, '../../captures');
@@ -39,6 +41,74 @@ async function runCapturingStdout(
   } finally {
     process.stdout.write = original;
   }
+}
+
+/**
+ * One connection as a pcap built in code: client and server payloads in order, a handshake and FINs. Used for an
+ * AUTH LOGIN whose first 334 is glued to the EHLO reply (no CRLF), so the replies look one short.
+ */
+function misalignedAuthCapture(user: string, password: string): string {
+  const client = { ip: '192.0.2.10', port: 40_001 };
+  const server = { ip: '198.51.100.25', port: 25 };
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const script: ['c2s' | 's2c', string][] = [
+    ['s2c', '220 mx.example.org ESMTP\r\n'],
+    ['c2s', 'EHLO c.example\r\n'],
+    ['s2c', '250-mx.example.org\r\n250 AUTH LOGIN'],
+    ['c2s', 'AUTH LOGIN\r\n'],
+    ['s2c', '334 VXNlcm5hbWU6\r\n'],
+    ['c2s', `${b64(user)}\r\n`],
+    ['s2c', '334 UGFzc3dvcmQ6\r\n'],
+    ['c2s', `${b64(password)}\r\n`],
+    ['s2c', '235 2.7.0 Authentication successful\r\n'],
+    ['c2s', 'MAIL FROM:<alice@c.example>\r\n'],
+    ['s2c', '250 Ok\r\n'],
+    ['c2s', 'QUIT\r\n'],
+    ['s2c', '221 Bye\r\n'],
+  ];
+  const next = { c2s: 1001, s2c: 5001 };
+  const frames: Uint8Array[] = [];
+  const frame = (direction: 'c2s' | 's2c', flags: string, payload = '') => {
+    const [from, to] = direction === 'c2s' ? [client, server] : [server, client];
+    frames.push(
+      tcpFrame({
+        src: from.ip,
+        dst: to.ip,
+        sport: from.port,
+        dport: to.port,
+        seq: flags === 'S' ? next[direction] - 1 : next[direction],
+        ack: flags === 'S' ? 0 : next[direction === 'c2s' ? 's2c' : 'c2s'],
+        flags,
+        payload,
+      }),
+    );
+    next[direction] += payload.length + (flags.includes('F') ? 1 : 0);
+  };
+  frame('c2s', 'S');
+  frames.push(
+    tcpFrame({
+      src: server.ip,
+      dst: client.ip,
+      sport: server.port,
+      dport: client.port,
+      seq: 5000,
+      ack: 1001,
+      flags: 'SA',
+    }),
+  );
+  frame('c2s', 'A');
+  for (const [direction, payload] of script) frame(direction, 'PA', payload);
+  frame('s2c', 'FA');
+  frame('c2s', 'FA');
+  const path = join(work, 'misaligned-auth.pcap');
+  writeFileSync(
+    path,
+    buildPcap({
+      endian: 'le',
+      records: frames.map((data, i) => ({ seconds: 1_700_000_000, fraction: i * 1000, data })),
+    }),
+  );
+  return path;
 }
 
 describe('cli main', () => {
@@ -406,5 +476,27 @@ describe('cli main', () => {
       '--reveal-secrets',
     ]);
     expect(revealed.out).toContain(encoded[0]);
+  });
+
+  it('never writes AUTH secrets when the replies are one short and the pairing is off', async () => {
+    const password = 'Misaligned-capture-pass';
+    const encoded = Buffer.from(password).toString('base64');
+    const path = misalignedAuthCapture('capture-user', password);
+    const dir = join(work, 'secrets-misaligned');
+    const outputs = [
+      await run([path, '--summary', '--csv', join(dir, 'csv'), '--json', join(dir, 'all.ndjson')]),
+      await run(['transcript', path]),
+      await run(['transcript', path, '--json']),
+      await run(['bounces', path]),
+    ];
+    let everything = outputs.map((o) => o.out + o.err).join('\n');
+    for (const f of readdirSync(join(dir, 'csv'))) everything += readFileSync(join(dir, 'csv', f), 'latin1');
+    everything += readFileSync(join(dir, 'all.ndjson'), 'latin1');
+    expect(everything).toContain('alice@c.example');
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain(encoded);
+
+    const revealed = await run(['transcript', path, '--reveal-secrets']);
+    expect(revealed.out).toContain(encoded);
   });
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FlowKey } from '../../src/reassembly/types.js';
@@ -8,6 +10,7 @@ import type { SmtpEvent } from '../../src/smtp/types.js';
 import {
   type Dialogue,
   type DialogueStep,
+  forEachDialogueSplit,
   formatEvents,
   parseDialogue,
   runDialogue,
@@ -299,5 +302,43 @@ S: 250 ok`),
     decoder.onData({ direction: 'c2s', offset: 0, tsMicros: 2, bytes: Uint8Array.of(65, 13, 10) });
     expect(seen.map((e) => e.type)).toEqual(['closed']);
     expect(decoder.state).toBe('connected');
+  });
+});
+
+describe('decoder AUTH redaction when the pairing is off', () => {
+  const golden = join(import.meta.dirname, '..', 'golden', 'smtp');
+  const misaligned = [
+    'auth-challenge-glued-to-ehlo-reply',
+    'auth-challenge-after-early-reply',
+    'auth-reply-lost-in-greeting',
+  ];
+  // The user name and password lines of those dialogues, as sent and decoded.
+  const secrets = ['YWxpY2U=', 'czNjcmV0', 's3cret'];
+
+  function leaks(list: readonly SmtpEvent[]): string[] {
+    const text = JSON.stringify(list.filter((e) => e.type !== 'message-bytes'));
+    return secrets.filter((s) => text.includes(s));
+  }
+
+  it.each(misaligned)('%s: no event carries a credential line, under every chunking', (name) => {
+    const dialogue = parseDialogue(readFileSync(join(golden, `${name}.dialogue.txt`), 'latin1'));
+    const whole = runDialogue(dialogue);
+    expect(leaks(whole)).toEqual([]);
+    const responses = whole.filter((e) => e.type === 'command' && e.command.kind === 'auth-response');
+    expect(responses).toHaveLength(2);
+    expect(whole.some((e) => e.type === 'command' && e.command.verb === 'UNKNOWN')).toBe(false);
+    forEachDialogueSplit(dialogue, (chunker, label) => {
+      const found = leaks(runDialogue(dialogue, chunker));
+      if (found.length > 0) expect(found, label).toEqual([]);
+    });
+  });
+
+  it('reveals the late credential line only when asked', () => {
+    const text = readFileSync(join(golden, 'auth-challenge-glued-to-ehlo-reply.dialogue.txt'), 'latin1');
+    const revealed = runDialogue(parseDialogue(`@option revealSecrets=true\n${text}`));
+    const arguments_ = revealed.flatMap((e) =>
+      e.type === 'command' && e.command.kind === 'auth-response' ? [e.command.argument] : [],
+    );
+    expect(arguments_).toEqual(['YWxpY2U=', 'czNjcmV0']);
   });
 });
