@@ -150,6 +150,13 @@ function fileInputs(options: CliOptions, io: CliIo): InputSpec[] {
   return inputs;
 }
 
+/** Standard input, a FIFO, a socket or a device: input that arrives over time, so the dashboard is live. */
+function isStreamInput(path: string): boolean {
+  if (path === '-') return true;
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat !== undefined && !stat.isFile() && !stat.isDirectory();
+}
+
 function readHead(file: string): Uint8Array {
   const head = Buffer.alloc(8);
   const fd = openSync(file, 'r');
@@ -178,7 +185,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
     const dashboard = createDashboard({
-      live: options.live !== null,
+      live: options.live !== null || options.inputs.some(isStreamInput),
       title: options.live?.device ?? options.inputs.join(' '),
     });
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);

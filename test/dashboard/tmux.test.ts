@@ -28,14 +28,26 @@ function tmux(...args: string[]): string {
 let bin = '';
 let work = '';
 
-/** Runs the CLI on `files`, or with `pipe` on standard input (`cat FILE | smtpscope -`). */
-function start(width: number, height: number, files: readonly string[], pipe?: string): string {
+/**
+ * Runs the CLI on `files`, or with `pipe` on standard input (`cat FILE | smtpscope -`); with `holdOpen` the
+ * pipe stays open and silent after the file, as a capture program's pipe does.
+ */
+function start(
+  width: number,
+  height: number,
+  files: readonly string[],
+  pipe?: string,
+  holdOpen = false,
+): string {
   testCount++;
   socket = `smtpscope-test-${process.pid}-${testCount}`;
   const exitFile = join(work, `exit-${testCount}`);
   const quoted = files.map((f) => `'${f}'`).join(' ');
   const cli = pipe === undefined ? `node '${bin}' ${quoted}` : `cat '${pipe}' | node '${bin}' -`;
-  const command = `cd '${work}' && LANG=C.UTF-8 ${cli}; echo $? > '${exitFile}'; sleep 30`;
+  // An open pipe's writer outlives smtpscope, so the status is taken inside the pipeline.
+  const command = holdOpen
+    ? `cd '${work}' && (cat '${pipe}'; sleep 30) | { LANG=C.UTF-8 node '${bin}' -; echo $? > '${exitFile}'; }; sleep 30`
+    : `cd '${work}' && LANG=C.UTF-8 ${cli}; echo $? > '${exitFile}'; sleep 30`;
   tmux('new-session', '-d', '-s', 'main', '-x', String(width), '-y', String(height), command);
   return exitFile;
 }
@@ -162,6 +174,19 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     await waitFor((t) => t.includes('bounces'), 'the bounce view');
     keys('q');
     expect(await waitForFile(exitFile)).toBe('0');
+  }, 60_000);
+
+  it('shows standard input live while the pipe is still open, and quits at once with status 0', async () => {
+    const exitFile = start(120, 40, [], REJECTS, true);
+    // The live dashboard, not the progress box that waits for the end of input.
+    const text = await waitFor(
+      (t) => t.includes('capturing') && t.includes('127.0.0.1:35226 → 127.0.0.1:25'),
+      'the live session list',
+    );
+    expect(text).toMatch(/^smtpscope {2}live -/);
+    expect(text).not.toContain('Reading');
+    keys('q');
+    expect(await waitForFile(exitFile, 5000)).toBe('0');
   }, 60_000);
 
   it('exports the filtered view to CSV and says where', async () => {
