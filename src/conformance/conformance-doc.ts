@@ -21,7 +21,7 @@ export function fieldOf(f: Finding): string {
   return dot < 0 ? f.check : f.check.slice(dot + 1);
 }
 
-const PEERS: readonly PeerName[] = ['zeek', 'suricata', 'arkime', 'tshark'];
+const PEERS: readonly PeerName[] = ['zeek', 'suricata', 'arkime', 'tshark', 'ndpi', 'index'];
 
 export function renderConformanceDoc(
   reports: readonly CaptureReport[],

@@ -3,7 +3,8 @@
  * peer's expected output; `agree` says whether smtpscope and the peer gave the same value.
  */
 
-export type PeerName = 'zeek' | 'suricata' | 'arkime' | 'tshark';
+/** `ndpi`: nDPI's flow list (`.out`); `index`: the reference counts in the peer folder's INDEX.md. */
+export type PeerName = 'zeek' | 'suricata' | 'arkime' | 'tshark' | 'ndpi' | 'index';
 
 export interface Finding {
   /** Capture name, `<source dir>/<file>`. */
@@ -16,6 +17,11 @@ export interface Finding {
   readonly agree: boolean;
   /** The peer saw an SMTP session that smtpscope did not report (never acceptable). */
   readonly lostSession?: boolean;
+  /**
+   * The documented normalisation rule (docs/CONFORMANCE.md, "Normalisation rules") under which the values agree
+   * although they differ as written: a known, explained peer behaviour, judged by rule rather than per capture.
+   */
+  readonly rule?: string;
 }
 
 export function finding(
@@ -24,7 +30,7 @@ export function finding(
   check: string,
   ours: string,
   theirs: string,
-  extra: { lostSession?: boolean } = {},
+  extra: { lostSession?: boolean; rule?: string } = {},
 ): Finding {
   return { capture, peer, check, ours, theirs, agree: ours === theirs, ...extra };
 }
