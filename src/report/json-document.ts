@@ -1,7 +1,8 @@
 /**
  * The NDJSON document of one session (docs/JSON.md): Elastic Common Schema names where ECS has a field for
- * the value (`@timestamp`, `event.*`, `source.*`, `destination.*`, `network.*`, `tls.*`, `user.name`, and
- * `email.*` inside each transaction), everything else under `smtp.*`.
+ * the value (`@timestamp`, `event.*`, `source.*`, `destination.*`, `network.*`, `tls.*`, `user.name`,
+ * `email.*` inside each transaction, and at the top for the session's last message), everything else under
+ * `smtp.*`.
  *
  * Every key is always present (null when unknown) and every field has one JSON type, so the documents load
  * into Elasticsearch or ClickHouse (JSONEachRow) without a per-document schema. Arrays hold one type only.
@@ -57,7 +58,7 @@ function dateIso(date: string | null): string | null {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
-function email(t: TransactionRecord, m: MessageSummary | null) {
+function email(t: TransactionRecord | null, m: MessageSummary | null) {
   return {
     from: { address: m === null || m.from === null ? [] : addresses([m.from]) },
     to: { address: m === null ? [] : addresses(m.to) },
@@ -68,7 +69,7 @@ function email(t: TransactionRecord, m: MessageSummary | null) {
     x_mailer: m?.userAgent ?? null,
     content_type: m?.contentType ?? null,
     origination_timestamp: dateIso(m?.date ?? null),
-    local_id: t.queueId,
+    local_id: t?.queueId ?? null,
     attachments:
       m === null
         ? []
@@ -184,7 +185,17 @@ function ecsTlsVersion(name: string | null): { version: string | null; protocol:
   return { version: m[2] ?? null, protocol: (m[1] ?? '').toLowerCase() };
 }
 
+/** The session's last transaction that sent a message (the only one, in most sessions), or null. */
+function lastMessageTransaction(s: SmtpSession): TransactionRecord | null {
+  for (let i = s.transactions.length - 1; i >= 0; i--) {
+    const t = s.transactions[i];
+    if (t !== undefined && t.message !== null) return t;
+  }
+  return null;
+}
+
 export function toSessionDocument(s: SmtpSession) {
+  const lastMessage = lastMessageTransaction(s);
   const lastAuth = s.auth.length === 0 ? null : (s.auth[s.auth.length - 1] ?? null);
   const tlsVersion = ecsTlsVersion(negotiatedTlsVersion(s.tls.serverHello));
   const caps = s.capabilities;
@@ -227,6 +238,7 @@ export function toSessionDocument(s: SmtpSession) {
       },
     },
     user: { name: lastAuth?.username ?? null },
+    email: email(lastMessage, lastMessage?.message ?? null),
     smtp: {
       session_id: s.id,
       start_us: s.startedAt,
@@ -279,6 +291,8 @@ export function toSessionDocument(s: SmtpSession) {
       anomalies: anomalyCounts(s),
       anomalies_dropped: s.anomaliesDropped,
       roles_swapped: s.rolesSwapped,
+      messages: s.transactions.filter((t) => t.message !== null).length,
+      email_depth: lastMessage?.depth ?? null,
       transactions: s.transactions.map(transaction),
       commands: s.commands.map(command),
       commands_dropped: s.commandsDropped,

@@ -165,6 +165,49 @@ describe('json-sink', () => {
     expect(toSessionDocument(failed).event.outcome).toBe('failure');
   });
 
+  it("puts the session's message at the top in ECS email.*: the only one, or the last of several", () => {
+    const one = toSessionDocument(session);
+    expect(one.email).toEqual(one.smtp.transactions[0]!.email);
+    expect(one.email.message_id).toBe('<20240301120000.1@example.org>');
+    expect(one.smtp.messages).toBe(1);
+    expect(one.smtp.email_depth).toBe(1);
+
+    const two = toSessionDocument(
+      makeSession({
+        transactions: [
+          makeTransaction({ depth: 1 }),
+          makeTransaction({
+            depth: 2,
+            queueId: 'Q2',
+            message: makeMessage({ subject: 'second', messageId: '<2@x>' }),
+          }),
+          makeTransaction({ depth: 3, message: null, outcome: 'aborted' }),
+        ],
+      }),
+    );
+    expect(two.email).toEqual(two.smtp.transactions[1]!.email);
+    expect(two.email).toMatchObject({ subject: 'second', message_id: '<2@x>', local_id: 'Q2' });
+    expect(two.smtp.messages).toBe(2);
+    expect(two.smtp.email_depth).toBe(2);
+
+    const none = toSessionDocument(makeSession({ transactions: [] }));
+    expect(none.email).toMatchObject({ subject: null, message_id: null, local_id: null, attachments: [] });
+    expect(none.email.from.address).toEqual([]);
+    expect(none.smtp.messages).toBe(0);
+    expect(none.smtp.email_depth).toBeNull();
+  });
+
+  it('names every field of a document in the "All fields" table of docs/JSON.md', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../docs/JSON.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## All fields'));
+    const names = new Set([...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!));
+    const paths = [...leafTypes(JSON.parse(JSON.stringify(toSessionDocument(session)))).keys()];
+    expect(paths.length).toBeGreaterThan(50);
+    // An object that is null in this document (smtp.transactions[].dsn) is documented by its fields.
+    const documented = (p: string): boolean => names.has(p) || [...names].some((n) => n.startsWith(`${p}.`));
+    for (const p of paths) expect(documented(p.endsWith('[]') ? p.slice(0, -2) : p), p).toBe(true);
+  });
+
   it('has the same keys in every document', () => {
     const keys = (v: unknown): string[] =>
       [...leafTypes(JSON.parse(JSON.stringify(v))).keys()].filter((k) => !k.includes('[]')).sort();
