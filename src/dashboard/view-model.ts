@@ -191,6 +191,9 @@ export function createViewMemo(): ViewMemo {
   return { key: null, data: null };
 }
 
+/** The open sessions of a run that has none (or has finished): one shared array for every frame. */
+export const NO_OPEN_SESSIONS: readonly SmtpSession[] = Object.freeze([]);
+
 function compareSessions(sort: SortKey, live: boolean): (a: SmtpSession, b: SmtpSession) => number {
   const byTime = (a: SmtpSession, b: SmtpSession): number =>
     (live ? b.startedAt - a.startedAt : a.startedAt - b.startedAt) ||
@@ -832,7 +835,10 @@ export function toDashboardModel(
     };
   }
 
-  const key = [closedItems, run.open, ui.filter, ui.bounceOnly, ui.sort, run.live];
+  // The closed sessions array is shared until the window changes. The open ones are a new snapshot every
+  // frame, but they change only as packets are read: key them on their count and the packet counter.
+  const openKey = run.open.length === 0 ? 0 : `${run.open.length} ${run.stats.source.packets}`;
+  const key = [closedItems, openKey, ui.filter, ui.bounceOnly, ui.sort, run.live];
   let data = memo.data;
   if (
     data === null ||

@@ -7,6 +7,7 @@ import {
   createViewMemo,
   type DashboardModel,
   INITIAL_UI_STATE,
+  NO_OPEN_SESSIONS,
   type RunView,
   type StyledLine,
   toDashboardModel,
@@ -266,6 +267,50 @@ describe('view-model', () => {
     closed.push(makeSession({ startedAt: T0 + 10_000_000 }));
     toDashboardModel(run, closed, INITIAL_UI_STATE, 120, 40, memo);
     expect(memo.data).not.toBe(data);
+  });
+
+  it('reuses the ordered view for a second identical frame built afresh, as the app builds each frame', () => {
+    const memo = createViewMemo();
+    const closed = closedOf(ALL);
+    // Every frame the app makes a new run view (and, when nothing is open, a new empty array).
+    toDashboardModel(runView({ open: [] }), closed, INITIAL_UI_STATE, 120, 40, memo);
+    const data = memo.data;
+    expect(data).not.toBeNull();
+    toDashboardModel(runView({ open: [] }), closed, INITIAL_UI_STATE, 120, 40, memo);
+    expect(memo.data).toBe(data);
+    toDashboardModel(runView({ open: NO_OPEN_SESSIONS }), closed, INITIAL_UI_STATE, 120, 40, memo);
+    expect(memo.data).toBe(data);
+  });
+
+  it('reuses the view of open sessions until packets are read, then builds it again', () => {
+    const memo = createViewMemo();
+    const closed = closedOf([good]);
+    const open = makeSession({ client: { ip: '192.0.2.77', port: 7777 }, startedAt: T0 + 8_000_000 });
+    const frame = (packets: number, sessions: readonly SmtpSession[]) =>
+      toDashboardModel(
+        runView({
+          live: true,
+          phase: 'reading',
+          // A snapshot copies the open sessions every frame.
+          open: sessions.map((s) => ({ ...s })),
+          stats: { ...STATS, source: { ...STATS.source, packets } },
+        }),
+        closed,
+        INITIAL_UI_STATE,
+        120,
+        40,
+        memo,
+      );
+    frame(100, [open]);
+    const data = memo.data;
+    frame(100, [open]);
+    expect(memo.data).toBe(data);
+    frame(101, [open]);
+    expect(memo.data).not.toBe(data);
+    const second = makeSession({ client: { ip: '192.0.2.78', port: 7778 }, startedAt: T0 + 9_000_000 });
+    const again = memo.data;
+    expect(frame(101, [open, second]).orderedIds).toHaveLength(3);
+    expect(memo.data).not.toBe(again);
   });
 
   it('notes in the header how many old sessions the window dropped', () => {
