@@ -151,6 +151,11 @@ export function createSessionBuilder(
   const commandBySeq = new Map<number, MutableCommand>();
   /** Recipient awaiting a reply, by the RCPT command's seq. */
   const recipientBySeq = new Map<number, MutableRecipient>();
+  /** A MAIL sent while a transaction was open, awaiting its reply, by command seq: what a refusal restores. */
+  const nestedMailBySeq = new Map<
+    number,
+    { previous: MutableTransaction; created: MutableTransaction | null }
+  >();
   let commandsDropped = 0;
   const anomalies: AnomalyRecord[] = [];
   let anomaliesDropped = 0;
@@ -250,9 +255,18 @@ export function createSessionBuilder(
       case 'MAIL':
       case 'SEND':
       case 'SOML':
-      case 'SAML':
+      case 'SAML': {
+        const previous = current;
+        const open =
+          previous !== null &&
+          !previous.messageStarted &&
+          previous.finalReply === null &&
+          (previous.mailReply === null || previous.mailReply.code < 400);
         transaction = newTransaction(command, command.tsMicros);
+        if (open && previous !== null && nestedMailBySeq.size < limits.maxTransactions)
+          nestedMailBySeq.set(command.seq, { previous, created: transaction });
         break;
+      }
       case 'RCPT':
         if (current === null) transaction = null;
         else if (current.recipients.length >= limits.maxRecipients) current.recipientsDropped++;
@@ -337,9 +351,17 @@ export function createSessionBuilder(
       case 'MAIL':
       case 'SEND':
       case 'SOML':
-      case 'SAML':
+      case 'SAML': {
+        const nested = nestedMailBySeq.get(command.seq);
+        nestedMailBySeq.delete(command.seq);
+        if (nested !== undefined && reply.code >= 400) {
+          // RFC 5321 3.3: MAIL inside a transaction is refused (503) and the open transaction goes on.
+          restoreAfterNestedMail(nested.previous, nested.created, kept);
+          break;
+        }
         if (t !== undefined && t !== null) t.mailReply = record;
         break;
+      }
       case 'RCPT': {
         const r = recipientBySeq.get(command.seq);
         if (r !== undefined) {
@@ -362,6 +384,46 @@ export function createSessionBuilder(
         break;
       default:
         break;
+    }
+  };
+
+  /**
+   * A refused MAIL sent inside an open transaction: the transaction it started is dropped and the one before it
+   * goes on, taking what was sent since (pipelined RCPT and DATA).
+   */
+  const restoreAfterNestedMail = (
+    previous: MutableTransaction,
+    created: MutableTransaction | null,
+    mail: MutableCommand | undefined,
+  ): void => {
+    if (mail !== undefined && created === null) mail.transaction = previous.depth;
+    if (current === created) {
+      previous.abandoned = false; // it was open when the MAIL came, so only that MAIL abandoned it
+      current = previous;
+    }
+    if (created === null) return;
+    if (transactions[transactions.length - 1] === created) {
+      transactions.pop();
+      for (const r of created.recipients) {
+        if (previous.recipients.length >= limits.maxRecipients) {
+          previous.recipientsDropped++;
+          continue;
+        }
+        r.index = previous.recipients.length + 1;
+        previous.recipients.push(r);
+      }
+      previous.recipientsDropped += created.recipientsDropped;
+      if (previous.mode === null) previous.mode = created.mode;
+      // The commands sent since the MAIL (kept after it, or not at all) move to the transaction that goes on.
+      if (mail !== undefined) {
+        for (let i = commands.length - 1; i >= 0; i--) {
+          const c = commands[i] as MutableCommand;
+          if (c.transaction === created.depth) c.transaction = previous.depth;
+          if (c === mail) break;
+        }
+      }
+    } else {
+      created.abandoned = true; // a later transaction exists already: leave the depths as they are
     }
   };
 

@@ -33,3 +33,51 @@ describe('session-builder on decoded dialogues', () => {
     expect(session.commands.some((c) => c.verb === 'UNKNOWN')).toBe(false);
   });
 });
+
+describe('session-builder: a MAIL refused inside an open transaction', () => {
+  it.each(['nested-mail-refused', 'nested-mail-pipelined'])(
+    '%s: the open transaction goes on and gets the message',
+    (name) => {
+      const session = sessionOf(name);
+      expect(session.transactions).toHaveLength(1);
+      const t = session.transactions[0];
+      expect(t?.mailFrom).toBe('alice@c.example');
+      expect(t?.mailReply?.code).toBe(250);
+      expect(t?.recipients.map((r) => [r.index, r.address, r.rcptReply?.code])).toEqual([
+        [1, 'carol@d.example', 250],
+      ]);
+      expect(t?.message?.subject).toBe('hi');
+      expect(t?.finalReply?.code).toBe(250);
+      expect(t?.outcome).toBe('accepted');
+      const mails = session.commands.filter((c) => c.verb === 'MAIL');
+      expect(mails.map((c) => [c.reply?.code, c.transaction])).toEqual([
+        [250, 1],
+        [503, 1],
+      ]);
+      expect(session.commands.filter((c) => c.transaction !== null).every((c) => c.transaction === 1)).toBe(
+        true,
+      );
+    },
+  );
+
+  it('starts a new transaction when the second MAIL is accepted (the server allowed it)', () => {
+    const session = sessionOf(
+      [
+        'S: 220 mx.example.org ESMTP',
+        'C: HELO c.example',
+        'S: 250 mx.example.org',
+        'C: MAIL FROM:<alice@c.example>',
+        'S: 250 Ok',
+        'C: MAIL FROM:<bob@c.example>',
+        'S: 250 Ok',
+        'C: QUIT',
+        'S: 221 Bye',
+        '',
+      ].join('\n'),
+    );
+    expect(session.transactions.map((t) => [t.mailFrom, t.outcome])).toEqual([
+      ['alice@c.example', 'aborted'],
+      ['bob@c.example', 'aborted'],
+    ]);
+  });
+});
