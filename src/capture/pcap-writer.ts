@@ -6,7 +6,10 @@
  *   0600: captures hold mail, so only the owner may read them. An existing regular file is truncated and
  *   its mode reset to 0600.
  * - Records are gathered in one buffer (1 MiB by default) and written with fs.writeSync when it fills, on
- *   rotation, on flush() and on close(); memory stays bounded whatever the traffic.
+ *   rotation, on flush() and on close(); memory stays bounded whatever the traffic. A timer (wall time,
+ *   unref'd: it never keeps the process alive) also flushes once a second, so a killed process loses at
+ *   most the last second of packets, not a buffer's worth. An error of a timed flush is thrown by the next
+ *   write(), flush() or close().
  * - Rotation (`rotateBytes`): before a record that would take the current file past `rotateBytes`, the
  *   file is closed and the next one opened. Files are named `FILE`, `FILE.1`, `FILE.2`, ... With
  *   `maxFiles` = N the names cycle through `FILE` ... `FILE.(N-1)` and the oldest file is overwritten.
@@ -29,6 +32,8 @@ export interface PcapWriterOptions {
   readonly maxFiles?: number;
   /** Size of the write buffer; default 1 MiB. */
   readonly bufferBytes?: number;
+  /** Wall-time milliseconds between flushes of buffered records; default 1000, null: only when full. */
+  readonly flushIntervalMs?: number | null;
 }
 
 export interface PcapWriterStats {
@@ -62,6 +67,7 @@ const GLOBAL_HEADER_BYTES = 24;
 const RECORD_HEADER_BYTES = 16;
 const PCAP_MAGIC_MICROS = 0xa1b2c3d4;
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
+const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 const FILE_MODE = 0o600;
 
 /** Name of the `n`-th file (0-based) of a rotation: FILE, FILE.1, FILE.2, ... */
@@ -116,6 +122,10 @@ function validate(options: PcapWriterOptions): void {
   if (!Number.isInteger(bufferBytes) || bufferBytes < GLOBAL_HEADER_BYTES + RECORD_HEADER_BYTES) {
     throw new RangeError(`bufferBytes must be an integer of at least 40, got ${bufferBytes}`);
   }
+  const interval = options.flushIntervalMs;
+  if (interval !== undefined && interval !== null && !(Number.isInteger(interval) && interval > 0)) {
+    throw new RangeError(`flushIntervalMs must be a positive integer or null, got ${interval}`);
+  }
 }
 
 /**
@@ -143,6 +153,8 @@ export function createPcapWriter(options: PcapWriterOptions): PcapWriter {
   let files = 0;
   let skippedLinkType = 0;
   let closed = false;
+  /** The error of a timed flush, thrown by the next call (a timer has no caller to throw to). */
+  let timedFlushError: unknown = null;
 
   const writeOut = (bytes: Uint8Array, start: number, end: number): void => {
     let at = start;
@@ -181,8 +193,31 @@ export function createPcapWriter(options: PcapWriterOptions): PcapWriter {
 
   openFile();
 
+  const interval =
+    options.flushIntervalMs === undefined ? DEFAULT_FLUSH_INTERVAL_MS : options.flushIntervalMs;
+  const timer =
+    interval === null
+      ? null
+      : setInterval(() => {
+          if (used === 0 || fd < 0 || timedFlushError !== null) return;
+          try {
+            flush();
+          } catch (error) {
+            timedFlushError = error;
+          }
+        }, interval);
+  timer?.unref();
+
+  const throwTimedFlushError = (): void => {
+    if (timedFlushError === null) return;
+    const error = timedFlushError;
+    timedFlushError = null;
+    throw error;
+  };
+
   const write = (packet: PacketView): void => {
     if (closed || fd < 0) return;
+    throwTimedFlushError();
     if (packet.linkType !== linkType) {
       skippedLinkType++;
       return;
@@ -218,12 +253,17 @@ export function createPcapWriter(options: PcapWriterOptions): PcapWriter {
 
   return {
     write,
-    flush,
+    flush(): void {
+      throwTimedFlushError();
+      flush();
+    },
     close(): void {
       if (closed) return;
       closed = true;
+      if (timer !== null) clearInterval(timer);
       if (fd < 0) return; // a rotation failed to open the next file
       try {
+        throwTimedFlushError();
         flush();
       } finally {
         closeSync(fd);

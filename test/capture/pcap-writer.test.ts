@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, w
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPcapWriter, PcapWriteError, rotatedPath } from '../../src/capture/pcap-writer.js';
 import { LINKTYPE, type PacketView } from '../../src/capture/types.js';
 
@@ -199,6 +199,46 @@ describe('pcap-writer', () => {
     writer.flush();
     expect(statSync(path).size).toBe(24 + 16 + 100);
     writer.close();
+  });
+
+  it('flushes buffered records once a second while capturing, and stops its timer on close', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const path = join(dir, 'timed.pcap');
+      const writer = createPcapWriter({ path, linkType: LINKTYPE.ETHERNET, snaplen: 65535 });
+      writer.write(packet(100, 1, 1));
+      vi.advanceTimersByTime(999);
+      expect(statSync(path).size).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(statSync(path).size).toBe(24 + 16 + 100);
+      writer.write(packet(50, 2, 2));
+      vi.advanceTimersByTime(1000);
+      expect(statSync(path).size).toBe(24 + 16 + 100 + 16 + 50);
+      expect(vi.getTimerCount()).toBe(1);
+      writer.close();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('flushes only when full with flushIntervalMs null, and refuses a bad interval', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const path = join(dir, 'untimed.pcap');
+      const writer = createPcapWriter({ path, linkType: 1, snaplen: 65535, flushIntervalMs: null });
+      writer.write(packet(100, 1, 1));
+      vi.advanceTimersByTime(10_000);
+      expect(statSync(path).size).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
+      writer.close();
+      expect(statSync(path).size).toBe(24 + 16 + 100);
+      expect(() => createPcapWriter({ path, linkType: 1, snaplen: 100, flushIntervalMs: 0 })).toThrow(
+        RangeError,
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses to follow a symbolic link at the output path', () => {
