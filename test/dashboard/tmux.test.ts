@@ -150,6 +150,43 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     expect(await waitForFile(exitFile)).toBe('0');
   }, 60_000);
 
+  it('draws the main screen that docs/DASHBOARD.md shows, apart from wall-clock times', async () => {
+    testCount++;
+    socket = `smtpscope-test-${process.pid}-${testCount}`;
+    const args = 'captures/postfix-basic.pcap captures/postfix-rejects.pcap';
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'main',
+      '-x',
+      '120',
+      '-y',
+      '40',
+      `cd '${ROOT}' && LANG=C.UTF-8 node '${bin}' ${args}; sleep 30`,
+    );
+    const text = await waitFor(
+      (t) => t.includes('finished') && t.includes('127.0.0.1:58258 →'),
+      'the session list',
+    );
+    const doc = readFileSync(join(ROOT, 'docs', 'DASHBOARD.md'), 'utf8');
+    const shown = /Main screen, 120×40:\n\n```text\n([\s\S]*?)\n```/.exec(doc)?.[1] ?? '';
+    const normal = (screenText: string): string =>
+      screenText
+        .split('\n')
+        .map((l) =>
+          l
+            .trimEnd()
+            .replace(/elapsed \S+ \S+/, 'elapsed …')
+            .replace(/rate .*$/, 'rate …'),
+        )
+        .join('\n')
+        .trimEnd();
+    expect(normal(shown)).toContain('127.0.0.1:58258 → 127.0.0.1:2525');
+    expect(normal(text)).toBe(normal(shown));
+    keys('q');
+  }, 60_000);
+
   it('fits the main screen in 80x24 and quits with status 0', async () => {
     const exitFile = start(80, 24, [REJECTS]);
     const text = await waitFor(
