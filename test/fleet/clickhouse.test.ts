@@ -217,8 +217,12 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
   });
 
   it('runs every example query of docs/FLEET.md without error', async () => {
-    const queries = sqlBlocks(readFileSync(FLEET_DOC, 'utf8'), 'Example queries');
+    const doc = readFileSync(FLEET_DOC, 'utf8');
+    const queries = sqlBlocks(doc, 'Example queries');
     expect(queries.length).toBeGreaterThanOrEqual(10);
+    // The page says how many there are, in words.
+    const words = ['ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen'];
+    expect(doc).toContain(`All ${words[queries.length - 10]} run in the tests`);
     for (const q of queries) {
       await expect(ch.query(q).then(() => 'ok')).resolves.toBe('ok');
     }
