@@ -4,16 +4,19 @@
  *   node dist/bench/measure.js <mode> <capture file> [<output dir>]
  *
  * Prints one JSON line: `{ mode, ms, packets, sessions, maxRssBytes }`. `ms` covers the work only (not Node's
- * start-up or module loading); `maxRssBytes` is the process's peak resident set size (getrusage ru_maxrss).
+ * start-up or module loading; in the threaded modes it includes starting the workers); `maxRssBytes` is the
+ * process's peak resident set size (getrusage ru_maxrss), which counts the workers' memory too.
  */
 
 import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openFileSource } from '../capture/open-file.js';
 import { createPacketDecoder } from '../decode/packet-decoder.js';
 import { createAnalyzer } from '../pipeline/analyzer.js';
 import { runPacketLoop } from '../pipeline/packet-loop.js';
+import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
 import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
@@ -23,7 +26,17 @@ import { createJsonSink } from '../report/json-sink.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { walkCaptureHeaders } from './header-walk.js';
 
-export const MEASURE_MODES = ['read', 'walk', 'reassemble', 'full', 'csv', 'ndjson'] as const;
+export const MEASURE_MODES = [
+  'read',
+  'walk',
+  'reassemble',
+  'full',
+  'csv',
+  'ndjson',
+  'threads',
+  'csv-threads',
+  'files-threads',
+] as const;
 export type MeasureMode = (typeof MEASURE_MODES)[number];
 
 export interface Measurement {
@@ -67,19 +80,28 @@ async function reassembleOnly(path: string): Promise<{ packets: number; sessions
 
 async function analyze(
   path: string,
-  mode: 'full' | 'csv' | 'ndjson',
+  mode: 'full' | 'csv' | 'ndjson' | 'threads' | 'csv-threads' | 'files-threads',
   outDir: string,
 ): Promise<{ packets: number; sessions: number }> {
   const summary = createSummaryAggregator();
   const sinks: Sink[] = [summary];
-  if (mode === 'csv') {
+  if (mode === 'csv' || mode === 'csv-threads') {
     mkdirSync(join(outDir, 'csv'), { recursive: true });
     sinks.push(createCsvSink({ dir: join(outDir, 'csv') }));
   } else if (mode === 'ndjson') {
     mkdirSync(outDir, { recursive: true });
     sinks.push(createJsonSink({ path: join(outDir, 'sessions.ndjson') }));
   }
-  const result = await createAnalyzer({ inputs: [{ kind: 'file', path }] }, sinks).run();
+  const input = { kind: 'file' as const, path };
+  // The threaded modes split the one file between a worker per core, whatever its size, or (files-threads)
+  // analyse as many copies of it as there are cores, one input per worker.
+  const copies = mode === 'files-threads' ? availableParallelism() : 1;
+  const config = { inputs: Array.from({ length: copies }, () => input) };
+  const analyzer =
+    mode === 'full' || mode === 'csv' || mode === 'ndjson'
+      ? createAnalyzer(config, sinks)
+      : createParallelAnalyzer(config, sinks, { shardMinBytes: 0 });
+  const result = await analyzer.run();
   summary.format(result);
   return { packets: result.stats.source.packets, sessions: result.stats.sessionsClosed };
 }
@@ -103,10 +125,14 @@ export async function measure(mode: MeasureMode, path: string, outDir: string): 
     case 'full':
     case 'csv':
     case 'ndjson':
+    case 'threads':
+    case 'csv-threads':
+    case 'files-threads':
       ({ packets, sessions } = await analyze(path, mode, outDir));
       break;
   }
-  const ms = performance.now() - started;
+  // files-threads reports the time per copy, so that its row compares with the others.
+  const ms = (performance.now() - started) / (mode === 'files-threads' ? availableParallelism() : 1);
   return { mode, ms, packets, sessions, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 

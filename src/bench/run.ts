@@ -116,6 +116,9 @@ const MODE_LABELS: Readonly<Record<MeasureMode, string>> = {
   full: 'smtpscope full analysis, summary only',
   csv: 'smtpscope full analysis + all four CSVs',
   ndjson: 'smtpscope full analysis + NDJSON',
+  threads: `smtpscope full analysis, summary only, the file split between ${availableParallelism()} threads`,
+  'csv-threads': `smtpscope full analysis + all four CSVs, the file split between ${availableParallelism()} threads`,
+  'files-threads': `smtpscope full analysis, ${availableParallelism()} copies of the file as ${availableParallelism()} inputs on ${availableParallelism()} threads, time per copy`,
 };
 
 function packetCount(path: string, outDir: string): number {
@@ -367,7 +370,7 @@ async function main(): Promise<void> {
     log(`measuring ${description}`);
     const figures = measureFiles(
       files,
-      ['read', 'walk', 'reassemble', 'full', 'csv', 'ndjson'],
+      ['read', 'walk', 'reassemble', 'full', 'csv', 'ndjson', 'threads', 'csv-threads', 'files-threads'],
       options.runs,
       tshark,
       outDir,

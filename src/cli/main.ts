@@ -191,8 +191,12 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
     return await dashboard.run(analyzer);
   }
-  // Several files use a worker thread per core, with the same result as one after the other.
-  const analyzer = createParallelAnalyzer(config, sinks);
+  // Several files, or one large file, use a worker thread per core, with the same result as one thread.
+  const analyzer = createParallelAnalyzer(
+    config,
+    sinks,
+    options.threads === null ? {} : { workers: options.threads },
+  );
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
   try {
     const result = await analyzer.run();

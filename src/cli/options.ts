@@ -37,6 +37,7 @@ const FLAGS = {
   'extract-incomplete': { type: 'boolean' },
   ports: { type: 'string', short: 'p' },
   'verify-checksums': { type: 'boolean' },
+  threads: { type: 'string' },
   'reveal-secrets': { type: 'boolean' },
   session: { type: 'string' },
   'write-streams': { type: 'string' },
@@ -82,6 +83,8 @@ export interface CliOptions {
   readonly extractIncomplete: boolean;
   readonly ports: ReadonlySet<number>;
   readonly verifyChecksums: boolean;
+  /** Worker threads for file analysis; null: one per core. */
+  readonly threads: number | null;
   readonly revealSecrets: boolean;
   readonly session: string | null;
   readonly writeStreams: string | null;
@@ -209,6 +212,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     extractIncomplete: v['extract-incomplete'] === true,
     ports,
     verifyChecksums: v['verify-checksums'] === true,
+    threads: positiveInt('threads', v.threads),
     revealSecrets: v['reveal-secrets'] === true,
     session: v.session ?? null,
     writeStreams: v['write-streams'] ?? null,
@@ -267,6 +271,8 @@ Output (analyze):
 Input:
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)
   --verify-checksums       drop packets with bad IP/TCP checksums (off: offloaded checksums are common)
+  --threads N              worker threads for files (default: one per core; 1: none). Several files run one
+                           per thread; one file of 32 MiB or more is split between them by connection
 
 Live capture:
   -i, --interface IFACE    capture on IFACE        -f, --filter BPF    (default: tcp on the ports)

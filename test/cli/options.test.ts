@@ -31,4 +31,12 @@ describe('options', () => {
     expect(r.err).toContain('add -i INTERFACE -w FILE');
     expect(r.out).toBe('');
   });
+
+  it('takes --threads as a whole number of one or more, null by default (one per core)', () => {
+    expect(parseCli(['a.pcap']).threads).toBeNull();
+    expect(parseCli(['a.pcap', '--threads', '1']).threads).toBe(1);
+    expect(parseCli(['a.pcap', '--threads', '4']).threads).toBe(4);
+    expect(() => parseCli(['a.pcap', '--threads', '0'])).toThrow(UsageError);
+    expect(() => parseCli(['a.pcap', '--threads', 'all'])).toThrow('--threads takes a whole number');
+  });
 });
