@@ -19,7 +19,7 @@ import type { Finding } from './finding.js';
 import { listPeerCaptures, type PeerCapture } from './peer-captures.js';
 import { compareSuricata } from './suricata-compare.js';
 import { compareTshark } from './tshark-compare.js';
-import { parseTsharkFields, runTsharkFields, type TsharkCounts, tsharkAvailable } from './tshark-fields.js';
+import { parseTsharkRows, runTsharkFields, sameRows, tsharkAvailable } from './tshark-fields.js';
 import { compareZeek } from './zeek-compare.js';
 import { parseZeekLog } from './zeek-log.js';
 
@@ -57,12 +57,6 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-const sameCounts = (a: TsharkCounts, b: TsharkCounts): boolean => {
-  const eq = (x: ReadonlyMap<string, number>, y: ReadonlyMap<string, number>): boolean =>
-    x.size === y.size && [...x].every(([k, v]) => y.get(k) === v);
-  return eq(a.commands, b.commands) && eq(a.codes, b.codes);
-};
-
 interface Checked {
   readonly capture: PeerCapture;
   readonly outcome: CaptureOutcome;
@@ -92,12 +86,16 @@ async function checkCapture(c: PeerCapture, o: Options, liveTshark: boolean): Pr
       findings.push(
         ...compareArkime(c.name, parseArkimeTest(await readFile(c.arkimeTest, 'utf8')), sessions),
       );
+    const liveRows = live === null ? null : parseTsharkRows(live);
     if (c.tsharkTsv !== null) {
-      const stored = parseTsharkFields(await readFile(c.tsharkTsv, 'utf8'));
-      findings.push(...compareTshark(c.name, stored, sessions));
-      if (live !== null) tsharkLive = sameCounts(stored, parseTsharkFields(live)) ? 'same' : 'differs';
-    } else if (live !== null) {
-      findings.push(...compareTshark(c.name, parseTsharkFields(live), sessions));
+      const stored = parseTsharkRows(await readFile(c.tsharkTsv, 'utf8'));
+      if (liveRows !== null) tsharkLive = sameRows(stored, liveRows) ? 'same' : 'differs';
+      // The live rows carry the stream and ports; they are the stored rows when tshark still agrees.
+      findings.push(
+        ...compareTshark(c.name, tsharkLive === 'same' && liveRows !== null ? liveRows : stored, sessions),
+      );
+    } else if (liveRows !== null) {
+      findings.push(...compareTshark(c.name, liveRows, sessions));
       tsharkLive = 'same';
     }
   }
@@ -162,7 +160,9 @@ export async function runConformance(argv: readonly string[]): Promise<number> {
     if (r.outcome.kind === 'timeout')
       failures.push(`${r.capture.name}: smtpscope did not finish within ${o.timeoutMs} ms`);
     if (r.tsharkLive === 'differs')
-      failures.push(`${r.capture.name}: tshark (installed) no longer gives the stored command/code counts`);
+      failures.push(
+        `${r.capture.name}: tshark (installed) no longer gives the stored rows (command, parameter, reply codes)`,
+      );
     let bad = r.outcome.kind === 'ok' ? 0 : 1;
     let acc = 0;
     for (const j of mine) {
