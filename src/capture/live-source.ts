@@ -313,14 +313,16 @@ class LiveSource implements LivePacketSource {
     cap.on('packet', (nbytes, truncated) => this.handlePacket(nbytes, truncated));
   }
 
-  private nowMicros(): number {
+  readonly nowMicros = (): number => this.clockMicros();
+
+  private clockMicros(): number {
     return this.wallAnchorMicros + Math.floor((performance.now() - this.monotonicAnchorMs) * 1000);
   }
 
   /** Runs inside cap's 'packet' event; the packet is `shared[0, nbytes)`. */
   private handlePacket(nbytes: number, capTruncated: boolean): void {
     if (!this.capturing) return;
-    const tsMicros = this.nowMicros();
+    const tsMicros = this.clockMicros();
     if (tsMicros >= this.deadlineMicros) {
       // Under sustained load cap drains libpcap in one long callback and the timer cannot run.
       this.stopCapture();

@@ -44,6 +44,11 @@ export interface OpenSourceOptions {
   readonly maxRecordBytes?: number;
   /** Size of each of the two read buffers for a plain file (default 1 MiB). */
   readonly readBufferBytes?: number;
+  /**
+   * Aborts opening a stream (standard input) that has not yet sent the bytes that tell its format: the stream
+   * is destroyed and the open rejects, so a stop does not wait for a pipe's first bytes or its end.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Warnings kept per source; a damaged file cannot make the list grow without bound. */
@@ -140,7 +145,20 @@ export async function openStreamSource(
   description: string,
   options: OpenSourceOptions = {},
 ): Promise<PacketSource> {
-  const head = await peekStream(stream, SNIFF_BYTES);
+  const signal = options.signal;
+  const abort = (): void => {
+    stream.destroy(new CaptureFormatError(`${description}: stopped before the capture began`));
+  };
+  if (signal?.aborted === true) abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  let head: Uint8Array;
+  try {
+    head = await peekStream(stream, SNIFF_BYTES);
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+  if (signal?.aborted === true)
+    throw new CaptureFormatError(`${description}: stopped before the capture began`);
   const format = head.length >= SNIFF_BYTES ? sniffFormat(head) : null;
   if (format === 'gzip') return openGzipSource(stream, description, options, null);
   if (format === null) {

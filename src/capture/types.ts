@@ -86,6 +86,12 @@ export interface PacketSource {
    * complete packet before the damage is delivered. Call at most once.
    */
   forEach(onPacket: (packet: PacketView) => void): Promise<void>;
+  /**
+   * Sources that stamp packets on arrival (live capture): the time a packet arriving now would get, so that the
+   * analysis can move its packet clock while no packet comes. Absent for files and streams, whose packet times
+   * need not be near the wall clock.
+   */
+  readonly nowMicros?: () => number;
   /** Stops delivery: forEach resolves after the packet being delivered. Idempotent. */
   close(): Promise<void>;
   stats(): SourceStats;

@@ -17,7 +17,7 @@ import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { type CliOptions, parseCli, USAGE, UsageError } from './options.js';
-import { buildOutputSinks, clickHouseConnection, openLiveInput } from './outputs.js';
+import { buildOutputSinks, clickHouseConnection, openLiveInput, readsLive } from './outputs.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -150,13 +150,6 @@ function fileInputs(options: CliOptions, io: CliIo): InputSpec[] {
   return inputs;
 }
 
-/** Standard input, a FIFO, a socket or a device: input that arrives over time, so the dashboard is live. */
-function isStreamInput(path: string): boolean {
-  if (path === '-') return true;
-  const stat = statSync(path, { throwIfNoEntry: false });
-  return stat !== undefined && !stat.isFile() && !stat.isDirectory();
-}
-
 function readHead(file: string): Uint8Array {
   const head = Buffer.alloc(8);
   const fd = openSync(file, 'r');
@@ -185,7 +178,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
     const dashboard = createDashboard({
-      live: options.live !== null || options.inputs.some(isStreamInput),
+      live: readsLive(options),
       title: options.live?.device ?? options.inputs.join(' '),
     });
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);

@@ -2,6 +2,7 @@
  * Turns output flags into sinks, and `-i` into a live input (with the `-w` writer and the `-Z` privilege drop).
  */
 
+import { statSync } from 'node:fs';
 import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import type { PacketView } from '../capture/types.js';
@@ -23,9 +24,22 @@ export interface Outputs {
   readonly usesStdout: boolean;
 }
 
+/** Standard input, a FIFO or a device: an input that may never end. */
+export function isStreamInput(path: string): boolean {
+  if (path === '-') return true;
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat !== undefined && !stat.isFile() && !stat.isDirectory();
+}
+
+/** Live capture, or an input that may never end (`tcpdump -U -w - | smtpscope -`). */
+export function readsLive(options: CliOptions): boolean {
+  return options.live !== null || options.inputs.some(isStreamInput);
+}
+
 export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<Outputs> {
   const sinks: Sink[] = [];
-  const append = options.live !== null;
+  // Rows of a run that may never end are appended and flushed as each session closes, so a stop loses nothing.
+  const append = readsLive(options);
   const files = {
     ...(options.csvSessions === null ? {} : { sessions: options.csvSessions }),
     ...(options.csvTransactions === null ? {} : { transactions: options.csvTransactions }),

@@ -63,6 +63,9 @@ export interface Analyzer {
   snapshot(): Snapshot;
 }
 
+/** How often a live source's clock moves the packet clock while no packet comes. */
+export const CLOCK_TICK_MS = 1000;
+
 const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, dropped: 0, truncated: 0 };
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
@@ -96,9 +99,18 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   /** Sessions whose delivery is queued on `delivery`. */
   let queued = 0;
 
+  /** Aborts an input still being opened (standard input that has not sent its first bytes) on stop(). */
+  const opening = new AbortController();
+  const stop = (): void => {
+    stopped = true;
+    opening.abort();
+    void current?.close();
+  };
+  /** A sink failed: nothing more can be delivered, so reading stops now rather than at the end of the input. */
   const fail = (error: unknown): void => {
     failed = true;
     deliveryError ??= error;
+    stop();
   };
 
   const deliverFrom = async (session: SmtpSession, first: number): Promise<void> => {
@@ -202,8 +214,18 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     input: InputSpec,
     index: number,
     many: boolean,
-  ): Promise<{ description: string; format: string; compressed: boolean }> => {
-    const source = input.kind === 'file' ? await openFileSource(input.path) : await input.open();
+  ): Promise<{ description: string; format: string; compressed: boolean } | null> => {
+    let source: PacketSource;
+    try {
+      source =
+        input.kind === 'file'
+          ? await openFileSource(input.path, { signal: opening.signal })
+          : await input.open();
+    } catch (error) {
+      // Stopped while the input was still being opened: there is nothing to read, and nothing went wrong.
+      if (stopped) return null;
+      throw error;
+    }
     current = source;
     const decoder = createPacketDecoder({ ...config.decoder, ports });
     const prefix = many ? `${index + 1}-` : '';
@@ -216,6 +238,10 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const shard = config.shard;
     liveDecode = () => decoder.counters();
     liveAssembler = () => assembler.stats();
+    // A source stamped on arrival moves the packet clock while no packet comes (idle timeouts on a quiet link).
+    const clock = source.nowMicros;
+    const ticker =
+      clock === undefined ? null : setInterval(() => assembler.advance(clock()), CLOCK_TICK_MS).unref();
     try {
       if (!stopped) {
         const result = await runPacketLoop(source, decoder, assembler, {
@@ -228,6 +254,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
           lastTs = lastTs === null ? result.lastTsMicros : Math.max(lastTs, result.lastTsMicros);
       }
     } finally {
+      if (ticker !== null) clearInterval(ticker);
       assembler.flushAll('end-of-capture');
       for (const w of source.warnings()) {
         warnings.push(w);
@@ -252,7 +279,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       try {
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
-          if (input !== undefined) sources.push(await runOne(input, i, config.inputs.length > 1));
+          const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);
+          if (opened !== null) sources.push(opened);
         }
       } catch (error) {
         failure = error;
@@ -264,10 +292,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       if (deliveryError !== null) throw deliveryError;
       return summary;
     },
-    stop(): void {
-      stopped = true;
-      void current?.close();
-    },
+    stop,
     snapshot(): Snapshot {
       return { stats: stats(), open: [...open.values()].map((b) => b.peek()) };
     },

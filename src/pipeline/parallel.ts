@@ -98,7 +98,7 @@ export function canShard(config: AnalyzerConfig, minBytes: number): boolean {
   if (config.inputs.length !== 1 || input?.kind !== 'file' || input.path === '-') return false;
   if (config.bodyListener !== undefined || config.tap !== undefined) return false;
   const stat = statSync(input.path, { throwIfNoEntry: false });
-  return stat !== undefined && stat.isFile() && stat.size >= minBytes;
+  return stat?.isFile() === true && stat.size >= minBytes;
 }
 
 /**

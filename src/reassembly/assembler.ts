@@ -410,6 +410,12 @@ export function createAssembler(
     if (counters.bufferedBytes > o.maxBufferedBytesTotal) enforceTotalLimit(ts);
   }
 
+  function advance(tsMicros: number): void {
+    if (tsMicros <= latestTsMicros) return;
+    latestTsMicros = tsMicros;
+    expire(tsMicros);
+  }
+
   function flushOlderThan(tsMicros: number): number {
     let closedCount = 0;
     let head = table.openHead;
@@ -458,5 +464,5 @@ export function createAssembler(
     };
   }
 
-  return { push, flushOlderThan, flushAll, stats };
+  return { push, advance, flushOlderThan, flushAll, stats };
 }

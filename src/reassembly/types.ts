@@ -146,6 +146,11 @@ export interface AssemblerShard {
 export interface Assembler {
   /** Feeds one decoded segment (the decoder's reused object; the assembler copies what it buffers). */
   push(segment: TcpSegment): void;
+  /**
+   * Moves the packet clock to `tsMicros` without a packet (a live capture on a quiet link): connections idle
+   * past the timeout, FIN waits and lingers run out as a packet at that time would make them.
+   */
+  advance(tsMicros: number): void;
   /** Closes connections idle since before `tsMicros` (packet time). Returns how many were closed. */
   flushOlderThan(tsMicros: number): number;
   /** Closes every open connection with `reason` (end of input, shutdown). */

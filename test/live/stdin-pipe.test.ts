@@ -125,7 +125,12 @@ describe('standard input that does not end', () => {
       await new Promise<void>((resolve, reject) =>
         stdin.write(concatBytes(capture, ...filler), (error) => (error ? reject(error) : resolve())),
       );
-      await sleep(500);
+      // An input that may never end appends each session as it closes: both are on disk before any stop.
+      await waitFor(
+        'both sessions in the NDJSON file while the pipe is open',
+        () => readNdjson(json).length === 2,
+        5000,
+      );
       const signalled = Date.now();
       cli.process.kill('SIGINT');
       const exit = await Promise.race([cli.exited(signalled), sleep(10_000).then(() => null)]);
@@ -142,6 +147,25 @@ describe('standard input that does not end', () => {
       if (cli.process.exitCode === null) cli.process.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('stops on SIGINT at once when the pipe has not sent a byte yet', async () => {
+    const cli = startChild(process.execPath, [builtCli(), '-', '--no-tui'], 'pipe');
+    try {
+      // Started, its standard input open and silent (as `tcpdump ... | smtpscope -` before the first packet).
+      await waitFor('the CLI to start', () => cli.process.pid !== undefined, 5000);
+      await sleep(700);
+      const signalled = Date.now();
+      cli.process.kill('SIGINT');
+      const exit = await Promise.race([cli.exited(signalled), sleep(10_000).then(() => null)]);
+      expect(exit, `still running 10 s after SIGINT; stderr: ${cli.stderr()}`).not.toBeNull();
+      expect(exit?.code).toBe(0);
+      expect(exit?.afterMs).toBeLessThan(3000);
+      expect(cli.stdout()).toMatch(/Sessions: 0/);
+    } finally {
+      cli.process.stdin?.destroy();
+      if (cli.process.exitCode === null) cli.process.kill('SIGKILL');
+    }
+  }, 30_000);
 
   it.skipIf(tcpdumpSkip !== null)(
     `reads a tcpdump -U pipe from the loopback interface live and stops on SIGINT${tcpdumpSkip === null ? '' : ` [${tcpdumpSkip}]`}`,

@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyzeToArray } from '../../src/pipeline/analyzer.js';
+import { openFileSource } from '../../src/capture/open-file.js';
+import type { PacketSource } from '../../src/capture/types.js';
+import type { SmtpSession } from '../../src/model/types.js';
+import { analyzeToArray, CLOCK_TICK_MS, createAnalyzer } from '../../src/pipeline/analyzer.js';
+import type { Sink } from '../../src/pipeline/sink.js';
 import { tcpFrame } from '../helpers/frames.js';
 import { buildPcap } from '../helpers/pcap-builder.js';
 
@@ -56,5 +60,101 @@ describe('analyzer', () => {
     expect(silent.every((s) => s.end === 'end-of-capture' && s.transactions.length === 0)).toBe(true);
     expect(sessions.find((s) => s.greeting !== null)?.greeting?.text).toBe('mx ESMTP');
     expect(summary.stats.sessionsClosed).toBe(301);
+  });
+
+  it('closes an idle connection on a quiet live link from the source clock, with no packet to move time', async () => {
+    const seconds = 1_700_000_000;
+    const greeting = new TextEncoder().encode('220 mx ESMTP\r\n');
+    const frames = [
+      tcpFrame({ src: '10.0.0.1', dst: '192.0.2.25', sport: 40_000, dport: 25, seq: 1, flags: 'S' }),
+      tcpFrame({ src: '192.0.2.25', dst: '10.0.0.1', sport: 25, dport: 40_000, seq: 9, ack: 2, flags: 'SA' }),
+      tcpFrame({
+        src: '192.0.2.25',
+        dst: '10.0.0.1',
+        sport: 25,
+        dport: 40_000,
+        seq: 10,
+        ack: 2,
+        flags: 'PA',
+        payload: greeting,
+      }),
+    ];
+    const path = join(dir, 'quiet-live.pcap');
+    writeFileSync(
+      path,
+      buildPcap({ endian: 'le', records: frames.map((data, i) => ({ seconds, fraction: i, data })) }),
+    );
+    // A file source made to look live: it stays open after its packets, and its clock says 5 s later.
+    const file = await openFileSource(path);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const live: PacketSource = {
+      description: 'live:test',
+      format: 'live',
+      compressed: false,
+      forEach: async (onPacket) => {
+        await file.forEach(onPacket);
+        await held;
+      },
+      close: async () => {
+        release();
+        await file.close();
+      },
+      stats: () => file.stats(),
+      warnings: () => file.warnings(),
+      nowMicros: () => seconds * 1_000_000 + 5_000_000,
+    };
+    const closedWhileOpen: SmtpSession[] = [];
+    let stopped = false;
+    const sink: Sink = {
+      name: 'collect',
+      sessionClosed(session) {
+        if (!stopped) closedWhileOpen.push(session);
+      },
+      async close() {},
+    };
+    const analyzer = createAnalyzer(
+      { inputs: [{ kind: 'source', open: async () => live }], assembler: { idleTimeoutMs: 1000 } },
+      [sink],
+    );
+    const running = analyzer.run();
+    await new Promise((resolve) => setTimeout(resolve, CLOCK_TICK_MS * 2.5));
+    stopped = true;
+    analyzer.stop();
+    await running;
+    expect(closedWhileOpen).toHaveLength(1);
+    expect(closedWhileOpen[0]?.end).toBe('idle-timeout');
+    expect(closedWhileOpen[0]?.greeting?.text).toBe('mx ESMTP');
+  }, 15_000);
+
+  it('stops reading at a sink failure instead of going on to the end of the input, and reports it', async () => {
+    const path = join(import.meta.dirname, '../../captures/postfix-rejects.pcap');
+    const all = await analyzeToArray({ inputs: [{ kind: 'file', path }] });
+    expect(all.sessions.length).toBeGreaterThan(2);
+    let calls = 0;
+    const failing: Sink = {
+      name: 'failing',
+      sessionClosed() {
+        calls++;
+        throw new Error('disk full');
+      },
+      async close() {},
+    };
+    let closedWith: number | null = null;
+    const witness: Sink = {
+      name: 'witness',
+      sessionClosed() {},
+      async close(summary) {
+        closedWith = summary.stats.source.packets;
+      },
+    };
+    await expect(
+      createAnalyzer({ inputs: [{ kind: 'file', path }] }, [failing, witness]).run(),
+    ).rejects.toThrow('disk full');
+    expect(calls).toBe(1);
+    expect(closedWith).not.toBeNull();
+    expect(closedWith!).toBeLessThan(all.summary.stats.source.packets);
   });
 });
