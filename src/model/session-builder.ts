@@ -120,6 +120,18 @@ interface MutableTransaction {
   endedAt: number | null;
 }
 
+/** A message whose final reply is due: its transaction and the command row that shows the end of data. */
+interface AwaitingFinal {
+  readonly transaction: MutableTransaction;
+  /** The END-OF-DATA row (DATA) or the BDAT LAST row; null when the command list was full. */
+  readonly record: MutableCommand | null;
+  /** The latest row of this message's replies (LMTP adds one END-OF-DATA row per further reply after it). */
+  last: MutableCommand | null;
+  /** Replies still due; null until the first arrives (LMTP: one per recipient accepted at RCPT). */
+  remaining: number | null;
+  readonly endTsMicros: number;
+}
+
 const EMPTY_PARAMS: SmtpCommand['params'] = Object.freeze({});
 
 export function createSessionBuilder(
@@ -156,6 +168,13 @@ export function createSessionBuilder(
     number,
     { previous: MutableTransaction; created: MutableTransaction | null }
   >();
+  /**
+   * Messages whose end-of-data mark was sent, awaiting their final reply (LMTP: one per accepted recipient), oldest
+   * first. The reply goes to the transaction whose message ended, not to the one open when it arrives: a client may
+   * pipeline the next MAIL right after the final dot (RFC 2920).
+   */
+  const awaitingFinal: AwaitingFinal[] = [];
+  let awaitingHead = 0;
   let commandsDropped = 0;
   const anomalies: AnomalyRecord[] = [];
   let anomaliesDropped = 0;
@@ -239,7 +258,9 @@ export function createSessionBuilder(
 
   const onCommand = (command: SmtpCommand): void => {
     touch(command.tsMicros);
-    const pipelined = command.kind === 'command' && pendingReplies > 0;
+    // Sent while earlier commands, or a final dot, still awaited replies (QUIT or MAIL behind the dot, RFC 2920).
+    const pipelined =
+      command.kind === 'command' && (pendingReplies > 0 || awaitingHead < awaitingFinal.length);
     if (command.kind === 'command') pendingReplies++;
     let transaction: MutableTransaction | null = current;
     switch (command.verb) {
@@ -427,34 +448,97 @@ export function createSessionBuilder(
     }
   };
 
+  /** Inserts a row after `after` (LMTP's further per-recipient replies), renumbering the rows after it. */
+  const insertCommandAfter = (after: MutableCommand, record: MutableCommand): boolean => {
+    if (commands.length >= limits.maxCommands) {
+      commandsDropped++;
+      return false;
+    }
+    const at = commands.lastIndexOf(after) + 1;
+    if (at === 0 || at === commands.length) return addCommand(record);
+    commands.splice(at, 0, record);
+    for (let i = at; i < commands.length; i++) (commands[i] as MutableCommand).seq = i;
+    return true;
+  };
+
+  const endOfDataRow = (t: MutableTransaction | undefined, tsMicros: number): MutableCommand => ({
+    seq: 0,
+    verb: 'END-OF-DATA',
+    verbText: '.',
+    argument: '',
+    tsMicros,
+    reply: null,
+    transaction: t?.depth ?? null,
+    pipelined: false,
+  });
+
+  /** The BDAT command row that carries this transaction's LAST chunk (the latest BDAT row of the transaction). */
+  const lastBdatRow = (t: MutableTransaction): MutableCommand | null => {
+    for (let i = commands.length - 1; i >= 0; i--) {
+      const c = commands[i] as MutableCommand;
+      if (c.transaction !== null && c.transaction < t.depth) break;
+      if (c.verb === 'BDAT' && c.transaction === t.depth) return c;
+    }
+    return null;
+  };
+
+  /** Recipients accepted at RCPT (2xx): the number of final replies an LMTP server sends. */
+  const acceptedRecipients = (t: MutableTransaction): number => {
+    let n = 0;
+    for (const r of t.recipients)
+      if (r.rcptReply !== null && r.rcptReply.code >= 200 && r.rcptReply.code < 300) n++;
+    return n;
+  };
+
   const onEndOfData = (record: ReplyRecord, to: Extract<ReplyTarget, { kind: 'end-of-data' }>): void => {
-    const t = current ?? transactions[transactions.length - 1];
-    if (to.mode === 'BDAT') {
-      // The reply to BDAT ... LAST answers both the chunk command and the message.
-      for (let i = commands.length - 1; i >= 0; i--) {
-        const c = commands[i];
-        if (c === undefined || c.verb !== 'BDAT') continue;
-        if (c.reply === null) {
-          c.reply = record;
-          if (pendingReplies > 0) pendingReplies--;
+    if (to.lmtpRecipient !== null) protocol = 'lmtp';
+    const waiting =
+      awaitingHead < awaitingFinal.length ? (awaitingFinal[awaitingHead] as AwaitingFinal) : null;
+    const argument = to.lmtpRecipient === null ? '' : `recipient ${to.lmtpRecipient + 1}`;
+    let t: MutableTransaction | undefined;
+    if (waiting !== null) {
+      t = waiting.transaction;
+      if (waiting.remaining === null)
+        waiting.remaining = protocol === 'lmtp' ? Math.max(1, acceptedRecipients(t)) : 1;
+      const row = waiting.record;
+      if (row !== null && row.reply === null) {
+        row.reply = record;
+        if (row.verb === 'BDAT' && pendingReplies > 0) pendingReplies--;
+        if (row.verb === 'END-OF-DATA') row.argument = argument;
+      } else if (waiting.last !== null) {
+        // A further LMTP reply: its own row, at the time of the final dot, next to the first one.
+        const extra = endOfDataRow(t, waiting.endTsMicros);
+        extra.argument = argument;
+        extra.reply = record;
+        if (insertCommandAfter(waiting.last, extra)) waiting.last = extra;
+      }
+      waiting.remaining--;
+      if (waiting.remaining <= 0) {
+        awaitingHead++;
+        if (awaitingHead >= awaitingFinal.length) {
+          awaitingFinal.length = 0;
+          awaitingHead = 0;
         }
-        break;
       }
     } else {
-      addCommand({
-        seq: 0,
-        verb: 'END-OF-DATA',
-        verbText: '.',
-        argument: to.lmtpRecipient === null ? '' : `recipient ${to.lmtpRecipient + 1}`,
-        tsMicros: t?.endedAt ?? record.tsMicros,
-        reply: record,
-        transaction: t?.depth ?? null,
-        pipelined: false,
-      });
+      // No message end awaits a reply: a BDAT LAST answered before its octets ended, or the end of a body whose
+      // start the capture lost. The reply goes to the transaction at hand.
+      t = current ?? transactions[transactions.length - 1];
+      if (to.mode === 'BDAT') {
+        const bdat = t === undefined ? null : lastBdatRow(t);
+        if (bdat !== null && bdat.reply === null) {
+          bdat.reply = record;
+          if (pendingReplies > 0) pendingReplies--;
+        }
+      } else {
+        const row = endOfDataRow(t, t?.endedAt ?? record.tsMicros);
+        row.argument = argument;
+        row.reply = record;
+        addCommand(row);
+      }
     }
     if (t === undefined) return;
     if (to.lmtpRecipient !== null) {
-      protocol = 'lmtp';
       // lmtpRecipient is the 0-based position among the transaction's RCPT commands.
       const r = t.recipients[to.lmtpRecipient];
       if (r !== undefined) r.lmtpReply = record;
@@ -464,6 +548,12 @@ export function createSessionBuilder(
       t.finalReply = record;
     }
     t.endedAt = record.tsMicros;
+  };
+
+  /** Forgets the messages awaiting final replies (a gap or a role swap cleared the decoder's queue). */
+  const clearAwaitingFinal = (): void => {
+    awaitingFinal.length = 0;
+    awaitingHead = 0;
   };
 
   /**
@@ -489,13 +579,23 @@ export function createSessionBuilder(
     t.bodyKept += n;
   };
 
-  const endMessage = (sizeBytes: number, complete: boolean, ts: number): void => {
+  const endMessage = (sizeBytes: number, complete: boolean, awaitsReply: boolean, ts: number): void => {
     const t = current;
     if (t === null) return;
     t.messageStarted = true;
     t.messageComplete = complete;
     t.sizeBytes = sizeBytes;
     if (t.endedAt === null) t.endedAt = ts;
+    if (awaitsReply && t.finalReply === null) {
+      // The row is added now, where the dot was sent, so that commands pipelined after it come after it.
+      let row: MutableCommand | null;
+      if (t.mode === 'BDAT') row = lastBdatRow(t);
+      else {
+        row = endOfDataRow(t, ts);
+        if (!addCommand(row)) row = null;
+      }
+      awaitingFinal.push({ transaction: t, record: row, last: row, remaining: null, endTsMicros: ts });
+    }
     const body = t.body;
     if (body !== null && !t.summarised) {
       const truncated = t.bodyTruncated || !complete;
@@ -536,7 +636,7 @@ export function createSessionBuilder(
         return;
       case 'message-end':
         touch(event.tsMicros);
-        endMessage(event.sizeBytes, event.complete, event.tsMicros);
+        endMessage(event.sizeBytes, event.complete, event.awaitsReply, event.tsMicros);
         return;
       case 'bdat-chunk':
         touch(event.tsMicros);
@@ -570,9 +670,11 @@ export function createSessionBuilder(
         return;
       case 'roles-swapped':
         rolesSwapped = true;
+        clearAwaitingFinal();
         return;
       case 'gap':
         touch(event.tsMicros);
+        clearAwaitingFinal();
         gaps++;
         gapBytes += event.length;
         return;
@@ -581,6 +683,15 @@ export function createSessionBuilder(
         // A command the decoder knows will get no reply (a later reply could only answer a later command) no
         // longer waits for one; the offset is set for commands only (not AUTH responses or ends of data).
         if (event.code === 'missing-reply' && event.offset !== null && pendingReplies > 0) pendingReplies--;
+        // An end of data the decoder skipped (a later reply could only answer a later command): its message will
+        // get no final reply, and the next one must not take it.
+        if (
+          event.code === 'missing-reply' &&
+          event.offset === null &&
+          event.detail.startsWith('no reply to the end of data') &&
+          awaitingHead < awaitingFinal.length
+        )
+          awaitingHead++;
         addAnomaly({
           code: event.code,
           direction: event.direction,

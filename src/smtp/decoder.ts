@@ -428,10 +428,17 @@ export function createSmtpDecoder(
     emit({ type: 'message-start', mode, tsMicros: ts });
   }
 
-  function endMessage(complete: boolean, ts: number): void {
+  /** `atEnd`: the end-of-data mark was reached (final dot, BDAT LAST octets), so a final reply is due. */
+  function endMessage(complete: boolean, ts: number, atEnd = false): void {
     if (message === null) return;
     const sizeBytes = message.mode === 'DATA' ? dot.sizeBytes : bdatSize;
-    emit({ type: 'message-end', sizeBytes, complete: complete && !message.damaged, tsMicros: ts });
+    emit({
+      type: 'message-end',
+      sizeBytes,
+      complete: complete && !message.damaged,
+      awaitsReply: atEnd,
+      tsMicros: ts,
+    });
     message = null;
     bdatOpen = false;
     chunk = null;
@@ -462,7 +469,7 @@ export function createSmtpDecoder(
       bdatRefused = false;
       endMessage(false, ts);
     } else if (done.last) {
-      endMessage(true, ts);
+      endMessage(true, ts, true);
       txOpen = false;
       setState('ready', ts);
     }
@@ -651,7 +658,7 @@ export function createSmtpDecoder(
   }
 
   function endOfData(ts: number): void {
-    endMessage(true, ts);
+    endMessage(true, ts, true);
     cmdMode = 'lines';
     txOpen = false;
     pushPending(entry({ kind: 'end-of-data', mode: 'DATA', lmtpRecipient: null }, null, false), ts);

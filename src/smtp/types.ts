@@ -151,6 +151,11 @@ export type SmtpEvent =
       readonly sizeBytes: number;
       /** False when a gap or the end of the connection cut the body. */
       readonly complete: boolean;
+      /**
+       * The message reached its end-of-data mark (the final dot, or the octets of BDAT LAST), so its final reply is
+       * due; false when a gap, another command, a refused chunk or the end of the connection cut it off before.
+       */
+      readonly awaitsReply: boolean;
       readonly tsMicros: number;
     }
   | {

@@ -3,18 +3,61 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSessionBuilder } from '../../src/model/session-builder.js';
 import type { SmtpSession } from '../../src/model/types.js';
-import { parseDialogue, runDialogue, TEST_FLOW } from '../helpers/dialogue.js';
+import {
+  type Dialogue,
+  forEachDialogueSplit,
+  parseDialogue,
+  runDialogue,
+  type StepChunker,
+  TEST_FLOW,
+  WHOLE,
+} from '../helpers/dialogue.js';
 
 const GOLDEN = join(import.meta.dirname, '..', 'golden', 'smtp');
 
-/** Decodes a dialogue (a golden file's name, or its text) and builds the session model from the events. */
-function sessionOf(dialogue: string): SmtpSession {
+function dialogueOf(dialogue: string): Dialogue {
   const text = dialogue.includes('\n')
     ? dialogue
     : readFileSync(join(GOLDEN, `${dialogue}.dialogue.txt`), 'latin1');
-  const builder = createSessionBuilder(TEST_FLOW);
-  for (const event of runDialogue(parseDialogue(text))) builder.apply(event);
+  return parseDialogue(text);
+}
+
+function build(dialogue: Dialogue, chunker: StepChunker = WHOLE): SmtpSession {
+  const builder = createSessionBuilder(TEST_FLOW, { lmtp: dialogue.options.lmtp === true });
+  for (const event of runDialogue(dialogue, chunker)) builder.apply(event);
   return builder.finishNow();
+}
+
+/** Decodes a dialogue (a golden file's name, or its text) and builds the session model from the events. */
+function sessionOf(dialogue: string): SmtpSession {
+  return build(dialogueOf(dialogue));
+}
+
+/**
+ * Runs `check` on the model built from the dialogue as written, then asserts that every chunking (1-byte
+ * chunks, each 2-way split of each segment, random runs) gives the same model.
+ */
+function checkEverySplit(dialogue: string, check: (session: SmtpSession) => void): void {
+  const parsed = dialogueOf(dialogue);
+  const whole = build(parsed);
+  check(whole);
+  const expected = JSON.stringify(whole);
+  forEachDialogueSplit(
+    parsed,
+    (chunker, label) => {
+      const got = JSON.stringify(build(parsed, chunker));
+      if (got !== expected) expect(got, label).toBe(expected);
+    },
+    5,
+  );
+}
+
+/** The command list as `verb argument -> reply code (transaction)` strings. */
+function rows(session: SmtpSession): string[] {
+  return session.commands.map(
+    (c) =>
+      `${c.verb}${c.argument === '' ? '' : ` ${c.argument}`} -> ${c.reply?.code ?? '-'} (${c.transaction ?? '-'})`,
+  );
 }
 
 describe('session-builder on decoded dialogues', () => {
@@ -79,5 +122,99 @@ describe('session-builder: a MAIL refused inside an open transaction', () => {
       ['alice@c.example', 'aborted'],
       ['bob@c.example', 'aborted'],
     ]);
+  });
+});
+
+describe('session-builder: final replies after pipelined commands', () => {
+  it('gives the end-of-data reply to the message that ended, not to the MAIL pipelined after its dot', () => {
+    checkEverySplit('pipelined-mail-after-dot', (session) => {
+      expect(
+        session.transactions.map((t) => [
+          t.mailFrom,
+          t.outcome,
+          t.failureStage,
+          t.finalReply?.code ?? null,
+          t.queueId,
+          t.messageComplete,
+        ]),
+      ).toEqual([
+        ['alice@c.example', 'accepted', null, 250, '4AAA1', true],
+        ['carol@c.example', 'rejected', 'data', null, null, false],
+      ]);
+      expect(session.transactions[1]?.recipients.map((r) => r.disposition)).toEqual(['rejected-data']);
+      expect(rows(session)).toEqual([
+        'EHLO c.example -> 250 (-)',
+        'MAIL FROM:<alice@c.example> -> 250 (1)',
+        'RCPT TO:<bob@mx.example.org> -> 250 (1)',
+        'DATA -> 354 (1)',
+        'END-OF-DATA -> 250 (1)',
+        'MAIL FROM:<carol@c.example> -> 250 (2)',
+        'RCPT TO:<dave@mx.example.org> -> 250 (2)',
+        'DATA -> 554 (2)',
+        'QUIT -> 221 (-)',
+      ]);
+      // The dot row has the time the dot was sent; the MAIL behind it was pipelined.
+      const dot = session.commands[4];
+      const mail = session.commands[5];
+      expect(dot?.tsMicros).toBe(mail?.tsMicros);
+      expect(mail?.pipelined).toBe(true);
+    });
+  });
+
+  it('gives each BDAT LAST reply to its own message when the next transaction is pipelined', () => {
+    checkEverySplit('bdat-pipelined-next-transaction', (session) => {
+      expect(
+        session.transactions.map((t) => [t.mailFrom, t.outcome, t.finalReply?.code ?? null, t.queueId]),
+      ).toEqual([
+        ['a@c.example', 'accepted', 250, 'FIRST1'],
+        ['c@c.example', 'deferred', 452, null],
+      ]);
+      expect(rows(session)).toEqual([
+        'EHLO c.example -> 250 (-)',
+        'MAIL FROM:<a@c.example> -> 250 (1)',
+        'RCPT TO:<b@mx.example.org> -> 250 (1)',
+        'BDAT 9 LAST -> 250 (1)',
+        'MAIL FROM:<c@c.example> -> 250 (2)',
+        'RCPT TO:<d@mx.example.org> -> 250 (2)',
+        'BDAT 9 LAST -> 452 (2)',
+        'QUIT -> 221 (-)',
+      ]);
+    });
+  });
+
+  it('keeps the LMTP end-of-data rows before a QUIT pipelined behind the dot, each at the time of the dot', () => {
+    checkEverySplit('lmtp-pipelined-quit', (session) => {
+      expect(rows(session).slice(4)).toEqual([
+        'DATA -> 354 (1)',
+        'END-OF-DATA recipient 1 -> 250 (1)',
+        'END-OF-DATA recipient 2 -> 452 (1)',
+        'QUIT -> 221 (-)',
+      ]);
+      const [first, second] = session.commands.filter((c) => c.verb === 'END-OF-DATA');
+      expect(second?.tsMicros).toBe(first?.tsMicros);
+      expect(second?.latencyMicros).toBe(
+        second === undefined ? null : (second.reply?.tsMicros ?? 0) - second.tsMicros,
+      );
+      expect(session.commands.map((c) => c.seq)).toEqual(session.commands.map((_c, i) => i));
+      const t = session.transactions[0];
+      expect(t?.recipients.map((r) => [r.address, r.disposition, r.finalReply?.code])).toEqual([
+        ['bob@example.org', 'delivered', 250],
+        ['carol@example.org', 'deferred-data', 452],
+      ]);
+    });
+  });
+
+  it('lists every LMTP per-recipient reply to BDAT LAST, not only the first', () => {
+    checkEverySplit('lmtp-bdat', (session) => {
+      expect(rows(session).slice(4)).toEqual([
+        'BDAT 9 LAST -> 250 (1)',
+        'END-OF-DATA recipient 2 -> 550 (1)',
+        'QUIT -> 221 (-)',
+      ]);
+      expect(session.transactions[0]?.recipients.map((r) => r.disposition)).toEqual([
+        'delivered',
+        'rejected-data',
+      ]);
+    });
   });
 });

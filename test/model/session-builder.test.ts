@@ -95,7 +95,13 @@ class Script {
     this.events.push({ type: 'message-start', mode: 'DATA', tsMicros: this.tick() });
     const bytes = new TextEncoder().encode(text);
     this.events.push({ type: 'message-bytes', bytes });
-    this.events.push({ type: 'message-end', sizeBytes: bytes.length, complete, tsMicros: this.tick() });
+    this.events.push({
+      type: 'message-end',
+      sizeBytes: bytes.length,
+      complete,
+      awaitsReply: complete,
+      tsMicros: this.tick(),
+    });
     return this;
   }
 
@@ -293,7 +299,13 @@ describe('session-builder', () => {
     s.s(250, '2.0.0 Ok: 10 octets received');
     s.cmd('BDAT', '5 LAST');
     s.events.push({ type: 'bdat-chunk', sizeBytes: 5, last: true, tsMicros: 1_100_001 });
-    s.events.push({ type: 'message-end', sizeBytes: 15, complete: true, tsMicros: 1_100_002 });
+    s.events.push({
+      type: 'message-end',
+      sizeBytes: 15,
+      complete: true,
+      awaitsReply: true,
+      tsMicros: 1_100_002,
+    });
     s.reply(250, ['2.0.0 Ok: queued as QQQ'], { kind: 'end-of-data', mode: 'BDAT', lmtpRecipient: null });
     const session = await build(s.close());
     const t = session.transactions[0]!;
@@ -333,7 +345,13 @@ describe('session-builder', () => {
     builder.apply({ type: 'message-bytes', bytes: shared.subarray(0, 40) });
     builder.apply({ type: 'message-bytes', bytes: shared.subarray(40) });
     shared.fill(0x58);
-    builder.apply({ type: 'message-end', sizeBytes: MESSAGE.length, complete: true, tsMicros: 2_000_001 });
+    builder.apply({
+      type: 'message-end',
+      sizeBytes: MESSAGE.length,
+      complete: true,
+      awaitsReply: true,
+      tsMicros: 2_000_001,
+    });
     builder.apply({ type: 'closed', reason: 'fin', tsMicros: 2_000_002, stats: stats() });
     const session = await builder.finish();
     expect(session.transactions[0]?.message?.from).toContain('alice@example.com');
