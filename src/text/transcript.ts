@@ -41,27 +41,44 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
       out.push(`${stamp(session.greeting.tsMicros)}S: ${safeText(line)}`);
   }
   const transactions = new Map(session.transactions.map((t) => [t.depth, t]));
+  const ended = new Set<number>();
+  for (const c of session.commands)
+    if (c.verb === 'END-OF-DATA' && c.transaction !== null) ended.add(c.transaction);
+  let previous: CommandRecord | null = null;
   for (const c of session.commands) {
     const latency =
       c.latencyMicros === null
         ? ''
         : `   [${formatDuration(c.latencyMicros)}${c.pipelined ? ', pipelined' : ''}]`;
-    if (c.verb === 'END-OF-DATA' || (c.verb === 'BDAT' && c.transaction !== null)) {
-      const t = c.transaction === null ? undefined : transactions.get(c.transaction);
-      if (c.verb === 'END-OF-DATA' && t !== undefined) {
+    const last = previous;
+    previous = c;
+    if (
+      c.verb === 'END-OF-DATA' &&
+      c.transaction !== null &&
+      last !== null &&
+      last.transaction === c.transaction &&
+      (last.verb === 'END-OF-DATA' || last.verb === 'BDAT') &&
+      c.argument !== ''
+    ) {
+      // A further LMTP per-recipient reply to the same final dot: the dot and the body were shown once.
+      if (c.reply !== null) for (const line of replyLines(c.reply)) out.push(`${blank}S: ${safeText(line)}`);
+      continue;
+    }
+    if (c.verb === 'END-OF-DATA' && c.transaction !== null) {
+      const t = transactions.get(c.transaction);
+      if (t !== undefined) {
         const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
         out.push(`${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}>`);
       }
     }
     out.push(`${stamp(c.tsMicros)}C: ${safeText(commandLine(c))}${latency}`);
     if (c.reply !== null) for (const line of replyLines(c.reply)) out.push(`${blank}S: ${safeText(line)}`);
-    if (c.verb === 'DATA' && c.reply?.code === 354) {
-      const t = c.transaction === null ? undefined : transactions.get(c.transaction);
-      const ended = session.commands.some((x) => x.verb === 'END-OF-DATA' && x.transaction === c.transaction);
-      if (t !== undefined && !ended) {
+    if (c.verb === 'DATA' && c.reply?.code === 354 && c.transaction !== null && !ended.has(c.transaction)) {
+      const t = transactions.get(c.transaction);
+      if (t !== undefined) {
         const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
         out.push(
-          `${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data reply not captured>`,
+          `${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data not captured>`,
         );
       }
     }

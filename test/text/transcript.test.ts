@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createSessionBuilder } from '../../src/model/session-builder.js';
+import type { SmtpSession } from '../../src/model/types.js';
+import { formatTranscript } from '../../src/text/transcript.js';
+import { parseDialogue, runDialogue, TEST_FLOW } from '../helpers/dialogue.js';
+
+const GOLDEN = join(import.meta.dirname, '..', 'golden', 'smtp');
+
+function sessionOf(name: string): SmtpSession {
+  const dialogue = parseDialogue(readFileSync(join(GOLDEN, `${name}.dialogue.txt`), 'latin1'));
+  const builder = createSessionBuilder(TEST_FLOW, { lmtp: dialogue.options.lmtp === true });
+  for (const event of runDialogue(dialogue)) builder.apply(event);
+  return builder.finishNow();
+}
+
+/** The transcript's dialogue lines (C: / S:), without the header, the end line and latencies. */
+function dialogueLines(session: SmtpSession): string[] {
+  return formatTranscript(session, { times: false })
+    .split('\n')
+    .filter((line) => /^(C|S): /.test(line))
+    .map((line) => line.replace(/ {3}\[[^\]]*\]$/, ''));
+}
+
+describe('transcript', () => {
+  it('prints the body and the dot once before the LMTP per-recipient replies, and QUIT after them', () => {
+    expect(dialogueLines(sessionOf('lmtp-pipelined-quit')).slice(-8)).toEqual([
+      'C: DATA',
+      'S: 354 Go ahead',
+      'C: <message body: 21 B>',
+      'C: .',
+      'S: 250 2.0.0 <bob@example.org> delivered',
+      'S: 452 4.2.2 <carol@example.org> mailbox full',
+      'C: QUIT',
+      'S: 221 Bye',
+    ]);
+  });
+
+  it('prints the final dot before a MAIL pipelined behind it', () => {
+    const lines = dialogueLines(sessionOf('pipelined-mail-after-dot'));
+    const dot = lines.indexOf('C: .');
+    expect(lines.slice(dot - 1, dot + 3)).toEqual([
+      'C: <message body: 23 B>',
+      'C: .',
+      'S: 250 2.0.0 Ok: queued as 4AAA1',
+      'C: MAIL FROM:<carol@c.example>',
+    ]);
+  });
+});
