@@ -4,13 +4,16 @@
  * database is chosen at replay) and `row` holds the inserted columns, keys and `inserted_at` included, so a
  * replay writes exactly what the sink would have written.
  *
- * The writer appends (a file left by an earlier run is kept) and serialises its writes; it opens the file
- * only when the first row spills. The reader tolerates a torn last line (a crash mid-write) and any other
- * line it cannot parse: it counts them and goes on.
+ * The writer appends (a file left by an earlier run is kept) with synchronous writes, so a spilled row has
+ * left memory when `append` returns (the sink spills instead of waiting for a slow server, and must not
+ * pile rows up in a write queue instead); it opens the file only when the first row spills. The open uses
+ * O_APPEND|O_CREAT|O_NOFOLLOW with mode 0600: a symbolic link planted at the name makes it fail instead of
+ * being followed, and a new file is readable by its owner only (it holds mail addresses and subjects). The
+ * reader tolerates a torn last line (a crash mid-write) and any other line it cannot parse: it counts them
+ * and goes on.
  */
 
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { LEVEL_NAMES, type LevelName } from '../report/columns.js';
 import type { FleetRow } from './clickhouse-rows.js';
@@ -22,23 +25,32 @@ export interface SpillLine {
 
 export interface SpillWriter {
   readonly path: string;
-  /** Appends rows of one level; resolves once they are written (not fsync'ed). */
-  append(level: LevelName, rows: readonly FleetRow[]): Promise<void>;
+  /** Appends rows of one level, synchronously (written, not fsync'ed); throws when the file cannot be written. */
+  append(level: LevelName, rows: readonly FleetRow[]): void;
   /** Rows written so far. */
   readonly rows: number;
-  close(): Promise<void>;
+  /** Syncs and closes the file (if it was opened). */
+  close(): void;
 }
 
+/** Flags of the spill file: append, create, never through a symbolic link. */
+export const SPILL_OPEN_FLAGS =
+  constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+/** Rows serialised per write, so that one append of many rows does not build one huge string. */
+const ROWS_PER_WRITE = 1_000;
+
 export function createSpillWriter(path: string): SpillWriter {
-  let handle: FileHandle | null = null;
-  let chain: Promise<void> = Promise.resolve();
+  let fd: number | null = null;
   let rows = 0;
-  const write = async (level: LevelName, batch: readonly FleetRow[]): Promise<void> => {
-    handle ??= await open(path, 'a');
-    let text = '';
-    for (const row of batch) text += `${JSON.stringify({ table: level, row })}\n`;
-    await handle.write(text);
-    rows += batch.length;
+  const writeAll = (handle: number, text: string): void => {
+    const bytes = Buffer.from(text, 'utf8');
+    let offset = 0;
+    while (offset < bytes.length) {
+      const n = writeSync(handle, bytes, offset, bytes.length - offset);
+      if (n <= 0) throw new Error(`short write to ${path}`);
+      offset += n;
+    }
   };
   return {
     path,
@@ -46,19 +58,25 @@ export function createSpillWriter(path: string): SpillWriter {
       return rows;
     },
     append(level, batch) {
-      if (batch.length === 0) return chain;
-      const next = chain.then(() => write(level, batch));
-      // Later appends still run after a failed one; the caller sees its own failure.
-      chain = next.catch(() => undefined);
-      return next;
-    },
-    async close() {
-      await chain;
-      if (handle !== null) {
-        await handle.sync().catch(() => undefined);
-        await handle.close();
-        handle = null;
+      if (batch.length === 0) return;
+      fd ??= openSync(path, SPILL_OPEN_FLAGS, 0o600);
+      for (let i = 0; i < batch.length; i += ROWS_PER_WRITE) {
+        let text = '';
+        const end = Math.min(batch.length, i + ROWS_PER_WRITE);
+        for (let j = i; j < end; j++) text += `${JSON.stringify({ table: level, row: batch[j] })}\n`;
+        writeAll(fd, text);
       }
+      rows += batch.length;
+    },
+    close() {
+      if (fd === null) return;
+      try {
+        fsyncSync(fd);
+      } catch {
+        // a file system without fsync: the rows are written anyway
+      }
+      closeSync(fd);
+      fd = null;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,10 +124,10 @@ describe('spill', () => {
         { id: '1', sensor: 's', note: 'a\nb "q"' },
         { id: '2', sensor: 's', note: null },
       ];
-      await w.append('recipients', rows);
-      await w.append('sessions', [{ id: '3', sensor: 's', n: 4 }]);
+      w.append('recipients', rows);
+      w.append('sessions', [{ id: '3', sensor: 's', n: 4 }]);
       expect(w.rows).toBe(3);
-      await w.close();
+      w.close();
       writeFileSync(path, '{"table":"nope","row":{}}\n[1]\n{"table":"commands","row":{"id":"9"', {
         flag: 'a',
       });
@@ -140,6 +140,48 @@ describe('spill', () => {
         { table: 'sessions', row: { id: '3', sensor: 's', n: 4 } },
       ]);
       expect(bad).toEqual([4, 5, 6]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('creates the file readable by its owner only, and appends to a file left by an earlier run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpscope-spill-'));
+    try {
+      const path = join(dir, 'spill.ndjson');
+      const first = createSpillWriter(path);
+      first.append('sessions', [{ id: '1' }]);
+      first.close();
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      const second = createSpillWriter(path);
+      second.append('sessions', [{ id: '2' }]);
+      second.close();
+      expect(
+        readFileSync(path, 'utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      ).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to write through a symbolic link planted at its name, dangling or not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpscope-spill-'));
+    try {
+      const victim = join(dir, 'victim');
+      writeFileSync(victim, 'keep\n');
+      symlinkSync(victim, join(dir, 'spill.ndjson'));
+      const w = createSpillWriter(join(dir, 'spill.ndjson'));
+      expect(() => w.append('sessions', [{ id: '1' }])).toThrow(/ELOOP|symbolic/);
+      expect(readFileSync(victim, 'utf8')).toBe('keep\n');
+      w.close();
+
+      const missing = join(dir, 'not-yet');
+      symlinkSync(missing, join(dir, 'dangling.ndjson'));
+      const d = createSpillWriter(join(dir, 'dangling.ndjson'));
+      expect(() => d.append('sessions', [{ id: '1' }])).toThrow(/ELOOP|symbolic/);
+      expect(existsSync(missing)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
