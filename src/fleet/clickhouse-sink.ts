@@ -10,11 +10,14 @@
  *    (`retryBaseMs` … `retryMaxMs`); a batch that still fails is spilled, and the sink turns "degraded":
  *    each later batch gets one attempt until one succeeds, so a dead server drains the buffer to disk at
  *    disk speed instead of holding it.
- *  - Rows held (collecting + queued + in flight) are bounded by `maxBufferedRows`. Above it,
- *    `sessionClosed` returns a promise (back-pressure on the analysis) that resolves when the sender frees
- *    room, or after at most `maxBlockMs`, when the newest queued rows are spilled to make room.
- *  - `close` sends what is left, waits at most `closeTimeoutMs`, then aborts the request in flight and
- *    spills every row not confirmed. A row is either confirmed inserted or written to the spill file
+ *  - Rows held (collecting + queued + in flight) are bounded by `maxBufferedRows`. `sessionClosed` never
+ *    returns a promise, so the analysis (and the sinks after this one) never wait for the server: when a
+ *    session's rows take the held rows past the bound, every level is cut into batches and the newest
+ *    queued batches are spilled at once, synchronously, until the held rows are down to the low-water mark
+ *    (half the bound). The batch in flight stays; it spills itself if it fails. A slow or hanging server
+ *    then costs disk writes, not throughput, and memory stays within the bound.
+ *  - `close` spills the queue at once when the server is degraded, sends what is left otherwise, waits at
+ *    most `closeTimeoutMs`, then aborts the request in flight and spills every row not confirmed. A row is either confirmed inserted or written to the spill file
  *    (both, when a confirmation was lost: the ids make the second copy collapse).
  */
 
@@ -44,8 +47,6 @@ export interface ClickHouseSinkOptions extends ClickHouseConnectionOptions {
   readonly retryBaseMs?: number;
   /** Longest retry delay, in milliseconds (default 8 000). */
   readonly retryMaxMs?: number;
-  /** Longest time sessionClosed blocks the analysis before rows are spilled, in milliseconds (default 2 000). */
-  readonly maxBlockMs?: number;
   /** Longest time close waits for the server before spilling the rest, in milliseconds (default 30 000). */
   readonly closeTimeoutMs?: number;
   /** Create the database and tables when missing (default true). */
@@ -67,9 +68,12 @@ export interface ClickHouseSinkStats {
   batchesSpilled: number;
   insertAttempts: number;
   insertFailures: number;
-  /** Times sessionClosed returned a promise (back-pressure), and the wall time spent blocked. */
-  blocks: number;
-  blockedMs: number;
+  /** Times the held rows passed `maxBufferedRows` and queued rows were spilled down to the low-water mark. */
+  overflows: number;
+  /** Rows spilled by those overflows (part of rowsSpilled). */
+  rowsSpilledOnOverflow: number;
+  /** Most rows held (collecting, queued, in flight) when a sessionClosed call returned. */
+  peakHeldRows: number;
   /** Nulls in non-Nullable columns replaced by zero values (a schema drift; should stay 0). */
   nullsReplaced: number;
   lastError: string | null;
@@ -98,7 +102,8 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   const maxBuffered = Math.max(2 * batchRows, options.maxBufferedRows ?? 20_000);
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const delays = { baseMs: options.retryBaseMs ?? 250, maxMs: options.retryMaxMs ?? 8_000 };
-  const maxBlockMs = options.maxBlockMs ?? 2_000;
+  /** Where an overflow spills down to. */
+  const lowWater = Math.max(batchRows, Math.floor(maxBuffered / 2));
   const closeTimeoutMs = options.closeTimeoutMs ?? 30_000;
   const createTables = options.createTables !== false;
   const warn = options.onWarning ?? (() => undefined);
@@ -114,8 +119,9 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
     batchesSpilled: 0,
     insertAttempts: 0,
     insertFailures: 0,
-    blocks: 0,
-    blockedMs: 0,
+    overflows: 0,
+    rowsSpilledOnOverflow: 0,
+    peakHeldRows: 0,
     nullsReplaced: 0,
     lastError: null,
     serverVersion: null,
@@ -133,7 +139,6 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   let tablesReady = !createTables;
   let degraded = false;
   let pumping: Promise<void> | null = null;
-  let spaceWaiters: (() => void)[] = [];
   /** Aborted when close gives up waiting: stops retries and the request in flight. */
   const giveUp = new AbortController();
 
@@ -147,18 +152,11 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
     for (const level of LEVEL_NAMES) cut(level, true);
   };
 
-  const release = (n: number): void => {
-    held -= n;
-    if (held <= maxBuffered && spaceWaiters.length > 0) {
-      const waiters = spaceWaiters;
-      spaceWaiters = [];
-      for (const w of waiters) w();
-    }
-  };
-
-  const spillBatch = async (batch: Batch): Promise<void> => {
+  /** Writes a batch to the spill file (synchronously) and lets go of its rows. */
+  const spillBatch = (batch: Batch): void => {
+    held -= batch.rows.length;
     try {
-      await spill.append(batch.level, batch.rows);
+      spill.append(batch.level, batch.rows);
       if (stats.rowsSpilled === 0)
         warn(`ClickHouse: spilling rows to ${spillFile} (${stats.lastError ?? 'no server'})`);
       stats.rowsSpilled += batch.rows.length;
@@ -207,9 +205,8 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
       try {
         while (queue.length > 0) {
           const batch = queue.shift()!;
-          const ok = await send(batch);
-          if (!ok) await spillBatch(batch);
-          release(batch.rows.length);
+          if (await send(batch)) held -= batch.rows.length;
+          else spillBatch(batch);
         }
       } finally {
         pumping = null;
@@ -218,38 +215,22 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
     return pumping;
   };
 
-  /** Spills the newest queued rows until the held rows fit the bound again. */
-  const spillOverflow = async (): Promise<void> => {
+  /** Past the bound: spills the newest queued batches, synchronously, until the held rows are at the low-water mark. */
+  const spillOverflow = (): void => {
     cutAll();
+    if (queue.length > 0) void pump();
+    if (held <= maxBuffered) return;
+    stats.overflows++;
     const victims: Batch[] = [];
-    let excess = held - maxBuffered;
+    let excess = held - lowWater;
     while (excess > 0 && queue.length > 0) {
       const b = queue.pop()!;
       victims.push(b);
       excess -= b.rows.length;
     }
-    for (const b of victims.reverse()) {
-      await spillBatch(b);
-      release(b.rows.length);
-    }
-  };
-
-  const waitForRoom = async (): Promise<void> => {
-    stats.blocks++;
-    const started = Date.now();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        spaceWaiters = spaceWaiters.filter((w) => w !== done);
-        resolve();
-      }, maxBlockMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      spaceWaiters.push(done);
-    });
-    if (held > maxBuffered) await spillOverflow();
-    stats.blockedMs += Date.now() - started;
+    const before = stats.rowsSpilled;
+    for (const b of victims.reverse()) spillBatch(b);
+    stats.rowsSpilledOnOverflow += stats.rowsSpilled - before;
   };
 
   const timer = setInterval(() => {
@@ -275,11 +256,14 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
         cut(level, false);
       }
       if (queue.length > 0) void pump();
-      return held > maxBuffered ? waitForRoom() : undefined;
+      if (held > maxBuffered) spillOverflow();
+      if (held > stats.peakHeldRows) stats.peakHeldRows = held;
     },
     async close(_summary: RunSummary) {
       clearInterval(timer);
       cutAll();
+      // A degraded server would take one attempt (up to the request timeout) per batch: spill them now.
+      if (degraded) while (queue.length > 0) spillBatch(queue.shift()!);
       const drained = pump();
       let timeout: NodeJS.Timeout | undefined;
       const expired = new Promise<'timeout'>((resolve) => {
@@ -291,7 +275,11 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
         giveUp.abort();
         await pump();
       }
-      await spill.close();
+      try {
+        spill.close();
+      } catch (error) {
+        warn(`ClickHouse: could not close the spill file ${spillFile}: ${errorText(error)}`);
+      }
       await conn.close().catch(() => undefined);
       if (stats.rowsSpilled > 0) {
         warn(

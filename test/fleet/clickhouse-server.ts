@@ -43,6 +43,10 @@ export interface TestClickHouse {
   query(sql: string): Promise<string>;
   /** SIGKILL: the server dies without a goodbye. */
   kill(): Promise<void>;
+  /** SIGSTOP: the server hangs (connections are accepted by the kernel, nothing is answered). */
+  pause(): void;
+  /** SIGCONT after pause. */
+  resume(): void;
   /** Starts the server again on the same ports and data. */
   start(): Promise<void>;
   /** Stops the server and removes the directory. */
@@ -127,6 +131,8 @@ export async function startTestClickHouse(
     child = null;
     if (c === null || c.exitCode !== null || c.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    // A paused server only acts on SIGTERM once it runs again.
+    c.kill('SIGCONT');
     c.kill(signal);
     const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
     await gone;
@@ -139,6 +145,12 @@ export async function startTestClickHouse(
     dir,
     query,
     kill: () => stop('SIGKILL'),
+    pause: () => {
+      child?.kill('SIGSTOP');
+    },
+    resume: () => {
+      child?.kill('SIGCONT');
+    },
     start,
     async dispose() {
       await stop('SIGTERM');

@@ -1,7 +1,9 @@
 /**
  * The ClickHouse sink against a real server (Debian's clickhouse-server 18.16 in CI): rows equal the CSV
  * export of the same run, a second send does not double counts under FINAL, a server killed mid-run makes
- * rows spill and the replay brings every row exactly once, and every example query of docs/FLEET.md runs.
+ * rows spill and the replay brings every row exactly once, a server frozen mid-run (SIGSTOP) neither holds
+ * the analysis nor makes the sink hold more rows than its bound, and every example query of docs/FLEET.md
+ * runs.
  */
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,8 +15,8 @@ import { createTableStatement } from '../../src/fleet/clickhouse-schema.js';
 import { createClickHouseSink } from '../../src/fleet/clickhouse-sink.js';
 import { replayClickHouseSpill } from '../../src/fleet/replay.js';
 import type { SmtpSession } from '../../src/model/types.js';
-import { analyzeToArray } from '../../src/pipeline/analyzer.js';
-import type { RunSummary } from '../../src/pipeline/sink.js';
+import { analyzeToArray, createAnalyzer } from '../../src/pipeline/analyzer.js';
+import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, type LevelName } from '../../src/report/columns.js';
 import { createCsvSink } from '../../src/report/csv-sink.js';
@@ -97,6 +99,25 @@ async function selectJson(ch: TestClickHouse, sql: string): Promise<Record<strin
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Every row id the sessions make for a sensor, per level, sorted. */
+function expectedIds(sessions: readonly SmtpSession[], sensor: string): Map<LevelName, string[]> {
+  const expected = new Map<LevelName, string[]>(LEVEL_NAMES.map((l) => [l, []]));
+  for (const s of sessions) {
+    for (const { level, rows } of toFleetRows(s, sensor, 0))
+      for (const r of rows) expected.get(level)!.push(String(r['id']));
+  }
+  for (const ids of expected.values()) ids.sort();
+  return expected;
 }
 
 async function count(ch: TestClickHouse, table: string, final: boolean): Promise<number> {
@@ -242,7 +263,6 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
       maxAttempts: 2,
       retryBaseMs: 20,
       retryMaxMs: 50,
-      maxBlockMs: 300,
       requestTimeoutMs: 2_000,
       closeTimeoutMs: 5_000,
     });
@@ -254,7 +274,12 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
         blocked++;
         await p;
       }
-      if (!killed && sink.stats().batchesInserted >= 3) {
+      // sessionClosed does not wait for the server: let the sender insert what it holds, then kill it.
+      if (!killed && sink.stats().rowsAccepted >= 100) {
+        await waitUntil(() => {
+          const st = sink.stats();
+          return st.batchesInserted >= 1 && st.rowsInserted + st.rowsSpilled === st.rowsAccepted;
+        }, 10_000);
         await ch.kill();
         killed = true;
       }
@@ -262,7 +287,8 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
     await sink.close(SUMMARY);
     const stats = sink.stats();
     expect(killed).toBe(true);
-    expect(blocked).toBeGreaterThan(0);
+    // Past the bound the sink spills instead of holding the analysis.
+    expect(blocked).toBe(0);
     expect(stats.rowsSpilled).toBeGreaterThan(0);
     expect(stats.rowsLost).toBe(0);
     expect(stats.rowsInserted).toBeGreaterThan(0);
@@ -289,6 +315,100 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
         .sort();
       expect(got.length, level).toBe(want.length);
       expect(got, level).toEqual(want);
+    }
+  });
+
+  it('does not hold the analysis while the server hangs (SIGSTOP), keeps rows held under the bound, and the replay brings every row exactly once', async () => {
+    const db = 'stoptest';
+    const sensor = 'sensor-s';
+    const spillFile = join(work, 'stop.spill');
+    const maxBufferedRows = 30;
+    const closeTimeoutMs = 1_000;
+    const sink = createClickHouseSink({
+      url: ch.url,
+      database: db,
+      sensor,
+      spillFile,
+      batchRows: 10,
+      maxBufferedRows,
+      flushIntervalMs: 20,
+      maxAttempts: 3,
+      retryBaseMs: 20,
+      retryMaxMs: 50,
+      requestTimeoutMs: 5_000,
+      closeTimeoutMs,
+    });
+    const total = [...expectedIds(sessions, sensor).values()].reduce((n, ids) => n + ids.length, 0);
+    expect(total).toBeGreaterThan(10 * maxBufferedRows);
+
+    let frozenAt: number | null = null;
+    let promises = 0;
+    let mostHeld = 0;
+    let lastDeliveredAt = 0;
+    const delivered: SmtpSession[] = [];
+    // After the sink: lets it insert a few batches, then freezes the server for the rest of the run.
+    const freezer: Sink = {
+      name: 'freezer',
+      sessionClosed() {
+        if (frozenAt !== null) return undefined;
+        return waitUntil(() => sink.stats().batchesInserted >= 2, 10_000).then(() => {
+          if (frozenAt !== null) return;
+          ch.pause();
+          frozenAt = Date.now();
+        });
+      },
+      close: async () => undefined,
+    };
+    const watched: Sink = {
+      name: 'clickhouse-watched',
+      sessionClosed(session) {
+        const result = sink.sessionClosed(session);
+        if (result !== undefined) promises++;
+        const st = sink.stats();
+        mostHeld = Math.max(mostHeld, st.rowsAccepted - st.rowsInserted - st.rowsSpilled - st.rowsLost);
+        return result;
+      },
+      close: (summary) => sink.close(summary),
+    };
+    const recorder: Sink = {
+      name: 'recorder',
+      sessionClosed(session) {
+        delivered.push(session);
+        lastDeliveredAt = Date.now();
+      },
+      close: async () => undefined,
+    };
+    const inputs = readdirSync(CAPTURES)
+      .filter((f) => /\.pcap(ng)?$/.test(f))
+      .sort()
+      .map((f) => ({ kind: 'file' as const, path: join(CAPTURES, f) }));
+    try {
+      await createAnalyzer({ inputs, ports: PORTS }, [watched, freezer, recorder]).run();
+      const ended = Date.now();
+      expect(frozenAt).not.toBeNull();
+      // Every session after the freeze went through the sink without waiting for the server.
+      expect(promises).toBe(0);
+      expect(lastDeliveredAt - frozenAt!).toBeLessThan(1_500);
+      // close waits for the hanging request at most closeTimeoutMs, then spills it.
+      expect(ended - frozenAt!).toBeLessThan(closeTimeoutMs + 3_000);
+      const stats = sink.stats();
+      expect(mostHeld).toBeLessThanOrEqual(maxBufferedRows);
+      expect(stats.peakHeldRows).toBe(mostHeld);
+      expect(stats.overflows).toBeGreaterThan(0);
+      expect(stats.rowsSpilledOnOverflow).toBeGreaterThan(0);
+      expect(stats.rowsLost).toBe(0);
+      expect(stats.rowsInserted + stats.rowsSpilled).toBeGreaterThanOrEqual(stats.rowsAccepted);
+    } finally {
+      ch.resume();
+    }
+
+    await replayClickHouseSpill(spillFile, { url: ch.url, database: db, batchRows: 100 });
+    const expected = expectedIds(delivered, sensor);
+    for (const level of LEVEL_NAMES) {
+      const got = (await selectJson(ch, `SELECT toString(id) AS id FROM ${db}.${level} FINAL`))
+        .map((r) => String(r['id']))
+        .sort();
+      expect(got, level).toEqual(expected.get(level));
     }
   });
 });
