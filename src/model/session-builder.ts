@@ -109,6 +109,8 @@ interface MutableTransaction {
   lmtpReplies: number;
   /** RSET, QUIT or a new MAIL came before a message was sent. */
   abandoned: boolean;
+  /** A capture gap came while the transaction was open or awaited its final reply. */
+  gapped: boolean;
   /** The kept prefix of the message (copied; its length is `bodyKept`); null once summarised. */
   body: KeptBody | null;
   bodyKept: number;
@@ -243,6 +245,7 @@ export function createSessionBuilder(
       finalReply: null,
       lmtpReplies: 0,
       abandoned: false,
+      gapped: false,
       body: null,
       bodyKept: 0,
       bodyTruncated: false,
@@ -674,6 +677,9 @@ export function createSessionBuilder(
         return;
       case 'gap':
         touch(event.tsMicros);
+        if (current !== null) current.gapped = true;
+        for (let i = awaitingHead; i < awaitingFinal.length; i++)
+          (awaitingFinal[i] as AwaitingFinal).transaction.gapped = true;
         clearAwaitingFinal();
         gaps++;
         gapBytes += event.length;
@@ -862,12 +868,12 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
     outcome = 'unknown';
   } else if (t.messageStarted || t.mode !== null) {
     outcome = 'incomplete';
-    failureStage = 'connection-lost';
+    failureStage = t.gapped ? 'capture-gap' : 'connection-lost';
   } else if (t.abandoned || !ctx.connectionLost) {
     outcome = 'aborted';
   } else {
     outcome = 'incomplete';
-    failureStage = 'connection-lost';
+    failureStage = t.gapped ? 'capture-gap' : 'connection-lost';
   }
 
   const reasonClass =

@@ -70,7 +70,10 @@ export type FailureStage =
   | 'rcpt'
   | 'data'
   | 'end-of-data'
-  | 'connection-lost';
+  /** Cut before its final reply, the connection having ended (reset, FIN without QUIT, timeout, end of capture). */
+  | 'connection-lost'
+  /** Cut before its final reply by bytes missing from the capture (a gap), while the connection went on. */
+  | 'capture-gap';
 
 export interface RecipientRecord {
   /** 1-based position among the transaction's RCPT commands. */

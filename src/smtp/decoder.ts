@@ -94,6 +94,8 @@ interface AuthExchange {
 interface Message {
   readonly mode: 'DATA' | 'BDAT';
   damaged: boolean;
+  /** A DATA body went on after a capture gap: the final dot may have been lost with it. */
+  afterGap: boolean;
 }
 
 interface BdatChunk {
@@ -424,7 +426,7 @@ export function createSmtpDecoder(
 
   // ---------------------------------------------------------------- messages
   function startMessage(mode: 'DATA' | 'BDAT', ts: number): void {
-    message = { mode, damaged: false };
+    message = { mode, damaged: false, afterGap: false };
     emit({ type: 'message-start', mode, tsMicros: ts });
   }
 
@@ -1005,6 +1007,15 @@ export function createSmtpDecoder(
         ts,
       );
     }
+    if (cmdMode === 'data' && message !== null && message.afterGap && barrier === null) {
+      // A reply while a body cut by a gap is still open: its final dot was in the gap. The reply answers the end
+      // of data; what the client sends next may be body or commands, so the command side resynchronises.
+      endMessage(false, ts, true);
+      pushPending(entry({ kind: 'end-of-data', mode: 'DATA', lmtpRecipient: null }, null, false), ts);
+      recovering[cmdDir] = true;
+      txOpen = false;
+      setState('gap-recovery', ts);
+    }
     let target: ReplyTarget;
     let matched: PendingEntry | null = null;
     const first = !replySeen;
@@ -1290,6 +1301,16 @@ export function createSmtpDecoder(
           message.damaged = true;
           anomaly('content-gap', direction, `${length} bytes of a BDAT chunk lost`, offset, tsMicros);
           skipPlain(splitter, length);
+          return;
+        }
+        if (message !== null && message.mode === 'DATA' && cmdMode === 'data') {
+          // The body goes on: whatever follows up to the final dot is still message text, even a line that looks
+          // like a command. The message is marked damaged; a server reply before the dot means the dot was lost.
+          message.damaged = true;
+          message.afterGap = true;
+          anomaly('content-gap', direction, `${length} bytes of the message lost`, offset, tsMicros);
+          dot.resumeAfterGap();
+          clearPending();
           return;
         }
         if (message !== null) {

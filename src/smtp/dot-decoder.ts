@@ -31,6 +31,11 @@ export interface DotDecoder {
   readonly sizeBytes: number;
   /** Prepares for a new body. */
   reset(): void;
+  /**
+   * Goes on after bytes lost in a capture gap: the position is then inside a line (a lone dot right after the gap
+   * does not end the body, since its line start is not known), and a LF there is not taken for a bare one.
+   */
+  resumeAfterGap(): void;
 }
 
 import { indexOfByte } from '../util/find-byte.js';
@@ -186,6 +191,11 @@ export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
       prevCr = false;
       sizeBytes = 0;
       bareLfReported = false;
+    },
+    resumeAfterGap(): void {
+      if (state === ENDED) return;
+      state = IN_LINE;
+      prevCr = true;
     },
   };
 }

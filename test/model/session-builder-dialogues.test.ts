@@ -218,3 +218,92 @@ describe('session-builder: final replies after pipelined commands', () => {
     });
   });
 });
+
+describe('session-builder: a capture gap inside a message', () => {
+  it('keeps body lines after the gap as body: no fake recipient, the final 250 goes to the message', () => {
+    checkEverySplit('gap-mid-data-command-lines', (session) => {
+      expect(session.transactions).toHaveLength(1);
+      const t = session.transactions[0];
+      expect(t?.recipients.map((r) => r.address)).toEqual(['bob@mx.example.org']);
+      expect([t?.outcome, t?.failureStage, t?.finalReply?.code, t?.queueId, t?.messageComplete]).toEqual([
+        'accepted',
+        null,
+        250,
+        '9GAP1',
+        false,
+      ]);
+      expect(rows(session).slice(1)).toEqual([
+        'MAIL FROM:<alice@c.example> -> 250 (1)',
+        'RCPT TO:<bob@mx.example.org> -> 250 (1)',
+        'DATA -> 354 (1)',
+        'END-OF-DATA -> 250 (1)',
+        'QUIT -> 221 (-)',
+      ]);
+    });
+  });
+
+  it('takes a reply that comes while the body is open after a gap as the final reply (the dot was lost)', () => {
+    checkEverySplit('gap-swallows-final-dot', (session) => {
+      const t = session.transactions[0];
+      expect([t?.outcome, t?.finalReply?.code, t?.queueId, t?.messageComplete]).toEqual([
+        'accepted',
+        250,
+        '9GAP2',
+        false,
+      ]);
+      expect(rows(session).slice(-2)).toEqual(['END-OF-DATA -> 250 (1)', 'QUIT -> 221 (-)']);
+    });
+  });
+
+  it('says capture-gap, not connection-lost, when a gap took the final reply and the connection went on', () => {
+    const dialogue = [
+      'S: 220 mx.example.org ESMTP',
+      'C: HELO c.example',
+      'S: 250 mx.example.org',
+      'C: MAIL FROM:<alice@c.example>',
+      'S: 250 Ok',
+      'C: RCPT TO:<bob@mx.example.org>',
+      'S: 250 Ok',
+      'C: DATA',
+      'S: 354 go ahead',
+      'C: Subject: x',
+      'C:',
+      'C: body',
+      'C: .',
+      'S! gap 40',
+      'C: QUIT',
+      'S: 221 Bye',
+      '',
+    ].join('\n');
+    checkEverySplit(dialogue, (session) => {
+      expect(session.end).toBe('quit');
+      const t = session.transactions[0];
+      expect([t?.outcome, t?.failureStage, t?.messageComplete]).toEqual(['incomplete', 'capture-gap', true]);
+      expect(t?.recipients.map((r) => r.disposition)).toEqual(['unknown']);
+    });
+  });
+
+  it('still says connection-lost when the connection ends before the final reply, with no gap', () => {
+    const dialogue = [
+      'S: 220 mx.example.org ESMTP',
+      'C: HELO c.example',
+      'S: 250 mx.example.org',
+      'C: MAIL FROM:<alice@c.example>',
+      'S: 250 Ok',
+      'C: RCPT TO:<bob@mx.example.org>',
+      'S: 250 Ok',
+      'C: DATA',
+      'S: 354 go ahead',
+      'C: Subject: x',
+      'C:',
+      'C: body',
+      'C: .',
+      '@close rst',
+      '',
+    ].join('\n');
+    checkEverySplit(dialogue, (session) => {
+      const t = session.transactions[0];
+      expect([t?.outcome, t?.failureStage]).toEqual(['incomplete', 'connection-lost']);
+    });
+  });
+});

@@ -81,3 +81,33 @@ describe('dot-decoder', () => {
     expect(views[0]?.buffer).toBe(input.buffer);
   });
 });
+
+describe('dot-decoder after a capture gap', () => {
+  function afterGap(text: string): { body: string; ended: boolean; bareLf: number } {
+    let body = '';
+    let bareLf = 0;
+    const decoder = createDotDecoder({
+      onBytes: (b) => {
+        body += String.fromCharCode(...b);
+      },
+      onBareLf: () => bareLf++,
+    });
+    decoder.push(enc('Subject: x\r\n\r\nfirst'), 0);
+    decoder.resumeAfterGap();
+    body = '';
+    decoder.push(enc(text), 100);
+    return { body, ended: decoder.ended, bareLf };
+  }
+
+  it('does not end at a dot right after the gap, whose line start is unknown', () => {
+    expect(afterGap('.\r\nQUIT\r\n')).toEqual({ body: '.\r\nQUIT\r\n', ended: false, bareLf: 0 });
+  });
+
+  it('ends at the next dot line after a line end, and takes a LF right after the gap for a line end', () => {
+    expect(afterGap('\nMAIL FROM:<x@y>\r\n.\r\n')).toEqual({
+      body: '\nMAIL FROM:<x@y>\r\n',
+      ended: true,
+      bareLf: 0,
+    });
+  });
+});
