@@ -168,7 +168,7 @@ export async function followCheckTargets(
       out.push({ path: join(own, f), name: `captures/${f}`, ports: DEFAULT_SMTP_PORTS });
   }
   if (peerDir !== null && existsSync(peerDir)) {
-    for (const c of await listPeerCaptures(peerDir))
+    for (const c of (await listPeerCaptures(peerDir)).captures)
       out.push({ path: c.path, name: `peer/${c.name}`, ports: c.ports });
   }
   return out;

@@ -18,7 +18,12 @@ export interface PeerCapture {
   readonly ports: ReadonlySet<number>;
   /** Non-default port the capture's SMTP runs on, or null. */
   readonly extraPort: number | null;
+  /** Zeek smtp.log baselines of this capture. */
   readonly zeekLogs: readonly string[];
+  /** Zeek conn.log baselines of this capture (connections Zeek saw, with their service). */
+  readonly zeekConnLogs: readonly string[];
+  /** nDPI's expected `ndpiReader` output for the capture, or null. */
+  readonly ndpiOut: string | null;
   readonly suricataTests: readonly { readonly name: string; readonly doc: YamlValue }[];
   readonly arkimeTest: string | null;
   readonly tsharkTsv: string | null;
@@ -26,24 +31,46 @@ export interface PeerCapture {
 
 const CAPTURE_RE = /\.(pcap|pcapng|pcap\.gz)$/;
 
-/**
- * Zeek baselines name the test, not the trace; this maps each smtp.log baseline (by test name) to its trace.
- * Taken from the trace each btest reads, which the folder index lists.
- */
-const ZEEK_LOG_TRACE: Readonly<Record<string, string>> = {
-  basic: 'smtp.pcap',
-  'attachment-msg': 'smtp-attachment-msg.pcap',
-  'bdat-0-last': 'rfc3030-bdat-0-last.pcap',
-  bdat: 'rfc3030-bdat-example1.pcap',
-  'bdat-multipart': 'rfc3030-bdat-multipart.pcap',
-  'bdat-chunk-size-overflow': 'smtp-bdat-cmd-chunk-size-overflow.pcap',
-  'bdat-chunk-size-overflow2': 'smtp-bdat-cmd-chunk-size-overflow2.pcap',
-  'bdat-negative-chunk-size': 'smtp-bdat-cmd-negative-chunk-size.pcap',
-  starttls: 'smtp-starttls.pcap',
-};
+/** What the folder holds besides the captures: expected outputs that belong to no capture. */
+export interface PeerFolder {
+  readonly captures: PeerCapture[];
+  /** Zeek logs (smtp.log, conn.log) the index does not tie to a capture: matched later by endpoints. */
+  readonly unmappedZeekLogs: readonly string[];
+  /** Problems that fail the run: a suricata-verify test whose pcap is not in the folder, and the like. */
+  readonly problems: readonly string[];
+}
 
-export async function listPeerCaptures(root: string): Promise<PeerCapture[]> {
+/**
+ * The expected-output files each capture's row of the folder index names (`<source>/<capture>` → file names).
+ * Rows are the index tables' lines `| \`capture\` | ...`; a section `### <source> (...)` sets the source.
+ */
+export function parseIndexOutputs(text: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  let source = '';
+  for (const line of text.split(/\r?\n/)) {
+    const section = /^###\s+(\S+)/.exec(line);
+    if (section !== null) {
+      source = section[1] ?? '';
+      continue;
+    }
+    const row = /^\|\s*`([^`]+)`\s*\|(.*)$/.exec(line);
+    if (row === null || source === '') continue;
+    const files = new Set(row[2]?.match(/[\w.+-]+__[\w.+-]+/g) ?? []);
+    out.set(`${source}/${row[1] ?? ''}`, files);
+  }
+  return out;
+}
+
+export async function listPeerCaptures(root: string): Promise<PeerFolder> {
   const out: PeerCapture[] = [];
+  const problems: string[] = [];
+  const unmappedZeekLogs: string[] = [];
+  let indexOutputs = new Map<string, Set<string>>();
+  try {
+    indexOutputs = parseIndexOutputs(await readFile(join(root, 'INDEX.md'), 'utf8'));
+  } catch {
+    problems.push('the peer folder has no INDEX.md: Zeek logs can only be matched by endpoints');
+  }
   const sources = (await readdir(root, { withFileTypes: true }))
     .filter((d) => d.isDirectory())
     .map((d) => d.name);
@@ -67,6 +94,7 @@ export async function listPeerCaptures(root: string): Promise<PeerCapture[]> {
         );
       }
     }
+    const assigned = new Set<string>();
     for (const file of files.filter((f) => CAPTURE_RE.test(f))) {
       // A decode-as dump in which tshark found SMTP names the port; an empty one is a negative case (not SMTP).
       let decodeAs = tsharkFiles.find((t) => t.startsWith(`${file}.decode-as-`));
@@ -79,19 +107,23 @@ export async function listPeerCaptures(root: string): Promise<PeerCapture[]> {
       if (port !== null) ports.add(port);
       const tsv =
         port !== null && decodeAs !== undefined ? decodeAs : tsharkFiles.find((t) => t === `${file}.tsv`);
-      const zeekLogs =
+      const named = indexOutputs.get(`${source}/${file}`) ?? new Set<string>();
+      const zeekOf = (kind: string): string[] =>
         source === 'zeek'
-          ? Object.entries(ZEEK_LOG_TRACE)
-              .filter(([, trace]) => trace === file)
-              .map(([test]) => join(dir, `scripts.base.protocols.smtp.${test}__smtp.log`))
+          ? files.filter((f) => f.endsWith(`__${kind}`) && named.has(f)).map((f) => join(dir, f))
           : [];
+      const zeekLogs = zeekOf('smtp.log');
+      const zeekConnLogs = zeekOf('conn.log');
       const suricataTests: { name: string; doc: YamlValue }[] = [];
       for (const [test, doc] of suricataDocs) {
-        const named = suricataCaptureOf(test, doc);
-        if (named === file || (named === null && file.startsWith(`${test}__`)))
+        const reads = suricataCaptureOf(test, doc);
+        if (reads === file || (reads === null && file.startsWith(`${test}__`))) {
           suricataTests.push({ name: test, doc });
+          assigned.add(test);
+        }
       }
       const arkime = source === 'arkime' ? file.replace(/\.pcap$/, '.test') : null;
+      const ndpi = source === 'ndpi' && files.includes(`${file}.out`) ? join(dir, `${file}.out`) : null;
       out.push({
         name: `${source}/${file}`,
         source,
@@ -99,13 +131,27 @@ export async function listPeerCaptures(root: string): Promise<PeerCapture[]> {
         ports,
         extraPort: port,
         zeekLogs,
+        zeekConnLogs,
+        ndpiOut: ndpi,
         suricataTests,
         arkimeTest: arkime !== null && files.includes(arkime) ? join(dir, arkime) : null,
         tsharkTsv: tsv === undefined ? null : join(tsharkDir, tsv),
       });
     }
+    for (const test of suricataDocs.keys()) {
+      if (assigned.has(test)) continue;
+      const reads = suricataCaptureOf(test, suricataDocs.get(test) ?? null) ?? `${test}__*.pcap`;
+      problems.push(
+        `${source}/${test}__test.yaml reads ${reads}, which is not in the folder: its checks are not run`,
+      );
+    }
+    if (source === 'zeek') {
+      const mapped = new Set(out.flatMap((c) => [...c.zeekLogs, ...c.zeekConnLogs]));
+      for (const f of files.filter((f) => /__(smtp|conn)\.log$/.test(f)))
+        if (!mapped.has(join(dir, f))) unmappedZeekLogs.push(join(dir, f));
+    }
   }
-  return out;
+  return { captures: out, unmappedZeekLogs, problems };
 }
 
 /** The capture file (as named in the peer folder) a suricata-verify test reads. */

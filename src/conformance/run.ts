@@ -9,14 +9,15 @@
 
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareArkime, parseArkimeTest } from './arkime-compare.js';
 import { analyzeInWorker, type CaptureOutcome } from './capture-runner.js';
 import { type CaptureReport, renderConformanceDoc } from './conformance-doc.js';
 import { type Expectation, judge, parseExpectations } from './expectations.js';
-import type { Finding } from './finding.js';
+import { type Finding, finding } from './finding.js';
 import { listPeerCaptures, type PeerCapture } from './peer-captures.js';
+import { compareNdpi, compareZeekConn, parseNdpiFlows } from './peer-flows.js';
 import { compareSuricata } from './suricata-compare.js';
 import { compareTshark } from './tshark-compare.js';
 import { parseTsharkRows, runTsharkFields, sameRows, tsharkAvailable } from './tshark-fields.js';
@@ -77,6 +78,10 @@ async function checkCapture(c: PeerCapture, o: Options, liveTshark: boolean): Pr
     const sessions = outcome.sessions;
     for (const log of c.zeekLogs)
       findings.push(...compareZeek(c.name, parseZeekLog(await readFile(log, 'utf8')), sessions));
+    for (const log of c.zeekConnLogs)
+      findings.push(...compareZeekConn(c.name, parseZeekLog(await readFile(log, 'utf8')), sessions));
+    if (c.ndpiOut !== null)
+      findings.push(...compareNdpi(c.name, parseNdpiFlows(await readFile(c.ndpiOut, 'utf8')), sessions));
     if (c.suricataTests.length > 0) {
       const r = compareSuricata(c.name, c.suricataTests, sessions);
       findings.push(...r.findings);
@@ -99,7 +104,49 @@ async function checkCapture(c: PeerCapture, o: Options, liveTshark: boolean): Pr
       tsharkLive = 'same';
     }
   }
+  // A capture nothing could be compared on is a failure unless an expectation records why.
+  if (outcome.kind === 'ok' && findings.length === 0)
+    findings.push(finding(c.name, 'index', 'compared', 'nothing', 'some peer output'));
   return { capture: c, outcome, findings, notCompared, tsharkLive };
+}
+
+/**
+ * Zeek logs the folder index ties to no capture: each is compared with the one Zeek capture whose sessions
+ * hold the endpoints of its rows. A log that fits no capture, or several, fails the run (it would be ignored).
+ */
+async function placeZeekLogs(logs: readonly string[], results: readonly Checked[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const log of logs) {
+    const rows = parseZeekLog(await readFile(log, 'utf8'));
+    const name = basename(log);
+    const fits = results.filter(
+      (r) =>
+        r.capture.source === 'zeek' &&
+        r.outcome.kind === 'ok' &&
+        rows.length > 0 &&
+        rows.every((row) =>
+          r.outcome.kind === 'ok'
+            ? r.outcome.sessions.some(
+                (s) => s.client.ip === row['id.orig_h'] && String(s.client.port) === row['id.orig_p'],
+              )
+            : false,
+        ),
+    );
+    const only = fits[0];
+    if (fits.length !== 1 || only === undefined) {
+      problems.push(
+        `zeek/${name}: maps to ${fits.length === 0 ? 'no capture' : `${fits.length} captures`} (not in the index, endpoints ${fits.length === 0 ? 'match none' : 'ambiguous'})`,
+      );
+      continue;
+    }
+    if (only.outcome.kind !== 'ok') continue;
+    only.findings.push(
+      ...(name.endsWith('__conn.log')
+        ? compareZeekConn(only.capture.name, rows, only.outcome.sessions)
+        : compareZeek(only.capture.name, rows, only.outcome.sessions)),
+    );
+  }
+  return problems;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -136,12 +183,14 @@ export async function runConformance(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const expectations: Expectation[] = parseExpectations(await readFile(expectationsPath, 'utf8'));
-  let captures = await listPeerCaptures(o.dir);
+  const folder = await listPeerCaptures(o.dir);
+  let captures = folder.captures;
   if (o.only !== null) captures = captures.filter((c) => c.name.includes(o.only ?? ''));
   const live = o.tshark && (await tsharkAvailable());
   const results = await mapLimit(captures, 2, (c) => checkCapture(c, o, live));
 
-  const failures: string[] = [];
+  const failures: string[] = [...folder.problems];
+  if (o.only === null) failures.push(...(await placeZeekLogs(folder.unmappedZeekLogs, results)));
   const reports: CaptureReport[] = [];
   const notCompared = new Set<string>();
   const allFindings = results.flatMap((r) => r.findings);

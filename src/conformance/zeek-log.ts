@@ -1,5 +1,6 @@
 /**
- * Reads a Zeek ASCII log (tab-separated, `#fields` header) into rows of field name → raw value.
+ * Reads a Zeek ASCII log (tab-separated, `#fields` header, or the bare header line of zeek-cut output) into rows
+ * of field name → raw value.
  * `-` (unset) and `(empty)` are kept as written; callers decide what they mean.
  */
 
@@ -13,7 +14,12 @@ export function parseZeekLog(text: string): ZeekRow[] {
       fields = line.split('\t').slice(1);
       continue;
     }
-    if (line === '' || line.startsWith('#') || fields === null) continue;
+    if (line === '' || line.startsWith('#')) continue;
+    if (fields === null) {
+      // zeek-cut output (as btest baselines often are) has a bare header line of field names instead.
+      fields = line.split('\t');
+      continue;
+    }
     const values = line.split('\t');
     const row: Record<string, string> = {};
     fields.forEach((name, i) => {

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { judge } from '../../src/conformance/expectations.js';
 import { bareAddress, finding, setValue } from '../../src/conformance/finding.js';
 import { parseFollowRaw } from '../../src/conformance/follow-check.js';
-import { suricataCaptureOf } from '../../src/conformance/peer-captures.js';
+import { parseIndexOutputs, suricataCaptureOf } from '../../src/conformance/peer-captures.js';
+import { compareNdpi, compareZeekConn, parseNdpiFlows } from '../../src/conformance/peer-flows.js';
 import { parseTsharkFields } from '../../src/conformance/tshark-fields.js';
 import { parseZeekLog, zeekList } from '../../src/conformance/zeek-log.js';
+import { session } from './fake-session.js';
 
 describe('peer formats', () => {
   it('reads Zeek rows by the #fields header and splits set cells', () => {
@@ -86,5 +88,61 @@ describe('peer formats', () => {
     );
     expect(judged.map((j) => j.accepted !== null)).toEqual([true, false, false, false]);
     expect(stale.map((s) => s.check)).toEqual(['cmd.MAIL', '1#1.session', 'cmd.X']);
+  });
+});
+
+describe('peer formats: flows and the folder index', () => {
+  it('reads a zeek-cut log whose header is a bare line of field names', () => {
+    const rows = parseZeekLog('### BTest baseline\nuid\tservice\thistory\nC1\tsmtp\tShAdDaXFf\n');
+    expect(rows).toEqual([{ uid: 'C1', service: 'smtp', history: 'ShAdDaXFf' }]);
+  });
+
+  it('takes the expected-output files each capture row of the index names, per source section', () => {
+    const text = [
+      '### zeek (zeek/zeek)',
+      '| file | repo path | expected |',
+      '|---|---|---|',
+      '| `smtp.pcap` | `testing/btest/Traces/smtp.pcap` | scripts.base.protocols.smtp.basic__smtp.log, a.b__files.log | x |',
+      '### ndpi (ntop/nDPI)',
+      '| `smtps.pcapng` | `tests/x` | smtps.pcapng.out |',
+    ].join('\n');
+    const index = parseIndexOutputs(text);
+    expect([...(index.get('zeek/smtp.pcap') ?? [])]).toEqual([
+      'scripts.base.protocols.smtp.basic__smtp.log',
+      'a.b__files.log',
+    ]);
+    expect(index.has('ndpi/smtps.pcapng')).toBe(true);
+  });
+
+  it('reads the SMTP and SMTPS flows of nDPI output, IPv6 and sub-protocols included', () => {
+    const text = [
+      '\t1\tTCP 10.0.0.1:57406 <-> 173.194.68.26:25 [proto: 29.126/SMTPS.Google][IP: 126/Google]',
+      '\t2\tTCP [2003:de::1]:7562 <-> [2003:de::2]:25 [VLAN: 125][proto: 3/SMTP][IP: 0/Unknown]',
+      '\t3\tTCP 10.0.0.1:1000 <-> 10.0.0.2:80 [proto: 7/HTTP][IP: 0/Unknown]',
+    ].join('\n');
+    const flows = parseNdpiFlows(text);
+    expect(flows.map((f) => [f.a.ip, f.a.port, f.b.ip, f.b.port, f.protocol])).toEqual([
+      ['10.0.0.1', 57406, '173.194.68.26', 25, 'SMTPS.Google'],
+      ['2003:de::1', 7562, '2003:de::2', 25, 'SMTP'],
+    ]);
+    const s = session({ client: { ip: '173.194.68.26', port: 25 }, server: { ip: '10.0.0.1', port: 57406 } });
+    const found = compareNdpi('c', flows, [s]);
+    expect(found.map((f) => [f.agree, f.lostSession ?? false])).toEqual([
+      [true, false],
+      [false, true],
+      [false, false],
+    ]);
+  });
+
+  it('needs a session for every smtp connection of a conn.log, by endpoints or by number', () => {
+    const byNumber = [{ uid: 'C1', service: 'smtp' }];
+    expect(compareZeekConn('c', byNumber, []).map((f) => f.lostSession)).toEqual([true]);
+    expect(compareZeekConn('c', byNumber, [session()]).map((f) => f.agree)).toEqual([true]);
+    const placed = [
+      { 'id.orig_h': '10.0.0.1', 'id.orig_p': '40000', 'id.resp_p': '25', service: 'smtp,ssl' },
+    ];
+    expect(compareZeekConn('c', placed, [session()]).map((f) => [f.check, f.agree])).toEqual([
+      ['conn.40000.session', true],
+    ]);
   });
 });
