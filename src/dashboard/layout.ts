@@ -55,7 +55,7 @@ export function computeLayout(width: number, height: number): Layout {
   const overlays = {
     detail: rect(w >= 90 ? 2 : 0, h >= 30 ? 1 : 0, w >= 90 ? w - 4 : w, h >= 30 ? h - 2 : h),
     help: centred(w, h, 74, 26),
-    progress: centred(w, h, 64, 12),
+    progress: centred(w, h, 64, 14),
   };
   if (w >= WIDE_MIN_WIDTH && h >= WIDE_MIN_HEIGHT) {
     const rightWidth = Math.min(56, Math.max(38, Math.floor(w * 0.32)));

@@ -69,6 +69,12 @@ export interface RunView {
   readonly packetsPerSecond: number;
   readonly bytesPerSecond: number;
   readonly error: string | null;
+  /**
+   * Total size of the input in bytes when it is known before reading (regular, uncompressed capture files),
+   * for the progress bar; null (or absent) when it is not: gzip input, whose bytes read count decompressed
+   * data, and streams.
+   */
+  readonly inputBytes?: number | null;
 }
 
 /** The kept closed sessions (a SessionWindow fits). */
@@ -714,6 +720,47 @@ function headerLines(run: RunView, closed: ClosedView, ui: UiState, width: numbe
   return [line1, line2];
 }
 
+/** How far the reading of a file of known size is, for the progress box. */
+export interface ReadProgress {
+  /** Share of the input read, 0 to 1 (a file that grew while read counts as 1). */
+  readonly fraction: number;
+  /** The share as text, rounded down so that 100.0% means every byte was read: `37.4%`. */
+  readonly percent: string;
+  /** Wall time left at the current rate; 0 once every byte is read; null while the rate is 0. */
+  readonly etaMs: number | null;
+}
+
+/** Progress of reading `readBytes` of `totalBytes` at `bytesPerSecond`; null when the total is unknown. */
+export function toReadProgress(
+  readBytes: number,
+  totalBytes: number | null | undefined,
+  bytesPerSecond: number,
+): ReadProgress | null {
+  if (totalBytes === null || totalBytes === undefined || !(totalBytes > 0)) return null;
+  const fraction = Math.min(1, Math.max(0, readBytes / totalBytes));
+  const left = Math.max(0, totalBytes - readBytes);
+  const etaMs = left === 0 ? 0 : bytesPerSecond > 0 ? (left * 1000) / bytesPerSecond : null;
+  return { fraction, percent: `${(Math.floor(fraction * 1000) / 10).toFixed(1)}%`, etaMs };
+}
+
+/** A bar of `width` cells, filled in proportion (a cell is filled only once wholly reached). */
+export function progressBar(fraction: number, width: number): string {
+  const cells = Math.max(0, Math.floor(width));
+  const full = Math.min(cells, Math.max(0, Math.floor(fraction * cells)));
+  return '█'.repeat(full) + '░'.repeat(cells - full);
+}
+
+/** A time left: `42 s` below a minute, then `m:ss`, then `h:mm:ss` (whole seconds, rounded up). */
+export function formatEta(ms: number): string {
+  const total = Math.ceil(ms / 1000);
+  if (total < 60) return `${total} s`;
+  const s = total % 60;
+  const m = Math.floor(total / 60) % 60;
+  const h = Math.floor(total / 3600);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
 function progressLines(run: RunView, width: number): StyledLine[] {
   const st = run.stats;
   const w = Math.max(0, width - 2);
@@ -721,15 +768,39 @@ function progressLines(run: RunView, width: number): StyledLine[] {
     seg(fitCell(label, 16), 'dim'),
     seg(clip(value, Math.max(0, w - 16))),
   ];
+  const read = st.source.bytes;
+  const progress = toReadProgress(read, run.inputBytes, run.bytesPerSecond);
+  const total = run.inputBytes ?? 0;
+  const barLine: StyledLine =
+    progress === null
+      ? [seg(clip('total size not known (compressed input): no percentage', w), 'dim')]
+      : [
+          seg(progressBar(progress.fraction, Math.max(0, w - 8)), 'accent'),
+          seg(clip(progress.percent.padStart(8), Math.min(w, 8))),
+        ];
+  const bytesText =
+    progress === null
+      ? `${formatBytes(read)} (${read.toLocaleString('en-US')})`
+      : `${formatBytes(read)} of ${formatBytes(total)} (${read.toLocaleString('en-US')} of ${total.toLocaleString('en-US')})`;
+  const remaining =
+    progress === null
+      ? 'unknown'
+      : progress.etaMs === 0
+        ? 'every byte read; closing sessions and outputs'
+        : progress.etaMs === null
+          ? 'unknown until the rate is known'
+          : `about ${formatEta(progress.etaMs)}`;
   return [
     [seg(clip(`Reading ${run.title}`, w), 'heading')],
     [],
-    row('bytes read', `${formatBytes(st.source.bytes)} (${st.source.bytes.toLocaleString('en-US')})`),
+    barLine,
+    row('bytes read', bytesText),
     row('packets', st.source.packets.toLocaleString('en-US')),
     row('TCP packets', st.decode.tcp.toLocaleString('en-US')),
     row('sessions', `${st.sessionsClosed.toLocaleString('en-US')} closed, ${st.sessionsOpen} open`),
     row('rate', rateText(run)),
     row('elapsed', formatDuration(run.elapsedMs * 1000)),
+    row('remaining', remaining),
     [],
     [seg(clip('The dashboard opens when the file is read. q stops here.', w), 'dim')],
   ];

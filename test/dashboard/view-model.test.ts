@@ -6,11 +6,14 @@ import { createSessionWindow } from '../../src/dashboard/session-window.js';
 import {
   createViewMemo,
   type DashboardModel,
+  formatEta,
   INITIAL_UI_STATE,
   NO_OPEN_SESSIONS,
+  progressBar,
   type RunView,
   type StyledLine,
   toDashboardModel,
+  toReadProgress,
   type UiState,
 } from '../../src/dashboard/view-model.js';
 import type { SmtpSession } from '../../src/model/types.js';
@@ -245,6 +248,85 @@ describe('view-model', () => {
     expect(reading.view).toBe('progress');
     expect(reading.progress?.lines.map(text).join('\n')).toMatch(/packets +1,234/);
     expect(model({}, ALL, runView({ phase: 'reading', live: true })).view).toBe('dashboard');
+  });
+
+  it('draws a bar, the percentage and the time left when the size of the input is known', () => {
+    // 56,789 of 227,156 bytes read at 40,000 bytes/s: 25.0%, 170,367 bytes left, about 4.26 s.
+    const reading = model({}, ALL, runView({ phase: 'reading', inputBytes: 227_156 }));
+    const lines = reading.progress?.lines.map(text) ?? [];
+    const bar = lines.find((l) => l.includes('█')) ?? '';
+    expect(bar).toMatch(/^█+░+ +25\.0%$/);
+    expect(displayWidth(bar)).toBe(62);
+    expect((bar.match(/█/g) ?? []).length).toBe(13); // a quarter of 54 cells, rounded down
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^bytes read +55\.5 KiB of 221\.8 KiB \(56,789 of 227,156\)$/),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^remaining +about 5 s$/));
+    for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(62);
+  });
+
+  it('shows no bar and no percentage when the size of the input is not known', () => {
+    for (const inputBytes of [null, undefined]) {
+      const lines =
+        model(
+          {},
+          ALL,
+          runView({ phase: 'reading', ...(inputBytes === null ? { inputBytes } : {}) }),
+        ).progress?.lines.map(text) ?? [];
+      expect(lines.join('\n')).not.toMatch(/[█%]/);
+      expect(lines).toContainEqual(expect.stringMatching(/no percentage/));
+      expect(lines).toContainEqual(expect.stringMatching(/^bytes read +55\.5 KiB \(56,789\)$/));
+      expect(lines).toContainEqual(expect.stringMatching(/^remaining +unknown$/));
+    }
+  });
+
+  it('says every byte is read when the bar is full but the run has not finished', () => {
+    const lines =
+      model({}, ALL, runView({ phase: 'reading', inputBytes: 56_789 })).progress?.lines.map(text) ?? [];
+    expect(lines).toContainEqual(expect.stringMatching(/^█+ +100\.0%$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^remaining +every byte read/));
+  });
+
+  it.each([
+    { read: 0, total: 1000, rate: 0, fraction: 0, percent: '0.0%', eta: null },
+    { read: 0, total: 1000, rate: 100, fraction: 0, percent: '0.0%', eta: 10_000 },
+    { read: 999, total: 1000, rate: 1, fraction: 0.999, percent: '99.9%', eta: 1000 },
+    { read: 9999, total: 10_000, rate: 1, fraction: 0.9999, percent: '99.9%', eta: 1000 },
+    { read: 1000, total: 1000, rate: 0, fraction: 1, percent: '100.0%', eta: 0 },
+    { read: 1500, total: 1000, rate: 5, fraction: 1, percent: '100.0%', eta: 0 },
+  ])(
+    'reads $read of $total bytes at $rate B/s as $percent, $eta ms left',
+    ({ read, total, rate, fraction, percent, eta }) => {
+      expect(toReadProgress(read, total, rate)).toEqual({ fraction, percent, etaMs: eta });
+    },
+  );
+
+  it('knows no progress without a total', () => {
+    expect(toReadProgress(10, null, 5)).toBeNull();
+    expect(toReadProgress(10, undefined, 5)).toBeNull();
+    expect(toReadProgress(10, 0, 5)).toBeNull();
+  });
+
+  it.each([
+    { fraction: 0, width: 10, bar: '░░░░░░░░░░' },
+    { fraction: 0.09, width: 10, bar: '░░░░░░░░░░' },
+    { fraction: 0.5, width: 10, bar: '█████░░░░░' },
+    { fraction: 0.999, width: 10, bar: '█████████░' },
+    { fraction: 1, width: 10, bar: '██████████' },
+    { fraction: 2, width: 4, bar: '████' },
+    { fraction: 0.5, width: 0, bar: '' },
+  ])('draws $fraction in $width cells as "$bar"', ({ fraction, width, bar }) => {
+    expect(progressBar(fraction, width)).toBe(bar);
+  });
+
+  it.each([
+    { ms: 1, text: '1 s' },
+    { ms: 42_000, text: '42 s' },
+    { ms: 59_001, text: '1:00' },
+    { ms: 125_000, text: '2:05' },
+    { ms: 3_725_000, text: '1:02:05' },
+  ])('writes $ms ms left as $text', ({ ms, text: eta }) => {
+    expect(formatEta(ms)).toBe(eta);
   });
 
   it('lists open sessions in grey with the state "open" and does not export them', () => {
