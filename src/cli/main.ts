@@ -150,6 +150,26 @@ function fileInputs(options: CliOptions, io: CliIo): InputSpec[] {
   return inputs;
 }
 
+/**
+ * Sum of the sizes of the input files when every one is a regular file that is not gzip-compressed (what the
+ * reader's byte count then reaches at the end); null otherwise, as the bytes read of gzip input count
+ * decompressed data and a stream has no size.
+ */
+function plainInputBytes(inputs: readonly InputSpec[]): number | null {
+  let total = 0;
+  for (const input of inputs) {
+    if (input.kind !== 'file') return null;
+    try {
+      const stat = statSync(input.path);
+      if (!stat.isFile() || sniffFormat(readHead(input.path)) === 'gzip') return null;
+      total += stat.size;
+    } catch {
+      return null;
+    }
+  }
+  return total;
+}
+
 function readHead(file: string): Uint8Array {
   const head = Buffer.alloc(8);
   const fd = openSync(file, 'r');
@@ -177,9 +197,11 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const sinks: Sink[] = [...outputs.sinks, summary];
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
+    const live = readsLive(options);
     const dashboard = createDashboard({
-      live: readsLive(options),
+      live,
       title: options.live?.device ?? options.inputs.join(' '),
+      inputBytes: live ? null : plainInputBytes(inputs),
     });
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
     return await dashboard.run(analyzer);

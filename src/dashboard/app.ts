@@ -46,6 +46,11 @@ export interface DashboardOptions {
   readonly windowLimit?: number;
   /** Milliseconds between frames (default 250). */
   readonly tickMs?: number;
+  /**
+   * Total bytes of the input files when known before reading (regular, uncompressed files): the progress
+   * box then shows a bar, a percentage and the time left. Null or absent: no bar.
+   */
+  readonly inputBytes?: number | null;
 }
 
 export interface Dashboard {
@@ -191,6 +196,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         elapsedMs,
         ...rate,
         error: runError,
+        inputBytes: options.inputBytes ?? null,
       };
     };
 

@@ -311,6 +311,35 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
       60_000,
     );
 
+    it('shows a full bar at 100.0% for plain files, and no percentage for gzip input', async () => {
+      let exitFile = start(100, 30, [REJECTS, '--clickhouse', url]);
+      let text = await waitFor(
+        (t) => t.includes('every byte read') && t.includes('sessions open 0 total 4'),
+        'the progress box at its end',
+      );
+      expect(text).toMatch(/█+ +100\.0%/);
+      expect(text).toContain('25.5 KiB of 25.5 KiB (26,125 of 26,125)');
+      keys('q');
+      await waitFor((t) => t.includes('stopping: closing open sessions'), 'the stopping message');
+      keys('q');
+      expect(await waitForFile(exitFile, 5000)).toBe('130');
+      spawnSync('tmux', ['-L', socket, 'kill-server']);
+
+      const gz = join(work, 'rejects.pcap.gz');
+      execFileSync('sh', ['-c', `gzip -c '${REJECTS}' > '${gz}'`]);
+      exitFile = start(100, 30, [gz, '--clickhouse', url]);
+      text = await waitFor(
+        (t) => t.includes('Reading') && t.includes('sessions open 0 total 4'),
+        'the progress box of the gzip file',
+      );
+      expect(text).toContain('no percentage');
+      expect(text).not.toMatch(/[█░]|\d%/);
+      keys('q');
+      await waitFor((t) => t.includes('stopping: closing open sessions'), 'the stopping message');
+      keys('q');
+      expect(await waitForFile(exitFile, 5000)).toBe('130');
+    }, 60_000);
+
     it('leaves at once with status 143 on a second SIGTERM', async () => {
       const exitFile = startStuck();
       await waitFor(
