@@ -226,6 +226,68 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     expect(await waitForFile(exitFile, 5000)).toBe('0');
   }, 60_000);
 
+  it('pauses and resumes a live view, shows drops n/a, redraws at a new window size and quits with status 0', async () => {
+    const exitFile = start(120, 40, [], REJECTS, true);
+    let text = await waitFor(
+      (t) => t.includes('capturing') && t.includes('127.0.0.1:35226 → 127.0.0.1:25'),
+      'the live session list',
+    );
+    // Standard input cannot know what its writer dropped.
+    expect(text.split('\n')[1]).toMatch(/ drops n\/a /);
+    const elapsed = (t: string): string => /elapsed (\S+ \S+)/.exec(t)?.[1] ?? '';
+
+    // p freezes the display: the header says PAUSED and the wall clock in it stops.
+    keys('p');
+    text = await waitFor((t) => t.includes('PAUSED'), 'the paused header');
+    expect(text).toContain('display paused (capture goes on); p resumes');
+    expect(text).not.toContain('capturing');
+    const frozen = elapsed(text);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(elapsed(screen())).toBe(frozen);
+    keys('p');
+    text = await waitFor((t) => t.includes('capturing') && elapsed(t) !== frozen, 'the resumed display');
+    expect(text).toContain('display resumed');
+    expect(text).not.toContain('PAUSED');
+
+    // The drawn screen follows the window: every border and the status line at the new size.
+    const size = (t: string): { width: number; height: number } => {
+      const lines = t.replace(/\n+$/, '').split('\n');
+      return { width: Math.max(...lines.map((l) => [...l.trimEnd()].length)), height: lines.length };
+    };
+    expect(size(text)).toEqual({ width: 120, height: 40 });
+    for (const [width, height] of [
+      [90, 26],
+      [172, 44],
+    ] as const) {
+      tmux('resize-window', '-t', 'main', '-x', String(width), '-y', String(height));
+      // Redrawn, not the old screen cut or padded by tmux: the top border ends at the new right edge and
+      // the status line is on the new last row.
+      const redrawn = (t: string): boolean => {
+        const lines = t.replace(/\n+$/, '').split('\n');
+        const border = [...(lines[2] ?? '')];
+        return (
+          lines.length === height &&
+          border.length === width &&
+          border.at(-1) === '┐' &&
+          /\? help {2}q quit$/.test(lines.at(-1) ?? '')
+        );
+      };
+      text = await waitFor(redrawn, `the screen redrawn at ${width}x${height}`);
+      const lines = text.replace(/\n+$/, '').split('\n');
+      expect(size(text)).toEqual({ width, height });
+      expect(lines.at(-1)).toMatch(/ 4 session\(s\) {2}sort time {2}\? help {2}q quit$/);
+      expect(lines[2]).toMatch(/^┌─ Sessions 1\/4 · sort time ─+┐/);
+      // From 170 columns and 30 rows the summary panels move to a right-hand column.
+      if (width >= 170) expect(lines[2]).toMatch(/┐┌─ Reply codes ─+┐$/);
+      else expect(lines[2]).not.toContain('Reply codes');
+      expect(text).toContain('127.0.0.1:35226 → 127.0.0.1:25');
+      expect(lines[1]).toMatch(/ drops n\/a /);
+    }
+
+    keys('q');
+    expect(await waitForFile(exitFile, 5000)).toBe('0');
+  }, 60_000);
+
   it('exports the filtered view to CSV and says where', async () => {
     const exitFile = start(120, 40, [REJECTS]);
     await waitFor((t) => t.includes('finished') && t.includes('Sessions 1/4'), 'the session list');
