@@ -3,7 +3,7 @@
  * lives in the library; this file only wires it to files, the terminal and signals.
  */
 
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError } from '../capture/types.js';
@@ -11,6 +11,7 @@ import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } f
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
+import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
 import { createSummaryAggregator } from '../text/summary.js';
@@ -360,7 +361,15 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
     mkdirSync(dir, { recursive: true });
     for (const direction of ['c2s', 's2c'] as const) {
       const file = join(dir, `${wantId}.${direction}.bin`);
-      writeFileSync(file, Buffer.concat(streams[direction]), { flag: 'w' });
+      // Temporary file (O_EXCL|O_NOFOLLOW) renamed into place: a symlink planted at the name is replaced, not followed.
+      const out = createOutputFile(file, { append: false, header: '', mode: 0o600 });
+      try {
+        for (const bytes of streams[direction]) await out.write(bytes);
+        await out.commit();
+      } catch (error) {
+        await out.abort();
+        throw error;
+      }
       const total = streams[direction].reduce((n, b) => n + b.length, 0);
       io.stderr(`wrote ${file} (${formatBytes(total)})\n`);
     }

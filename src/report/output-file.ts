@@ -14,7 +14,8 @@
  *
  * Standard output (`-`): text is written to the stream, waiting for 'drain' when it pushes back.
  *
- * Writes are buffered up to {@link FLUSH_BYTES} characters; operations are serialised internally.
+ * Writes are buffered up to {@link FLUSH_BYTES} characters (or bytes); operations are serialised internally.
+ * `write` takes text (written as UTF-8) or bytes (written as they are: `flows --write-streams`).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -41,7 +42,7 @@ export interface OutputOptions {
 export interface OutputFile {
   /** The final path, or `-`. */
   readonly path: string;
-  write(text: string): Promise<void>;
+  write(text: string | Uint8Array): Promise<void>;
   /** Writes what is buffered (the file stays open). */
   flush(): Promise<void>;
   /** Writes everything, then makes the output final (rename for atomic files). Idempotent. */
@@ -85,7 +86,7 @@ export function createOutputFile(path: string, options: OutputOptions): OutputFi
   let tempPath: string | null = null;
   let opened = false;
   let finished = false;
-  let pending: string[] = [];
+  let pending: (string | Uint8Array)[] = [];
   let pendingLength = 0;
   let chain: Promise<void> = Promise.resolve();
 
@@ -121,15 +122,17 @@ export function createOutputFile(path: string, options: OutputOptions): OutputFi
     enqueue(options.header);
   }
 
-  function enqueue(text: string): void {
-    if (text === '') return;
+  function enqueue(text: string | Uint8Array): void {
+    if (text.length === 0) return;
     pending.push(text);
     pendingLength += text.length;
   }
 
   async function writeOut(): Promise<void> {
     if (pendingLength === 0) return;
-    const text = pending.length === 1 ? pending[0]! : pending.join('');
+    const text = pending.every((p) => typeof p === 'string')
+      ? pending.join('')
+      : Buffer.concat(pending.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
     pending = [];
     pendingLength = 0;
     if (toStdout) {
@@ -138,7 +141,8 @@ export function createOutputFile(path: string, options: OutputOptions): OutputFi
       return;
     }
     if (handle === null) throw new Error(`${path}: output is closed`);
-    await handle.write(text, null, 'utf8');
+    if (typeof text === 'string') await handle.write(text, null, 'utf8');
+    else await handle.write(text);
   }
 
   return {

@@ -1,11 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -438,6 +441,22 @@ describe('cli main', () => {
     expect(c2s.startsWith('EHLO ')).toBe(true);
     expect(c2s.endsWith('QUIT\r\n')).toBe(true);
     expect(s2c.startsWith('220 ')).toBe(true);
+  });
+
+  it('replaces a symlink planted at a --write-streams file name instead of writing through it', async () => {
+    const r = await run(['flows', capture('postfix-basic.pcap')]);
+    const id = r.out.split('\n')[1]?.split(/\s+/)[0] ?? '';
+    const dir = join(work, 'streams-symlink');
+    mkdirSync(dir);
+    const victim = join(work, 'streams-victim.txt');
+    writeFileSync(victim, 'keep\n');
+    symlinkSync(victim, join(dir, `${id}.c2s.bin`));
+    const w = await run(['flows', capture('postfix-basic.pcap'), '--write-streams', `${id}:${dir}`]);
+    expect(w.code).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('keep\n');
+    expect(lstatSync(join(dir, `${id}.c2s.bin`)).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(dir, `${id}.c2s.bin`), 'latin1').startsWith('EHLO ')).toBe(true);
+    expect(statSync(join(dir, `${id}.c2s.bin`)).mode & 0o777).toBe(0o600);
   });
 
   it('never writes AUTH secrets to any output unless asked', async () => {
