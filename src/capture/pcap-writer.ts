@@ -2,9 +2,13 @@
  * Classic pcap writer (microsecond timestamps, little-endian) for `-w FILE`: a copy of every captured
  * packet, written while the analysis runs, with optional rotation by size.
  *
- * - Files are opened with O_NOFOLLOW (a symlink planted at the path is refused, not followed) and mode
- *   0600: captures hold mail, so only the owner may read them. An existing regular file is truncated and
- *   its mode reset to 0600.
+ * - The file grows while the capture runs (it can be read meanwhile, and survives a kill), so it is written
+ *   in place, not to a temporary name renamed at the end. It is opened with O_CREAT|O_NOFOLLOW, without
+ *   O_TRUNC, and mode 0600 (captures hold mail, so only the owner may read them): a symlink planted at the
+ *   path is refused, not followed. An existing file is only truncated once fstat shows it is a regular file
+ *   with no other hard link, owned by the user smtpscope runs as; anything else (a FIFO, a device, a hard
+ *   link to another file, a file another user created in a shared folder) is refused. Its mode is then
+ *   reset to 0600.
  * - Records are gathered in one buffer (1 MiB by default) and written with fs.writeSync when it fills, on
  *   rotation, on flush() and on close(); memory stays bounded whatever the traffic. A timer (wall time,
  *   unref'd: it never keeps the process alive) also flushes once a second, so a killed process loses at
@@ -17,7 +21,7 @@
  *   its own.
  */
 
-import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { PacketView } from './types.js';
 
 export interface PcapWriterOptions {
@@ -75,12 +79,23 @@ export function rotatedPath(path: string, n: number): string {
   return n === 0 ? path : `${path}.${n}`;
 }
 
+/** Why an opened output must not be truncated and written, or null when it may. */
+function unsafeExistingFile(fd: number): string | null {
+  const st = fstatSync(fd);
+  if (!st.isFile()) return 'it is not a regular file';
+  if (st.nlink > 1) return 'it has other hard links';
+  const euid = process.geteuid?.();
+  if (euid !== undefined && st.uid !== euid) return `it belongs to another user (uid ${st.uid})`;
+  return null;
+}
+
 function openCaptureFile(path: string): number {
   let fd: number;
   try {
+    // No O_TRUNC: the file is checked first. O_NONBLOCK: a FIFO planted at the name must not block the open.
     fd = openSync(
       path,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
       FILE_MODE,
     );
   } catch (err) {
@@ -91,12 +106,18 @@ function openCaptureFile(path: string): number {
     const text = err instanceof Error ? err.message : String(err);
     throw new PcapWriteError(`cannot create capture file ${path}: ${text}`, { cause: err });
   }
+  const refusal = unsafeExistingFile(fd);
+  if (refusal !== null) {
+    closeSync(fd);
+    throw new PcapWriteError(`refusing to write capture to ${path}: ${refusal}`);
+  }
   try {
-    if (fstatSync(fd).isFile()) fchmodSync(fd, FILE_MODE);
+    ftruncateSync(fd, 0);
+    fchmodSync(fd, FILE_MODE);
   } catch (err) {
     closeSync(fd);
     const text = err instanceof Error ? err.message : String(err);
-    throw new PcapWriteError(`cannot restrict permissions of ${path}: ${text}`, { cause: err });
+    throw new PcapWriteError(`cannot truncate or restrict permissions of ${path}: ${text}`, { cause: err });
   }
   return fd;
 }

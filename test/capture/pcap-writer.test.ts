@@ -1,4 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -265,6 +275,29 @@ describe('pcap-writer', () => {
     expect(() => writer.write(packet(100, 2, 2))).toThrow(/symbolic link/);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
   });
+
+  it('refuses, without truncating it, a file that has another hard link (a link planted to a victim file)', () => {
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'keep me');
+    const path = join(dir, 'hardlink.pcap');
+    linkSync(victim, path);
+    expect(() => createPcapWriter({ path, linkType: LINKTYPE.ETHERNET, snaplen: 65535 })).toThrow(
+      /other hard links/,
+    );
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+  });
+
+  it.skipIf(spawnSync('mkfifo', ['--version']).status !== 0)(
+    'refuses a FIFO planted at the output path without blocking on it',
+    () => {
+      const path = join(dir, 'fifo.pcap');
+      expect(spawnSync('mkfifo', [path]).status).toBe(0);
+      // No reader: the non-blocking open fails (ENXIO) instead of hanging; with one it would be refused as not a file.
+      expect(() => createPcapWriter({ path, linkType: LINKTYPE.ETHERNET, snaplen: 65535 })).toThrow(
+        PcapWriteError,
+      );
+    },
+  );
 
   it('creates files readable by their owner only, and resets an existing file to that mode', () => {
     const fresh = join(dir, 'fresh.pcap');
