@@ -111,6 +111,10 @@ interface MutableTransaction {
   abandoned: boolean;
   /** A capture gap came while the transaction was open or awaited its final reply. */
   gapped: boolean;
+  /** Its start (MAIL) was not captured: picked up midstream or after a gap. */
+  midstream: boolean;
+  /** A message-start was seen (so the size at message-end counts the whole body). */
+  bodySeen: boolean;
   /** The kept prefix of the message (copied; its length is `bodyKept`); null once summarised. */
   body: KeptBody | null;
   bodyKept: number;
@@ -191,6 +195,14 @@ export function createSessionBuilder(
   let gaps = 0;
   let gapBytes = 0;
   let closed = false;
+  /**
+   * The start of the dialogue, or of the transaction at hand, may be missing: no handshake was seen, the capture
+   * started mid-session or a gap came. Until MAIL, RSET or HELO, a RCPT or a message with no transaction open
+   * opens one with an unknown sender instead of being dropped.
+   */
+  let lostStart = flow.basis !== 'syn';
+  /** Command events seen (none: a server-only capture, where replies pair with nothing). */
+  let commandsSeen = 0;
 
   const touch = (ts: number): void => {
     if (Number.isNaN(startedAt)) startedAt = ts;
@@ -225,8 +237,15 @@ export function createSessionBuilder(
     current = null;
   };
 
-  /** Starts a transaction at MAIL; `command` null: a DATA or BDAT came with no MAIL before it. */
-  const newTransaction = (command: SmtpCommand | null, tsMicros: number): MutableTransaction | null => {
+  /**
+   * Starts a transaction at MAIL; `command` null: a RCPT, DATA, BDAT, end of data or 354 came with no MAIL before
+   * it. `midstream`: its MAIL was lost (the capture started, or a gap ended, inside it), so the sender is unknown.
+   */
+  const newTransaction = (
+    command: SmtpCommand | null,
+    tsMicros: number,
+    midstream = false,
+  ): MutableTransaction | null => {
     abandonCurrent();
     if (transactions.length >= limits.maxTransactions) return null;
     const t: MutableTransaction = {
@@ -246,6 +265,8 @@ export function createSessionBuilder(
       lmtpReplies: 0,
       abandoned: false,
       gapped: false,
+      midstream,
+      bodySeen: false,
       body: null,
       bodyKept: 0,
       bodyTruncated: false,
@@ -261,6 +282,7 @@ export function createSessionBuilder(
 
   const onCommand = (command: SmtpCommand): void => {
     touch(command.tsMicros);
+    commandsSeen++;
     // Sent while earlier commands, or a final dot, still awaited replies (QUIT or MAIL behind the dot, RFC 2920).
     const pipelined =
       command.kind === 'command' && (pendingReplies > 0 || awaitingHead < awaitingFinal.length);
@@ -274,6 +296,7 @@ export function createSessionBuilder(
         heloVerb = command.verb;
         if (command.verb === 'LHLO') protocol = 'lmtp';
         abandonCurrent();
+        lostStart = false;
         transaction = null;
         break;
       case 'MAIL':
@@ -286,12 +309,15 @@ export function createSessionBuilder(
           !previous.messageStarted &&
           previous.finalReply === null &&
           (previous.mailReply === null || previous.mailReply.code < 400);
+        lostStart = false;
         transaction = newTransaction(command, command.tsMicros);
         if (open && previous !== null && nestedMailBySeq.size < limits.maxTransactions)
           nestedMailBySeq.set(command.seq, { previous, created: transaction });
         break;
       }
       case 'RCPT':
+        // A RCPT whose MAIL the capture missed: a transaction with an unknown sender keeps its recipients.
+        if (current === null && lostStart) transaction = newTransaction(null, command.tsMicros, true);
         if (current === null) transaction = null;
         else if (current.recipients.length >= limits.maxRecipients) current.recipientsDropped++;
         else {
@@ -312,11 +338,12 @@ export function createSessionBuilder(
         // A message with no MAIL before it (a broken or hostile client) still gets a transaction, so that its
         // content and the server's answer are not lost; its sender is unknown (null).
         if (current === null || (current.mode !== null && current.messageComplete))
-          transaction = newTransaction(null, command.tsMicros);
+          transaction = newTransaction(null, command.tsMicros, lostStart);
         if (transaction !== null && transaction.mode === null) transaction.mode = command.verb;
         break;
       case 'RSET':
         abandonCurrent();
+        lostStart = false;
         transaction = null;
         break;
       case 'QUIT':
@@ -351,6 +378,7 @@ export function createSessionBuilder(
         greeting = record;
         return;
       case 'unmatched':
+        onUnmatchedReply(record);
         return;
       case 'end-of-data':
         onEndOfData(record, to);
@@ -448,6 +476,41 @@ export function createSessionBuilder(
       }
     } else {
       created.abandoned = true; // a later transaction exists already: leave the depths as they are
+    }
+  };
+
+  /**
+   * A reply that answers no command the capture holds. A 354 still says a message is starting: the transaction at
+   * hand (or a new one with an unknown sender) gets it as its DATA reply. In a server-only capture, where nothing
+   * pairs, the reply after a 354 is that message's final reply.
+   */
+  const onUnmatchedReply = (record: ReplyRecord): void => {
+    if (record.code === 354) {
+      let t = current;
+      if (
+        t === null ||
+        t.finalReply !== null ||
+        t.dataReply !== null ||
+        (t.messageStarted && t.mode !== null)
+      )
+        t = newTransaction(null, record.tsMicros, true);
+      if (t === null) return;
+      t.mode = 'DATA';
+      t.dataReply = record;
+      t.messageStarted = true;
+      return;
+    }
+    const t = current;
+    if (
+      commandsSeen === 0 &&
+      t !== null &&
+      t.dataReply !== null &&
+      t.dataReply.code === 354 &&
+      t.finalReply === null
+    ) {
+      t.finalReply = record;
+      t.endedAt = record.tsMicros;
+      current = null;
     }
   };
 
@@ -583,11 +646,16 @@ export function createSessionBuilder(
   };
 
   const endMessage = (sizeBytes: number, complete: boolean, awaitsReply: boolean, ts: number): void => {
+    // The end of a body whose start the capture lost, with no transaction open: one with an unknown sender, so
+    // that the final reply (and its queue id) is kept.
+    if (current === null && awaitsReply) newTransaction(null, ts, true);
     const t = current;
     if (t === null) return;
     t.messageStarted = true;
     t.messageComplete = complete;
-    t.sizeBytes = sizeBytes;
+    // Without a message-start the body's start was lost: its size is unknown.
+    t.sizeBytes = t.bodySeen ? sizeBytes : null;
+    if (t.mode === null) t.mode = 'DATA';
     if (t.endedAt === null) t.endedAt = ts;
     if (awaitsReply && t.finalReply === null) {
       // The row is added now, where the dot was sent, so that commands pipelined after it come after it.
@@ -632,6 +700,7 @@ export function createSessionBuilder(
         if (current !== null) {
           current.mode = event.mode;
           current.messageStarted = true;
+          current.bodySeen = true;
         }
         return;
       case 'message-bytes':
@@ -647,6 +716,7 @@ export function createSessionBuilder(
           current.bdatChunks++;
           current.mode = 'BDAT';
           current.messageStarted = true;
+          current.bodySeen = true;
         }
         return;
       case 'tls-start':
@@ -677,6 +747,7 @@ export function createSessionBuilder(
         return;
       case 'gap':
         touch(event.tsMicros);
+        lostStart = true;
         if (current !== null) current.gapped = true;
         for (let i = awaitingHead; i < awaitingFinal.length; i++)
           (awaitingFinal[i] as AwaitingFinal).transaction.gapped = true;
@@ -686,6 +757,7 @@ export function createSessionBuilder(
         return;
       case 'anomaly':
         touch(event.tsMicros);
+        if (event.code === 'midstream') lostStart = true;
         // A command the decoder knows will get no reply (a later reply could only answer a later command) no
         // longer waits for one; the offset is set for commands only (not AUTH responses or ends of data).
         if (event.code === 'missing-reply' && event.offset !== null && pendingReplies > 0) pendingReplies--;
@@ -901,6 +973,7 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
     message: t.summary,
     startedAt: t.startedAt,
     endedAt: t.endedAt,
+    midstream: t.midstream,
   };
 }
 

@@ -166,6 +166,11 @@ export interface TransactionRecord {
   readonly message: MessageSummary | null;
   readonly startedAt: number;
   readonly endedAt: number | null;
+  /**
+   * The capture missed the transaction's start (its MAIL): it was picked up midstream or after a gap, from a RCPT,
+   * a message end or a 354 reply; `mailFrom` is then null (sender unknown). Absent in records built by hand: false.
+   */
+  readonly midstream?: boolean;
 }
 
 export interface Capabilities {

@@ -165,6 +165,9 @@ function describeEntry(entry: PendingEntry): string {
   return command.kind === 'auth-response' ? 'an AUTH response' : command.verb;
 }
 
+/** Commands that open a session: a capture that starts with one may just have missed the greeting. */
+const OPENING_VERBS = new Set(['HELO', 'EHLO', 'LHLO']);
+
 const RESYNC_NO_ARGUMENT = new Set(['DATA', 'RSET', 'QUIT', 'STARTTLS', 'TURN']);
 
 /**
@@ -204,8 +207,13 @@ export function createSmtpDecoder(
   emit: (event: SmtpEvent) => void,
   options?: Partial<SmtpDecoderOptions>,
 ): SmtpDecoder {
-  void flow;
   const opts = resolveSmtpDecoderOptions(options);
+  /**
+   * The handshake was seen (orientation from the SYN). Without it the capture may have started mid-session: a
+   * first reply that answers a command, or a first command that cannot open a session, is flagged `midstream`
+   * (not `no-greeting`), and envelope-order anomalies wait for MAIL, RSET or HELO as after a gap.
+   */
+  const handshakeSeen = flow.basis === 'syn';
   let lmtp = opts.lmtp;
 
   let state: SmtpState = 'connected';
@@ -243,7 +251,7 @@ export function createSmtpDecoder(
   let txRcpts = 0;
   let txTooMany = false;
   /** After a gap the envelope so far is unknown: no envelope-order anomalies until MAIL, RSET or HELO. */
-  let txUnknown = false;
+  let txUnknown = !handshakeSeen;
   let accepted: number[] = [];
 
   // Message body.
@@ -675,8 +683,11 @@ export function createSmtpDecoder(
 
     if (recovering[cmdDir]) {
       if (text === '.') {
-        // The end of a body whose start was lost: its reply follows.
+        // The end of a body whose start was lost: its reply follows. The message-end (without a message-start)
+        // tells the model that a message ended here, of unknown size.
         recovering[cmdDir] = false;
+        emit({ type: 'message-end', sizeBytes: 0, complete: false, awaitsReply: true, tsMicros: ts });
+        txOpen = false;
         pushPending(entry({ kind: 'end-of-data', mode: 'DATA', lmtpRecipient: null }, null, false), ts);
         setState('ready', ts);
         return;
@@ -685,7 +696,15 @@ export function createSmtpDecoder(
       recovering[cmdDir] = false;
     } else if (!greetingSeen && offset === 0 && commandSeq === 0 && auth === null) {
       const verb = toSmtpVerb(text.split(/[ \t]/, 1)[0] ?? '');
-      if (verb === null) {
+      if (verb !== null && !handshakeSeen && !OPENING_VERBS.has(verb)) {
+        anomalyOnce(
+          'midstream',
+          cmdDir,
+          `no handshake seen and the first client line is ${verb}; the capture starts mid-session`,
+          offset,
+          ts,
+        );
+      } else if (verb === null) {
         anomalyOnce(
           'midstream',
           cmdDir,
@@ -1020,9 +1039,20 @@ export function createSmtpDecoder(
     let matched: PendingEntry | null = null;
     const first = !replySeen;
     replySeen = true;
+    const greetingCode = reply.code === 220 || reply.code === 421 || reply.code === 554;
+    if (first && !greetingSeen && !once.has('midstream') && !handshakeSeen && !greetingCode) {
+      // No handshake and the first reply is no greeting: it answers a command, maybe one sent before the capture.
+      anomalyOnce(
+        'midstream',
+        direction,
+        `no handshake seen and the first reply ${reply.code} is not a greeting; the capture starts mid-session`,
+        reply.offset,
+        ts,
+      );
+    }
     if (first && !greetingSeen && !once.has('midstream')) {
       const waiting = pendingCount();
-      if (waiting === 0 || reply.code === 220 || reply.code === 421 || reply.code === 554) {
+      if (waiting === 0 || greetingCode) {
         if (waiting > 0)
           anomaly(
             'command-before-greeting',

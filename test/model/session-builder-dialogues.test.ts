@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSessionBuilder } from '../../src/model/session-builder.js';
 import type { SmtpSession } from '../../src/model/types.js';
+import type { Direction, FlowKey, FlowStats } from '../../src/reassembly/types.js';
+import { createSmtpDecoder } from '../../src/smtp/decoder.js';
+import type { SmtpEvent } from '../../src/smtp/types.js';
 import {
   type Dialogue,
   forEachDialogueSplit,
@@ -22,9 +25,67 @@ function dialogueOf(dialogue: string): Dialogue {
   return parseDialogue(text);
 }
 
-function build(dialogue: Dialogue, chunker: StepChunker = WHOLE): SmtpSession {
-  const builder = createSessionBuilder(TEST_FLOW, { lmtp: dialogue.options.lmtp === true });
-  for (const event of runDialogue(dialogue, chunker)) builder.apply(event);
+/** A connection picked up without its handshake (oriented by port). */
+const NO_SYN_FLOW: FlowKey = { ...TEST_FLOW, basis: 'port' };
+
+/** Like runDialogue, on another flow key; the close reports no SYN seen unless the flow is oriented by SYN. */
+function runOnFlow(dialogue: Dialogue, flow: FlowKey, chunker: StepChunker): SmtpEvent[] {
+  const events: SmtpEvent[] = [];
+  const decoder = createSmtpDecoder(
+    flow,
+    (event) => {
+      events.push(
+        event.type === 'message-bytes' ? { type: 'message-bytes', bytes: event.bytes.slice() } : event,
+      );
+    },
+    dialogue.options,
+  );
+  const offsets = { c2s: 0, s2c: 0 };
+  const packets = { c2s: 0, s2c: 0 };
+  dialogue.steps.forEach((step, index) => {
+    if (step.kind === 'gap') {
+      decoder.onGap(step.direction, offsets[step.direction], step.length, step.cause, step.tsMicros);
+      offsets[step.direction] += step.length;
+      return;
+    }
+    packets[step.direction]++;
+    for (const chunk of chunker(index, step.bytes)) {
+      if (chunk.length === 0) continue;
+      decoder.onData({
+        direction: step.direction,
+        offset: offsets[step.direction],
+        tsMicros: step.tsMicros,
+        bytes: chunk,
+      });
+      offsets[step.direction] += chunk.length;
+    }
+  });
+  const direction = (d: Direction) => ({
+    packets: packets[d],
+    bytes: offsets[d],
+    gapBytes: 0,
+    gaps: 0,
+    retransmissions: 0,
+    overlapsDiffering: 0,
+    outOfOrder: 0,
+  });
+  const syn = flow.basis === 'syn';
+  const stats: FlowStats = {
+    firstTsMicros: dialogue.steps[0]?.tsMicros ?? dialogue.closeTsMicros,
+    lastTsMicros: dialogue.closeTsMicros,
+    c2s: direction('c2s'),
+    s2c: direction('s2c'),
+    sawSyn: syn,
+    sawSynAck: syn,
+  };
+  decoder.onClose(dialogue.close, dialogue.closeTsMicros, stats);
+  return events;
+}
+
+function build(dialogue: Dialogue, chunker: StepChunker = WHOLE, flow: FlowKey = TEST_FLOW): SmtpSession {
+  const builder = createSessionBuilder(flow, { lmtp: dialogue.options.lmtp === true });
+  const events = flow === TEST_FLOW ? runDialogue(dialogue, chunker) : runOnFlow(dialogue, flow, chunker);
+  for (const event of events) builder.apply(event);
   return builder.finishNow();
 }
 
@@ -37,15 +98,19 @@ function sessionOf(dialogue: string): SmtpSession {
  * Runs `check` on the model built from the dialogue as written, then asserts that every chunking (1-byte
  * chunks, each 2-way split of each segment, random runs) gives the same model.
  */
-function checkEverySplit(dialogue: string, check: (session: SmtpSession) => void): void {
+function checkEverySplit(
+  dialogue: string,
+  check: (session: SmtpSession) => void,
+  flow: FlowKey = TEST_FLOW,
+): void {
   const parsed = dialogueOf(dialogue);
-  const whole = build(parsed);
+  const whole = build(parsed, WHOLE, flow);
   check(whole);
   const expected = JSON.stringify(whole);
   forEachDialogueSplit(
     parsed,
     (chunker, label) => {
-      const got = JSON.stringify(build(parsed, chunker));
+      const got = JSON.stringify(build(parsed, chunker, flow));
       if (got !== expected) expect(got, label).toBe(expected);
     },
     5,
@@ -304,6 +369,139 @@ describe('session-builder: a capture gap inside a message', () => {
     checkEverySplit(dialogue, (session) => {
       const t = session.transactions[0];
       expect([t?.outcome, t?.failureStage]).toEqual(['incomplete', 'connection-lost']);
+    });
+  });
+});
+
+describe('session-builder: captures that miss the start', () => {
+  const anomalyCodes = (session: SmtpSession): string[] => session.anomalies.map((a) => a.code);
+
+  it('keeps both recipients of a capture that starts at RCPT (no handshake), the sender unknown', () => {
+    const dialogue = [
+      'C: RCPT TO:<bob@mx.example.org>',
+      'C: RCPT TO:<nobody@mx.example.org>',
+      'C: DATA',
+      'S: 250 2.1.5 Ok',
+      'S: 550 5.1.1 <nobody@mx.example.org>: Recipient address rejected',
+      'S: 354 go ahead',
+      'C: Subject: x',
+      'C:',
+      'C: hi',
+      'C: .',
+      'S: 250 2.0.0 Ok: queued as MID1',
+      'C: QUIT',
+      'S: 221 Bye',
+      '',
+    ].join('\n');
+    checkEverySplit(
+      dialogue,
+      (session) => {
+        expect(session.quality.midstream).toBe(true);
+        expect(anomalyCodes(session)).toEqual(['midstream']);
+        expect(session.transactions).toHaveLength(1);
+        const t = session.transactions[0];
+        expect([t?.mailFrom, t?.midstream, t?.outcome, t?.queueId]).toEqual([null, true, 'accepted', 'MID1']);
+        expect(t?.recipients.map((r) => [r.address, r.rcptReply?.code, r.disposition])).toEqual([
+          ['bob@mx.example.org', 250, 'delivered'],
+          ['nobody@mx.example.org', 550, 'rejected-rcpt'],
+        ]);
+        expect(session.commands.every((c) => c.verb === 'QUIT' || c.transaction === 1)).toBe(true);
+      },
+      NO_SYN_FLOW,
+    );
+  });
+
+  it('flags a pickup at EHLO without a handshake as midstream, not as a missing greeting', () => {
+    const dialogue = [
+      'C: EHLO c.example',
+      'S: 250-mx.example.org',
+      'S: 250 PIPELINING',
+      'C: QUIT',
+      'S: 221 Bye',
+      '',
+    ].join('\n');
+    checkEverySplit(
+      dialogue,
+      (session) => {
+        expect(anomalyCodes(session)).toEqual(['midstream']);
+        expect(session.commands.map((c) => [c.verb, c.reply?.code])).toEqual([
+          ['EHLO', 250],
+          ['QUIT', 221],
+        ]);
+        expect(session.capabilities?.pipelining).toBe(true);
+      },
+      NO_SYN_FLOW,
+    );
+  });
+
+  it('still greets normally without a handshake when the capture starts at the 220', () => {
+    const dialogue = [
+      'S: 220 mx.example.org ESMTP',
+      'C: EHLO c.example',
+      'S: 250 mx.example.org',
+      'C: RCPT TO:<bob@mx.example.org>',
+      'S: 503 5.5.1 Error: need MAIL command',
+      'C: QUIT',
+      'S: 221 Bye',
+      '',
+    ].join('\n');
+    checkEverySplit(
+      dialogue,
+      (session) => {
+        expect(session.greeting?.code).toBe(220);
+        // After EHLO the start is known: a RCPT without MAIL is the client's error, not a lost MAIL.
+        expect(anomalyCodes(session)).toEqual(['rcpt-without-mail']);
+        expect(session.transactions).toEqual([]);
+      },
+      NO_SYN_FLOW,
+    );
+  });
+
+  it('keeps the final reply and queue id of a capture that starts mid-DATA', () => {
+    checkEverySplit('midstream', (session) => {
+      expect(session.transactions).toHaveLength(1);
+      const t = session.transactions[0];
+      expect([t?.mailFrom, t?.midstream, t?.mode, t?.sizeBytes, t?.messageComplete]).toEqual([
+        null,
+        true,
+        'DATA',
+        null,
+        false,
+      ]);
+      expect([t?.outcome, t?.finalReply?.code, t?.queueId]).toEqual(['accepted', 250, '77']);
+      expect(rows(session)).toEqual(['END-OF-DATA -> 250 (1)', 'QUIT -> 221 (-)']);
+    });
+  });
+
+  it('gives a server-only capture the transaction its 354 and final reply show', () => {
+    const dialogue = [
+      'S: 220 mx.example.org ESMTP',
+      'S: 250-mx.example.org',
+      'S: 250 PIPELINING',
+      'S: 250 2.1.0 Ok',
+      'S: 250 2.1.5 Ok',
+      'S: 354 go ahead',
+      'S: 250 2.0.0 Ok: queued as SRV1',
+      'S: 221 Bye',
+      '',
+    ].join('\n');
+    checkEverySplit(dialogue, (session) => {
+      expect(session.transactions).toHaveLength(1);
+      const t = session.transactions[0];
+      expect([
+        t?.mailFrom,
+        t?.midstream,
+        t?.dataReply?.code,
+        t?.finalReply?.code,
+        t?.queueId,
+        t?.outcome,
+      ]).toEqual([null, true, 354, 250, 'SRV1', 'accepted']);
+    });
+  });
+
+  it('marks an ordinary transaction as not midstream', () => {
+    checkEverySplit('pipelined-mail-after-dot', (session) => {
+      expect(session.transactions.map((t) => t.midstream)).toEqual([false, false]);
     });
   });
 });
