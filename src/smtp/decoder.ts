@@ -227,6 +227,11 @@ export function createSmtpDecoder(
   const recovering = { c2s: false, s2c: false };
   const tls: { c2s: TlsHelloParser | null; s2c: TlsHelloParser | null } = { c2s: null, s2c: null };
   let tlsActive = false;
+  /**
+   * Time of a 220 to STARTTLS while nothing after it was seen yet: the first byte either way decides whether TLS
+   * started (a TLS record type) or the dialogue goes on in clear text (`tls-not-tls`).
+   */
+  let tlsPendingTs: number | null = null;
 
   // Reply pairing.
   const pending: PendingEntry[] = [];
@@ -510,6 +515,25 @@ export function createSmtpDecoder(
     setState('tls', ts);
   }
 
+  /** The first byte after a 220 to STARTTLS: TLS starts, or both directions stay clear text. */
+  function decideTls(direction: Direction, firstByte: number, offset: number, ts: number): void {
+    const since = tlsPendingTs as number;
+    tlsPendingTs = null;
+    // Client: a handshake record (0x16); server: any TLS record type (0x14-0x17), e.g. an alert.
+    const isTls = direction === cmdDir ? firstByte === TLS_HANDSHAKE : firstByte >= 0x14 && firstByte <= 0x17;
+    if (isTls) {
+      startTls('starttls', since);
+      return;
+    }
+    anomaly(
+      'tls-not-tls',
+      direction,
+      `${direction === cmdDir ? 'client' : 'server'} sent clear text after the 220 to STARTTLS, no TLS record; read as clear text`,
+      offset,
+      ts,
+    );
+  }
+
   function tlsData(direction: Direction, bytes: Uint8Array): void {
     const parser = tls[direction];
     if (parser !== null && !parser.done) parser.push(bytes);
@@ -562,7 +586,9 @@ export function createSmtpDecoder(
             ts,
           );
         }
-        startTls('starttls', ts);
+        // Nothing held: TLS starts only if the next bytes are TLS (a client may go on in clear text instead).
+        if (first === undefined && reply !== null) tlsPendingTs = ts;
+        else startTls('starttls', ts);
       }
     } else if (auth !== null) {
       if (reply === null) {
@@ -616,6 +642,10 @@ export function createSmtpDecoder(
 
   function stepReply(bytes: Uint8Array, offset: number): number {
     const direction = other(cmdDir);
+    if (tlsPendingTs !== null) {
+      decideTls(direction, bytes[0] as number, offset, tsNow[direction]);
+      return 0;
+    }
     if (tls[direction] !== null) {
       tlsData(direction, bytes);
       return bytes.length;
@@ -624,6 +654,10 @@ export function createSmtpDecoder(
   }
 
   function stepCommand(bytes: Uint8Array, offset: number, ts: number): number {
+    if (tlsPendingTs !== null) {
+      decideTls(cmdDir, bytes[0] as number, offset, ts);
+      return 0;
+    }
     if (tls[cmdDir] !== null) {
       tlsData(cmdDir, bytes);
       return bytes.length;
@@ -1307,6 +1341,12 @@ export function createSmtpDecoder(
       if (closed) return;
       start(tsMicros);
       tsNow[direction] = tsMicros;
+      // Bytes after a 220 to STARTTLS lost: assume TLS started, as the reply said.
+      if (tlsPendingTs !== null) {
+        const since = tlsPendingTs;
+        tlsPendingTs = null;
+        startTls('starttls', since);
+      }
       emit({ type: 'gap', direction, length, tsMicros });
       if (cause === 'midstream')
         anomalyOnce(

@@ -505,3 +505,29 @@ describe('session-builder: captures that miss the start', () => {
     });
   });
 });
+
+describe('session-builder: STARTTLS answered 220 but TLS never started', () => {
+  it('keeps decoding the clear-text commands after it, and does not report TLS', () => {
+    checkEverySplit('starttls-never-started', (session) => {
+      expect(session.tls.mode).toBe('none');
+      expect(session.tls.refused).toBe(false);
+      expect(session.anomalies.map((a) => a.code)).toEqual(['tls-not-tls']);
+      expect(rows(session)).toEqual([
+        'EHLO c.example -> 250 (-)',
+        'STARTTLS -> 220 (-)',
+        'MAIL FROM:<alice@c.example> -> 554 (1)',
+        'QUIT -> 221 (-)',
+      ]);
+      expect(session.end).toBe('quit');
+      const t = session.transactions[0];
+      expect([t?.outcome, t?.failureStage]).toEqual(['rejected', 'mail']);
+    });
+  });
+
+  it('still reports TLS when the client hello follows the 220', () => {
+    checkEverySplit('starttls-accepted', (session) => {
+      expect(session.tls.mode).toBe('starttls');
+      expect(session.tls.clientHello?.sni).toBe('mx.example.org');
+    });
+  });
+});
