@@ -9,17 +9,27 @@
  *
  * The mail server is smtp-server (a development dependency) on a free port of 127.0.0.1; the clients are raw
  * sockets that pipeline MAIL, RCPT and DATA, so each session costs the generator little. One recipient in
- * every session is refused with 550 5.1.1. All traffic stays on 127.0.0.1 and every wait is bounded.
+ * every session is refused with 550 5.1.1. smtpscope writes both CSV and NDJSON; at each sample the soak asks
+ * it (gc-probe.ts, SIGUSR2) for a full collection and reads the heap left. All traffic stays on 127.0.0.1 and
+ * every wait is bounded.
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SMTPServer } from 'smtp-server';
-import { type CliExit, readRssKib, startCli, waitForExit, waitUntilCapturing } from './cli-child.js';
+import {
+  type CliChild,
+  type CliExit,
+  defaultCliPath,
+  readRssKib,
+  startCli,
+  waitForExit,
+  waitUntilCapturing,
+} from './cli-child.js';
 
 export interface SoakOptions {
   /** Sessions to send (default 3000). */
@@ -36,7 +46,10 @@ export interface SoakOptions {
   readonly bufferMb: number;
   /** The built CLI (default: dist/cli/bin.js next to this module). */
   readonly cliPath?: string;
-  /** Node options for the smtpscope process (default `--trace-gc`, which the heap figures come from). */
+  /**
+   * Node options for the smtpscope process. Default: `--trace-gc` (heapAfterFullGcMib) and `--expose-gc
+   * --import gc-probe.js` from the build next to the CLI (heapAfterForcedGcMib).
+   */
   readonly nodeArgs?: readonly string[];
   /** Called with each sample as it is taken. */
   readonly onSample?: (sample: SoakSample) => void;
@@ -56,6 +69,8 @@ export interface SoakSample {
   readonly sent: number;
   /** Rows in sessions.csv at that moment (sessions smtpscope has closed and written). */
   readonly captured: number;
+  /** Lines in the NDJSON file at that moment. */
+  readonly capturedJson: number;
   /** smtpscope's resident set size in KiB. */
   readonly rssKib: number;
   /**
@@ -64,6 +79,11 @@ export interface SoakSample {
    * follows V8's heap sizing, this is what the process actually keeps alive.
    */
   readonly heapAfterFullGcMib: number | null;
+  /**
+   * Heap in use right after a full collection the soak asked for at this sample (MiB, gc-probe.ts); null when
+   * the probe is not loaded or did not answer within 3 s.
+   */
+  readonly heapAfterForcedGcMib: number | null;
   readonly elapsedMs: number;
 }
 
@@ -75,6 +95,14 @@ export interface SoakReport {
   readonly clientFailures: number;
   /** Rows of the CSV files after smtpscope exited. */
   readonly sessionsCaptured: number;
+  /** Lines of the NDJSON file after smtpscope exited. */
+  readonly jsonSessionsCaptured: number;
+  /**
+   * Sessions the clients completed whose HELO name (`soak<N>.client.test`) is missing from sessions.csv / the
+   * NDJSON file (the first 20).
+   */
+  readonly missingFromCsv: readonly number[];
+  readonly missingFromJson: readonly number[];
   readonly recipientsCaptured: number;
   readonly rejectedCaptured: number;
   readonly recipientsSent: number;
@@ -86,6 +114,7 @@ export interface SoakReport {
 }
 
 interface SessionResult {
+  readonly index: number;
   readonly ok: boolean;
   readonly recipients: number;
   readonly rejected: number;
@@ -151,7 +180,7 @@ function smtpSession(port: number, index: number, recipients: number, body: stri
     socket.on('error', () => {});
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve({ ok, recipients, rejected });
+      resolve({ index, ok, recipients, rejected });
     });
   });
 }
@@ -188,16 +217,51 @@ async function startServer(): Promise<{ port: number; close: () => Promise<void>
   return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-/** Data rows of a CSV file smtpscope writes (one line per row: no cell of these files holds a line break). */
-function csvRows(path: string): string[] {
-  let text: string;
+function fileLines(path: string): string[] {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
   } catch {
     return [];
   }
-  const lines = text.split('\n').filter((l) => l !== '');
-  return lines.slice(1);
+}
+
+/** Data rows of a CSV file smtpscope writes (one line per row: no cell of these files holds a line break). */
+function csvRows(path: string): string[] {
+  return fileLines(path).slice(1);
+}
+
+/** Session numbers of the soak's HELO names (`soak<N>.client.test`), one per row or NDJSON line. */
+function soakIndices(rows: readonly string[]): Set<number> {
+  const seen = new Set<number>();
+  for (const row of rows) {
+    const m = /soak(\d+)\.client\.test/.exec(row);
+    if (m !== null) seen.add(Number(m[1]));
+  }
+  return seen;
+}
+
+const PROBE_LINE = /smtpscope-gc-probe (?:heap-used-bytes (\d+)|no-gc)\n/g;
+
+/** Asks the probe in `cli` for a full collection and waits (3 s at most) for its answer, in MiB. */
+async function forcedGcHeapMib(cli: CliChild): Promise<number | null> {
+  const before = [...cli.stderr().matchAll(PROBE_LINE)].length;
+  try {
+    process.kill(cli.pid, 'SIGUSR2');
+  } catch {
+    return null;
+  }
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline) {
+    const answers = [...cli.stderr().matchAll(PROBE_LINE)];
+    if (answers.length > before) {
+      const bytes = answers.at(-1)?.[1];
+      return bytes === undefined ? null : Math.round((Number(bytes) / 1024 / 1024) * 10) / 10;
+    }
+    await sleep(20);
+  }
+  return null;
 }
 
 /** Heap sizes after each full collection (`Mark-Compact A (B) -> C (D) MB` lines of `--trace-gc`), in MiB. */
@@ -216,6 +280,9 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   const work = mkdtempSync(join(tmpdir(), 'smtpscope-soak-'));
   const csvDir = join(work, 'csv');
   const sessionsCsv = join(csvDir, 'sessions.csv');
+  const ndjson = join(work, 'sessions.ndjson');
+  const cliPath = options.cliPath ?? defaultCliPath();
+  const probe = join(dirname(cliPath), '..', 'live', 'gc-probe.js');
   const server = await startServer();
   const cli = startCli(
     [
@@ -227,63 +294,87 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
       String(server.port),
       '--csv',
       csvDir,
+      '--json',
+      ndjson,
       '-B',
       String(options.bufferMb),
     ],
     {
-      ...(options.cliPath === undefined ? {} : { cliPath: options.cliPath }),
-      nodeArgs: options.nodeArgs ?? ['--trace-gc'],
+      cliPath,
+      nodeArgs: options.nodeArgs ?? ['--trace-gc', '--expose-gc', '--import', pathToFileURL(probe).href],
     },
   );
   const started = Date.now();
   const samples: SoakSample[] = [];
-  const sample = (sent: number): void => {
+  const sample = async (sent: number): Promise<void> => {
     const rssKib = readRssKib(cli.pid);
     if (rssKib === null) return;
+    const elapsedMs = Date.now() - started;
+    const captured = csvRows(sessionsCsv).length;
+    const capturedJson = fileLines(ndjson).length;
+    const heapAfterFullGcMib = fullGcHeapsMib(cli.stdout()).at(-1) ?? null;
     const s: SoakSample = {
       sent,
-      captured: csvRows(sessionsCsv).length,
+      captured,
+      capturedJson,
       rssKib,
-      heapAfterFullGcMib: fullGcHeapsMib(cli.stdout()).at(-1) ?? null,
-      elapsedMs: Date.now() - started,
+      heapAfterFullGcMib,
+      heapAfterForcedGcMib: await forcedGcHeapMib(cli),
+      elapsedMs,
     };
     samples.push(s);
     options.onSample?.(s);
   };
   try {
     await waitUntilCapturing(cli, 15_000);
-    sample(0);
+    await sample(0);
     const body = `${'soak body line of text\r\n'.repeat(Math.max(1, Math.ceil(options.bodyBytes / 24)))}`;
     let next = 0;
     let completed = 0;
     let failures = 0;
     let recipientsSent = 0;
     let rejectedSent = 0;
+    const completedIndices: number[] = [];
     const worker = async (): Promise<void> => {
       while (next < options.sessions) {
         const index = next++;
         const result = await smtpSession(server.port, index, options.recipients, body);
         completed++;
         if (!result.ok) failures++;
+        else completedIndices.push(result.index);
         recipientsSent += result.recipients;
         rejectedSent += result.rejected;
-        if (completed % options.sampleEvery === 0 && completed < options.sessions) sample(completed);
+        if (completed % options.sampleEvery === 0 && completed < options.sessions) await sample(completed);
       }
     };
     await Promise.all(Array.from({ length: options.concurrency }, () => worker()));
     // The last sessions close within milliseconds; give the analysis a bounded moment to write them.
     const deadline = Date.now() + 15_000;
-    while (csvRows(sessionsCsv).length < completed && Date.now() < deadline) await sleep(100);
-    sample(completed);
+    while (
+      (csvRows(sessionsCsv).length < completed || fileLines(ndjson).length < completed) &&
+      Date.now() < deadline
+    )
+      await sleep(100);
+    await sample(completed);
     cli.process.kill('SIGINT');
     const exit = await waitForExit(cli, 30_000);
     const recipientRows = csvRows(join(csvDir, 'recipients.csv'));
+    const sessionRows = csvRows(sessionsCsv);
+    const jsonLines = fileLines(ndjson);
+    const missing = (seen: Set<number>): number[] =>
+      completedIndices
+        .filter((i) => !seen.has(i))
+        .sort((a, b) => a - b)
+        .slice(0, 20);
     return {
       options,
       samples,
       sent: completed - failures,
       clientFailures: failures,
-      sessionsCaptured: csvRows(sessionsCsv).length,
+      sessionsCaptured: sessionRows.length,
+      jsonSessionsCaptured: jsonLines.length,
+      missingFromCsv: missing(soakIndices(sessionRows)),
+      missingFromJson: missing(soakIndices(jsonLines)),
       recipientsCaptured: recipientRows.length,
       rejectedCaptured: recipientRows.filter((r) => r.includes('"rejected-rcpt"')).length,
       recipientsSent,
@@ -304,13 +395,13 @@ const mib = (kib: number): string => (kib / 1024).toFixed(1);
 /** The report as a Markdown table plus a summary line (what docs/LIVE.md shows). */
 export function formatSoakReport(report: SoakReport): string {
   const rows = [
-    '| sessions sent | sessions in sessions.csv | RSS (MiB) | heap after last full GC (MiB) | elapsed (s) |',
-    '| ---: | ---: | ---: | ---: | ---: |',
+    '| sessions sent | sessions in sessions.csv | NDJSON lines | RSS (MiB) | heap after last full GC (MiB) | heap after forced GC (MiB) | elapsed (s) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const s of report.samples)
     rows.push(
-      `| ${s.sent} | ${s.captured} | ${mib(s.rssKib)} | ${s.heapAfterFullGcMib ?? '-'} | ` +
-        `${(s.elapsedMs / 1000).toFixed(1)} |`,
+      `| ${s.sent} | ${s.captured} | ${s.capturedJson} | ${mib(s.rssKib)} | ${s.heapAfterFullGcMib ?? '-'} | ` +
+        `${s.heapAfterForcedGcMib ?? '-'} | ${(s.elapsedMs / 1000).toFixed(1)} |`,
     );
   const first = report.samples[0];
   const last = report.samples[report.samples.length - 1];
@@ -318,7 +409,7 @@ export function formatSoakReport(report: SoakReport): string {
   return (
     `${rows.join('\n')}\n\n` +
     `Sent ${report.sent} sessions (${report.clientFailures} client failures), ${report.recipientsSent} recipients ` +
-    `(${report.rejectedSent} refused). Captured ${report.sessionsCaptured} sessions, ${report.recipientsCaptured} ` +
+    `(${report.rejectedSent} refused). Captured ${report.sessionsCaptured} sessions (NDJSON ${report.jsonSessionsCaptured}), ${report.recipientsCaptured} ` +
     `recipients (${report.rejectedCaptured} rejected-rcpt). RSS change start to end: ${growth} MiB. ` +
     `smtpscope exit code ${report.exit.code}; ${(report.durationMs / 1000).toFixed(1)} s in all.\n`
   );
@@ -353,11 +444,16 @@ async function cli(argv: readonly string[]): Promise<number> {
     bufferMb: positive('buffer-mb', values['buffer-mb'], d.bufferMb),
     onSample: (s) =>
       process.stderr.write(
-        `sent ${s.sent}  captured ${s.captured}  rss ${mib(s.rssKib)} MiB  heap ${s.heapAfterFullGcMib ?? '-'} MiB\n`,
+        `sent ${s.sent}  captured ${s.captured} (NDJSON ${s.capturedJson})  rss ${mib(s.rssKib)} MiB  ` +
+          `heap ${s.heapAfterFullGcMib ?? '-'} MiB (forced GC ${s.heapAfterForcedGcMib ?? '-'} MiB)\n`,
       ),
   });
   process.stdout.write(formatSoakReport(report));
-  const lost = report.sent - report.sessionsCaptured;
+  const lost =
+    report.sent -
+    Math.min(report.sessionsCaptured, report.jsonSessionsCaptured) +
+    report.missingFromCsv.length +
+    report.missingFromJson.length;
   return report.exit.code === 0 && lost === 0 && report.clientFailures === 0 ? 0 : 1;
 }
 
