@@ -5,6 +5,7 @@
 
 import type { Judged } from './expectations.js';
 import type { Finding, PeerName } from './finding.js';
+import { NORMALISATION_RULES } from './normalisation-rules.js';
 
 export interface CaptureReport {
   readonly capture: string;
@@ -15,13 +16,21 @@ export interface CaptureReport {
 
 /** The field part of a check name (`5000#1.mailfrom` → `mailfrom`, `cmd.RCPT` → `cmd`). */
 export function fieldOf(f: Finding): string {
-  if (f.peer === 'tshark') return f.check.startsWith('cmd.') ? 'commands' : 'reply codes';
+  if (f.peer === 'tshark') {
+    const field = f.check.slice(f.check.lastIndexOf('.') + 1);
+    return field === 'codes' ? 'reply codes' : field;
+  }
   if (f.peer === 'suricata') return `${f.check.split('#')[0] ?? f.check} filters`;
   const dot = f.check.lastIndexOf('.');
   return dot < 0 ? f.check : f.check.slice(dot + 1);
 }
 
 const PEERS: readonly PeerName[] = ['zeek', 'suricata', 'arkime', 'tshark', 'ndpi', 'index'];
+
+function ruleCount(reports: readonly CaptureReport[], rule: string): number {
+  return reports.flatMap((r) => r.judged).filter((j) => (j.finding.rule ?? '').split(',').includes(rule))
+    .length;
+}
 
 export function renderConformanceDoc(
   reports: readonly CaptureReport[],
@@ -34,9 +43,12 @@ export function renderConformanceDoc(
     'This file is written by `npm run conformance -- --write-doc` and committed; do not edit it by hand.',
     'The run analyses every capture of the peer capture folder (`../shared/captures/peer` beside the clone)',
     "and compares smtpscope's sessions with each peer's expected output stored next to the capture:",
-    "Zeek `smtp.log` baselines, suricata-verify `test.yaml` checks, Arkime `.test` sessions, and tshark's",
-    'SMTP command and reply-code fields (the stored dumps, and tshark itself when it is installed).',
-    'Every difference must be listed in `test/conformance/expectations.json` with its reason, or the run fails.',
+    'Zeek `smtp.log` and `conn.log` baselines, suricata-verify `test.yaml` checks, Arkime `.test` sessions,',
+    "nDPI flow lists, and tshark's SMTP command and reply-code fields (the stored dumps, and tshark itself when",
+    'it is installed; CI installs it, and this file is rendered with it).',
+    'Every difference must be explained by a normalisation rule below or listed in',
+    '`test/conformance/expectations.json` with its reason, or the run fails; `.ci/conformance` fails when this',
+    'file differs from what the run renders (`--check-doc`).',
     '',
     `Result: ${summaryLine}`,
     '',
@@ -49,28 +61,53 @@ export function renderConformanceDoc(
     '  (a set) ↔ the set of RCPT TO addresses (parameters such as ORCPT are not part of the address on either',
     '  side); `last_reply` ↔ code and last line of the last reply to a command of that transaction (of the',
     '  session for a session-level row); `from`/`to` ↔ the header addresses with display names dropped;',
-    '  `subject`, `msg_id` ↔ the message summary; `tls` ↔ STARTTLS or implicit TLS seen.',
-    '- **Suricata** (`test.yaml` `checks:`): only filters with `event_type: smtp` that apply to Suricata 8.0.7 or',
-    '  later are evaluated. smtpscope yields one smtp event per transaction (tx_id 0, 1, ...) and one for a',
-    '  session with commands but no MAIL. A filter agrees when the number of smtpscope events matching all its',
-    '  compared keys equals its `count`. Addresses are compared with one pair of angle brackets removed,',
-    '  because Suricata logs the path as the client sent it. `email.status: PARSE_DONE` ↔ the whole message was',
-    '  seen; `email.attachment[i]` ↔ file names of MIME parts.',
+    '  `subject`, `msg_id` ↔ the message summary; `tls` ↔ STARTTLS or implicit TLS seen. Zeek `conn.log` rows',
+    '  with service smtp each need a session. A baseline is tied to its capture by the row of the folder index',
+    '  that names it; a baseline the index does not name is matched by the endpoints of its rows, and one that',
+    '  fits no single capture fails the run.',
+    '- **Suricata** (`test.yaml` `checks:`, filters that apply to Suricata 8.0.7 or later): smtpscope yields one',
+    '  smtp event per transaction (tx_id 0, 1, ...) and one for a session with commands but no MAIL. An',
+    '  `event_type: smtp` filter agrees when the number of smtpscope events matching all its compared keys',
+    '  equals its `count`. Filters on other events (no event_type, alert, fileinfo) that expect events carry the',
+    '  fields of their transaction: some smtpscope event must have their `smtp.*`/`email.*` keys. `has-key` and',
+    '  `not-has-key` take array names without an index (`smtp.rcpt_to`: any recipient). Addresses are compared',
+    '  with one pair of angle brackets removed, because Suricata logs the path as the client sent it.',
+    '  `email.status: PARSE_DONE` ↔ the whole message was seen; `email.attachment[i]` ↔ file names of MIME parts.',
+    '  Any sign that Suricata saw SMTP (smtp events or fields, `app_proto: smtp`, `stats: app_layer.tx.smtp`)',
+    '  needs a smtpscope session. A test whose pcap is not in the folder fails the run.',
     '- **Arkime** (`.test`, sessions tagged smtp): matched by client and server endpoint. `email.src`/`dst` ↔',
     '  the sets of MAIL FROM / RCPT TO addresses (lower-cased), `email.subject` ↔ decoded subjects,',
     '  `smtpHello` ↔ HELO/EHLO argument, `user` ↔ AUTH user names, tags `smtp:statuscode:NNN` ↔ codes of the',
     '  final replies to message bodies, `smtp:starttls` ↔ STARTTLS accepted, `smtp:authMECH` ↔ AUTH mechanisms.',
-    '- **tshark** (`-Y smtp` fields `smtp.req.command`, `smtp.response.code`): counts per command verb and per',
-    '  reply code for the whole capture. smtpscope counts every client command (AUTH continuation lines and',
-    "  the end of a message excluded) and every reply (greeting, command replies, end-of-message replies). tshark's",
-    '  `STAR` is read as STARTTLS. When tshark is installed the run also checks that it still gives the stored',
-    '  counts.',
+    '- **nDPI** (`.out`): every flow classified SMTP or SMTPS needs a smtpscope session with the same two',
+    '  endpoints, and the number of flows is compared.',
+    '- **tshark** (`-Y smtp` fields `smtp.req.command`, `smtp.response.code`, in frame order): per TCP stream',
+    '  (tshark run with `tcp.stream` and the ports; the stored dumps, without them, are one sequence per capture),',
+    '  the ordered sequence of client commands and the ordered sequence of reply codes are aligned with',
+    "  smtpscope's, and every token on one side only must be explained by a rule below. smtpscope's commands:",
+    '  every client command but the end of a message; its codes: greeting, command replies, end-of-message',
+    "  replies and replies no command awaited, in the server's order. tshark's `STAR` is read as STARTTLS. The",
+    '  number of streams is compared, and a stream smtpscope has no session for is a lost session. When tshark',
+    '  is installed the run also checks that it still gives the stored rows.',
+    '- Every capture must be compared with some peer output; a capture with none is a difference to record.',
+    '- A lost session (a peer saw an SMTP flow smtpscope did not report) can never be recorded as accepted.',
+    '',
+    '## Normalisation rules',
+    '',
+    'Known peer behaviours judged by rule, on every capture, instead of by per-capture entries; each has a unit',
+    'test. `applied` counts the comparisons of this run that agree only through the rule.',
+    '',
+    '| rule | applied | reason |',
+    '|---|---|---|',
+    ...Object.entries(NORMALISATION_RULES).map(
+      ([rule, reason]) => `| \`${rule}\` | ${ruleCount(reports, rule)} | ${reason.replace(/\|/g, '\\|')} |`,
+    ),
     '',
   );
   if (notCompared.size > 0) {
     lines.push(
       'Suricata filter keys that smtpscope has no equivalent for, and which are therefore not compared:',
-      [...notCompared]
+      [...new Set([...notCompared].map((k) => k.replace(/\[\d+\]/g, '[i]')))]
         .sort()
         .map((k) => `\`${k}\``)
         .join(', ') + '.',
@@ -80,13 +117,15 @@ export function renderConformanceDoc(
   lines.push(
     '## Results',
     '',
-    '| capture | peer | fields compared | agree | differ |',
-    '|---|---|---|---|---|',
+    '`agree` includes `by rule`, the comparisons that agree through a normalisation rule.',
+    '',
+    '| capture | peer | fields compared | agree | by rule | differ |',
+    '|---|---|---|---|---|---|',
   );
   const reasons: string[] = [];
   for (const r of reports) {
     if (r.status !== 'ok') {
-      lines.push(`| ${r.capture} | - | smtpscope ${r.status} | 0 | - |`);
+      lines.push(`| ${r.capture} | - | smtpscope ${r.status} | 0 | - | - |`);
       continue;
     }
     let any = false;
@@ -96,8 +135,9 @@ export function renderConformanceDoc(
       any = true;
       const fields = [...new Set(items.map((j) => fieldOf(j.finding)))].join(', ');
       const differ = items.filter((j) => !j.finding.agree);
+      const ruled = items.filter((j) => j.finding.rule !== undefined).length;
       lines.push(
-        `| ${r.capture} | ${peer} | ${fields} | ${items.length - differ.length} | ${differ.length} |`,
+        `| ${r.capture} | ${peer} | ${fields} | ${items.length - differ.length} | ${ruled} | ${differ.length} |`,
       );
       for (const d of differ) {
         const why = d.accepted?.reason ?? 'NOT RECORDED';
@@ -106,7 +146,8 @@ export function renderConformanceDoc(
         );
       }
     }
-    if (!any) lines.push(`| ${r.capture} | - | no peer output to compare (${r.sessions} sessions) | - | - |`);
+    if (!any)
+      lines.push(`| ${r.capture} | - | no peer output to compare (${r.sessions} sessions) | - | - | - |`);
   }
   lines.push('', '## Differences and their reasons', '');
   lines.push(...(reasons.length === 0 ? ['None.'] : reasons), '');

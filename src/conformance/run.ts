@@ -1,10 +1,10 @@
 /**
- * `npm run conformance -- [DIR] [--write-doc] [--timeout-ms N] [--only TEXT] [--no-tshark] [--draft]`:
+ * `npm run conformance -- [DIR] [--write-doc | --check-doc] [--timeout-ms N] [--only TEXT] [--no-tshark] [--draft]`:
  * analyses every peer capture, compares the sessions with each peer's expected output, judges every
  * difference against test/conformance/expectations.json, prints a compact table and a final line
  * `conformance: N captures, N agree, N recorded differences, N failures`, and exits 1 on any failure
- * (unrecorded difference, stale entry, crash, timeout, lost session, tshark no longer giving the stored counts).
- * `--draft` prints the unrecorded differences as expectation entries to review (reasons left to write).
+ * (unrecorded difference, stale entry, crash, timeout, lost session, tshark no longer giving the stored rows, a test or log tied to no capture).
+ * `--check-doc` also fails when docs/CONFORMANCE.md is not what the run renders (CI). `--draft` prints the unrecorded differences as expectation entries to review (reasons left to write).
  */
 
 import { existsSync } from 'node:fs';
@@ -30,6 +30,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 interface Options {
   dir: string;
   writeDoc: boolean;
+  checkDoc: boolean;
   timeoutMs: number;
   only: string | null;
   tshark: boolean;
@@ -40,6 +41,7 @@ function parseArgs(argv: readonly string[]): Options {
   const o: Options = {
     dir: resolve(REPO_ROOT, '../shared/captures/peer'),
     writeDoc: false,
+    checkDoc: false,
     timeoutMs: 30_000,
     only: null,
     tshark: true,
@@ -48,6 +50,7 @@ function parseArgs(argv: readonly string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === '--write-doc') o.writeDoc = true;
+    else if (a === '--check-doc') o.checkDoc = true;
     else if (a === '--no-tshark') o.tshark = false;
     else if (a === '--draft') o.draft = true;
     else if (a === '--timeout-ms') o.timeoutMs = Number(argv[++i]);
@@ -66,9 +69,23 @@ interface Checked {
   readonly tsharkLive: 'same' | 'differs' | 'not-run';
 }
 
+/**
+ * A worker that could not load smtpscope's modules (the build was being rewritten while the run read it: a
+ * missing export, a missing file, or an exit before any answer) is run once more; any other crash stands.
+ */
+const LOAD_FAILURE =
+  /SyntaxError: The requested module|ERR_MODULE_NOT_FOUND|Cannot find module|exited with code \d+ before answering/;
+
+async function analyzeOnce(c: PeerCapture, timeoutMs: number): Promise<CaptureOutcome> {
+  const first = await analyzeInWorker(c.path, c.ports, timeoutMs);
+  if (first.kind !== 'crash' || !LOAD_FAILURE.test(first.detail)) return first;
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  return analyzeInWorker(c.path, c.ports, timeoutMs);
+}
+
 async function checkCapture(c: PeerCapture, o: Options, liveTshark: boolean): Promise<Checked> {
   const [outcome, live] = await Promise.all([
-    analyzeInWorker(c.path, c.ports, o.timeoutMs),
+    analyzeOnce(c, o.timeoutMs),
     liveTshark ? runTsharkFields(c.path, c.extraPort, o.timeoutMs) : Promise.resolve(null),
   ]);
   const findings: Finding[] = [];
@@ -264,12 +281,28 @@ export async function runConformance(argv: readonly string[]): Promise<number> {
   }
   const summary = `conformance: ${results.length} captures, ${agreeCaptures} agree, ${recorded} recorded differences, ${failures.length} failures`;
   if (!live && o.tshark) console.log('(tshark not installed: compared with the stored tshark dumps only)');
+  const docPath = `${repoRoot}docs/CONFORMANCE.md`;
+  const doc = renderConformanceDoc(reports, notCompared, summary);
   if (o.writeDoc) {
-    await writeFile(`${repoRoot}docs/CONFORMANCE.md`, renderConformanceDoc(reports, notCompared, summary));
+    await writeFile(docPath, doc);
     console.log('wrote docs/CONFORMANCE.md');
   }
+  let docStale = false;
+  if (o.checkDoc && !o.writeDoc && o.only === null) {
+    const committed = existsSync(docPath) ? await readFile(docPath, 'utf8') : '';
+    if (committed !== doc) {
+      docStale = true;
+      const a = committed.split('\n');
+      const b = doc.split('\n');
+      const at = a.findIndex((line, i) => line !== b[i]);
+      const line = at < 0 ? Math.min(a.length, b.length) + 1 : at + 1;
+      console.log(
+        `\nconformance: docs/CONFORMANCE.md is stale (first difference at line ${line}: committed ${JSON.stringify(a[line - 1] ?? '')}, run renders ${JSON.stringify(b[line - 1] ?? '')}); regenerate it with npm run conformance -- --write-doc and commit it`,
+      );
+    }
+  }
   console.log(summary);
-  return failures.length === 0 ? 0 : 1;
+  return failures.length === 0 && !docStale ? 0 : 1;
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
