@@ -117,13 +117,19 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
     ...(options.maxConnections === null ? {} : { maxConnections: options.maxConnections }),
     ...(options.idleTimeoutMs === null ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
     ...(options.maxBufferBytes === null ? {} : { maxBufferedBytesTotal: options.maxBufferBytes }),
+    ...(options.maxBufferPerDirectionBytes === null
+      ? {}
+      : { maxBufferedBytesPerDirection: options.maxBufferPerDirectionBytes }),
   };
   const smtp = {
     revealSecrets: options.revealSecrets,
     ...(options.maxLineLength === null ? {} : { maxLineLength: options.maxLineLength }),
     ...(options.maxPendingCommands === null ? {} : { maxPendingCommands: options.maxPendingCommands }),
   };
-  const session = options.messageKeepBytes === null ? {} : { messageKeepBytes: options.messageKeepBytes };
+  const session = {
+    ...(options.messageKeepBytes === null ? {} : { messageKeepBytes: options.messageKeepBytes }),
+    ...(options.maxHeaderBytes === null ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
+  };
   return { inputs, ports: options.ports, decoder, assembler, smtp, session };
 }
 

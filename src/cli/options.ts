@@ -54,9 +54,11 @@ const FLAGS = {
   'max-connections': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'max-buffer-mb': { type: 'string' },
+  'max-buffer-per-conn-mb': { type: 'string' },
   'max-line': { type: 'string' },
   'max-pending': { type: 'string' },
   'message-keep-kb': { type: 'string' },
+  'max-header-kb': { type: 'string' },
   clickhouse: { type: 'string' },
   'clickhouse-database': { type: 'string' },
   'clickhouse-user': { type: 'string' },
@@ -103,9 +105,13 @@ export interface CliOptions {
   readonly maxConnections: number | null;
   readonly idleTimeoutMs: number | null;
   readonly maxBufferBytes: number | null;
+  /** Out-of-order bytes buffered per direction of one connection (--max-buffer-per-conn-mb). */
+  readonly maxBufferPerDirectionBytes: number | null;
   readonly maxLineLength: number | null;
   readonly maxPendingCommands: number | null;
   readonly messageKeepBytes: number | null;
+  /** Bytes of a message header parsed for the summary (--max-header-kb). */
+  readonly maxHeaderBytes: number | null;
   /** ClickHouse sink (and `clickhouse-replay`): null url = off. */
   readonly clickhouse: {
     readonly url: string | null;
@@ -195,6 +201,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const kb = positiveInt('message-keep-kb', v['message-keep-kb'], { allowZero: true });
   const idle = positiveInt('idle-timeout', v['idle-timeout']);
   const bufMb = positiveInt('max-buffer-mb', v['max-buffer-mb']);
+  const connMb = positiveInt('max-buffer-per-conn-mb', v['max-buffer-per-conn-mb']);
+  const headerKb = positiveInt('max-header-kb', v['max-header-kb']);
   return {
     command,
     inputs: positionals,
@@ -224,9 +232,11 @@ export function parseCli(argv: readonly string[]): CliOptions {
     maxConnections: positiveInt('max-connections', v['max-connections']),
     idleTimeoutMs: idle === null ? null : idle * 1000,
     maxBufferBytes: bufMb === null ? null : bufMb * 1024 * 1024,
+    maxBufferPerDirectionBytes: connMb === null ? null : connMb * 1024 * 1024,
     maxLineLength: positiveInt('max-line', v['max-line']),
     maxPendingCommands: positiveInt('max-pending', v['max-pending']),
     messageKeepBytes: kb === null ? null : kb * 1024,
+    maxHeaderBytes: headerKb === null ? null : headerKb * 1024,
     clickhouse: {
       url: v.clickhouse ?? null,
       database: v['clickhouse-database'] ?? null,
@@ -282,7 +292,8 @@ Live capture:
   -Z, --user USER          drop privileges to USER once the capture is open
 
 Limits (docs/LIMITS.md):
-  --max-connections N  --idle-timeout S  --max-buffer-mb MB  --max-line N  --max-pending N  --message-keep-kb KB
+  --max-connections N  --idle-timeout S  --max-buffer-mb MB  --max-buffer-per-conn-mb MB  --max-line N
+  --max-pending N  --message-keep-kb KB  --max-header-kb KB
 
 Exit codes: 0 success, 1 input or runtime error (partial results are still written), 2 usage error,
 3 live capture unavailable.

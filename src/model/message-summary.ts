@@ -191,8 +191,39 @@ export async function summarizeMessage(bytes: Uint8Array, truncated: boolean): P
   return summarizeMessageSync(bytes, truncated);
 }
 
-/** The synchronous core of summarizeMessage. Never throws. */
-export function summarizeMessageSync(bytes: Uint8Array, truncated: boolean): MessageSummary {
+/**
+ * Bytes of the message header through the blank line that ends it, looking at no more than `limit` + 3
+ * bytes; null when no header ends there (and the message is longer than that).
+ */
+export function headerLength(bytes: Uint8Array, limit: number): number | null {
+  const end = Math.min(bytes.length, limit + 3);
+  if (bytes[0] === 0x0a) return 1;
+  if (bytes[0] === 0x0d && bytes[1] === 0x0a) return 2;
+  for (let i = 0; i < end; i++) {
+    if (bytes[i] !== 0x0a) continue;
+    if (bytes[i + 1] === 0x0a) return i + 2;
+    if (bytes[i + 1] === 0x0d && bytes[i + 2] === 0x0a) return i + 3;
+  }
+  return bytes.length <= limit ? bytes.length : null;
+}
+
+/**
+ * The synchronous core of summarizeMessage. Never throws. A message whose header (through its blank line)
+ * is longer than `maxHeaderBytes` is summarised from its first `maxHeaderBytes` bytes only: the header
+ * fields in them, no body parts, and `truncated` set.
+ */
+export function summarizeMessageSync(
+  bytes: Uint8Array,
+  truncated: boolean,
+  maxHeaderBytes: number = Number.POSITIVE_INFINITY,
+): MessageSummary {
+  if (bytes.length > maxHeaderBytes) {
+    const length = headerLength(bytes, maxHeaderBytes);
+    if (length === null || length > maxHeaderBytes) {
+      bytes = bytes.subarray(0, maxHeaderBytes);
+      truncated = true;
+    }
+  }
   const structure = walkMime(bytes);
   const headers = structure.headers;
   const received: string[] = [];

@@ -44,6 +44,8 @@ export interface SessionLimits {
   readonly maxRecipients: number;
   /** Bytes of each message kept for the header and MIME summary. */
   readonly messageKeepBytes: number;
+  /** Bytes of a message's header parsed; a longer header is cut there and the summary marked truncated. */
+  readonly maxHeaderBytes: number;
   /** Characters of one reply's text kept. */
   readonly maxReplyTextChars: number;
 }
@@ -54,6 +56,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxTransactions: 1_000,
   maxRecipients: 10_000,
   messageKeepBytes: 256 * 1024,
+  maxHeaderBytes: 256 * 1024,
   maxReplyTextChars: 4_096,
 };
 
@@ -673,7 +676,7 @@ export function createSessionBuilder(
       // Synchronous: contiguous() may be a shared scratch buffer, and the blocks go back to the pool after.
       let summary: MessageSummary | null;
       try {
-        summary = summarizeMessageSync(body.contiguous(), truncated);
+        summary = summarizeMessageSync(body.contiguous(), truncated, limits.maxHeaderBytes);
       } catch {
         summary = null;
       }

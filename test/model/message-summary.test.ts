@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it, test } from 'vitest';
 import {
+  headerLength,
   MESSAGE_KEEP_BYTES_DEFAULT,
   repairWindows1252,
   summarizeMessage,
+  summarizeMessageSync,
 } from '../../src/model/message-summary.js';
 import { MIME_MAX_DEPTH } from '../../src/model/mime-parts.js';
 
@@ -295,5 +297,41 @@ describe('message-summary', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('message-summary header limit', () => {
+  test.each([
+    ['CRLF header', 'A: 1\r\nB: 2\r\n\r\nbody', 14],
+    ['LF header', 'A: 1\nB: 2\n\nbody', 11],
+    ['no header (blank first line, CRLF)', '\r\nbody', 2],
+    ['no header (blank first line, LF)', '\nbody', 1],
+    ['header only, shorter than the limit', 'A: 1\r\n', 6],
+  ])('finds where the header ends: %s', (_name, text, want) => {
+    expect(headerLength(encoder.encode(text), 100)).toBe(want);
+  });
+
+  it('gives null when no header ends within the limit', () => {
+    expect(headerLength(encoder.encode(`A: ${'x'.repeat(200)}\r\n\r\nbody`), 100)).toBeNull();
+  });
+
+  it('summarises a header longer than the limit from the first bytes only, marked truncated', () => {
+    const message = bytesOf([
+      'From: <a@example.org>',
+      `X-Long: ${'y'.repeat(300)}`,
+      'Subject: late',
+      '',
+      'body',
+    ]);
+    const cut = summarizeMessageSync(message, false, 100);
+    expect(cut.from).toBe('a@example.org');
+    expect(cut.subject).toBeNull();
+    expect(cut.truncated).toBe(true);
+    const whole = summarizeMessageSync(message, false, message.length);
+    expect(whole.subject).toBe('late');
+    expect(whole.truncated).toBe(false);
+    // The limit is on the header: a long body after a short header is no reason to cut.
+    const longBody = bytesOf(['Subject: short', '', 'z'.repeat(1000)]);
+    expect(summarizeMessageSync(longBody, false, 100)).toMatchObject({ subject: 'short', truncated: false });
   });
 });
