@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { parseSummarySections, resultTable, SCENARIOS, splitCsvLine } from '../../src/adversarial/run.js';
+
+const SUMMARY = `smtpscope summary: x.pcap (pcap)
+  21 packets, 2.4 KiB
+
+Sessions: 2   transactions: 1   recipients: 2   commands: 9   message bytes: 77 B
+
+How sessions ended:
+  evicted   983636
+  quit      1
+
+Capture quality:
+  sessions with gaps             48
+  overlaps with differing bytes  0
+  malformed packets              link-truncated 22
+
+Anomalies:
+  line-too-long    1
+  unknown-command  1
+
+Warnings:
+  oversized-record at byte 2252: record at byte 2252 claims 16777216 captured bytes; reading stopped
+`;
+
+describe('adversarial run', () => {
+  it('reads the titled sections of the text summary', () => {
+    const s = parseSummarySections(SUMMARY);
+    expect(s.get('How sessions ended')?.get('evicted')).toBe('983636');
+    expect(s.get('Capture quality')?.get('sessions with gaps')).toBe('48');
+    expect(s.get('Capture quality')?.get('malformed packets')).toBe('link-truncated 22');
+    expect(s.get('Anomalies')?.get('line-too-long')).toBe('1');
+    expect(s.get('Warnings')?.has('oversized-record')).toBe(true);
+    expect(s.has('Sessions')).toBe(false);
+  });
+
+  it('splits CSV lines with quoted cells, doubled quotes, commas in quotes and empty cells', () => {
+    expect(splitCsvLine('"a",1,"b ""q"", c",,"",x')).toEqual(['a', '1', 'b "q", c', '', '', 'x']);
+    expect(splitCsvLine('')).toEqual(['']);
+  });
+
+  it('judges each scenario by what its summary shows', () => {
+    const s = parseSummarySections(SUMMARY);
+    const byName = new Map(SCENARIOS.map((x) => [x.name, x]));
+    expect(byName.get('long-line')?.evidence(s, 1)).toEqual({ ok: true, text: 'line-too-long ×1' });
+    expect(byName.get('pipelined')?.evidence(s, 1).ok).toBe(false);
+    expect(byName.get('out-of-order')?.evidence(s, 1).ok).toBe(true);
+    expect(byName.get('overlap')?.evidence(s, 1).ok).toBe(false);
+    expect(byName.get('pcap-length-huge')?.evidence(s, 1).ok).toBe(true);
+    expect(byName.get('pcap-length-past-end')?.evidence(s, 1).ok).toBe(false);
+    // 983637 sessions for 1,000,000 SYNs: some are missing.
+    expect(byName.get('syn-flood')?.evidence(s, 1).ok).toBe(false);
+    expect(SCENARIOS).toHaveLength(12);
+  });
+
+  it('prints one table row per scenario, marking failures', () => {
+    const table = resultTable([
+      {
+        name: 'long-line',
+        what: '100 MB line',
+        captureBytes: 110_000_000,
+        exitCode: 0,
+        signal: null,
+        wallSeconds: 1.04,
+        peakRssMiB: 95.2,
+        evidence: { ok: true, text: 'line-too-long ×1' },
+        intact: { ok: false, text: '2 intact transactions' },
+        stderrTail: '',
+      },
+    ]);
+    expect(table.split('\n')[2]).toBe(
+      '| long-line (100 MB line) | 104.9 MiB | 0 | 1.0 s | 95 MiB | line-too-long ×1 | NO: 2 intact transactions |',
+    );
+  });
+});
