@@ -4,7 +4,8 @@
  * Mapping: email.src ↔ set of MAIL FROM addresses; email.dst ↔ set of RCPT TO addresses; email.subject ↔ set of
  * decoded subjects; email.smtpHello ↔ session.helo; user ↔ AUTH user names; tag `smtp:statuscode:NNN` ↔ the
  * codes of the final replies to message bodies; tag `smtp:starttls` ↔ STARTTLS accepted; tag `smtp:authMECH`
- * ↔ AUTH mechanisms (lower-cased).
+ * ↔ AUTH mechanisms (lower-cased). Rule `arkime-empty-record`: a record with no packets that names a root session
+ * (`rootId`) is a second record Arkime writes for a connection it already has; it is not a session.
  */
 
 import type { SmtpSession } from '../model/types.js';
@@ -19,7 +20,15 @@ interface ArkimeSession {
   readonly email: Readonly<Record<string, unknown>>;
   readonly tags: readonly string[];
   readonly user: readonly string[];
+  /** Packets of the record (`packetPos` entries), and whether it names a root session (`rootId`). */
+  readonly packets: number;
+  readonly linked: boolean;
 }
+
+export const ARKIME_RULES = { emptyRecord: 'arkime-empty-record' } as const;
+
+/** A record Arkime writes for a connection it already recorded: no packets, linked to a root session. */
+const isEmptyRecord = (a: ArkimeSession): boolean => a.packets === 0 && a.linked;
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
@@ -48,6 +57,8 @@ export function parseArkimeTest(text: string): ArkimeSession[] {
       email: record(body['email']),
       tags: strings(body['tags']),
       user: strings(body['user']),
+      packets: Array.isArray(body['packetPos']) ? body['packetPos'].length : 0,
+      linked: typeof body['rootId'] === 'string' && body['rootId'] !== '',
     });
   }
   return out;
@@ -62,6 +73,10 @@ export function compareArkime(
   const used = new Set<SmtpSession>();
   expected.forEach((a, i) => {
     const at = `${a.srcPort}>${a.dstPort}#${i + 1}`;
+    if (isEmptyRecord(a)) {
+      out.push({ ...finding(capture, 'arkime', `${at}.record`, '-', '-'), rule: ARKIME_RULES.emptyRecord });
+      return;
+    }
     const candidates = sessions.filter(
       (s) =>
         s.client.ip === a.srcIp &&
@@ -144,6 +159,7 @@ export function compareArkime(
     out.push(finding(capture, 'arkime', `${at}.auth`, setValue(authOurs), setValue(authTheirs)));
   });
   const extra = sessions.filter((s) => hasDialogue(s) && !used.has(s));
-  out.push(finding(capture, 'arkime', 'sessions', String(used.size + extra.length), String(expected.length)));
+  const records = expected.filter((a) => !isEmptyRecord(a)).length;
+  out.push(finding(capture, 'arkime', 'sessions', String(used.size + extra.length), String(records)));
   return out;
 }

@@ -5,6 +5,7 @@
  * the reason written into docs/CONFORMANCE.md.
  */
 
+import { ARKIME_RULES } from './arkime-compare.js';
 import { SURICATA_RULES } from './suricata-compare.js';
 import { TSHARK_RULES } from './tshark-compare.js';
 
@@ -23,6 +24,8 @@ export const NORMALISATION_RULES: Readonly<Record<string, string>> = {
     "tshark repeats a reply code right after the same code when a multi-line reply's lines came in several segments: it gives a code per segment; smtpscope has one reply.",
   [TSHARK_RULES.implicitTls]:
     "a session smtpscope saw as implicit TLS (port 465, no plaintext) is not SMTP to tshark's dissector, so tshark has no stream for it.",
+  [ARKIME_RULES.emptyRecord]:
+    'Arkime writes a second record for a connection it already recorded, with no packets (empty `packetPos`) and a `rootId` naming the first: it is not a session and is not compared.',
   [SURICATA_RULES.firewallBlocked]:
     "in a test whose stats say `firewall.blocked` above 0, Suricata ran as a firewall with the test's drop rules and stopped the flow: it logs fewer smtp transactions than the capture holds, smtpscope (passive) sees them all. Only fewer, never more.",
   [SURICATA_RULES.filenameCut]:
