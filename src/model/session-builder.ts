@@ -15,6 +15,7 @@ import { summarizeMessageSync } from './message-summary.js';
 import { guessMtaSoftware, serverNameFromGreeting } from './mta-software.js';
 import { parseQueueId } from './queue-id.js';
 import { classifyFailure } from './reason-class.js';
+import { recipientDecidingReply, replyMeaning } from './reply-meaning.js';
 import type {
   AnomalyRecord,
   AuthInfo,
@@ -969,6 +970,7 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
     bdatChunks: t.bdatChunks,
     messageComplete: t.messageComplete,
     finalReply: t.finalReply,
+    finalMeaning: replyMeaning(t.finalReply),
     queueId: t.finalReply !== null && t.finalReply.code < 400 ? parseQueueId(t.finalReply.text) : null,
     outcome,
     failureStage,
@@ -1025,6 +1027,7 @@ function buildRecipient(
       deciding === null
         ? null
         : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, stage),
+    meaning: replyMeaning(recipientDecidingReply({ rcptReply: r.rcptReply, finalReply })),
   };
 }
 

@@ -33,6 +33,19 @@ export interface ReplyRecord {
   readonly tsMicros: number;
 }
 
+/**
+ * What a reply's code and enhanced status stand for, from the knowledge base (src/smtp/reply-codes.ts,
+ * src/smtp/enhanced-status.ts): the standard meaning, not what the server said.
+ */
+export interface ReplyMeaning {
+  readonly code: number;
+  /** Meaning of the code, e.g. 550 "Requested action not taken: mailbox unavailable (...)". */
+  readonly codeMeaning: string;
+  readonly enhancedStatus: string | null;
+  /** Meaning of the enhanced status, e.g. 5.1.1 "Bad destination mailbox address"; null without one. */
+  readonly statusMeaning: string | null;
+}
+
 /** One command and the reply that answered it (the transcript row). */
 export interface CommandRecord {
   /** 0-based position in the session's command list. */
@@ -87,6 +100,11 @@ export interface RecipientRecord {
   readonly disposition: RecipientDisposition;
   /** Reason class of the deciding failure reply; null when delivered or unknown. */
   readonly reasonClass: ReasonClass | null;
+  /**
+   * Meaning of the reply that decided the disposition (the RCPT refusal, else the final reply); null without one.
+   * Absent in records built by hand: derive it with `replyMeaning(decidingReply)`.
+   */
+  readonly meaning?: ReplyMeaning | null;
 }
 
 export interface MimePart {
@@ -159,6 +177,11 @@ export interface TransactionRecord {
   /** The message body was fully seen. */
   readonly messageComplete: boolean;
   readonly finalReply: ReplyRecord | null;
+  /**
+   * Meaning of the final reply's code and enhanced status; null without a final reply. Absent in records built by
+   * hand: derive it with `replyMeaning(finalReply)`.
+   */
+  readonly finalMeaning?: ReplyMeaning | null;
   readonly queueId: string | null;
   readonly outcome: TransactionOutcome;
   readonly failureStage: FailureStage | null;

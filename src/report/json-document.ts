@@ -8,6 +8,7 @@
  * into Elasticsearch or ClickHouse (JSONEachRow) without a per-document schema. Arrays hold one type only.
  */
 
+import { finalMeaningOf, recipientMeaningOf } from '../model/reply-meaning.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -82,6 +83,7 @@ function email(t: TransactionRecord | null, m: MessageSummary | null) {
 }
 
 function recipient(r: RecipientRecord) {
+  const meaning = recipientMeaningOf(r);
   return {
     index: r.index,
     address: r.address,
@@ -94,6 +96,8 @@ function recipient(r: RecipientRecord) {
     final_reply: reply(r.finalReply),
     disposition: r.disposition,
     reason_class: r.reasonClass,
+    reply_meaning: meaning?.codeMeaning ?? null,
+    reply_status_meaning: meaning?.statusMeaning ?? null,
   };
 }
 
@@ -118,6 +122,7 @@ function dsn(m: MessageSummary | null) {
 
 function transaction(t: TransactionRecord) {
   const size = paramText(t.mailParams, 'SIZE');
+  const meaning = finalMeaningOf(t);
   return {
     depth: t.depth,
     start: formatIsoMicros(t.startedAt),
@@ -138,6 +143,8 @@ function transaction(t: TransactionRecord) {
     bdat_chunks: t.bdatChunks,
     message_complete: t.messageComplete,
     final_reply: reply(t.finalReply),
+    final_meaning: meaning?.codeMeaning ?? null,
+    final_status_meaning: meaning?.statusMeaning ?? null,
     queue_id: t.queueId,
     outcome: t.outcome,
     failure_stage: t.failureStage,

@@ -531,3 +531,23 @@ describe('session-builder: STARTTLS answered 220 but TLS never started', () => {
     });
   });
 });
+
+describe('session-builder: reply meanings', () => {
+  it('gives the final reply and each recipient deciding reply their standard meaning', () => {
+    const session = sessionOf('lmtp');
+    const t = session.transactions[0];
+    expect(t?.finalMeaning).toEqual({
+      code: 250,
+      codeMeaning: 'Requested mail action okay, completed',
+      enhancedStatus: '2.0.0',
+      statusMeaning: 'Other or undefined status: no further detail is given',
+    });
+    expect(t?.recipients.map((r) => [r.meaning?.code, r.meaning?.statusMeaning])).toEqual([
+      [250, 'Other or undefined status: no further detail is given'],
+      [550, 'Bad destination mailbox address: the mailbox does not exist at the destination'],
+      [452, 'Mailbox full: it is over its storage quota'],
+    ]);
+    const none = sessionOf('pipelined-mail-after-dot').transactions[1];
+    expect(none?.finalMeaning).toBeNull();
+  });
+});

@@ -229,3 +229,45 @@ describe('json-sink', () => {
     expect(readFileSync(path, 'utf8').trimEnd().split('\n')).toHaveLength(2);
   });
 });
+
+describe('json-document reply meanings', () => {
+  it('gives the meaning of the final reply and of each recipient deciding reply', () => {
+    const refused = makeRecipient({
+      index: 2,
+      address: 'nobody@example.net',
+      rcptReply: makeReply(550, '5.1.1', '5.1.1 <nobody@example.net>: User unknown', T0 + 20_000),
+      finalReply: null,
+      disposition: 'rejected-rcpt',
+      reasonClass: 'mailbox-unknown',
+    });
+    const doc = toSessionDocument(
+      makeSession({ transactions: [makeTransaction({ recipients: [makeRecipient(), refused] })] }),
+    );
+    const t = doc.smtp.transactions[0];
+    expect([t?.final_meaning, t?.final_status_meaning]).toEqual([
+      'Requested mail action okay, completed',
+      'Other or undefined status: no further detail is given',
+    ]);
+    expect(t?.recipients.map((r) => [r.reply_meaning, r.reply_status_meaning])).toEqual([
+      ['Requested mail action okay, completed', 'Other or undefined status: no further detail is given'],
+      [
+        'Requested action not taken: mailbox unavailable (not found, no access, or refused by policy)',
+        'Bad destination mailbox address: the mailbox does not exist at the destination',
+      ],
+    ]);
+  });
+
+  it('is null without a final reply, and the status meaning null without an enhanced status', () => {
+    const noFinal = toSessionDocument(
+      makeSession({ transactions: [makeTransaction({ finalReply: null, outcome: 'incomplete' })] }),
+    );
+    expect(noFinal.smtp.transactions[0]?.final_meaning).toBeNull();
+    const plain = toSessionDocument(
+      makeSession({ transactions: [makeTransaction({ finalReply: makeReply(250, null, 'Ok') })] }),
+    );
+    expect([
+      plain.smtp.transactions[0]?.final_meaning,
+      plain.smtp.transactions[0]?.final_status_meaning,
+    ]).toEqual(['Requested mail action okay, completed', null]);
+  });
+});

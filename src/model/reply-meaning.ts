@@ -1,0 +1,40 @@
+/**
+ * The standard meaning of a reply (code and enhanced status) for the model and its reports. The knowledge lives in
+ * smtp/reply-codes.ts and smtp/enhanced-status.ts; this file only joins the two.
+ */
+
+import { describeEnhancedStatus } from '../smtp/enhanced-status.js';
+import { describeReplyCode } from '../smtp/reply-codes.js';
+import type { RecipientRecord, ReplyMeaning, ReplyRecord, TransactionRecord } from './types.js';
+
+/** What a reply's code and enhanced status stand for; null for no reply. */
+export function replyMeaning(
+  reply: Pick<ReplyRecord, 'code' | 'enhancedStatus'> | null,
+): ReplyMeaning | null {
+  if (reply === null) return null;
+  const status = reply.enhancedStatus === null ? null : describeEnhancedStatus(reply.enhancedStatus);
+  return {
+    code: reply.code,
+    codeMeaning: describeReplyCode(reply.code).meaning,
+    enhancedStatus: reply.enhancedStatus,
+    statusMeaning: status === null ? null : status.detail,
+  };
+}
+
+/** The reply that decided a recipient's fate: the RCPT refusal, else the final reply. */
+export function recipientDecidingReply(
+  r: Pick<RecipientRecord, 'rcptReply' | 'finalReply'>,
+): ReplyRecord | null {
+  if (r.rcptReply !== null && r.rcptReply.code >= 400) return r.rcptReply;
+  return r.finalReply;
+}
+
+/** The meaning of a transaction's final reply, from the record or derived when it was built without one. */
+export function finalMeaningOf(t: TransactionRecord): ReplyMeaning | null {
+  return t.finalMeaning !== undefined ? t.finalMeaning : replyMeaning(t.finalReply);
+}
+
+/** The meaning of a recipient's deciding reply, from the record or derived when it was built without one. */
+export function recipientMeaningOf(r: RecipientRecord): ReplyMeaning | null {
+  return r.meaning !== undefined ? r.meaning : replyMeaning(recipientDecidingReply(r));
+}
