@@ -3,6 +3,7 @@
  * Every wire string passes through safeText, so nothing from the capture can drive the terminal.
  */
 
+import { replyMeaning } from '../model/reply-meaning.js';
 import type { CommandRecord, ReplyRecord, SmtpSession } from '../model/types.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, formatDuration, isoMicros } from './format.js';
@@ -17,6 +18,16 @@ function replyLines(reply: ReplyRecord): string[] {
   return lines.map((line, i) => `${reply.code}${i === lines.length - 1 ? ' ' : '-'}${line}`);
 }
 
+/** For a failure reply (4xx/5xx): what its code and enhanced status stand for, e.g. `#  550: ...; 5.1.1: ...`. */
+function meaningLine(reply: ReplyRecord): string | null {
+  if (reply.code < 400) return null;
+  const m = replyMeaning(reply);
+  if (m === null) return null;
+  const status =
+    m.enhancedStatus === null || m.statusMeaning === null ? '' : `; ${m.enhancedStatus}: ${m.statusMeaning}`;
+  return `#  ${m.code}: ${m.codeMeaning}${status}`;
+}
+
 function commandLine(c: CommandRecord): string {
   if (c.verb === 'END-OF-DATA') return '.';
   if (c.verb === 'AUTH-RESPONSE') return c.argument;
@@ -29,6 +40,12 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
   const stamp = (ts: number): string => (times ? `+${((ts - t0) / 1e6).toFixed(6)} ` : '');
   const blank = times ? ' '.repeat(stamp(t0).length) : '';
   const out: string[] = [];
+  /** The reply's lines, each after `prefix`, then the meaning of a failure reply. */
+  const pushReply = (reply: ReplyRecord, prefix: string): void => {
+    for (const line of replyLines(reply)) out.push(`${prefix}S: ${safeText(line)}`);
+    const meaning = meaningLine(reply);
+    if (meaning !== null) out.push(`${blank}${meaning}`);
+  };
   const flags: string[] = [session.protocol.toUpperCase(), `oriented by ${session.orientation}`];
   if (session.quality.midstream) flags.push('midstream');
   if (session.quality.oneSided !== null) flags.push(session.quality.oneSided);
@@ -36,10 +53,7 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
   out.push(
     `Session ${session.id}  ${endpoint(session.client)} -> ${endpoint(session.server)}  ${isoMicros(session.startedAt)}  (${flags.join(', ')})`,
   );
-  if (session.greeting !== null) {
-    for (const line of replyLines(session.greeting))
-      out.push(`${stamp(session.greeting.tsMicros)}S: ${safeText(line)}`);
-  }
+  if (session.greeting !== null) pushReply(session.greeting, stamp(session.greeting.tsMicros));
   const transactions = new Map(session.transactions.map((t) => [t.depth, t]));
   const ended = new Set<number>();
   for (const c of session.commands)
@@ -61,7 +75,7 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
       c.argument !== ''
     ) {
       // A further LMTP per-recipient reply to the same final dot: the dot and the body were shown once.
-      if (c.reply !== null) for (const line of replyLines(c.reply)) out.push(`${blank}S: ${safeText(line)}`);
+      if (c.reply !== null) pushReply(c.reply, blank);
       continue;
     }
     if (c.verb === 'END-OF-DATA' && c.transaction !== null) {
@@ -72,7 +86,7 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
       }
     }
     out.push(`${stamp(c.tsMicros)}C: ${safeText(commandLine(c))}${latency}`);
-    if (c.reply !== null) for (const line of replyLines(c.reply)) out.push(`${blank}S: ${safeText(line)}`);
+    if (c.reply !== null) pushReply(c.reply, blank);
     if (c.verb === 'DATA' && c.reply?.code === 354 && c.transaction !== null && !ended.has(c.transaction)) {
       const t = transactions.get(c.transaction);
       if (t !== undefined) {

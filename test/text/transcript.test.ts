@@ -47,4 +47,15 @@ describe('transcript', () => {
       'C: MAIL FROM:<carol@c.example>',
     ]);
   });
+
+  it('says under a failure reply what its code and enhanced status stand for', () => {
+    const lines = formatTranscript(sessionOf('lmtp'), { times: false }).split('\n');
+    const at = lines.findIndex((l) => l.includes('S: 550 5.1.1 User unknown'));
+    expect(lines[at + 1]?.trim()).toBe(
+      '#  550: Requested action not taken: mailbox unavailable (not found, no access, or refused by policy); 5.1.1: Bad destination mailbox address: the mailbox does not exist at the destination',
+    );
+    // No meaning line under a positive reply.
+    const ok = lines.findIndex((l) => l.includes('S: 250 2.1.0 Ok'));
+    expect(lines[ok + 1]).not.toMatch(/^\s*#/);
+  });
 });
