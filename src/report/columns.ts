@@ -639,7 +639,7 @@ export const TRANSACTION_COLUMNS: readonly ColumnSpec<TransactionRow>[] = [
     name: 'failure_stage',
     type: 'string',
     description:
-      'Where a failed transaction failed: `mail`, `rcpt`, `data`, `end-of-data`, `connection-lost` (and session stages).',
+      'Where a failed transaction failed: `mail`, `rcpt`, `data`, `end-of-data`, `connection-lost` (the connection ended first), `capture-gap` (a gap in the capture hid the final reply) (and session stages).',
     get: (r) => r.transaction.failureStage,
   },
   {
