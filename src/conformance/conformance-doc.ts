@@ -20,7 +20,8 @@ export function fieldOf(f: Finding): string {
     const field = f.check.slice(f.check.lastIndexOf('.') + 1);
     return field === 'codes' ? 'reply codes' : field;
   }
-  if (f.peer === 'suricata') return `${f.check.split('#')[0] ?? f.check} filters`;
+  if (f.peer === 'suricata')
+    return f.check.endsWith('.smtp-flow') ? 'SMTP flow seen' : `${f.check.split('#')[0] ?? f.check} filters`;
   const dot = f.check.lastIndexOf('.');
   return dot < 0 ? f.check : f.check.slice(dot + 1);
 }
