@@ -31,8 +31,9 @@
  *
  * Limits degrade instead of failing: per direction, past `maxBufferedBytesPerDirection` the oldest hole
  * becomes a `buffer-limit` gap and the held data is delivered; past `maxBufferedBytesTotal` the directions
- * holding the most bytes are flushed the same way until under the limit; past `maxConnections` the least
- * recently active connection is closed as `evicted`. Each event counts once in stats().limitHits.
+ * holding the most bytes are flushed the same way until under the limit; past `maxConnections` a connection
+ * is closed as `evicted`: among the 64 least recently active, the first that never carried a byte, else the
+ * least recently active. Each event counts once in stats().limitHits.
  */
 
 import { formatAddress } from '../decode/address.js';
@@ -61,6 +62,8 @@ const ACK = TCP_FLAG.ACK;
 const FIN = TCP_FLAG.FIN;
 const RST = TCP_FLAG.RST;
 const CONTROL = SYN | FIN | RST;
+/** Connections looked at from the least recently active one for a silent one to evict. */
+const EVICTION_LOOK = 64;
 
 function isDigit(byte: number | undefined): boolean {
   return byte !== undefined && byte >= 0x30 && byte <= 0x39;
@@ -167,7 +170,7 @@ export function createAssembler(
     }
     if (table.openCount >= o.maxConnections && table.openHead !== null) {
       connectionLimitHits++;
-      close(table.openHead, 'evicted', tsMicros);
+      close(evictionVictim(table.openHead), 'evicted', tsMicros);
     }
     const length = segment.ipVersion === 4 ? 4 : 16;
     const buffer = segment.buffer;
@@ -189,6 +192,19 @@ export function createAssembler(
     shard?.onStart(conn.id);
     if (basis !== null) orient(conn, aIsClient, basis, tsMicros);
     return conn;
+  }
+
+  /**
+   * The connection to evict at the connection limit: among the least recently active few, the first that never
+   * carried a byte (a flood of bare handshakes then evicts its own kind, not the sessions between them), else
+   * the least recently active. The look is bounded, so a full table of busy connections costs no scan.
+   */
+  function evictionVictim(head: Connection): Connection {
+    let conn: Connection | null = head;
+    for (let i = 0; i < EVICTION_LOOK && conn !== null; i++, conn = conn.next) {
+      if (conn.a.silent && conn.b.silent) return conn;
+    }
+    return head;
   }
 
   function flowStats(conn: Connection): FlowStats {

@@ -92,6 +92,11 @@ export class HalfStream {
 
   private held: HeldRange[] = [];
   private delivered = false;
+
+  /** Whether nothing was delivered, reported as a gap or held out of order in this direction yet. */
+  get silent(): boolean {
+    return !this.delivered && this.bufferedBytes === 0;
+  }
   private history: Uint8Array | null = null;
   /** Lowest offset whose delivered byte is still in `history`. */
   private historyStart = 0;
