@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/pipeline/sink.js';
 import { toSessionDocument } from '../../src/report/json-document.js';
-import { createJsonSink } from '../../src/report/json-sink.js';
+import { createJsonSink, toNdjsonLine } from '../../src/report/json-sink.js';
 import {
   makeAuth,
   makeMessage,
@@ -129,6 +129,14 @@ describe('json-sink', () => {
     const back = JSON.parse(lines[0]!);
     expect(back).toEqual(JSON.parse(JSON.stringify(toSessionDocument(session))));
     expect(back.smtp.transactions[0].email.subject).toBe('evil \u001b]0;title\u0007 subject');
+  });
+
+  it('writes C1 controls, bidirectional overrides and line separators as escapes that parse back', () => {
+    const hostile = 'a\u009b31mred \u202eevil\u2066x\u2069 \u0085next\u2028line';
+    const line = toNdjsonLine(makeSession({ helo: hostile }));
+    expect(line).not.toMatch(/[\u0080-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+    expect(line).toContain('\\u009b31mred \\u202eevil');
+    expect(JSON.parse(line).smtp.helo).toBe(hostile);
   });
 
   it('keeps one type per field across very different sessions', () => {
