@@ -28,6 +28,7 @@ import type {
   ReplyRecord,
   SessionEnd,
   SmtpSession,
+  SwappedSide,
   TlsInfo,
   TransactionOutcome,
   TransactionRecord,
@@ -157,6 +158,14 @@ export function createSessionBuilder(
   let heloVerb: SmtpSession['heloVerb'] = null;
   let ehloLines: readonly string[] = [];
   let capabilities: Capabilities | null = null;
+  /** What the other side said after an ATRN/TURN swap. */
+  const swapped: {
+    greeting: ReplyRecord | null;
+    helo: string | null;
+    heloVerb: SmtpSession['heloVerb'];
+    ehloLines: readonly string[];
+    capabilities: Capabilities | null;
+  } = { greeting: null, helo: null, heloVerb: null, ehloLines: [], capabilities: null };
   const tls: {
     mode: TlsInfo['mode'];
     refused: boolean;
@@ -296,8 +305,13 @@ export function createSessionBuilder(
       case 'HELO':
       case 'EHLO':
       case 'LHLO':
-        helo = command.argument.trim().split(/\s+/)[0] ?? '';
-        heloVerb = command.verb;
+        if (rolesSwapped) {
+          swapped.helo = command.argument.trim().split(/\s+/)[0] ?? '';
+          swapped.heloVerb = command.verb;
+        } else {
+          helo = command.argument.trim().split(/\s+/)[0] ?? '';
+          heloVerb = command.verb;
+        }
         if (command.verb === 'LHLO') protocol = 'lmtp';
         abandonCurrent();
         lostStart = false;
@@ -379,7 +393,9 @@ export function createSessionBuilder(
     if (reply.code === 421) saw421 = true;
     switch (to.kind) {
       case 'greeting':
-        greeting = record;
+        // After ATRN/TURN the greeting is the other side's; the first server's is kept.
+        if (rolesSwapped) swapped.greeting = record;
+        else greeting = record;
         return;
       case 'unmatched':
         onUnmatchedReply(record);
@@ -400,8 +416,13 @@ export function createSessionBuilder(
       case 'EHLO':
       case 'LHLO':
         if (positive) {
-          ehloLines = reply.lines;
-          capabilities = parseEhloCapabilities(reply.lines);
+          if (rolesSwapped) {
+            swapped.ehloLines = reply.lines;
+            swapped.capabilities = parseEhloCapabilities(reply.lines);
+          } else {
+            ehloLines = reply.lines;
+            capabilities = parseEhloCapabilities(reply.lines);
+          }
         }
         break;
       case 'MAIL':
@@ -874,6 +895,19 @@ export function createSessionBuilder(
       },
       flow: stats,
       rolesSwapped,
+      swapped: rolesSwapped ? buildSwapped() : null,
+    };
+  };
+
+  const buildSwapped = (): SwappedSide => {
+    const text = swapped.greeting?.text ?? null;
+    return {
+      greeting: swapped.greeting,
+      serverName: text === null ? null : serverNameFromGreeting(text),
+      software: guessMtaSoftware(text, swapped.ehloLines),
+      helo: swapped.helo,
+      heloVerb: swapped.heloVerb,
+      capabilities: swapped.capabilities,
     };
   };
 

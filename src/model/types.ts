@@ -277,6 +277,18 @@ export interface AnomalyRecord {
   readonly tsMicros: number;
 }
 
+/** The side that answered after an ATRN/TURN role swap (the former client, acting as server). */
+export interface SwappedSide {
+  /** Its greeting, the first reply after the swap. */
+  readonly greeting: ReplyRecord | null;
+  readonly serverName: string | null;
+  readonly software: MtaSoftware;
+  /** HELO/EHLO argument the former server sent after the swap. */
+  readonly helo: string | null;
+  readonly heloVerb: 'HELO' | 'EHLO' | 'LHLO' | null;
+  readonly capabilities: Capabilities | null;
+}
+
 export interface SmtpSession {
   /** Stable id within a run (the flow id). */
   readonly id: string;
@@ -307,4 +319,10 @@ export interface SmtpSession {
   readonly flow: FlowStats;
   /** Roles swapped by ATRN/TURN during the session. */
   readonly rolesSwapped: boolean;
+  /**
+   * After a role swap, the other side's greeting, HELO and capabilities; `greeting`, `serverName`, `software`,
+   * `helo` and `capabilities` above stay those of the first server. Null without a swap (absent in records built by
+   * hand).
+   */
+  readonly swapped?: SwappedSide | null;
 }

@@ -1296,6 +1296,13 @@ export function createSmtpDecoder(
       case 'TURN':
         if (code === 250) swapRoles(ts);
         break;
+      case 'XCLIENT':
+        // A 220 to XCLIENT is a new greeting for the client it names: the EHLO sent again is expected.
+        if (code === 220) {
+          heloAccepted = false;
+          pipelining = null;
+        }
+        break;
       default:
         break;
     }

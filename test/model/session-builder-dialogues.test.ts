@@ -551,3 +551,37 @@ describe('session-builder: reply meanings', () => {
     expect(none?.finalMeaning).toBeNull();
   });
 });
+
+describe('session-builder: ATRN/TURN role swap and XCLIENT', () => {
+  it('keeps the first server greeting, host name, HELO and capabilities, and records the swapped side apart', () => {
+    checkEverySplit('atrn', (session) => {
+      expect(session.rolesSwapped).toBe(true);
+      expect([session.greeting?.text, session.serverName, session.helo, session.heloVerb]).toEqual([
+        'odmr.example.net ESMTP',
+        'odmr.example.net',
+        'client.example.com',
+        'EHLO',
+      ]);
+      expect(session.capabilities?.keywords).toEqual(['AUTH', 'ATRN']);
+      expect(session.swapped).toMatchObject({
+        greeting: { code: 220, text: 'client.example.com ready' },
+        serverName: 'client.example.com',
+        helo: 'odmr.example.net',
+        heloVerb: 'EHLO',
+      });
+      expect(session.swapped?.capabilities?.keywords).toEqual([]);
+    });
+  });
+
+  it('has no swapped side without a swap', () => {
+    expect(sessionOf('pipelined-mail-after-dot').swapped).toBeNull();
+  });
+
+  it('does not flag the EHLO sent again after the 220 to XCLIENT as a duplicate', () => {
+    checkEverySplit('xclient', (session) => {
+      expect(session.anomalies.map((a) => a.code)).toEqual([]);
+      expect(session.helo).toBe('client.example');
+      expect(session.greeting?.text).toBe('mx.example.org ESMTP Postfix');
+    });
+  });
+});
