@@ -4,7 +4,7 @@
  */
 
 import { replyMeaning } from '../model/reply-meaning.js';
-import type { CommandRecord, ReplyRecord, SmtpSession } from '../model/types.js';
+import type { CommandRecord, ReplyRecord, SmtpSession, TlsInfo } from '../model/types.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, formatDuration, isoMicros } from './format.js';
 
@@ -26,6 +26,23 @@ function meaningLine(reply: ReplyRecord): string | null {
   const status =
     m.enhancedStatus === null || m.statusMeaning === null ? '' : `; ${m.enhancedStatus}: ${m.statusMeaning}`;
   return `#  ${m.code}: ${m.codeMeaning}${status}`;
+}
+
+/** The TLS hellos in one line: versions and SNI offered by the client, version and cipher chosen by the server. */
+function tlsLine(tls: TlsInfo): string {
+  const parts: string[] = [];
+  const client = tls.clientHello;
+  const server = tls.serverHello;
+  if (client !== null)
+    parts.push(
+      `client hello ${client.versions.join(', ') || 'version unknown'}${client.sni === null ? '' : `, SNI ${client.sni}`}`,
+    );
+  if (server !== null)
+    parts.push(
+      `server hello ${server.versions[server.versions.length - 1] ?? 'version unknown'}${server.cipher === null ? '' : `, cipher ${server.cipher}`}`,
+    );
+  if (parts.length === 0) parts.push('no hello read');
+  return `*  TLS (${tls.mode}): ${parts.join('; ')}`;
 }
 
 function commandLine(c: CommandRecord): string {
@@ -53,7 +70,33 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
   out.push(
     `Session ${session.id}  ${endpoint(session.client)} -> ${endpoint(session.server)}  ${isoMicros(session.startedAt)}  (${flags.join(', ')})`,
   );
-  if (session.greeting !== null) pushReply(session.greeting, stamp(session.greeting.tsMicros));
+  // Anomalies and AUTH outcomes go between the rows in time order (a tie goes after the row: an anomaly about a
+  // command has the command's time).
+  const side: { tsMicros: number; line: string }[] = [];
+  for (const a of session.anomalies)
+    side.push({
+      tsMicros: a.tsMicros,
+      line: `${stamp(a.tsMicros)}!  ${a.code}${a.detail === '' ? '' : `: ${safeText(a.detail)}`}`,
+    });
+  for (const a of session.auth)
+    side.push({
+      tsMicros: a.tsMicros,
+      line: `${stamp(a.tsMicros)}*  AUTH ${safeText(a.mechanism)}${a.username === null ? '' : ` user ${safeText(a.username)}`}: ${a.outcome}`,
+    });
+  side.sort((a, b) => a.tsMicros - b.tsMicros);
+  let sideNext = 0;
+  const flushSide = (beforeMicros: number): void => {
+    while (sideNext < side.length && (side[sideNext]?.tsMicros ?? 0) < beforeMicros)
+      out.push((side[sideNext++] as { line: string }).line);
+  };
+  const showTls = session.tls.clientHello !== null || session.tls.serverHello !== null;
+  let starttlsRow: CommandRecord | null = null;
+  for (const c of session.commands) if (c.verb === 'STARTTLS' && c.reply?.code === 220) starttlsRow = c;
+  if (session.tls.mode === 'implicit') out.push(`${blank}${safeText(tlsLine(session.tls))}`);
+  if (session.greeting !== null) {
+    flushSide(session.greeting.tsMicros);
+    pushReply(session.greeting, stamp(session.greeting.tsMicros));
+  }
   const transactions = new Map(session.transactions.map((t) => [t.depth, t]));
   const ended = new Set<number>();
   for (const c of session.commands)
@@ -78,6 +121,7 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
       if (c.reply !== null) pushReply(c.reply, blank);
       continue;
     }
+    flushSide(c.tsMicros);
     if (c.verb === 'END-OF-DATA' && c.transaction !== null) {
       const t = transactions.get(c.transaction);
       if (t !== undefined) {
@@ -87,6 +131,8 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
     }
     out.push(`${stamp(c.tsMicros)}C: ${safeText(commandLine(c))}${latency}`);
     if (c.reply !== null) pushReply(c.reply, blank);
+    if (c === starttlsRow && session.tls.mode === 'starttls' && showTls)
+      out.push(`${blank}${safeText(tlsLine(session.tls))}`);
     if (c.verb === 'DATA' && c.reply?.code === 354 && c.transaction !== null && !ended.has(c.transaction)) {
       const t = transactions.get(c.transaction);
       if (t !== undefined) {
@@ -99,8 +145,7 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
   }
   if (session.commandsDropped > 0)
     out.push(`${blank}… ${session.commandsDropped} more command(s) not kept (limit)`);
-  for (const a of session.anomalies)
-    out.push(`${stamp(a.tsMicros)}!  ${a.code}${a.detail === '' ? '' : `: ${safeText(a.detail)}`}`);
+  flushSide(Number.POSITIVE_INFINITY);
   out.push(
     `${blank}-- ended: ${session.end} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`,
   );

@@ -58,4 +58,45 @@ describe('transcript', () => {
     const ok = lines.findIndex((l) => l.includes('S: 250 2.1.0 Ok'));
     expect(lines[ok + 1]).not.toMatch(/^\s*#/);
   });
+
+  /** Transcript lines without times and latencies (the header and the end line included). */
+  const plainLines = (name: string): string[] =>
+    formatTranscript(sessionOf(name), { times: false })
+      .split('\n')
+      .map((line) => line.replace(/ {3}\[[^\]]*\]$/, '').trim());
+
+  it('prints an anomaly where it happened: a gap inside the body between DATA and the body line', () => {
+    const lines = plainLines('gap-mid-data');
+    const data = lines.indexOf('C: DATA');
+    expect(lines.slice(data, data + 5)).toEqual([
+      'C: DATA',
+      'S: 354 go ahead',
+      '!  content-gap: 500 bytes of the message lost',
+      'C: <message body: 62 B, incomplete>',
+      'C: .',
+    ]);
+    expect(lines.at(-1)).toMatch(/^-- ended/);
+  });
+
+  it('prints the TLS hellos after the 220 to STARTTLS', () => {
+    const lines = plainLines('starttls-accepted');
+    const at = lines.indexOf('C: STARTTLS');
+    expect(lines.slice(at, at + 3)).toEqual([
+      'C: STARTTLS',
+      'S: 220 2.0.0 Ready to start TLS',
+      '*  TLS (starttls): client hello TLS 1.3, TLS 1.2, SNI mx.example.org; server hello TLS 1.3, cipher TLS_AES_256_GCM_SHA384',
+    ]);
+  });
+
+  it('prints the AUTH outcome after the exchange, before the next command', () => {
+    const lines = plainLines('auth-plain-success');
+    const at = lines.indexOf('C: AUTH PLAIN [redacted]');
+    expect(lines.slice(at, at + 5)).toEqual([
+      'C: AUTH PLAIN [redacted]',
+      'S: 235 2.7.0 Authentication successful',
+      '!  auth-cleartext: AUTH PLAIN without TLS exposes the secret',
+      '*  AUTH PLAIN user alice: success',
+      'C: QUIT',
+    ]);
+  });
 });
