@@ -160,7 +160,12 @@ export const SCENARIOS: readonly Scenario[] = [
       let sessions = 0;
       for (const v of ended.values()) sessions += trailingNumber(v);
       const evicted = trailingNumber(ended.get('evicted'));
-      const ok = sessions === connections + 1 && (connections <= DEFAULT_MAX_CONNECTIONS || evicted > 0);
+      // Past the connection limit, when more flood SYNs than a worker's table holds come between the intact
+      // session's SYN and its SYN+ACK (at full size 25,000), that SYN is a bare SYN like the flood's and is
+      // evicted with them: one silent session more, while the intact session is reported whole from its SYN+ACK
+      // on (checked below). No other extra session is allowed.
+      const exact = sessions === connections + 1 || (evicted > 0 && sessions === connections + 2);
+      const ok = exact && (connections <= DEFAULT_MAX_CONNECTIONS || evicted > 0);
       return { ok, text: `${sessions} sessions, ${evicted} evicted` };
     },
   },

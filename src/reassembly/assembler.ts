@@ -32,8 +32,9 @@
  * Limits degrade instead of failing: per direction, past `maxBufferedBytesPerDirection` the oldest hole
  * becomes a `buffer-limit` gap and the held data is delivered; past `maxBufferedBytesTotal` the directions
  * holding the most bytes are flushed the same way until under the limit; past `maxConnections` a connection
- * is closed as `evicted`: among the 64 least recently active, the first that never carried a byte, else the
- * least recently active. Each event counts once in stats().limitHits.
+ * is closed as `evicted`: among the 64 least recently active, the first that never carried a byte and heard
+ * nothing from its second side (a bare SYN), else the first that never carried a byte, else the least
+ * recently active. Each event counts once in stats().limitHits.
  */
 
 import { formatAddress } from '../decode/address.js';
@@ -195,16 +196,21 @@ export function createAssembler(
   }
 
   /**
-   * The connection to evict at the connection limit: among the least recently active few, the first that never
-   * carried a byte (a flood of bare handshakes then evicts its own kind, not the sessions between them), else
-   * the least recently active. The look is bounded, so a full table of busy connections costs no scan.
+   * The connection to evict at the connection limit. Among the least recently active few: the first that
+   * never carried a byte and heard nothing from its second side (a bare SYN: what a flood is made of), else
+   * the first that never carried a byte (a handshake in progress), else the least recently active. So a flood
+   * of bare SYNs evicts its own kind, not the sessions and handshakes between them; the look is bounded, so a
+   * full table of busy connections costs no scan.
    */
   function evictionVictim(head: Connection): Connection {
+    let silent: Connection | null = null;
     let conn: Connection | null = head;
     for (let i = 0; i < EVICTION_LOOK && conn !== null; i++, conn = conn.next) {
-      if (conn.a.silent && conn.b.silent) return conn;
+      if (!conn.a.silent || !conn.b.silent) continue;
+      if (conn.b.stats.packets === 0) return conn;
+      silent ??= conn;
     }
-    return head;
+    return silent ?? head;
   }
 
   function flowStats(conn: Connection): FlowStats {

@@ -610,22 +610,29 @@ describe('assembler', () => {
     expect(asm.stats()).toMatchObject({ openFlows: 2, totalFlows: 3, limitHits: { connections: 1 } });
   });
 
-  it('evicts connections that never carried a byte before one that did, so a SYN flood cannot split a session', () => {
+  it('evicts bare SYNs first, then other silent connections, so a SYN flood cannot split a session or a handshake', () => {
     const { rec, asm, push } = setup({ maxConnections: 4 });
     const session = new Conversation(CLIENT, SERVER);
     push(...session.handshake(), session.data('s2c', '220 mx ESMTP\r\n'));
-    // Ten bare handshakes from other clients between each of the session's packets: more than the table holds.
+    // A handshake in progress: SYN and SYN+ACK seen, no byte yet.
+    const late = new Conversation({ ip: '192.0.2.11', port: 40_001 }, SERVER);
+    push(late.syn(), late.synAck());
+    // Ten bare SYNs from other clients between each of the session's packets: more than the table holds.
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < 10; i++)
         push(new Conversation({ ip: '203.0.113.7', port: 50_000 + round * 10 + i }, SERVER).syn());
       push(session.data('c2s', `NOOP ${round}\r\n`));
     }
+    push(late.ack('c2s'), late.data('s2c', '220 mx ESMTP\r\n'));
     asm.flushAll('end-of-capture');
     const ours = rec.log.filter((l) => l.startsWith('C000001 '));
     expect(ours.filter((l) => l.includes('close'))).toEqual(['C000001 close end-of-capture']);
     expect(ours.filter((l) => l.includes(' data c2s '))).toHaveLength(5);
     expect(rec.log.filter((l) => l.includes('create 192.0.2.10:40000'))).toHaveLength(1);
-    expect(asm.stats().limitHits.connections).toBe(47);
+    expect(rec.log.filter((l) => l.includes('create 192.0.2.11:40001'))).toHaveLength(1);
+    expect(rec.log).toContain('C000002 data s2c 0 "220 mx ESMTP\\r\\n"');
+    expect(rec.log).toContain('C000002 close end-of-capture');
+    expect(asm.stats().limitHits.connections).toBe(48);
     expect(rec.violations).toEqual([]);
   });
 
