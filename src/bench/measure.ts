@@ -100,7 +100,7 @@ async function analyze(
   const analyzer =
     mode === 'full' || mode === 'csv' || mode === 'ndjson'
       ? createAnalyzer(config, sinks)
-      : createParallelAnalyzer(config, sinks, { shardMinBytes: 0 });
+      : createParallelAnalyzer(config, sinks, { shards: availableParallelism(), shardMinBytes: 0 });
   const result = await analyzer.run();
   summary.format(result);
   return { packets: result.stats.source.packets, sessions: result.stats.sessionsClosed };

@@ -213,11 +213,12 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
     return await dashboard.run(analyzer);
   }
-  // Several files, or one large file, use a worker thread per core, with the same result as one thread.
+  // Several files use a worker thread per core, and with --threads one large file is split between threads,
+  // with the same result as one thread.
   const analyzer = createParallelAnalyzer(
     config,
     sinks,
-    options.threads === null ? {} : { workers: options.threads },
+    options.threads === null ? {} : { workers: options.threads, shards: options.threads },
   );
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
   try {

@@ -85,7 +85,7 @@ export interface CliOptions {
   readonly extractIncomplete: boolean;
   readonly ports: ReadonlySet<number>;
   readonly verifyChecksums: boolean;
-  /** Worker threads for file analysis; null: one per core. */
+  /** Worker threads for file analysis (--threads); null: one per core for several files, one file not split. */
   readonly threads: number | null;
   readonly revealSecrets: boolean;
   readonly session: string | null;
@@ -281,8 +281,9 @@ Output (analyze):
 Input:
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)
   --verify-checksums       drop packets with bad IP/TCP checksums (off: offloaded checksums are common)
-  --threads N              worker threads for files (default: one per core; 1: none). Several files run one
-                           per thread; one file of 32 MiB or more is split between them by connection
+  --threads N              worker threads (1: none). Several files run one per thread (default: one per
+                           core); with N of 2 or more, one file of 32 MiB or more is split between N
+                           threads by connection (default: not split; see docs/PERFORMANCE.md)
 
 Live capture:
   -i, --interface IFACE    capture on IFACE        -f, --filter BPF    (default: tcp on the ports)

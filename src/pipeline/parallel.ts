@@ -40,15 +40,21 @@ import {
 } from './worker-support.js';
 
 export interface ParallelOptions {
-  /** Worker threads (default: the number of cores); 1 runs everything on the calling thread. */
+  /** Worker threads for several files (default: the number of cores); 1 runs them on the calling thread. */
   readonly workers?: number;
+  /**
+   * Worker threads that one file is split between by connection (sharded.ts). Default 1, not split: on the
+   * 2-core machines the project is measured on, two analyses at once each ran 1.5 to 1.9 times slower than
+   * one alone, so the split was slower than one thread (docs/PERFORMANCE.md).
+   */
+  readonly shards?: number;
   /** Sessions one worker may have posted before the sinks took them; at the bound the worker waits. */
   readonly maxBufferedSessions?: number;
-  /** A single capture file at least this large is split between the workers by connection (sharded.ts). */
+  /** A file smaller than this is not split, whatever `shards` says: every worker reads the whole file. */
   readonly shardMinBytes?: number;
 }
 
-/** Below this, starting workers that each read the whole file costs more than the split saves. */
+/** Below this, starting workers that each read the whole file costs more than the split can save. */
 export const DEFAULT_SHARD_MIN_BYTES = 32 * 1024 * 1024;
 
 const WORKER_ROLE = 'smtpscope-parallel-analyzer';
@@ -103,19 +109,20 @@ export function canShard(config: AnalyzerConfig, minBytes: number): boolean {
 
 /**
  * An analyzer that uses worker threads where it can, with the same interface and the same result as
- * {@link createAnalyzer}: several files run one per worker (this module); one large file is split between the
- * workers by connection (sharded.ts); anything else, or one worker, runs on the calling thread.
+ * {@link createAnalyzer}: several files run one per worker (this module); one large file is split between
+ * workers by connection when `shards` asks for it (sharded.ts); anything else, or one worker, runs on the
+ * calling thread.
  */
 export function createParallelAnalyzer(
   config: AnalyzerConfig,
   sinks: readonly Sink[],
   options: ParallelOptions = {},
 ): Analyzer {
-  const cores = options.workers ?? availableParallelism();
+  const shards = options.shards ?? 1;
   const maxBufferedSessions = options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS;
-  if (cores >= 2 && canShard(config, options.shardMinBytes ?? DEFAULT_SHARD_MIN_BYTES))
-    return createShardedAnalyzer(config, sinks, { shards: cores, maxBufferedSessions });
-  const workerCount = Math.min(cores, config.inputs.length);
+  if (shards >= 2 && canShard(config, options.shardMinBytes ?? DEFAULT_SHARD_MIN_BYTES))
+    return createShardedAnalyzer(config, sinks, { shards, maxBufferedSessions });
+  const workerCount = Math.min(options.workers ?? availableParallelism(), config.inputs.length);
   if (!canRunInParallel(config) || workerCount < 2) return createAnalyzer(config, sinks);
   const maxBuffered = Math.max(1, options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS);
   const paths = config.inputs.map((input) => (input.kind === 'file' ? input.path : ''));
