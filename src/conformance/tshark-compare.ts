@@ -25,6 +25,7 @@
  */
 
 import type { CommandRecord, SmtpSession } from '../model/types.js';
+import { toSmtpVerb } from '../smtp/command-parser.js';
 import type { Finding } from './finding.js';
 import { finding } from './finding.js';
 import { hasDialogue } from './session-views.js';
@@ -39,32 +40,6 @@ export const TSHARK_RULES = {
   splitReply: 'tshark-split-reply',
   implicitTls: 'tshark-implicit-tls',
 } as const;
-
-const VERBS = new Set([
-  'ATRN',
-  'AUTH',
-  'BDAT',
-  'DATA',
-  'EHLO',
-  'ETRN',
-  'EXPN',
-  'HELO',
-  'HELP',
-  'LHLO',
-  'MAIL',
-  'NOOP',
-  'QUIT',
-  'RCPT',
-  'RSET',
-  'SAML',
-  'SEND',
-  'SOML',
-  'STARTTLS',
-  'TURN',
-  'VRFY',
-  'XCLIENT',
-  'XFORWARD',
-]);
 
 /** One command of smtpscope's sequence, with what the rules need to know about it. */
 interface OurCommand {
@@ -227,7 +202,7 @@ export function compareCommandSequence(
     match: (i, j) => {
       const c = ours[i];
       const x = t[j] ?? '';
-      return c !== undefined && (c.authResponse ? !VERBS.has(x) : c.name === x);
+      return c !== undefined && (c.authResponse ? toSmtpVerb(x) === null : c.name === x);
     },
     absorb: () => false,
     oursOnly: (i) => (ours[i]?.authResponse === true || (ours[i]?.missable.length ?? 0) > 0 ? 0 : 1),

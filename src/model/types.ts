@@ -277,17 +277,15 @@ export interface AnomalyRecord {
   readonly tsMicros: number;
 }
 
-/** The side that answered after an ATRN/TURN role swap (the former client, acting as server). */
-export interface SwappedSide {
-  /** Its greeting, the first reply after the swap. */
-  readonly greeting: ReplyRecord | null;
-  readonly serverName: string | null;
-  readonly software: MtaSoftware;
-  /** HELO/EHLO argument the former server sent after the swap. */
-  readonly helo: string | null;
-  readonly heloVerb: 'HELO' | 'EHLO' | 'LHLO' | null;
-  readonly capabilities: Capabilities | null;
-}
+/**
+ * The side that answered after an ATRN/TURN role swap (the former client, acting as server), with the
+ * session's own fields: its greeting (the first reply after the swap), name, software and capabilities, and
+ * the HELO/EHLO the former server sent after the swap.
+ */
+export type SwappedSide = Pick<
+  SmtpSession,
+  'greeting' | 'serverName' | 'software' | 'helo' | 'heloVerb' | 'capabilities'
+>;
 
 export interface SmtpSession {
   /** Stable id within a run (the flow id). */
