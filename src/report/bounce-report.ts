@@ -196,7 +196,7 @@ function lostRow(
     depth: t?.depth ?? null,
     recipientIndex: recipient?.index ?? null,
     tsMicros,
-    stage: base.transaction === null ? 'connection' : 'connection-lost',
+    stage: t === null ? 'connection' : t.failureStage === 'capture-gap' ? 'capture-gap' : 'connection-lost',
     severity: 'unknown',
     code: null,
     enhancedStatus: null,
@@ -290,9 +290,11 @@ function transactionFailures(session: SmtpSession, t: TransactionRecord): Failur
     const unknown = isOutcomeUnknown(t);
     const at = t.endedAt ?? session.endedAt;
     const explanation = unknown
-      ? t.messageComplete
-        ? `The message was sent but the server's final reply was not captured (${OUTCOME_UNKNOWN_NOTE}).`
-        : `The message was being sent when the capture lost the connection; the final reply was not captured (${OUTCOME_UNKNOWN_NOTE}).`
+      ? t.failureStage === 'capture-gap'
+        ? `A gap in the capture hid the end of the message or the server's final reply; the connection went on (${OUTCOME_UNKNOWN_NOTE}).`
+        : t.messageComplete
+          ? `The message was sent but the server's final reply was not captured (${OUTCOME_UNKNOWN_NOTE}).`
+          : `The message was being sent when the capture lost the connection; the final reply was not captured (${OUTCOME_UNKNOWN_NOTE}).`
       : 'The connection was lost before the message was sent: nothing was delivered for this transaction.';
     if (t.outcome === 'unknown' && !unknown) return rows;
     const targets = accepted.length > 0 ? accepted : [null];
@@ -604,7 +606,7 @@ export const BOUNCE_COLUMNS: readonly ColumnSpec<BounceCsvRow>[] = [
     name: 'stage',
     type: 'string',
     description:
-      '`connection`, `greeting`, `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `end-of-data` or `connection-lost`; empty for `dsn`.',
+      '`connection`, `greeting`, `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `end-of-data`, `connection-lost` or `capture-gap`; empty for `dsn`.',
     get: (r) =>
       f(
         r,

@@ -272,6 +272,22 @@ describe('bounce-report', () => {
     expect(formatBounceReport(collectFailures([s]))).toContain(OUTCOME_UNKNOWN_NOTE);
   });
 
+  it('reports a final reply hidden by a capture gap at the capture-gap stage, as outcome unknown', () => {
+    const t = makeTransaction({
+      finalReply: null,
+      queueId: null,
+      outcome: 'incomplete',
+      failureStage: 'capture-gap',
+      endedAt: null,
+      recipients: [makeRecipient({ finalReply: null, disposition: 'unknown' })],
+    });
+    const rows = sessionFailures(makeSession({ transactions: [t] }));
+    expect(rows).toMatchObject([
+      { stage: 'capture-gap', outcomeUnknown: true, recipient: 'bob@example.net' },
+    ]);
+    expect(rows[0]?.explanation).toContain('gap in the capture');
+  });
+
   it('reports a transaction cut before DATA as connection lost without the duplicate warning', () => {
     const t = makeTransaction({
       mode: null,
