@@ -129,6 +129,7 @@ function transaction(t: TransactionRecord) {
     end: iso(t.endedAt),
     duration_us: t.endedAt === null ? null : t.endedAt - t.startedAt,
     mail_from: t.mailFrom,
+    started_midstream: t.midstream === true,
     mail_params: paramList(t.mailParams),
     mail_size: size !== null && /^\d{1,15}$/.test(size) ? Number(size) : null,
     mail_body: paramText(t.mailParams, 'BODY'),

@@ -139,6 +139,15 @@ describe('json-sink', () => {
     expect(JSON.parse(line).smtp.helo).toBe(hostile);
   });
 
+  it('marks a transaction whose start the capture missed, with its unknown sender as null', () => {
+    const picked = makeTransaction({ mailFrom: null, midstream: true });
+    const doc = toSessionDocument(makeSession({ transactions: [picked, makeTransaction({ depth: 2 })] }));
+    expect(doc.smtp.transactions.map((t) => [t.started_midstream, t.mail_from])).toEqual([
+      [true, null],
+      [false, makeTransaction().mailFrom],
+    ]);
+  });
+
   it('keeps one type per field across very different sessions', () => {
     const failed = makeSession({
       greeting: makeReply(554, '5.7.1', 'go away'),
