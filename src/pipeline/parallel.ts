@@ -107,6 +107,17 @@ export function canShard(config: AnalyzerConfig, minBytes: number): boolean {
   return stat?.isFile() === true && stat.size >= minBytes;
 }
 
+/** Which analyzer {@link createParallelAnalyzer} runs for `config` and `options`. */
+export type ParallelPlan = 'one-file-split' | 'files-on-workers' | 'one-thread';
+
+export function parallelPlan(config: AnalyzerConfig, options: ParallelOptions = {}): ParallelPlan {
+  const shards = options.shards ?? 1;
+  if (shards >= 2 && canShard(config, options.shardMinBytes ?? DEFAULT_SHARD_MIN_BYTES))
+    return 'one-file-split';
+  const workerCount = Math.min(options.workers ?? availableParallelism(), config.inputs.length);
+  return canRunInParallel(config) && workerCount >= 2 ? 'files-on-workers' : 'one-thread';
+}
+
 /**
  * An analyzer that uses worker threads where it can, with the same interface and the same result as
  * {@link createAnalyzer}: several files run one per worker (this module); one large file is split between
@@ -118,13 +129,15 @@ export function createParallelAnalyzer(
   sinks: readonly Sink[],
   options: ParallelOptions = {},
 ): Analyzer {
-  const shards = options.shards ?? 1;
-  const maxBufferedSessions = options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS;
-  if (shards >= 2 && canShard(config, options.shardMinBytes ?? DEFAULT_SHARD_MIN_BYTES))
-    return createShardedAnalyzer(config, sinks, { shards, maxBufferedSessions });
-  const workerCount = Math.min(options.workers ?? availableParallelism(), config.inputs.length);
-  if (!canRunInParallel(config) || workerCount < 2) return createAnalyzer(config, sinks);
   const maxBuffered = Math.max(1, options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS);
+  const plan = parallelPlan(config, options);
+  if (plan === 'one-file-split')
+    return createShardedAnalyzer(config, sinks, {
+      shards: options.shards ?? 1,
+      maxBufferedSessions: maxBuffered,
+    });
+  if (plan === 'one-thread') return createAnalyzer(config, sinks);
+  const workerCount = Math.min(options.workers ?? availableParallelism(), config.inputs.length);
   const paths = config.inputs.map((input) => (input.kind === 'file' ? input.path : ''));
 
   interface InputState {

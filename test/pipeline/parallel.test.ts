@@ -139,12 +139,11 @@ describe('sharded (one file split between workers by connection)', () => {
     shards: number,
     sinks: Sink[],
     maxBufferedSessions = 512,
-  ) =>
-    parallel.createParallelAnalyzer(config, sinks, {
-      workers: shards,
-      shardMinBytes: 0,
-      maxBufferedSessions,
-    });
+  ) => {
+    const options = { shards, shardMinBytes: 0, maxBufferedSessions };
+    expect(parallel.parallelPlan(config, options)).toBe('one-file-split');
+    return parallel.createParallelAnalyzer(config, sinks, options);
+  };
 
   it('gives every bundled capture the sessions, ids, order and summary of one thread, with 2 and 3 shards', async () => {
     for (const input of captureInputs()) {
@@ -195,6 +194,55 @@ describe('sharded (one file split between workers by connection)', () => {
     expect(c.sessions).toEqual(sequential.sessions);
     expect(withoutWall(summary)).toEqual(withoutWall(sequential.summary));
   }, 60_000);
+
+  it('fails on a file that is not a capture as one thread does, closing the sinks once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpscope-shard-bad-'));
+    const bad = join(dir, 'not-a-capture.pcap');
+    writeFileSync(bad, 'this is not a capture file at all, just text\n');
+    const config = { inputs: [{ kind: 'file' as const, path: bad }] };
+    const seqError = await analyzer
+      .createAnalyzer(config, [collector().sink])
+      .run()
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    const c = collector();
+    const error = await shard(config, 2, [c.sink])
+      .run()
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    rmSync(dir, { recursive: true, force: true });
+    expect(error?.name).toBe('CaptureFormatError');
+    expect(error?.message).toBe(seqError?.message);
+    expect(c.sessions).toEqual([]);
+    expect(c.closed).toHaveLength(1);
+  });
+
+  it('stops on stop(): every worker ends its input, open sessions are closed and the sinks closed once', async () => {
+    const input = captureInputs().find((i) => i.path.endsWith('many-rcpt.pcap'))!;
+    const c = collector(5);
+    const run = shard({ inputs: [input] }, 2, [c.sink], 1);
+    const done = run.run();
+    run.stop();
+    const summary = await done;
+    expect(c.closed).toHaveLength(1);
+    expect(new Set(c.sessions.map((s) => s.id)).size).toBe(c.sessions.length);
+    expect(summary.stats.sessionsClosed).toBe(c.sessions.length);
+  });
+
+  it('splits one file only when asked for two threads or more, and several files run one per worker', () => {
+    const [first] = captureInputs();
+    const one = { inputs: [first!] };
+    expect(parallel.parallelPlan(one)).toBe('one-thread');
+    expect(parallel.parallelPlan(one, { shards: 1, shardMinBytes: 0 })).toBe('one-thread');
+    expect(parallel.parallelPlan(one, { shards: 2 })).toBe('one-thread'); // under 32 MiB
+    expect(parallel.parallelPlan(one, { shards: 2, shardMinBytes: 0 })).toBe('one-file-split');
+    expect(parallel.parallelPlan({ inputs: captureInputs() }, { workers: 2 })).toBe('files-on-workers');
+    expect(parallel.parallelPlan({ inputs: captureInputs() }, { workers: 1 })).toBe('one-thread');
+  });
 
   it('takes only one regular file of at least the size asked, with nothing that cannot cross', () => {
     const [first] = captureInputs();
