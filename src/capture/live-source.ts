@@ -478,6 +478,7 @@ class LiveSource implements LivePacketSource {
     return {
       packets: this.delivered,
       bytes: this.capturedBytes,
+      storedBytes: this.capturedBytes,
       dropped: null,
       truncated: this.truncated,
       queueDropped: this.queueDropped,

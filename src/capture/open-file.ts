@@ -186,6 +186,11 @@ async function openGzipSource(
   dropped: 0 | null,
 ): Promise<PacketSource> {
   const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
+  // Compressed bytes handed to the decompressor, for progress against the file's size.
+  let consumed = 0;
+  compressed.on('data', (chunk: Uint8Array) => {
+    consumed += chunk.length;
+  });
   // Errors of either stream end up on gunzip, where the reader sees them; the callback only absorbs them.
   pipeline(compressed, gunzip, () => undefined);
   let head: Uint8Array;
@@ -214,7 +219,7 @@ async function openGzipSource(
     });
     return true;
   });
-  return createSource(description, format, true, reader, null, options, dropped, warnings);
+  return createSource(description, format, true, reader, null, options, dropped, warnings, () => consumed);
 }
 
 /**
@@ -232,6 +237,7 @@ function createSource(
   options: OpenSourceOptions,
   dropped: 0 | null,
   readerWarnings: SourceWarning[] = [],
+  storedBytes: (() => number) | null = null,
 ): PacketSource {
   const warnings: SourceWarning[] = [];
   let parser: CaptureParser | null = null;
@@ -288,7 +294,13 @@ function createSource(
     },
     stats(): SourceStats {
       const counts = parser === null ? { packets: 0, bytes: 0, truncated: 0 } : parser.counts();
-      return { packets: counts.packets, bytes: counts.bytes, dropped, truncated: counts.truncated };
+      return {
+        packets: counts.packets,
+        bytes: counts.bytes,
+        storedBytes: storedBytes === null ? counts.bytes : storedBytes(),
+        dropped,
+        truncated: counts.truncated,
+      };
     },
     warnings(): readonly SourceWarning[] {
       return warnings;

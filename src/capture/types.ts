@@ -62,6 +62,8 @@ export interface SourceStats {
   readonly packets: number;
   /** Bytes of input consumed (decompressed for gzip). */
   readonly bytes: number;
+  /** Bytes of the input as stored that were consumed: the compressed bytes for gzip, else `bytes`. */
+  readonly storedBytes: number;
   /**
    * Packets dropped by the kernel or by our queue; null when the source cannot know (live via `cap`, or a
    * stream such as standard input, whose writer may have dropped packets unseen).

@@ -158,17 +158,16 @@ function fileInputs(options: CliOptions, io: CliIo): InputSpec[] {
 }
 
 /**
- * Sum of the sizes of the input files when every one is a regular file that is not gzip-compressed (what the
- * reader's byte count then reaches at the end); null otherwise, as the bytes read of gzip input count
- * decompressed data and a stream has no size.
+ * Sum of the sizes of the input files when every one is a regular file (what the sources' stored-byte counts,
+ * compressed for gzip, reach at the end); null otherwise, as a stream has no size.
  */
-function plainInputBytes(inputs: readonly InputSpec[]): number | null {
+function inputFileBytes(inputs: readonly InputSpec[]): number | null {
   let total = 0;
   for (const input of inputs) {
     if (input.kind !== 'file') return null;
     try {
       const stat = statSync(input.path);
-      if (!stat.isFile() || sniffFormat(readHead(input.path)) === 'gzip') return null;
+      if (!stat.isFile()) return null;
       total += stat.size;
     } catch {
       return null;
@@ -208,7 +207,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     const dashboard = createDashboard({
       live,
       title: options.live?.device ?? options.inputs.join(' '),
-      inputBytes: live ? null : plainInputBytes(inputs),
+      inputBytes: live ? null : inputFileBytes(inputs),
     });
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
     return await dashboard.run(analyzer);

@@ -70,9 +70,9 @@ export interface RunView {
   readonly bytesPerSecond: number;
   readonly error: string | null;
   /**
-   * Total size of the input in bytes when it is known before reading (regular, uncompressed capture files),
-   * for the progress bar; null (or absent) when it is not: gzip input, whose bytes read count decompressed
-   * data, and streams.
+   * Total size of the input as stored, in bytes, when it is known before reading (regular files, gzip ones
+   * included: progress counts the compressed bytes consumed, `storedBytes`), for the progress bar; null (or
+   * absent) for streams.
    */
   readonly inputBytes?: number | null;
 }
@@ -769,11 +769,14 @@ function progressLines(run: RunView, width: number): StyledLine[] {
     seg(clip(value, Math.max(0, w - 16))),
   ];
   const read = st.source.bytes;
-  const progress = toReadProgress(read, run.inputBytes, run.bytesPerSecond);
+  const stored = st.source.storedBytes;
+  // The rate is of bytes read (decompressed for gzip): as stored bytes, it scales by the ratio so far.
+  const storedRate = read > 0 ? (run.bytesPerSecond * stored) / read : run.bytesPerSecond;
+  const progress = toReadProgress(stored, run.inputBytes, storedRate);
   const total = run.inputBytes ?? 0;
   const barLine: StyledLine =
     progress === null
-      ? [seg(clip('total size not known (compressed input): no percentage', w), 'dim')]
+      ? [seg(clip('total size not known (a stream): no percentage', w), 'dim')]
       : [
           seg(progressBar(progress.fraction, Math.max(0, w - 8)), 'accent'),
           seg(clip(progress.percent.padStart(8), Math.min(w, 8))),
@@ -781,7 +784,9 @@ function progressLines(run: RunView, width: number): StyledLine[] {
   const bytesText =
     progress === null
       ? `${formatBytes(read)} (${read.toLocaleString('en-US')})`
-      : `${formatBytes(read)} of ${formatBytes(total)} (${read.toLocaleString('en-US')} of ${total.toLocaleString('en-US')})`;
+      : stored !== read
+        ? `${formatBytes(stored)} of ${formatBytes(total)} compressed (${formatBytes(read)} out)`
+        : `${formatBytes(read)} of ${formatBytes(total)} (${read.toLocaleString('en-US')} of ${total.toLocaleString('en-US')})`;
   const remaining =
     progress === null
       ? 'unknown'

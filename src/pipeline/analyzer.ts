@@ -66,7 +66,7 @@ export interface Analyzer {
 /** How often a live source's clock moves the packet clock while no packet comes. */
 export const CLOCK_TICK_MS = 1000;
 
-const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, dropped: 0, truncated: 0 };
+const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped: 0, truncated: 0 };
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
@@ -337,15 +337,17 @@ export function mergeRunStats(all: readonly RunStats[]): RunStats {
 function sumSourceStats(all: readonly SourceStats[]): SourceStats {
   let packets = 0;
   let bytes = 0;
+  let storedBytes = 0;
   let truncated = 0;
   let dropped: number | null = 0;
   for (const s of all) {
     packets += s.packets;
     bytes += s.bytes;
+    storedBytes += s.storedBytes;
     truncated += s.truncated;
     dropped = dropped === null || s.dropped === null ? null : dropped + s.dropped;
   }
-  return { packets, bytes, dropped, truncated };
+  return { packets, bytes, storedBytes, dropped, truncated };
 }
 
 function addCounts<K extends string>(

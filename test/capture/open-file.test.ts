@@ -79,7 +79,13 @@ describe('open-file', () => {
       const packets = await collect(source);
       expect(packets).toHaveLength(300);
       expect(packets).toEqual(reference(bytes, kind));
-      expect(source.stats()).toEqual({ packets: 300, bytes: bytes.length, dropped: 0, truncated: 0 });
+      expect(source.stats()).toEqual({
+        packets: 300,
+        bytes: bytes.length,
+        storedBytes: bytes.length,
+        dropped: 0,
+        truncated: 0,
+      });
       expect(source.warnings()).toEqual([]);
     },
   );
@@ -97,12 +103,16 @@ describe('open-file', () => {
     { name: 'pcap-ns', bytes: pcapNsBe, format: 'pcap-ns', kind: 'pcap' },
     { name: 'pcapng', bytes: pcapng, format: 'pcapng', kind: 'pcapng' },
   ] as const)('decompresses a gzip $name file', async ({ name, bytes, format, kind }) => {
-    const path = writeTemp(`${name}.bin`, gzipSync(bytes));
+    const compressed = gzipSync(bytes);
+    const path = writeTemp(`${name}.bin`, compressed);
     const source = await openFileSource(path);
     expect(source.format).toBe(format);
     expect(source.compressed).toBe(true);
     expect(await collect(source)).toEqual(reference(bytes, kind));
     expect(source.stats().bytes).toBe(bytes.length);
+    // Progress against the file's size counts the compressed bytes consumed: all of them at the end.
+    expect(source.stats().storedBytes).toBe(compressed.length);
+    expect(compressed.length).not.toBe(bytes.length);
     expect(source.stats().dropped).toBe(0);
     expect(source.warnings()).toEqual([]);
   });
@@ -154,7 +164,13 @@ describe('open-file', () => {
     expect(source.warnings().map((w) => [w.code, w.byteOffset])).toEqual([
       ['truncated-record', header.length + one.length + two.length],
     ]);
-    expect(source.stats()).toEqual({ packets: 2, bytes: bytes.length, dropped: 0, truncated: 1 });
+    expect(source.stats()).toEqual({
+      packets: 2,
+      bytes: bytes.length,
+      storedBytes: bytes.length,
+      dropped: 0,
+      truncated: 1,
+    });
   });
 
   it('stops early when closed from a packet callback', async () => {

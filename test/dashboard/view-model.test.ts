@@ -21,7 +21,7 @@ import type { RunStats } from '../../src/pipeline/sink.js';
 import { makeAuth, makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 
 const STATS: RunStats = {
-  source: { packets: 1234, bytes: 56789, dropped: null, truncated: 0 },
+  source: { packets: 1234, bytes: 56789, storedBytes: 56789, dropped: null, truncated: 0 },
   decode: { tcp: 1200, skipped: {}, malformed: {}, fragmentsReassembled: 0, fragmentSetsDropped: 0 },
   assembler: {
     openFlows: 0,
@@ -263,6 +263,20 @@ describe('view-model', () => {
     );
     expect(lines).toContainEqual(expect.stringMatching(/^remaining +about 5 s$/));
     for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(62);
+  });
+
+  it('measures gzip input by its compressed bytes, with the time left at the compressed rate', () => {
+    // A quarter of a 56,788-byte compressed file consumed, which decompressed to 56,789 bytes at 40,000 B/s:
+    // 10,000 compressed bytes a second, so the 42,591 left take about 5 s.
+    const stats = { ...STATS, source: { ...STATS.source, storedBytes: 14_197 } };
+    const lines =
+      model({}, ALL, runView({ phase: 'reading', stats, inputBytes: 56_788 })).progress?.lines.map(text) ??
+      [];
+    expect(lines.find((l) => l.includes('█'))).toMatch(/^█+░+ +25\.0%$/);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^bytes read +13\.9 KiB of 55\.5 KiB compressed \(55\.5 KiB out\)$/),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^remaining +about 5 s$/));
   });
 
   it('shows no bar and no percentage when the size of the input is not known', () => {

@@ -68,7 +68,7 @@ const KEY_FIELDS: Readonly<Record<LevelName, readonly string[]>> = {
 const SUMMARY: RunSummary = {
   sources: [],
   stats: {
-    source: { packets: 0, bytes: 0, dropped: 0, truncated: 0 },
+    source: { packets: 0, bytes: 0, storedBytes: 0, dropped: 0, truncated: 0 },
     decode: {} as RunSummary['stats']['decode'],
     assembler: {} as RunSummary['stats']['assembler'],
     sessionsClosed: 0,
