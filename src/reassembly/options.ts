@@ -16,7 +16,7 @@ export const DEFAULT_ASSEMBLER_OPTIONS: AssemblerOptions = {
   maxBufferedBytesPerDirection: 4 * 1024 * 1024,
   // 128 MiB of out-of-order data across all connections; past it the largest buffers are flushed as gaps.
   maxBufferedBytesTotal: 128 * 1024 * 1024,
-  // 16384 open connections; past it the least recently active one is closed as `evicted`.
+  // 16384 open connections; past it one is closed as `evicted`, connections that never carried a byte first.
   maxConnections: 16_384,
   // 10 minutes: RFC 5321 section 4.5.3.2 server timeouts are 5 minutes, 10 for the end of DATA.
   idleTimeoutMs: 600_000,

@@ -85,7 +85,7 @@ export interface AssemblerOptions {
   readonly maxBufferedBytesPerDirection: number;
   /** Out-of-order bytes buffered across all connections; past it the largest buffers are flushed as gaps. */
   readonly maxBufferedBytesTotal: number;
-  /** Open connections tracked at once; past it the least recently active is closed as `evicted`. */
+  /** Open connections tracked at once; past it one is closed as `evicted`, silent ones first (assembler.ts). */
   readonly maxConnections: number;
   /** Connections idle this long in packet time are closed as `idle-timeout`. */
   readonly idleTimeoutMs: number;
