@@ -663,6 +663,10 @@ export function createSmtpDecoder(
       return bytes.length;
     }
     if (barrier !== null) {
+      // The barrier's own line was cut at the length limit: the rest of it, up to its LF, is discarded as it
+      // would be had the whole line come in one chunk; holding starts after it.
+      const skipped = splitters[cmdDir].skipDiscarded(bytes);
+      if (skipped > 0) return skipped;
       if (!seen[other(cmdDir)]) {
         // No server bytes in this capture: assume success, sniffing TLS from the next byte.
         resolveBarrierSniff(barrier, bytes[0], ts);
@@ -1217,10 +1221,10 @@ export function createSmtpDecoder(
     if (index >= pending.length) return null;
     const answered = pending[index] as PendingEntry;
     const answeredName = describeEntry(answered);
-    while (pendingHead < index) {
-      const skipped = pending[pendingHead] as PendingEntry;
+    // Skip up to the answered entry by identity: resolving a barrier below replays held client bytes, which
+    // may queue, compact or clear the pending list, so positions do not stay valid.
+    for (let skipped = peekPending(); skipped !== null && skipped !== answered; skipped = peekPending()) {
       advancePending();
-      index--;
       anomaly(
         'missing-reply',
         cmdDir,
@@ -1229,7 +1233,11 @@ export function createSmtpDecoder(
         skipped.command?.kind === 'command' ? skipped.command.offset : null,
         ts,
       );
-      if (barrier === skipped) resolveBarrier(skipped, null, ts);
+      if (barrier === skipped) {
+        resolveBarrier(skipped, null, ts);
+        // The replay dropped the answered entry (the queue was cleared): what it queued since is not skipped.
+        if (pending.indexOf(answered, pendingHead) < 0) break;
+      }
     }
     return peekPending();
   }

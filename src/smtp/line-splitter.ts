@@ -35,6 +35,12 @@ export interface LineSplitter {
   pause(): void;
   /** Delivers a pending partial line with ending 'eof' (end of the stream). */
   flush(): void;
+  /**
+   * While the rest of an overflowed line is being discarded: consumes it, up to and including its LF (all of
+   * `bytes` when they hold none), and returns how many bytes that was; 0 when nothing is being discarded. For
+   * a caller that holds the bytes after a line instead of pushing them (the decoder waiting for a reply).
+   */
+  skipDiscarded(bytes: Uint8Array): number;
   /** Drops any partial line, discard state and plain delivery (after a gap). */
   reset(): void;
 }
@@ -134,6 +140,13 @@ export function createLineSplitter(callbacks: LineSplitterCallbacks): LineSplitt
     },
     pause(): void {
       paused = true;
+    },
+    skipDiscarded(bytes: Uint8Array): number {
+      if (!discarding || bytes.length === 0) return 0;
+      const end = indexOfByte(bytes, LF, 0);
+      if (end < 0) return bytes.length;
+      discarding = false;
+      return end + 1;
     },
     flush(): void {
       if (partialLength > 0 && partial !== null) {

@@ -90,4 +90,54 @@ describe('regressions found by the fuzz runner', () => {
     expect(apart).toEqual(together);
     expect(midLine).toEqual(together);
   });
+
+  it('holds the bytes after an AUTH response cut at the line limit only after the rest of its line, in any chunking', () => {
+    // The password line has no CRLF of its own and runs into the next command: the line limit cuts it, and
+    // the rest up to the LF is discarded whether it came in the line's chunk or in later ones.
+    const dialogue: ['c2s' | 's2c', string][] = [
+      ['s2c', '220 mx ESMTP\r\n'],
+      ['c2s', 'EHLO c\r\n'],
+      ['s2c', '250 AUTH LOGIN\r\n'],
+      ['c2s', 'AUTH LOGIN\r\n'],
+      ['s2c', '334 VXNlcm5hbWU6\r\n'],
+      ['c2s', 'dXNlcg==\r\n'],
+      ['s2c', '334 UGFzc3dvcmQ6\r\n'],
+      ['c2s', 'c2:cmV0'],
+      ['s2c', '235 2.7.0 ok\r\n'],
+      ['c2s', 'MAIL FROM:<p@example.org>\r\nQUIT\r\n'],
+      ['s2c', '250 ok\r\n221 bye\r\n'],
+    ];
+    const run = (split: (bytes: Uint8Array) => Uint8Array[]): string[] => {
+      const events: SmtpEvent[] = [];
+      const decoder = createSmtpDecoder(FLOW, (e) => events.push(e), { maxLineLength: 10 });
+      const offsets = { c2s: 0, s2c: 0 };
+      let ts = 0;
+      for (const [direction, text] of dialogue) {
+        ts++;
+        for (const bytes of split(encoder.encode(text))) {
+          decoder.onData({ direction, offset: offsets[direction], tsMicros: ts, bytes });
+          offsets[direction] += bytes.length;
+        }
+      }
+      decoder.onClose('fin', ts + 1, STATS);
+      return events.map((e) => JSON.stringify(e));
+    };
+    const whole = run((b) => [b]);
+    expect(whole.some((e) => e.includes('"line-too-long"'))).toBe(true);
+    for (const size of [1, 2, 3, 5]) {
+      const pieces = (b: Uint8Array) =>
+        Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
+      expect(run(pieces), `chunks of ${size}`).toEqual(whole);
+    }
+  });
+
+  it('skips the commands a reply cannot answer even when releasing held bytes reorders the queue', async () => {
+    // A mutated Postfix dialogue (fuzz case seed 1083843523) made the skip walk past the end of the queue.
+    const { loadCorpus } = await import('../../src/fuzz/corpus.js');
+    const { createRandom } = await import('../../src/fuzz/random.js');
+    const { smtpLayer } = await import('../../src/fuzz/smtp-layers.js');
+    const corpus = loadCorpus(new URL('../../captures', import.meta.url).pathname);
+    expect(smtpLayer.runCase(createRandom(1_083_843_523), corpus)).toBeNull();
+    expect(smtpLayer.runCase(createRandom(1_493_684_507), corpus)).toBeNull();
+  });
 });
