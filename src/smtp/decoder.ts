@@ -642,6 +642,8 @@ export function createSmtpDecoder(
 
   function stepReply(bytes: Uint8Array, offset: number): number {
     const direction = other(cmdDir);
+    const skipped = splitters[direction].skipDiscarded(bytes);
+    if (skipped > 0) return skipped;
     if (tlsPendingTs !== null) {
       decideTls(direction, bytes[0] as number, offset, tsNow[direction]);
       return 0;
@@ -654,6 +656,10 @@ export function createSmtpDecoder(
   }
 
   function stepCommand(bytes: Uint8Array, offset: number, ts: number): number {
+    // The rest of a line cut at the length limit is discarded up to its LF before anything else reads these
+    // bytes (a TLS decision, held bytes, a DATA body), as it is when the whole line comes in one chunk.
+    const skipped = splitters[cmdDir].skipDiscarded(bytes);
+    if (skipped > 0) return skipped;
     if (tlsPendingTs !== null) {
       decideTls(cmdDir, bytes[0] as number, offset, ts);
       return 0;
@@ -663,10 +669,6 @@ export function createSmtpDecoder(
       return bytes.length;
     }
     if (barrier !== null) {
-      // The barrier's own line was cut at the length limit: the rest of it, up to its LF, is discarded as it
-      // would be had the whole line come in one chunk; holding starts after it.
-      const skipped = splitters[cmdDir].skipDiscarded(bytes);
-      if (skipped > 0) return skipped;
       if (!seen[other(cmdDir)]) {
         // No server bytes in this capture: assume success, sniffing TLS from the next byte.
         resolveBarrierSniff(barrier, bytes[0], ts);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { eventLog } from '../../src/fuzz/smtp-layers.js';
 import type { FlowKey, FlowStats } from '../../src/reassembly/types.js';
 import { createSmtpDecoder } from '../../src/smtp/decoder.js';
 import { createLineSplitter } from '../../src/smtp/line-splitter.js';
@@ -32,6 +33,37 @@ const STATS: FlowStats = {
   sawSyn: true,
   sawSynAck: true,
 };
+
+type Dialogue = readonly (readonly ['c2s' | 's2c', string])[];
+
+/** The decoder's event log for `dialogue`, each step's bytes cut by `split`. */
+function runDialogue(
+  dialogue: Dialogue,
+  options: Parameters<typeof createSmtpDecoder>[2],
+  split: (bytes: Uint8Array) => Uint8Array[],
+): string[] {
+  const events: SmtpEvent[] = [];
+  const decoder = createSmtpDecoder(FLOW, (e) => events.push(e), options);
+  const offsets = { c2s: 0, s2c: 0 };
+  let ts = 0;
+  for (const [direction, text] of dialogue) {
+    ts++;
+    for (const bytes of split(latin1Bytes(text))) {
+      decoder.onData({ direction, offset: offsets[direction], tsMicros: ts, bytes });
+      offsets[direction] += bytes.length;
+    }
+  }
+  decoder.onClose('fin', ts + 1, STATS);
+  // Counted bytes (body, TLS) in one entry per run, as the fuzz runner compares them: their chunks may differ.
+  return eventLog(events);
+}
+
+const latin1Bytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+const piecesOf =
+  (size: number) =>
+  (b: Uint8Array): Uint8Array[] =>
+    Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
 
 describe('regressions found by the fuzz runner', () => {
   it('discards the rest of an overflowed line before plain delivery its command asked for, in any chunking', () => {
@@ -107,28 +139,27 @@ describe('regressions found by the fuzz runner', () => {
       ['c2s', 'MAIL FROM:<p@example.org>\r\nQUIT\r\n'],
       ['s2c', '250 ok\r\n221 bye\r\n'],
     ];
-    const run = (split: (bytes: Uint8Array) => Uint8Array[]): string[] => {
-      const events: SmtpEvent[] = [];
-      const decoder = createSmtpDecoder(FLOW, (e) => events.push(e), { maxLineLength: 10 });
-      const offsets = { c2s: 0, s2c: 0 };
-      let ts = 0;
-      for (const [direction, text] of dialogue) {
-        ts++;
-        for (const bytes of split(encoder.encode(text))) {
-          decoder.onData({ direction, offset: offsets[direction], tsMicros: ts, bytes });
-          offsets[direction] += bytes.length;
-        }
-      }
-      decoder.onClose('fin', ts + 1, STATS);
-      return events.map((e) => JSON.stringify(e));
-    };
+    const run = (split: (bytes: Uint8Array) => Uint8Array[]) =>
+      runDialogue(dialogue, { maxLineLength: 10 }, split);
     const whole = run((b) => [b]);
     expect(whole.some((e) => e.includes('"line-too-long"'))).toBe(true);
-    for (const size of [1, 2, 3, 5]) {
-      const pieces = (b: Uint8Array) =>
-        Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
-      expect(run(pieces), `chunks of ${size}`).toEqual(whole);
-    }
+    for (const size of [1, 2, 3, 5]) expect(run(piecesOf(size)), `chunks of ${size}`).toEqual(whole);
+  });
+
+  it('decides whether TLS starts from the byte after a 220 to STARTTLS cut at the line limit, in any chunking', () => {
+    const dialogue: Dialogue = [
+      ['s2c', '220 mx ESMTP\r\n'],
+      ['c2s', 'EHLO c\r\n'],
+      ['s2c', '250 STARTTLS\r\n'],
+      ['c2s', 'STARTTLS\r\n'],
+      ['s2c', '220 Ready to go\r\n'],
+      ['c2s', '\u0016\u0003\u0001\u0000\u0005\u0001\u0000\u0000\u0001\u0000'],
+    ];
+    const whole = runDialogue(dialogue, { maxLineLength: 8 }, (b) => [b]);
+    expect(whole.some((e) => e.includes('"tls-start"'))).toBe(true);
+    expect(whole.some((e) => e.includes('clear text after the 220'))).toBe(false);
+    for (const size of [1, 2, 3, 5])
+      expect(runDialogue(dialogue, { maxLineLength: 8 }, piecesOf(size)), `chunks of ${size}`).toEqual(whole);
   });
 
   it('skips the commands a reply cannot answer even when releasing held bytes reorders the queue', async () => {
@@ -139,5 +170,7 @@ describe('regressions found by the fuzz runner', () => {
     const corpus = loadCorpus(new URL('../../captures', import.meta.url).pathname);
     expect(smtpLayer.runCase(createRandom(1_083_843_523), corpus)).toBeNull();
     expect(smtpLayer.runCase(createRandom(1_493_684_507), corpus)).toBeNull();
+    for (const seed of [2_172_887_132, 2_882_665_188, 775_794_829, 4_078_697_209])
+      expect(smtpLayer.runCase(createRandom(seed), corpus), `case seed ${seed}`).toBeNull();
   });
 });
