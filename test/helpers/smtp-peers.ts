@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import nodemailer from 'nodemailer';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { REDACTED } from '../../src/smtp/decoder.js';
 
 /** One recipient as the server decided it: the reply line it sent for the RCPT command. */
 export interface PeerRecipient {
@@ -376,4 +377,49 @@ export function runSwaks(
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/** How a credential line is written on both sides of a dialogue comparison. */
+export const SECRET = '<secret>';
+
+/** A reply as the server wrote it: `code-text` lines joined with CRLF, the last one `code text`. */
+export function replyLine(reply: { readonly code: number; readonly text: string }): string {
+  const parts = reply.text.split('\n');
+  return parts.map((t, i) => `${reply.code}${i < parts.length - 1 ? '-' : ' '}${t}`).join('\r\n');
+}
+
+/** The NDJSON fields of a session that {@link dialogueOf} reads. */
+export interface DialogueDoc {
+  readonly smtp: {
+    readonly greeting: { readonly code: number | null; readonly text: string };
+    readonly commands: readonly {
+      readonly verb: string;
+      readonly verb_text: string;
+      readonly argument: string;
+      readonly reply: { readonly code: number; readonly text: string } | null;
+    }[];
+  };
+}
+
+/**
+ * A session's NDJSON document as the server's log shows it: `S:` replies and `C:` commands in the order
+ * handled, credential lines as {@link SECRET}.
+ */
+export function dialogueOf(doc: DialogueDoc): string[] {
+  const lines: string[] = [];
+  if (doc.smtp.greeting.code !== null)
+    lines.push(`S: ${replyLine(doc.smtp.greeting as { code: number; text: string })}`);
+  for (const c of doc.smtp.commands) {
+    if (c.verb !== 'END-OF-DATA') {
+      const text =
+        c.verb === 'AUTH-RESPONSE'
+          ? SECRET
+          : c.argument === ''
+            ? c.verb_text
+            : `${c.verb_text} ${c.argument}`;
+      lines.push(`C: ${text.replace(REDACTED, SECRET)}`);
+    }
+    if (c.reply !== null) lines.push(`S: ${replyLine(c.reply)}`);
+  }
+  return lines;
 }

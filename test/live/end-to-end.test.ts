@@ -12,10 +12,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliExit, startCli, waitForExit, waitUntilCapturing } from '../../src/live/cli-child.js';
-import { REDACTED } from '../../src/smtp/decoder.js';
 import {
+  dialogueOf,
   type PeerSession,
+  replyLine,
   runSwaks,
+  SECRET,
   type SendResult,
   type SmtpPeer,
   sendWithNodemailer,
@@ -33,34 +35,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 // The NDJSON documents are checked field by field against docs/JSON.md names; a loose shape keeps it short.
 type Doc = any;
 
-const SECRET = '<secret>';
 const USERS = { alice: 'wonderland' };
 const rejected = (address: string): boolean => address.startsWith('nobody');
-
-/** A reply as the server wrote it: `code-text` lines joined with CRLF, the last one `code text`. */
-function replyLine(reply: { code: number; text: string }): string {
-  const parts = reply.text.split('\n');
-  return parts.map((t, i) => `${reply.code}${i < parts.length - 1 ? '-' : ' '}${t}`).join('\r\n');
-}
-
-/** Our session as the server's log shows it: `S:` replies and `C:` commands in the order handled. */
-function dialogueOf(doc: Doc): string[] {
-  const lines: string[] = [];
-  if (doc.smtp.greeting.code !== null) lines.push(`S: ${replyLine(doc.smtp.greeting)}`);
-  for (const c of doc.smtp.commands) {
-    if (c.verb !== 'END-OF-DATA') {
-      const text =
-        c.verb === 'AUTH-RESPONSE'
-          ? SECRET
-          : c.argument === ''
-            ? c.verb_text
-            : `${c.verb_text} ${c.argument}`;
-      lines.push(`C: ${text.replace(REDACTED, SECRET)}`);
-    }
-    if (c.reply !== null) lines.push(`S: ${replyLine(c.reply)}`);
-  }
-  return lines;
-}
 
 /** The server's log with its credential mask (`/* secured *\/`) written as ours is. */
 function serverDialogue(session: PeerSession): string[] {

@@ -13,7 +13,13 @@ import type { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { builtCli, ROOT } from '../helpers/built-cli.js';
 import { buildPcapRecord, concatBytes } from '../helpers/pcap-builder.js';
-import { type PeerSession, sendWithNodemailer, startSmtpPeer } from '../helpers/smtp-peers.js';
+import {
+  dialogueOf,
+  type PeerSession,
+  replyLine,
+  sendWithNodemailer,
+  startSmtpPeer,
+} from '../helpers/smtp-peers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'smtpscope-stdin-pipe-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -86,23 +92,6 @@ function readNdjson(path: string): Doc[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Doc);
-}
-
-function replyLine(reply: { code: number; text: string }): string {
-  const parts = reply.text.split('\n');
-  return parts.map((t, i) => `${reply.code}${i < parts.length - 1 ? '-' : ' '}${t}`).join('\r\n');
-}
-
-/** Our session as the server's log shows it: `S:` replies and `C:` commands in the order handled. */
-function dialogueOf(doc: Doc): string[] {
-  const lines: string[] = [];
-  if (doc.smtp.greeting.code !== null) lines.push(`S: ${replyLine(doc.smtp.greeting)}`);
-  for (const c of doc.smtp.commands) {
-    if (c.verb !== 'END-OF-DATA')
-      lines.push(`C: ${c.argument === '' ? c.verb_text : `${c.verb_text} ${c.argument}`}`);
-    if (c.reply !== null) lines.push(`S: ${replyLine(c.reply)}`);
-  }
-  return lines;
 }
 
 describe('standard input that does not end', () => {
