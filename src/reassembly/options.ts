@@ -1,5 +1,5 @@
 /**
- * Reassembly limits and their defaults, one place (see docs/reassembly.md for the reasoning behind each).
+ * Reassembly limits and their defaults, one place (see docs/REASSEMBLY.md and docs/LIMITS.md for the reasoning behind each).
  */
 
 import type { AssemblerOptions } from './types.js';
