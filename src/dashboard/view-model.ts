@@ -822,7 +822,7 @@ export const HELP_TEXT: readonly (readonly [string, string])[] = [
   ['e', 'export the current view to CSV'],
   ['p', 'pause the display (live; capture goes on)'],
   ['?', 'this help'],
-  ['q  Ctrl-C', 'quit'],
+  ['q  Ctrl-C', 'quit (again while stopping: at once)'],
   ['', ''],
   ['Filter terms', 'all must match; -term negates'],
   ['word "a phrase"', 'anywhere: address, HELO, IP, reply, subject'],
