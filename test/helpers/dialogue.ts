@@ -149,7 +149,7 @@ export type StepChunker = (stepIndex: number, bytes: Uint8Array) => Uint8Array[]
 
 export const WHOLE: StepChunker = (_i, bytes) => [bytes.slice()];
 
-function statsFor(dialogue: Dialogue): FlowStats {
+function statsFor(dialogue: Dialogue, flow: FlowKey): FlowStats {
   const dir = (direction: Direction) => {
     let bytes = 0;
     let gapBytes = 0;
@@ -169,16 +169,21 @@ function statsFor(dialogue: Dialogue): FlowStats {
     lastTsMicros: dialogue.closeTsMicros,
     c2s: dir('c2s'),
     s2c: dir('s2c'),
-    sawSyn: true,
-    sawSynAck: true,
+    // A connection picked up without its handshake reports no SYN seen.
+    sawSyn: flow.basis === 'syn',
+    sawSynAck: flow.basis === 'syn',
   };
 }
 
-/** Feeds the dialogue to a fresh decoder and returns its events (message bytes copied). */
-export function runDialogue(dialogue: Dialogue, chunker: StepChunker = WHOLE): SmtpEvent[] {
+/** Feeds the dialogue to a fresh decoder on `flow` and returns its events (message bytes copied). */
+export function runDialogue(
+  dialogue: Dialogue,
+  chunker: StepChunker = WHOLE,
+  flow: FlowKey = TEST_FLOW,
+): SmtpEvent[] {
   const events: SmtpEvent[] = [];
   const decoder = createSmtpDecoder(
-    TEST_FLOW,
+    flow,
     (event) => {
       events.push(
         event.type === 'message-bytes' ? { type: 'message-bytes', bytes: event.bytes.slice() } : event,
@@ -204,7 +209,7 @@ export function runDialogue(dialogue: Dialogue, chunker: StepChunker = WHOLE): S
       offsets[step.direction] += chunk.length;
     }
   });
-  decoder.onClose(dialogue.close, dialogue.closeTsMicros, statsFor(dialogue));
+  decoder.onClose(dialogue.close, dialogue.closeTsMicros, statsFor(dialogue, flow));
   return events;
 }
 

@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSessionBuilder } from '../../src/model/session-builder.js';
 import type { SmtpSession } from '../../src/model/types.js';
-import type { Direction, FlowKey, FlowStats } from '../../src/reassembly/types.js';
-import { createSmtpDecoder } from '../../src/smtp/decoder.js';
-import type { SmtpEvent } from '../../src/smtp/types.js';
+import type { FlowKey } from '../../src/reassembly/types.js';
 import {
   type Dialogue,
   forEachDialogueSplit,
@@ -28,63 +26,9 @@ function dialogueOf(dialogue: string): Dialogue {
 /** A connection picked up without its handshake (oriented by port). */
 const NO_SYN_FLOW: FlowKey = { ...TEST_FLOW, basis: 'port' };
 
-/** Like runDialogue, on another flow key; the close reports no SYN seen unless the flow is oriented by SYN. */
-function runOnFlow(dialogue: Dialogue, flow: FlowKey, chunker: StepChunker): SmtpEvent[] {
-  const events: SmtpEvent[] = [];
-  const decoder = createSmtpDecoder(
-    flow,
-    (event) => {
-      events.push(
-        event.type === 'message-bytes' ? { type: 'message-bytes', bytes: event.bytes.slice() } : event,
-      );
-    },
-    dialogue.options,
-  );
-  const offsets = { c2s: 0, s2c: 0 };
-  const packets = { c2s: 0, s2c: 0 };
-  dialogue.steps.forEach((step, index) => {
-    if (step.kind === 'gap') {
-      decoder.onGap(step.direction, offsets[step.direction], step.length, step.cause, step.tsMicros);
-      offsets[step.direction] += step.length;
-      return;
-    }
-    packets[step.direction]++;
-    for (const chunk of chunker(index, step.bytes)) {
-      if (chunk.length === 0) continue;
-      decoder.onData({
-        direction: step.direction,
-        offset: offsets[step.direction],
-        tsMicros: step.tsMicros,
-        bytes: chunk,
-      });
-      offsets[step.direction] += chunk.length;
-    }
-  });
-  const direction = (d: Direction) => ({
-    packets: packets[d],
-    bytes: offsets[d],
-    gapBytes: 0,
-    gaps: 0,
-    retransmissions: 0,
-    overlapsDiffering: 0,
-    outOfOrder: 0,
-  });
-  const syn = flow.basis === 'syn';
-  const stats: FlowStats = {
-    firstTsMicros: dialogue.steps[0]?.tsMicros ?? dialogue.closeTsMicros,
-    lastTsMicros: dialogue.closeTsMicros,
-    c2s: direction('c2s'),
-    s2c: direction('s2c'),
-    sawSyn: syn,
-    sawSynAck: syn,
-  };
-  decoder.onClose(dialogue.close, dialogue.closeTsMicros, stats);
-  return events;
-}
-
 function build(dialogue: Dialogue, chunker: StepChunker = WHOLE, flow: FlowKey = TEST_FLOW): SmtpSession {
   const builder = createSessionBuilder(flow, { lmtp: dialogue.options.lmtp === true });
-  const events = flow === TEST_FLOW ? runDialogue(dialogue, chunker) : runOnFlow(dialogue, flow, chunker);
+  const events = runDialogue(dialogue, chunker, flow);
   for (const event of events) builder.apply(event);
   return builder.finishNow();
 }
