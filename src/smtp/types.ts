@@ -5,6 +5,7 @@
  */
 
 import type { CloseReason, Direction, FlowStats } from '../reassembly/types.js';
+import type { TlsHello } from '../tls/types.js';
 
 /** Every verb the decoder names; anything else is `UNKNOWN` with the verb text kept verbatim. */
 export type SmtpVerb =
@@ -127,15 +128,7 @@ export type AnomalyCode =
   | 'reply-without-command'
   | 'missing-reply';
 
-export interface TlsHello {
-  readonly side: 'client' | 'server';
-  /** Record/handshake legacy version and supported_versions, as "TLS 1.2" style names. */
-  readonly versions: readonly string[];
-  readonly sni: string | null;
-  /** Server hello: chosen cipher suite name or 0x hex. */
-  readonly cipher: string | null;
-  readonly alpn: readonly string[];
-}
+export type { TlsHello } from '../tls/types.js';
 
 export type AuthOutcome = 'success' | 'failure' | 'aborted' | 'unknown';
 
