@@ -15,6 +15,7 @@ export const DEFAULT_SMTP_DECODER_OPTIONS: SmtpDecoderOptions = Object.freeze({
   maxBdatChunkBytes: 256 * 1024 * 1024,
   maxRecipients: 1000,
   maxTlsHelloBytes: 16_384,
+  tlsDecryptors: null,
 });
 
 export function resolveSmtpDecoderOptions(options?: Partial<SmtpDecoderOptions>): SmtpDecoderOptions {

@@ -5,7 +5,7 @@
  */
 
 import type { CloseReason, Direction, FlowStats } from '../reassembly/types.js';
-import type { TlsHello } from '../tls/types.js';
+import type { TlsDecryptorFactory, TlsHello } from '../tls/types.js';
 
 /** Every verb the decoder names; anything else is `UNKNOWN` with the verb text kept verbatim. */
 export type SmtpVerb =
@@ -216,4 +216,9 @@ export interface SmtpDecoderOptions {
   readonly maxRecipients: number;
   /** Bytes buffered per direction to read a TLS ClientHello / ServerHello. */
   readonly maxTlsHelloBytes: number;
+  /**
+   * Decrypts the connection once TLS starts (STARTTLS accepted, or implicit TLS), when a key log is loaded; null:
+   * TLS stays opaque (bytes counted, hellos read).
+   */
+  readonly tlsDecryptors: TlsDecryptorFactory | null;
 }
