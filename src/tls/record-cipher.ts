@@ -78,7 +78,7 @@ function aeadOpen(
     decipher.setAuthTag(tag);
     const head = decipher.update(ciphertext);
     const tail = decipher.final();
-    return tail.length === 0 ? head : Buffer.concat([head, tail]);
+    return plain(tail.length === 0 ? head : Buffer.concat([head, tail]));
   } catch {
     return null;
   }
@@ -90,10 +90,15 @@ function cbcDecrypt(cipher: string, key: Uint8Array, iv: Uint8Array, data: Uint8
     decipher.setAutoPadding(false);
     const head = decipher.update(data);
     const tail = decipher.final();
-    return tail.length === 0 ? head : Buffer.concat([head, tail]);
+    return plain(tail.length === 0 ? head : Buffer.concat([head, tail]));
   } catch {
     return null;
   }
+}
+
+/** A Buffer as a plain Uint8Array view (callers compare and slice it as bytes). */
+function plain(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 function macMatches(expected: Uint8Array, actual: Uint8Array): boolean {

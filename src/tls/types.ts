@@ -61,7 +61,9 @@ export type TlsDecryptionStatus =
       readonly cipher: string; // IANA suite name, e.g. TLS_AES_128_GCM_SHA256
       readonly resumed: boolean;
     }
-  | { readonly kind: 'no-key' } // no key log line for this client random (or none arrived in time)
+  // no key log line for this client random (or none arrived in time, or the ciphertext held meanwhile overflowed);
+  // detail says which, when known
+  | { readonly kind: 'no-key'; readonly detail?: string }
   | { readonly kind: 'bad-key'; readonly detail: string } // a record did not authenticate with the logged key
   | { readonly kind: 'unsupported'; readonly detail: string } // e.g. "cipher TLS_RSA_WITH_3DES_EDE_CBC_SHA"
   | { readonly kind: 'not-tls'; readonly detail: string } // bytes that do not parse as TLS records
