@@ -9,7 +9,7 @@ import { parseServerHello } from '../../src/tls/hello.js';
 import { createTlsKeyStore } from '../../src/tls/key-store.js';
 import type { TlsDecryptionStatus } from '../../src/tls/types.js';
 import { cutWire, mergeRuns, rechunk, replay, totalBytes } from './replay.js';
-import { runTls, serverContext, type TlsRun, type TlsRunOptions, testCertificate } from './tls-peers.js';
+import { runTls, type TlsRun, type TlsRunOptions, testCertificate } from './tls-peers.js';
 
 const EXCHANGE = [
   '220 mx.smtpscope.test ESMTP\r\n',
@@ -34,7 +34,7 @@ function expectDecrypted(
   run: TlsRun,
   result: ReturnType<typeof replay>,
   cipher: string,
-  version: string,
+  version: 'TLS 1.2' | 'TLS 1.3',
 ): void {
   expect(result.final).toEqual({
     kind: 'decrypted',
@@ -61,7 +61,9 @@ interface Case {
 
 const V13 = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const;
 const V12 = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
-const NO_ETM: number | undefined = (constants as Record<string, number>).SSL_OP_NO_ENCRYPT_THEN_MAC;
+const NO_ETM: number | undefined = (constants as unknown as Record<string, number | undefined>)[
+  'SSL_OP_NO_ENCRYPT_THEN_MAC'
+];
 
 const CASES: readonly Case[] = [
   {

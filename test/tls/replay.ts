@@ -60,12 +60,14 @@ export function replay(
   let ts = 1_000_000;
   for (const step of steps) {
     if (!('kind' in step)) {
-      decryptor.push(step.direction, step.bytes, (ts += 10));
+      ts += 10;
+      decryptor.push(step.direction, step.bytes, ts);
     } else if (step.kind === 'data') {
       ts = step.tsMicros ?? ts + 10;
       decryptor.push(step.direction, step.bytes, ts);
     } else if (step.kind === 'gap') {
-      decryptor.gap(step.direction, step.length, (ts += 10));
+      ts += 10;
+      decryptor.gap(step.direction, step.length, ts);
     } else step.run();
   }
   decryptor.close(ts + 10);
