@@ -414,6 +414,10 @@ function createConnection(
       return;
     }
     if (step(direction, type, version, body) === 'wait') {
+      if (limits.maxKeyWaitMs <= 0) {
+        stop({ kind: 'no-key', detail: 'no key log line for this client random' });
+        return;
+      }
       waitSince = now;
       waitGeneration = store.generation;
       hold({ kind: 'record', direction, type, version, body: body.slice(), tsMicros: now });

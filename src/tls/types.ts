@@ -95,7 +95,10 @@ export interface TlsDecryptorFactory {
 export interface TlsDecryptorOptions {
   /** Ciphertext held per connection while its keys have not arrived (live key logs); overflow gives up. */
   readonly maxPendingBytes: number;
-  /** Packet time a connection waits for its keys before it is reported `no-key`. */
+  /**
+   * Packet time a connection waits for its keys before it is reported `no-key`; 0: no waiting (every key is
+   * known before the capture is read), nothing is held.
+   */
   readonly maxKeyWaitMs: number;
   /** Largest TLS record accepted (RFC 8446: 2^14 + 256 ciphertext overhead). */
   readonly maxRecordBytes: number;

@@ -389,3 +389,15 @@ describe('statuses', () => {
     );
   });
 });
+
+describe('maxKeyWaitMs 0 (keys known up front)', () => {
+  it('says no-key at the first protected record and holds nothing', async () => {
+    const run = await runTls({ ...V13, exchange: EXCHANGE });
+    const statuses: string[] = [];
+    const result = replay(createTlsKeyStore(), run.wire, { maxKeyWaitMs: 0, maxPendingBytes: 1 });
+    statuses.push(...result.statuses.map((s) => s.kind));
+    expect(result.final).toEqual({ kind: 'no-key', detail: 'no key log line for this client random' });
+    expect(statuses).toEqual(['no-key']);
+    expect(replay(storeWith(run.keylog), run.wire, { maxKeyWaitMs: 0 }).final.kind).toBe('decrypted');
+  });
+});
