@@ -66,6 +66,8 @@ const IGNORED = new Set([
   'EARLY_EXPORTER_MASTER_SECRET',
 ]);
 
+const LATER_TRAFFIC_SECRET = /^(CLIENT|SERVER)_TRAFFIC_SECRET_([1-9][0-9]*|N)$/;
+
 const HEX = /^[0-9a-fA-F]*$/;
 
 function fromHex(text: string): Uint8Array | null {
@@ -100,7 +102,8 @@ export function createKeyLogParser(options: KeyLogParserOptions): KeyLogParser {
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const fields = trimmed.split(/[ \t]+/);
     const label = fields[0] as string;
-    if (IGNORED.has(label)) {
+    // Later generations: OpenSSL 3.0 writes `CLIENT_TRAFFIC_SECRET_N` on KeyUpdate; they are derived instead.
+    if (IGNORED.has(label) || LATER_TRAFFIC_SECRET.test(label)) {
       options.onIgnored?.(label);
       return;
     }

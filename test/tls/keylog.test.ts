@@ -15,17 +15,18 @@ const TEXT = [
   `SERVER_HANDSHAKE_TRAFFIC_SECRET ${R2} ${S32}\r`,
   `EXPORTER_SECRET ${R2} ${S32}`,
   `CLIENT_EARLY_TRAFFIC_SECRET ${R2} ${S32}`,
+  `CLIENT_TRAFFIC_SECRET_N ${R2} ${S32}`,
   `CLIENT_HANDSHAKE_TRAFFIC_SECRET ${R2} ${S32}`,
   `CLIENT_TRAFFIC_SECRET_0 ${R2.toUpperCase()} ${S32}`,
   `SERVER_TRAFFIC_SECRET_0 ${R2} ${'e5'.repeat(48)}`,
   `RSA 0102030405060708 ${S48}`,
-  `CLIENT_RANDOM ${R1.slice(2)} ${S48}`, // 11: short random
-  `CLIENT_RANDOM ${R1} ${S32}`, // 12: wrong secret length
-  `CLIENT_RANDOM ${R1}`, // 13: missing field
-  `SOMETHING_ELSE ${R1} ${S48}`, // 14: unknown label
-  `CLIENT_RANDOM ${R1} ${S48.slice(0, -1)}x`, // 15: not hex
+  `CLIENT_RANDOM ${R1.slice(2)} ${S48}`, // 12: short random
+  `CLIENT_RANDOM ${R1} ${S32}`, // 13: wrong secret length
+  `CLIENT_RANDOM ${R1}`, // 14: missing field
+  `SOMETHING_ELSE ${R1} ${S48}`, // 15: unknown label
+  `CLIENT_RANDOM ${R1} ${S48.slice(0, -1)}x`, // 16: not hex
   `  CLIENT_RANDOM\t${R2}   ${S48}  `, // tabs and spaces
-  'x'.repeat(1100), // 17: too long
+  'x'.repeat(1100), // 18: too long
   `SERVER_HANDSHAKE_TRAFFIC_SECRET ${R1} ${S32}`, // no newline at the end
 ].join('\n');
 
@@ -61,19 +62,19 @@ describe('key log parser', () => {
       { label: 'CLIENT_RANDOM', id: R2, secret: S48 },
       { label: 'SERVER_HANDSHAKE_TRAFFIC_SECRET', id: R1, secret: S32 },
     ]);
-    expect(r.ignored).toEqual(['EXPORTER_SECRET', 'CLIENT_EARLY_TRAFFIC_SECRET']);
-    expect(r.lines).toBe(18);
+    expect(r.ignored).toEqual(['EXPORTER_SECRET', 'CLIENT_EARLY_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_N']);
+    expect(r.lines).toBe(19);
   });
 
   it('counts malformed lines with their number and a reason that never holds the secret', () => {
     const r = parse([TEXT]);
     expect(r.problems).toEqual([
-      { line: 11, reason: 'CLIENT_RANDOM: client random is not 32 hex bytes' },
-      { line: 12, reason: 'CLIENT_RANDOM: secret is not 48 hex bytes' },
-      { line: 13, reason: 'CLIENT_RANDOM: 1 fields, expected 2' },
-      { line: 14, reason: 'unknown label SOMETHING_ELSE' },
-      { line: 15, reason: 'CLIENT_RANDOM: secret is not 48 hex bytes' },
-      { line: 17, reason: 'line longer than 1024 characters' },
+      { line: 12, reason: 'CLIENT_RANDOM: client random is not 32 hex bytes' },
+      { line: 13, reason: 'CLIENT_RANDOM: secret is not 48 hex bytes' },
+      { line: 14, reason: 'CLIENT_RANDOM: 1 fields, expected 2' },
+      { line: 15, reason: 'unknown label SOMETHING_ELSE' },
+      { line: 16, reason: 'CLIENT_RANDOM: secret is not 48 hex bytes' },
+      { line: 18, reason: 'line longer than 1024 characters' },
     ]);
     for (const p of r.problems) {
       expect(p.reason).not.toContain('c3c3');
