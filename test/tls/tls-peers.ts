@@ -130,6 +130,8 @@ export function serverContext(options: TlsRunOptions): tls.SecureContext {
     ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers }),
     ...(options.secureOptions === undefined ? {} : { secureOptions: options.secureOptions }),
     ...(options.serverGroups === undefined ? {} : { ecdhCurve: options.serverGroups }),
+    // Finite-field Diffie-Hellman for the DHE suites (RFC 7919 group chosen by OpenSSL).
+    dhparam: 'auto',
   });
 }
 
