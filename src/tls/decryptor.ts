@@ -18,8 +18,13 @@
  *
  * Keys that are not in the store yet make the connection wait: its records are held (copied, in arrival order
  * across both directions) up to `maxPendingBytes`, for at most `maxKeyWaitMs` of packet time, and tried again
- * whenever the store's generation has moved (on the next push, gap or at close). A capture gap in a direction
- * loses its record boundaries: that direction stops (onPlaintextGap) and the other goes on.
+ * whenever the store's generation has moved (on the next push, gap or at close).
+ *
+ * A capture gap once a direction is decrypting gives onPlaintextGap and is skipped: when it ends inside a
+ * record, that record is lost and the next one opens with the following sequence number; when it swallowed a
+ * record header, the record reader scans for the next record that authenticates at one of the sequence numbers
+ * the lost bytes allow. If keys changed inside the gap (a KeyUpdate, the Finished), the direction stops there.
+ * A gap before a direction decrypts anything makes the handshake `incomplete` (or stops that direction).
  *
  * Nothing secret reaches a callback or a status text: details name records, directions and suites only.
  */
@@ -71,6 +76,9 @@ const TLS12 = 0x0303;
 const TLS13 = 0x0304;
 /** Client records skipped after an early_data offer before a failure counts as a wrong key. */
 const MAX_SKIPPED_EARLY_RECORDS = 64;
+/** After a gap, sequence numbers tried past the expected one: about one per 21 bytes lost (a minimal record). */
+const MAX_RESYNC_AHEAD = 4096;
+const MIN_RECORD_BYTES = 21;
 
 const ALERTS: Readonly<Record<number, string>> = {
   0: 'close_notify',
@@ -113,6 +121,7 @@ interface HeldRecord {
 interface HeldGap {
   readonly kind: 'gap';
   readonly direction: Peer;
+  readonly length: number;
   readonly tsMicros: number;
 }
 
@@ -121,7 +130,9 @@ type Held = HeldRecord | HeldGap;
 /** Per direction state. */
 interface Side {
   readonly records: RecordReader;
-  readonly handshake: HandshakeReader;
+  handshake: HandshakeReader;
+  /** A capture gap was skipped in this direction: a record that fails to open ends it, not the session. */
+  afterGap: boolean;
   /** Protected records from now on (TLS 1.2: after ChangeCipherSpec; TLS 1.3: after the ServerHello). */
   encrypted: boolean;
   opener: RecordOpener | null;
@@ -198,18 +209,25 @@ function createConnection(
     if (status.kind !== 'decrypted' || next.kind === 'bad-key') setStatus(next);
   }
 
+  function handshakeReader(direction: Peer): HandshakeReader {
+    return createHandshakeReader({
+      maxMessageBytes: MAX_HANDSHAKE_MESSAGE_BYTES,
+      onMessage: (type, message) => onHandshake(direction, type, message),
+      onError: (detail) => streamBroken(direction, detail),
+    });
+  }
+
   function makeSide(direction: Peer): Side {
     const side: Side = {
       records: createRecordReader({
         maxRecordBytes: limits.maxRecordBytes,
         onRecord: (type, version, body) => onRecord(direction, type, version, body),
         onError: (detail) => streamBroken(direction, detail),
+        onDamaged: () => damagedRecord(direction),
+        onCandidate: (type, version, body, lost) => candidate(direction, type, version, body, lost),
       }),
-      handshake: createHandshakeReader({
-        maxMessageBytes: MAX_HANDSHAKE_MESSAGE_BYTES,
-        onMessage: (type, message) => onHandshake(direction, type, message),
-        onError: (detail) => streamBroken(direction, detail),
-      }),
+      handshake: handshakeReader(direction),
+      afterGap: false,
       encrypted: false,
       opener: null,
       phase: 'handshake',
@@ -455,6 +473,12 @@ function createConnection(
     if (opener === null) return 'wait';
     const result = opener.open(type, version, body);
     if (!result.ok) {
+      if (side.afterGap) {
+        // Keys may have changed inside the gap (a KeyUpdate, the Finished): this direction ends here.
+        side.dead = true;
+        callbacks.onPlaintextGap(directionOf(direction), now);
+        return 'ok';
+      }
       if (
         direction === 'client' &&
         suite?.version === 'TLS 1.3' &&
@@ -477,13 +501,48 @@ function createConnection(
       });
       return 'ok';
     }
+    opened(direction, result.type, result.plaintext);
+    return 'ok';
+  }
+
+  function opened(direction: Peer, type: number, plaintext: Uint8Array): void {
+    const side = sides[direction];
     side.opened++;
     if (status.kind !== 'decrypted' && suite !== null) {
       setStatus({ kind: 'decrypted', version: suite.version, cipher: suite.name, resumed });
     }
-    protectedContent(direction, result.type, result.plaintext);
+    protectedContent(direction, type, plaintext);
     applyKeyChange(side);
-    return 'ok';
+  }
+
+  function currentOpener(direction: Peer): RecordOpener | null {
+    return suite?.version === 'TLS 1.3' ? tls13Opener(direction) : sides[direction].opener;
+  }
+
+  /** A record a gap damaged: its sequence number is used up. */
+  function damagedRecord(direction: Peer): void {
+    if (finished) return;
+    const opener = currentOpener(direction);
+    if (opener === null) sides[direction].dead = true;
+    else opener.skipRecord();
+  }
+
+  /** After a gap lost the record boundaries: a plausible record, tried at the sequence numbers it may have. */
+  function candidate(
+    direction: Peer,
+    type: number,
+    version: number,
+    body: Uint8Array,
+    lost: number,
+  ): boolean {
+    if (finished) return false;
+    const opener = currentOpener(direction);
+    if (opener === null) return false;
+    const ahead = Math.min(MAX_RESYNC_AHEAD, Math.ceil(lost / MIN_RECORD_BYTES) + 1);
+    const result = opener.openAhead(type, version, body, ahead);
+    if (!result.ok) return false;
+    opened(direction, result.type, result.plaintext);
+    return true;
   }
 
   function clearRecord(direction: Peer, type: number, body: Uint8Array): void {
@@ -544,7 +603,7 @@ function createConnection(
       now = entry.tsMicros;
       if (entry.kind === 'gap') {
         held.shift();
-        applyGap(entry.direction);
+        applyGap(entry.direction, entry.length);
         continue;
       }
       if (sides[entry.direction].dead) {
@@ -570,9 +629,18 @@ function createConnection(
     }
   }
 
-  function applyGap(direction: Peer): void {
+  function applyGap(direction: Peer, length: number): void {
     const side = sides[direction];
     if (side.dead) return;
+    if (side.encrypted && side.opened > 0 && suite !== null) {
+      // Decrypting already: skip the gap and carry on (resynchronising when record boundaries were lost).
+      side.afterGap = true;
+      side.handshake = handshakeReader(direction);
+      side.switchAfterRecord = null;
+      callbacks.onPlaintextGap(directionOf(direction), now);
+      side.records.skip(length);
+      return;
+    }
     side.dead = true;
     if (status.kind === 'decrypted') callbacks.onPlaintextGap(directionOf(direction), now);
     else if (!(side.encrypted && suite !== null)) {
@@ -630,17 +698,17 @@ function createConnection(
       if (finished || sides[peer].dead || bytes.length === 0) return;
       sides[peer].records.push(bytes);
     },
-    gap(direction: Direction, _length: number, tsMicros: number): void {
+    gap(direction: Direction, length: number, tsMicros: number): void {
       if (closed || finished) return;
       now = tsMicros;
       retry(false);
       checkWait();
       if (finished) return;
       if (held.length > 0) {
-        held.push({ kind: 'gap', direction: peerOf(direction), tsMicros });
+        held.push({ kind: 'gap', direction: peerOf(direction), length, tsMicros });
         return;
       }
-      applyGap(peerOf(direction));
+      applyGap(peerOf(direction), length);
     },
     close(tsMicros: number): void {
       if (closed) return;

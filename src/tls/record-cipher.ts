@@ -24,7 +24,14 @@ export interface RecordKeys {
 export interface RecordOpener {
   /** Decrypts the record with header (type, version) and body; the sequence number moves on success only. */
   open(type: number, version: number, body: Uint8Array): OpenResult;
-  /** Records opened so far (the next sequence number). */
+  /**
+   * After records were lost: tries the sequence numbers from the next one to `ahead` further, and continues from
+   * the one that authenticates.
+   */
+  openAhead(type: number, version: number, body: Uint8Array, ahead: number): OpenResult;
+  /** A record was seen but could not be read (a gap replaced some of it): its sequence number is used up. */
+  skipRecord(): void;
+  /** The next sequence number. */
   readonly sequence: number;
 }
 
@@ -114,9 +121,10 @@ export function createRecordOpener(
   keys: RecordKeys,
   encryptThenMac: boolean,
 ): RecordOpener {
-  let seq = 0;
+  /** The next record's sequence number; each opener below sets it on success. */
+  let next = 0;
 
-  function tls13(type: number, version: number, body: Uint8Array): OpenResult {
+  function tls13(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
     if (protection.kind !== 'tls13') return { ok: false, reason: 'malformed' };
     if (body.length < TAG + 1) return { ok: false, reason: 'malformed' };
     const aad = Uint8Array.of(type, version >> 8, version & 0xff, body.length >> 8, body.length & 0xff);
@@ -129,14 +137,14 @@ export function createRecordOpener(
       body.subarray(body.length - TAG),
     );
     if (inner === null) return { ok: false, reason: 'auth' };
-    seq++;
+    next = seq + 1;
     let end = inner.length;
     while (end > 0 && inner[end - 1] === 0) end--;
     if (end === 0) return { ok: false, reason: 'malformed' };
     return { ok: true, type: inner[end - 1] as number, plaintext: inner.subarray(0, end - 1) };
   }
 
-  function gcm(type: number, version: number, body: Uint8Array): OpenResult {
+  function gcm(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
     if (protection.kind !== 'tls12-gcm') return { ok: false, reason: 'malformed' };
     if (body.length < 8 + TAG) return { ok: false, reason: 'malformed' };
     const nonce = new Uint8Array(12);
@@ -152,11 +160,11 @@ export function createRecordOpener(
       body.subarray(8 + length),
     );
     if (plain === null) return { ok: false, reason: 'auth' };
-    seq++;
+    next = seq + 1;
     return { ok: true, type, plaintext: plain };
   }
 
-  function chacha(type: number, version: number, body: Uint8Array): OpenResult {
+  function chacha(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
     if (protection.kind !== 'tls12-chacha') return { ok: false, reason: 'malformed' };
     if (body.length < TAG) return { ok: false, reason: 'malformed' };
     const length = body.length - TAG;
@@ -169,11 +177,11 @@ export function createRecordOpener(
       body.subarray(length),
     );
     if (plain === null) return { ok: false, reason: 'auth' };
-    seq++;
+    next = seq + 1;
     return { ok: true, type, plaintext: plain };
   }
 
-  function cbc(type: number, version: number, body: Uint8Array): OpenResult {
+  function cbc(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
     if (protection.kind !== 'tls12-cbc') return { ok: false, reason: 'malformed' };
     const macBytes = hashLength(protection.mac);
     if (encryptThenMac) {
@@ -195,7 +203,7 @@ export function createRecordOpener(
       if (padding + 1 > plain.length) return { ok: false, reason: 'malformed' };
       for (let i = plain.length - 1 - padding; i < plain.length; i++)
         if (plain[i] !== padding) return { ok: false, reason: 'malformed' };
-      seq++;
+      next = seq + 1;
       return { ok: true, type, plaintext: plain.subarray(0, plain.length - 1 - padding) };
     }
     if (body.length < 2 * AES_BLOCK || body.length % AES_BLOCK !== 0)
@@ -220,11 +228,11 @@ export function createRecordOpener(
       .digest();
     if (!macMatches(mac, plain.subarray(contentLength, contentLength + macBytes)))
       return { ok: false, reason: 'auth' };
-    seq++;
+    next = seq + 1;
     return { ok: true, type, plaintext: content };
   }
 
-  const open =
+  const openAt =
     protection.kind === 'tls13'
       ? tls13
       : protection.kind === 'tls12-gcm'
@@ -234,9 +242,22 @@ export function createRecordOpener(
           : cbc;
 
   return {
-    open,
+    open(type: number, version: number, body: Uint8Array): OpenResult {
+      return openAt(type, version, body, next);
+    },
+    openAhead(type: number, version: number, body: Uint8Array, ahead: number): OpenResult {
+      let last: OpenResult = { ok: false, reason: 'auth' };
+      for (let s = next; s <= next + ahead; s++) {
+        last = openAt(type, version, body, s);
+        if (last.ok || last.reason === 'malformed') return last;
+      }
+      return last;
+    },
+    skipRecord(): void {
+      next++;
+    },
     get sequence(): number {
-      return seq;
+      return next;
     },
   };
 }

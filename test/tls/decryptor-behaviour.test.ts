@@ -401,3 +401,94 @@ describe('maxKeyWaitMs 0 (keys known up front)', () => {
     expect(replay(storeWith(run.keylog), run.wire, { maxKeyWaitMs: 0 }).final.kind).toBe('decrypted');
   });
 });
+
+describe('capture gaps after decryption started', () => {
+  const BIG = [
+    '220 mx ESMTP\r\n',
+    'EHLO client.smtpscope.test\r\n',
+    '250 mx\r\n',
+    'MAIL FROM:<a@smtpscope.test>\r\n',
+    '250 Ok\r\n',
+    `DATA-BODY ${'0123456789abcdef'.repeat(3000)}\r\n.\r\n`,
+    '250 queued\r\n',
+    'QUIT\r\n',
+    '221 Bye\r\n',
+  ];
+
+  /** c2s must be what was written with exactly one contiguous piece missing. */
+  function expectOneHole(written: string, got: string): { hole: number } {
+    let prefix = 0;
+    while (prefix < got.length && got[prefix] === written[prefix]) prefix++;
+    let suffix = 0;
+    while (
+      suffix < got.length - prefix &&
+      got[got.length - 1 - suffix] === written[written.length - 1 - suffix]
+    )
+      suffix++;
+    expect(prefix + suffix).toBe(got.length);
+    expect(got.length).toBeLessThan(written.length);
+    return { hole: written.length - got.length };
+  }
+
+  const cases: readonly [string, Omit<TlsRunOptions, 'exchange'>][] = [
+    ['TLS 1.3 AES-128-GCM', V13],
+    ['TLS 1.2 AES-GCM', V12_GCM],
+    [
+      'TLS 1.2 AES-CBC-SHA (MAC-then-encrypt)',
+      { ...V12_GCM, ciphers: 'ECDHE-RSA-AES128-SHA', secureOptions: constants.SSL_OP_NO_ENCRYPT_THEN_MAC },
+    ],
+    ['TLS 1.2 ChaCha20', { ...V12_GCM, ciphers: 'ECDHE-RSA-CHACHA20-POLY1305' }],
+  ];
+
+  for (const [name, options] of cases) {
+    it(`${name}: a gap inside one record loses that record only`, async () => {
+      const run = await runTls({ ...options, exchange: BIG });
+      const merged = mergeRuns(run.wire);
+      const bodyIndex = merged.reduce(
+        (best, c, i) => (c.bytes.length > merged[best]!.bytes.length ? i : best),
+        0,
+      );
+      const body = merged[bodyIndex]!;
+      expect(body.direction).toBe('c2s');
+      // Records of 2^14 plaintext bytes: byte 20 000 lies inside the second record of the body.
+      const steps: ReplayStep[] = merged.flatMap((c, i): ReplayStep[] =>
+        i === bodyIndex
+          ? [
+              { kind: 'data', direction: 'c2s', bytes: c.bytes.slice(0, 20_000) },
+              { kind: 'gap', direction: 'c2s', length: 1000 },
+              { kind: 'data', direction: 'c2s', bytes: c.bytes.slice(21_000) },
+            ]
+          : [{ kind: 'data', direction: c.direction, bytes: c.bytes }],
+      );
+      const result = replay(storeWith(run.keylog), steps);
+      expect(result.final.kind).toBe('decrypted');
+      expect(result.gaps).toEqual(['c2s']);
+      const { hole } = expectOneHole(text(run.clientWrote), text(result.c2s));
+      expect(hole).toBeLessThanOrEqual(16_384);
+      expect(text(result.c2s).endsWith('\r\n.\r\nQUIT\r\n')).toBe(true);
+      expect(text(result.s2c)).toBe(text(run.serverWrote));
+    });
+
+    it(`${name}: a gap across record headers is resynchronised at a later record`, async () => {
+      const run = await runTls({ ...options, exchange: BIG });
+      const merged = mergeRuns(run.wire);
+      // The client's runs: ClientHello, its Finished flight, EHLO, MAIL, the body, QUIT. The EHLO record and
+      // the first 3 bytes of the MAIL record go missing.
+      const clientRuns = merged.flatMap((c, i) => (c.direction === 'c2s' ? [i] : []));
+      const ehlo = clientRuns[2]!;
+      const mailIndex = clientRuns[3]!;
+      const steps: ReplayStep[] = merged.flatMap((c, i): ReplayStep[] => {
+        if (i === ehlo) return [{ kind: 'gap', direction: 'c2s', length: c.bytes.length + 3 }];
+        if (i === mailIndex) return [{ kind: 'data', direction: 'c2s', bytes: c.bytes.slice(3) }];
+        return [{ kind: 'data', direction: c.direction, bytes: c.bytes }];
+      });
+      const result = replay(storeWith(run.keylog), steps);
+      expect(result.final.kind).toBe('decrypted');
+      expect(result.gaps).toEqual(['c2s']);
+      const got = text(result.c2s);
+      expectOneHole(text(run.clientWrote), got);
+      expect(got.includes('EHLO')).toBe(false);
+      expect(got.endsWith('\r\n.\r\nQUIT\r\n')).toBe(true);
+    });
+  }
+});
