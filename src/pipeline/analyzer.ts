@@ -274,6 +274,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         warnings.push(w);
         config.onWarning?.(w, source.description);
       }
+      // Malformed lines of the key logs this input carried (its pcapng decryption secrets blocks).
+      for (const { source: where, warning } of tlsKeys.takeWarnings()) {
+        if (warnings.length < 1000) warnings.push(warning);
+        config.onWarning?.(warning, where);
+      }
       finishedSources.push(source.stats());
       finishedDecode.push(decoder.counters());
       finishedAssembler.push(assembler.stats());
@@ -292,6 +297,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       let failure: unknown = null;
       try {
         await tlsKeys.start();
+        // The key log files' own problems are the command line's to report (once, before any thread starts).
+        tlsKeys.takeWarnings();
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
           const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);
