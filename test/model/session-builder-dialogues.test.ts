@@ -26,7 +26,11 @@ function dialogueOf(dialogue: string): Dialogue {
 /** A connection picked up without its handshake (oriented by port). */
 const NO_SYN_FLOW: FlowKey = { ...TEST_FLOW, basis: 'port' };
 
-function build(dialogue: Dialogue, chunker: StepChunker = WHOLE, flow: FlowKey = TEST_FLOW): SmtpSession {
+function build(
+  dialogue: Dialogue,
+  chunker: StepChunker = WHOLE,
+  flow: FlowKey = dialogue.basis === 'syn' ? TEST_FLOW : { ...TEST_FLOW, basis: dialogue.basis },
+): SmtpSession {
   const builder = createSessionBuilder(flow, { lmtp: dialogue.options.lmtp === true });
   const events = runDialogue(dialogue, chunker, flow);
   for (const event of events) builder.apply(event);
@@ -42,12 +46,9 @@ function sessionOf(dialogue: string): SmtpSession {
  * Runs `check` on the model built from the dialogue as written, then asserts that every chunking (1-byte
  * chunks, each 2-way split of each segment, random runs) gives the same model.
  */
-function checkEverySplit(
-  dialogue: string,
-  check: (session: SmtpSession) => void,
-  flow: FlowKey = TEST_FLOW,
-): void {
+function checkEverySplit(dialogue: string, check: (session: SmtpSession) => void, flowKey?: FlowKey): void {
   const parsed = dialogueOf(dialogue);
+  const flow = flowKey ?? (parsed.basis === 'syn' ? TEST_FLOW : { ...TEST_FLOW, basis: parsed.basis });
   const whole = build(parsed, WHOLE, flow);
   check(whole);
   const expected = JSON.stringify(whole);
