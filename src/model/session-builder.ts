@@ -460,8 +460,9 @@ export function createSessionBuilder(
     switch (command.verb) {
       case 'EHLO':
       case 'LHLO':
-        if (positive && tls.started && !rolesSwapped) {
-          // The EHLO sent again inside TLS (RFC 3207 4.2): its capabilities are the TLS ones.
+        if (positive && (tls.started || tls.accepted) && !rolesSwapped) {
+          // The EHLO sent again after STARTTLS (RFC 3207 4.2: inside TLS, or in clear text when TLS never started):
+          // its capabilities are kept apart, so that the clear-text offer (tls.offered) stays.
           tls.capabilities = parseEhloCapabilities(reply.lines);
         } else if (positive) {
           if (rolesSwapped) {

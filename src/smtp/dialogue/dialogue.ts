@@ -623,6 +623,11 @@ export class SmtpDialogue {
         return 0;
       }
       const kept = this.held.hold(bytes, offset, ts);
+      if (barrier.command?.verb === 'AUTH' && this.heldCommandAfterAuth()) {
+        // A line that cannot be base64 was sent after an AUTH step: its reply came before and is missing.
+        this.authReplyMissing(barrier, ts);
+        return kept;
+      }
       if (kept === bytes.length) return kept;
       this.resolveHeldOptimistically(ts);
       return kept;
@@ -633,6 +638,33 @@ export class SmtpDialogue {
       return n;
     }
     return splitter.push(bytes, offset);
+  }
+
+  /** A complete line held behind an AUTH step is a command that cannot be an AUTH response (not base64). */
+  private heldCommandAfterAuth(): boolean {
+    return this.held.someLine((line) => {
+      const text = latin1(line).trim();
+      return !couldBeAuthResponse(text) && toSmtpVerb(firstWord(text)) !== null;
+    });
+  }
+
+  /**
+   * An AUTH step whose reply the capture lacks (RFC 4954: the client waits for it before sending anything else,
+   * so a command after it proves the reply was sent): the step is left without a reply and the held bytes are
+   * read as if it had been accepted (more AUTH responses while they look like base64, then commands).
+   */
+  private authReplyMissing(entry: PendingEntry, ts: number): void {
+    const command = entry.command as SmtpCommand;
+    if (this.queue.remove(entry))
+      this.anomaly(
+        'missing-reply',
+        this.cmdDir,
+        `no reply to ${entry.describe()} in the capture: the client sent a command after it`,
+        command.kind === 'command' ? command.offset : null,
+        ts,
+        { kind: command.kind, seq: command.seq },
+      );
+    this.resolveBarrier(entry, null, ts);
   }
 
   /** Client-only capture: resolve a barrier at once; STARTTLS is taken as accepted when TLS bytes follow. */
@@ -685,7 +717,8 @@ export class SmtpDialogue {
         );
       } else if (verb === null && this.handshakeSeen && !this.replySeen) {
         // The handshake was seen and the server has not spoken: bytes sent before the greeting (an HTTP request,
-        // an impatient client), not a capture started mid-session. The line is skipped.
+        // an impatient client), not a capture started mid-session. Read as an unknown command, which the server
+        // may answer after its greeting.
         this.anomalyOnce(
           'junk-before-greeting',
           cmdDir,
@@ -693,7 +726,6 @@ export class SmtpDialogue {
           offset,
           ts,
         );
-        return;
       } else if (verb === null) {
         this.anomalyOnce(
           'midstream',

@@ -38,6 +38,28 @@ export class HeldBytes {
     return n;
   }
 
+  /** Calls `fn` with each complete held line (without its LF) until it returns true; returns that answer. */
+  someLine(fn: (line: Uint8Array) => boolean): boolean {
+    const chunks = this.chunks;
+    if (chunks.length === 0) return false;
+    let all: Uint8Array;
+    if (chunks.length === 1) all = (chunks[0] as HeldChunk).bytes;
+    else {
+      all = new Uint8Array(this.total);
+      let at = 0;
+      for (const chunk of chunks) {
+        all.set(chunk.bytes, at);
+        at += chunk.bytes.length;
+      }
+    }
+    let start = 0;
+    for (let lf = all.indexOf(10); lf >= 0; lf = all.indexOf(10, start)) {
+      if (fn(all.subarray(start, lf))) return true;
+      start = lf + 1;
+    }
+    return false;
+  }
+
   /** Hands out everything held and empties the store. */
   take(): HeldChunk[] {
     const chunks = this.chunks;

@@ -110,6 +110,15 @@ export class PendingQueue {
     return null;
   }
 
+  /** Takes one entry out wherever it is; false when it is not waiting. */
+  remove(entry: PendingEntry): boolean {
+    const index = this.entries.indexOf(entry, this.head);
+    if (index < 0) return false;
+    if (index === this.head) this.shift();
+    else this.entries.splice(index, 1);
+    return true;
+  }
+
   has(entry: PendingEntry): boolean {
     return this.entries.indexOf(entry, this.head) >= 0;
   }
