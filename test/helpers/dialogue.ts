@@ -279,7 +279,7 @@ export function formatEvents(events: readonly SmtpEvent[]): string {
         const params = Object.entries(c.params);
         if (params.length > 0)
           line += ` params={${params.map(([k, v]) => (v === true ? k : `${k}=${v}`)).join(' ')}}`;
-        out.push(`${line} @${c.offset} ${step(c.tsMicros)}`);
+        out.push(`${line} @${c.offset} ${step(c.tsMicros)}${c.encrypted ? ' encrypted' : ''}`);
         break;
       }
       case 'reply': {
@@ -294,7 +294,9 @@ export function formatEvents(events: readonly SmtpEvent[]): string {
         const status = r.enhancedStatus === null ? '' : ` [${r.enhancedStatus}]`;
         const times =
           r.tsMicros === r.endTsMicros ? step(r.tsMicros) : `${step(r.tsMicros)}-${step(r.endTsMicros)}`;
-        out.push(`S ${r.code}${status} ${r.lines.map(quote).join(' | ')} -> ${target} @${r.offset} ${times}`);
+        out.push(
+          `S ${r.code}${status} ${r.lines.map(quote).join(' | ')} -> ${target} @${r.offset} ${times}${r.encrypted ? ' encrypted' : ''}`,
+        );
         break;
       }
       case 'state':
@@ -326,6 +328,9 @@ export function formatEvents(events: readonly SmtpEvent[]): string {
         break;
       case 'roles-swapped':
         out.push('  roles-swapped');
+        break;
+      case 'tls-decryption':
+        out.push(`  tls-decryption ${event.status.kind}`);
         break;
       case 'gap':
         out.push(`  gap ${event.direction} ${event.length}`);

@@ -699,13 +699,7 @@ export class SmtpDialogue {
       }
       if (ending !== 'crlf' || !looksLikeCommand(text)) return; // still lost: body or half a line
       this.mode = 'lines';
-    } else if (
-      !this.greetingSeen &&
-      offset === 0 &&
-      this.commandSeq === 0 &&
-      this.auth === null &&
-      !this.encrypted
-    ) {
+    } else if (!this.greetingSeen && offset === 0 && this.commandSeq === 0 && this.auth === null) {
       const verb = toSmtpVerb(firstWord(text));
       if (verb !== null && !this.handshakeSeen && !OPENING_VERBS.has(verb)) {
         this.anomalyOnce(
@@ -903,7 +897,7 @@ export class SmtpDialogue {
       if (!startsLikeReply(text)) return;
       this.replyRecovering = false;
     }
-    if (!this.replySeen && !assembler.open && offset === 0 && !this.encrypted && !startsLikeReply(text)) {
+    if (!this.replySeen && !assembler.open && offset === 0 && !startsLikeReply(text)) {
       this.anomalyOnce(
         'midstream',
         direction,
@@ -961,7 +955,7 @@ export class SmtpDialogue {
         ts,
       );
     }
-    if (first && !this.greetingSeen && !this.midstream && !this.encrypted) {
+    if (first && !this.greetingSeen && !this.midstream) {
       const waiting = this.queue.size;
       if (waiting === 0 || greetingCode) {
         if (waiting > 0)
