@@ -14,6 +14,8 @@ import smtplib
 import ssl
 import sys
 
+from smtplib_recorded import Recorded
+
 HEADERS = "From: alice@sender.test\r\nDate: Wed, 01 May 2024 12:00:00 +0000\r\n"
 
 
@@ -24,23 +26,6 @@ def message(msg_id: str, to: str) -> str:
     )
 
 
-class Recorded(smtplib.SMTP):
-    """smtplib.SMTP whose debug output (the raw lines it sends and reads) becomes a transcript."""
-
-    def __init__(self, *args, **kwargs):
-        self.lines: list[str] = []
-        super().__init__(*args, **kwargs)
-
-    def _print_debug(self, *args):
-        if len(args) == 2 and args[0] == "send:":
-            text = eval(args[1])  # repr() of the str or bytes smtplib sent
-            text = text.decode("latin-1") if isinstance(text, bytes) else text
-            for line in text.split("\r\n")[:-1] if text.endswith("\r\n") else text.split("\r\n"):
-                self.lines.append("-> " + line)
-        elif len(args) == 2 and args[0] == "reply:":
-            self.lines.append("<- " + eval(args[1]).decode("latin-1").rstrip("\r\n"))
-
-
 def main() -> int:
     host, port, keys, transcript = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     context = ssl.create_default_context()
@@ -48,7 +33,6 @@ def main() -> int:
     context.verify_mode = ssl.CERT_NONE
     context.keylog_filename = keys
     smtp = Recorded(host, port, local_hostname="client.smtpscope.test", timeout=10)
-    smtp.set_debuglevel(1)
     try:
         smtp.ehlo()
         smtp.starttls(context=context)
@@ -76,8 +60,7 @@ def main() -> int:
             return 1
         smtp.quit()
     finally:
-        with open(transcript, "w", encoding="latin-1") as out:
-            out.write("\n".join(smtp.lines) + "\n")
+        smtp.write_transcript(transcript)
     return 0
 
 
