@@ -91,10 +91,17 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let liveAssembler: (() => AssemblerStats) | null = null;
   const warnings: SourceWarning[] = [];
   const tlsKeys = createTlsKeys(config.tls);
-  const smtpOptions: Partial<SmtpDecoderOptions> = {
-    ...config.smtp,
-    tlsDecryptors: config.smtp?.tlsDecryptors ?? tlsKeys.factory,
-  };
+  // Decryption is on from the moment key material is known (a --tls-keylog file, or a capture's secrets block):
+  // the decoder of each connection reads this property when it is created, at the connection's first byte. A
+  // capture without any key stays exactly as without decryption (no status, nothing held).
+  const smtpOptions: Partial<SmtpDecoderOptions> = Object.defineProperty(
+    { ...config.smtp },
+    'tlsDecryptors',
+    {
+      enumerable: true,
+      get: () => config.smtp?.tlsDecryptors ?? (tlsKeys.active() ? tlsKeys.factory : null),
+    },
+  );
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to
