@@ -43,7 +43,13 @@ export type GapCause =
   | 'lost' // the peer acknowledged the missing bytes, or a later segment arrived and they never did
   | 'snaplen' // the capture cut the segment's payload
   | 'midstream' // the capture started after the connection did
-  | 'buffer-limit'; // out-of-order data was dropped because a buffer limit was hit
+  | 'buffer-limit' // out-of-order data was dropped because a buffer limit was hit
+  /**
+   * One byte marking where the stream goes on with a later, differing copy of bytes already delivered: the peer
+   * acknowledged the later copy, not the first (half-stream.ts, overlap policy). Offsets after it run ahead
+   * of sequence numbers by the first copy's unacknowledged length plus this byte.
+   */
+  | 'replaced';
 
 export interface DirectionStats {
   packets: number;
