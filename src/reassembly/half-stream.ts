@@ -30,7 +30,15 @@ import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { seqAdd, seqToOffset } from './seq.js';
-import type { Direction, DirectionStats, GapCause, StreamHandler } from './types.js';
+import type { Direction, DirectionStats, GapCause, StreamChunk, StreamHandler } from './types.js';
+
+/** The one chunk object a half-stream hands to its handler, refilled for every delivery (see StreamChunk). */
+interface ReusedChunk extends StreamChunk {
+  direction: Direction;
+  offset: number;
+  tsMicros: number;
+  bytes: Uint8Array;
+}
 
 /** Counters shared by all half-streams of one assembler. */
 export interface SharedCounters {
@@ -57,6 +65,11 @@ const NO_HANDLER: StreamHandler = {
 };
 
 const FIRST_HISTORY_BYTES = 1024;
+/**
+ * A ring that needs more than this grows to its bound at once: such a direction carries a message body, and
+ * doubling step by step would allocate and copy four rings on the way.
+ */
+const HISTORY_JUMP_BYTES = 4096;
 const NO_BYTES = new Uint8Array(0);
 
 export function emptyDirectionStats(): DirectionStats {
@@ -102,6 +115,7 @@ export class HalfStream {
 
   private held: HeldRange[] = [];
   private delivered = false;
+  private readonly chunk: ReusedChunk = { direction: 'c2s', offset: 0, tsMicros: 0, bytes: NO_BYTES };
 
   /** Whether nothing was delivered, reported as a gap or held out of order in this direction yet. */
   get silent(): boolean {
@@ -432,7 +446,13 @@ export class HalfStream {
     this.nextOffset = offset + length;
     this.delivered = true;
     this.stats.bytes += length;
-    this.handler.onData({ direction: this.direction, offset, tsMicros, bytes });
+    const chunk = this.chunk;
+    chunk.direction = this.direction;
+    chunk.offset = offset;
+    chunk.tsMicros = tsMicros;
+    chunk.bytes = bytes;
+    this.handler.onData(chunk);
+    chunk.bytes = NO_BYTES; // let go of the packet buffer
   }
 
   private emitGap(length: number, cause: GapCause, tsMicros: number): void {
@@ -509,6 +529,7 @@ export class HalfStream {
     const old = this.history;
     let capacity = old === null ? FIRST_HISTORY_BYTES : old.length * 2;
     while (capacity < need) capacity *= 2;
+    if (capacity > HISTORY_JUMP_BYTES) capacity = this.maxHistoryBytes;
     if (capacity > this.maxHistoryBytes) capacity = this.maxHistoryBytes;
     const grown = new Uint8Array(capacity);
     if (old !== null) {

@@ -29,6 +29,7 @@ export interface FlowKey {
 
 export type CloseReason = 'fin' | 'rst' | 'idle-timeout' | 'end-of-capture' | 'evicted' | 'limit';
 
+/** One delivery of in-order bytes. The assembler reuses the object for its next call: read it during the call. */
 export interface StreamChunk {
   readonly direction: Direction;
   /** Offset of bytes[0] relative to the direction's first byte (never wraps). */
