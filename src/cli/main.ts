@@ -10,6 +10,7 @@ import { CaptureFormatError } from '../capture/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
+import type { SmtpSession } from '../model/types.js';
 import type { Sink } from '../pipeline/sink.js';
 import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
@@ -200,7 +201,14 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     },
   };
   const summary = createSummaryAggregator();
-  const sinks: Sink[] = [...outputs.sinks, summary];
+  let sinks: Sink[] = [...outputs.sinks, summary];
+  // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const live = readsLive(options);
+    const logs = await openMaillogs(options.maillogs, live);
+    sinks = [maillogJoinSink(logs, sinks, live, (note) => io.stderr(`smtpscope: ${note}\n`))];
+  }
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
     const live = readsLive(options);
@@ -254,7 +262,11 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (await analyzeToArray(analyzerConfig(options, fileInputs(options, io)))).sessions,
+  );
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
     io.stderr(
@@ -280,12 +292,26 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   ].find(([, value]) => value !== null);
   if (ignored !== undefined)
     throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (await analyzeToArray(analyzerConfig(options, fileInputs(options, io)))).sessions,
+  );
   const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
   const report = collectFailures(sessions);
   if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
   if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
   return EXIT.OK;
+}
+
+/** --maillog for the commands that hold every session: each joined in close order, the note on standard error. */
+async function withMaillogs(options: CliOptions, io: CliIo, sessions: SmtpSession[]): Promise<SmtpSession[]> {
+  if (options.maillogs.length === 0) return sessions;
+  const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+  const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
+  const joined = sessions.map((s) => join.join(s));
+  io.stderr(`smtpscope: ${join.note()}\n`);
+  return joined;
 }
 
 async function runDevices(io: CliIo): Promise<number> {

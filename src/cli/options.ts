@@ -66,6 +66,8 @@ const FLAGS = {
   'clickhouse-spill': { type: 'string' },
   'clickhouse-no-create': { type: 'boolean' },
   sensor: { type: 'string' },
+  // MTA log correlation (docs/MAILLOG.md)
+  maillog: { type: 'string', multiple: true },
 } as const;
 
 export interface CliOptions {
@@ -123,6 +125,8 @@ export interface CliOptions {
     /** Create the database and tables when missing (off with --clickhouse-no-create). */
     readonly createTables: boolean;
   };
+  /** Postfix / Exim logs joined with the sessions (--maillog, repeatable; docs/MAILLOG.md). */
+  readonly maillogs: readonly string[];
 }
 
 function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
@@ -246,6 +250,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       sensor: v.sensor ?? null,
       createTables: v['clickhouse-no-create'] !== true,
     },
+    maillogs: v.maillog ?? [],
   };
 }
 
@@ -279,6 +284,8 @@ Output (analyze):
                            flags win over it
 
 Input:
+  --maillog FILE           Postfix or Exim log (plain or gzip; repeatable): each recipient gets the MTA's
+                           later fate (analyze, transcript, bounces; docs/MAILLOG.md). Live: followed
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)
   --verify-checksums       drop packets with bad IP/TCP checksums (off: offloaded checksums are common)
   --threads N              worker threads (1: none). Several files run one per thread (default: one per

@@ -18,6 +18,7 @@ import type {
   TransactionRecord,
 } from '../model/types.js';
 import type { TlsHello } from '../smtp/types.js';
+import { MAILLOG_RECIPIENT_COLUMNS } from '../maillog/log-columns.js';
 import { explainReply } from './failure-text.js';
 
 export type ColumnType = 'string' | 'int' | 'float' | 'bool' | 'time';
@@ -810,6 +811,8 @@ export const RECIPIENT_COLUMNS: readonly ColumnSpec<RecipientRow>[] = [
     description: 'One-line explanation of the failure, for failed recipients.',
     get: recipientExplanation,
   },
+  // MTA log correlation (--maillog, docs/MAILLOG.md): empty without it or when the logs say nothing.
+  ...MAILLOG_RECIPIENT_COLUMNS,
 ];
 
 export const COMMAND_COLUMNS: readonly ColumnSpec<CommandRow>[] = [

@@ -8,6 +8,7 @@
  * into Elasticsearch or ClickHouse (JSONEachRow) without a per-document schema. Arrays hold one type only.
  */
 
+import { recipientLogDocument, sessionLogRejects, transactionLogDocument } from '../maillog/log-documents.js';
 import { finalMeaningOf, recipientMeaningOf } from '../model/reply-meaning.js';
 import type {
   CommandRecord,
@@ -82,7 +83,7 @@ function email(t: TransactionRecord | null, m: MessageSummary | null) {
   };
 }
 
-function recipient(r: RecipientRecord) {
+function recipient(s: SmtpSession, depth: number, r: RecipientRecord) {
   const meaning = recipientMeaningOf(r);
   return {
     index: r.index,
@@ -98,6 +99,7 @@ function recipient(r: RecipientRecord) {
     reason_class: r.reasonClass,
     reply_meaning: meaning?.codeMeaning ?? null,
     reply_status_meaning: meaning?.statusMeaning ?? null,
+    mta_log: recipientLogDocument(s, depth, r.index),
   };
 }
 
@@ -120,7 +122,7 @@ function dsn(m: MessageSummary | null) {
   };
 }
 
-function transaction(t: TransactionRecord) {
+function transaction(s: SmtpSession, t: TransactionRecord) {
   const size = paramText(t.mailParams, 'SIZE');
   const meaning = finalMeaningOf(t);
   return {
@@ -137,7 +139,7 @@ function transaction(t: TransactionRecord) {
     mail_ret: paramText(t.mailParams, 'RET'),
     mail_envid: paramText(t.mailParams, 'ENVID'),
     mail_reply: reply(t.mailReply),
-    recipients: t.recipients.map(recipient),
+    recipients: t.recipients.map((r) => recipient(s, t.depth, r)),
     mode: t.mode,
     data_reply: reply(t.dataReply),
     size_bytes: t.sizeBytes,
@@ -154,6 +156,7 @@ function transaction(t: TransactionRecord) {
     headers_truncated: t.message?.truncated ?? null,
     email: email(t, t.message),
     dsn: dsn(t.message),
+    mta_log: transactionLogDocument(s, t.depth),
   };
 }
 
@@ -301,9 +304,10 @@ export function toSessionDocument(s: SmtpSession) {
       roles_swapped: s.rolesSwapped,
       messages: s.transactions.filter((t) => t.message !== null).length,
       email_depth: lastMessage?.depth ?? null,
-      transactions: s.transactions.map(transaction),
+      transactions: s.transactions.map((t) => transaction(s, t)),
       commands: s.commands.map(command),
       commands_dropped: s.commandsDropped,
+      mta_log_rejects: sessionLogRejects(s),
     },
   };
 }
