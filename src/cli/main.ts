@@ -7,10 +7,10 @@ import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 
 import { join } from 'node:path';
 import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError } from '../capture/types.js';
+import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
-import type { SmtpSession } from '../model/types.js';
 import type { Sink } from '../pipeline/sink.js';
 import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
@@ -274,7 +274,10 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
     );
     return EXIT.ERROR;
   }
-  io.stdout(`${chosen.map((s) => formatTranscript(s)).join('\n\n')}\n`);
+  const { formatSessionLog } = await import('../maillog/log-transcript.js');
+  const text = (s: SmtpSession) =>
+    [formatTranscript(s), formatSessionLog(s)].filter((x) => x !== '').join('\n');
+  io.stdout(`${chosen.map(text).join('\n\n')}\n`);
   return EXIT.OK;
 }
 

@@ -28,7 +28,12 @@ export const MAILLOG_RECIPIENT_COLUMNS: readonly ColumnSpec<RecipientRow>[] = [
       "The MTA's latest logged fate of the recipient: `sent`, `bounced`, `deferred`, `expired`, `discarded`...",
     get: (r) => fate(r)?.status ?? null,
   },
-  { name: 'log_dsn', type: 'string', description: 'Its DSN status code (`5.1.1`).', get: (r) => fate(r)?.dsn ?? null },
+  {
+    name: 'log_dsn',
+    type: 'string',
+    description: 'Its DSN status code (`5.1.1`).',
+    get: (r) => fate(r)?.dsn ?? null,
+  },
   {
     name: 'log_relay',
     type: 'string',
@@ -47,7 +52,12 @@ export const MAILLOG_RECIPIENT_COLUMNS: readonly ColumnSpec<RecipientRow>[] = [
     description: 'What the MTA logged with it: the remote reply (`host X said: 550 ...`) or its own words.',
     get: (r) => fate(r)?.reply ?? null,
   },
-  { name: 'log_at', type: 'time', description: 'Time of that log line.', get: (r) => fate(r)?.tsMicros ?? null },
+  {
+    name: 'log_at',
+    type: 'time',
+    description: 'Time of that log line.',
+    get: (r) => fate(r)?.tsMicros ?? null,
+  },
   {
     name: 'log_attempts',
     type: 'int',

@@ -7,9 +7,9 @@
 
 import { stat } from 'node:fs/promises';
 import type { Sink } from '../pipeline/sink.js';
+import { createJoinSink, type JoinSink } from './join-sink.js';
 import { followLogFile, type LogFollower, readLogFile } from './log-file.js';
 import { createLogIndex, type LogIndex } from './log-index.js';
-import { createJoinSink, type JoinSink } from './join-sink.js';
 
 /** Live: how long a closed session waits for the MTA's log lines (wall time). */
 export const LIVE_HOLD_MS = 10_000;

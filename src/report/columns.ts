@@ -9,6 +9,7 @@
  * writer's job: see csv-sink.ts).
  */
 
+import { MAILLOG_RECIPIENT_COLUMNS } from '../maillog/log-columns.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -18,7 +19,6 @@ import type {
   TransactionRecord,
 } from '../model/types.js';
 import type { TlsHello } from '../smtp/types.js';
-import { MAILLOG_RECIPIENT_COLUMNS } from '../maillog/log-columns.js';
 import { explainReply } from './failure-text.js';
 
 export type ColumnType = 'string' | 'int' | 'float' | 'bool' | 'time';
