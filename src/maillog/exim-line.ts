@@ -85,6 +85,8 @@ function flaggedLine(origin: LineOrigin, id: string, flag: string, rest: string)
     const colon = afterAddr.indexOf(': ');
     reply =
       colon >= 0 ? afterAddr.slice(colon + 2) : addr[3] === ':' ? afterAddr.trim() : afterAddr.trim() || null;
+    // `+deliver_time` appends ` DT=1s` after the reason.
+    if (reply !== null) reply = reply.replace(/\s+DT=\S+$/, '') || null;
   }
   const host = hostClient(rest);
   const status = rest.startsWith(':blackhole:') ? 'discarded' : (STATUS[flag] ?? 'unknown');

@@ -56,6 +56,7 @@ export function transactionLogDocument(session: SmtpSession, depth: number) {
     mta: t.mta,
     queue_id: t.queueId,
     joined_by: t.joinedBy,
+    sender_queue_id: t.senderQueueId,
     rejects: t.rejects.map((r) => reject(r, session.startedAt)),
     notification_for_queue_id: t.notificationFor?.queueId ?? null,
     notification_for_session_id: t.notificationFor?.sessionId ?? null,

@@ -24,6 +24,7 @@ export function formatSessionLog(session: SmtpSession): string {
   for (const t of log.transactions) {
     const tx = session.transactions.find((x) => x.depth === t.depth);
     let head = `  transaction ${t.depth}: ${t.mta} queue id ${t.queueId} (by ${t.joinedBy})`;
+    if (t.senderQueueId !== null) head += `; sent as ${t.senderQueueId}`;
     if (t.notificationFor !== null)
       head += `; notification about ${t.notificationFor.queueId}${t.notificationFor.sessionId === null ? '' : ` (session ${t.notificationFor.sessionId})`}`;
     out.push(safeText(head));

@@ -70,11 +70,22 @@ function deliveredTo(r: QueueRecord, session: SmtpSession): boolean {
   return false;
 }
 
+/** Exim's own Message-IDs are `E<message id>@<primary host name>`. */
+const EXIM_MESSAGE_ID = /^E([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4})@/;
+
+/** Queue ids with this Message-ID: those the logs name with it, and the Exim message whose id it is built from. */
+function queueIdsOfMessageId(index: LogIndex, raw: string): readonly string[] {
+  const mid = raw.replace(/^\s*<|>\s*$/g, '');
+  const ids = index.byMessageId(mid);
+  const exim = EXIM_MESSAGE_ID.exec(mid)?.[1];
+  return exim !== undefined && index.queue(exim) !== undefined && !ids.includes(exim) ? [...ids, exim] : ids;
+}
+
 /** Rule 2: the record with this transaction's Message-ID that fits it best. */
 function byMessageId(index: LogIndex, t: TransactionRecord, session: SmtpSession, taken: Set<string>) {
   const mid = t.message?.messageId;
   if (mid === undefined || mid === null) return null;
-  const ids = index.byMessageId(mid.replace(/^\s*<|>\s*$/g, ''));
+  const ids = queueIdsOfMessageId(index, mid);
   let best: QueueRecord | null = null;
   let bestScore = -1;
   for (const id of ids) {
@@ -163,12 +174,28 @@ function sameEndpoint(c: LogConnection, session: SmtpSession): boolean {
 
 const NOT_DONE = new Set(['bounced', 'expired', 'deferred', 'undeliverable', 'softbounce']);
 
+/** The sending MTA's record of a relay leg: same Message-ID, delivered to this session's server. */
+function senderRecord(index: LogIndex, t: TransactionRecord, session: SmtpSession, taken: Set<string>) {
+  const mid = t.message?.messageId;
+  if (mid === undefined || mid === null) return null;
+  for (const id of queueIdsOfMessageId(index, mid)) {
+    const r = index.queue(id);
+    if (r !== undefined && !taken.has(id) && deliveredTo(r, session)) return r;
+  }
+  return null;
+}
+
+function notificationFor(queueId: string | null, state: JoinState) {
+  return queueId === null ? null : { queueId, sessionId: state.sessionByQueueId.get(queueId) ?? null };
+}
+
 function transactionLog(
   t: TransactionRecord,
   r: QueueRecord,
   basis: JoinBasis,
   session: SmtpSession,
   state: JoinState,
+  sender: QueueRecord | null,
 ): TransactionLog {
   const notification = r.notifications[0] ?? null;
   const recipients = t.recipients.map((rcpt) => {
@@ -202,10 +229,8 @@ function transactionLog(
     mta: r.mta,
     recipients,
     rejects: r.rejects,
-    notificationFor:
-      r.notificationOf === null
-        ? null
-        : { queueId: r.notificationOf, sessionId: state.sessionByQueueId.get(r.notificationOf) ?? null },
+    senderQueueId: sender?.queueId ?? null,
+    notificationFor: notificationFor(r.notificationOf ?? sender?.notificationOf ?? null, state),
   };
 }
 
@@ -259,7 +284,13 @@ export function joinSession(session: SmtpSession, index: LogIndex, state: JoinSt
       const oldest = state.sessionByQueueId.keys().next().value;
       if (oldest !== undefined) state.sessionByQueueId.delete(oldest);
     }
-    transactions.push(transactionLog(t, c.record, c.basis, session, state));
+    const sender = c.basis === 'queue-id' ? senderRecord(index, t, session, taken) : null;
+    if (sender !== null) {
+      sender.joined = true;
+      taken.add(sender.queueId);
+      if (!state.sessionByQueueId.has(sender.queueId)) state.sessionByQueueId.set(sender.queueId, session.id);
+    }
+    transactions.push(transactionLog(t, c.record, c.basis, session, state, sender));
     state.transactionsJoined++;
   }
   state.sessionsJoined++;

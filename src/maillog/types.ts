@@ -182,6 +182,12 @@ export interface TransactionLog {
   readonly recipients: readonly { readonly index: number; readonly fate: RecipientFate | null }[];
   /** Refusals the MTA logged under this queue id (its view of the wire refusals). */
   readonly rejects: readonly LogReject[];
+  /**
+   * A relay leg seen from its other end: the same message's queue id in the log of the MTA that sent it on this
+   * connection (found by Message-ID, delivered to this session's server), when the transaction was joined to the
+   * receiving MTA's queue id.
+   */
+  readonly senderQueueId: string | null;
   /** When this transaction carries a notification the MTA generated: the message it reports on. */
   readonly notificationFor: { readonly queueId: string; readonly sessionId: string | null } | null;
 }
