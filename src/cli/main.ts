@@ -192,6 +192,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const outputs = await buildOutputSinks(options, io);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
+  for (const input of inputs) if (input.kind === 'file') outputs.captureFiles.push(input.path);
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),

@@ -68,6 +68,9 @@ const FLAGS = {
   sensor: { type: 'string' },
   // MTA log correlation (docs/MAILLOG.md)
   maillog: { type: 'string', multiple: true },
+  // SIEM records (docs/JSON.md, docs/ZEEK.md)
+  'json-level': { type: 'string' },
+  zeek: { type: 'string' },
 } as const;
 
 export interface CliOptions {
@@ -127,6 +130,10 @@ export interface CliOptions {
   };
   /** Postfix / Exim logs joined with the sessions (--maillog, repeatable; docs/MAILLOG.md). */
   readonly maillogs: readonly string[];
+  /** NDJSON documents per session (default) or per recipient (--json-level). */
+  readonly jsonLevel: 'sessions' | 'recipients';
+  /** Folder for Zeek-format smtp.log and conn.log (--zeek). */
+  readonly zeekDir: string | null;
 }
 
 function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
@@ -156,6 +163,11 @@ export function parsePorts(text: string): ReadonlySet<number> {
 /** Builds the default BPF filter for live capture from the port set. */
 export function portsFilter(ports: ReadonlySet<number>): string {
   return `tcp and (${[...ports].map((p) => `port ${p}`).join(' or ')})`;
+}
+
+function jsonLevel(value: string | undefined): 'sessions' | 'recipients' {
+  if (value === undefined || value === 'sessions' || value === 'recipients') return value ?? 'sessions';
+  throw new UsageError(`--json-level takes sessions or recipients, not '${value}'`);
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
@@ -251,6 +263,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
       createTables: v['clickhouse-no-create'] !== true,
     },
     maillogs: v.maillog ?? [],
+    jsonLevel: jsonLevel(v['json-level']),
+    zeekDir: v.zeek ?? null,
   };
 }
 
@@ -270,6 +284,8 @@ Usage:
 Output (analyze):
   --summary, --no-tui      print the text summary (default when standard output is not a terminal)
   --json FILE              one JSON object per session (NDJSON; '-' = standard output)
+  --json-level LEVEL       sessions (default) or recipients: one document per RCPT with its context
+  --zeek DIR               Zeek-format smtp.log and conn.log (docs/ZEEK.md)
   --csv DIR                sessions.csv, transactions.csv, recipients.csv, commands.csv
   --csv-sessions FILE      one level only (also --csv-transactions, --csv-recipients, --csv-commands)
   --extract DIR            every complete message as an .eml file, with index.csv

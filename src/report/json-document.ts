@@ -20,6 +20,7 @@ import type {
 } from '../model/types.js';
 import type { SmtpParams } from '../smtp/types.js';
 import { anomalyCounts, isOutcomeUnknown, negotiatedTlsVersion, paramText } from './columns.js';
+import { communityId } from './community-id.js';
 import { formatIsoMicros } from './iso-micros.js';
 
 export interface ReplyDocument {
@@ -122,7 +123,7 @@ function dsn(m: MessageSummary | null) {
   };
 }
 
-function transaction(s: SmtpSession, t: TransactionRecord) {
+export function transactionDocument(s: SmtpSession, t: TransactionRecord) {
   const size = paramText(t.mailParams, 'SIZE');
   const meaning = finalMeaningOf(t);
   return {
@@ -205,7 +206,15 @@ function lastMessageTransaction(s: SmtpSession): TransactionRecord | null {
   return null;
 }
 
-export function toSessionDocument(s: SmtpSession) {
+/** Where the session was seen: the sensor's name and the capture file (null when live or not known). */
+export interface DocumentContext {
+  readonly sensor: string | null;
+  readonly captureFile: string | null;
+}
+
+export const NO_DOCUMENT_CONTEXT: DocumentContext = { sensor: null, captureFile: null };
+
+export function toSessionDocument(s: SmtpSession, context: DocumentContext = NO_DOCUMENT_CONTEXT) {
   const lastMessage = lastMessageTransaction(s);
   const lastAuth = s.auth.length === 0 ? null : (s.auth[s.auth.length - 1] ?? null);
   const tlsVersion = ecsTlsVersion(negotiatedTlsVersion(s.tls.serverHello));
@@ -236,7 +245,10 @@ export function toSessionDocument(s: SmtpSession) {
       protocol: s.protocol,
       bytes: s.flow.c2s.bytes + s.flow.s2c.bytes,
       packets: s.flow.c2s.packets + s.flow.s2c.packets,
+      community_id: communityId(s.client, s.server),
     },
+    observer: { name: context.sensor },
+    log: { file: { path: context.captureFile } },
     tls: {
       established: s.tls.mode !== 'none',
       version: tlsVersion.version,
@@ -304,7 +316,7 @@ export function toSessionDocument(s: SmtpSession) {
       roles_swapped: s.rolesSwapped,
       messages: s.transactions.filter((t) => t.message !== null).length,
       email_depth: lastMessage?.depth ?? null,
-      transactions: s.transactions.map((t) => transaction(s, t)),
+      transactions: s.transactions.map((t) => transactionDocument(s, t)),
       commands: s.commands.map(command),
       commands_dropped: s.commandsDropped,
       mta_log_rejects: sessionLogRejects(s),
