@@ -18,6 +18,7 @@ import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
+import { sessionLimitsForSinks } from './config-for-sinks.js';
 import { runPacketLoop } from './packet-loop.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
@@ -76,6 +77,7 @@ const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
+  const sessionLimits = sessionLimitsForSinks(config.session, sinks);
   const open = new Map<string, SessionBuilder>();
   /** Connections seen whose decoder has not spoken yet (no session model made: see emitterFor). */
   let awaitingFirstEvent = 0;
@@ -184,7 +186,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     return (event: SmtpEvent): void => {
       if (done) return;
       if (builder === null) {
-        builder = createSessionBuilder(flow, { ...config.session, lmtp: flow.server.port === 24 });
+        builder = createSessionBuilder(flow, { ...sessionLimits, lmtp: flow.server.port === 24 });
         open.set(flow.id, builder);
         awaitingFirstEvent--;
       }
