@@ -7,10 +7,12 @@ import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 
 import { join } from 'node:path';
 import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError } from '../capture/types.js';
+import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
+import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
 import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
@@ -130,7 +132,8 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
     ...(options.messageKeepBytes === null ? {} : { messageKeepBytes: options.messageKeepBytes }),
     ...(options.maxHeaderBytes === null ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
   };
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session };
+  const tls = { keyLogFiles: options.tlsKeyLogs, follow: options.live !== null };
+  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls };
 }
 
 /**
@@ -188,9 +191,13 @@ function readHead(file: string): Uint8Array {
 
 async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  // Unreadable key logs stop here (exit 1, before any output is created); malformed lines are reported once.
+  for (const problem of checkKeyLogFiles(options.tlsKeyLogs))
+    io.stderr(`smtpscope: ${problem.source}: ${problem.message}\n`);
   const outputs = await buildOutputSinks(options, io);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
+  for (const input of inputs) if (input.kind === 'file') outputs.captureFiles.push(input.path);
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
@@ -200,7 +207,14 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     },
   };
   const summary = createSummaryAggregator();
-  const sinks: Sink[] = [...outputs.sinks, summary];
+  let sinks: Sink[] = [...outputs.sinks, summary];
+  // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const live = readsLive(options);
+    const logs = await openMaillogs(options.maillogs, live);
+    sinks = [maillogJoinSink(logs, sinks, live, (note) => io.stderr(`smtpscope: ${note}\n`))];
+  }
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
     const live = readsLive(options);
@@ -254,7 +268,11 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (await analyzeToArray(analyzerConfig(options, fileInputs(options, io)))).sessions,
+  );
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
     io.stderr(
@@ -262,7 +280,10 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
     );
     return EXIT.ERROR;
   }
-  io.stdout(`${chosen.map((s) => formatTranscript(s)).join('\n\n')}\n`);
+  const { formatSessionLog } = await import('../maillog/log-transcript.js');
+  const text = (s: SmtpSession) =>
+    [formatTranscript(s), formatSessionLog(s)].filter((x) => x !== '').join('\n');
+  io.stdout(`${chosen.map(text).join('\n\n')}\n`);
   return EXIT.OK;
 }
 
@@ -280,12 +301,26 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   ].find(([, value]) => value !== null);
   if (ignored !== undefined)
     throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (await analyzeToArray(analyzerConfig(options, fileInputs(options, io)))).sessions,
+  );
   const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
   const report = collectFailures(sessions);
   if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
   if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
   return EXIT.OK;
+}
+
+/** --maillog for the commands that hold every session: each joined in close order, the note on standard error. */
+async function withMaillogs(options: CliOptions, io: CliIo, sessions: SmtpSession[]): Promise<SmtpSession[]> {
+  if (options.maillogs.length === 0) return sessions;
+  const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+  const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
+  const joined = sessions.map((s) => join.join(s));
+  io.stderr(`smtpscope: ${join.note()}\n`);
+  return joined;
 }
 
 async function runDevices(io: CliIo): Promise<number> {

@@ -18,8 +18,10 @@ import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
+import { sessionLimitsForSinks } from './config-for-sinks.js';
 import { runPacketLoop } from './packet-loop.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
+import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
 export interface MessageBodyListener {
@@ -46,6 +48,11 @@ export interface AnalyzerConfig {
   readonly onWarning?: (warning: SourceWarning, source: string) => void;
   /** Analyse only one shard of the connections (pipeline/sharded.ts), told between packets where it is. */
   readonly shard?: AnalyzerShard;
+  /**
+   * TLS key logs (pipeline/tls-keys.ts). Decryption secrets blocks of pcapng inputs are read with or without it;
+   * `smtp.tlsDecryptors`, when set, replaces the decryptors built from them.
+   */
+  readonly tls?: TlsAnalyzerConfig;
 }
 
 export interface AnalyzerShard extends AssemblerShard {
@@ -70,6 +77,7 @@ const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
+  const sessionLimits = sessionLimitsForSinks(config.session, sinks);
   const open = new Map<string, SessionBuilder>();
   /** Connections seen whose decoder has not spoken yet (no session model made: see emitterFor). */
   let awaitingFirstEvent = 0;
@@ -84,6 +92,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let liveDecode: (() => DecodeCounters) | null = null;
   let liveAssembler: (() => AssemblerStats) | null = null;
   const warnings: SourceWarning[] = [];
+  const tlsKeys = createTlsKeys(config.tls);
+  const smtpOptions: Partial<SmtpDecoderOptions> = {
+    ...config.smtp,
+    tlsDecryptors: config.smtp?.tlsDecryptors ?? tlsKeys.factory,
+  };
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to
@@ -166,7 +179,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     return (event: SmtpEvent): void => {
       if (done) return;
       if (builder === null) {
-        builder = createSessionBuilder(flow, { ...config.session, lmtp: flow.server.port === 24 });
+        builder = createSessionBuilder(flow, { ...sessionLimits, lmtp: flow.server.port === 24 });
         open.set(flow.id, builder);
         awaitingFirstEvent--;
       }
@@ -219,7 +232,10 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     try {
       source =
         input.kind === 'file'
-          ? await openFileSource(input.path, { signal: opening.signal })
+          ? await openFileSource(input.path, {
+              signal: opening.signal,
+              onSecrets: tlsKeys.onSecrets(input.path),
+            })
           : await input.open();
     } catch (error) {
       // Stopped while the input was still being opened: there is nothing to read, and nothing went wrong.
@@ -232,7 +248,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const factory = createSmtpStreamFactory(
       (flow) =>
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
-      config.smtp ?? {},
+      smtpOptions,
     );
     const assembler = createAssembler(factory, { ...config.assembler, ports }, config.shard);
     const shard = config.shard;
@@ -260,6 +276,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         warnings.push(w);
         config.onWarning?.(w, source.description);
       }
+      // Malformed lines of the key logs this input carried (its pcapng decryption secrets blocks).
+      for (const { source: where, warning } of tlsKeys.takeWarnings()) {
+        if (warnings.length < 1000) warnings.push(warning);
+        config.onWarning?.(warning, where);
+      }
       finishedSources.push(source.stats());
       finishedDecode.push(decoder.counters());
       finishedAssembler.push(assembler.stats());
@@ -277,6 +298,9 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       const sources: { description: string; format: string; compressed: boolean }[] = [];
       let failure: unknown = null;
       try {
+        await tlsKeys.start();
+        // The key log files' own problems are the command line's to report (once, before any thread starts).
+        tlsKeys.takeWarnings();
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
           const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);
@@ -285,6 +309,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       } catch (error) {
         failure = error;
       }
+      await tlsKeys.stop();
       await delivery.catch(() => undefined);
       const summary: RunSummary = { sources, stats: stats(), warnings, wallMs: Date.now() - started };
       for (const sink of sinks) await sink.close(summary);
