@@ -389,7 +389,12 @@ class LiveSource implements LivePacketSource {
     const message =
       `live capture queue full (${this.queueLimit} packets / ${this.queueBytesLimit} bytes) before ` +
       `delivery started: ${this.queueDropped} packet(s) dropped`;
-    const warning: SourceWarning = { code: 'live-queue-overflow', byteOffset: null, message };
+    const warning: SourceWarning = {
+      code: 'live-queue-overflow',
+      byteOffset: null,
+      packetsBefore: null,
+      message,
+    };
     if (this.overflowWarningAt < 0) {
       this.overflowWarningAt = this.warningList.length;
       this.warningList.push(warning);
@@ -413,6 +418,7 @@ class LiveSource implements LivePacketSource {
       this.warningList[this.overflowWarningAt] = {
         code: 'live-queue-overflow',
         byteOffset: null,
+        packetsBefore: null,
         message:
           `live capture queue full (${this.queueLimit} packets / ${this.queueBytesLimit} bytes) before ` +
           `delivery started: ${this.queueDropped} packet(s) dropped`,

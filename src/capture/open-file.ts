@@ -210,12 +210,17 @@ async function openGzipSource(
   const reader = createStreamChunkReader(gunzip, (error) => {
     if (!isZlibError(error)) return false;
     const trailing = error.code === 'Z_DATA_ERROR' && /header check/.test(error.message);
+    const cut = error.code === 'Z_BUF_ERROR';
+    const at = `${consumed} compressed bytes read`;
     warnings.push({
-      code: trailing ? 'gzip-trailing-garbage' : 'gzip-error',
+      code: trailing ? 'gzip-trailing-garbage' : cut ? 'gzip-truncated' : 'gzip-error',
       byteOffset: null,
+      packetsBefore: null,
       message: trailing
-        ? `${description}: bytes after the end of the gzip data are not gzip (${error.message}); they were ignored, and the last decompressed block before them may be lost`
-        : `${description}: gzip data damaged or truncated (${error.message}); reading stopped`,
+        ? `bytes after the end of the gzip data are not gzip (${error.message}, ${at}); they were ignored, and the last decompressed block before them may be lost`
+        : cut
+          ? `gzip data cut before its end (${error.message}, ${at}); reading stopped`
+          : `gzip data damaged (${error.message}, ${at}); reading stopped`,
     });
     return true;
   });
@@ -261,7 +266,16 @@ function createSource(
       first = null;
       while (!closed && !p.stopped) {
         const chunk = await reader.read();
-        for (const warning of readerWarnings.splice(0)) addWarning(warning);
+        for (const warning of readerWarnings.splice(0)) {
+          // Where the decompressed input stopped: the parser's counts at the moment the reader gave up.
+          const { packets, bytes } = p.counts();
+          addWarning({
+            ...warning,
+            byteOffset: bytes,
+            packetsBefore: packets,
+            message: `after packet ${packets} (decompressed byte ${bytes}): ${warning.message}`,
+          });
+        }
         if (closed) break;
         if (chunk === null) {
           p.end();

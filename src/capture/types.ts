@@ -50,11 +50,15 @@ export interface SourceWarning {
     | 'unknown-interface'
     | 'oversized-record'
     | 'gzip-trailing-garbage'
-    /** Damaged or truncated gzip data: decompression stopped; every packet before the damage was delivered. */
+    /** Damaged gzip data: decompression stopped; every packet before the damage was delivered. */
     | 'gzip-error'
+    /** The gzip data ends before its end marker (a cut file): every packet before the cut was delivered. */
+    | 'gzip-truncated'
     | 'live-queue-overflow';
   /** Byte offset in the (decompressed) input where it happened, when the source is a byte stream. */
   readonly byteOffset: number | null;
+  /** Packets delivered before it (the damaged record is number `packetsBefore + 1`); null when unknown. */
+  readonly packetsBefore: number | null;
   readonly message: string;
 }
 

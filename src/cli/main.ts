@@ -5,8 +5,9 @@
 
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { damagingWarnings } from '../capture/damage.js';
 import { sniffFormat } from '../capture/open-file.js';
-import { CaptureFormatError } from '../capture/types.js';
+import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
@@ -191,11 +192,13 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const outputs = await buildOutputSinks(options, io);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
+  const seen: SourceWarningFrom[] = [];
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
     ...(outputs.tap === undefined ? {} : { tap: outputs.tap }),
     onWarning: (w, source) => {
+      seen.push({ source, warning: w });
       if (!wantsTui) io.stderr(`smtpscope: ${source}: ${w.message}\n`);
     },
   };
@@ -210,7 +213,9 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
       inputBytes: live ? null : inputFileBytes(inputs),
     });
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
-    return await dashboard.run(analyzer);
+    const code = await dashboard.run(analyzer);
+    // The dashboard showed no warnings on the terminal it owned: the damage is told now that it is gone.
+    return damageExit(seen, options, io, code, true);
   }
   // Several files use a worker thread per core, and with --threads one large file is split between threads,
   // with the same result as one thread.
@@ -224,10 +229,41 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     const result = await analyzer.run();
     if (!outputs.usesStdout || options.summary)
       (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
-    return EXIT.OK;
+    return damageExit(seen, options, io, EXIT.OK, false);
   } finally {
     restoreSignals();
   }
+}
+
+interface SourceWarningFrom {
+  readonly source: string;
+  readonly warning: SourceWarning;
+}
+
+/**
+ * Exit 1 when an input was damaged (src/capture/damage.ts), after everything decoded before the damage was
+ * written; the last line says which input and where. `repeat` prints the warnings themselves again (after the
+ * dashboard, which kept them off its screen).
+ */
+function damageExit(
+  seen: readonly SourceWarningFrom[],
+  options: CliOptions,
+  io: CliIo,
+  code: number,
+  repeat: boolean,
+): number {
+  const damaging = damagingWarnings(
+    seen.map((s) => s.warning),
+    options.allowTruncated,
+  );
+  if (damaging.length === 0) return code;
+  const sources = seen.filter((s) => damaging.includes(s.warning));
+  if (repeat) for (const s of sources) io.stderr(`smtpscope: ${s.source}: ${s.warning.message}\n`);
+  const names = [...new Set(sources.map((s) => s.source))];
+  io.stderr(
+    `smtpscope: damaged input (${names.join(', ')}): what was decoded before the damage was analysed and written; exit 1\n`,
+  );
+  return code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 /** First SIGINT/SIGTERM: stop and flush; a second one exits at once. */
@@ -254,7 +290,11 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
+  const seen: SourceWarningFrom[] = [];
+  const { sessions } = await analyzeToArray({
+    ...analyzerConfig(options, fileInputs(options, io)),
+    onWarning: (warning, source) => seen.push({ source, warning }),
+  });
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
     io.stderr(
@@ -263,7 +303,7 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
     return EXIT.ERROR;
   }
   io.stdout(`${chosen.map((s) => formatTranscript(s)).join('\n\n')}\n`);
-  return EXIT.OK;
+  return damageExit(seen, options, io, EXIT.OK, true);
 }
 
 async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
@@ -358,6 +398,13 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
   }
   io.stdout(`${table(rows, '')}\n${flows.length} connection(s)\n`);
   for (const w of warnings) io.stderr(`smtpscope: ${path}: ${w.message}\n`);
+  const exitCode = damageExit(
+    warnings.map((warning) => ({ source: path, warning })),
+    options,
+    io,
+    EXIT.OK,
+    false,
+  );
   if (wantId !== null && dir !== null) {
     const flow = flows.find((f) => f.key.id === wantId);
     if (flow === undefined) {
@@ -382,7 +429,7 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
     for (const g of flow.gaps)
       io.stderr(`gap ${g.direction} at ${g.offset}: ${g.length} bytes (${g.cause})\n`);
   }
-  return EXIT.OK;
+  return exitCode;
 }
 
 async function runClickHouseReplay(options: CliOptions, io: CliIo): Promise<number> {
