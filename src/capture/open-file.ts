@@ -254,7 +254,10 @@ function createSource(
     if (warnings.length < MAX_WARNINGS) warnings.push(warning);
   }
 
-  async function run(onPacket: (packet: PacketView) => void): Promise<void> {
+  async function run(
+    onPacket: (packet: PacketView) => void,
+    ready: (() => Promise<void> | null) | undefined,
+  ): Promise<void> {
     const config =
       options.maxRecordBytes === undefined
         ? { onPacket, onWarning: addWarning }
@@ -265,6 +268,9 @@ function createSource(
       if (first !== null) p.push(first);
       first = null;
       while (!closed && !p.stopped) {
+        const wait = ready?.();
+        if (wait !== undefined && wait !== null) await wait;
+        if (closed) break;
         const chunk = await reader.read();
         for (const warning of readerWarnings.splice(0)) {
           // Where the decompressed input stopped: the parser's counts at the moment the reader gave up.
@@ -292,10 +298,10 @@ function createSource(
     description,
     format,
     compressed,
-    forEach(onPacket: (packet: PacketView) => void): Promise<void> {
+    forEach(onPacket: (packet: PacketView) => void, ready?: () => Promise<void> | null): Promise<void> {
       if (started) return Promise.reject(new Error(`${description}: forEach may be called only once`));
       started = true;
-      finished = run(onPacket);
+      finished = run(onPacket, ready);
       return finished;
     },
     async close(): Promise<void> {

@@ -49,7 +49,8 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
   const csvTargets = [options.csvDir, ...Object.values(files)];
   if (options.csvDir !== null || Object.keys(files).length > 0)
     sinks.push(createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append }));
-  if (options.json !== null) sinks.push(createJsonSink({ path: options.json, append }));
+  if (options.json !== null)
+    sinks.push(createJsonSink({ path: options.json, append, attempts: options.connectionAttempts }));
   let bodyListener: MessageBodyListener | undefined;
   if (options.extractDir !== null) {
     const extract = createExtractSink({

@@ -18,6 +18,13 @@ import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
+import { createAttemptGate } from './attempt-gate.js';
+import {
+  type ConnectionAttempt,
+  createAttemptCounter,
+  mergeAttemptStats,
+  NO_ATTEMPTS,
+} from './connection-attempts.js';
 import { runPacketLoop } from './packet-loop.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 
@@ -66,6 +73,13 @@ export interface Analyzer {
 /** How often a live source's clock moves the packet clock while no packet comes. */
 export const CLOCK_TICK_MS = 1000;
 
+/**
+ * Sessions (and attempt records) waiting for slow sinks before the source is held back: past it, reading waits
+ * until every queued delivery is done (docs/LIMITS.md, "Back-pressure"). The backlog is then at most this plus
+ * what one chunk of input closes (a 1 MiB read), whatever the length of the input and the speed of the disk.
+ */
+export const MAX_QUEUED_DELIVERIES = 256;
+
 const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped: 0, truncated: 0 };
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
@@ -81,6 +95,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   const finishedSources: SourceStats[] = [];
   const finishedDecode: DecodeCounters[] = [];
   const finishedAssembler: AssemblerStats[] = [];
+  const attemptCounter = createAttemptCounter();
+  /** Sinks that take one record per attempt; none unless asked (`--connection-attempts`). */
+  const attemptSinks = sinks.filter((s) => s.connectionAttempt !== undefined);
+  /** Connections of the input being read that have neither carried a byte nor closed. */
+  let liveWaiting: (() => number) | null = null;
   let liveDecode: (() => DecodeCounters) | null = null;
   let liveAssembler: (() => AssemblerStats) | null = null;
   const warnings: SourceWarning[] = [];
@@ -98,6 +117,14 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let failed = false;
   /** Sessions whose delivery is queued on `delivery`. */
   let queued = 0;
+  /** Times reading waited for the sinks (back-pressure), for the tests and the summary. */
+  let pauses = 0;
+  /** Between chunks of input: hold the source back while the sinks are behind. */
+  const ready = (): Promise<void> | null => {
+    if (queued < MAX_QUEUED_DELIVERIES) return null;
+    pauses++;
+    return delivery;
+  };
 
   /** Aborts an input still being opened (standard input that has not sent its first bytes) on stop(). */
   const opening = new AbortController();
@@ -155,6 +182,35 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     }
   };
 
+  const deliverAttempt = (attempt: ConnectionAttempt): void => {
+    if (failed) return;
+    const to = async (): Promise<void> => {
+      for (const sink of attemptSinks) await sink.connectionAttempt?.(attempt);
+    };
+    if (queued > 0) {
+      enqueue(to);
+      return;
+    }
+    for (let i = 0; i < attemptSinks.length; i++) {
+      let result: void | Promise<void>;
+      try {
+        result = attemptSinks[i]?.connectionAttempt?.(attempt);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (result !== undefined) {
+        const waiting = result;
+        enqueue(async () => {
+          await waiting;
+          for (let k = i + 1; k < attemptSinks.length; k++)
+            await attemptSinks[k]?.connectionAttempt?.(attempt);
+        });
+        return;
+      }
+    }
+  };
+
   const emitterFor = (flow: FlowKey, body: MessageBodyListener | undefined) => {
     // The session model is made at the connection's first event, not when the connection is seen: a flood of
     // connections that never carry a byte (a SYN flood) then costs no model until each one closes.
@@ -205,6 +261,9 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       ),
       sessionsClosed,
       sessionsOpen: open.size + awaitingFirstEvent,
+      attempts: attemptCounter.stats(),
+      connectionsWaiting: liveWaiting === null ? 0 : liveWaiting(),
+      sinkWaits: pauses,
       firstTsMicros: firstTs,
       lastTsMicros: lastTs,
     };
@@ -234,7 +293,23 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
       config.smtp ?? {},
     );
-    const assembler = createAssembler(factory, { ...config.assembler, ports }, config.shard);
+    const gate = createAttemptGate(factory, (flow, fate, reason, flowStats) => {
+      attemptCounter.add(flow, fate);
+      if (attemptSinks.length === 0) return;
+      deliverAttempt({
+        id: prefix === '' ? flow.id : `${prefix}${flow.id}`,
+        client: flow.client,
+        server: flow.server,
+        fate,
+        closeReason: reason,
+        firstTsMicros: flowStats.firstTsMicros,
+        lastTsMicros: flowStats.lastTsMicros,
+        packetsC2s: flowStats.c2s.packets,
+        packetsS2c: flowStats.s2c.packets,
+      });
+    });
+    liveWaiting = () => gate.waiting;
+    const assembler = createAssembler(gate, { ...config.assembler, ports }, config.shard);
     const shard = config.shard;
     liveDecode = () => decoder.counters();
     liveAssembler = () => assembler.stats();
@@ -246,6 +321,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       if (!stopped) {
         const result = await runPacketLoop(source, decoder, assembler, {
           ...(config.tap === undefined ? {} : { tap: config.tap }),
+          ready,
           ...(shard === undefined ? {} : { tick: shard.onBoundary, tickEvery: shard.boundaryEvery }),
         });
         if (result.firstTsMicros !== null)
@@ -265,6 +341,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       finishedAssembler.push(assembler.stats());
       liveDecode = null;
       liveAssembler = null;
+      liveWaiting = null;
       current = null;
       await source.close();
     }
@@ -329,6 +406,9 @@ export function mergeRunStats(all: readonly RunStats[]): RunStats {
     assembler: sumAssemblerStats(all.map((s) => s.assembler)),
     sessionsClosed: all.reduce((n, s) => n + s.sessionsClosed, 0),
     sessionsOpen: all.reduce((n, s) => n + s.sessionsOpen, 0),
+    attempts: all.length === 0 ? NO_ATTEMPTS : mergeAttemptStats(all.map((s) => s.attempts)),
+    connectionsWaiting: all.reduce((n, s) => n + s.connectionsWaiting, 0),
+    sinkWaits: all.reduce((n, s) => n + s.sinkWaits, 0),
     firstTsMicros: first,
     lastTsMicros: last,
   };

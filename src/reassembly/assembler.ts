@@ -221,6 +221,7 @@ export function createAssembler(
       s2c: conn.server.stats,
       sawSyn: conn.sawSyn,
       sawSynAck: conn.sawSynAck,
+      ...(conn.firstClose === null ? {} : { firstClose: conn.firstClose }),
     };
   }
 
@@ -410,6 +411,8 @@ export function createAssembler(
       if (!created) return;
     }
 
+    if ((flags & (FIN | RST)) !== 0 && conn.firstClose === null)
+      conn.firstClose = fromA === conn.aIsClient ? 'c2s' : 's2c';
     active.segment(segment, ts);
     if (active.bufferedBytes > 0) holding.add(active);
 

@@ -65,6 +65,11 @@ export interface FlowStats {
   /** Whether a SYN from the client was seen (false: picked up midstream). */
   readonly sawSyn: boolean;
   readonly sawSynAck: boolean;
+  /**
+   * Direction of the connection's first FIN or RST (who closed first); absent when neither came (idle timeout,
+   * end of capture, eviction). Tells a server that closed without a greeting from a client that gave up.
+   */
+  readonly firstClose?: Direction;
 }
 
 export interface StreamHandler {

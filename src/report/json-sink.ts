@@ -12,6 +12,7 @@
 import type { SmtpSession } from '../model/types.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { toSessionDocument } from './json-document.js';
+import { toAttemptDocument, toRunDocument } from './json-run-records.js';
 import { createOutputFile } from './output-file.js';
 
 export interface JsonSinkOptions {
@@ -21,6 +22,8 @@ export interface JsonSinkOptions {
   readonly append?: boolean;
   /** Stream used for `-` (standard output by default). */
   readonly stdout?: NodeJS.WritableStream;
+  /** Also one line per connection attempt and a run record at the end (`--connection-attempts`). */
+  readonly attempts?: boolean;
 }
 
 /** One NDJSON line (terminated) for a session. */
@@ -42,14 +45,24 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
     header: '',
     ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
   });
-  return {
+  const line = (document: unknown): string => `${escapeInvisibles(JSON.stringify(document))}\n`;
+  const sink: Sink = {
     name: 'json',
     async sessionClosed(session: SmtpSession) {
       await out.write(toNdjsonLine(session));
       if (append) await out.flush();
     },
-    async close(_summary: RunSummary) {
+    async close(summary: RunSummary) {
+      if (options.attempts === true) await out.write(line(toRunDocument(summary)));
       await out.commit();
+    },
+  };
+  if (options.attempts !== true) return sink;
+  return {
+    ...sink,
+    async connectionAttempt(attempt) {
+      await out.write(line(toAttemptDocument(attempt)));
+      if (append) await out.flush();
     },
   };
 }
