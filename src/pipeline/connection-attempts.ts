@@ -52,7 +52,11 @@ export interface AddressCount {
 export interface AttemptStats {
   readonly total: number;
   readonly byFate: Readonly<Record<AttemptFate, number>>;
-  /** Top servers and clients by attempts, most first (ties by address). */
+  /**
+   * Servers and clients by attempts, most first (ties by address): every address counted, at most
+   * {@link ADDRESS_SLOTS} each, so that several threads' counts add up exactly; reports show the first
+   * {@link TOP_ADDRESSES}.
+   */
   readonly servers: readonly AddressCount[];
   readonly clients: readonly AddressCount[];
   /** More distinct addresses than {@link ADDRESS_SLOTS} were seen: the counts are lower bounds. */
@@ -140,8 +144,8 @@ export function createAttemptCounter(slots = ADDRESS_SLOTS): AttemptCounter {
       return {
         total,
         byFate: { ...byFate },
-        servers: servers.top(TOP_ADDRESSES),
-        clients: clients.top(TOP_ADDRESSES),
+        servers: servers.top(slots),
+        clients: clients.top(slots),
         approximate: servers.overflowed || clients.overflowed,
       };
     },
@@ -157,9 +161,8 @@ export const NO_ATTEMPTS: AttemptStats = {
 };
 
 /**
- * Several runs' attempt statistics as one (files on workers, shards). The per-address lists are each run's top
- * entries added up, so an address that is in no run's top list is missing: marked approximate when any list
- * was full.
+ * Several runs' attempt statistics as one (files on workers, shards): exact when no run's tables overflowed and
+ * the merged tables hold every address.
  */
 export function mergeAttemptStats(all: readonly AttemptStats[]): AttemptStats {
   if (all.length === 1 && all[0] !== undefined) return all[0];
@@ -173,13 +176,13 @@ export function mergeAttemptStats(all: readonly AttemptStats[]): AttemptStats {
     for (const fate of ATTEMPT_FATES) byFate[fate] += s.byFate[fate];
     for (const a of s.servers) servers.add(a.address, a.count);
     for (const a of s.clients) clients.add(a.address, a.count);
-    approximate ||= s.approximate || s.servers.length >= TOP_ADDRESSES || s.clients.length >= TOP_ADDRESSES;
+    approximate ||= s.approximate;
   }
   return {
     total,
     byFate,
-    servers: servers.top(TOP_ADDRESSES),
-    clients: clients.top(TOP_ADDRESSES),
-    approximate: approximate && all.length > 1,
+    servers: servers.top(ADDRESS_SLOTS),
+    clients: clients.top(ADDRESS_SLOTS),
+    approximate: approximate || servers.overflowed || clients.overflowed,
   };
 }

@@ -5,7 +5,7 @@
  * the input warnings. Consumers tell them from sessions (`smtpscope.session`) by `event.dataset`.
  */
 
-import type { ConnectionAttempt } from '../pipeline/connection-attempts.js';
+import { type ConnectionAttempt, TOP_ADDRESSES } from '../pipeline/connection-attempts.js';
 import type { RunSummary } from '../pipeline/sink.js';
 import { formatIsoMicros } from './iso-micros.js';
 
@@ -57,8 +57,8 @@ export function toRunDocument(summary: RunSummary) {
         attempts: {
           total: attempts.total,
           by_fate: attempts.byFate,
-          servers: attempts.servers,
-          clients: attempts.clients,
+          servers: attempts.servers.slice(0, TOP_ADDRESSES),
+          clients: attempts.clients.slice(0, TOP_ADDRESSES),
           approximate: attempts.approximate,
         },
         warnings: summary.warnings.map((w) => ({

@@ -5,7 +5,7 @@
  */
 
 import type { ReasonClass, SmtpSession } from '../model/types.js';
-import { ATTEMPT_FATES } from '../pipeline/connection-attempts.js';
+import { ATTEMPT_FATES, TOP_ADDRESSES } from '../pipeline/connection-attempts.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { safeText } from '../report/safe-text.js';
 import { byCount, endpoint, formatBytes, increment, isoMicros, table } from './format.js';
@@ -199,11 +199,11 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       );
       section(
         `Attempts by server${approx}:`,
-        attempts.servers.map((a) => [a.address, String(a.count)]),
+        attempts.servers.slice(0, TOP_ADDRESSES).map((a) => [a.address, String(a.count)]),
       );
       section(
         `Attempts by client${approx}:`,
-        attempts.clients.map((a) => [a.address, String(a.count)]),
+        attempts.clients.slice(0, TOP_ADDRESSES).map((a) => [a.address, String(a.count)]),
       );
     }
     const decode = summary.stats.decode;
