@@ -10,6 +10,7 @@ import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
+import { DEFAULT_MEMORY_BUDGET_MB } from '../pipeline/memory-budget.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
 import { createOutputFile } from '../report/output-file.js';
@@ -131,7 +132,8 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
     ...(options.messageKeepBytes === null ? {} : { messageKeepBytes: options.messageKeepBytes }),
     ...(options.maxHeaderBytes === null ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
   };
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session };
+  const memoryBudgetBytes = options.maxMemoryBytes ?? DEFAULT_MEMORY_BUDGET_MB * 1024 * 1024;
+  return { inputs, ports: options.ports, decoder, assembler, smtp, session, memoryBudgetBytes };
 }
 
 /**

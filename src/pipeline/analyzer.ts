@@ -14,7 +14,7 @@ import type { DecodeCounters, DecoderOptions, MalformedKind, SkipReason } from '
 import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '../model/session-builder.js';
 import type { SmtpSession } from '../model/types.js';
 import { createAssembler } from '../reassembly/assembler.js';
-import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
+import { DEFAULT_ASSEMBLER_OPTIONS, DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
@@ -25,6 +25,7 @@ import {
   mergeAttemptStats,
   NO_ATTEMPTS,
 } from './connection-attempts.js';
+import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
 import { runPacketLoop } from './packet-loop.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 
@@ -51,6 +52,11 @@ export interface AnalyzerConfig {
   readonly tap?: (packet: PacketView) => void;
   /** Called for each source warning as soon as the source reports it. */
   readonly onWarning?: (warning: SourceWarning, source: string) => void;
+  /**
+   * The global memory budget in bytes (memory-budget.ts); absent: none. Not applied with `shard` (the result
+   * of a split must not depend on each thread's memory).
+   */
+  readonly memoryBudgetBytes?: number;
   /** Analyse only one shard of the connections (pipeline/sharded.ts), told between packets where it is. */
   readonly shard?: AnalyzerShard;
 }
@@ -120,7 +126,14 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   /** Times reading waited for the sinks (back-pressure), for the tests and the summary. */
   let pauses = 0;
   /** Between chunks of input: hold the source back while the sinks are behind. */
+  const budget =
+    config.memoryBudgetBytes === undefined || config.shard !== undefined
+      ? null
+      : createMemoryBudget(config.memoryBudgetBytes);
+  /** The assembler of the input being read, for the budget's shedding. */
+  let liveShed: { open: () => number; shed: (count: number) => number } | null = null;
   const ready = (): Promise<void> | null => {
+    if (budget !== null && liveShed !== null) budget.check(liveShed.open(), liveShed.shed);
     if (queued < MAX_QUEUED_DELIVERIES) return null;
     pauses++;
     return delivery;
@@ -264,6 +277,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       attempts: attemptCounter.stats(),
       connectionsWaiting: liveWaiting === null ? 0 : liveWaiting(),
       sinkWaits: pauses,
+      budget: budget === null ? NO_BUDGET : budget.stats(),
       firstTsMicros: firstTs,
       lastTsMicros: lastTs,
     };
@@ -309,7 +323,21 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       });
     });
     liveWaiting = () => gate.waiting;
-    const assembler = createAssembler(gate, { ...config.assembler, ports }, config.shard);
+    const budgetBytes = config.memoryBudgetBytes;
+    // The out-of-order buffers draw at most a quarter of the budget (memory-budget.ts).
+    const assemblerOptions =
+      budgetBytes === undefined || config.shard !== undefined
+        ? { ...config.assembler, ports }
+        : {
+            ...config.assembler,
+            ports,
+            maxBufferedBytesTotal: Math.min(
+              config.assembler?.maxBufferedBytesTotal ?? DEFAULT_ASSEMBLER_OPTIONS.maxBufferedBytesTotal,
+              Math.floor(budgetBytes / 4),
+            ),
+          };
+    const assembler = createAssembler(gate, assemblerOptions, config.shard);
+    liveShed = { open: () => assembler.stats().openFlows, shed: (n) => assembler.shedOldest(n) };
     const shard = config.shard;
     liveDecode = () => decoder.counters();
     liveAssembler = () => assembler.stats();
@@ -342,6 +370,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       liveDecode = null;
       liveAssembler = null;
       liveWaiting = null;
+      liveShed = null;
       current = null;
       await source.close();
     }
@@ -409,6 +438,7 @@ export function mergeRunStats(all: readonly RunStats[]): RunStats {
     attempts: all.length === 0 ? NO_ATTEMPTS : mergeAttemptStats(all.map((s) => s.attempts)),
     connectionsWaiting: all.reduce((n, s) => n + s.connectionsWaiting, 0),
     sinkWaits: all.reduce((n, s) => n + s.sinkWaits, 0),
+    budget: mergeBudgetStats(all.map((s) => s.budget)),
     firstTsMicros: first,
     lastTsMicros: last,
   };

@@ -8,6 +8,7 @@ import type { DecodeCounters } from '../decode/types.js';
 import type { SmtpSession } from '../model/types.js';
 import type { AssemblerStats } from '../reassembly/types.js';
 import type { AttemptStats, ConnectionAttempt } from './connection-attempts.js';
+import type { BudgetStats } from './memory-budget.js';
 
 export interface RunStats {
   readonly source: SourceStats;
@@ -22,6 +23,8 @@ export interface RunStats {
   readonly connectionsWaiting: number;
   /** Times reading waited for slow sinks (back-pressure; docs/LIMITS.md). */
   readonly sinkWaits: number;
+  /** The global memory budget: how often it was reached and what was closed to keep it (memory-budget.ts). */
+  readonly budget: BudgetStats;
   /** Packet time of the first and last packet (null before the first). */
   readonly firstTsMicros: number | null;
   readonly lastTsMicros: number | null;

@@ -457,6 +457,17 @@ export function createAssembler(
     return closedCount;
   }
 
+  function shedOldest(count: number): number {
+    let closedCount = 0;
+    let head = table.openHead;
+    while (head !== null && closedCount < count) {
+      close(head, 'limit', latestTsMicros);
+      closedCount++;
+      head = table.openHead;
+    }
+    return closedCount;
+  }
+
   function flushAll(reason: CloseReason): void {
     let head = table.openHead;
     at.segment = segments;
@@ -489,5 +500,5 @@ export function createAssembler(
     };
   }
 
-  return { push, advance, flushOlderThan, flushAll, stats };
+  return { push, advance, flushOlderThan, shedOldest, flushAll, stats };
 }

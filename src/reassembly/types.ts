@@ -158,6 +158,11 @@ export interface Assembler {
   advance(tsMicros: number): void;
   /** Closes connections idle since before `tsMicros` (packet time). Returns how many were closed. */
   flushOlderThan(tsMicros: number): number;
+  /**
+   * Closes the `count` least recently active open connections as `limit` (the global memory budget, see
+   * pipeline/memory-budget.ts). Returns how many were closed.
+   */
+  shedOldest(count: number): number;
   /** Closes every open connection with `reason` (end of input, shutdown). */
   flushAll(reason: CloseReason): void;
   stats(): AssemblerStats;

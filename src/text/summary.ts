@@ -225,6 +225,12 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
         ['dropped', src.dropped === null ? 'n/a (this input does not report drops)' : String(src.dropped)],
       ]),
     );
+    const budget = summary.stats.budget;
+    if (budget.hits > 0)
+      out.push(
+        '',
+        `Memory budget (${formatBytes(budget.bytes)}) reached ${budget.hits} time(s): ${budget.connectionsClosed} connection(s) closed early as 'limit' (docs/LIMITS.md)`,
+      );
     section(
       'Anomalies:',
       byCount(anomalies).map(([k, n]) => [k, String(n)]),

@@ -17,6 +17,7 @@ import { replayClickHouseSpill } from '../../src/fleet/replay.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray, createAnalyzer } from '../../src/pipeline/analyzer.js';
 import { NO_ATTEMPTS } from '../../src/pipeline/connection-attempts.js';
+import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
 import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, type LevelName } from '../../src/report/columns.js';
@@ -77,6 +78,7 @@ const SUMMARY: RunSummary = {
     attempts: NO_ATTEMPTS,
     connectionsWaiting: 0,
     sinkWaits: 0,
+    budget: NO_BUDGET,
     firstTsMicros: null,
     lastTsMicros: null,
   },
