@@ -60,8 +60,8 @@ export interface LiveSourceDeps {
 }
 
 export interface LiveSourceStats extends SourceStats {
-  /** Always null: `cap` does not report kernel drops. Show as "n/a". */
-  readonly dropped: null;
+  /** Kernel and interface drops; null when the capture cannot tell (always, through `cap`). Show as "n/a". */
+  readonly dropped: number | null;
   /** Packets we dropped because the pre-forEach queue was full. */
   readonly queueDropped: number;
 }

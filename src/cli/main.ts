@@ -10,7 +10,7 @@ import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
-import { DEFAULT_MEMORY_BUDGET_MB } from '../pipeline/memory-budget.js';
+import { DEFAULT_MEMORY_BUDGET_MB, tuneHeapGrowth } from '../pipeline/memory-budget.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
 import { createOutputFile } from '../report/output-file.js';
@@ -56,6 +56,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stdout('smtpscope 0.1.0\n');
     return EXIT.OK;
   }
+  tuneHeapGrowth();
   try {
     switch (options.command) {
       case 'devices':

@@ -40,6 +40,7 @@ const FLAGS = {
   'allow-truncated': { type: 'boolean' },
   'connection-attempts': { type: 'boolean' },
   'max-memory-mb': { type: 'string' },
+  'live-helper': { type: 'string' },
   threads: { type: 'string' },
   'reveal-secrets': { type: 'boolean' },
   session: { type: 'string' },
@@ -94,6 +95,8 @@ export interface CliOptions {
   readonly connectionAttempts: boolean;
   /** Global memory budget in bytes (--max-memory-mb); null: the default (docs/LIMITS.md). */
   readonly maxMemoryBytes: number | null;
+  /** What opens the interface for -i: the `cap` addon in-process, or a tcpdump helper process (docs/LIVE.md). */
+  readonly liveHelper: 'cap' | 'tcpdump';
   /** Worker threads for file analysis (--threads); null: one per core for several files, one file not split. */
   readonly threads: number | null;
   readonly revealSecrets: boolean;
@@ -132,6 +135,12 @@ export interface CliOptions {
     /** Create the database and tables when missing (off with --clickhouse-no-create). */
     readonly createTables: boolean;
   };
+}
+
+function liveHelperOf(value: string | undefined): 'cap' | 'tcpdump' {
+  if (value === undefined || value === 'cap') return 'cap';
+  if (value === 'tcpdump') return 'tcpdump';
+  throw new UsageError(`--live-helper takes cap or tcpdump, not '${value}'`);
 }
 
 function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
@@ -233,6 +242,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     allowTruncated: v['allow-truncated'] === true,
     connectionAttempts: v['connection-attempts'] === true,
     maxMemoryBytes: memoryMb === null ? null : memoryMb * 1024 * 1024,
+    liveHelper: liveHelperOf(v['live-helper']),
     threads: positiveInt('threads', v.threads),
     revealSecrets: v['reveal-secrets'] === true,
     session: v.session ?? null,
@@ -307,6 +317,8 @@ Live capture:
   -c, --count N            stop after N packets    -G, --duration S      stop after S seconds
   -w, --write FILE         also write the packets to a pcap file   -C, --rotate-mb MB  rotate it
   -Z, --user USER          drop privileges to USER once the capture is open
+  --live-helper tcpdump    capture through a tcpdump process: kernel drop counts and kernel
+                           timestamps (default cap: in-process, drops n/a; docs/LIVE.md)
 
 Limits (docs/LIMITS.md):
   --max-connections N  --idle-timeout S  --max-buffer-mb MB  --max-buffer-per-conn-mb MB  --max-line N
