@@ -27,8 +27,10 @@ export function damageOf(warning: SourceWarning): InputDamage {
       return 'damaged';
     // A block type this reader does not know is skipped as the pcapng specification says; a live queue overflow
     // is a counted loss (docs/LIVE.md), not damage to an input.
+    // A bad line in a TLS key log carried by the capture spoils decryption, not the capture.
     case 'unknown-block':
     case 'live-queue-overflow':
+    case 'tls-keylog':
       return 'none';
   }
 }

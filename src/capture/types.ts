@@ -54,7 +54,9 @@ export interface SourceWarning {
     | 'gzip-error'
     /** The gzip data ends before its end marker (a cut file): every packet before the cut was delivered. */
     | 'gzip-truncated'
-    | 'live-queue-overflow';
+    | 'live-queue-overflow'
+    /** A malformed line in a TLS key log carried by the capture (pcapng decryption secrets). */
+    | 'tls-keylog';
   /** Byte offset in the (decompressed) input where it happened, when the source is a byte stream. */
   readonly byteOffset: number | null;
   /** Packets delivered before it (the damaged record is number `packetsBefore + 1`); null when unknown. */

@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { damagingWarnings } from '../capture/damage.js';
 import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
+import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { DEFAULT_MEMORY_BUDGET_MB, tuneHeapGrowth } from '../pipeline/memory-budget.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
+import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
 import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
@@ -133,8 +135,9 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
     ...(options.messageKeepBytes === null ? {} : { messageKeepBytes: options.messageKeepBytes }),
     ...(options.maxHeaderBytes === null ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
   };
+  const tls = { keyLogFiles: options.tlsKeyLogs, follow: options.live !== null };
   const memoryBudgetBytes = options.maxMemoryBytes ?? DEFAULT_MEMORY_BUDGET_MB * 1024 * 1024;
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session, memoryBudgetBytes };
+  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls, memoryBudgetBytes };
 }
 
 /**
@@ -192,10 +195,14 @@ function readHead(file: string): Uint8Array {
 
 async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  // Unreadable key logs stop here (exit 1, before any output is created); malformed lines are reported once.
+  for (const problem of checkKeyLogFiles(options.tlsKeyLogs))
+    io.stderr(`smtpscope: ${problem.source}: ${problem.message}\n`);
   const outputs = await buildOutputSinks(options, io);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
   const seen: SourceWarningFrom[] = [];
+  for (const input of inputs) if (input.kind === 'file') outputs.captureFiles.push(input.path);
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
@@ -206,7 +213,14 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     },
   };
   const summary = createSummaryAggregator();
-  const sinks: Sink[] = [...outputs.sinks, summary];
+  let sinks: Sink[] = [...outputs.sinks, summary];
+  // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const live = readsLive(options);
+    const logs = await openMaillogs(options.maillogs, live);
+    sinks = [maillogJoinSink(logs, sinks, live, (note) => io.stderr(`smtpscope: ${note}\n`))];
+  }
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
     const live = readsLive(options);
@@ -294,10 +308,16 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
   const seen: SourceWarningFrom[] = [];
-  const { sessions } = await analyzeToArray({
-    ...analyzerConfig(options, fileInputs(options, io)),
-    onWarning: (warning, source) => seen.push({ source, warning }),
-  });
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (
+      await analyzeToArray({
+        ...analyzerConfig(options, fileInputs(options, io)),
+        onWarning: (warning, source) => seen.push({ source, warning }),
+      })
+    ).sessions,
+  );
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
     io.stderr(
@@ -305,7 +325,10 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
     );
     return EXIT.ERROR;
   }
-  io.stdout(`${chosen.map((s) => formatTranscript(s)).join('\n\n')}\n`);
+  const { formatSessionLog } = await import('../maillog/log-transcript.js');
+  const text = (s: SmtpSession) =>
+    [formatTranscript(s), formatSessionLog(s)].filter((x) => x !== '').join('\n');
+  io.stdout(`${chosen.map(text).join('\n\n')}\n`);
   return damageExit(seen, options, io, EXIT.OK, true);
 }
 
@@ -323,12 +346,32 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   ].find(([, value]) => value !== null);
   if (ignored !== undefined)
     throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
+  const seen: SourceWarningFrom[] = [];
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (
+      await analyzeToArray({
+        ...analyzerConfig(options, fileInputs(options, io)),
+        onWarning: (warning, source) => seen.push({ source, warning }),
+      })
+    ).sessions,
+  );
   const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
   const report = collectFailures(sessions);
   if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
   if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
-  return EXIT.OK;
+  return damageExit(seen, options, io, EXIT.OK, true);
+}
+
+/** --maillog for the commands that hold every session: each joined in close order, the note on standard error. */
+async function withMaillogs(options: CliOptions, io: CliIo, sessions: SmtpSession[]): Promise<SmtpSession[]> {
+  if (options.maillogs.length === 0) return sessions;
+  const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+  const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
+  const joined = sessions.map((s) => join.join(s));
+  io.stderr(`smtpscope: ${join.note()}\n`);
+  return joined;
 }
 
 async function runDevices(io: CliIo): Promise<number> {

@@ -43,6 +43,7 @@ const FLAGS = {
   'live-helper': { type: 'string' },
   threads: { type: 'string' },
   'reveal-secrets': { type: 'boolean' },
+  'tls-keylog': { type: 'string', multiple: true },
   session: { type: 'string' },
   'write-streams': { type: 'string' },
   interface: { type: 'string', short: 'i' },
@@ -70,6 +71,11 @@ const FLAGS = {
   'clickhouse-spill': { type: 'string' },
   'clickhouse-no-create': { type: 'boolean' },
   sensor: { type: 'string' },
+  // MTA log correlation (docs/MAILLOG.md)
+  maillog: { type: 'string', multiple: true },
+  // SIEM records (docs/JSON.md, docs/ZEEK.md)
+  'json-level': { type: 'string' },
+  zeek: { type: 'string' },
 } as const;
 
 export interface CliOptions {
@@ -100,6 +106,8 @@ export interface CliOptions {
   /** Worker threads for file analysis (--threads); null: one per core for several files, one file not split. */
   readonly threads: number | null;
   readonly revealSecrets: boolean;
+  /** NSS key log files that decrypt TLS sessions (docs/TLS.md); followed while a live capture runs. */
+  readonly tlsKeyLogs: readonly string[];
   readonly session: string | null;
   readonly writeStreams: string | null;
   readonly live: null | {
@@ -135,6 +143,12 @@ export interface CliOptions {
     /** Create the database and tables when missing (off with --clickhouse-no-create). */
     readonly createTables: boolean;
   };
+  /** Postfix / Exim logs joined with the sessions (--maillog, repeatable; docs/MAILLOG.md). */
+  readonly maillogs: readonly string[];
+  /** NDJSON documents per session (default) or per recipient (--json-level). */
+  readonly jsonLevel: 'sessions' | 'recipients';
+  /** Folder for Zeek-format smtp.log and conn.log (--zeek). */
+  readonly zeekDir: string | null;
 }
 
 function liveHelperOf(value: string | undefined): 'cap' | 'tcpdump' {
@@ -170,6 +184,11 @@ export function parsePorts(text: string): ReadonlySet<number> {
 /** Builds the default BPF filter for live capture from the port set. */
 export function portsFilter(ports: ReadonlySet<number>): string {
   return `tcp and (${[...ports].map((p) => `port ${p}`).join(' or ')})`;
+}
+
+function jsonLevel(value: string | undefined): 'sessions' | 'recipients' {
+  if (value === undefined || value === 'sessions' || value === 'recipients') return value ?? 'sessions';
+  throw new UsageError(`--json-level takes sessions or recipients, not '${value}'`);
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
@@ -245,6 +264,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     liveHelper: liveHelperOf(v['live-helper']),
     threads: positiveInt('threads', v.threads),
     revealSecrets: v['reveal-secrets'] === true,
+    tlsKeyLogs: v['tls-keylog'] ?? [],
     session: v.session ?? null,
     writeStreams: v['write-streams'] ?? null,
     live,
@@ -269,6 +289,9 @@ export function parseCli(argv: readonly string[]): CliOptions {
       sensor: v.sensor ?? null,
       createTables: v['clickhouse-no-create'] !== true,
     },
+    maillogs: v.maillog ?? [],
+    jsonLevel: jsonLevel(v['json-level']),
+    zeekDir: v.zeek ?? null,
   };
 }
 
@@ -288,6 +311,8 @@ Usage:
 Output (analyze):
   --summary, --no-tui      print the text summary (default when standard output is not a terminal)
   --json FILE              one JSON object per session (NDJSON; '-' = standard output)
+  --json-level LEVEL       sessions (default) or recipients: one document per RCPT with its context
+  --zeek DIR               Zeek-format smtp.log and conn.log (docs/ZEEK.md)
   --csv DIR                sessions.csv, transactions.csv, recipients.csv, commands.csv
   --csv-sessions FILE      one level only (also --csv-transactions, --csv-recipients, --csv-commands)
   --extract DIR            every complete message as an .eml file, with index.csv
@@ -303,6 +328,10 @@ Output (analyze):
                            flags win over it
 
 Input:
+  --maillog FILE           Postfix or Exim log (plain or gzip; repeatable): each recipient gets the MTA's
+                           later fate (analyze, transcript, bounces; docs/MAILLOG.md). Live: followed
+  --tls-keylog FILE        decrypt TLS with this NSS key log (SSLKEYLOGFILE; repeatable; followed
+                           during live capture). pcapng decryption secrets are used without it (docs/TLS.md)
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)
   --verify-checksums       drop packets with bad IP/TCP checksums (off: offloaded checksums are common)
   --allow-truncated        a capture cut inside its last record (copied while still being written)

@@ -19,6 +19,7 @@ import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
 import { createAttemptGate } from './attempt-gate.js';
+import { sessionLimitsForSinks } from './config-for-sinks.js';
 import {
   type ConnectionAttempt,
   createAttemptCounter,
@@ -28,6 +29,7 @@ import {
 import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
 import { runPacketLoop } from './packet-loop.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
+import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
 export interface MessageBodyListener {
@@ -59,6 +61,11 @@ export interface AnalyzerConfig {
   readonly memoryBudgetBytes?: number;
   /** Analyse only one shard of the connections (pipeline/sharded.ts), told between packets where it is. */
   readonly shard?: AnalyzerShard;
+  /**
+   * TLS key logs (pipeline/tls-keys.ts). Decryption secrets blocks of pcapng inputs are read with or without it;
+   * `smtp.tlsDecryptors`, when set, replaces the decryptors built from them.
+   */
+  readonly tls?: TlsAnalyzerConfig;
 }
 
 export interface AnalyzerShard extends AssemblerShard {
@@ -90,6 +97,7 @@ const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
+  const sessionLimits = sessionLimitsForSinks(config.session, sinks);
   const open = new Map<string, SessionBuilder>();
   /** Connections seen whose decoder has not spoken yet (no session model made: see emitterFor). */
   let awaitingFirstEvent = 0;
@@ -109,6 +117,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let liveDecode: (() => DecodeCounters) | null = null;
   let liveAssembler: (() => AssemblerStats) | null = null;
   const warnings: SourceWarning[] = [];
+  const tlsKeys = createTlsKeys(config.tls);
+  const smtpOptions: Partial<SmtpDecoderOptions> = {
+    ...config.smtp,
+    tlsDecryptors: config.smtp?.tlsDecryptors ?? tlsKeys.factory,
+  };
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to
@@ -235,7 +248,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     return (event: SmtpEvent): void => {
       if (done) return;
       if (builder === null) {
-        builder = createSessionBuilder(flow, { ...config.session, lmtp: flow.server.port === 24 });
+        builder = createSessionBuilder(flow, { ...sessionLimits, lmtp: flow.server.port === 24 });
         open.set(flow.id, builder);
         awaitingFirstEvent--;
       }
@@ -292,7 +305,10 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     try {
       source =
         input.kind === 'file'
-          ? await openFileSource(input.path, { signal: opening.signal })
+          ? await openFileSource(input.path, {
+              signal: opening.signal,
+              onSecrets: tlsKeys.onSecrets(input.path),
+            })
           : await input.open();
     } catch (error) {
       // Stopped while the input was still being opened: there is nothing to read, and nothing went wrong.
@@ -305,7 +321,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const factory = createSmtpStreamFactory(
       (flow) =>
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
-      config.smtp ?? {},
+      smtpOptions,
     );
     const gate = createAttemptGate(factory, (flow, fate, reason, flowStats) => {
       attemptCounter.add(flow, fate);
@@ -364,6 +380,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         warnings.push(w);
         config.onWarning?.(w, source.description);
       }
+      // Malformed lines of the key logs this input carried (its pcapng decryption secrets blocks).
+      for (const { source: where, warning } of tlsKeys.takeWarnings()) {
+        if (warnings.length < 1000) warnings.push(warning);
+        config.onWarning?.(warning, where);
+      }
       finishedSources.push(source.stats());
       finishedDecode.push(decoder.counters());
       finishedAssembler.push(assembler.stats());
@@ -383,6 +404,9 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       const sources: { description: string; format: string; compressed: boolean }[] = [];
       let failure: unknown = null;
       try {
+        await tlsKeys.start();
+        // The key log files' own problems are the command line's to report (once, before any thread starts).
+        tlsKeys.takeWarnings();
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
           const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);
@@ -391,6 +415,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       } catch (error) {
         failure = error;
       }
+      await tlsKeys.stop();
       await delivery.catch(() => undefined);
       const summary: RunSummary = { sources, stats: stats(), warnings, wallMs: Date.now() - started };
       for (const sink of sinks) await sink.close(summary);

@@ -40,7 +40,7 @@ const STATS: RunStats = {
   attempts: NO_ATTEMPTS,
   connectionsWaiting: 0,
   sinkWaits: 0,
-    budget: NO_BUDGET,
+  budget: NO_BUDGET,
   firstTsMicros: T0,
   lastTsMicros: T0 + 5_000_000,
 };
