@@ -3,6 +3,7 @@
  */
 
 import { statSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import type { PacketView } from '../capture/types.js';
@@ -12,6 +13,7 @@ import type { Sink } from '../pipeline/sink.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { createExtractSink } from '../report/extract-sink.js';
 import { createJsonSink } from '../report/json-sink.js';
+import { missingFolder, OutputPathError } from './human-error.js';
 import type { CliIo } from './main.js';
 import { type CliOptions, UsageError } from './options.js';
 
@@ -36,7 +38,66 @@ export function readsLive(options: CliOptions): boolean {
   return options.live !== null || options.inputs.some(isStreamInput);
 }
 
+/**
+ * Refuses output combinations that cannot work before anything is read or written: two outputs on standard
+ * output (their lines would interleave), `--extract -`, `--csv` naming a file; and an output whose folder
+ * does not exist (found now, not after an hour of analysis).
+ */
+export function checkOutputTargets(options: CliOptions): void {
+  const stdoutUsers = [
+    ['--json', options.json],
+    ['--csv', options.csvDir],
+    ['--csv-sessions', options.csvSessions],
+    ['--csv-transactions', options.csvTransactions],
+    ['--csv-recipients', options.csvRecipients],
+    ['--csv-commands', options.csvCommands],
+  ]
+    .filter(([, target]) => target === '-')
+    .map(([flag]) => flag);
+  if (stdoutUsers.length > 1)
+    throw new UsageError(
+      `only one output can go to standard output ('-'), not ${stdoutUsers.join(' and ')}: send the others to files`,
+    );
+  if (options.extractDir === '-')
+    throw new UsageError("--extract takes a folder for the .eml files, not '-' (standard output)");
+  if (options.csvDir !== null && options.csvDir !== '-') {
+    const stat = statSync(options.csvDir, { throwIfNoEntry: false });
+    if (stat !== undefined && !stat.isDirectory())
+      throw new UsageError(
+        `--csv takes a folder, and ${options.csvDir} is a file (one level to one file: --csv-sessions FILE, --csv-recipients FILE, ...)`,
+      );
+  }
+  if (options.extractDir !== null) {
+    const stat = statSync(options.extractDir, { throwIfNoEntry: false });
+    if (stat !== undefined && !stat.isDirectory())
+      throw new UsageError(`--extract takes a folder, and ${options.extractDir} is a file`);
+  }
+  const files = [
+    options.json,
+    options.csvSessions,
+    options.csvTransactions,
+    options.csvRecipients,
+    options.csvCommands,
+    options.clickhouse.spillFile,
+    options.writeFile,
+  ];
+  // The --csv and --extract folders are created with their parents: a file beside them has its folder then.
+  const created = [options.csvDir, options.extractDir]
+    .filter((d): d is string => d !== null && d !== '-')
+    .map((d) => resolve(d));
+  for (const file of files) {
+    if (file === null || file === '-') continue;
+    const folder = dirname(resolve(file));
+    if (created.some((d) => d === folder || d.startsWith(`${folder}${sep}`))) continue;
+    const problem = missingFolder(file);
+    if (problem !== null) throw new OutputPathError(`cannot write ${file}: ${problem}`);
+    if (statSync(file, { throwIfNoEntry: false })?.isDirectory() === true)
+      throw new OutputPathError(`cannot write ${file}: it is a folder`);
+  }
+}
+
 export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<Outputs> {
+  checkOutputTargets(options);
   const sinks: Sink[] = [];
   // Rows of a run that may never end are appended and flushed as each session closes, so a stop loses nothing.
   const append = readsLive(options);
