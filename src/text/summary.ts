@@ -24,6 +24,14 @@ function bump<K>(map: Map<K, number>, key: K, other: K): void {
   else increment(map, other);
 }
 
+/** Packets stamped far outside the capture's running time (their warnings start with the count). */
+function wildTimestamps(summary: RunSummary): number {
+  let n = 0;
+  for (const w of summary.warnings)
+    if (w.code === 'wild-timestamp') n += Number(/^(\d+)/.exec(w.message)?.[1] ?? 0);
+  return n;
+}
+
 export interface SummaryAggregator extends Sink {
   format(summary: RunSummary): string;
 }
@@ -202,6 +210,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
           malformed.length === 0 ? '0' : malformed.map(([k, n]) => `${k} ${n}`).join(', '),
         ],
         ['packets cut by snaplen', String(src.truncated)],
+        ['packets with wild timestamps', String(wildTimestamps(summary))],
         ['dropped', src.dropped === null ? 'n/a (this input does not report drops)' : String(src.dropped)],
       ]),
     );
