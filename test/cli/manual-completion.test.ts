@@ -81,3 +81,17 @@ describe('shell completion', () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe('README', () => {
+  it('says how to get the smtpscope command the examples use, and the package provides it', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('npm run build && npm install -g .');
+    expect(readme).toContain('npm link');
+    expect(readme).toContain('npx smtpscope');
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(pkg.bin.smtpscope).toBe('dist/cli/bin.js');
+    expect(readFileSync(join(ROOT, 'src/cli/bin.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+});
