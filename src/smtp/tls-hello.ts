@@ -185,7 +185,9 @@ export function createTlsHelloParser(options: TlsHelloParserOptions): TlsHelloPa
       fail(`first byte 0x${first.toString(16).padStart(2, '0')} is not a TLS handshake record`);
       return;
     }
-    // Collect handshake bytes from the complete handshake records at the start of the stream.
+    // Collect handshake bytes from the complete handshake records at the start of the stream, judging the hello
+    // after each record, before the next record's header: the verdict then depends only on the bytes up to the
+    // record that decided it, the same for any chunking.
     let p = 0;
     let handshakeLength = 0;
     const parts: Uint8Array[] = [];
@@ -204,31 +206,41 @@ export function createTlsHelloParser(options: TlsHelloParserOptions): TlsHelloPa
       parts.push(buf.subarray(p + 5, p + 5 + length));
       handshakeLength += length;
       p += 5 + length;
+      if (judge(parts, handshakeLength)) return;
     }
-    if (handshakeLength < 4) return;
+  }
+
+  /** True when the handshake bytes so far settle the outcome (a hello, or a failure). */
+  function judge(parts: readonly Uint8Array[], handshakeLength: number): boolean {
+    const wanted = options.side === 'client' ? 1 : 2;
+    const firstType = (parts[0] as Uint8Array)[0] as number;
+    if (firstType !== wanted) {
+      fail(
+        `first handshake message type ${firstType}, expected ${options.side === 'client' ? 'ClientHello' : 'ServerHello'}`,
+      );
+      return true;
+    }
+    if (handshakeLength < 4) return false;
     const hs = new Uint8Array(handshakeLength);
     let q = 0;
     for (const part of parts) {
       hs.set(part, q);
       q += part.length;
     }
-    const wanted = options.side === 'client' ? 1 : 2;
-    if (hs[0] !== wanted) {
-      fail(
-        `first handshake message type ${hs[0]}, expected ${options.side === 'client' ? 'ClientHello' : 'ServerHello'}`,
-      );
-      return;
-    }
     const bodyLength = ((hs[1] as number) << 16) | ((hs[2] as number) << 8) | (hs[3] as number);
     if (4 + bodyLength > handshakeLength) {
-      if (4 + bodyLength > max) fail(`hello of ${bodyLength} bytes exceeds the ${max}-byte buffer`);
-      return;
+      if (4 + bodyLength > max) {
+        fail(`hello of ${bodyLength} bytes exceeds the ${max}-byte buffer`);
+        return true;
+      }
+      return false;
     }
     const hello = parseHelloBody(options.side, hs.subarray(4, 4 + bodyLength));
     done = true;
     raw = null;
     if (hello === null) options.onNotTls('malformed hello');
     else options.onHello(hello);
+    return true;
   }
 
   return {

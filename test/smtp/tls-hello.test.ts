@@ -119,6 +119,18 @@ describe('tls-hello', () => {
     ]);
   });
 
+  it('judges the first handshake record before reading the next record header, in any chunking', () => {
+    // A record holding a message that is not a ClientHello, followed by a record with a bad header: the first
+    // record decides, whether or not the bad header is already in the buffer (found by the fuzz runner).
+    const input = Uint8Array.from([22, 3, 1, 0, 4, 9, 0, 0, 0, 22, 0x16, 0x16, 0x36, 0x16]);
+    forEachSplit(input, (chunks) => {
+      expect(parse('client', chunks)).toEqual({
+        hellos: [],
+        notTls: ['first handshake message type 9, expected ClientHello'],
+      });
+    });
+  });
+
   it('stays quiet on an alert instead of a hello', () => {
     expect(parse('server', [Uint8Array.from([21, 3, 3, 0, 2, 2, 40])])).toEqual({ hellos: [], notTls: [] });
   });
