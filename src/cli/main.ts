@@ -27,6 +27,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Whether standard output is a terminal (the dashboard opens only then). */
   readonly isTty: boolean;
+  /** Width of the terminal on standard output (text is cut to it there); absent when not a terminal. */
+  readonly columns?: number;
   /** Whether standard input is a terminal (`-` is then refused: nobody types a capture). Default false. */
   readonly stdinIsTty?: boolean;
 }
@@ -36,6 +38,7 @@ const processIo: CliIo = {
   stderr: (text) => process.stderr.write(text),
   isTty: process.stdout.isTTY === true,
   stdinIsTty: process.stdin.isTTY === true,
+  ...(process.stdout.isTTY === true ? { columns: process.stdout.columns } : {}),
 };
 
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, LIVE_UNAVAILABLE: 3 } as const;
@@ -259,7 +262,9 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   try {
     const result = await analyzer.run();
     if (!outputs.usesStdout || options.summary)
-      (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
+      // Cut to the terminal's width on a terminal; never in a file or pipe.
+      if (outputs.usesStdout) io.stderr(summary.format(result));
+      else io.stdout(summary.format(result, { width: io.isTty ? (io.columns ?? null) : null }));
     return exitCode(EXIT.OK);
   } finally {
     restoreSignals();

@@ -4,19 +4,68 @@
  * (only with the number of distinct servers, codes and reasons, each map bounded).
  */
 
-import type { ReasonClass, SmtpSession } from '../model/types.js';
+import { clip } from '../dashboard/sanitize.js';
+import type { ReasonClass, RecipientDisposition, SmtpSession } from '../model/types.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { safeText } from '../report/safe-text.js';
-import { byCount, endpoint, formatBytes, increment, isoMicros, table } from './format.js';
+import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros, table } from './format.js';
+import { createLatencyHistogram, type LatencyHistogram } from './latency-histogram.js';
 
 /** Distinct keys kept per histogram; further keys are counted under "(other)". */
 const MAX_KEYS = 5_000;
+
+/** Distinct EHLO keywords kept per server (the union of its sessions' answers). */
+const MAX_KEYWORDS = 64;
 
 interface ServerInfo {
   sessions: number;
   name: string | null;
   software: string;
-  keywords: string;
+  /** Every keyword the server announced in any of its sessions, in the order first seen. */
+  keywords: Set<string>;
+  /** Sessions with an EHLO answer (the others said HELO, or their answer was not seen). */
+  ehloSessions: number;
+  outcomes: Outcomes;
+  /** Time from each command to its reply. */
+  latency: LatencyHistogram;
+}
+
+/** Recipients by what became of them. */
+interface Outcomes {
+  delivered: number;
+  deferred: number;
+  rejected: number;
+  /** Not sent (RSET, QUIT) or the deciding reply not captured. */
+  other: number;
+}
+
+const noOutcomes = (): Outcomes => ({ delivered: 0, deferred: 0, rejected: 0, other: 0 });
+
+function countOutcome(o: Outcomes, disposition: RecipientDisposition): void {
+  if (disposition === 'delivered') o.delivered++;
+  else if (disposition.startsWith('deferred')) o.deferred++;
+  else if (disposition.startsWith('rejected')) o.rejected++;
+  else o.other++;
+}
+
+/** The domain of a recipient address (lower case), or "(no domain)". */
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at === -1
+    ? '(no domain)'
+    : address
+        .slice(at + 1)
+        .replace(/>$/, '')
+        .toLowerCase();
+}
+
+/** What a server announced: the union of its sessions' EHLO keywords, said as such. */
+function announced(v: ServerInfo): string {
+  if (v.ehloSessions === 0) return 'EHLO not seen (HELO only)';
+  const keywords = safeText([...v.keywords].join(' ')) || '(no extensions)';
+  return v.ehloSessions === 1
+    ? `EHLO: ${keywords}`
+    : `EHLO (union of ${v.ehloSessions} sessions): ${keywords}`;
 }
 
 function bump<K>(map: Map<K, number>, key: K, other: K): void {
@@ -32,8 +81,13 @@ function wildTimestamps(summary: RunSummary): number {
   return n;
 }
 
+export interface SummaryFormat {
+  /** Cut every line to this many columns (a terminal's width); null or absent: never cut (a file or pipe). */
+  readonly width?: number | null;
+}
+
 export interface SummaryAggregator extends Sink {
-  format(summary: RunSummary): string;
+  format(summary: RunSummary, options?: SummaryFormat): string;
 }
 
 export function createSummaryAggregator(write: (text: string) => void = () => {}): SummaryAggregator {
@@ -52,6 +106,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
   const failureSamples = new Map<ReasonClass, string>();
   const servers = new Map<string, ServerInfo>();
   const anomalies = new Map<string, number>();
+  const domains = new Map<string, Outcomes>();
   let midstream = 0;
   let oneSided = 0;
   let withGaps = 0;
@@ -82,15 +137,30 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       if (r.enhancedStatus !== null) bump(enhanced, r.enhancedStatus, '(other)');
     }
     const key = endpoint(s.server);
-    const server = servers.get(key);
-    if (server !== undefined) server.sessions++;
-    else if (servers.size < MAX_KEYS)
-      servers.set(key, {
-        sessions: 1,
+    let server = servers.get(key);
+    if (server === undefined && servers.size < MAX_KEYS) {
+      server = {
+        sessions: 0,
         name: s.serverName,
         software: s.software,
-        keywords: s.capabilities?.keywords.join(' ') ?? '',
-      });
+        keywords: new Set(),
+        ehloSessions: 0,
+        outcomes: noOutcomes(),
+        latency: createLatencyHistogram(),
+      };
+      servers.set(key, server);
+    }
+    if (server !== undefined) {
+      server.sessions++;
+      server.name ??= s.serverName;
+      if (server.software === 'unknown' && s.software !== 'unknown') server.software = s.software;
+      if (s.capabilities !== null) {
+        server.ehloSessions++;
+        for (const k of s.capabilities.keywords)
+          if (server.keywords.size < MAX_KEYWORDS) server.keywords.add(k);
+      }
+      for (const c of s.commands) if (c.latencyMicros !== null) server.latency.add(c.latencyMicros);
+    }
     for (const t of s.transactions) {
       transactions++;
       increment(outcomes, t.outcome);
@@ -98,6 +168,15 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       for (const r of t.recipients) {
         recipients++;
         increment(dispositions, r.disposition);
+        if (server !== undefined) countOutcome(server.outcomes, r.disposition);
+        const domain = domainOf(r.address);
+        const key = domains.has(domain) || domains.size < MAX_KEYS ? domain : '(other)';
+        let perDomain = domains.get(key);
+        if (perDomain === undefined) {
+          perDomain = noOutcomes();
+          domains.set(key, perDomain);
+        }
+        countOutcome(perDomain, r.disposition);
         if (r.reasonClass !== null) {
           increment(reasons, r.reasonClass);
           const reply = r.disposition.endsWith('-rcpt') ? r.rcptReply : r.finalReply;
@@ -124,7 +203,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
     }
   };
 
-  const format = (summary: RunSummary): string => {
+  const format = (summary: RunSummary, options: SummaryFormat = {}): string => {
     const out: string[] = [];
     const src = summary.stats.source;
     const names = summary.sources
@@ -179,21 +258,50 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
     );
     section(
       'Failures by reason:',
-      byCount(reasons).map(([k, n]) => [k, String(n), safeText(failureSamples.get(k) ?? '').slice(0, 100)]),
+      byCount(reasons).map(([k, n]) => [k, String(n), safeText(failureSamples.get(k) ?? '')]),
     );
     section(
       'Servers:',
       [...servers.entries()]
         .sort((a, b) => b[1].sessions - a[1].sessions)
         .slice(0, 30)
-        .map(([k, v]) => [
-          k,
-          `${v.sessions} session(s)`,
-          v.software,
-          safeText(v.name ?? '-'),
-          safeText(v.keywords).slice(0, 80),
-        ]),
+        .map(([k, v]) => [k, `${v.sessions} session(s)`, v.software, safeText(v.name ?? '-'), announced(v)]),
     );
+    const outcomeCells = (o: Outcomes): string[] => [
+      String(o.delivered),
+      String(o.deferred),
+      String(o.rejected),
+      String(o.other),
+    ];
+    const ms = (micros: number | null): string => (micros === null ? '-' : formatDuration(micros));
+    const serverStats = [...servers.entries()]
+      .sort((a, b) => b[1].sessions - a[1].sessions)
+      .slice(0, 30)
+      .map(([k, v]) => [
+        k,
+        ...outcomeCells(v.outcomes),
+        String(v.latency.count),
+        ms(v.latency.percentile(50)),
+        ms(v.latency.percentile(95)),
+        ms(v.latency.count === 0 ? null : v.latency.max),
+      ]);
+    if (serverStats.length > 0)
+      section('Per server (recipients; reply latency: command to reply):', [
+        ['SERVER', 'DELIVERED', 'DEFERRED', 'REJECTED', 'OTHER', 'REPLIES', 'P50', 'P95', 'MAX'],
+        ...serverStats,
+      ]);
+    const domainStats = [...domains.entries()]
+      .sort((a, b) => {
+        const total = (o: Outcomes) => o.delivered + o.deferred + o.rejected + o.other;
+        return total(b[1]) - total(a[1]) || a[0].localeCompare(b[0]);
+      })
+      .slice(0, 30)
+      .map(([d, o]) => [safeText(d), ...outcomeCells(o)]);
+    if (domainStats.length > 0)
+      section('Per recipient domain:', [
+        ['DOMAIN', 'DELIVERED', 'DEFERRED', 'REJECTED', 'OTHER'],
+        ...domainStats,
+      ]);
     const decode = summary.stats.decode;
     const malformed = Object.entries(decode.malformed).filter(([, n]) => (n ?? 0) > 0);
     const asm = summary.stats.assembler;
@@ -223,7 +331,9 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       for (const w of summary.warnings)
         out.push(`  ${w.code}${w.byteOffset === null ? '' : ` at byte ${w.byteOffset}`}: ${w.message}`);
     }
-    return `${out.join('\n')}\n`;
+    const width = options.width ?? null;
+    const lines = out.join('\n').split('\n');
+    return `${(width === null ? lines : lines.map((l) => clip(l, width))).join('\n')}\n`;
   };
 
   return {
