@@ -2,7 +2,7 @@
  * Turns output flags into sinks, and `-i` into a live input (with the `-w` writer and the `-Z` privilege drop).
  */
 
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
 import { dropPrivileges } from '../capture/privileges.js';
@@ -71,6 +71,12 @@ export function checkOutputTargets(options: CliOptions): void {
     const stat = statSync(options.extractDir, { throwIfNoEntry: false });
     if (stat !== undefined && !stat.isDirectory())
       throw new UsageError(`--extract takes a folder, and ${options.extractDir} is a file`);
+    // A file run rewrites index.csv: messages already in the folder would be left out of it. A live run
+    // appends to index.csv (a restarted capture goes on where it stopped), so its folder may hold its own files.
+    if (stat !== undefined && !readsLive(options) && readdirSync(options.extractDir).length > 0)
+      throw new UsageError(
+        `--extract ${options.extractDir}: the folder is not empty (files of an earlier run would be missing from the new index.csv): give a new or empty folder`,
+      );
   }
   const files = [
     options.json,
