@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSummarySections, resultTable, SCENARIOS, splitCsvLine } from '../../src/adversarial/run.js';
+import { parseSummarySections, resultTable, SCENARIOS, splitCsvLine } from '../harness/adversarial/run.js';
 
 const SUMMARY = `smtpscope summary: x.pcap (pcap)
   21 packets, 2.4 KiB

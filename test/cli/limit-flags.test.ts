@@ -8,15 +8,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCaptureWriter } from '../../src/adversarial/capture-writer.js';
-import { ipv4, TcpConversation } from '../../src/adversarial/frames.js';
-import { writeOutOfOrder } from '../../src/adversarial/scenarios.js';
 import { generalHelp } from '../../src/cli/help.js';
 import { analyzerConfig } from '../../src/cli/main.js';
 import { parseCli, UsageError } from '../../src/cli/options.js';
 import { DEFAULT_SESSION_LIMITS } from '../../src/model/session-builder.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { DEFAULT_ASSEMBLER_OPTIONS } from '../../src/reassembly/options.js';
+import { createCaptureWriter } from '../harness/adversarial/capture-writer.js';
+import { ipv4, TcpConversation } from '../harness/adversarial/frames.js';
+import { writeOutOfOrder } from '../harness/adversarial/scenarios.js';
 
 const work = mkdtempSync(join(tmpdir(), 'smtpscope-limit-flags-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -91,7 +91,7 @@ describe('README', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       bin: Record<string, string>;
     };
-    expect(pkg.bin.smtpscope).toBe('dist/cli/bin.js');
+    expect(pkg.bin['smtpscope']).toBe('dist/cli/bin.js');
     expect(readFileSync(join(ROOT, 'src/cli/bin.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ARKIME_RULES, compareArkime, parseArkimeTest } from '../../src/conformance/arkime-compare.js';
+import { ARKIME_RULES, compareArkime, parseArkimeTest } from '../harness/conformance/arkime-compare.js';
 import { session } from './fake-session.js';
 
 const record = (extra: Record<string, unknown>) => ({

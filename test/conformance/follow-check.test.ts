@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { followCheckFile } from '../../src/conformance/follow-check.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
+import { followCheckFile } from '../harness/conformance/follow-check.js';
 
 function hasTshark(): boolean {
   try {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ARKIME_RULES } from '../../src/conformance/arkime-compare.js';
-import { NORMALISATION_RULES } from '../../src/conformance/normalisation-rules.js';
-import { SURICATA_RULES } from '../../src/conformance/suricata-compare.js';
-import { TSHARK_RULES } from '../../src/conformance/tshark-compare.js';
+import { ARKIME_RULES } from '../harness/conformance/arkime-compare.js';
+import { NORMALISATION_RULES } from '../harness/conformance/normalisation-rules.js';
+import { SURICATA_RULES } from '../harness/conformance/suricata-compare.js';
+import { TSHARK_RULES } from '../harness/conformance/tshark-compare.js';
 
 describe('normalisation-rules', () => {
   it('gives a reason for every rule a comparison can apply, and names no other', () => {

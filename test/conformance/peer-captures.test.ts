@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listPeerCaptures } from '../../src/conformance/peer-captures.js';
+import { listPeerCaptures } from '../harness/conformance/peer-captures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'peer-captures-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { judge } from '../../src/conformance/expectations.js';
-import { bareAddress, finding, setValue } from '../../src/conformance/finding.js';
-import { parseFollowRaw } from '../../src/conformance/follow-check.js';
-import { parseIndexOutputs, suricataCaptureOf } from '../../src/conformance/peer-captures.js';
-import { compareNdpi, compareZeekConn, parseNdpiFlows } from '../../src/conformance/peer-flows.js';
-import { parseTsharkFields } from '../../src/conformance/tshark-fields.js';
-import { parseZeekLog, zeekList } from '../../src/conformance/zeek-log.js';
+import { judge } from '../harness/conformance/expectations.js';
+import { bareAddress, finding, setValue } from '../harness/conformance/finding.js';
+import { parseFollowRaw } from '../harness/conformance/follow-check.js';
+import { parseIndexOutputs, suricataCaptureOf } from '../harness/conformance/peer-captures.js';
+import { compareNdpi, compareZeekConn, parseNdpiFlows } from '../harness/conformance/peer-flows.js';
+import { parseTsharkFields } from '../harness/conformance/tshark-fields.js';
+import { parseZeekLog, zeekList } from '../harness/conformance/zeek-log.js';
 import { session } from './fake-session.js';
 
 describe('peer formats', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareSuricata, SURICATA_RULES } from '../../src/conformance/suricata-compare.js';
-import { parseYamlSubset } from '../../src/conformance/yaml-subset.js';
+import { compareSuricata, SURICATA_RULES } from '../harness/conformance/suricata-compare.js';
+import { parseYamlSubset } from '../harness/conformance/yaml-subset.js';
 import { command, session, transaction } from './fake-session.js';
 
 const recipient = (address: string, index: number) => ({ index, address, params: {} });

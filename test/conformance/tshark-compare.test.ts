@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareTshark, TSHARK_RULES } from '../../src/conformance/tshark-compare.js';
-import { parseTsharkRows } from '../../src/conformance/tshark-fields.js';
+import { compareTshark, TSHARK_RULES } from '../harness/conformance/tshark-compare.js';
+import { parseTsharkRows } from '../harness/conformance/tshark-fields.js';
 import { command, reply, session } from './fake-session.js';
 
 /** tshark rows with stream and ports: `C VERB` (client row) or `S 250,354` (server row), stream 0, 40000 <> 25. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseYamlSubset } from '../../src/conformance/yaml-subset.js';
+import { parseYamlSubset } from '../harness/conformance/yaml-subset.js';
 
 describe('yaml-subset', () => {
   it('reads a checks list with nested filters, flow sequences, comments and numbers', () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliExit, startCli, waitForExit, waitUntilCapturing } from '../../src/live/cli-child.js';
+import { type CliExit, startCli, waitForExit, waitUntilCapturing } from '../harness/soak/cli-child.js';
 import {
   dialogueOf,
   type PeerSession,

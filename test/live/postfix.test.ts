@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCli, waitForExit, waitUntilCapturing } from '../../src/live/cli-child.js';
+import { startCli, waitForExit, waitUntilCapturing } from '../harness/soak/cli-child.js';
 import {
   type PostfixClientSession,
   type PostfixInstance,

@@ -1,5 +1,5 @@
 /**
- * A short version of the memory soak (src/live/soak.ts, docs/LIVE.md "Soak"): 3,600 sessions through a live
+ * A short version of the memory soak (test/harness/soak/soak.ts, docs/LIVE.md "Soak"): 3,600 sessions through a live
  * capture on the loopback interface, written as CSV and NDJSON. Every session must reach both files, and memory
  * must not climb with the number of sessions: the heap left after a full collection (forced by the soak at each
  * sample) is flat between the first and the last third of the run, and the resident size grows by less than a
@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { fullGcHeapsMib, runSoak } from '../../src/live/soak.js';
+import { fullGcHeapsMib, runSoak } from '../harness/soak/soak.js';
 import { CLI, ensureCliBuilt, liveSkipReason } from './live-env.js';
 
 const skip = liveSkipReason !== null;

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as CorpusModule from '../../src/bench/corpus.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import type * as AnalyzerModule from '../../src/pipeline/analyzer.js';
 import type * as ParallelModule from '../../src/pipeline/parallel.js';
 import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
+import { buildCorpus, removeCorpus } from '../harness/bench/corpus.js';
 
 // Worker threads load JavaScript, so the modules under test are compiled once into a temporary directory.
 const repo = resolve(import.meta.dirname, '../..');
@@ -162,10 +162,8 @@ describe('sharded (one file split between workers by connection)', () => {
   });
 
   it('merges idle expiry, FIN waits and the end-of-capture flush of many interleaved connections in one order', async () => {
-    const corpusModule = (await import(
-      pathToFileURL(join(out, 'bench/corpus.js')).href
-    )) as typeof CorpusModule;
-    const corpus = await corpusModule.buildCorpus(
+    // The corpus maker runs here, as TypeScript; only the analysis under test runs compiled.
+    const corpus = await buildCorpus(
       {
         name: 'shard-test',
         sizeBytes: 4 * 2 ** 20,
@@ -189,7 +187,7 @@ describe('sharded (one file split between workers by connection)', () => {
     expect(sequential.sessions.length).toBeGreaterThan(100);
     const c = collector(1);
     const summary = await shard(config, 2, [c.sink], 2).run();
-    corpusModule.removeCorpus(corpus);
+    removeCorpus(corpus);
     expect(c.sessions.map((s) => s.id)).toEqual(sequential.sessions.map((s) => s.id));
     expect(c.sessions).toEqual(sequential.sessions);
     expect(withoutWall(summary)).toEqual(withoutWall(sequential.summary));

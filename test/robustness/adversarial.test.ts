@@ -1,5 +1,5 @@
 /**
- * Adversarial captures, at reduced size but the same shape as `node dist/adversarial/generate.js` writes:
+ * Adversarial captures, at reduced size but the same shape as `node dist-harness/test/harness/adversarial/generate.js` writes:
  * each run completes, stays within its memory limits (the assembler's buffered bytes, sampled during the run,
  * and the heap growth), reports the anomalies it met, and still reports the intact session with its
  * recipients.
@@ -11,12 +11,15 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { SmtpSession } from '../../src/model/types.js';
+import { type AnalyzerConfig, createAnalyzer } from '../../src/pipeline/analyzer.js';
+import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import {
   INTACT_CLIENT_IP,
   INTACT_CLIENT_PORT,
   INTACT_RECIPIENTS,
   INTACT_SENDER,
-} from '../../src/adversarial/intact-session.js';
+} from '../harness/adversarial/intact-session.js';
 import {
   type LengthLie,
   writeBdat4g,
@@ -26,10 +29,7 @@ import {
   writeOverlap,
   writePipelined,
   writeSynFlood,
-} from '../../src/adversarial/scenarios.js';
-import type { SmtpSession } from '../../src/model/types.js';
-import { type AnalyzerConfig, createAnalyzer } from '../../src/pipeline/analyzer.js';
-import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
+} from '../harness/adversarial/scenarios.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smtpscope-adversarial-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -18,8 +18,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCaptureWriter } from '../../src/adversarial/capture-writer.js';
-import { ipv4, TcpConversation } from '../../src/adversarial/frames.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray, createAnalyzer } from '../../src/pipeline/analyzer.js';
 import { collectFailures, formatBounceReport } from '../../src/report/bounce-report.js';
@@ -29,6 +27,8 @@ import { createExtractSink } from '../../src/report/extract-sink.js';
 import { createOutputFile } from '../../src/report/output-file.js';
 import { createSummaryAggregator } from '../../src/text/summary.js';
 import { formatTranscript } from '../../src/text/transcript.js';
+import { createCaptureWriter } from '../harness/adversarial/capture-writer.js';
+import { ipv4, TcpConversation } from '../harness/adversarial/frames.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smtpscope-output-safety-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { eventLog } from '../../src/fuzz/smtp-layers.js';
 import type { FlowKey, FlowStats } from '../../src/reassembly/types.js';
 import { createSmtpDecoder } from '../../src/smtp/decoder.js';
 import { createLineSplitter } from '../../src/smtp/line-splitter.js';
 import type { SmtpEvent } from '../../src/smtp/types.js';
+import { eventLog } from '../harness/fuzz/smtp-layers.js';
 import { forEachSplit } from '../helpers/splits.js';
 
 const encoder = new TextEncoder();
@@ -164,9 +164,9 @@ describe('regressions found by the fuzz runner', () => {
 
   it('skips the commands a reply cannot answer even when releasing held bytes reorders the queue', async () => {
     // A mutated Postfix dialogue (fuzz case seed 1083843523) made the skip walk past the end of the queue.
-    const { loadCorpus } = await import('../../src/fuzz/corpus.js');
-    const { createRandom } = await import('../../src/fuzz/random.js');
-    const { smtpLayer } = await import('../../src/fuzz/smtp-layers.js');
+    const { loadCorpus } = await import('../harness/fuzz/corpus.js');
+    const { createRandom } = await import('../harness/fuzz/random.js');
+    const { smtpLayer } = await import('../harness/fuzz/smtp-layers.js');
     const corpus = loadCorpus(new URL('../../captures', import.meta.url).pathname);
     expect(smtpLayer.runCase(createRandom(1_083_843_523), corpus)).toBeNull();
     expect(smtpLayer.runCase(createRandom(1_493_684_507), corpus)).toBeNull();

@@ -1,0 +1,148 @@
+/**
+ * One timed measurement, run in a child process of its own so that its peak memory is its own:
+ *
+ *   node dist-harness/test/harness/bench/measure.js <mode> <capture file> [<output dir>]
+ *
+ * Prints one JSON line: `{ mode, ms, packets, sessions, maxRssBytes }`. `ms` covers the work only (not Node's
+ * start-up or module loading; in the threaded modes it includes starting the workers); `maxRssBytes` is the
+ * process's peak resident set size (getrusage ru_maxrss), which counts the workers' memory too.
+ */
+
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { openFileSource } from '../../../src/capture/open-file.js';
+import { createPacketDecoder } from '../../../src/decode/packet-decoder.js';
+import { createAnalyzer } from '../../../src/pipeline/analyzer.js';
+import { runPacketLoop } from '../../../src/pipeline/packet-loop.js';
+import { createParallelAnalyzer } from '../../../src/pipeline/parallel.js';
+import type { Sink } from '../../../src/pipeline/sink.js';
+import { createAssembler } from '../../../src/reassembly/assembler.js';
+import { DEFAULT_SMTP_PORTS } from '../../../src/reassembly/options.js';
+import type { StreamHandler, StreamHandlerFactory } from '../../../src/reassembly/types.js';
+import { createCsvSink } from '../../../src/report/csv-sink.js';
+import { createJsonSink } from '../../../src/report/json-sink.js';
+import { createSummaryAggregator } from '../../../src/text/summary.js';
+import { walkCaptureHeaders } from './header-walk.js';
+
+export const MEASURE_MODES = [
+  'read',
+  'walk',
+  'reassemble',
+  'full',
+  'csv',
+  'ndjson',
+  'threads',
+  'csv-threads',
+  'files-threads',
+] as const;
+export type MeasureMode = (typeof MEASURE_MODES)[number];
+
+export interface Measurement {
+  readonly mode: string;
+  readonly ms: number;
+  readonly packets: number;
+  readonly sessions: number;
+  readonly maxRssBytes: number;
+}
+
+function plainRead(path: string): number {
+  const fd = openSync(path, 'r');
+  const buffer = new Uint8Array(1024 * 1024);
+  let total = 0;
+  for (;;) {
+    const n = readSync(fd, buffer, 0, buffer.length, null);
+    if (n === 0) break;
+    total += n;
+  }
+  closeSync(fd);
+  return total;
+}
+
+/** A handler that takes every byte and keeps nothing: reassembly cost without SMTP decoding. */
+const NULL_HANDLER: StreamHandler = {
+  onData() {},
+  onGap() {},
+  onClose() {},
+};
+const NULL_FACTORY: StreamHandlerFactory = { create: () => NULL_HANDLER };
+
+async function reassembleOnly(path: string): Promise<{ packets: number; sessions: number }> {
+  const source = await openFileSource(path);
+  const decoder = createPacketDecoder({ ports: DEFAULT_SMTP_PORTS });
+  const assembler = createAssembler(NULL_FACTORY, { ports: DEFAULT_SMTP_PORTS });
+  await runPacketLoop(source, decoder, assembler);
+  assembler.flushAll('end-of-capture');
+  await source.close();
+  return { packets: source.stats().packets, sessions: assembler.stats().totalFlows };
+}
+
+async function analyze(
+  path: string,
+  mode: 'full' | 'csv' | 'ndjson' | 'threads' | 'csv-threads' | 'files-threads',
+  outDir: string,
+): Promise<{ packets: number; sessions: number }> {
+  const summary = createSummaryAggregator();
+  const sinks: Sink[] = [summary];
+  if (mode === 'csv' || mode === 'csv-threads') {
+    mkdirSync(join(outDir, 'csv'), { recursive: true });
+    sinks.push(createCsvSink({ dir: join(outDir, 'csv') }));
+  } else if (mode === 'ndjson') {
+    mkdirSync(outDir, { recursive: true });
+    sinks.push(createJsonSink({ path: join(outDir, 'sessions.ndjson') }));
+  }
+  const input = { kind: 'file' as const, path };
+  // The threaded modes split the one file between a worker per core, whatever its size, or (files-threads)
+  // analyse as many copies of it as there are cores, one input per worker.
+  const copies = mode === 'files-threads' ? availableParallelism() : 1;
+  const config = { inputs: Array.from({ length: copies }, () => input) };
+  const analyzer =
+    mode === 'full' || mode === 'csv' || mode === 'ndjson'
+      ? createAnalyzer(config, sinks)
+      : createParallelAnalyzer(config, sinks, { shards: availableParallelism(), shardMinBytes: 0 });
+  const result = await analyzer.run();
+  summary.format(result);
+  return { packets: result.stats.source.packets, sessions: result.stats.sessionsClosed };
+}
+
+export async function measure(mode: MeasureMode, path: string, outDir: string): Promise<Measurement> {
+  const started = performance.now();
+  let packets = 0;
+  let sessions = 0;
+  switch (mode) {
+    case 'read':
+      plainRead(path);
+      break;
+    case 'walk': {
+      const walk = walkCaptureHeaders(path, DEFAULT_SMTP_PORTS);
+      packets = walk.packets;
+      break;
+    }
+    case 'reassemble':
+      ({ packets, sessions } = await reassembleOnly(path));
+      break;
+    case 'full':
+    case 'csv':
+    case 'ndjson':
+    case 'threads':
+    case 'csv-threads':
+    case 'files-threads':
+      ({ packets, sessions } = await analyze(path, mode, outDir));
+      break;
+  }
+  // files-threads reports the time per copy, so that its row compares with the others.
+  const ms = (performance.now() - started) / (mode === 'files-threads' ? availableParallelism() : 1);
+  return { mode, ms, packets, sessions, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  const [mode, path, outDir] = process.argv.slice(2);
+  if (mode === undefined || path === undefined || !(MEASURE_MODES as readonly string[]).includes(mode)) {
+    process.stderr.write(`usage: measure.js <${MEASURE_MODES.join('|')}> <capture> [<output dir>]\n`);
+    process.exit(2);
+  }
+  const result = await measure(mode as MeasureMode, path, outDir ?? '.');
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

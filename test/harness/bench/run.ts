@@ -1,0 +1,506 @@
+/**
+ * The benchmark: `npm run bench -- [options]`.
+ *
+ *   --size-mb N        size of the generated capture (default 300)
+ *   --corpus FILE      measure an existing Ethernet capture instead of generating one (pcap or pcapng)
+ *   --runs N           timed runs per figure, the median is reported (default 3)
+ *   --tshark           include tshark (the default when it is installed)
+ *   --no-tshark        leave tshark out
+ *   --tshark-max-mb N  tshark reads at most this much of the capture (default 100): a larger pcap is cut to its
+ *                      first whole packets up to N MB and tshark's time scaled by the size ratio (labelled so)
+ *   --no-scaling       skip the scaling measurements
+ *   --memory MB,MB     peak memory of the full analysis on captures of these sizes (one run each)
+ *   --keep             keep the generated captures in the temporary directory (reused by the next run)
+ *   --write-doc        write the results into docs/PERFORMANCE.md
+ *
+ * Every figure is measured in a child process of its own, with the file in the page cache (read once before
+ * the timed runs); runs of the different modes are interleaved, so that load from other programs spreads over
+ * all of them and ratios from one run can be compared.
+ */
+
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { REPO_ROOT } from '../repo-root.js';
+import { writePcapPrefix } from './capture-prefix.js';
+import { findTshark, runNodeMeasurement, runTsharkMeasurement, TSHARK_ARGS } from './child-runner.js';
+import { buildCorpus, type Corpus, type CorpusSpec, removeCorpus } from './corpus.js';
+import type { MeasureMode, Measurement } from './measure.js';
+
+interface Options {
+  sizeMb: number;
+  corpus: string | null;
+  runs: number;
+  tshark: boolean | null;
+  tsharkMaxMb: number;
+  scaling: boolean;
+  memory: number[];
+  keep: boolean;
+  writeDoc: boolean;
+}
+
+const REPO = REPO_ROOT;
+const MB = 1e6;
+
+function parseOptions(argv: readonly string[]): Options {
+  const o: Options = {
+    sizeMb: 300,
+    corpus: null,
+    runs: 3,
+    tshark: null,
+    tsharkMaxMb: 100,
+    scaling: true,
+    memory: [],
+    keep: false,
+    writeDoc: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--size-mb') o.sizeMb = Number(value());
+    else if (arg === '--corpus') o.corpus = resolve(value());
+    else if (arg === '--runs') o.runs = Number(value());
+    else if (arg === '--tshark') o.tshark = true;
+    else if (arg === '--no-tshark') o.tshark = false;
+    else if (arg === '--tshark-max-mb') o.tsharkMaxMb = Number(value());
+    else if (arg === '--no-scaling') o.scaling = false;
+    else if (arg === '--memory') o.memory = value().split(',').map(Number);
+    else if (arg === '--keep') o.keep = true;
+    else if (arg === '--write-doc') o.writeDoc = true;
+    else throw new Error(`unknown option ${arg}`);
+  }
+  if (!(o.sizeMb > 0) || !(o.runs >= 1) || !(o.tsharkMaxMb > 0) || o.memory.some((m) => !(m > 0)))
+    throw new Error('sizes and runs must be positive');
+  return o;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface Figure {
+  readonly label: string;
+  readonly format: string;
+  readonly fileBytes: number;
+  readonly ms: number;
+  readonly packets: number;
+  readonly sessions: number;
+  readonly maxRssBytes: number;
+  readonly runs: readonly number[];
+}
+
+function summarize(label: string, format: string, fileBytes: number, runs: readonly Measurement[]): Figure {
+  const last = runs[runs.length - 1]!;
+  return {
+    label,
+    format,
+    fileBytes,
+    ms: median(runs.map((r) => r.ms)),
+    packets: last.packets,
+    sessions: last.sessions,
+    maxRssBytes: Math.max(...runs.map((r) => r.maxRssBytes)),
+    runs: runs.map((r) => r.ms),
+  };
+}
+
+const MODE_LABELS: Readonly<Record<MeasureMode, string>> = {
+  read: 'plain read (`fs.readSync`, 1 MiB buffer)',
+  walk: 'bare header walk + port filter (reference)',
+  reassemble: 'smtpscope read + decode + reassemble',
+  full: 'smtpscope full analysis, summary only',
+  csv: 'smtpscope full analysis + all four CSVs',
+  ndjson: 'smtpscope full analysis + NDJSON',
+  threads: `smtpscope full analysis, summary only, the file split between ${availableParallelism()} threads`,
+  'csv-threads': `smtpscope full analysis + all four CSVs, the file split between ${availableParallelism()} threads`,
+  'files-threads': `smtpscope full analysis, ${availableParallelism()} copies of the file as ${availableParallelism()} inputs on ${availableParallelism()} threads, time per copy`,
+};
+
+function packetCount(path: string, outDir: string): number {
+  return runNodeMeasurement('walk', path, outDir).packets;
+}
+
+/**
+ * What tshark reads: the pcap itself, or a prefix of it (`scale` = whole file size ÷ prefix size, by which the
+ * prefix's time is multiplied).
+ */
+interface TsharkInput {
+  readonly exe: string;
+  readonly path: string;
+  readonly scale: number;
+  readonly label: string;
+}
+
+/** Measures `modes` on each file, interleaving the runs; tshark (pcap only) when asked. */
+function measureFiles(
+  files: readonly { readonly format: string; readonly path: string }[],
+  modes: readonly MeasureMode[],
+  runs: number,
+  tshark: TsharkInput | null,
+  outDir: string,
+  log: (text: string) => void,
+): Figure[] {
+  const results = new Map<string, Measurement[]>();
+  const key = (format: string, mode: string): string => `${format}\u0000${mode}`;
+  for (const file of files) runNodeMeasurement('read', file.path, outDir); // warm the page cache
+  for (let r = 0; r < runs; r++) {
+    for (const file of files) {
+      for (const mode of modes) {
+        const m = runNodeMeasurement(mode, file.path, outDir);
+        log(
+          `  run ${r + 1}/${runs} ${file.format} ${mode}: ${m.ms.toFixed(0)} ms, ${(m.maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
+        );
+        const list = results.get(key(file.format, mode)) ?? [];
+        list.push(m);
+        results.set(key(file.format, mode), list);
+      }
+      if (tshark !== null && file.format === 'pcap') {
+        const measured = runTsharkMeasurement(tshark.exe, tshark.path);
+        const m = { ...measured, ms: measured.ms * tshark.scale };
+        log(
+          `  run ${r + 1}/${runs} ${file.format} tshark: ${measured.ms.toFixed(0)} ms${tshark.scale === 1 ? '' : ` (× ${tshark.scale.toFixed(2)} = ${m.ms.toFixed(0)} ms)`}, ${(m.maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
+        );
+        const list = results.get(key(file.format, 'tshark')) ?? [];
+        list.push(m);
+        results.set(key(file.format, 'tshark'), list);
+      }
+    }
+  }
+  const figures: Figure[] = [];
+  for (const file of files) {
+    const size = statSync(file.path).size;
+    const packets = packetCount(file.path, outDir);
+    for (const mode of [...modes, 'tshark' as const]) {
+      const list = results.get(key(file.format, mode));
+      if (list === undefined) continue;
+      const f = summarize(
+        mode === 'tshark' ? (tshark?.label ?? 'tshark') : MODE_LABELS[mode],
+        file.format,
+        size,
+        list,
+      );
+      figures.push({ ...f, packets });
+    }
+  }
+  return figures;
+}
+
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function ratio(a: number, b: number | undefined): string {
+  return b === undefined ? '–' : fmt(a / b, 2);
+}
+
+function mainTable(figures: readonly Figure[]): string {
+  const rows = [
+    '| what | format | median ms | MB/s | packets/s | peak RSS MiB | ÷ plain read | ÷ header walk | tshark time ÷ this |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  const tsharkMs = figures.find((f) => f.label.startsWith('tshark'))?.ms;
+  for (const f of figures) {
+    const read = figures.find((g) => g.format === f.format && g.label === MODE_LABELS.read)?.ms;
+    const walk = figures.find((g) => g.format === f.format && g.label === MODE_LABELS.walk)?.ms;
+    rows.push(
+      `| ${f.label} | ${f.format} | ${fmt(f.ms)} | ${fmt(f.fileBytes / MB / (f.ms / 1000))} | ${fmt(f.packets / (f.ms / 1000))} | ${fmt(f.maxRssBytes / 2 ** 20)} | ${ratio(f.ms, read)} | ${ratio(f.ms, walk)} | ${tsharkMs === undefined ? '–' : fmt(tsharkMs / f.ms, 1)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+interface ScalingPoint {
+  readonly dimension: string;
+  readonly point: string;
+  readonly spec: CorpusSpec;
+}
+
+function scalingPoints(seed: number): ScalingPoint[] {
+  const base = { sizeBytes: 50 * MB, smtpShare: 1, seed, stepMicros: 10 } as const;
+  const shape = { messageBytes: 20_000, recipients: 2, pipelined: true, transactions: 1, seed } as const;
+  const points: ScalingPoint[] = [];
+  for (const concurrency of [10, 1_000, 10_000])
+    points.push({
+      dimension: 'concurrent connections',
+      point: fmt(concurrency),
+      spec: { ...base, name: `scale-conn-${concurrency}`, concurrency, smtp: shape },
+    });
+  for (const messageBytes of [1_000, 100_000, 5_000_000])
+    points.push({
+      dimension: 'message size',
+      point: `${fmt(messageBytes / 1000)} kB`,
+      spec: {
+        ...base,
+        name: `scale-msg-${messageBytes}`,
+        concurrency: 100,
+        smtp: { ...shape, messageBytes },
+      },
+    });
+  for (const [recipients, pipelined] of [
+    [1, false],
+    [1, true],
+    [8, true],
+    [48, true],
+  ] as const)
+    points.push({
+      dimension: 'pipelining depth',
+      point: pipelined
+        ? `${recipients + 2} commands per segment (${recipients} RCPT)`
+        : 'lock-step (1 command per round trip)',
+      spec: {
+        ...base,
+        name: `scale-pipe-${recipients}-${pipelined ? 'p' : 'l'}`,
+        concurrency: 100,
+        smtp: { ...shape, messageBytes: 5_000, recipients, pipelined },
+      },
+    });
+  return points;
+}
+
+function scalingTable(rows: readonly { point: ScalingPoint; corpus: Corpus; figure: Figure }[]): string {
+  const out = [
+    '| dimension | point | sessions | median ms | MB/s | packets/s | sessions/s | peak RSS MiB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const { point, corpus, figure } of rows) {
+    const s = figure.ms / 1000;
+    out.push(
+      `| ${point.dimension} | ${point.point} | ${fmt(corpus.smtpSessions)} | ${fmt(figure.ms)} | ${fmt(corpus.pcapBytes / MB / s)} | ${fmt(corpus.packets / s)} | ${fmt(corpus.smtpSessions / s)} | ${fmt(figure.maxRssBytes / 2 ** 20)} |`,
+    );
+  }
+  return out.join('\n');
+}
+
+function machine(): string {
+  const model = cpus()[0]?.model ?? 'unknown CPU';
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(', ');
+  return `${availableParallelism()} cores (\`nproc\`), ${model}, Node ${process.version}, load average ${load} at the end of the run`;
+}
+
+function replaceSection(doc: string, name: string, body: string): string {
+  const begin = `<!-- bench:${name}:begin -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const block = `${begin}\n${body.trim()}\n${end}`;
+  const from = doc.indexOf(begin);
+  const to = doc.indexOf(end);
+  if (from >= 0 && to > from) return `${doc.slice(0, from)}${block}${doc.slice(to + end.length)}`;
+  return `${doc.trimEnd()}\n\n${block}\n`;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const log = (text: string): void => void process.stderr.write(`${text}\n`);
+  const capturesDir = join(REPO, 'captures');
+  const outDir = mkdtempSync(join(tmpdir(), 'smtpscope-bench-out-'));
+  const tsharkPath = findTshark();
+  const generated: Corpus[] = [];
+  const sections = new Map<string, string>();
+  const argsText = process.argv
+    .slice(2)
+    .filter((a) => a !== '--write-doc')
+    .join(' ');
+  const command = `npm run bench${argsText === '' ? '' : ` -- ${argsText}`}`;
+  try {
+    let files: { format: string; path: string }[];
+    let description: string;
+    if (options.corpus !== null) {
+      const format =
+        readFileSync(options.corpus).subarray(0, 4).readUInt32LE(0) === 0x0a0d0d0a ? 'pcapng' : 'pcap';
+      files = [{ format, path: options.corpus }];
+      description = `an existing capture of ${fmt(statSync(options.corpus).size / MB)} MB`;
+    } else {
+      const spec: CorpusSpec = {
+        name: `mixed-${options.sizeMb}MB`,
+        sizeBytes: options.sizeMb * MB,
+        concurrency: 200,
+        smtpShare: 2 / 3,
+        smtp: 'mixed',
+        seed: 1,
+        stepMicros: 10,
+      };
+      log(`building the ${options.sizeMb} MB corpus...`);
+      const corpus = await buildCorpus(spec, capturesDir);
+      generated.push(corpus);
+      files = [
+        { format: 'pcap', path: corpus.pcapPath },
+        { format: 'pcapng', path: corpus.pcapngPath },
+      ];
+      description =
+        `the generated corpus: ${fmt(corpus.pcapBytes / MB)} MB as pcap (${fmt(corpus.pcapngBytes / MB)} MB as pcapng), ` +
+        `${fmt(corpus.packets)} packets, ${fmt(corpus.smtpSessions)} SMTP sessions, ` +
+        `${fmt((100 * corpus.smtpFrameBytes) / corpus.pcapBytes)} % SMTP by bytes, 200 connections open at once`;
+    }
+    const useTshark = options.tshark ?? tsharkPath !== null;
+    if (useTshark && tsharkPath === null) throw new Error('--tshark: tshark is not installed');
+    let tshark: TsharkInput | null = null;
+    let tsharkNote = '';
+    const pcapFile = files.find((f) => f.format === 'pcap');
+    if (useTshark && tsharkPath !== null && pcapFile !== undefined) {
+      const whole = statSync(pcapFile.path).size;
+      if (whole <= options.tsharkMaxMb * MB) {
+        tshark = {
+          exe: tsharkPath,
+          path: pcapFile.path,
+          scale: 1,
+          label: 'tshark (whole process, see below)',
+        };
+      } else {
+        const prefixPath = join(outDir, 'tshark-prefix.pcap');
+        const prefixBytes = writePcapPrefix(pcapFile.path, prefixPath, options.tsharkMaxMb * MB);
+        const scale = whole / prefixBytes;
+        tshark = {
+          exe: tsharkPath,
+          path: prefixPath,
+          scale,
+          label: `tshark on the first ${fmt(prefixBytes / MB)} MB, time × ${fmt(scale, 2)} (see below)`,
+        };
+        tsharkNote =
+          ` tshark read only the first ${fmt(prefixBytes / MB)} MB of the pcap (whole packets, \`--tshark-max-mb\`` +
+          ` ${options.tsharkMaxMb}): its time is that run's time multiplied by the size ratio ${fmt(scale, 2)}, its peak` +
+          " RSS is the prefix run's (tshark's memory grows with the file, so the whole file would need more).";
+      }
+      runTsharkMeasurement(tshark.exe, tshark.path); // warm the page cache and tshark's own files
+    }
+    log(`measuring ${description}`);
+    const figures = measureFiles(
+      files,
+      ['read', 'walk', 'reassemble', 'full', 'csv', 'ndjson', 'threads', 'csv-threads', 'files-threads'],
+      options.runs,
+      tshark,
+      outDir,
+      log,
+    );
+    let text =
+      `Command: \`${command}\`. Machine: ${machine()}. Input: ${description}. ` +
+      `Median of ${options.runs} runs per figure, each in its own child process, the runs of all rows interleaved.\n\n` +
+      `${mainTable(figures)}\n\n` +
+      'Node rows time the work inside the child process (from opening the file to the last sink closed), not ' +
+      "Node's start-up; peak RSS is the child's `ru_maxrss`. The tshark row is the whole process under " +
+      `\`/usr/bin/time\`: \`tshark -r FILE ${TSHARK_ARGS.join(' ')}\`.${tsharkNote}\n`;
+    process.stdout.write(`\n${text}\n`);
+    sections.set('results', text);
+
+    if (options.scaling) {
+      const rows: { point: ScalingPoint; corpus: Corpus; figure: Figure }[] = [];
+      const points = scalingPoints(2);
+      const built: { point: ScalingPoint; corpus: Corpus }[] = [];
+      for (const point of points) {
+        log(`building scaling corpus ${point.spec.name}...`);
+        const corpus = await buildCorpus(point.spec, capturesDir);
+        generated.push(corpus);
+        built.push({ point, corpus });
+      }
+      const figures2 = measureFiles(
+        built.map((b) => ({ format: b.point.spec.name, path: b.corpus.pcapPath })),
+        ['full'],
+        options.runs,
+        null,
+        outDir,
+        log,
+      );
+      for (const b of built)
+        rows.push({ ...b, figure: figures2.find((f) => f.format === b.point.spec.name)! });
+      // File size: the main corpus at a third of its size, same shape.
+      if (options.corpus === null) {
+        const small = await buildCorpus(
+          {
+            name: `mixed-${Math.round(options.sizeMb / 3)}MB`,
+            sizeBytes: (options.sizeMb / 3) * MB,
+            concurrency: 200,
+            smtpShare: 2 / 3,
+            smtp: 'mixed',
+            seed: 1,
+            stepMicros: 10,
+          },
+          capturesDir,
+        );
+        generated.push(small);
+        const [fig] = measureFiles(
+          [{ format: 'small', path: small.pcapPath }],
+          ['full'],
+          options.runs,
+          null,
+          outDir,
+          log,
+        );
+        const big = figures.find((f) => f.format === 'pcap' && f.label === MODE_LABELS.full)!;
+        const mixedPoint = (name: string, spec: CorpusSpec): ScalingPoint => ({
+          dimension: 'file size (main corpus shape)',
+          point: name,
+          spec,
+        });
+        rows.unshift(
+          { point: mixedPoint(`${fmt(small.pcapBytes / MB)} MB`, small.spec), corpus: small, figure: fig! },
+          {
+            point: mixedPoint(`${fmt(generated[0]!.pcapBytes / MB)} MB`, generated[0]!.spec),
+            corpus: generated[0]!,
+            figure: big,
+          },
+        );
+      }
+      text =
+        'Full analysis (summary only) of classic pcap files, SMTP only unless stated, built by the same generator: ' +
+        'synthetic sessions of one shape (default 20 kB messages, 2 recipients, pipelined, 100 connections open ' +
+        'at once), changing one dimension at a time; each file is about 50 MB.\n\n' +
+        `${scalingTable(rows)}\n`;
+      process.stdout.write(`\n${text}\n`);
+      sections.set('scaling', text);
+    }
+
+    if (options.memory.length > 0) {
+      const rows = [
+        '| file | packets | SMTP sessions | wall s | MB/s | peak RSS MiB |',
+        '|--:|--:|--:|--:|--:|--:|',
+      ];
+      for (const mb of options.memory) {
+        const spec: CorpusSpec = {
+          name: `mixed-${mb}MB`,
+          sizeBytes: mb * MB,
+          concurrency: 200,
+          smtpShare: 2 / 3,
+          smtp: 'mixed',
+          seed: 1,
+          stepMicros: 10,
+        };
+        log(`building the ${mb} MB corpus for the memory measurement...`);
+        const corpus = await buildCorpus(spec, capturesDir);
+        runNodeMeasurement('read', corpus.pcapPath, outDir);
+        const m = runNodeMeasurement('full', corpus.pcapPath, outDir);
+        log(`  ${mb} MB: ${m.ms.toFixed(0)} ms, ${(m.maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
+        rows.push(
+          `| ${fmt(corpus.pcapBytes / MB)} MB | ${fmt(corpus.packets)} | ${fmt(corpus.smtpSessions)} | ${fmt(m.ms / 1000, 1)} | ${fmt(corpus.pcapBytes / MB / (m.ms / 1000))} | ${fmt(m.maxRssBytes / 2 ** 20)} |`,
+        );
+        if (!options.keep) removeCorpus(corpus);
+      }
+      text =
+        `Command: \`${command}\`. Machine: ${machine()}. Full analysis (summary only) of the main corpus shape ` +
+        'at growing sizes, one run each (the page cache warmed by a plain read first).\n\n' +
+        `${rows.join('\n')}\n`;
+      process.stdout.write(`\n${text}\n`);
+      sections.set('memory', text);
+    }
+
+    if (options.writeDoc) {
+      const docPath = join(REPO, 'docs', 'PERFORMANCE.md');
+      let doc = readFileSync(docPath, 'utf8');
+      for (const [name, body] of sections) doc = replaceSection(doc, name, body);
+      writeFileSync(docPath, doc);
+      log(`wrote ${docPath}`);
+    }
+    if (tsharkPath !== null && !useTshark) log('tshark left out (--no-tshark)');
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+    if (!options.keep) for (const c of generated) removeCorpus(c);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
