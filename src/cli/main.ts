@@ -262,8 +262,9 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   try {
     const result = await analyzer.run();
     if (!outputs.usesStdout || options.summary)
-      // Cut to the terminal's width on a terminal; never in a file or pipe.
-      if (outputs.usesStdout) io.stderr(summary.format(result));
+      if (outputs.usesStdout)
+        // Cut to the terminal's width on a terminal; never in a file or pipe.
+        io.stderr(summary.format(result));
       else io.stdout(summary.format(result, { width: io.isTty ? (io.columns ?? null) : null }));
     return exitCode(EXIT.OK);
   } finally {

@@ -166,7 +166,8 @@ export const EXTRACT_INDEX_COLUMNS: readonly ColumnSpec<ExtractIndexRow>[] = [
   {
     name: 'refused_recipients',
     type: 'string',
-    description: 'Recipients the server refused at RCPT TO (4xx or 5xx), space-separated: the message was not sent to them.',
+    description:
+      'Recipients the server refused at RCPT TO (4xx or 5xx), space-separated: the message was not sent to them.',
     get: (r) => (r.transaction === null ? null : recipientsWhere(r.transaction, true)),
   },
 ];
