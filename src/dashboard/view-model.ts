@@ -13,6 +13,7 @@ import type { ReasonClass, SmtpSession } from '../model/types.js';
 import type { RunStats } from '../pipeline/sink.js';
 import { enhancedMeaning } from '../report/failure-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
+import { dialogueHidden, endDescription } from '../text/session-end.js';
 import { formatTranscript } from '../text/transcript.js';
 import { type Filter, matchesFilter } from './filter.js';
 import { computeLayout, type Rect } from './layout.js';
@@ -400,7 +401,7 @@ export function sessionCells(s: SmtpSession, open: boolean): Readonly<Record<Col
     tx: String(s.transactions.length),
     rcpt: `${f.delivered}/${f.failed}`,
     last: f.lastReply === null ? '-' : `${f.lastReply.code} ${firstLine(f.lastReply.text)}`,
-    end: open ? 'open' : s.end,
+    end: open ? 'open' : dialogueHidden(s) ? 'encrypted' : s.end,
   };
 }
 
@@ -583,7 +584,7 @@ export function detailLines(s: SmtpSession, width: number): StyledLine[] {
     'heading',
   );
   add(
-    `Started ${isoMicros(s.startedAt)}, lasted ${formatDuration(s.endedAt - s.startedAt)}, ended ${s.end} (${s.closeReason})`,
+    `Started ${isoMicros(s.startedAt)}, lasted ${formatDuration(s.endedAt - s.startedAt)}, ended ${endDescription(s)} (${s.closeReason})`,
   );
   add(`Server ${s.serverName ?? '?'} (${s.software}); ${s.heloVerb ?? 'HELO'} ${s.helo ?? '-'}`);
   const tls =

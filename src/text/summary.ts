@@ -10,6 +10,7 @@ import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { safeText } from '../report/safe-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros, table } from './format.js';
 import { createLatencyHistogram, type LatencyHistogram } from './latency-histogram.js';
+import { endDescription } from './session-end.js';
 
 /** Distinct keys kept per histogram; further keys are counted under "(other)". */
 const MAX_KEYS = 5_000;
@@ -119,7 +120,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
     sessions++;
     first = first === null ? s.startedAt : Math.min(first, s.startedAt);
     last = last === null ? s.endedAt : Math.max(last, s.endedAt);
-    increment(ends, s.end);
+    increment(ends, endDescription(s));
     increment(tlsModes, s.tls.mode);
     for (const a of s.auth) increment(authOutcomes, `${a.mechanism} ${a.outcome}`);
     if (s.quality.midstream) midstream++;
