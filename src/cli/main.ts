@@ -20,7 +20,13 @@ import { commandHelp, generalHelp } from './help.js';
 import { describeFsError, isErrnoError, missingFolder, OutputPathError, reasonFor } from './human-error.js';
 import { formatSkipped, scanInputs } from './inputs.js';
 import { type CliOptions, parseCli, UsageError, VERSION } from './options.js';
-import { buildOutputSinks, clickHouseConnection, openLiveInput, readsLive } from './outputs.js';
+import {
+  buildOutputSinks,
+  clickHouseConnection,
+  openLiveInput,
+  readsLive,
+  sessionFileOf,
+} from './outputs.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -226,7 +232,8 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const status: RunStatus = { failed: false };
   // Inputs are checked before any output is created: a run that cannot start leaves no empty report behind.
   const files = options.live === null ? fileInputs(options, io, status) : null;
-  const outputs = await buildOutputSinks(options, io);
+  const paths = files?.map((f) => (f.kind === 'file' ? f.path : '-')) ?? null;
+  const outputs = await buildOutputSinks(options, io, paths);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = files ?? [await openLiveInput(options, outputs)];
   const exitCode = (code: number): number => (code === EXIT.OK && status.failed ? EXIT.ERROR : code);
@@ -238,7 +245,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
       if (!wantsTui) io.stderr(`smtpscope: ${source}: ${w.message}\n`);
     },
   };
-  const summary = createSummaryAggregator();
+  const summary = createSummaryAggregator(undefined, paths === null ? {} : { fileOf: sessionFileOf(paths) });
   const sinks: Sink[] = [...outputs.sinks, summary];
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');

@@ -8,6 +8,7 @@ import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import type { PacketView } from '../capture/types.js';
 import { type ClickHouseTarget, resolveClickHouseTarget } from '../fleet/clickhouse-target.js';
+import type { SmtpSession } from '../model/types.js';
 import type { InputSpec, MessageBodyListener } from '../pipeline/analyzer.js';
 import type { Sink } from '../pipeline/sink.js';
 import { createCsvSink } from '../report/csv-sink.js';
@@ -102,8 +103,29 @@ export function checkOutputTargets(options: CliOptions): void {
   }
 }
 
-export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<Outputs> {
+/**
+ * The capture file each session came from, from its id: with several inputs the analyzer prefixes session ids
+ * with the input's number (`2-C000003` is from the second), with one input every session is from it.
+ */
+export function sessionFileOf(files: readonly string[]): (session: SmtpSession) => string | null {
+  if (files.length === 1) {
+    const only = files[0] ?? null;
+    return () => only;
+  }
+  return (session) => {
+    const m = /^(\d+)-/.exec(session.id);
+    return m === null ? null : (files[Number(m[1]) - 1] ?? null);
+  };
+}
+
+/** `files`: the capture files analysed, in input order (null for live capture): CSV `file`, NDJSON `capture.file`. */
+export async function buildOutputSinks(
+  options: CliOptions,
+  io: CliIo,
+  captureFiles: readonly string[] | null = null,
+): Promise<Outputs> {
   checkOutputTargets(options);
+  const fileOf = sessionFileOf(captureFiles ?? []);
   const sinks: Sink[] = [];
   // Rows of a run that may never end are appended and flushed as each session closes, so a stop loses nothing.
   const append = readsLive(options);
@@ -115,8 +137,10 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
   };
   const csvTargets = [options.csvDir, ...Object.values(files)];
   if (options.csvDir !== null || Object.keys(files).length > 0)
-    sinks.push(createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append }));
-  if (options.json !== null) sinks.push(createJsonSink({ path: options.json, append }));
+    sinks.push(
+      createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append, fileOf }),
+    );
+  if (options.json !== null) sinks.push(createJsonSink({ path: options.json, append, fileOf }));
   let bodyListener: MessageBodyListener | undefined;
   if (options.extractDir !== null) {
     const extract = createExtractSink({

@@ -21,11 +21,15 @@ export interface JsonSinkOptions {
   readonly append?: boolean;
   /** Stream used for `-` (standard output by default). */
   readonly stdout?: NodeJS.WritableStream;
+  /** The capture file a session came from: given, each object gets `capture.file` (docs/JSON.md). */
+  readonly fileOf?: (session: SmtpSession) => string | null;
 }
 
 /** One NDJSON line (terminated) for a session. */
-export function toNdjsonLine(session: SmtpSession): string {
-  return `${escapeInvisibles(JSON.stringify(toSessionDocument(session)))}\n`;
+export function toNdjsonLine(session: SmtpSession, file?: string | null): string {
+  const document = toSessionDocument(session);
+  const withFile = file === undefined ? document : { ...document, capture: { file } };
+  return `${escapeInvisibles(JSON.stringify(withFile))}\n`;
 }
 
 const INVISIBLES = /[\u0080-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
@@ -45,7 +49,7 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
   return {
     name: 'json',
     async sessionClosed(session: SmtpSession) {
-      await out.write(toNdjsonLine(session));
+      await out.write(toNdjsonLine(session, options.fileOf?.(session)));
       if (append) await out.flush();
     },
     async close(_summary: RunSummary) {

@@ -91,7 +91,24 @@ export interface SummaryAggregator extends Sink {
   format(summary: RunSummary, options?: SummaryFormat): string;
 }
 
-export function createSummaryAggregator(write: (text: string) => void = () => {}): SummaryAggregator {
+export interface SummaryOptions {
+  /** The capture file of a session: with several files, the summary gets a section per file. */
+  readonly fileOf?: (session: SmtpSession) => string | null;
+}
+
+interface FileInfo {
+  sessions: number;
+  /** Recipients refused or deferred, and transactions that failed before any recipient. */
+  failures: number;
+  first: number;
+  last: number;
+}
+
+export function createSummaryAggregator(
+  write: (text: string) => void = () => {},
+  options: SummaryOptions = {},
+): SummaryAggregator {
+  const perFile = new Map<string, FileInfo>();
   let sessions = 0;
   let transactions = 0;
   let recipients = 0;
@@ -118,6 +135,20 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
 
   const addSession = (s: SmtpSession): void => {
     sessions++;
+    const file = options.fileOf?.(s) ?? null;
+    let fileInfo: FileInfo | undefined;
+    if (file !== null) {
+      fileInfo = perFile.get(file);
+      if (fileInfo === undefined && perFile.size < MAX_KEYS) {
+        fileInfo = { sessions: 0, failures: 0, first: s.startedAt, last: s.endedAt };
+        perFile.set(file, fileInfo);
+      }
+      if (fileInfo !== undefined) {
+        fileInfo.sessions++;
+        fileInfo.first = Math.min(fileInfo.first, s.startedAt);
+        fileInfo.last = Math.max(fileInfo.last, s.endedAt);
+      }
+    }
     first = first === null ? s.startedAt : Math.min(first, s.startedAt);
     last = last === null ? s.endedAt : Math.max(last, s.endedAt);
     increment(ends, endDescription(s));
@@ -179,6 +210,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
         }
         countOutcome(perDomain, r.disposition);
         if (r.reasonClass !== null) {
+          if (fileInfo !== undefined) fileInfo.failures++;
           increment(reasons, r.reasonClass);
           const reply = r.disposition.endsWith('-rcpt') ? r.rcptReply : r.finalReply;
           if (!failureSamples.has(r.reasonClass) && reply !== null)
@@ -193,6 +225,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
         t.failureStage !== 'rcpt' &&
         !t.recipients.some((r) => r.reasonClass !== null)
       ) {
+        if (fileInfo !== undefined) fileInfo.failures++;
         increment(reasons, t.reasonClass);
         const reply = t.finalReply ?? t.dataReply ?? t.mailReply;
         if (!failureSamples.has(t.reasonClass) && reply !== null)
@@ -225,6 +258,17 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       if (rows.length === 0) return;
       out.push('', title, table(rows));
     };
+    if (perFile.size > 1)
+      section('Per file:', [
+        ['FILE', 'SESSIONS', 'FAILURES', 'FIRST', 'LAST'],
+        ...[...perFile.entries()].map(([f, v]) => [
+          safeText(f),
+          String(v.sessions),
+          String(v.failures),
+          isoMicros(v.first),
+          isoMicros(v.last),
+        ]),
+      ]);
     section(
       'How sessions ended:',
       byCount(ends).map(([k, n]) => [k, String(n)]),
