@@ -9,10 +9,11 @@ import { CaptureFormatError } from '../capture/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
-import type { Sink } from '../pipeline/sink.js';
+import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
+import { createSessionLineSink } from '../text/session-line.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
 import { copyBytes } from '../util/copy-bytes.js';
@@ -247,16 +248,38 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   };
   const summary = createSummaryAggregator(undefined, paths === null ? {} : { fileOf: sessionFileOf(paths) });
   const sinks: Sink[] = [...outputs.sinks, summary];
+  const live = readsLive(options);
+  const say = outputs.usesStdout ? io.stderr : io.stdout;
+  if (live && !wantsTui) {
+    // A run that may never end says what it listens to, then one line per session as it ends (as tcpdump does).
+    io.stderr(
+      options.live === null
+        ? `smtpscope: reading ${options.inputs.map((p) => (p === '-' ? 'standard input' : p)).join(', ')}; one line per session as it ends\n`
+        : `smtpscope: listening on ${options.live.device} (filter ${options.live.filter}); one line per session as it ends\n`,
+    );
+    sinks.push(createSessionLineSink(say));
+  }
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
-    const live = readsLive(options);
     const dashboard = createDashboard({
       live,
       title: options.live?.device ?? options.inputs.join(' '),
       inputBytes: live ? null : inputFileBytes(inputs),
     });
-    const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
-    return exitCode(await dashboard.run(analyzer));
+    let final: RunSummary | null = null;
+    const keep: Sink = {
+      name: 'final-summary',
+      sessionClosed() {},
+      async close(result) {
+        final = result;
+      },
+    };
+    const analyzer = createAnalyzer(config, [...sinks, keep, dashboard.sink]);
+    const code = await dashboard.run(analyzer);
+    // Leaving a live dashboard leaves the summary of what it saw on the terminal.
+    const seen = final as RunSummary | null;
+    if (live && seen !== null) io.stdout(summary.format(seen, { width: io.columns ?? null }));
+    return exitCode(code);
   }
   // Several files use a worker thread per core, and with --threads one large file is split between threads,
   // with the same result as one thread.
