@@ -150,6 +150,20 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     expect(await waitForFile(exitFile)).toBe('0');
   }, 60_000);
 
+  it('draws the session detail over the whole screen, with no fragment of the panels beside it', async () => {
+    start(120, 40, [BASIC, REJECTS]);
+    await waitFor((t) => t.includes('finished') && t.includes('127.0.0.1:58258 →'), 'the session list');
+    keys('Down', 'Down', 'Down', 'Enter');
+    const text = await waitFor((t) => t.includes('Transcript:'), 'the detail');
+    const lines = text.replace(/\n+$/, '').split('\n');
+    expect(lines[0]).toMatch(/^┌─ Session \S+ .*┐$/);
+    // Every row below is the detail's own: its border at both ends, nothing of the panels behind.
+    for (const line of lines.slice(1, 38)) expect(line).toMatch(/^│.*│$/);
+    expect(lines[38]).toMatch(/^└─+┘$/);
+    expect(text).not.toMatch(/se┌|┌─│|│T│/);
+    keys('q');
+  }, 60_000);
+
   it('draws the main screen that docs/DASHBOARD.md shows, apart from wall-clock times', async () => {
     testCount++;
     socket = `smtpscope-test-${process.pid}-${testCount}`;
