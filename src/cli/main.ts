@@ -265,6 +265,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
       live,
       title: options.live?.device ?? options.inputs.join(' '),
       inputBytes: live ? null : inputFileBytes(inputs),
+      utc: options.utc,
     });
     let final: RunSummary | null = null;
     const keep: Sink = {
