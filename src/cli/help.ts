@@ -63,7 +63,7 @@ const visible = (command: CommandName): OptionSpec[] =>
   OPTIONS.filter((o) => o.hidden !== true && o.commands.includes(command));
 
 export const EXIT_CODES_TEXT =
-  'Exit codes: 0 success (also when the reader of standard output leaves early, as with | head), 1 input or runtime error (partial results are still written; a skipped input file), 2 usage error, 3 live capture unavailable.';
+  'Exit codes: 0 success (also when the reader of standard output leaves early, as with | head), 1 input or runtime error, damaged or cut capture included (what was decoded before it is still written; a skipped input file), 2 usage error, 3 live capture unavailable.';
 
 /** `smtpscope --help`. */
 export function generalHelp(): string {

@@ -5,11 +5,15 @@
 
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CaptureFormatError } from '../capture/types.js';
+import { damagingWarnings } from '../capture/damage.js';
+import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
+import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
+import { DEFAULT_MEMORY_BUDGET_MB, tuneHeapGrowth } from '../pipeline/memory-budget.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
+import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
 import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
@@ -66,6 +70,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stdout(`smtpscope ${VERSION}\n`);
     return EXIT.OK;
   }
+  tuneHeapGrowth();
   try {
     if (options.inputs.includes('-') && io.stdinIsTty === true)
       throw new UsageError('standard input is a terminal; pipe a capture into it (tcpdump -w - ...)');
@@ -178,7 +183,9 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
     ...(options.messageKeepBytes === null ? {} : { messageKeepBytes: options.messageKeepBytes }),
     ...(options.maxHeaderBytes === null ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
   };
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session };
+  const tls = { keyLogFiles: options.tlsKeyLogs, follow: options.live !== null };
+  const memoryBudgetBytes = options.maxMemoryBytes ?? DEFAULT_MEMORY_BUDGET_MB * 1024 * 1024;
+  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls, memoryBudgetBytes };
 }
 
 /** A run that cannot start: its reason is already said (exit 1). */
@@ -231,6 +238,9 @@ function inputFileBytes(inputs: readonly InputSpec[]): number | null {
 async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
   const status: RunStatus = { failed: false };
+  // Unreadable key logs stop here (exit 1, before any output is created); malformed lines are reported once.
+  for (const problem of checkKeyLogFiles(options.tlsKeyLogs))
+    io.stderr(`smtpscope: ${problem.source}: ${problem.message}\n`);
   // Inputs are checked before any output is created: a run that cannot start leaves no empty report behind.
   const files = options.live === null ? fileInputs(options, io, status) : null;
   const paths = files?.map((f) => (f.kind === 'file' ? f.path : '-')) ?? null;
@@ -238,16 +248,19 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = files ?? [await openLiveInput(options, outputs)];
   const exitCode = (code: number): number => (code === EXIT.OK && status.failed ? EXIT.ERROR : code);
+  const seen: SourceWarningFrom[] = [];
+  for (const input of inputs) if (input.kind === 'file') outputs.captureFiles.push(input.path);
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
     ...(outputs.tap === undefined ? {} : { tap: outputs.tap }),
     onWarning: (w, source) => {
+      seen.push({ source, warning: w });
       if (!wantsTui) io.stderr(`smtpscope: ${source}: ${w.message}\n`);
     },
   };
   const summary = createSummaryAggregator(undefined, paths === null ? {} : { fileOf: sessionFileOf(paths) });
-  const sinks: Sink[] = [...outputs.sinks, summary];
+  let sinks: Sink[] = [...outputs.sinks, summary];
   const live = readsLive(options);
   const say = outputs.usesStdout ? io.stderr : io.stdout;
   if (live && !wantsTui) {
@@ -258,6 +271,12 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
         : `smtpscope: listening on ${options.live.device} (filter ${options.live.filter}); one line per session as it ends\n`,
     );
     sinks.push(createSessionLineSink(say));
+  }
+  // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const logs = await openMaillogs(options.maillogs, live);
+    sinks = [maillogJoinSink(logs, sinks, live, (note) => io.stderr(`smtpscope: ${note}\n`))];
   }
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
@@ -278,9 +297,10 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     const analyzer = createAnalyzer(config, [...sinks, keep, dashboard.sink]);
     const code = await dashboard.run(analyzer);
     // Leaving a live dashboard leaves the summary of what it saw on the terminal.
-    const seen = final as RunSummary | null;
-    if (live && seen !== null) io.stdout(summary.format(seen, { width: io.columns ?? null }));
-    return exitCode(code);
+    const shown = final as RunSummary | null;
+    if (live && shown !== null) io.stdout(summary.format(shown, { width: io.columns ?? null }));
+    // The dashboard showed no warnings on the terminal it owned: the damage is told now that it is gone.
+    return exitCode(damageExit(seen, options, io, code, true));
   }
   // Several files use a worker thread per core, and with --threads one large file is split between threads,
   // with the same result as one thread.
@@ -297,10 +317,41 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
         // Cut to the terminal's width on a terminal; never in a file or pipe.
         io.stderr(summary.format(result));
       else io.stdout(summary.format(result, { width: io.isTty ? (io.columns ?? null) : null }));
-    return exitCode(EXIT.OK);
+    return exitCode(damageExit(seen, options, io, EXIT.OK, false));
   } finally {
     restoreSignals();
   }
+}
+
+interface SourceWarningFrom {
+  readonly source: string;
+  readonly warning: SourceWarning;
+}
+
+/**
+ * Exit 1 when an input was damaged (src/capture/damage.ts), after everything decoded before the damage was
+ * written; the last line says which input and where. `repeat` prints the warnings themselves again (after the
+ * dashboard, which kept them off its screen).
+ */
+function damageExit(
+  seen: readonly SourceWarningFrom[],
+  options: CliOptions,
+  io: CliIo,
+  code: number,
+  repeat: boolean,
+): number {
+  const damaging = damagingWarnings(
+    seen.map((s) => s.warning),
+    options.allowTruncated,
+  );
+  if (damaging.length === 0) return code;
+  const sources = seen.filter((s) => damaging.includes(s.warning));
+  if (repeat) for (const s of sources) io.stderr(`smtpscope: ${s.source}: ${s.warning.message}\n`);
+  const names = [...new Set(sources.map((s) => s.source))];
+  io.stderr(
+    `smtpscope: damaged input (${names.join(', ')}): what was decoded before the damage was analysed and written; exit 1\n`,
+  );
+  return code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 /** First SIGINT/SIGTERM: stop and flush; a second one exits at once. */
@@ -328,7 +379,17 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
   const status: RunStatus = { failed: false };
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io, status)));
+  const seen: SourceWarningFrom[] = [];
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (
+      await analyzeToArray({
+        ...analyzerConfig(options, fileInputs(options, io, status)),
+        onWarning: (warning, source) => seen.push({ source, warning }),
+      })
+    ).sessions,
+  );
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
     io.stderr(
@@ -336,8 +397,12 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
     );
     return EXIT.ERROR;
   }
-  io.stdout(`${chosen.map((s) => formatTranscript(s)).join('\n\n')}\n`);
-  return status.failed ? EXIT.ERROR : EXIT.OK;
+  const { formatSessionLog } = await import('../maillog/log-transcript.js');
+  const text = (s: SmtpSession) =>
+    [formatTranscript(s), formatSessionLog(s)].filter((x) => x !== '').join('\n');
+  io.stdout(`${chosen.map(text).join('\n\n')}\n`);
+  const code = damageExit(seen, options, io, EXIT.OK, true);
+  return status.failed && code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
@@ -359,12 +424,33 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
     if (problem !== null) throw new OutputPathError(`cannot write ${options.csvDir}: ${problem}`);
   }
   const status: RunStatus = { failed: false };
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io, status)));
+  const seen: SourceWarningFrom[] = [];
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (
+      await analyzeToArray({
+        ...analyzerConfig(options, fileInputs(options, io, status)),
+        onWarning: (warning, source) => seen.push({ source, warning }),
+      })
+    ).sessions,
+  );
   const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
   const report = collectFailures(sessions);
   if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
   if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
-  return status.failed ? EXIT.ERROR : EXIT.OK;
+  const code = damageExit(seen, options, io, EXIT.OK, true);
+  return status.failed && code === EXIT.OK ? EXIT.ERROR : code;
+}
+
+/** --maillog for the commands that hold every session: each joined in close order, the note on standard error. */
+async function withMaillogs(options: CliOptions, io: CliIo, sessions: SmtpSession[]): Promise<SmtpSession[]> {
+  if (options.maillogs.length === 0) return sessions;
+  const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+  const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
+  const joined = sessions.map((s) => join.join(s));
+  io.stderr(`smtpscope: ${join.note()}\n`);
+  return joined;
 }
 
 async function runDevices(io: CliIo): Promise<number> {
@@ -437,6 +523,13 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
   }
   io.stdout(`${table(rows, '')}\n${flows.length} connection(s)\n`);
   for (const w of warnings) io.stderr(`smtpscope: ${path}: ${w.message}\n`);
+  const exitCode = damageExit(
+    warnings.map((warning) => ({ source: path, warning })),
+    options,
+    io,
+    EXIT.OK,
+    false,
+  );
   if (wantId !== null && dir !== null) {
     const flow = flows.find((f) => f.key.id === wantId);
     if (flow === undefined) {
@@ -461,7 +554,7 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
     for (const g of flow.gaps)
       io.stderr(`gap ${g.direction} at ${g.offset}: ${g.length} bytes (${g.cause})\n`);
   }
-  return EXIT.OK;
+  return exitCode;
 }
 
 async function runClickHouseReplay(options: CliOptions, io: CliIo): Promise<number> {

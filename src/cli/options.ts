@@ -620,9 +620,19 @@ export interface CliOptions {
   readonly extractIncomplete: boolean;
   readonly ports: ReadonlySet<number>;
   readonly verifyChecksums: boolean;
+  /** A capture cut inside its last record exits 0 instead of 1 (--allow-truncated; src/capture/damage.ts). */
+  readonly allowTruncated: boolean;
+  /** One NDJSON record per connection attempt (--connection-attempts); counts are always in the summary. */
+  readonly connectionAttempts: boolean;
+  /** Global memory budget in bytes (--max-memory-mb); null: the default (docs/LIMITS.md). */
+  readonly maxMemoryBytes: number | null;
+  /** What opens the interface for -i: the `cap` addon in-process, or a tcpdump helper process (docs/LIVE.md). */
+  readonly liveHelper: 'cap' | 'tcpdump';
   /** Worker threads for file analysis (--threads); null: one per core for several files, one file not split. */
   readonly threads: number | null;
   readonly revealSecrets: boolean;
+  /** NSS key log files that decrypt TLS sessions (docs/TLS.md); followed while a live capture runs. */
+  readonly tlsKeyLogs: readonly string[];
   readonly session: string | null;
   readonly writeStreams: string | null;
   readonly live: null | {
@@ -658,6 +668,23 @@ export interface CliOptions {
     /** Create the database and tables when missing (off with --clickhouse-no-create). */
     readonly createTables: boolean;
   };
+  /** Postfix / Exim logs joined with the sessions (--maillog, repeatable; docs/MAILLOG.md). */
+  readonly maillogs: readonly string[];
+  /** NDJSON documents per session (default) or per recipient (--json-level). */
+  readonly jsonLevel: 'sessions' | 'recipients';
+  /** Folder for Zeek-format smtp.log and conn.log (--zeek). */
+  readonly zeekDir: string | null;
+}
+
+function liveHelperOf(value: string | undefined): 'cap' | 'tcpdump' {
+  if (value === undefined || value === 'cap') return 'cap';
+  if (value === 'tcpdump') return 'tcpdump';
+  throw new UsageError(`--live-helper takes cap or tcpdump, not '${value}'`);
+}
+
+function jsonLevel(value: string | undefined): 'sessions' | 'recipients' {
+  if (value === undefined || value === 'sessions' || value === 'recipients') return value ?? 'sessions';
+  throw new UsageError(`--json-level takes sessions or recipients, not '${value}'`);
 }
 
 function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
@@ -775,6 +802,11 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const bufMb = positiveInt('max-buffer-mb', str('max-buffer-mb'));
   const connMb = positiveInt('max-buffer-per-conn-mb', str('max-buffer-per-conn-mb'));
   const headerKb = positiveInt('max-header-kb', str('max-header-kb'));
+  const memoryMb = positiveInt('max-memory-mb', str('max-memory-mb'));
+  const strings = (name: string): string[] => {
+    const value = values[name];
+    return Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
+  };
   return {
     command,
     inputs: positionals,
@@ -796,8 +828,13 @@ export function parseCli(argv: readonly string[]): CliOptions {
     extractIncomplete: b('extract-incomplete'),
     ports,
     verifyChecksums: b('verify-checksums'),
+    allowTruncated: b('allow-truncated'),
+    connectionAttempts: b('connection-attempts'),
+    maxMemoryBytes: memoryMb === null ? null : memoryMb * 1024 * 1024,
+    liveHelper: liveHelperOf(str('live-helper')),
     threads: positiveInt('threads', str('threads')),
     revealSecrets: b('reveal-secrets'),
+    tlsKeyLogs: strings('tls-keylog'),
     session: str('session') ?? null,
     writeStreams: str('write-streams') ?? null,
     live,
@@ -822,5 +859,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
       sensor: str('sensor') ?? null,
       createTables: !b('clickhouse-no-create'),
     },
+    maillogs: strings('maillog'),
+    jsonLevel: jsonLevel(str('json-level')),
+    zeekDir: str('zeek') ?? null,
   };
 }

@@ -3,6 +3,7 @@
  */
 
 import { readdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve, sep } from 'node:path';
 import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
 import { dropPrivileges } from '../capture/privileges.js';
@@ -25,6 +26,16 @@ export interface Outputs {
   tap?: (packet: PacketView) => void;
   /** Some output goes to standard output, so the summary goes to standard error and no dashboard opens. */
   readonly usesStdout: boolean;
+  /** The capture files of the run, in input order (filled once the inputs are known; empty when live). */
+  readonly captureFiles: string[];
+}
+
+/** The capture file a session came from: its `N-` id prefix picks the input when there are several. */
+function captureFileOf(sessionId: string, files: readonly string[]): string | null {
+  if (files.length === 1) return files[0] === '-' ? null : (files[0] ?? null);
+  const n = /^(\d+)-/.exec(sessionId)?.[1];
+  const file = n === undefined ? undefined : files[Number(n) - 1];
+  return file === undefined || file === '-' ? null : file;
 }
 
 /** Standard input, a FIFO or a device: an input that may never end. */
@@ -118,14 +129,14 @@ export function sessionFileOf(files: readonly string[]): (session: SmtpSession) 
   };
 }
 
-/** `files`: the capture files analysed, in input order (null for live capture): CSV `file`, NDJSON `capture.file`. */
+/** `inputFiles`: the capture files analysed, in input order (null for live capture): the CSV `file` column. */
 export async function buildOutputSinks(
   options: CliOptions,
   io: CliIo,
-  captureFiles: readonly string[] | null = null,
+  inputFiles: readonly string[] | null = null,
 ): Promise<Outputs> {
   checkOutputTargets(options);
-  const fileOf = sessionFileOf(captureFiles ?? []);
+  const fileOf = sessionFileOf(inputFiles ?? []);
   const sinks: Sink[] = [];
   // Rows of a run that may never end are appended and flushed as each session closes, so a stop loses nothing.
   const append = readsLive(options);
@@ -140,7 +151,22 @@ export async function buildOutputSinks(
     sinks.push(
       createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append, fileOf }),
     );
-  if (options.json !== null) sinks.push(createJsonSink({ path: options.json, append, fileOf }));
+  const captureFiles: string[] = [];
+  if (options.json !== null)
+    sinks.push(
+      createJsonSink({
+        path: options.json,
+        append,
+        level: options.jsonLevel,
+        sensor: options.clickhouse.sensor ?? hostname(),
+        captureFileOf: (id) => captureFileOf(id, captureFiles),
+        attempts: options.connectionAttempts,
+      }),
+    );
+  if (options.zeekDir !== null) {
+    const { createZeekSink } = await import('../report/zeek-sink.js');
+    sinks.push(createZeekSink({ dir: options.zeekDir, append }));
+  }
   let bodyListener: MessageBodyListener | undefined;
   if (options.extractDir !== null) {
     const extract = createExtractSink({
@@ -164,15 +190,17 @@ export async function buildOutputSinks(
     );
   }
   const usesStdout = options.json === '-' || csvTargets.includes('-');
-  return { sinks, ...(bodyListener === undefined ? {} : { bodyListener }), usesStdout };
+  return { sinks, ...(bodyListener === undefined ? {} : { bodyListener }), usesStdout, captureFiles };
 }
 
 /** Opens the live source lazily (so `cap` is loaded only for live capture) and wires `-w` and `-Z`. */
 export async function openLiveInput(options: CliOptions, outputs: Outputs): Promise<InputSpec> {
   const live = options.live;
   if (live === null) throw new Error('openLiveInput without -i');
-  const { openLiveSource } = await import('../capture/live-source.js');
-  const source = await openLiveSource({ ...live, promiscuous: true });
+  const source =
+    options.liveHelper === 'tcpdump'
+      ? await (await import('../capture/tcpdump-source.js')).openTcpdumpSource({ ...live, promiscuous: true })
+      : await (await import('../capture/live-source.js')).openLiveSource({ ...live, promiscuous: true });
   let writer: PcapWriter | null = null;
   try {
     if (options.writeFile !== null) {

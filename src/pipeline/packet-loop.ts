@@ -27,6 +27,8 @@ export interface PacketLoopHooks {
   readonly tickEvery?: number;
   /** Check for wild timestamps (default true; off for sources stamped on arrival). */
   readonly checkTimestamps?: boolean;
+  /** Asked between chunks of input; a promise holds reading back until it settles (PacketSource.forEach). */
+  readonly ready?: () => Promise<void> | null;
 }
 
 export interface WildTimestamps {
@@ -66,7 +68,7 @@ export async function runPacketLoop(
     const ts = packet.tsMicros;
     if (first === null || ts < first) first = ts;
     if (last === null || ts > last) last = ts;
-    if (decoder.decode(packet).kind === 'tcp') assembler.push(segment);
+    if (decoder.decodeSegment(packet)) assembler.push(segment);
   };
 
   await source.forEach((packet) => {
@@ -97,7 +99,7 @@ export async function runPacketLoop(
       untilTick = tickEvery;
       tick(packet.tsMicros);
     }
-  });
+  }, hooks.ready);
   const rest = held as PacketView | null;
   if (rest !== null) handle(rest);
   return {

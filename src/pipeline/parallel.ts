@@ -25,6 +25,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { SourceWarning } from '../capture/types.js';
 import type { SmtpSession } from '../model/types.js';
 import { type Analyzer, type AnalyzerConfig, createAnalyzer, mergeRunStats } from './analyzer.js';
+import { configForSinks } from './config-for-sinks.js';
 import { createShardedAnalyzer } from './sharded.js';
 import type { RunSummary, Sink, Snapshot } from './sink.js';
 import {
@@ -130,7 +131,10 @@ export function createParallelAnalyzer(
   options: ParallelOptions = {},
 ): Analyzer {
   const maxBuffered = Math.max(1, options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS);
-  const plan = parallelPlan(config, options);
+  // One record per connection attempt is written by the main thread's sinks: the workers only count attempts.
+  const plan = sinks.some((s) => s.connectionAttempt !== undefined)
+    ? 'one-thread'
+    : parallelPlan(config, options);
   if (plan === 'one-file-split')
     return createShardedAnalyzer(config, sinks, {
       shards: options.shards ?? 1,
@@ -187,7 +191,7 @@ export function createParallelAnalyzer(
         inputs[index]!.worker = w;
         slot.worker.postMessage({ type: 'file', index, path: paths[index]! } satisfies ToWorker);
       };
-      const workerConfig = workerConfigOf(config);
+      const workerConfig = workerConfigOf(configForSinks(config, sinks));
       for (let w = 0; w < workerCount; w++) {
         const { shared, counter } = createSharedCounter();
         const init: WorkerInit = { role: WORKER_ROLE, config: workerConfig, shared, maxBuffered };

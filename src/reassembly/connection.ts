@@ -18,6 +18,8 @@ export class Connection {
   aIsClient = true;
   sawSyn = false;
   sawSynAck = false;
+  /** Direction of the first FIN or RST delivered; null before one came. */
+  firstClose: 'c2s' | 's2c' | null = null;
   lastTsMicros: number;
   closedTsMicros = 0;
   /** Packet time after which a connection with both FINs in closes even with holes left; -1: not waiting. */
@@ -28,6 +30,8 @@ export class Connection {
   /** Links of the list the connection is on: open connections by activity, or closed ones by close time. */
   prev: Connection | null = null;
   next: Connection | null = null;
+  /** The next connection whose table hash is the same (flow-table.ts). */
+  bucketNext: Connection | null = null;
   /** Which list the connection is on. */
   listed: 'open' | 'closed' | 'none' = 'none';
   /** Addresses as int32 words for lookup (IPv4: w1..w3 are 0). */

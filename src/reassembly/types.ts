@@ -29,6 +29,7 @@ export interface FlowKey {
 
 export type CloseReason = 'fin' | 'rst' | 'idle-timeout' | 'end-of-capture' | 'evicted' | 'limit';
 
+/** One delivery of in-order bytes. The assembler reuses the object for its next call: read it during the call. */
 export interface StreamChunk {
   readonly direction: Direction;
   /** Offset of bytes[0] relative to the direction's first byte (never wraps). */
@@ -43,7 +44,13 @@ export type GapCause =
   | 'lost' // the peer acknowledged the missing bytes, or a later segment arrived and they never did
   | 'snaplen' // the capture cut the segment's payload
   | 'midstream' // the capture started after the connection did
-  | 'buffer-limit'; // out-of-order data was dropped because a buffer limit was hit
+  | 'buffer-limit' // out-of-order data was dropped because a buffer limit was hit
+  /**
+   * One byte marking where the stream goes on with a later, differing copy of bytes already delivered: the peer
+   * acknowledged the later copy, not the first (half-stream.ts, overlap policy). Offsets after it run ahead
+   * of sequence numbers by the first copy's unacknowledged length plus this byte.
+   */
+  | 'replaced';
 
 export interface DirectionStats {
   packets: number;
@@ -65,6 +72,11 @@ export interface FlowStats {
   /** Whether a SYN from the client was seen (false: picked up midstream). */
   readonly sawSyn: boolean;
   readonly sawSynAck: boolean;
+  /**
+   * Direction of the connection's first FIN or RST (who closed first); absent when neither came (idle timeout,
+   * end of capture, eviction). Tells a server that closed without a greeting from a client that gave up.
+   */
+  readonly firstClose?: Direction;
 }
 
 export interface StreamHandler {
@@ -153,6 +165,11 @@ export interface Assembler {
   advance(tsMicros: number): void;
   /** Closes connections idle since before `tsMicros` (packet time). Returns how many were closed. */
   flushOlderThan(tsMicros: number): number;
+  /**
+   * Closes the `count` least recently active open connections as `limit` (the global memory budget, see
+   * pipeline/memory-budget.ts). Returns how many were closed.
+   */
+  shedOldest(count: number): number;
   /** Closes every open connection with `reason` (end of input, shutdown). */
   flushAll(reason: CloseReason): void;
   stats(): AssemblerStats;

@@ -9,6 +9,7 @@
  * writer's job: see csv-sink.ts).
  */
 
+import { MAILLOG_RECIPIENT_COLUMNS } from '../maillog/log-columns.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -831,6 +832,8 @@ export const RECIPIENT_COLUMNS: readonly ColumnSpec<RecipientRow>[] = [
     description: 'One-line explanation of the failure, for failed recipients.',
     get: recipientExplanation,
   },
+  // MTA log correlation (--maillog, docs/MAILLOG.md): empty without it or when the logs say nothing.
+  ...MAILLOG_RECIPIENT_COLUMNS,
 ];
 
 export const COMMAND_COLUMNS: readonly ColumnSpec<CommandRow>[] = [

@@ -10,7 +10,7 @@ const work = mkdtempSync(join(tmpdir(), 'smtpscope-per-file-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('a run over several files', () => {
-  it('has a per-file section, a file column in every CSV level and capture.file in NDJSON', async () => {
+  it('has a per-file section, a file column in every CSV level and log.file.path in NDJSON', async () => {
     const basic = capture('postfix-basic.pcap');
     const rejects = capture('postfix-rejects.pcap');
     const csv = join(work, 'csv');
@@ -31,8 +31,8 @@ describe('a run over several files', () => {
     const documents = readFileSync(json, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { capture: { file: string }; smtp: { session_id?: string } });
-    expect(documents.map((d) => d.capture.file)).toEqual([basic, basic, rejects, rejects, rejects, rejects]);
+      .map((l) => JSON.parse(l) as { log: { file: { path: string } } });
+    expect(documents.map((d) => d.log.file.path)).toEqual([basic, basic, rejects, rejects, rejects, rejects]);
   });
 
   it('names the one file of a single-file run too, and has no per-file section then', async () => {

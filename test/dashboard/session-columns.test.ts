@@ -14,7 +14,7 @@ import type { SmtpSession } from '../../src/model/types.js';
 import type { RunStats } from '../../src/pipeline/sink.js';
 import { makeRecipient, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 
-const STATS: RunStats = {
+const STATS = {
   source: { packets: 0, bytes: 0, storedBytes: 0, dropped: 0, truncated: 0 },
   decode: { packets: 0, tcp: 0, skipped: {}, malformed: {}, fragments: 0 } as unknown as RunStats['decode'],
   assembler: {} as RunStats['assembler'],
@@ -22,7 +22,7 @@ const STATS: RunStats = {
   sessionsOpen: 0,
   firstTsMicros: null,
   lastTsMicros: null,
-};
+} as unknown as RunStats;
 
 function run(overrides: Partial<RunView> = {}): RunView {
   return {

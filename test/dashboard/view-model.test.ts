@@ -17,6 +17,8 @@ import {
   type UiState,
 } from '../../src/dashboard/view-model.js';
 import type { SmtpSession } from '../../src/model/types.js';
+import { NO_ATTEMPTS } from '../../src/pipeline/connection-attempts.js';
+import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
 import type { RunStats } from '../../src/pipeline/sink.js';
 import { makeAuth, makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 
@@ -35,6 +37,10 @@ const STATS: RunStats = {
   },
   sessionsClosed: 3,
   sessionsOpen: 0,
+  attempts: NO_ATTEMPTS,
+  connectionsWaiting: 0,
+  sinkWaits: 0,
+  budget: NO_BUDGET,
   firstTsMicros: T0,
   lastTsMicros: T0 + 5_000_000,
 };
