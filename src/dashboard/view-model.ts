@@ -797,8 +797,11 @@ function headerLines(run: RunView, closed: ClosedView, ui: UiState, width: numbe
     closed.dropped > 0
       ? `  (oldest ${closed.dropped.toLocaleString('en-US')} not kept: limit ${closed.limit.toLocaleString('en-US')})`
       : '';
+  // Connections that carried no byte: counted, not sessions (shown once there are any).
+  const attempts = st.attempts.total > 0 ? `attempts ${st.attempts.total.toLocaleString('en-US')}  ` : '';
   const line2Text =
     `sessions open ${st.sessionsOpen} total ${(st.sessionsOpen + st.sessionsClosed).toLocaleString('en-US')}  ` +
+    attempts +
     `packets ${st.source.packets.toLocaleString('en-US')}  bytes ${formatBytes(st.source.bytes)}  drops ${drops}  rate ${rateText(run)}`;
   const line2: StyledLine = [
     seg(clip(line2Text, width)),

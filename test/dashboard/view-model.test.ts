@@ -249,6 +249,13 @@ describe('view-model', () => {
     expect(text(model({}, ALL, counted).header.lines[1] ?? [])).toContain('drops 7');
   });
 
+  it('shows connection attempts once there are any', () => {
+    expect(text(model().header.lines[1] ?? [])).not.toContain('attempts');
+    const attempts = { ...STATS.attempts, total: 300_000 };
+    const flood = runView({ stats: { ...STATS, attempts } });
+    expect(text(model({}, ALL, flood).header.lines[1] ?? [])).toContain('attempts 300,000');
+  });
+
   it('shows progress while a file is read, and the dashboard once it is read or when live', () => {
     const reading = model({}, ALL, runView({ phase: 'reading' }));
     expect(reading.view).toBe('progress');
