@@ -18,6 +18,7 @@ import { DEFAULT_ASSEMBLER_OPTIONS, DEFAULT_SMTP_PORTS } from '../reassembly/opt
 import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
+import type { TlsDecryptorFactory } from '../tls/types.js';
 import { createAttemptGate } from './attempt-gate.js';
 import { sessionLimitsForSinks } from './config-for-sinks.js';
 import {
@@ -119,16 +120,17 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   const warnings: SourceWarning[] = [];
   const tlsKeys = createTlsKeys(config.tls);
   // Decryption is on from the moment key material is known (a --tls-keylog file, or a capture's secrets block):
-  // the decoder of each connection reads this property when it is created, at the connection's first byte. A
-  // capture without any key stays exactly as without decryption (no status, nothing held).
-  const smtpOptions: Partial<SmtpDecoderOptions> = Object.defineProperty(
-    { ...config.smtp },
-    'tlsDecryptors',
-    {
-      enumerable: true,
-      get: () => config.smtp?.tlsDecryptors ?? (tlsKeys.active() ? tlsKeys.factory : null),
-    },
-  );
+  // the decision is taken per connection when its TLS starts, not when the SMTP options are resolved (once per
+  // input, before the input's secrets blocks are read). A connection whose TLS starts while no key is known
+  // stays exactly as without decryption (no status, nothing held).
+  const keyedDecryptors: TlsDecryptorFactory = {
+    create: (flow, callbacks) => tlsKeys.factory.create(flow, callbacks),
+    active: () => tlsKeys.active(),
+  };
+  const smtpOptions: Partial<SmtpDecoderOptions> = {
+    ...config.smtp,
+    tlsDecryptors: config.smtp?.tlsDecryptors ?? keyedDecryptors,
+  };
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to
