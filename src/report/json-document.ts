@@ -10,6 +10,7 @@
 
 import { recipientLogDocument, sessionLogRejects, transactionLogDocument } from '../maillog/log-documents.js';
 import { finalMeaningOf, recipientMeaningOf } from '../model/reply-meaning.js';
+import { tlsDecryptionOf } from '../model/tls-decryption.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -19,6 +20,7 @@ import type {
   TransactionRecord,
 } from '../model/types.js';
 import type { SmtpParams } from '../smtp/types.js';
+import type { TlsDecryptionStatus } from '../tls/types.js';
 import { anomalyCounts, isOutcomeUnknown, negotiatedTlsVersion, paramText } from './columns.js';
 import { communityId } from './community-id.js';
 import { formatIsoMicros } from './iso-micros.js';
@@ -172,6 +174,21 @@ function command(c: CommandRecord) {
     reply: reply(c.reply),
     latency_us: c.latencyMicros,
     pipelined: c.pipelined,
+    encrypted: c.encrypted === true,
+  };
+}
+
+/** How TLS was decrypted or why not; every field null when no decryption was tried. Never a secret. */
+function decryption(status: TlsDecryptionStatus | null) {
+  return {
+    status: status?.kind ?? null,
+    version: status?.kind === 'decrypted' ? status.version : null,
+    cipher: status?.kind === 'decrypted' ? status.cipher : null,
+    resumed: status?.kind === 'decrypted' ? status.resumed : null,
+    detail:
+      status === null || status.kind === 'decrypted' || status.kind === 'pending'
+        ? null
+        : (status.detail ?? null),
   };
 }
 
@@ -259,6 +276,7 @@ export function toSessionDocument(s: SmtpSession, context: DocumentContext = NO_
         server_name: s.tls.clientHello?.sni ?? null,
         supported_versions: s.tls.clientHello?.versions ?? [],
       },
+      decryption: decryption(tlsDecryptionOf(s.tls)),
     },
     user: { name: lastAuth?.username ?? null },
     email: email(lastMessage, lastMessage?.message ?? null),

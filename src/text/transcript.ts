@@ -4,10 +4,14 @@
  */
 
 import { replyMeaning } from '../model/reply-meaning.js';
+import { tlsDecryptionOf, tlsDecryptionText } from '../model/tls-decryption.js';
 import type { CommandRecord, ReplyRecord, SmtpSession, TlsInfo } from '../model/types.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, formatDuration, isoMicros } from './format.js';
 import { endDescription } from './session-end.js';
+
+/** Marks a line that travelled encrypted and was read from decrypted TLS bytes (docs/TLS.md, "Transcript"). */
+export const ENCRYPTED_MARK = '~ ';
 
 export interface TranscriptOptions {
   /** Show times relative to the session start on every line (default true). */
@@ -58,9 +62,16 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
   const stamp = (ts: number): string => (times ? `+${((ts - t0) / 1e6).toFixed(6)} ` : '');
   const blank = times ? ' '.repeat(stamp(t0).length) : '';
   const out: string[] = [];
+  // Lines read from decrypted TLS bytes carry ENCRYPTED_MARK before "C:"/"S:", the others two spaces; a session
+  // with no such line is printed without that column (exactly as without decryption).
+  const decryption = tlsDecryptionOf(session.tls);
+  const greetingEncrypted = session.tls.mode === 'implicit' && decryption?.kind === 'decrypted';
+  const marked = greetingEncrypted || session.commands.some((c) => c.encrypted === true);
+  const mark = (encrypted: boolean | undefined): string =>
+    marked ? (encrypted === true ? ENCRYPTED_MARK : ' '.repeat(ENCRYPTED_MARK.length)) : '';
   /** The reply's lines, each after `prefix`, then the meaning of a failure reply. */
-  const pushReply = (reply: ReplyRecord, prefix: string): void => {
-    for (const line of replyLines(reply)) out.push(`${prefix}S: ${safeText(line)}`);
+  const pushReply = (reply: ReplyRecord, prefix: string, encrypted: boolean | undefined): void => {
+    for (const line of replyLines(reply)) out.push(`${prefix}${mark(encrypted)}S: ${safeText(line)}`);
     const meaning = meaningLine(reply);
     if (meaning !== null) out.push(`${blank}${meaning}`);
   };
@@ -93,10 +104,15 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
   const showTls = session.tls.clientHello !== null || session.tls.serverHello !== null;
   let starttlsRow: CommandRecord | null = null;
   for (const c of session.commands) if (c.verb === 'STARTTLS' && c.reply?.code === 220) starttlsRow = c;
-  if (session.tls.mode === 'implicit') out.push(`${blank}${safeText(tlsLine(session.tls))}`);
+  const decryptionLine =
+    decryption === null ? null : `${blank}*  TLS decryption: ${safeText(tlsDecryptionText(decryption))}`;
+  if (session.tls.mode === 'implicit') {
+    out.push(`${blank}${safeText(tlsLine(session.tls))}`);
+    if (decryptionLine !== null) out.push(decryptionLine);
+  }
   if (session.greeting !== null) {
     flushSide(session.greeting.tsMicros);
-    pushReply(session.greeting, stamp(session.greeting.tsMicros));
+    pushReply(session.greeting, stamp(session.greeting.tsMicros), greetingEncrypted);
   }
   const transactions = new Map(session.transactions.map((t) => [t.depth, t]));
   const ended = new Set<number>();
@@ -119,7 +135,7 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
       c.argument !== ''
     ) {
       // A further LMTP per-recipient reply to the same final dot: the dot and the body were shown once.
-      if (c.reply !== null) pushReply(c.reply, blank);
+      if (c.reply !== null) pushReply(c.reply, blank, c.encrypted);
       continue;
     }
     flushSide(c.tsMicros);
@@ -127,19 +143,23 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
       const t = transactions.get(c.transaction);
       if (t !== undefined) {
         const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
-        out.push(`${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}>`);
+        out.push(
+          `${blank}${mark(c.encrypted)}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}>`,
+        );
       }
     }
-    out.push(`${stamp(c.tsMicros)}C: ${safeText(commandLine(c))}${latency}`);
-    if (c.reply !== null) pushReply(c.reply, blank);
-    if (c === starttlsRow && session.tls.mode === 'starttls' && showTls)
-      out.push(`${blank}${safeText(tlsLine(session.tls))}`);
+    out.push(`${stamp(c.tsMicros)}${mark(c.encrypted)}C: ${safeText(commandLine(c))}${latency}`);
+    if (c.reply !== null) pushReply(c.reply, blank, c.encrypted);
+    if (c === starttlsRow && session.tls.mode === 'starttls') {
+      if (showTls) out.push(`${blank}${safeText(tlsLine(session.tls))}`);
+      if (decryptionLine !== null) out.push(decryptionLine);
+    }
     if (c.verb === 'DATA' && c.reply?.code === 354 && c.transaction !== null && !ended.has(c.transaction)) {
       const t = transactions.get(c.transaction);
       if (t !== undefined) {
         const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
         out.push(
-          `${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data not captured>`,
+          `${blank}${mark(c.encrypted)}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data not captured>`,
         );
       }
     }
