@@ -41,3 +41,8 @@ export function tlsDecryptionText(status: TlsDecryptionStatus): string {
   const detail = status.kind === 'pending' ? undefined : status.detail;
   return `not decrypted: ${tlsDecryptionOutcome(status.kind)}${detail === undefined ? '' : ` (${detail})`}`;
 }
+
+/** The row a session is counted in: "decrypted" or "not decrypted: REASON" (the summary, the dashboard). */
+export function tlsDecryptionCount(kind: TlsDecryptionKind): string {
+  return kind === 'decrypted' ? 'decrypted' : `not decrypted: ${tlsDecryptionOutcome(kind)}`;
+}

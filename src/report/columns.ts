@@ -10,6 +10,7 @@
  */
 
 import { MAILLOG_RECIPIENT_COLUMNS } from '../maillog/log-columns.js';
+import { tlsDecryptionOf } from '../model/tls-decryption.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -298,6 +299,13 @@ export const SESSION_COLUMNS: readonly ColumnSpec<SmtpSession>[] = [
     type: 'string',
     description: 'Server name indication sent in the TLS client hello.',
     get: (s) => s.tls.clientHello?.sni ?? null,
+  },
+  {
+    name: 'tls_decryption',
+    type: 'string',
+    description:
+      'How TLS was decrypted with a key log, or why not: `decrypted`, `no-key`, `bad-key`, `unsupported`, `not-tls`, `incomplete` or `pending` (docs/TLS.md); empty when no decryption was tried.',
+    get: (s) => tlsDecryptionOf(s.tls)?.kind ?? null,
   },
   {
     name: 'auth_mechanism',

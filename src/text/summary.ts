@@ -5,6 +5,7 @@
  */
 
 import { clip } from '../dashboard/sanitize.js';
+import { tlsDecryptionCount, tlsDecryptionOf } from '../model/tls-decryption.js';
 import type { ReasonClass, RecipientDisposition, SmtpSession } from '../model/types.js';
 import { ATTEMPT_FATES, TOP_ADDRESSES } from '../pipeline/connection-attempts.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
@@ -116,6 +117,8 @@ export function createSummaryAggregator(
   let commands = 0;
   const ends = new Map<string, number>();
   const tlsModes = new Map<string, number>();
+  /** TLS sessions decrypted and not decrypted (by reason); only sessions whose decryption was tried. */
+  const tlsDecryptions = new Map<string, number>();
   const authOutcomes = new Map<string, number>();
   const outcomes = new Map<string, number>();
   const dispositions = new Map<string, number>();
@@ -154,6 +157,8 @@ export function createSummaryAggregator(
     last = last === null ? s.endedAt : Math.max(last, s.endedAt);
     increment(ends, endDescription(s));
     increment(tlsModes, s.tls.mode);
+    const decryption = tlsDecryptionOf(s.tls);
+    if (decryption !== null) increment(tlsDecryptions, tlsDecryptionCount(decryption.kind));
     for (const a of s.auth) increment(authOutcomes, `${a.mechanism} ${a.outcome}`);
     if (s.quality.midstream) midstream++;
     if (s.quality.oneSided !== null) oneSided++;
@@ -274,10 +279,10 @@ export function createSummaryAggregator(
       'How sessions ended:',
       byCount(ends).map(([k, n]) => [k, String(n)]),
     );
-    section(
-      'TLS:',
-      byCount(tlsModes).map(([k, n]) => [k, String(n)]),
-    );
+    section('TLS:', [
+      ...byCount(tlsModes).map(([k, n]) => [k, String(n)]),
+      ...byCount(tlsDecryptions).map(([k, n]) => [k, String(n)]),
+    ]);
     section(
       'AUTH:',
       byCount(authOutcomes).map(([k, n]) => [safeText(k), String(n)]),
