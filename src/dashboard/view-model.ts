@@ -9,6 +9,7 @@
  * number of sessions beyond one filter-and-sort, which the optional memo skips when nothing changed.
  */
 
+import { tlsDecryptionOf, tlsDecryptionOutcome, tlsDecryptionText } from '../model/tls-decryption.js';
 import type { ReasonClass, SmtpSession } from '../model/types.js';
 import type { RunStats } from '../pipeline/sink.js';
 import { enhancedMeaning } from '../report/failure-text.js';
@@ -418,8 +419,10 @@ const GROW_ORDER: readonly ColumnId[] = [
 ];
 
 function tlsCell(s: SmtpSession): string {
-  if (s.tls.mode === 'starttls') return 'STLS';
-  if (s.tls.mode === 'implicit') return 'TLS';
+  // ENCRYPTED_MARK's "~": the dialogue inside TLS was decrypted (as the transcript marks its lines).
+  const decrypted = s.tls.decryption?.kind === 'decrypted' ? '~' : '';
+  if (s.tls.mode === 'starttls') return `STLS${decrypted}`;
+  if (s.tls.mode === 'implicit') return `TLS${decrypted}`;
   return s.tls.refused ? 'refused' : '-';
 }
 
@@ -673,10 +676,11 @@ export function detailLines(s: SmtpSession, width: number): StyledLine[] {
     `Started ${isoMicros(s.startedAt)}, lasted ${formatDuration(s.endedAt - s.startedAt)}, ended ${endDescription(s)} (${s.closeReason})`,
   );
   add(`Server ${s.serverName ?? '?'} (${s.software}); ${s.heloVerb ?? 'HELO'} ${s.helo ?? '-'}`);
+  const decryption = tlsDecryptionOf(s.tls);
   const tls =
     s.tls.mode === 'none'
       ? `none${s.tls.offered ? ' (offered)' : ''}${s.tls.refused ? ' (refused)' : ''}`
-      : s.tls.mode;
+      : `${s.tls.mode}${decryption === null ? '' : `, ${tlsDecryptionText(decryption)}`}`;
   const auth =
     s.auth.length === 0
       ? 'none'
@@ -769,6 +773,34 @@ function rateText(run: RunView): string {
   return `${Math.round(run.packetsPerSecond).toLocaleString('en-US')} pkt/s ${formatBytes(Math.round(run.bytesPerSecond))}/s`;
 }
 
+/**
+ * TLS sessions decrypted against not decrypted (by reason), of the sessions kept: `tls decrypted 2 not 1 (no key
+ * 1)  `; empty when no decryption was tried (no key material), so the header stays as without decryption.
+ */
+export function tlsDecryptionHeader(open: readonly SmtpSession[], closed: readonly SmtpSession[]): string {
+  let decrypted = 0;
+  let not = 0;
+  const reasons = new Map<string, number>();
+  for (const list of [open, closed])
+    for (const s of list) {
+      const status = tlsDecryptionOf(s.tls);
+      if (status === null) continue;
+      if (status.kind === 'decrypted') decrypted++;
+      else {
+        not++;
+        increment(reasons, tlsDecryptionOutcome(status.kind));
+      }
+    }
+  if (decrypted + not === 0) return '';
+  const why =
+    not === 0
+      ? ''
+      : ` (${byCount(reasons)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')})`;
+  return `tls decrypted ${decrypted} not ${not}${why}  `;
+}
+
 function headerLines(run: RunView, closed: ClosedView, ui: UiState, width: number): StyledLine[] {
   const st = run.stats;
   const phase: Segment =
@@ -801,6 +833,7 @@ function headerLines(run: RunView, closed: ClosedView, ui: UiState, width: numbe
   const attempts = st.attempts.total > 0 ? `attempts ${st.attempts.total.toLocaleString('en-US')}  ` : '';
   const line2Text =
     `sessions open ${st.sessionsOpen} total ${(st.sessionsOpen + st.sessionsClosed).toLocaleString('en-US')}  ` +
+    tlsDecryptionHeader(run.open, closed.items()) +
     attempts +
     `packets ${st.source.packets.toLocaleString('en-US')}  bytes ${formatBytes(st.source.bytes)}  drops ${drops}  rate ${rateText(run)}`;
   const line2: StyledLine = [
