@@ -175,7 +175,12 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
 }
 
 function keyLogWarning(line: number, reason: string): SourceWarning {
-  return { code: 'tls-keylog', byteOffset: null, message: `TLS key log line ${line} ignored: ${reason}` };
+  return {
+    code: 'tls-keylog',
+    byteOffset: null,
+    packetsBefore: null,
+    message: `TLS key log line ${line} ignored: ${reason}`,
+  };
 }
 
 /**
