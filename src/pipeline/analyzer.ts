@@ -144,13 +144,14 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let queued = 0;
   /** Times reading waited for the sinks (back-pressure), for the tests and the summary. */
   let pauses = 0;
-  /** Between chunks of input: hold the source back while the sinks are behind. */
+  /** The global memory budget, checked between chunks of input (memory-budget.ts). */
   const budget =
     config.memoryBudgetBytes === undefined || config.shard !== undefined
       ? null
       : createMemoryBudget(config.memoryBudgetBytes);
   /** The assembler of the input being read, for the budget's shedding. */
   let liveShed: { open: () => number; shed: (count: number) => number } | null = null;
+  /** Between chunks of input: keep the budget, and hold the source back while the sinks are behind. */
   const ready = (): Promise<void> | null => {
     if (budget !== null && liveShed !== null) budget.check(liveShed.open(), liveShed.shed);
     if (queued < MAX_QUEUED_DELIVERIES) return null;
@@ -244,8 +245,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   };
 
   const emitterFor = (flow: FlowKey, body: MessageBodyListener | undefined) => {
-    // The session model is made at the connection's first event, not when the connection is seen: a flood of
-    // connections that never carry a byte (a SYN flood) then costs no model until each one closes.
+    // The session model is made at the connection's first event, not when the connection is seen. A connection
+    // that never carries a byte (a SYN flood) never gets here: the attempt gate counts it instead.
     let builder: SessionBuilder | null = null;
     let done = false;
     awaitingFirstEvent++;
