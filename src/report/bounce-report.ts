@@ -11,6 +11,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Endpoint } from '../decode/types.js';
+import { afterQueueFailures } from '../maillog/after-queue.js';
 import type {
   CommandRecord,
   FailureStage,
@@ -41,7 +42,8 @@ export interface FailureRow {
   readonly depth: number | null;
   readonly recipientIndex: number | null;
   readonly tsMicros: number;
-  readonly stage: FailureStage;
+  /** `after-queue`: accepted on the wire, failed later by the MTA's log (--maillog, afterQueueFailures). */
+  readonly stage: FailureStage | 'after-queue';
   readonly severity: Severity;
   readonly code: number | null;
   readonly enhancedStatus: string | null;
@@ -304,6 +306,12 @@ function transactionFailures(session: SmtpSession, t: TransactionRecord): Failur
   return rows;
 }
 
+/** The user name of the AUTH attempt sent at `tsMicros` (the last one sent by then), when the dialogue showed it. */
+function authUser(session: SmtpSession, tsMicros: number): string | null {
+  const sent = session.auth.filter((a) => a.tsMicros <= tsMicros);
+  return (sent[sent.length - 1] ?? session.auth[0])?.username ?? null;
+}
+
 /** Failures of one session, in time order. */
 export function sessionFailures(session: SmtpSession): FailureRow[] {
   const rows: FailureRow[] = [];
@@ -330,9 +338,14 @@ export function sessionFailures(session: SmtpSession): FailureRow[] {
   for (const c of session.commands) {
     if (c.transaction !== null || !isFailure(c.reply)) continue;
     const stage = sessionStage(c);
-    if (stage !== null) rows.push(replyRow(base, 'session', stage, c.reply, null));
+    if (stage === null) continue;
+    const row = replyRow(base, 'session', stage, c.reply, null);
+    // A refused login names the user it was for (the secret is never kept here).
+    const user = stage === 'auth' ? authUser(session, c.tsMicros) : null;
+    rows.push(user === null ? row : { ...row, explanation: `Login as ${user}: ${row.explanation}` });
   }
   for (const t of session.transactions) rows.push(...transactionFailures(session, t));
+  rows.push(...afterQueueFailures(session));
   rows.sort((a, b) => a.tsMicros - b.tsMicros);
   return rows;
 }
@@ -606,7 +619,7 @@ export const BOUNCE_COLUMNS: readonly ColumnSpec<BounceCsvRow>[] = [
     name: 'stage',
     type: 'string',
     description:
-      '`connection`, `greeting`, `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `end-of-data`, `connection-lost` or `capture-gap`; empty for `dsn`.',
+      '`connection`, `greeting`, `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `end-of-data`, `connection-lost`, `capture-gap` or `after-queue` (with `--maillog`: accepted on the wire, failed later); empty for `dsn`.',
     get: (r) =>
       f(
         r,
@@ -933,7 +946,9 @@ export function formatBounceReport(report: BounceReport): string {
       out.push(lines[i + 1] ?? '');
       const details: string[] = [];
       if (r.text !== null && r.text !== '')
-        details.push(`server said: ${clip(safeText(r.text.replace(/\n/g, ' ')), 160)}`);
+        details.push(
+          `${r.stage === 'after-queue' ? 'MTA logged' : 'server said'}: ${clip(safeText(r.text.replace(/\n/g, ' ')), 160)}`,
+        );
       if (r.enhancedMeaning !== null)
         details.push(`${r.enhancedStatus ?? ''}: ${safeText(r.enhancedMeaning)}`);
       details.push(safeText(r.explanation));
