@@ -89,12 +89,6 @@ export interface TlsDecryptor {
 
 export interface TlsDecryptorFactory {
   create(flow: FlowKey, callbacks: TlsDecryptorCallbacks): TlsDecryptor;
-  /**
-   * Asked when a connection's TLS starts, before `create`: false when no key material is known yet (a capture's
-   * secrets blocks not read so far), and the connection's TLS then stays opaque exactly as without decryption
-   * (no status, nothing held). Absent: always active.
-   */
-  readonly active?: () => boolean;
 }
 
 /** Limits of one decryptor (docs/LIMITS.md). */

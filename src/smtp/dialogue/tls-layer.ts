@@ -46,7 +46,7 @@ export class TlsLayer {
   start(flow: FlowKey, ts: number): void {
     this.tsNow = ts;
     const factory = this.opts.tlsDecryptors;
-    if (factory === null || factory.active?.() === false) return;
+    if (factory === null) return;
     const callbacks: TlsDecryptorCallbacks = {
       onPlaintext: (direction, bytes, tsMicros) => this.plaintext(direction, bytes, tsMicros),
       onHello: () => {
