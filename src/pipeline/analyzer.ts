@@ -27,9 +27,9 @@ import {
   NO_ATTEMPTS,
 } from './connection-attempts.js';
 import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
-import { runPacketLoop } from './packet-loop.js';
+import { runPacketLoop, type WildTimestamps } from './packet-loop.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
-import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
+import { createTlsKeys, type TlsAnalyzerConfig, type TlsInputKeys } from './tls-keys.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
 export interface MessageBodyListener {
@@ -118,10 +118,15 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let liveAssembler: (() => AssemblerStats) | null = null;
   const warnings: SourceWarning[] = [];
   const tlsKeys = createTlsKeys(config.tls);
-  const smtpOptions: Partial<SmtpDecoderOptions> = {
+  /**
+   * The SMTP options of one input. Decryption is on from the moment key material is known (a --tls-keylog file,
+   * or this capture's secrets block), decided as each connection's TLS starts (pipeline/tls-keys.ts). A capture
+   * without any key stays exactly as without decryption.
+   */
+  const smtpOptionsFor = (keys: TlsInputKeys): Partial<SmtpDecoderOptions> => ({
     ...config.smtp,
-    tlsDecryptors: config.smtp?.tlsDecryptors ?? tlsKeys.factory,
-  };
+    tlsDecryptors: config.smtp?.tlsDecryptors ?? keys.factory,
+  });
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to
@@ -303,12 +308,13 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     many: boolean,
   ): Promise<{ description: string; format: string; compressed: boolean } | null> => {
     let source: PacketSource;
+    const inputKeys = tlsKeys.forInput(input.kind === 'file' ? input.path : `input ${index + 1}`);
     try {
       source =
         input.kind === 'file'
           ? await openFileSource(input.path, {
               signal: opening.signal,
-              onSecrets: tlsKeys.onSecrets(input.path),
+              onSecrets: inputKeys.onSecrets,
             })
           : await input.open();
     } catch (error) {
@@ -322,7 +328,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const factory = createSmtpStreamFactory(
       (flow) =>
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
-      smtpOptions,
+      smtpOptionsFor(inputKeys),
     );
     const gate = createAttemptGate(factory, (flow, fate, reason, flowStats) => {
       attemptCounter.add(flow, fate);
@@ -365,6 +371,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     try {
       if (!stopped) {
         const result = await runPacketLoop(source, decoder, assembler, {
+          checkTimestamps: clock === undefined,
           ...(config.tap === undefined ? {} : { tap: config.tap }),
           ready,
           ...(shard === undefined ? {} : { tick: shard.onBoundary, tickEvery: shard.boundaryEvery }),
@@ -373,6 +380,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
           firstTs = firstTs === null ? result.firstTsMicros : Math.min(firstTs, result.firstTsMicros);
         if (result.lastTsMicros !== null)
           lastTs = lastTs === null ? result.lastTsMicros : Math.max(lastTs, result.lastTsMicros);
+        const wild = wildTimestampWarning(result.wildTimestamps);
+        if (wild !== null) {
+          warnings.push(wild);
+          config.onWarning?.(wild, source.description);
+        }
       }
     } finally {
       if (ticker !== null) clearInterval(ticker);
@@ -382,7 +394,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         config.onWarning?.(w, source.description);
       }
       // Malformed lines of the key logs this input carried (its pcapng decryption secrets blocks).
-      for (const { source: where, warning } of tlsKeys.takeWarnings()) {
+      for (const { source: where, warning } of inputKeys.takeWarnings()) {
         if (warnings.length < 1000) warnings.push(warning);
         config.onWarning?.(warning, where);
       }
@@ -405,9 +417,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       const sources: { description: string; format: string; compressed: boolean }[] = [];
       let failure: unknown = null;
       try {
-        await tlsKeys.start();
         // The key log files' own problems are the command line's to report (once, before any thread starts).
-        tlsKeys.takeWarnings();
+        await tlsKeys.start();
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
           const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);
@@ -428,6 +439,25 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     snapshot(): Snapshot {
       return { stats: stats(), open: [...open.values()].map((b) => b.peek()) };
     },
+  };
+}
+
+/** The capture-quality warning for packets whose own time was not used; null when there were none. */
+export function wildTimestampWarning(wild: WildTimestamps): SourceWarning | null {
+  if (wild.first === null) return null;
+  const { index, tsMicros, usedMicros } = wild.first;
+  const days = Math.abs(tsMicros - usedMicros) / 86_400e6;
+  const distance =
+    days >= 365
+      ? `${(days / 365.25).toFixed(1)} years`
+      : days >= 1
+        ? `${days.toFixed(1)} days`
+        : `${Math.round((days * 86_400) / 60)} minutes`;
+  return {
+    code: 'wild-timestamp',
+    byteOffset: null,
+    packetsBefore: index,
+    message: `${wild.count} packet(s) stamped far outside the capture's running time (the first, packet ${index + 1}, ${distance} ${tsMicros > usedMicros ? 'after' : 'before'} the packets around it): decoded at the running time, so it did not expire connections`,
   };
 }
 

@@ -211,7 +211,7 @@ describe('view-model', () => {
 
   it('keeps the client and server addresses whole at 80 columns', () => {
     const m = model({}, ALL, runView(), 80, 24);
-    expect(m.sessions.rows[0]?.text).toContain('192.0.2.1:1001 → 198.51.100.25:25');
+    expect(m.sessions.rows[0]?.text, m.sessions.columns).toContain('192.0.2.1:1001 → 198.51.100.25:25');
   });
 
   it('formats only the rows that fit and keeps the selection in view', () => {
