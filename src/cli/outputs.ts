@@ -10,6 +10,7 @@ import type { PacketView } from '../capture/types.js';
 import { type ClickHouseTarget, resolveClickHouseTarget } from '../fleet/clickhouse-target.js';
 import type { InputSpec, MessageBodyListener } from '../pipeline/analyzer.js';
 import type { Sink } from '../pipeline/sink.js';
+import { createAttachmentHasher, fanOutBodyListener } from '../report/attachment-hashes.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { createExtractSink } from '../report/extract-sink.js';
 import { createJsonSink } from '../report/json-sink.js';
@@ -61,7 +62,11 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
   if (options.csvDir !== null || Object.keys(files).length > 0)
     sinks.push(createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append }));
   const captureFiles: string[] = [];
-  if (options.json !== null)
+  const bodyListeners: MessageBodyListener[] = [];
+  if (options.json !== null) {
+    // SHA-256 of attachments reads the message bodies (which keeps the run on one thread, as --extract does).
+    const hasher = createAttachmentHasher();
+    bodyListeners.push(hasher);
     sinks.push(
       createJsonSink({
         path: options.json,
@@ -69,8 +74,10 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
         level: options.jsonLevel,
         sensor: options.clickhouse.sensor ?? hostname(),
         captureFileOf: (id) => captureFileOf(id, captureFiles),
+        hasher,
       }),
     );
+  }
   if (options.zeekDir !== null) {
     const { createZeekSink } = await import('../report/zeek-sink.js');
     sinks.push(createZeekSink({ dir: options.zeekDir, append }));
@@ -83,8 +90,10 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
       append,
     });
     sinks.push(extract);
-    bodyListener = extract;
+    bodyListeners.push(extract);
   }
+  if (bodyListeners.length > 0)
+    bodyListener = bodyListeners.length === 1 ? bodyListeners[0] : fanOutBodyListener(bodyListeners);
   const ch = options.clickhouse;
   if (ch.url !== null) {
     const { createClickHouseSink } = await import('../fleet/clickhouse-sink.js');
