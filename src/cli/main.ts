@@ -12,6 +12,7 @@ import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } f
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
+import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
 import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
@@ -190,6 +191,9 @@ function readHead(file: string): Uint8Array {
 
 async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  // Unreadable key logs stop here (exit 1, before any output is created); malformed lines are reported once.
+  for (const problem of checkKeyLogFiles(options.tlsKeyLogs))
+    io.stderr(`smtpscope: ${problem.source}: ${problem.message}\n`);
   const outputs = await buildOutputSinks(options, io);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];

@@ -25,6 +25,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { SourceWarning } from '../capture/types.js';
 import type { SmtpSession } from '../model/types.js';
 import { type Analyzer, type AnalyzerConfig, createAnalyzer, mergeRunStats } from './analyzer.js';
+import { configForSinks } from './config-for-sinks.js';
 import { createShardedAnalyzer } from './sharded.js';
 import type { RunSummary, Sink, Snapshot } from './sink.js';
 import {
@@ -187,7 +188,7 @@ export function createParallelAnalyzer(
         inputs[index]!.worker = w;
         slot.worker.postMessage({ type: 'file', index, path: paths[index]! } satisfies ToWorker);
       };
-      const workerConfig = workerConfigOf(config);
+      const workerConfig = workerConfigOf(configForSinks(config, sinks));
       for (let w = 0; w < workerCount; w++) {
         const { shared, counter } = createSharedCounter();
         const init: WorkerInit = { role: WORKER_ROLE, config: workerConfig, shared, maxBuffered };
