@@ -208,6 +208,24 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   };
   const summary = createSummaryAggregator();
   let sinks: Sink[] = [...outputs.sinks, summary];
+  // --where / --since / --until: only the selected sessions reach the outputs; -w with a capture file keeps their
+  // packets (docs/FILTERS.md).
+  const { ConnectionSet } = await import('../query/write-selected.js');
+  const keep = options.live === null && options.writeFile !== null ? new ConnectionSet() : null;
+  if (options.selection !== null || keep !== null) {
+    const { createSelectionSink } = await import('../query/selection-sink.js');
+    const selection = options.selection ?? { where: null, sinceMicros: null, untilMicros: null };
+    sinks = [
+      createSelectionSink(
+        selection,
+        sinks,
+        (note) => {
+          if (options.selection !== null) io.stderr(`smtpscope: ${note}\n`);
+        },
+        keep === null ? undefined : (s) => keep.add(s),
+      ),
+    ];
+  }
   // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
   if (options.maillogs.length > 0) {
     const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
@@ -236,6 +254,12 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
   try {
     const result = await analyzer.run();
+    const first = inputs[0];
+    if (keep !== null && options.writeFile !== null && first?.kind === 'file') {
+      const { writeSelectedPackets } = await import('../query/write-selected.js');
+      const w = await writeSelectedPackets(first.path, options.writeFile, keep, options.ports);
+      io.stderr(`smtpscope: wrote ${w.written} of ${w.packets} packet(s) to ${options.writeFile}\n`);
+    }
     if (!outputs.usesStdout || options.summary)
       (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
     return EXIT.OK;
@@ -313,14 +337,22 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   return EXIT.OK;
 }
 
-/** --maillog for the commands that hold every session: each joined in close order, the note on standard error. */
-async function withMaillogs(options: CliOptions, io: CliIo, sessions: SmtpSession[]): Promise<SmtpSession[]> {
-  if (options.maillogs.length === 0) return sessions;
-  const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
-  const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
-  const joined = sessions.map((s) => join.join(s));
-  io.stderr(`smtpscope: ${join.note()}\n`);
-  return joined;
+/**
+ * --maillog and --where / --since / --until for the commands that hold every session: each session joined in close
+ * order (the note on standard error), then the selection.
+ */
+async function withMaillogs(options: CliOptions, io: CliIo, all: SmtpSession[]): Promise<SmtpSession[]> {
+  let sessions = all;
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
+    sessions = sessions.map((s) => join.join(s));
+    io.stderr(`smtpscope: ${join.note()}\n`);
+  }
+  const selection = options.selection;
+  if (selection === null) return sessions;
+  const { selects } = await import('../query/session-selection.js');
+  return sessions.filter((s) => selects(selection, s));
 }
 
 async function runDevices(io: CliIo): Promise<number> {

@@ -4,6 +4,7 @@
  */
 
 import { parseArgs } from 'node:util';
+import { parseSelection, type SessionSelection } from '../query/session-selection.js';
 import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 
 export class UsageError extends Error {
@@ -72,6 +73,10 @@ const FLAGS = {
   // SIEM records (docs/JSON.md, docs/ZEEK.md)
   'json-level': { type: 'string' },
   zeek: { type: 'string' },
+  // Session selection (docs/FILTERS.md)
+  where: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
 } as const;
 
 export interface CliOptions {
@@ -137,6 +142,8 @@ export interface CliOptions {
   readonly jsonLevel: 'sessions' | 'recipients';
   /** Folder for Zeek-format smtp.log and conn.log (--zeek). */
   readonly zeekDir: string | null;
+  /** --where, --since, --until; null when none is given. */
+  readonly selection: SessionSelection | null;
 }
 
 function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
@@ -166,6 +173,17 @@ export function parsePorts(text: string): ReadonlySet<number> {
 /** Builds the default BPF filter for live capture from the port set. */
 export function portsFilter(ports: ReadonlySet<number>): string {
   return `tcp and (${[...ports].map((p) => `port ${p}`).join(' or ')})`;
+}
+
+function selectionOf(
+  where: string | undefined,
+  since: string | undefined,
+  until: string | undefined,
+): SessionSelection | null {
+  if (where === undefined && since === undefined && until === undefined) return null;
+  const parsed = parseSelection(where ?? null, since ?? null, until ?? null, Date.now());
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  return parsed.selection;
 }
 
 function jsonLevel(value: string | undefined): 'sessions' | 'recipients' {
@@ -206,9 +224,16 @@ export function parseCli(argv: readonly string[]): CliOptions {
           durationMs: ((d) => (d === null ? null : d * 1000))(positiveInt('duration', v.duration)),
         };
   if (device === null) {
-    for (const flag of ['filter', 'snaplen', 'buffer-size', 'count', 'duration', 'write', 'user'] as const) {
+    for (const flag of ['filter', 'snaplen', 'buffer-size', 'count', 'duration', 'user'] as const) {
       if (v[flag] !== undefined) throw new UsageError(`--${flag} applies to live capture: add -i INTERFACE`);
     }
+    // -w with a capture file: the packets of the selected sessions (docs/FILTERS.md); one plain input.
+    if (
+      v.write !== undefined &&
+      v['rotate-mb'] === undefined &&
+      (positionals.length !== 1 || positionals[0] === '-')
+    )
+      throw new UsageError('-w with a capture file takes exactly one input file (not standard input)');
   }
   if (v['rotate-mb'] !== undefined && v.write === undefined)
     throw new UsageError(
@@ -269,6 +294,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     maillogs: v.maillog ?? [],
     jsonLevel: jsonLevel(v['json-level']),
     zeekDir: v.zeek ?? null,
+    selection: selectionOf(v.where, v.since, v.until),
   };
 }
 
@@ -290,6 +316,9 @@ Output (analyze):
   --json FILE              one JSON object per session (NDJSON; '-' = standard output)
   --json-level LEVEL       sessions (default) or recipients: one document per RCPT with its context
   --zeek DIR               Zeek-format smtp.log and conn.log (docs/ZEEK.md)
+  --where EXPR             only sessions matching the dashboard's filter language ('to:bob@ code:5xx')
+  --since TIME, --until TIME
+                           only sessions overlapping the window: ISO time or relative (-2h, -1d)
   --csv DIR                sessions.csv, transactions.csv, recipients.csv, commands.csv
   --csv-sessions FILE      one level only (also --csv-transactions, --csv-recipients, --csv-commands)
   --extract DIR            every complete message as an .eml file, with index.csv
