@@ -5,11 +5,13 @@
 
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { damagingWarnings } from '../capture/damage.js';
 import { sniffFormat } from '../capture/open-file.js';
-import { CaptureFormatError } from '../capture/types.js';
+import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
 import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
+import { DEFAULT_MEMORY_BUDGET_MB, tuneHeapGrowth } from '../pipeline/memory-budget.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
 import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
@@ -56,6 +58,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stdout('smtpscope 0.1.0\n');
     return EXIT.OK;
   }
+  tuneHeapGrowth();
   try {
     switch (options.command) {
       case 'devices':
@@ -133,7 +136,8 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
     ...(options.maxHeaderBytes === null ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
   };
   const tls = { keyLogFiles: options.tlsKeyLogs, follow: options.live !== null };
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls };
+  const memoryBudgetBytes = options.maxMemoryBytes ?? DEFAULT_MEMORY_BUDGET_MB * 1024 * 1024;
+  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls, memoryBudgetBytes };
 }
 
 /**
@@ -197,12 +201,14 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const outputs = await buildOutputSinks(options, io);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
+  const seen: SourceWarningFrom[] = [];
   for (const input of inputs) if (input.kind === 'file') outputs.captureFiles.push(input.path);
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
     ...(outputs.tap === undefined ? {} : { tap: outputs.tap }),
     onWarning: (w, source) => {
+      seen.push({ source, warning: w });
       if (!wantsTui) io.stderr(`smtpscope: ${source}: ${w.message}\n`);
     },
   };
@@ -242,7 +248,9 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
       inputBytes: live ? null : inputFileBytes(inputs),
     });
     const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
-    return await dashboard.run(analyzer);
+    const code = await dashboard.run(analyzer);
+    // The dashboard showed no warnings on the terminal it owned: the damage is told now that it is gone.
+    return damageExit(seen, options, io, code, true);
   }
   // Several files use a worker thread per core, and with --threads one large file is split between threads,
   // with the same result as one thread.
@@ -262,10 +270,41 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     }
     if (!outputs.usesStdout || options.summary)
       (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
-    return EXIT.OK;
+    return damageExit(seen, options, io, EXIT.OK, false);
   } finally {
     restoreSignals();
   }
+}
+
+interface SourceWarningFrom {
+  readonly source: string;
+  readonly warning: SourceWarning;
+}
+
+/**
+ * Exit 1 when an input was damaged (src/capture/damage.ts), after everything decoded before the damage was
+ * written; the last line says which input and where. `repeat` prints the warnings themselves again (after the
+ * dashboard, which kept them off its screen).
+ */
+function damageExit(
+  seen: readonly SourceWarningFrom[],
+  options: CliOptions,
+  io: CliIo,
+  code: number,
+  repeat: boolean,
+): number {
+  const damaging = damagingWarnings(
+    seen.map((s) => s.warning),
+    options.allowTruncated,
+  );
+  if (damaging.length === 0) return code;
+  const sources = seen.filter((s) => damaging.includes(s.warning));
+  if (repeat) for (const s of sources) io.stderr(`smtpscope: ${s.source}: ${s.warning.message}\n`);
+  const names = [...new Set(sources.map((s) => s.source))];
+  io.stderr(
+    `smtpscope: damaged input (${names.join(', ')}): what was decoded before the damage was analysed and written; exit 1\n`,
+  );
+  return code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 /** First SIGINT/SIGTERM: stop and flush; a second one exits at once. */
@@ -292,10 +331,16 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  const seen: SourceWarningFrom[] = [];
   const sessions = await withMaillogs(
     options,
     io,
-    (await analyzeToArray(analyzerConfig(options, fileInputs(options, io)))).sessions,
+    (
+      await analyzeToArray({
+        ...analyzerConfig(options, fileInputs(options, io)),
+        onWarning: (warning, source) => seen.push({ source, warning }),
+      })
+    ).sessions,
   );
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
@@ -308,7 +353,7 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   const text = (s: SmtpSession) =>
     [formatTranscript(s), formatSessionLog(s)].filter((x) => x !== '').join('\n');
   io.stdout(`${chosen.map(text).join('\n\n')}\n`);
-  return EXIT.OK;
+  return damageExit(seen, options, io, EXIT.OK, true);
 }
 
 async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
@@ -325,16 +370,22 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   ].find(([, value]) => value !== null);
   if (ignored !== undefined)
     throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
+  const seen: SourceWarningFrom[] = [];
   const sessions = await withMaillogs(
     options,
     io,
-    (await analyzeToArray(analyzerConfig(options, fileInputs(options, io)))).sessions,
+    (
+      await analyzeToArray({
+        ...analyzerConfig(options, fileInputs(options, io)),
+        onWarning: (warning, source) => seen.push({ source, warning }),
+      })
+    ).sessions,
   );
   const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
   const report = collectFailures(sessions);
   if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
   if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
-  return EXIT.OK;
+  return damageExit(seen, options, io, EXIT.OK, true);
 }
 
 /**
@@ -425,6 +476,13 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
   }
   io.stdout(`${table(rows, '')}\n${flows.length} connection(s)\n`);
   for (const w of warnings) io.stderr(`smtpscope: ${path}: ${w.message}\n`);
+  const exitCode = damageExit(
+    warnings.map((warning) => ({ source: path, warning })),
+    options,
+    io,
+    EXIT.OK,
+    false,
+  );
   if (wantId !== null && dir !== null) {
     const flow = flows.find((f) => f.key.id === wantId);
     if (flow === undefined) {
@@ -449,7 +507,7 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
     for (const g of flow.gaps)
       io.stderr(`gap ${g.direction} at ${g.offset}: ${g.length} bytes (${g.cause})\n`);
   }
-  return EXIT.OK;
+  return exitCode;
 }
 
 async function runClickHouseReplay(options: CliOptions, io: CliIo): Promise<number> {

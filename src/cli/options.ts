@@ -38,6 +38,10 @@ const FLAGS = {
   'extract-incomplete': { type: 'boolean' },
   ports: { type: 'string', short: 'p' },
   'verify-checksums': { type: 'boolean' },
+  'allow-truncated': { type: 'boolean' },
+  'connection-attempts': { type: 'boolean' },
+  'max-memory-mb': { type: 'string' },
+  'live-helper': { type: 'string' },
   threads: { type: 'string' },
   'reveal-secrets': { type: 'boolean' },
   'tls-keylog': { type: 'string', multiple: true },
@@ -96,6 +100,14 @@ export interface CliOptions {
   readonly extractIncomplete: boolean;
   readonly ports: ReadonlySet<number>;
   readonly verifyChecksums: boolean;
+  /** A capture cut inside its last record exits 0 instead of 1 (--allow-truncated; src/capture/damage.ts). */
+  readonly allowTruncated: boolean;
+  /** One NDJSON record per connection attempt (--connection-attempts); counts are always in the summary. */
+  readonly connectionAttempts: boolean;
+  /** Global memory budget in bytes (--max-memory-mb); null: the default (docs/LIMITS.md). */
+  readonly maxMemoryBytes: number | null;
+  /** What opens the interface for -i: the `cap` addon in-process, or a tcpdump helper process (docs/LIVE.md). */
+  readonly liveHelper: 'cap' | 'tcpdump';
   /** Worker threads for file analysis (--threads); null: one per core for several files, one file not split. */
   readonly threads: number | null;
   readonly revealSecrets: boolean;
@@ -144,6 +156,12 @@ export interface CliOptions {
   readonly zeekDir: string | null;
   /** --where, --since, --until; null when none is given. */
   readonly selection: SessionSelection | null;
+}
+
+function liveHelperOf(value: string | undefined): 'cap' | 'tcpdump' {
+  if (value === undefined || value === 'cap') return 'cap';
+  if (value === 'tcpdump') return 'tcpdump';
+  throw new UsageError(`--live-helper takes cap or tcpdump, not '${value}'`);
 }
 
 function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
@@ -247,6 +265,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const bufMb = positiveInt('max-buffer-mb', v['max-buffer-mb']);
   const connMb = positiveInt('max-buffer-per-conn-mb', v['max-buffer-per-conn-mb']);
   const headerKb = positiveInt('max-header-kb', v['max-header-kb']);
+  const memoryMb = positiveInt('max-memory-mb', v['max-memory-mb']);
   return {
     command,
     inputs: positionals,
@@ -264,6 +283,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
     extractIncomplete: v['extract-incomplete'] === true,
     ports,
     verifyChecksums: v['verify-checksums'] === true,
+    allowTruncated: v['allow-truncated'] === true,
+    connectionAttempts: v['connection-attempts'] === true,
+    maxMemoryBytes: memoryMb === null ? null : memoryMb * 1024 * 1024,
+    liveHelper: liveHelperOf(v['live-helper']),
     threads: positiveInt('threads', v.threads),
     revealSecrets: v['reveal-secrets'] === true,
     tlsKeyLogs: v['tls-keylog'] ?? [],
@@ -324,6 +347,7 @@ Output (analyze):
   --extract DIR            every complete message as an .eml file, with index.csv
   --extract-incomplete     also write incomplete messages (marked as such)
   --reveal-secrets         keep AUTH passwords and tokens in outputs (off: redacted)
+  --connection-attempts    with --json: also one record per connection that carried no byte
   --clickhouse URL         stream the four levels into ClickHouse (docs/FLEET.md); with
                            --clickhouse-database DB, --clickhouse-user U, --clickhouse-password P,
                            --sensor NAME (default: host name), --clickhouse-spill FILE (rows kept
@@ -339,6 +363,8 @@ Input:
                            during live capture). pcapng decryption secrets are used without it (docs/TLS.md)
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)
   --verify-checksums       drop packets with bad IP/TCP checksums (off: offloaded checksums are common)
+  --allow-truncated        a capture cut inside its last record (copied while still being written)
+                           exits 0; any other damage still exits 1
   --threads N              worker threads (1: none). Several files run one per thread (default: one per
                            core); with N of 2 or more, one file of 32 MiB or more is split between N
                            threads by connection (default: not split; see docs/PERFORMANCE.md)
@@ -349,11 +375,13 @@ Live capture:
   -c, --count N            stop after N packets    -G, --duration S      stop after S seconds
   -w, --write FILE         also write the packets to a pcap file   -C, --rotate-mb MB  rotate it
   -Z, --user USER          drop privileges to USER once the capture is open
+  --live-helper tcpdump    capture through a tcpdump process: kernel drop counts and kernel
+                           timestamps (default cap: in-process, drops n/a; docs/LIVE.md)
 
 Limits (docs/LIMITS.md):
   --max-connections N  --idle-timeout S  --max-buffer-mb MB  --max-buffer-per-conn-mb MB  --max-line N
-  --max-pending N  --message-keep-kb KB  --max-header-kb KB
+  --max-pending N  --message-keep-kb KB  --max-header-kb KB  --max-memory-mb MB (global budget, 1024)
 
-Exit codes: 0 success, 1 input or runtime error (partial results are still written), 2 usage error,
-3 live capture unavailable.
+Exit codes: 0 success, 1 input or runtime error, damaged or cut capture included (what was decoded
+before it is still written), 2 usage error, 3 live capture unavailable.
 `;

@@ -75,6 +75,7 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
         sensor: options.clickhouse.sensor ?? hostname(),
         captureFileOf: (id) => captureFileOf(id, captureFiles),
         hasher,
+        attempts: options.connectionAttempts,
       }),
     );
   }
@@ -114,8 +115,10 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
 export async function openLiveInput(options: CliOptions, outputs: Outputs): Promise<InputSpec> {
   const live = options.live;
   if (live === null) throw new Error('openLiveInput without -i');
-  const { openLiveSource } = await import('../capture/live-source.js');
-  const source = await openLiveSource({ ...live, promiscuous: true });
+  const source =
+    options.liveHelper === 'tcpdump'
+      ? await (await import('../capture/tcpdump-source.js')).openTcpdumpSource({ ...live, promiscuous: true })
+      : await (await import('../capture/live-source.js')).openLiveSource({ ...live, promiscuous: true });
   let writer: PcapWriter | null = null;
   try {
     if (options.writeFile !== null) {

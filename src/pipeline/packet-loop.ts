@@ -13,6 +13,8 @@ export interface PacketLoopHooks {
   /** Called with the packet time every `tickEvery` packets (progress, live flushes). */
   readonly tick?: (tsMicros: number) => void;
   readonly tickEvery?: number;
+  /** Asked between chunks of input; a promise holds reading back until it settles (PacketSource.forEach). */
+  readonly ready?: () => Promise<void> | null;
 }
 
 export interface PacketLoopResult {
@@ -42,6 +44,6 @@ export async function runPacketLoop(
       untilTick = tickEvery;
       tick(packet.tsMicros);
     }
-  });
+  }, hooks.ready);
   return { firstTsMicros: first, lastTsMicros: last };
 }

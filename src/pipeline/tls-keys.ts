@@ -35,6 +35,8 @@ export const KEYLOG_FOLLOW_READ_BYTES = 1_048_576;
 export interface TlsKeys {
   readonly store: MutableTlsKeyStore;
   readonly factory: TlsDecryptorFactory;
+  /** Key material is known: key log files were given, or a capture carried secrets. */
+  active(): boolean;
   /** The pcapng secrets callback for one input (`source` names it in malformed-line reports). */
   onSecrets(source: string): (secretsType: number, data: Uint8Array) => void;
   /** Reads the key log files (rejects when one cannot be read); starts following them if asked. */
@@ -99,6 +101,9 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
   return {
     store,
     factory,
+    active(): boolean {
+      return files.length > 0 || (config?.keyLogFiles.length ?? 0) > 0 || store.counts().entries > 0;
+    },
     onSecrets(source: string) {
       let blocks = 0;
       return (secretsType: number, data: Uint8Array): void => {
@@ -142,7 +147,12 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
 }
 
 function keyLogWarning(line: number, reason: string): SourceWarning {
-  return { code: 'tls-keylog', byteOffset: null, message: `TLS key log line ${line} ignored: ${reason}` };
+  return {
+    code: 'tls-keylog',
+    byteOffset: null,
+    packetsBefore: null,
+    message: `TLS key log line ${line} ignored: ${reason}`,
+  };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { RunSummary, Sink } from '../pipeline/sink.js';
 import type { AttachmentHasher, PartHash } from './attachment-hashes.js';
 import { type DocumentContext, NO_DOCUMENT_CONTEXT, toSessionDocument } from './json-document.js';
 import { toRecipientDocuments } from './json-recipient-document.js';
+import { toAttemptDocument, toRunDocument } from './json-run-records.js';
 import { createOutputFile } from './output-file.js';
 
 export interface JsonSinkOptions {
@@ -23,6 +24,8 @@ export interface JsonSinkOptions {
   readonly append?: boolean;
   /** Stream used for `-` (standard output by default). */
   readonly stdout?: NodeJS.WritableStream;
+  /** Also one line per connection attempt and a run record at the end (`--connection-attempts`). */
+  readonly attempts?: boolean;
   /** One document per session (default) or per recipient (`--json-level recipients`). */
   readonly level?: JsonLevel;
   /** `observer.name` (default: null). */
@@ -64,7 +67,8 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
     header: '',
     ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
   });
-  return {
+  const line = (document: unknown): string => `${escapeInvisibles(JSON.stringify(document))}\n`;
+  const sink: Sink = {
     name: 'json',
     async sessionClosed(session: SmtpSession) {
       const partHashes = new Map<number, readonly PartHash[]>();
@@ -85,8 +89,17 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
       if (text !== '') await out.write(text);
       if (append) await out.flush();
     },
-    async close(_summary: RunSummary) {
+    async close(summary: RunSummary) {
+      if (options.attempts === true) await out.write(line(toRunDocument(summary)));
       await out.commit();
+    },
+  };
+  if (options.attempts !== true) return sink;
+  return {
+    ...sink,
+    async connectionAttempt(attempt) {
+      await out.write(line(toAttemptDocument(attempt)));
+      if (append) await out.flush();
     },
   };
 }

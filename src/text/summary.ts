@@ -5,6 +5,7 @@
  */
 
 import type { ReasonClass, SmtpSession } from '../model/types.js';
+import { ATTEMPT_FATES, TOP_ADDRESSES } from '../pipeline/connection-attempts.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { safeText } from '../report/safe-text.js';
 import { byCount, endpoint, formatBytes, increment, isoMicros, table } from './format.js';
@@ -186,6 +187,25 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
           safeText(v.keywords).slice(0, 80),
         ]),
     );
+    const attempts = summary.stats.attempts;
+    if (attempts.total > 0) {
+      // Connections that carried no byte either way (connection-attempts.ts): counted, not sessions.
+      const approx = attempts.approximate ? ' (at least; more addresses than counted exactly)' : '';
+      out.push('', `Connection attempts (no byte either way, not sessions): ${attempts.total}`);
+      out.push(
+        table(
+          ATTEMPT_FATES.filter((f) => attempts.byFate[f] > 0).map((f) => [f, String(attempts.byFate[f])]),
+        ),
+      );
+      section(
+        `Attempts by server${approx}:`,
+        attempts.servers.slice(0, TOP_ADDRESSES).map((a) => [a.address, String(a.count)]),
+      );
+      section(
+        `Attempts by client${approx}:`,
+        attempts.clients.slice(0, TOP_ADDRESSES).map((a) => [a.address, String(a.count)]),
+      );
+    }
     const decode = summary.stats.decode;
     const malformed = Object.entries(decode.malformed).filter(([, n]) => (n ?? 0) > 0);
     const asm = summary.stats.assembler;
@@ -205,6 +225,12 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
         ['dropped', src.dropped === null ? 'n/a (this input does not report drops)' : String(src.dropped)],
       ]),
     );
+    const budget = summary.stats.budget;
+    if (budget.hits > 0)
+      out.push(
+        '',
+        `Memory budget (${formatBytes(budget.bytes)}) reached ${budget.hits} time(s): ${budget.connectionsClosed} connection(s) closed early as 'limit' (docs/LIMITS.md)`,
+      );
     section(
       'Anomalies:',
       byCount(anomalies).map(([k, n]) => [k, String(n)]),

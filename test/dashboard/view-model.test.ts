@@ -15,6 +15,8 @@ import {
   type UiState,
 } from '../../src/dashboard/view-model.js';
 import type { SmtpSession } from '../../src/model/types.js';
+import { NO_ATTEMPTS } from '../../src/pipeline/connection-attempts.js';
+import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
 import type { RunStats } from '../../src/pipeline/sink.js';
 import { parseFilter } from '../../src/query/filter.js';
 import { factsOf } from '../../src/query/session-facts.js';
@@ -35,6 +37,10 @@ const STATS: RunStats = {
   },
   sessionsClosed: 3,
   sessionsOpen: 0,
+  attempts: NO_ATTEMPTS,
+  connectionsWaiting: 0,
+  sinkWaits: 0,
+  budget: NO_BUDGET,
   firstTsMicros: T0,
   lastTsMicros: T0 + 5_000_000,
 };
