@@ -137,7 +137,17 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
   };
   const tls = { keyLogFiles: options.tlsKeyLogs, follow: options.live !== null };
   const memoryBudgetBytes = options.maxMemoryBytes ?? DEFAULT_MEMORY_BUDGET_MB * 1024 * 1024;
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls, memoryBudgetBytes };
+  return {
+    inputs,
+    ports: options.ports,
+    decoder,
+    assembler,
+    smtp,
+    session,
+    tls,
+    memoryBudgetBytes,
+    ...(options.fileFilter === null ? {} : { segmentFilter: options.fileFilter }),
+  };
 }
 
 /**

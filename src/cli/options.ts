@@ -4,6 +4,7 @@
  */
 
 import { parseArgs } from 'node:util';
+import { BpfError, compileBpf } from '../query/bpf.js';
 import { parseSelection, type SessionSelection } from '../query/session-selection.js';
 import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 
@@ -156,6 +157,8 @@ export interface CliOptions {
   readonly zeekDir: string | null;
   /** --where, --since, --until; null when none is given. */
   readonly selection: SessionSelection | null;
+  /** -f on capture files: the pcap-filter subset of query/bpf.ts (checked here); null without -f or when live. */
+  readonly fileFilter: string | null;
 }
 
 function liveHelperOf(value: string | undefined): 'cap' | 'tcpdump' {
@@ -204,6 +207,17 @@ function selectionOf(
   return parsed.selection;
 }
 
+function fileFilterOf(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  try {
+    compileBpf(text);
+  } catch (error) {
+    if (error instanceof BpfError) throw new UsageError(`-f: ${error.message}`);
+    throw error;
+  }
+  return text;
+}
+
 function jsonLevel(value: string | undefined): 'sessions' | 'recipients' {
   if (value === undefined || value === 'sessions' || value === 'recipients') return value ?? 'sessions';
   throw new UsageError(`--json-level takes sessions or recipients, not '${value}'`);
@@ -242,7 +256,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
           durationMs: ((d) => (d === null ? null : d * 1000))(positiveInt('duration', v.duration)),
         };
   if (device === null) {
-    for (const flag of ['filter', 'snaplen', 'buffer-size', 'count', 'duration', 'user'] as const) {
+    for (const flag of ['snaplen', 'buffer-size', 'count', 'duration', 'user'] as const) {
       if (v[flag] !== undefined) throw new UsageError(`--${flag} applies to live capture: add -i INTERFACE`);
     }
     // -w with a capture file: the packets of the selected sessions (docs/FILTERS.md); one plain input.
@@ -318,6 +332,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     jsonLevel: jsonLevel(v['json-level']),
     zeekDir: v.zeek ?? null,
     selection: selectionOf(v.where, v.since, v.until),
+    fileFilter: device === null ? fileFilterOf(v.filter) : null,
   };
 }
 
@@ -370,7 +385,8 @@ Input:
                            threads by connection (default: not split; see docs/PERFORMANCE.md)
 
 Live capture:
-  -i, --interface IFACE    capture on IFACE        -f, --filter BPF    (default: tcp on the ports)
+  -i, --interface IFACE    capture on IFACE        -f, --filter BPF    (default: tcp on the ports; on capture
+                                                   files a subset: host, net, port, and/or/not; docs/FILTERS.md)
   -s, --snaplen N          bytes per packet        -B, --buffer-size MB  kernel buffer
   -c, --count N            stop after N packets    -G, --duration S      stop after S seconds
   -w, --write FILE         also write the packets to a pcap file   -C, --rotate-mb MB  rotate it

@@ -4,12 +4,14 @@
  */
 
 import type { PacketSource, PacketView } from '../capture/types.js';
-import type { PacketDecoder } from '../decode/types.js';
+import type { PacketDecoder, TcpSegment } from '../decode/types.js';
 import type { Assembler } from '../reassembly/types.js';
 
 export interface PacketLoopHooks {
   /** Sees every packet before decoding (the `-w` capture writer). */
   readonly tap?: (packet: PacketView) => void;
+  /** Decoded TCP segments this returns false for are dropped before reassembly (`-f` on capture files). */
+  readonly accept?: (segment: TcpSegment) => boolean;
   /** Called with the packet time every `tickEvery` packets (progress, live flushes). */
   readonly tick?: (tsMicros: number) => void;
   readonly tickEvery?: number;
@@ -31,6 +33,7 @@ export async function runPacketLoop(
   let first: number | null = null;
   let last: number | null = null;
   const tap = hooks.tap;
+  const accept = hooks.accept;
   const tick = hooks.tick;
   const tickEvery = hooks.tickEvery ?? 4096;
   let untilTick = tickEvery;
@@ -39,7 +42,7 @@ export async function runPacketLoop(
     if (first === null) first = packet.tsMicros;
     last = packet.tsMicros;
     if (tap !== undefined) tap(packet);
-    if (decoder.decodeSegment(packet)) assembler.push(segment);
+    if (decoder.decodeSegment(packet) && (accept === undefined || accept(segment))) assembler.push(segment);
     if (tick !== undefined && --untilTick === 0) {
       untilTick = tickEvery;
       tick(packet.tsMicros);

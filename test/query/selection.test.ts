@@ -102,3 +102,13 @@ describe('-w with a capture file', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('-f with a capture file', () => {
+  it('analyses only the segments the expression keeps, and refuses what the subset lacks', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'smtpscope-f-')), 'o.ndjson');
+    const r = await runMain([capture('bounce-dsn.pcap'), '-p', '25,2590', '-f', 'port 2590', '--json', out]);
+    expect(r.code).toBe(0);
+    expect(ndjson(out).map((d) => d.destination.port)).toEqual([2590, 2590]);
+    expect((await runMain([capture('bounce-dsn.pcap'), '-f', 'tcp[13] & 2 != 0'])).code).toBe(2);
+  });
+});
