@@ -31,6 +31,9 @@ export function damageOf(warning: SourceWarning): InputDamage {
     case 'unknown-block':
     case 'live-queue-overflow':
     case 'tls-keylog':
+    // A wild timestamp is a packet stamped far from the others (pipeline/packet-loop.ts): a capture-quality
+    // note, the capture itself is whole.
+    case 'wild-timestamp':
       return 'none';
   }
 }

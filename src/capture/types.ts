@@ -56,7 +56,9 @@ export interface SourceWarning {
     | 'gzip-truncated'
     | 'live-queue-overflow'
     /** A malformed line in a TLS key log carried by the capture (pcapng decryption secrets). */
-    | 'tls-keylog';
+    | 'tls-keylog'
+    /** Packets stamped far outside the capture's running time, decoded at the running time (pipeline/packet-loop.ts). */
+    | 'wild-timestamp';
   /** Byte offset in the (decompressed) input where it happened, when the source is a byte stream. */
   readonly byteOffset: number | null;
   /** Packets delivered before it (the damaged record is number `packetsBefore + 1`); null when unknown. */

@@ -3,38 +3,53 @@
  * lives in the library; this file only wires it to files, the terminal and signals.
  */
 
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { damagingWarnings } from '../capture/damage.js';
-import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
 import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { DEFAULT_MEMORY_BUDGET_MB, tuneHeapGrowth } from '../pipeline/memory-budget.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
-import type { Sink } from '../pipeline/sink.js';
+import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
 import { createOutputFile } from '../report/output-file.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
+import { createSessionLineSink } from '../text/session-line.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
 import { copyBytes } from '../util/copy-bytes.js';
-import { type CliOptions, parseCli, USAGE, UsageError } from './options.js';
-import { buildOutputSinks, clickHouseConnection, openLiveInput, readsLive } from './outputs.js';
+import { commandHelp, generalHelp } from './help.js';
+import { describeFsError, isErrnoError, missingFolder, OutputPathError, reasonFor } from './human-error.js';
+import { formatSkipped, scanInputs } from './inputs.js';
+import { type CliOptions, parseCli, UsageError, VERSION } from './options.js';
+import {
+  buildOutputSinks,
+  clickHouseConnection,
+  openLiveInput,
+  readsLive,
+  sessionFileOf,
+} from './outputs.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   /** Whether standard output is a terminal (the dashboard opens only then). */
   readonly isTty: boolean;
+  /** Width of the terminal on standard output (text is cut to it there); absent when not a terminal. */
+  readonly columns?: number;
+  /** Whether standard input is a terminal (`-` is then refused: nobody types a capture). Default false. */
+  readonly stdinIsTty?: boolean;
 }
 
 const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   isTty: process.stdout.isTTY === true,
+  stdinIsTty: process.stdin.isTTY === true,
+  ...(process.stdout.isTTY === true ? { columns: process.stdout.columns } : {}),
 };
 
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, LIVE_UNAVAILABLE: 3 } as const;
@@ -44,22 +59,21 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     options = parseCli(argv);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`smtpscope: ${error.message}\nRun 'smtpscope --help' for usage.\n`);
-      return EXIT.USAGE;
-    }
+    if (error instanceof UsageError) return reportError(error, io);
     throw error;
   }
   if (options.help) {
-    io.stdout(USAGE);
+    io.stdout(options.helpTopic === null ? generalHelp() : commandHelp(options.helpTopic));
     return EXIT.OK;
   }
   if (options.version) {
-    io.stdout('smtpscope 0.1.0\n');
+    io.stdout(`smtpscope ${VERSION}\n`);
     return EXIT.OK;
   }
   tuneHeapGrowth();
   try {
+    if (options.inputs.includes('-') && io.stdinIsTty === true)
+      throw new UsageError('standard input is a terminal; pipe a capture into it (tcpdump -w - ...)');
     switch (options.command) {
       case 'devices':
         return await runDevices(io);
@@ -71,19 +85,39 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return await runBounces(options, io);
       case 'clickhouse-replay':
         return await runClickHouseReplay(options, io);
+      case 'completion': {
+        const { completionScript } = await import('./completion.js');
+        io.stdout(completionScript(options.shell === 'zsh' ? 'zsh' : 'bash'));
+        return EXIT.OK;
+      }
       case 'analyze':
       case 'help':
         return await runAnalyze(options, io);
     }
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, io, options.command);
   }
 }
 
-function reportError(error: unknown, io: CliIo): number {
+/** The usage hint under a usage error: the command's own help when the error is about one command. */
+function usageHint(command: string | null): string {
+  return command === null || command === 'analyze' || command === 'help'
+    ? "Run 'smtpscope --help' for usage."
+    : `Run 'smtpscope ${command} --help' for usage.`;
+}
+
+function reportError(error: unknown, io: CliIo, command: string | null = null): number {
   if (error instanceof UsageError) {
-    io.stderr(`smtpscope: ${error.message}\n`);
+    // A message that already points to the help needs no second line.
+    io.stderr(
+      `smtpscope: ${error.message}\n${error.message.includes('--help') ? '' : `${usageHint(command)}\n`}`,
+    );
     return EXIT.USAGE;
+  }
+  if (error instanceof NothingToAnalyse) return EXIT.ERROR;
+  if (error instanceof OutputPathError) {
+    io.stderr(`smtpscope: ${error.message}\n`);
+    return EXIT.ERROR;
   }
   if (error instanceof Error && error.name === 'LiveCaptureUnavailableError') {
     io.stderr(`smtpscope: ${error.message}\n`);
@@ -99,15 +133,29 @@ function reportError(error: unknown, io: CliIo): number {
     return EXIT.ERROR;
   }
   if (error instanceof CaptureFormatError) {
-    io.stderr(`smtpscope: ${error.message}\n`);
+    io.stderr(`smtpscope: ${humanizeNodeMessage(error.message)}\n`);
     return EXIT.ERROR;
   }
-  const e = error as NodeJS.ErrnoException;
-  if (typeof e?.code === 'string' && typeof e.message === 'string') {
-    io.stderr(`smtpscope: ${e.message}\n`);
+  if (isErrnoError(error)) {
+    const path = error.path ?? '';
+    const writing =
+      ['mkdir', 'write', 'rename', 'unlink', 'fsync', 'ftruncate'].includes(error.syscall ?? '') ||
+      /\.tmp$/.test(path);
+    io.stderr(`smtpscope: ${describeFsError(error, writing ? 'write' : 'read')}\n`);
     return EXIT.ERROR;
   }
   throw error;
+}
+
+/**
+ * A message that quotes a Node error ("cannot open x: ENOENT: no such file or directory, open 'x'") with the
+ * Node part said in words ("cannot open x: no such file").
+ */
+export function humanizeNodeMessage(message: string): string {
+  return message.replace(/: (E[A-Z]+): [^,]*, \w+ '[^']*'(?: -> '[^']*')?$/, (whole, code: string) => {
+    const reason = reasonFor(code, /^cannot write/.test(message) ? 'write' : 'read');
+    return reason === null ? whole : `: ${reason}`;
+  });
 }
 
 function requireInputs(options: CliOptions, max = Number.POSITIVE_INFINITY): void {
@@ -150,28 +198,32 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
   };
 }
 
+/** A run that cannot start: its reason is already said (exit 1). */
+class NothingToAnalyse extends Error {
+  override readonly name = 'NothingToAnalyse';
+}
+
 /**
- * The capture files named on the command line; a directory stands for the capture files directly inside it
- * (in name order; files that do not start like a pcap, pcapng or gzip file are skipped with a note).
+ * The capture files named on the command line (folders walked: inputs.ts), with a warning for each one skipped.
+ * `failed` is set when a skipped file makes the run exit 1 at the end.
  */
-function fileInputs(options: CliOptions, io: CliIo): InputSpec[] {
-  const inputs: InputSpec[] = [];
-  for (const path of options.inputs) {
-    if (path === '-' || !statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-      inputs.push({ kind: 'file', path });
-      continue;
-    }
-    const before = inputs.length;
-    for (const name of readdirSync(path).sort()) {
-      const file = join(path, name);
-      if (!statSync(file).isFile()) continue;
-      if (sniffFormat(readHead(file)) === null)
-        io.stderr(`smtpscope: ${file}: skipped, not a capture file\n`);
-      else inputs.push({ kind: 'file', path: file });
-    }
-    if (inputs.length === before) throw new UsageError(`${path}: no capture files in this folder`);
+function fileInputs(options: CliOptions, io: CliIo, status: RunStatus): InputSpec[] {
+  const scanned = scanInputs(options.inputs, { recurse: options.recurse });
+  for (const line of formatSkipped(scanned.skipped, scanned.inputs.length > 0))
+    io.stderr(`smtpscope: ${line}\n`);
+  if (scanned.skipped.some((s) => s.error)) status.failed = true;
+  if (scanned.inputs.length === 0) {
+    const folder = scanned.emptyFolders[0];
+    if (folder !== undefined && scanned.skipped.every((s) => !s.error))
+      throw new UsageError(`${folder}: no capture files in this folder`);
+    throw new NothingToAnalyse('no capture to analyse');
   }
-  return inputs;
+  return scanned.inputs;
+}
+
+/** What the run learnt on the way that changes its exit code. */
+interface RunStatus {
+  failed: boolean;
 }
 
 /**
@@ -193,24 +245,19 @@ function inputFileBytes(inputs: readonly InputSpec[]): number | null {
   return total;
 }
 
-function readHead(file: string): Uint8Array {
-  const head = Buffer.alloc(8);
-  const fd = openSync(file, 'r');
-  try {
-    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
-  } finally {
-    closeSync(fd);
-  }
-}
-
 async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  const status: RunStatus = { failed: false };
   // Unreadable key logs stop here (exit 1, before any output is created); malformed lines are reported once.
   for (const problem of checkKeyLogFiles(options.tlsKeyLogs))
     io.stderr(`smtpscope: ${problem.source}: ${problem.message}\n`);
-  const outputs = await buildOutputSinks(options, io);
+  // Inputs are checked before any output is created: a run that cannot start leaves no empty report behind.
+  const files = options.live === null ? fileInputs(options, io, status) : null;
+  const paths = files?.map((f) => (f.kind === 'file' ? f.path : '-')) ?? null;
+  const outputs = await buildOutputSinks(options, io, paths);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
-  const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
+  const inputs = files ?? [await openLiveInput(options, outputs)];
+  const exitCode = (code: number): number => (code === EXIT.OK && status.failed ? EXIT.ERROR : code);
   const seen: SourceWarningFrom[] = [];
   for (const input of inputs) if (input.kind === 'file') outputs.captureFiles.push(input.path);
   const config: AnalyzerConfig = {
@@ -222,13 +269,24 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
       if (!wantsTui) io.stderr(`smtpscope: ${source}: ${w.message}\n`);
     },
   };
-  const summary = createSummaryAggregator();
+  const summary = createSummaryAggregator(undefined, paths === null ? {} : { fileOf: sessionFileOf(paths) });
   let sinks: Sink[] = [...outputs.sinks, summary];
+  const live = readsLive(options);
+  const say = outputs.usesStdout ? io.stderr : io.stdout;
+  if (live && !wantsTui) {
+    // A run that may never end says what it listens to, then one line per session as it ends (as tcpdump does).
+    io.stderr(
+      options.live === null
+        ? `smtpscope: reading ${options.inputs.map((p) => (p === '-' ? 'standard input' : p)).join(', ')}; one line per session as it ends\n`
+        : `smtpscope: listening on ${options.live.device} (filter ${options.live.filter}); one line per session as it ends\n`,
+    );
+    sinks.push(createSessionLineSink(say));
+  }
   // --where / --since / --until: only the selected sessions reach the outputs; -w with a capture file keeps their
   // packets (docs/FILTERS.md).
   const { ConnectionSet } = await import('../query/write-selected.js');
-  const keep = options.live === null && options.writeFile !== null ? new ConnectionSet() : null;
-  if (options.selection !== null || keep !== null) {
+  const keepPackets = options.live === null && options.writeFile !== null ? new ConnectionSet() : null;
+  if (options.selection !== null || keepPackets !== null) {
     const { createSelectionSink } = await import('../query/selection-sink.js');
     const selection = options.selection ?? { where: null, sinceMicros: null, untilMicros: null };
     sinks = [
@@ -238,29 +296,39 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
         (note) => {
           if (options.selection !== null) io.stderr(`smtpscope: ${note}\n`);
         },
-        keep === null ? undefined : (s) => keep.add(s),
+        keepPackets === null ? undefined : (s) => keepPackets.add(s),
       ),
     ];
   }
   // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
   if (options.maillogs.length > 0) {
     const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
-    const live = readsLive(options);
     const logs = await openMaillogs(options.maillogs, live);
     sinks = [maillogJoinSink(logs, sinks, live, (note) => io.stderr(`smtpscope: ${note}\n`))];
   }
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
-    const live = readsLive(options);
     const dashboard = createDashboard({
       live,
       title: options.live?.device ?? options.inputs.join(' '),
       inputBytes: live ? null : inputFileBytes(inputs),
+      utc: options.utc,
     });
-    const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
+    let final: RunSummary | null = null;
+    const keep: Sink = {
+      name: 'final-summary',
+      sessionClosed() {},
+      async close(result) {
+        final = result;
+      },
+    };
+    const analyzer = createAnalyzer(config, [...sinks, keep, dashboard.sink]);
     const code = await dashboard.run(analyzer);
+    // Leaving a live dashboard leaves the summary of what it saw on the terminal.
+    const shown = final as RunSummary | null;
+    if (live && shown !== null) io.stdout(summary.format(shown, { width: io.columns ?? null }));
     // The dashboard showed no warnings on the terminal it owned: the damage is told now that it is gone.
-    return damageExit(seen, options, io, code, true);
+    return exitCode(damageExit(seen, options, io, code, true));
   }
   // Several files use a worker thread per core, and with --threads one large file is split between threads,
   // with the same result as one thread.
@@ -273,14 +341,17 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   try {
     const result = await analyzer.run();
     const first = inputs[0];
-    if (keep !== null && options.writeFile !== null && first?.kind === 'file') {
+    if (keepPackets !== null && options.writeFile !== null && first?.kind === 'file') {
       const { writeSelectedPackets } = await import('../query/write-selected.js');
-      const w = await writeSelectedPackets(first.path, options.writeFile, keep, options.ports);
+      const w = await writeSelectedPackets(first.path, options.writeFile, keepPackets, options.ports);
       io.stderr(`smtpscope: wrote ${w.written} of ${w.packets} packet(s) to ${options.writeFile}\n`);
     }
     if (!outputs.usesStdout || options.summary)
-      (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
-    return damageExit(seen, options, io, EXIT.OK, false);
+      if (outputs.usesStdout)
+        // Cut to the terminal's width on a terminal; never in a file or pipe.
+        io.stderr(summary.format(result));
+      else io.stdout(summary.format(result, { width: io.isTty ? (io.columns ?? null) : null }));
+    return exitCode(damageExit(seen, options, io, EXIT.OK, false));
   } finally {
     restoreSignals();
   }
@@ -341,13 +412,14 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  const status: RunStatus = { failed: false };
   const seen: SourceWarningFrom[] = [];
   const sessions = await withMaillogs(
     options,
     io,
     (
       await analyzeToArray({
-        ...analyzerConfig(options, fileInputs(options, io)),
+        ...analyzerConfig(options, fileInputs(options, io, status)),
         onWarning: (warning, source) => seen.push({ source, warning }),
       })
     ).sessions,
@@ -363,7 +435,8 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   const text = (s: SmtpSession) =>
     [formatTranscript(s), formatSessionLog(s)].filter((x) => x !== '').join('\n');
   io.stdout(`${chosen.map(text).join('\n\n')}\n`);
-  return damageExit(seen, options, io, EXIT.OK, true);
+  const code = damageExit(seen, options, io, EXIT.OK, true);
+  return status.failed && code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
@@ -380,13 +453,18 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   ].find(([, value]) => value !== null);
   if (ignored !== undefined)
     throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
+  if (options.csvDir !== null && options.csvDir !== '-') {
+    const problem = missingFolder(options.csvDir);
+    if (problem !== null) throw new OutputPathError(`cannot write ${options.csvDir}: ${problem}`);
+  }
+  const status: RunStatus = { failed: false };
   const seen: SourceWarningFrom[] = [];
   const sessions = await withMaillogs(
     options,
     io,
     (
       await analyzeToArray({
-        ...analyzerConfig(options, fileInputs(options, io)),
+        ...analyzerConfig(options, fileInputs(options, io, status)),
         onWarning: (warning, source) => seen.push({ source, warning }),
       })
     ).sessions,
@@ -395,7 +473,8 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   const report = collectFailures(sessions);
   if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
   if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
-  return damageExit(seen, options, io, EXIT.OK, true);
+  const code = damageExit(seen, options, io, EXIT.OK, true);
+  return status.failed && code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 /**

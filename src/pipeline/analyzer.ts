@@ -28,7 +28,7 @@ import {
   NO_ATTEMPTS,
 } from './connection-attempts.js';
 import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
-import { runPacketLoop } from './packet-loop.js';
+import { runPacketLoop, type WildTimestamps } from './packet-loop.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
 
@@ -376,6 +376,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     try {
       if (!stopped) {
         const result = await runPacketLoop(source, decoder, assembler, {
+          checkTimestamps: clock === undefined,
           ...(config.tap === undefined ? {} : { tap: config.tap }),
           ...(segmentFilter === null ? {} : { accept: segmentFilter }),
           ready,
@@ -385,6 +386,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
           firstTs = firstTs === null ? result.firstTsMicros : Math.min(firstTs, result.firstTsMicros);
         if (result.lastTsMicros !== null)
           lastTs = lastTs === null ? result.lastTsMicros : Math.max(lastTs, result.lastTsMicros);
+        const wild = wildTimestampWarning(result.wildTimestamps);
+        if (wild !== null) {
+          warnings.push(wild);
+          config.onWarning?.(wild, source.description);
+        }
       }
     } finally {
       if (ticker !== null) clearInterval(ticker);
@@ -440,6 +446,25 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     snapshot(): Snapshot {
       return { stats: stats(), open: [...open.values()].map((b) => b.peek()) };
     },
+  };
+}
+
+/** The capture-quality warning for packets whose own time was not used; null when there were none. */
+export function wildTimestampWarning(wild: WildTimestamps): SourceWarning | null {
+  if (wild.first === null) return null;
+  const { index, tsMicros, usedMicros } = wild.first;
+  const days = Math.abs(tsMicros - usedMicros) / 86_400e6;
+  const distance =
+    days >= 365
+      ? `${(days / 365.25).toFixed(1)} years`
+      : days >= 1
+        ? `${days.toFixed(1)} days`
+        : `${Math.round((days * 86_400) / 60)} minutes`;
+  return {
+    code: 'wild-timestamp',
+    byteOffset: null,
+    packetsBefore: index,
+    message: `${wild.count} packet(s) stamped far outside the capture's running time (the first, packet ${index + 1}, ${distance} ${tsMicros > usedMicros ? 'after' : 'before'} the packets around it): decoded at the running time, so it did not expire connections`,
   };
 }
 

@@ -7,6 +7,7 @@ import { replyMeaning } from '../model/reply-meaning.js';
 import type { CommandRecord, ReplyRecord, SmtpSession, TlsInfo } from '../model/types.js';
 import { safeText } from '../report/safe-text.js';
 import { endpoint, formatBytes, formatDuration, isoMicros } from './format.js';
+import { endDescription } from './session-end.js';
 
 export interface TranscriptOptions {
   /** Show times relative to the session start on every line (default true). */
@@ -147,7 +148,7 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
     out.push(`${blank}… ${session.commandsDropped} more command(s) not kept (limit)`);
   flushSide(Number.POSITIVE_INFINITY);
   out.push(
-    `${blank}-- ended: ${session.end} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`,
+    `${blank}-- ended: ${endDescription(session)} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`,
   );
   return out.join('\n');
 }

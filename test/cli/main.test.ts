@@ -188,7 +188,10 @@ describe('cli main', () => {
     writeFileSync(join(dir, 'notes.txt'), 'not a capture');
     const folder = cli([dir, '--ports', TEST_PORTS, '--csv', join(work, 'folder-csv')]);
     expect(folder.status).toBe(0);
-    expect(folder.stderr).toContain('notes.txt: skipped, not a capture file');
+    expect(folder.stderr).toContain(
+      'skipped 1 file(s) in the folder(s) given (not a pcap, pcapng or gzip file):',
+    );
+    expect(folder.stderr).toContain('notes.txt');
     // The same files one after the other, in one thread (in-process).
     const sequential = cli([
       ...names.map((n) => join(dir, n)),
