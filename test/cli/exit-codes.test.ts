@@ -58,7 +58,12 @@ function withU32(bytes: Uint8Array, offset: number, value: number): Uint8Array {
 async function sessionsOf(path: string, extra: string[] = []) {
   const out = join(work, `${Math.random().toString(36).slice(2)}.csv`);
   const r = await runMain([path, '--csv-sessions', out, ...extra]);
-  return { code: r.code, err: r.err, rows: readFileSync(out, 'utf8').trim().split('\n') };
+  // Without the last column, `file` (which names the input, so differs between an intact and a damaged copy).
+  const rows = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((row) => row.replace(/,[^,]*$/, ''));
+  return { code: r.code, err: r.err, rows };
 }
 
 describe('exit codes for damaged captures', () => {

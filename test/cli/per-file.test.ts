@@ -40,8 +40,8 @@ describe('a run over several files', () => {
     const r = await runMain([capture('postfix-basic.pcap'), '--summary', '--json', json]);
     expect(r.out).not.toContain('Per file:');
     const first = JSON.parse(readFileSync(json, 'utf8').split('\n')[0] ?? '{}') as {
-      capture: { file: string };
+      log: { file: { path: string } };
     };
-    expect(first.capture.file).toBe(capture('postfix-basic.pcap'));
+    expect(first.log.file.path).toBe(capture('postfix-basic.pcap'));
   });
 });
