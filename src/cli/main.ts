@@ -12,8 +12,8 @@ import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import type { Sink } from '../pipeline/sink.js';
 import { createOutputFile } from '../report/output-file.js';
-import { safeText } from '../report/safe-text.js';
-import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
+import { safeText, table } from '../text/display-text.js';
+import { endpoint, formatBytes, isoMicros } from '../text/format.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
 import { copyBytes } from '../util/copy-bytes.js';
@@ -356,7 +356,7 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
       f.closeReason,
     ]);
   }
-  io.stdout(`${table(rows, '')}\n${flows.length} connection(s)\n`);
+  io.stdout(`${table(rows, '').join('\n')}\n${flows.length} connection(s)\n`);
   for (const w of warnings) io.stderr(`smtpscope: ${path}: ${w.message}\n`);
   if (wantId !== null && dir !== null) {
     const flow = flows.find((f) => f.key.id === wantId);

@@ -11,6 +11,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Endpoint } from '../decode/types.js';
+import { addressDomain } from '../model/session-queries.js';
 import type {
   CommandRecord,
   FailureStage,
@@ -20,12 +21,12 @@ import type {
   SmtpSession,
   TransactionRecord,
 } from '../model/types.js';
+import { clip, safeText, table } from '../text/display-text.js';
 import { type ColumnSpec, isOutcomeUnknown } from './columns.js';
 import { createCsvFormatter } from './csv-format.js';
 import { enhancedMeaning, explainReply, reasonOf } from './failure-text.js';
 import { formatIsoMicros } from './iso-micros.js';
 import { createOutputFile } from './output-file.js';
-import { safeText } from './safe-text.js';
 
 export type FailureKind = 'session' | 'transaction' | 'recipient';
 export type Severity = 'permanent' | 'temporary' | 'unknown';
@@ -496,12 +497,11 @@ export function collectDsns(sessions: readonly SmtpSession[]): DsnRow[] {
 
 // ---------------------------------------------------------------------------------------------------------
 
-/** The domain of an address, lower-cased; `(null sender)` for `<>` and `(none)` when absent. */
-export function domainOf(address: string | null): string {
+/** The group key of an address's domain ({@link addressDomain}); `(null sender)` for `<>`, `(none)` when absent. */
+function domainGroupKey(address: string | null): string {
   if (address === null) return '(none)';
   if (address === '') return '(null sender)';
-  const at = address.lastIndexOf('@');
-  return at === -1 ? '(no domain)' : address.slice(at + 1).toLowerCase();
+  return addressDomain(address) ?? '(no domain)';
 }
 
 function count(rows: readonly FailureRow[], key: (r: FailureRow) => string): GroupCount[] {
@@ -522,8 +522,8 @@ export function groupFailures(rows: readonly FailureRow[]): BounceGroups {
       (r) => r.reasonClass ?? (r.outcomeUnknown ? 'outcome-unknown' : '(unclassified)'),
     ),
     server: count(rows, (r) => (r.serverName === null ? r.server.ip : `${r.server.ip} (${r.serverName})`)),
-    senderDomain: count(rows, (r) => domainOf(r.mailFrom)),
-    recipientDomain: count(rows, (r) => domainOf(r.recipient)),
+    senderDomain: count(rows, (r) => domainGroupKey(r.mailFrom)),
+    recipientDomain: count(rows, (r) => domainGroupKey(r.recipient)),
   };
 }
 
@@ -885,20 +885,9 @@ export async function writeBounceCsv(
 
 const MAX_CELL = 48;
 
-function clip(s: string, width: number): string {
-  return s.length <= width ? s : `${s.slice(0, width - 1)}…`;
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[], indent = '  '): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    `${indent}${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd();
-  return [line(header), ...rows.map(line)];
-}
-
 const cell = (s: string | null | undefined, width = MAX_CELL): string =>
-  s === null || s === undefined || s === '' ? '-' : clip(safeText(s), width);
-const addr = (s: string | null): string => (s === null ? '-' : s === '' ? '<>' : clip(safeText(s), MAX_CELL));
+  s === null || s === undefined || s === '' ? '-' : clip(s, width);
+const addr = (s: string | null): string => (s === null ? '-' : s === '' ? '<>' : clip(s, MAX_CELL));
 const shortTime = (us: number): string => formatIsoMicros(us).replace('T', ' ').slice(0, 23);
 
 /** The report as aligned plain text; every string from the wire passes through {@link safeText}. */
@@ -924,16 +913,16 @@ export function formatBounceReport(report: BounceReport): string {
       cell(r.serverName === null ? r.server.ip : `${r.server.ip} ${r.serverName}`),
       r.reasonClass ?? (r.outcomeUnknown ? 'outcome-unknown' : '-'),
     ]);
-    const lines = table(
+    const lines = table([
       ['TIME (UTC)', 'STAGE', 'CODE', 'STATUS', 'FROM', 'RECIPIENT', 'CLIENT', 'SERVER', 'REASON'],
-      rows,
-    );
+      ...rows,
+    ]);
     out.push(lines[0] ?? '');
     failures.forEach((r, i) => {
       out.push(lines[i + 1] ?? '');
       const details: string[] = [];
       if (r.text !== null && r.text !== '')
-        details.push(`server said: ${clip(safeText(r.text.replace(/\n/g, ' ')), 160)}`);
+        details.push(`server said: ${clip(r.text.replace(/\n/g, ' '), 160)}`);
       if (r.enhancedMeaning !== null)
         details.push(`${r.enhancedStatus ?? ''}: ${safeText(r.enhancedMeaning)}`);
       details.push(safeText(r.explanation));
@@ -952,12 +941,7 @@ export function formatBounceReport(report: BounceReport): string {
   for (const [title, list] of groups) {
     if (list.length === 0) continue;
     out.push('', title);
-    out.push(
-      ...table(
-        ['COUNT', 'KEY'],
-        list.map((g) => [String(g.count), cell(g.key, 80)]),
-      ),
-    );
+    out.push(...table([['COUNT', 'KEY'], ...list.map((g) => [String(g.count), cell(g.key, 80)])]));
   }
   if (report.dsns.length > 0) {
     out.push('', 'DSNs seen in traffic');
@@ -971,14 +955,14 @@ export function formatBounceReport(report: BounceReport): string {
         ? 'not in capture'
         : `${d.original.sessionId} #${d.original.depth} (by ${d.original.matchedBy})`,
     ]);
-    const lines = table(
+    const lines = table([
       ['TIME (UTC)', 'ACTION', 'STATUS', 'RECIPIENT', 'REPORTING MTA', 'ORIGINAL'],
-      rows.map((r) => r.map((c) => safeText(c))),
-    );
+      ...rows.map((r) => r.map((c) => safeText(c))),
+    ]);
     out.push(lines[0] ?? '');
     report.dsns.forEach((d, i) => {
       out.push(lines[i + 1] ?? '');
-      if (d.diagnosticCode !== null) out.push(`      diagnostic: ${clip(safeText(d.diagnosticCode), 160)}`);
+      if (d.diagnosticCode !== null) out.push(`      diagnostic: ${clip(d.diagnosticCode, 160)}`);
       if (d.statusMeaning !== null)
         out.push(`      ${safeText(d.status ?? '')}: ${safeText(d.statusMeaning)}`);
       if (d.original !== null && d.original.hops.length > 1)

@@ -9,6 +9,7 @@
  * writer's job: see csv-sink.ts).
  */
 
+import { decidingReply, isFailedDisposition } from '../model/session-queries.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -124,21 +125,9 @@ function paramInt(params: Readonly<Record<string, string | true>>, key: string):
   return Number(v);
 }
 
-const isFailedDisposition = (r: RecipientRecord): boolean =>
-  r.disposition === 'rejected-rcpt' ||
-  r.disposition === 'deferred-rcpt' ||
-  r.disposition === 'rejected-data' ||
-  r.disposition === 'deferred-data';
-
-/** The reply that decided a recipient's fate: the RCPT refusal, else the final reply. */
-export function decidingReply(r: RecipientRecord): ReplyRecord | null {
-  if (r.rcptReply !== null && r.rcptReply.code >= 400) return r.rcptReply;
-  return r.finalReply;
-}
-
 function recipientExplanation(row: RecipientRow): string | null {
   const r = row.recipient;
-  if (!isFailedDisposition(r)) return null;
+  if (!isFailedDisposition(r.disposition)) return null;
   const reply = decidingReply(r);
   if (reply === null || reply.code < 400) return null;
   const stage = r.rcptReply !== null && r.rcptReply.code >= 400 ? 'rcpt' : row.transaction.failureStage;
@@ -322,7 +311,7 @@ export const SESSION_COLUMNS: readonly ColumnSpec<SmtpSession>[] = [
     name: 'recipients_failed',
     type: 'int',
     description: 'Recipients refused or deferred at RCPT or at end of data.',
-    get: (s) => allRecipients(s).filter(isFailedDisposition).length,
+    get: (s) => allRecipients(s).filter((r) => isFailedDisposition(r.disposition)).length,
   },
   {
     name: 'end',

@@ -12,9 +12,9 @@
  */
 
 import { stringify } from 'csv-stringify/sync';
+import { safeText } from '../text/display-text.js';
 import type { CellValue, ColumnType } from './columns.js';
 import { formatIsoMicros } from './iso-micros.js';
-import { safeText } from './safe-text.js';
 
 export interface CsvColumn {
   readonly name: string;

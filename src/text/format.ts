@@ -26,22 +26,6 @@ export function endpoint(e: { readonly ip: string; readonly port: number }): str
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }
 
-/** Lays out rows as left-aligned columns separated by two spaces (the last column is not padded). */
-export function table(rows: readonly (readonly string[])[], indent = '  '): string {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, cell.length);
-    });
-  }
-  return rows
-    .map(
-      (row) =>
-        indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
-    )
-    .join('\n');
-}
-
 /** Entries of a count map, largest first, then by key. */
 export function byCount<K extends string | number>(counts: ReadonlyMap<K, number>): [K, number][] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));

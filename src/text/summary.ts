@@ -6,8 +6,8 @@
 
 import type { ReasonClass, SmtpSession } from '../model/types.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
-import { safeText } from '../report/safe-text.js';
-import { byCount, endpoint, formatBytes, increment, isoMicros, table } from './format.js';
+import { safeText, table } from './display-text.js';
+import { byCount, endpoint, formatBytes, increment, isoMicros } from './format.js';
 
 /** Distinct keys kept per histogram; further keys are counted under "(other)". */
 const MAX_KEYS = 5_000;
@@ -135,7 +135,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
     }
     const section = (title: string, rows: string[][]): void => {
       if (rows.length === 0) return;
-      out.push('', title, table(rows));
+      out.push('', title, ...table(rows));
     };
     section(
       'How sessions ended:',
@@ -191,7 +191,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
     const asm = summary.stats.assembler;
     out.push('', 'Capture quality:');
     out.push(
-      table([
+      ...table([
         ['midstream sessions', String(midstream)],
         ['one-sided sessions', String(oneSided)],
         ['sessions with gaps', String(withGaps)],

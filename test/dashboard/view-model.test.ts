@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { parseFilter } from '../../src/dashboard/filter.js';
-import { displayWidth } from '../../src/dashboard/sanitize.js';
 import { factsOf } from '../../src/dashboard/session-facts.js';
 import { createSessionWindow } from '../../src/dashboard/session-window.js';
 import {
@@ -18,6 +17,7 @@ import {
 } from '../../src/dashboard/view-model.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import type { RunStats } from '../../src/pipeline/sink.js';
+import { displayWidth } from '../../src/text/display-text.js';
 import { makeAuth, makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 
 const STATS: RunStats = {

@@ -20,7 +20,7 @@ import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, type LevelName } from '../../src/report/columns.js';
 import { createCsvSink } from '../../src/report/csv-sink.js';
-import { safeText } from '../../src/report/safe-text.js';
+import { safeText } from '../../src/text/display-text.js';
 import { findClickHouseServer, startTestClickHouse, type TestClickHouse } from './clickhouse-server.js';
 import { parseCsvText } from './csv-text.js';
 
