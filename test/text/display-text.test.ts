@@ -19,10 +19,15 @@ describe('safeText', () => {
 
 describe('table', () => {
   it('aligns columns by terminal width, two spaces apart, the last column unpadded, no trailing spaces', () => {
-    expect(table([['KEY', 'N', ''], ['日本', '12', 'x'], ['a', '3', '']], '> ')).toEqual([
-      '> KEY   N',
-      '> 日本  12  x',
-      '> a     3',
-    ]);
+    expect(
+      table(
+        [
+          ['KEY', 'N', ''],
+          ['日本', '12', 'x'],
+          ['a', '3', ''],
+        ],
+        '> ',
+      ),
+    ).toEqual(['> KEY   N', '> 日本  12  x', '> a     3']);
   });
 });
