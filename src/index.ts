@@ -14,6 +14,7 @@ export {
   type ClickHouseSinkOptions,
   createClickHouseSink,
 } from './fleet/clickhouse-sink.js';
+export type { RunStats, RunSummary, Sink, Snapshot } from './model/sink.js';
 // The session model.
 export type * from './model/types.js';
 // The analyzer: sources in, sessions out to sinks.
@@ -26,7 +27,6 @@ export {
   type MessageBodyListener,
 } from './pipeline/analyzer.js';
 export { createParallelAnalyzer, type ParallelOptions } from './pipeline/parallel.js';
-export type { RunStats, RunSummary, Sink, Snapshot } from './pipeline/sink.js';
 // The sinks: CSV, NDJSON, extracted messages, ClickHouse.
 export { type CsvSinkOptions, createCsvSink } from './report/csv-sink.js';
 export { createExtractSink, type ExtractSink, type ExtractSinkOptions } from './report/extract-sink.js';

@@ -7,16 +7,16 @@ import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 
 import { join } from 'node:path';
 import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError } from '../capture/types.js';
+import type { Sink } from '../model/sink.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
-import type { Sink } from '../pipeline/sink.js';
 import { createOutputFile } from '../report/output-file.js';
-import { safeText, table } from '../text/display-text.js';
 import { endpoint, formatBytes, isoMicros } from '../text/format.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
 import { copyBytes } from '../util/copy-bytes.js';
+import { safeText, table } from '../util/display-text.js';
 import { type CliOptions, parseCli, USAGE, UsageError } from './options.js';
 import { buildOutputSinks, clickHouseConnection, openLiveInput, readsLive } from './outputs.js';
 

@@ -9,12 +9,12 @@
  * number of sessions beyond one filter-and-sort, which the optional memo skips when nothing changed.
  */
 
+import type { RunStats } from '../model/sink.js';
 import type { ReasonClass, SmtpSession } from '../model/types.js';
-import type { RunStats } from '../pipeline/sink.js';
 import { enhancedMeaning } from '../report/failure-text.js';
-import { clip, displayWidth, fitCell, wrap } from '../text/display-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
 import { formatTranscript } from '../text/transcript.js';
+import { clip, displayWidth, fitCell, wrap } from '../util/display-text.js';
 import { type Filter, matchesFilter } from './filter.js';
 import { computeLayout, type Rect } from './layout.js';
 import { factsOf, type SessionOutcome } from './session-facts.js';

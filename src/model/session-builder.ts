@@ -6,8 +6,8 @@
  * the message ends, from its kept prefix. Every list it keeps is bounded (see {@link SessionLimits}).
  */
 
-import { emptyDirectionStats } from '../reassembly/half-stream.js';
 import type { FlowKey, FlowStats } from '../reassembly/types.js';
+import { emptyDirectionStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
 import { KeptBody } from './kept-body.js';

@@ -12,14 +12,15 @@ import type { PacketSource, PacketView, SourceStats, SourceWarning } from '../ca
 import { createPacketDecoder } from '../decode/packet-decoder.js';
 import type { DecodeCounters, DecoderOptions, MalformedKind, SkipReason } from '../decode/types.js';
 import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '../model/session-builder.js';
+import type { RunStats, RunSummary, Sink, Snapshot } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
-import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
+import type { AssemblerShard } from '../reassembly/shard.js';
+import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
 import { runPacketLoop } from './packet-loop.js';
-import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
 export interface MessageBodyListener {

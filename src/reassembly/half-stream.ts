@@ -22,7 +22,13 @@ import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { seqAdd, seqToOffset } from './seq.js';
-import type { Direction, DirectionStats, GapCause, StreamHandler } from './types.js';
+import {
+  type Direction,
+  type DirectionStats,
+  emptyDirectionStats,
+  type GapCause,
+  type StreamHandler,
+} from './types.js';
 
 /** Counters shared by all half-streams of one assembler. */
 export interface SharedCounters {
@@ -50,18 +56,6 @@ const NO_HANDLER: StreamHandler = {
 
 const FIRST_HISTORY_BYTES = 1024;
 const NO_BYTES = new Uint8Array(0);
-
-export function emptyDirectionStats(): DirectionStats {
-  return {
-    packets: 0,
-    bytes: 0,
-    gapBytes: 0,
-    gaps: 0,
-    retransmissions: 0,
-    overlapsDiffering: 0,
-    outOfOrder: 0,
-  };
-}
 
 export class HalfStream {
   direction: Direction = 'c2s';

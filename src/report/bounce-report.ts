@@ -21,7 +21,7 @@ import type {
   SmtpSession,
   TransactionRecord,
 } from '../model/types.js';
-import { clip, safeText, table } from '../text/display-text.js';
+import { clip, safeText, table } from '../util/display-text.js';
 import { type ColumnSpec, isOutcomeUnknown } from './columns.js';
 import { createCsvFormatter } from './csv-format.js';
 import { enhancedMeaning, explainReply, reasonOf } from './failure-text.js';

@@ -6,8 +6,8 @@
  * Memory: for the DSN join, the sink keeps each closed session without its command list.
  */
 
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
 import {
   BOUNCE_COLUMNS,
   type BounceCsvRow,

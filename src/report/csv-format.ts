@@ -12,7 +12,7 @@
  */
 
 import { stringify } from 'csv-stringify/sync';
-import { safeText } from '../text/display-text.js';
+import { safeText } from '../util/display-text.js';
 import type { CellValue, ColumnType } from './columns.js';
 import { formatIsoMicros } from './iso-micros.js';
 

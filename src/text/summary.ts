@@ -4,9 +4,9 @@
  * (only with the number of distinct servers, codes and reasons, each map bounded).
  */
 
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { ReasonClass, SmtpSession } from '../model/types.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
-import { safeText, table } from './display-text.js';
+import { safeText, table } from '../util/display-text.js';
 import { byCount, endpoint, formatBytes, increment, isoMicros } from './format.js';
 
 /** Distinct keys kept per histogram; further keys are counted under "(other)". */

@@ -5,7 +5,7 @@
 
 import { replyMeaning } from '../model/reply-meaning.js';
 import type { CommandRecord, ReplyRecord, SmtpSession, TlsInfo } from '../model/types.js';
-import { safeText } from './display-text.js';
+import { safeText } from '../util/display-text.js';
 import { endpoint, formatBytes, formatDuration, isoMicros } from './format.js';
 
 export interface TranscriptOptions {

@@ -3,7 +3,7 @@ import blessed from 'blessed';
 import { describe, expect, it } from 'vitest';
 import { escapeTags } from '../../src/dashboard/sanitize.js';
 import { taggedLine } from '../../src/dashboard/widgets/tagged.js';
-import { cellText, clip, displayWidth, fitCell, wrap } from '../../src/text/display-text.js';
+import { cellText, clip, displayWidth, fitCell, wrap } from '../../src/util/display-text.js';
 
 /** Parts of blessed the type definitions leave out. */
 const b = blessed as unknown as {

@@ -15,9 +15,9 @@ import {
   toReadProgress,
   type UiState,
 } from '../../src/dashboard/view-model.js';
+import type { RunStats } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
-import type { RunStats } from '../../src/pipeline/sink.js';
-import { displayWidth } from '../../src/text/display-text.js';
+import { displayWidth } from '../../src/util/display-text.js';
 import { makeAuth, makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 
 const STATS: RunStats = {

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary, Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import type * as AnalyzerModule from '../../src/pipeline/analyzer.js';
 import type * as ParallelModule from '../../src/pipeline/parallel.js';
-import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import { buildCorpus, removeCorpus } from '../harness/bench/corpus.js';
 
 // Worker threads load JavaScript, so the modules under test are compiled once into a temporary directory.

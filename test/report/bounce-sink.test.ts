@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../src/pipeline/sink.js';
+import type { RunSummary } from '../../src/model/sink.js';
 import { createBounceSink } from '../../src/report/bounce-sink.js';
 import { makeRecipient, makeReply, makeSession, makeTransaction } from '../helpers/sessions.js';
 

@@ -1,5 +1,6 @@
 /**
- * Output contracts. The analyzer hands each finished session to every sink as it closes (so a live run
+ * The output contract: what every output (report/, text/, fleet/, the dashboard) implements and receives,
+ * without depending on the pipeline that drives it. The analyzer hands each finished session to every sink as it closes (so a live run
  * writes rows as it goes and keeps no finished session in memory), and a summary at the end.
  */
 

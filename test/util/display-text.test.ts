@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { safeText, table } from '../../src/text/display-text.js';
+import { safeText, table } from '../../src/util/display-text.js';
 
 describe('safeText', () => {
   it.each([
