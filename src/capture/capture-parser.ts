@@ -20,6 +20,12 @@ export interface CaptureParserConfig {
   /** Called for damage that did not stop reading, and for the damage that did (then the parser stops). */
   readonly onWarning?: (warning: SourceWarning) => void;
   /**
+   * pcapng Decryption Secrets Blocks: called with the secrets type (0x544c534b for a TLS key log) and the
+   * secrets data (valid during the call only), in file order, before the packets that follow the block. Without
+   * it the blocks are skipped unread.
+   */
+  readonly onSecrets?: (secretsType: number, data: Uint8Array) => void;
+  /**
    * Largest captured length of one packet in bytes (default {@link DEFAULT_MAX_RECORD_BYTES}). A record
    * claiming more is treated as a lying length: warning `oversized-record`, and the parser stops.
    */

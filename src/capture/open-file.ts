@@ -49,6 +49,8 @@ export interface OpenSourceOptions {
    * is destroyed and the open rejects, so a stop does not wait for a pipe's first bytes or its end.
    */
   readonly signal?: AbortSignal;
+  /** pcapng Decryption Secrets Blocks (see CaptureParserConfig.onSecrets). */
+  readonly onSecrets?: (secretsType: number, data: Uint8Array) => void;
 }
 
 /** Warnings kept per source; a damaged file cannot make the list grow without bound. */
@@ -250,10 +252,12 @@ function createSource(
   }
 
   async function run(onPacket: (packet: PacketView) => void): Promise<void> {
-    const config =
-      options.maxRecordBytes === undefined
-        ? { onPacket, onWarning: addWarning }
-        : { onPacket, onWarning: addWarning, maxRecordBytes: options.maxRecordBytes };
+    const config = {
+      onPacket,
+      onWarning: addWarning,
+      ...(options.maxRecordBytes === undefined ? {} : { maxRecordBytes: options.maxRecordBytes }),
+      ...(options.onSecrets === undefined ? {} : { onSecrets: options.onSecrets }),
+    };
     const p = format === 'pcapng' ? createPcapngParser(config) : createPcapParser(config);
     parser = p;
     try {

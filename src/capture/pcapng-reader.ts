@@ -10,8 +10,9 @@
  *
  * Packets come from Enhanced Packet Blocks (EPB, type 6), Simple Packet Blocks (SPB, type 3: interface 0, no
  * timestamp, captured length = min(original length, snapshot length, room in the block)) and the obsolete
- * Packet Block (type 2). Other blocks are skipped without being buffered; block types this parser does not
- * know at all give one `unknown-block` warning per type.
+ * Packet Block (type 2). Decryption Secrets Blocks (type 10: TLS key logs that `editcap --inject-secrets` wrote)
+ * are handed to `onSecrets` when the caller gives one. Other blocks are skipped without being buffered; block
+ * types this parser does not know at all give one `unknown-block` warning per type.
  *
  * Timestamps are converted to exact integer microseconds: the 64-bit count hi*2^32+lo can exceed 2^53 (for
  * nanosecond resolution it always does), so it is divided in two exact steps (see `toMicros`).
@@ -156,6 +157,7 @@ type Action = 'parse' | 'skip' | 'fail';
 export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
   const onPacket = config.onPacket;
   const onWarning = config.onWarning;
+  const onSecrets = config.onSecrets;
   const maxRecordBytes = config.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const maxBlockBytes = maxRecordBytes + PCAPNG_BLOCK_HEADROOM_BYTES;
   const view = createPacketView();
@@ -254,10 +256,20 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
           );
         }
         return 'parse';
+      case PCAPNG_BLOCK.DECRYPTION_SECRETS:
+        if (onSecrets === undefined) return 'skip';
+        if (length > maxBlockBytes) {
+          warn(
+            'bad-block-length',
+            at,
+            `decryption secrets block at byte ${at} claims ${length} bytes, more than the ${maxBlockBytes}-byte limit; skipped`,
+          );
+          return 'skip';
+        }
+        return 'parse';
       case PCAPNG_BLOCK.NAME_RESOLUTION:
       case PCAPNG_BLOCK.INTERFACE_STATISTICS:
       case PCAPNG_BLOCK.SYSTEMD_JOURNAL:
-      case PCAPNG_BLOCK.DECRYPTION_SECRETS:
       case PCAPNG_BLOCK.CUSTOM:
       case PCAPNG_BLOCK.CUSTOM_NO_COPY:
         return 'skip';
@@ -421,6 +433,20 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
         }
         parseInterface(b, p, length, at);
         return;
+      case PCAPNG_BLOCK.DECRYPTION_SECRETS: {
+        // Secrets type (4), secrets length (4), the secrets padded to 32 bits, options.
+        const secretsLength = length >= 20 ? readU32(b, p + 12, littleEndian) : -1;
+        if (secretsLength < 0 || 16 + secretsLength > length - 4) {
+          warn(
+            'bad-block-length',
+            at,
+            `decryption secrets block at byte ${at}: secrets length does not fit in the ${length}-byte block; skipped`,
+          );
+          return;
+        }
+        onSecrets?.(readU32(b, p + 8, littleEndian), b.subarray(p + 16, p + 16 + secretsLength));
+        return;
+      }
       case PCAPNG_BLOCK.SECTION_HEADER:
         sections++;
         interfaces = [];

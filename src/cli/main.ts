@@ -130,7 +130,8 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
     ...(options.messageKeepBytes === null ? {} : { messageKeepBytes: options.messageKeepBytes }),
     ...(options.maxHeaderBytes === null ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
   };
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session };
+  const tls = { keyLogFiles: options.tlsKeyLogs, follow: options.live !== null };
+  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls };
 }
 
 /**

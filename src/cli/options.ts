@@ -39,6 +39,7 @@ const FLAGS = {
   'verify-checksums': { type: 'boolean' },
   threads: { type: 'string' },
   'reveal-secrets': { type: 'boolean' },
+  'tls-keylog': { type: 'string', multiple: true },
   session: { type: 'string' },
   'write-streams': { type: 'string' },
   interface: { type: 'string', short: 'i' },
@@ -88,6 +89,8 @@ export interface CliOptions {
   /** Worker threads for file analysis (--threads); null: one per core for several files, one file not split. */
   readonly threads: number | null;
   readonly revealSecrets: boolean;
+  /** NSS key log files that decrypt TLS sessions (docs/TLS.md); followed while a live capture runs. */
+  readonly tlsKeyLogs: readonly string[];
   readonly session: string | null;
   readonly writeStreams: string | null;
   readonly live: null | {
@@ -222,6 +225,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     verifyChecksums: v['verify-checksums'] === true,
     threads: positiveInt('threads', v.threads),
     revealSecrets: v['reveal-secrets'] === true,
+    tlsKeyLogs: v['tls-keylog'] ?? [],
     session: v.session ?? null,
     writeStreams: v['write-streams'] ?? null,
     live,
@@ -279,6 +283,8 @@ Output (analyze):
                            flags win over it
 
 Input:
+  --tls-keylog FILE        decrypt TLS with this NSS key log (SSLKEYLOGFILE; repeatable; followed
+                           during live capture). pcapng decryption secrets are used without it (docs/TLS.md)
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)
   --verify-checksums       drop packets with bad IP/TCP checksums (off: offloaded checksums are common)
   --threads N              worker threads (1: none). Several files run one per thread (default: one per

@@ -10,6 +10,7 @@ import type { FlowKey, FlowStats } from '../reassembly/types.js';
 import { emptyDirectionStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
+import type { TlsDecryptionStatus } from '../tls/types.js';
 import { KeptBody } from './kept-body.js';
 import { summarizeMessageSync } from './message-summary.js';
 import { guessMtaSoftware, serverNameFromGreeting } from './mta-software.js';
@@ -85,6 +86,7 @@ interface MutableCommand {
   reply: ReplyRecord | null;
   transaction: number | null;
   pipelined: boolean;
+  encrypted: boolean;
 }
 
 interface MutableRecipient {
@@ -173,7 +175,31 @@ export function createSessionBuilder(
     serverHello: TlsInfo['serverHello'];
     c2s: number;
     s2c: number;
-  } = { mode: 'none', refused: false, clientHello: null, serverHello: null, c2s: 0, s2c: 0 };
+    /** TLS started (tls-start): an EHLO answered from now on is the TLS one. */
+    started: boolean;
+    /** A 220 answered STARTTLS. */
+    accepted: boolean;
+    capabilities: Capabilities | null;
+    decryption: TlsDecryptionStatus | null;
+  } = {
+    mode: 'none',
+    refused: false,
+    clientHello: null,
+    serverHello: null,
+    c2s: 0,
+    s2c: 0,
+    started: false,
+    accepted: false,
+    capabilities: null,
+    decryption: null,
+  };
+  /** A HELO/EHLO/LHLO awaiting its reply: what a refusal restores (RFC 5321 4.1.4: only acceptance resets). */
+  let helloPending: {
+    readonly seq: number;
+    readonly helo: string | null;
+    readonly heloVerb: SmtpSession['heloVerb'];
+    readonly open: MutableTransaction | null;
+  } | null = null;
   const auth: AuthInfo[] = [];
   const transactions: MutableTransaction[] = [];
   let current: MutableTransaction | null = null;
@@ -305,6 +331,12 @@ export function createSessionBuilder(
       case 'HELO':
       case 'EHLO':
       case 'LHLO':
+        helloPending = {
+          seq: command.seq,
+          helo: rolesSwapped ? swapped.helo : helo,
+          heloVerb: rolesSwapped ? swapped.heloVerb : heloVerb,
+          open: current !== null && !current.messageStarted && current.finalReply === null ? current : null,
+        };
         if (rolesSwapped) {
           swapped.helo = command.argument.trim().split(/\s+/)[0] ?? '';
           swapped.heloVerb = command.verb;
@@ -336,7 +368,9 @@ export function createSessionBuilder(
       case 'RCPT':
         // A RCPT whose MAIL the capture missed: a transaction with an unknown sender keeps its recipients.
         if (current === null && lostStart) transaction = newTransaction(null, command.tsMicros, true);
-        if (current === null) transaction = null;
+        // The decoder places it in no transaction (no MAIL since the last message ended, RSET or HELO): it joins
+        // none, rather than the finished one at hand.
+        if (current === null || command.transaction === null) transaction = null;
         else if (current.recipients.length >= limits.maxRecipients) current.recipientsDropped++;
         else {
           const r: MutableRecipient = {
@@ -353,6 +387,11 @@ export function createSessionBuilder(
         break;
       case 'DATA':
       case 'BDAT':
+        // A BDAT that no transaction can take (a malformed one with no MAIL before it) opens none.
+        if (command.transaction === null) {
+          transaction = null;
+          break;
+        }
         // A message with no MAIL before it (a broken or hostile client) still gets a transaction, so that its
         // content and the server's answer are not lost; its sender is unknown (null).
         if (current === null || (current.mode !== null && current.messageComplete))
@@ -382,6 +421,7 @@ export function createSessionBuilder(
       reply: null,
       transaction: transaction?.depth ?? null,
       pipelined,
+      encrypted: command.encrypted,
     };
     if (addCommand(record)) commandBySeq.set(command.seq, record);
   };
@@ -412,10 +452,19 @@ export function createSessionBuilder(
     if (kept !== undefined && kept.reply === null) kept.reply = record;
     const t = kept !== undefined && kept.transaction !== null ? transactions[kept.transaction - 1] : current;
     const positive = reply.code < 400;
+    if (command.kind === 'command' && helloPending !== null && helloPending.seq === command.seq) {
+      const before = helloPending;
+      helloPending = null;
+      if (!positive) restoreAfterRefusedHello(before);
+    }
     switch (command.verb) {
       case 'EHLO':
       case 'LHLO':
-        if (positive) {
+        if (positive && (tls.started || tls.accepted) && !rolesSwapped) {
+          // The EHLO sent again after STARTTLS (RFC 3207 4.2: inside TLS, or in clear text when TLS never started):
+          // its capabilities are kept apart, so that the clear-text offer (tls.offered) stays.
+          tls.capabilities = parseEhloCapabilities(reply.lines);
+        } else if (positive) {
           if (rolesSwapped) {
             swapped.ehloLines = reply.lines;
             swapped.capabilities = parseEhloCapabilities(reply.lines);
@@ -455,12 +504,41 @@ export function createSessionBuilder(
         break;
       case 'STARTTLS':
         if (reply.code !== 220) tls.refused = true;
+        else tls.accepted = true;
+        break;
+      case 'BDAT':
+        // RFC 3030 3: a refused chunk (or a malformed BDAT) fails the transaction; its reply decides it.
+        if (
+          reply.code >= 400 &&
+          command.transaction !== null &&
+          t !== undefined &&
+          t !== null &&
+          t.dataReply === null
+        )
+          t.dataReply = record;
         break;
       case 'QUIT':
         if (reply.code === 221) quitAnswered = true;
         break;
       default:
         break;
+    }
+  };
+
+  /** A refused HELO/EHLO/LHLO: the name said before it, and the transaction it would have reset, stay. */
+  const restoreAfterRefusedHello = (before: NonNullable<typeof helloPending>): void => {
+    if (rolesSwapped) {
+      swapped.helo = before.helo;
+      swapped.heloVerb = before.heloVerb;
+    } else {
+      helo = before.helo;
+      heloVerb = before.heloVerb;
+    }
+    const open = before.open;
+    if (open !== null && current === null && transactions[transactions.length - 1] === open) {
+      open.abandoned = false;
+      current = open;
+      lostStart = false;
     }
   };
 
@@ -561,6 +639,7 @@ export function createSessionBuilder(
     reply: null,
     transaction: t?.depth ?? null,
     pipelined: false,
+    encrypted: false,
   });
 
   /** The BDAT command row that carries this transaction's LAST chunk (the latest BDAT row of the transaction). */
@@ -747,6 +826,11 @@ export function createSessionBuilder(
       case 'tls-start':
         touch(event.tsMicros);
         tls.mode = event.mode;
+        tls.started = true;
+        return;
+      case 'tls-decryption':
+        touch(event.tsMicros);
+        tls.decryption = event.status;
         return;
       case 'tls-hello':
         if (event.hello.side === 'client') tls.clientHello = event.hello;
@@ -785,16 +869,10 @@ export function createSessionBuilder(
         if (event.code === 'midstream') lostStart = true;
         // A command the decoder knows will get no reply (a later reply could only answer a later command) no
         // longer waits for one; the offset is set for commands only (not AUTH responses or ends of data).
-        if (event.code === 'missing-reply' && event.offset !== null && pendingReplies > 0) pendingReplies--;
+        if (event.skipped?.kind === 'command' && pendingReplies > 0) pendingReplies--;
         // An end of data the decoder skipped (a later reply could only answer a later command): its message will
         // get no final reply, and the next one must not take it.
-        if (
-          event.code === 'missing-reply' &&
-          event.offset === null &&
-          event.detail.startsWith('no reply to the end of data') &&
-          awaitingHead < awaitingFinal.length
-        )
-          awaitingHead++;
+        if (event.skipped?.kind === 'end-of-data' && awaitingHead < awaitingFinal.length) awaitingHead++;
         addAnomaly({
           code: event.code,
           direction: event.direction,
@@ -867,21 +945,39 @@ export function createSessionBuilder(
         clientHello: tls.clientHello,
         serverHello: tls.serverHello,
         bytes: { c2s: tls.c2s, s2c: tls.s2c },
+        capabilities: tls.capabilities,
+        clearTextAfterStarttls: tls.accepted && !tls.started,
+        decryption: tls.decryption,
       },
       auth: auth.slice(),
       transactions: built,
       // Written out rather than spread (measured: the spread was most of build()); same key order.
-      commands: commands.map((c) => ({
-        seq: c.seq,
-        verb: c.verb,
-        verbText: c.verbText,
-        argument: c.argument,
-        tsMicros: c.tsMicros,
-        reply: c.reply,
-        transaction: c.transaction,
-        pipelined: c.pipelined,
-        latencyMicros: c.reply === null ? null : c.reply.tsMicros - c.tsMicros,
-      })),
+      commands: commands.map((c) =>
+        c.encrypted
+          ? {
+              seq: c.seq,
+              verb: c.verb,
+              verbText: c.verbText,
+              argument: c.argument,
+              tsMicros: c.tsMicros,
+              reply: c.reply,
+              transaction: c.transaction,
+              pipelined: c.pipelined,
+              latencyMicros: c.reply === null ? null : c.reply.tsMicros - c.tsMicros,
+              encrypted: true,
+            }
+          : {
+              seq: c.seq,
+              verb: c.verb,
+              verbText: c.verbText,
+              argument: c.argument,
+              tsMicros: c.tsMicros,
+              reply: c.reply,
+              transaction: c.transaction,
+              pipelined: c.pipelined,
+              latencyMicros: c.reply === null ? null : c.reply.tsMicros - c.tsMicros,
+            },
+      ),
       commandsDropped,
       anomalies: anomalies.slice(),
       anomaliesDropped,

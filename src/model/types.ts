@@ -6,7 +6,9 @@
 
 import type { Endpoint } from '../decode/types.js';
 import type { CloseReason, FlowStats, OrientationBasis } from '../reassembly/types.js';
+import type { Capabilities } from '../smtp/capabilities.js';
 import type { AnomalyCode, AuthOutcome, SmtpParams, SmtpVerb, TlsHello } from '../smtp/types.js';
+import type { TlsDecryptionStatus } from '../tls/types.js';
 
 /** Failure reason classes (docs/REPLY-CODES.md maps every code and enhanced status to one). */
 export type ReasonClass =
@@ -62,6 +64,8 @@ export interface CommandRecord {
   readonly transaction: number | null;
   /** Whether the command was sent while earlier ones still awaited replies (pipelined). */
   readonly pipelined: boolean;
+  /** The command (and its reply) travelled inside TLS and were read from decrypted bytes. Absent: false. */
+  readonly encrypted?: boolean;
 }
 
 export type RecipientDisposition =
@@ -196,22 +200,8 @@ export interface TransactionRecord {
   readonly midstream?: boolean;
 }
 
-export interface Capabilities {
-  /** Keywords as advertised, upper-cased, in order. */
-  readonly keywords: readonly string[];
-  readonly size: number | null;
-  readonly pipelining: boolean;
-  readonly chunking: boolean;
-  readonly eightBitMime: boolean;
-  readonly binaryMime: boolean;
-  readonly smtpUtf8: boolean;
-  readonly dsn: boolean;
-  readonly enhancedStatusCodes: boolean;
-  readonly starttls: boolean;
-  readonly authMechanisms: readonly string[];
-  /** Keywords not listed above, verbatim with their parameters. */
-  readonly other: readonly string[];
-}
+/** Moved to the SMTP layer (src/smtp/capabilities.ts), which parses it; re-exported for the model's readers. */
+export type { Capabilities } from '../smtp/capabilities.js';
 
 export type TlsMode = 'none' | 'starttls' | 'implicit';
 
@@ -224,6 +214,15 @@ export interface TlsInfo {
   readonly clientHello: TlsHello | null;
   readonly serverHello: TlsHello | null;
   readonly bytes: { readonly c2s: number; readonly s2c: number };
+  /**
+   * The EHLO reply read inside TLS (a decrypted session, or clear text after an accepted STARTTLS); the session's
+   * `capabilities` stay the clear-text ones, so `offered` says what was offered before TLS. Absent: none.
+   */
+  readonly capabilities?: Capabilities | null;
+  /** A 220 accepted STARTTLS but the dialogue went on in clear text (a broken server, a decrypted capture). */
+  readonly clearTextAfterStarttls?: boolean;
+  /** How TLS was decrypted, when a key log was given (`--tls-keylog`); absent or null: no decryption tried. */
+  readonly decryption?: TlsDecryptionStatus | null;
 }
 
 export interface AuthInfo {

@@ -21,6 +21,7 @@ import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/ty
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
 import { runPacketLoop } from './packet-loop.js';
+import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
 export interface MessageBodyListener {
@@ -47,6 +48,11 @@ export interface AnalyzerConfig {
   readonly onWarning?: (warning: SourceWarning, source: string) => void;
   /** Analyse only one shard of the connections (pipeline/sharded.ts), told between packets where it is. */
   readonly shard?: AnalyzerShard;
+  /**
+   * TLS key logs (pipeline/tls-keys.ts). Decryption secrets blocks of pcapng inputs are read with or without it;
+   * `smtp.tlsDecryptors`, when set, replaces the decryptors built from them.
+   */
+  readonly tls?: TlsAnalyzerConfig;
 }
 
 export interface AnalyzerShard extends AssemblerShard {
@@ -85,6 +91,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let liveDecode: (() => DecodeCounters) | null = null;
   let liveAssembler: (() => AssemblerStats) | null = null;
   const warnings: SourceWarning[] = [];
+  const tlsKeys = createTlsKeys(config.tls);
+  const smtpOptions: Partial<SmtpDecoderOptions> = {
+    ...config.smtp,
+    tlsDecryptors: config.smtp?.tlsDecryptors ?? tlsKeys.factory,
+  };
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to
@@ -220,7 +231,10 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     try {
       source =
         input.kind === 'file'
-          ? await openFileSource(input.path, { signal: opening.signal })
+          ? await openFileSource(input.path, {
+              signal: opening.signal,
+              onSecrets: tlsKeys.onSecrets(input.path),
+            })
           : await input.open();
     } catch (error) {
       // Stopped while the input was still being opened: there is nothing to read, and nothing went wrong.
@@ -233,7 +247,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const factory = createSmtpStreamFactory(
       (flow) =>
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
-      config.smtp ?? {},
+      smtpOptions,
     );
     const assembler = createAssembler(factory, { ...config.assembler, ports }, config.shard);
     const shard = config.shard;
@@ -278,6 +292,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       const sources: { description: string; format: string; compressed: boolean }[] = [];
       let failure: unknown = null;
       try {
+        await tlsKeys.start();
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
           const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);
@@ -286,6 +301,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       } catch (error) {
         failure = error;
       }
+      await tlsKeys.stop();
       await delivery.catch(() => undefined);
       const summary: RunSummary = { sources, stats: stats(), warnings, wallMs: Date.now() - started };
       for (const sink of sinks) await sink.close(summary);

@@ -11,7 +11,10 @@ import type { AnalyzerConfig } from './analyzer.js';
 export const DEFAULT_MAX_BUFFERED_SESSIONS = 512;
 
 /** What crosses to a worker: the analyzer options that are plain data. */
-export type WorkerConfig = Pick<AnalyzerConfig, 'ports' | 'decoder' | 'assembler' | 'smtp' | 'session'>;
+export type WorkerConfig = Pick<
+  AnalyzerConfig,
+  'ports' | 'decoder' | 'assembler' | 'smtp' | 'session' | 'tls'
+>;
 
 export function workerConfigOf(config: AnalyzerConfig): WorkerConfig {
   return {
@@ -20,6 +23,7 @@ export function workerConfigOf(config: AnalyzerConfig): WorkerConfig {
     ...(config.assembler === undefined ? {} : { assembler: config.assembler }),
     ...(config.smtp === undefined ? {} : { smtp: config.smtp }),
     ...(config.session === undefined ? {} : { session: config.session }),
+    ...(config.tls === undefined ? {} : { tls: config.tls }),
   };
 }
 

@@ -4,7 +4,7 @@
  * still send) counts as AUTH mechanisms.
  */
 
-import type { Capabilities } from '../model/types.js';
+import type { Capabilities } from './capabilities.js';
 
 const KNOWN = new Set([
   'SIZE',

@@ -71,6 +71,8 @@ export interface ReplyAssembler {
   /** Completes an open reply with the lines seen so far (end of stream). Returns whether one was open. */
   flush(tsMicros: number): boolean;
   reset(): void;
+  /** Replies completed from now on were read from decrypted TLS bytes (`SmtpReply.encrypted`). */
+  encrypted: boolean;
 }
 
 export function createReplyAssembler(callbacks: ReplyAssemblerCallbacks): ReplyAssembler {
@@ -79,6 +81,7 @@ export function createReplyAssembler(callbacks: ReplyAssemblerCallbacks): ReplyA
   let offset = 0;
   let firstTs = 0;
   let isOpen = false;
+  let encrypted = false;
 
   function finish(endTs: number): void {
     const first = lines[0] ?? '';
@@ -89,6 +92,7 @@ export function createReplyAssembler(callbacks: ReplyAssemblerCallbacks): ReplyA
       offset,
       tsMicros: firstTs,
       endTsMicros: endTs,
+      encrypted,
     };
     isOpen = false;
     lines = [];
@@ -127,6 +131,12 @@ export function createReplyAssembler(callbacks: ReplyAssemblerCallbacks): ReplyA
     reset(): void {
       isOpen = false;
       lines = [];
+    },
+    get encrypted(): boolean {
+      return encrypted;
+    },
+    set encrypted(value: boolean) {
+      encrypted = value;
     },
   };
 }

@@ -5,6 +5,7 @@
  * handshake are reported once through `onNotTls`; after the hello (or a failure) the parser ignores input.
  */
 
+import { parseHelloFacts } from '../tls/hello.js';
 import type { TlsHello } from './types.js';
 
 export interface TlsHelloParserOptions {
@@ -21,60 +22,10 @@ export interface TlsHelloParser {
   readonly done: boolean;
 }
 
-const VERSION_NAMES: Readonly<Record<number, string>> = {
-  768: 'SSL 3.0',
-  769: 'TLS 1.0',
-  770: 'TLS 1.1',
-  771: 'TLS 1.2',
-  772: 'TLS 1.3',
-};
-
-/** IANA names of the cipher suites commonly seen with SMTP; others are shown as 0xXXXX. */
-const CIPHER_NAMES: Readonly<Record<number, string>> = {
-  4865: 'TLS_AES_128_GCM_SHA256',
-  4866: 'TLS_AES_256_GCM_SHA384',
-  4867: 'TLS_CHACHA20_POLY1305_SHA256',
-  4868: 'TLS_AES_128_CCM_SHA256',
-  49195: 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
-  49196: 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
-  49199: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
-  49200: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
-  52392: 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
-  52393: 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256',
-  52394: 'TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
-  49161: 'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA',
-  49162: 'TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA',
-  49171: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA',
-  49172: 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA',
-  49187: 'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256',
-  49188: 'TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384',
-  49191: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256',
-  49192: 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384',
-  158: 'TLS_DHE_RSA_WITH_AES_128_GCM_SHA256',
-  159: 'TLS_DHE_RSA_WITH_AES_256_GCM_SHA384',
-  156: 'TLS_RSA_WITH_AES_128_GCM_SHA256',
-  157: 'TLS_RSA_WITH_AES_256_GCM_SHA384',
-  47: 'TLS_RSA_WITH_AES_128_CBC_SHA',
-  53: 'TLS_RSA_WITH_AES_256_CBC_SHA',
-  60: 'TLS_RSA_WITH_AES_128_CBC_SHA256',
-  61: 'TLS_RSA_WITH_AES_256_CBC_SHA256',
-  10: 'TLS_RSA_WITH_3DES_EDE_CBC_SHA',
-};
+export { tlsCipherName, tlsVersionName } from '../tls/cipher-suites.js';
 
 function hex4(value: number): string {
   return `0x${value.toString(16).padStart(4, '0')}`;
-}
-
-export function tlsVersionName(version: number): string {
-  return VERSION_NAMES[version] ?? hex4(version);
-}
-
-export function tlsCipherName(suite: number): string {
-  return CIPHER_NAMES[suite] ?? hex4(suite);
-}
-
-function isGrease(value: number): boolean {
-  return (value & 0x0f0f) === 0x0a0a && value >> 8 === (value & 0xff);
 }
 
 const HANDSHAKE = 22;
@@ -82,83 +33,7 @@ const MAX_RECORD = 16384 + 2048;
 
 /** Parses a ClientHello or ServerHello body (after the 4-byte handshake header); null when malformed. */
 export function parseHelloBody(side: 'client' | 'server', b: Uint8Array): TlsHello | null {
-  const end = b.length;
-  let p = 0;
-  const u8 = (): number => (p < end ? (b[p++] as number) : -1);
-  const u16 = (): number => {
-    if (p + 2 > end) return -1;
-    const v = ((b[p] as number) << 8) | (b[p + 1] as number);
-    p += 2;
-    return v;
-  };
-  const legacy = u16();
-  if (legacy < 0 || p + 32 > end) return null;
-  p += 32;
-  const sidLength = u8();
-  if (sidLength < 0 || sidLength > 32 || p + sidLength > end) return null;
-  p += sidLength;
-  let cipher: string | null = null;
-  if (side === 'client') {
-    const suitesLength = u16();
-    if (suitesLength < 0 || p + suitesLength > end) return null;
-    p += suitesLength;
-    const compressionLength = u8();
-    if (compressionLength < 0 || p + compressionLength > end) return null;
-    p += compressionLength;
-  } else {
-    const suite = u16();
-    if (suite < 0 || u8() < 0) return null;
-    cipher = tlsCipherName(suite);
-  }
-  let sni: string | null = null;
-  const alpn: string[] = [];
-  let supported: string[] | null = null;
-  if (p < end) {
-    const extensionsLength = u16();
-    if (extensionsLength < 0 || p + extensionsLength > end) return null;
-    const extensionsEnd = p + extensionsLength;
-    while (p + 4 <= extensionsEnd) {
-      const type = u16();
-      const length = u16();
-      if (p + length > extensionsEnd) return null;
-      const dataEnd = p + length;
-      if (type === 0 && side === 'client' && length >= 5) {
-        // server_name: list length, then (type, length, name) entries; host_name is type 0.
-        let q = p + 2;
-        while (q + 3 <= dataEnd) {
-          const nameType = b[q] as number;
-          const nameLength = ((b[q + 1] as number) << 8) | (b[q + 2] as number);
-          q += 3;
-          if (q + nameLength > dataEnd) break;
-          if (nameType === 0 && sni === null) sni = String.fromCharCode(...b.subarray(q, q + nameLength));
-          q += nameLength;
-        }
-      } else if (type === 16 && length >= 2) {
-        let q = p + 2;
-        while (q < dataEnd) {
-          const protoLength = b[q] as number;
-          q++;
-          if (q + protoLength > dataEnd) break;
-          alpn.push(String.fromCharCode(...b.subarray(q, q + protoLength)));
-          q += protoLength;
-        }
-      } else if (type === 43) {
-        supported = [];
-        if (side === 'server' && length === 2) {
-          supported.push(tlsVersionName(((b[p] as number) << 8) | (b[p + 1] as number)));
-        } else if (side === 'client' && length >= 1) {
-          const listEnd = Math.min(dataEnd, p + 1 + (b[p] as number));
-          for (let q = p + 1; q + 2 <= listEnd; q += 2) {
-            const v = ((b[q] as number) << 8) | (b[q + 1] as number);
-            if (!isGrease(v)) supported.push(tlsVersionName(v));
-          }
-        }
-      }
-      p = dataEnd;
-    }
-  }
-  const versions = supported !== null && supported.length > 0 ? supported : [tlsVersionName(legacy)];
-  return { side, versions, sni, cipher: side === 'server' ? cipher : null, alpn };
+  return parseHelloFacts(side, b);
 }
 
 export function createTlsHelloParser(options: TlsHelloParserOptions): TlsHelloParser {

@@ -5,7 +5,7 @@
  */
 
 import type { CloseReason, Direction, FlowStats } from '../reassembly/types.js';
-import type { TlsDecryptorFactory, TlsHello } from '../tls/types.js';
+import type { TlsDecryptionStatus, TlsDecryptorFactory, TlsHello } from '../tls/types.js';
 
 /** Every verb the decoder names; anything else is `UNKNOWN` with the verb text kept verbatim. */
 export type SmtpVerb =
@@ -54,9 +54,19 @@ export interface SmtpCommand {
   readonly params: SmtpParams;
   /** What the line is: a command, or a line of an AUTH exchange (client response to a 334). */
   readonly kind: 'command' | 'auth-response';
-  /** Offset of the line's first byte in the client→server stream. */
+  /** Offset of the line's first byte in the client→server stream (of the plaintext stream when encrypted). */
   readonly offset: number;
   readonly tsMicros: number;
+  /**
+   * The dialogue's transaction this command belongs to (1-based, in the order the decoder opened them): set for
+   * MAIL/SEND/SOML/SAML (the transaction it opens, or the open one for a nested MAIL), RCPT, DATA and BDAT; null
+   * for commands outside any transaction (and for a RCPT or BDAT that no transaction can take).
+   */
+  readonly transaction: number | null;
+  /** RCPT: 0-based index among the transaction's RCPT commands; null for other verbs. */
+  readonly recipient: number | null;
+  /** The line was sent inside TLS and read from decrypted bytes. */
+  readonly encrypted: boolean;
 }
 
 export interface SmtpReply {
@@ -70,6 +80,8 @@ export interface SmtpReply {
   readonly tsMicros: number;
   /** Time of the last line (the reply is complete then). */
   readonly endTsMicros: number;
+  /** The reply was sent inside TLS and read from decrypted bytes. */
+  readonly encrypted: boolean;
 }
 
 /** What a reply answers. */
@@ -77,7 +89,13 @@ export type ReplyTarget =
   | { readonly kind: 'greeting' }
   | { readonly kind: 'command'; readonly command: SmtpCommand }
   /** The end of a DATA body or of a BDAT LAST chunk; LMTP gives one per accepted recipient (index). */
-  | { readonly kind: 'end-of-data'; readonly mode: 'DATA' | 'BDAT'; readonly lmtpRecipient: number | null }
+  | {
+      readonly kind: 'end-of-data';
+      readonly mode: 'DATA' | 'BDAT';
+      readonly lmtpRecipient: number | null;
+      /** The decoder's transaction whose message ended (null when its start was not captured). */
+      readonly transaction: number | null;
+    }
   | { readonly kind: 'unmatched' };
 
 export type SmtpState =
@@ -88,7 +106,7 @@ export type SmtpState =
   | 'data' // inside a DATA body
   | 'bdat' // inside BDAT chunks
   | 'auth' // inside an AUTH exchange
-  | 'tls' // after STARTTLS 220 or on an implicit-TLS port: opaque
+  | 'tls' // after STARTTLS 220 or on an implicit-TLS port: opaque unless decrypted
   | 'quit' // QUIT sent
   | 'gap-recovery'; // after a gap, until a recognisable command or reply
 
@@ -126,9 +144,17 @@ export type AnomalyCode =
   | 'auth-cleartext'
   | 'too-many-recipients'
   | 'reply-without-command'
-  | 'missing-reply';
+  | 'missing-reply'
+  | 'unterminated-line'
+  | 'junk-before-greeting';
 
 export type { TlsHello } from '../tls/types.js';
+
+/** What a `missing-reply` anomaly says got no reply. */
+export type SkippedReply =
+  | { readonly kind: 'command'; readonly seq: number }
+  | { readonly kind: 'auth-response'; readonly seq: number }
+  | { readonly kind: 'end-of-data'; readonly transaction: number | null };
 
 export type AuthOutcome = 'success' | 'failure' | 'aborted' | 'unknown';
 
@@ -170,6 +196,8 @@ export type SmtpEvent =
       readonly tsMicros: number;
     }
   | { readonly type: 'roles-swapped'; readonly tsMicros: number }
+  /** Each change of the TLS decryption status (only when a key log was given: `tlsDecryptors`). */
+  | { readonly type: 'tls-decryption'; readonly status: TlsDecryptionStatus; readonly tsMicros: number }
   | {
       readonly type: 'gap';
       readonly direction: Direction;
@@ -184,6 +212,11 @@ export type SmtpEvent =
       /** Offset in the direction's stream, when the anomaly is tied to bytes. */
       readonly offset: number | null;
       readonly tsMicros: number;
+      /**
+       * `missing-reply`: what was left without a reply (a command by its seq, an AUTH response, or the end of a
+       * message), so that readers need not parse `detail`; null for other anomalies.
+       */
+      readonly skipped: SkippedReply | null;
     }
   | {
       readonly type: 'closed';

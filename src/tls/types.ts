@@ -61,7 +61,9 @@ export type TlsDecryptionStatus =
       readonly cipher: string; // IANA suite name, e.g. TLS_AES_128_GCM_SHA256
       readonly resumed: boolean;
     }
-  | { readonly kind: 'no-key' } // no key log line for this client random (or none arrived in time)
+  // no key log line for this client random (or none arrived in time, or the ciphertext held meanwhile overflowed);
+  // detail says which, when known
+  | { readonly kind: 'no-key'; readonly detail?: string }
   | { readonly kind: 'bad-key'; readonly detail: string } // a record did not authenticate with the logged key
   | { readonly kind: 'unsupported'; readonly detail: string } // e.g. "cipher TLS_RSA_WITH_3DES_EDE_CBC_SHA"
   | { readonly kind: 'not-tls'; readonly detail: string } // bytes that do not parse as TLS records
@@ -93,7 +95,10 @@ export interface TlsDecryptorFactory {
 export interface TlsDecryptorOptions {
   /** Ciphertext held per connection while its keys have not arrived (live key logs); overflow gives up. */
   readonly maxPendingBytes: number;
-  /** Packet time a connection waits for its keys before it is reported `no-key`. */
+  /**
+   * Packet time a connection waits for its keys before it is reported `no-key`; 0: no waiting (every key is
+   * known before the capture is read), nothing is held.
+   */
   readonly maxKeyWaitMs: number;
   /** Largest TLS record accepted (RFC 8446: 2^14 + 256 ciphertext overhead). */
   readonly maxRecordBytes: number;

@@ -12,11 +12,19 @@
  *   --             ends the current segment (otherwise consecutive lines of one side form one segment)
  *   @option name=value   decoder option (true/false/number)
  *   @close reason  how the connection ends (default fin)
+ *   @basis name    how the flow was oriented (default syn: the handshake was seen; port: picked up without it)
  *   # comment, blank lines ignored
  * Every segment or gap is one step; step k has tsMicros 1_000_000 + 1000·k.
  */
 
-import type { CloseReason, Direction, FlowKey, FlowStats, GapCause } from '../../src/reassembly/types.js';
+import type {
+  CloseReason,
+  Direction,
+  FlowKey,
+  FlowStats,
+  GapCause,
+  OrientationBasis,
+} from '../../src/reassembly/types.js';
 import { createSmtpDecoder } from '../../src/smtp/decoder.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../../src/smtp/types.js';
 import { createRandom, cutAt, randomChunks } from './splits.js';
@@ -41,6 +49,8 @@ export interface Dialogue {
   readonly options: Partial<SmtpDecoderOptions>;
   readonly close: CloseReason;
   readonly closeTsMicros: number;
+  /** Orientation of the flow the dialogue runs on (TEST_FLOW's 'syn' unless `@basis` says otherwise). */
+  readonly basis: OrientationBasis;
 }
 
 export const BASE_TS = 1_000_000;
@@ -82,6 +92,7 @@ export function parseDialogue(text: string): Dialogue {
   const steps: DialogueStep[] = [];
   const options: Record<string, boolean | number> = {};
   let close: CloseReason = 'fin';
+  let basis: OrientationBasis = 'syn';
   let current: { direction: Direction; parts: Uint8Array[] } | null = null;
   const ts = (): number => BASE_TS + 1000 * steps.length;
   const endSegment = (): void => {
@@ -114,6 +125,10 @@ export function parseDialogue(text: string): Dialogue {
         value === undefined || value === 'true' ? true : value === 'false' ? false : Number(value);
       continue;
     }
+    if (line.startsWith('@basis ')) {
+      basis = line.slice(7).trim() as OrientationBasis;
+      continue;
+    }
     if (line.startsWith('@close ')) {
       close = line.slice(7).trim() as CloseReason;
       continue;
@@ -141,7 +156,7 @@ export function parseDialogue(text: string): Dialogue {
     }
   }
   endSegment();
-  return { steps, options: options as Partial<SmtpDecoderOptions>, close, closeTsMicros: ts() };
+  return { steps, options: options as Partial<SmtpDecoderOptions>, close, closeTsMicros: ts(), basis };
 }
 
 /** How each data step is cut into chunks: `split(stepIndex, bytes)` returns the chunks. */
@@ -179,7 +194,7 @@ function statsFor(dialogue: Dialogue, flow: FlowKey): FlowStats {
 export function runDialogue(
   dialogue: Dialogue,
   chunker: StepChunker = WHOLE,
-  flow: FlowKey = TEST_FLOW,
+  flow: FlowKey = dialogue.basis === TEST_FLOW.basis ? TEST_FLOW : { ...TEST_FLOW, basis: dialogue.basis },
 ): SmtpEvent[] {
   const events: SmtpEvent[] = [];
   const decoder = createSmtpDecoder(
@@ -223,7 +238,7 @@ function step(tsMicros: number): string {
 
 /**
  * One line per event. Runs of message-bytes are merged (their chunking is not part of the contract), and
- * tls-bytes are summed per direction until the next event other than tls-bytes / tls-hello.
+ * tls-bytes are summed per direction until the next event other than tls-bytes / tls-hello / tls-not-tls.
  */
 export function formatEvents(events: readonly SmtpEvent[]): string {
   const out: string[] = [];
@@ -251,7 +266,9 @@ export function formatEvents(events: readonly SmtpEvent[]): string {
       tlsBytes[event.direction] += event.length;
       continue;
     }
-    if (event.type !== 'tls-hello') flushTls();
+    // What the hello parser finds (a hello, or bytes that are not TLS) comes at a byte position inside a run of
+    // TLS bytes: where the byte count is cut around it depends on the chunking, so the run is not cut there.
+    if (event.type !== 'tls-hello' && !(event.type === 'anomaly' && event.code === 'tls-not-tls')) flushTls();
     switch (event.type) {
       case 'command': {
         const c = event.command;
@@ -262,7 +279,7 @@ export function formatEvents(events: readonly SmtpEvent[]): string {
         const params = Object.entries(c.params);
         if (params.length > 0)
           line += ` params={${params.map(([k, v]) => (v === true ? k : `${k}=${v}`)).join(' ')}}`;
-        out.push(`${line} @${c.offset} ${step(c.tsMicros)}`);
+        out.push(`${line} @${c.offset} ${step(c.tsMicros)}${c.encrypted ? ' encrypted' : ''}`);
         break;
       }
       case 'reply': {
@@ -277,7 +294,9 @@ export function formatEvents(events: readonly SmtpEvent[]): string {
         const status = r.enhancedStatus === null ? '' : ` [${r.enhancedStatus}]`;
         const times =
           r.tsMicros === r.endTsMicros ? step(r.tsMicros) : `${step(r.tsMicros)}-${step(r.endTsMicros)}`;
-        out.push(`S ${r.code}${status} ${r.lines.map(quote).join(' | ')} -> ${target} @${r.offset} ${times}`);
+        out.push(
+          `S ${r.code}${status} ${r.lines.map(quote).join(' | ')} -> ${target} @${r.offset} ${times}${r.encrypted ? ' encrypted' : ''}`,
+        );
         break;
       }
       case 'state':
@@ -309,6 +328,9 @@ export function formatEvents(events: readonly SmtpEvent[]): string {
         break;
       case 'roles-swapped':
         out.push('  roles-swapped');
+        break;
+      case 'tls-decryption':
+        out.push(`  tls-decryption ${event.status.kind}`);
         break;
       case 'gap':
         out.push(`  gap ${event.direction} ${event.length}`);

@@ -26,7 +26,11 @@ function dialogueOf(dialogue: string): Dialogue {
 /** A connection picked up without its handshake (oriented by port). */
 const NO_SYN_FLOW: FlowKey = { ...TEST_FLOW, basis: 'port' };
 
-function build(dialogue: Dialogue, chunker: StepChunker = WHOLE, flow: FlowKey = TEST_FLOW): SmtpSession {
+function build(
+  dialogue: Dialogue,
+  chunker: StepChunker = WHOLE,
+  flow: FlowKey = dialogue.basis === 'syn' ? TEST_FLOW : { ...TEST_FLOW, basis: dialogue.basis },
+): SmtpSession {
   const builder = createSessionBuilder(flow, { lmtp: dialogue.options.lmtp === true });
   const events = runDialogue(dialogue, chunker, flow);
   for (const event of events) builder.apply(event);
@@ -42,12 +46,9 @@ function sessionOf(dialogue: string): SmtpSession {
  * Runs `check` on the model built from the dialogue as written, then asserts that every chunking (1-byte
  * chunks, each 2-way split of each segment, random runs) gives the same model.
  */
-function checkEverySplit(
-  dialogue: string,
-  check: (session: SmtpSession) => void,
-  flow: FlowKey = TEST_FLOW,
-): void {
+function checkEverySplit(dialogue: string, check: (session: SmtpSession) => void, flowKey?: FlowKey): void {
   const parsed = dialogueOf(dialogue);
+  const flow = flowKey ?? (parsed.basis === 'syn' ? TEST_FLOW : { ...TEST_FLOW, basis: parsed.basis });
   const whole = build(parsed, WHOLE, flow);
   check(whole);
   const expected = JSON.stringify(whole);
@@ -526,6 +527,139 @@ describe('session-builder: ATRN/TURN role swap and XCLIENT', () => {
       expect(session.anomalies.map((a) => a.code)).toEqual([]);
       expect(session.helo).toBe('client.example');
       expect(session.greeting?.text).toBe('mx.example.org ESMTP Postfix');
+    });
+  });
+});
+
+/**
+ * Issue "One owner for the SMTP dialogue", numbered items: each dialogue is a golden file of its own (its
+ * comment says what the old decoder or model got wrong). The expectations follow the RFCs cited there.
+ */
+describe('session-builder: the dialogue owner fixes', () => {
+  const codes = (session: SmtpSession): string[] => session.anomalies.map((a) => a.code);
+
+  it('1: a refused BDAT decides its transaction, and a malformed BDAT before MAIL opens none', () => {
+    checkEverySplit('bdat-refused-chunk', (session) => {
+      expect(session.transactions).toHaveLength(1);
+      const t = session.transactions[0];
+      expect([t?.mailFrom, t?.mode, t?.outcome, t?.failureStage, t?.dataReply?.code]).toEqual([
+        'a@c.example',
+        'BDAT',
+        'rejected',
+        'data',
+        552,
+      ]);
+      expect(t?.recipients.map((r) => [r.address, r.disposition])).toEqual([
+        ['b@mx.example.org', 'rejected-data'],
+      ]);
+      expect(
+        session.commands.filter((c) => c.verb === 'BDAT').map((c) => [c.transaction, c.reply?.code]),
+      ).toEqual([
+        [null, 501],
+        [1, 552],
+      ]);
+    });
+  });
+
+  it('2: AUTH PLAIN whose 235 is missing does not swallow the envelope', () => {
+    checkEverySplit('auth-plain-reply-missing', (session) => {
+      expect(session.auth.map((a) => [a.mechanism, a.username, a.outcome])).toEqual([
+        ['PLAIN', 'alice', 'unknown'],
+      ]);
+      const t = session.transactions[0];
+      expect([t?.mailFrom, t?.mailReply?.code, t?.outcome, t?.failureStage]).toEqual([
+        'alice@c.example',
+        250,
+        'rejected',
+        'rcpt',
+      ]);
+      expect(t?.recipients.map((r) => [r.address, r.rcptReply?.code, r.disposition])).toEqual([
+        ['nobody@mx.example.org', 550, 'rejected-rcpt'],
+      ]);
+      expect(session.end).toBe('quit');
+    });
+  });
+
+  it('2: AUTH LOGIN with no replies: the responses stay redacted, the commands after them are commands', () => {
+    checkEverySplit('auth-login-replies-missing', (session) => {
+      expect(session.commands.map((c) => [c.verb, c.argument])).toEqual([
+        ['EHLO', 'c.example'],
+        ['AUTH', 'LOGIN'],
+        ['AUTH-RESPONSE', '[redacted]'],
+        ['AUTH-RESPONSE', '[redacted]'],
+        ['MAIL', 'FROM:<alice@c.example>'],
+        ['RCPT', 'TO:<nobody@mx.example.org>'],
+        ['QUIT', ''],
+      ]);
+      expect(session.transactions[0]?.recipients[0]?.disposition).toBe('rejected-rcpt');
+    });
+  });
+
+  it('4: a refused EHLO inside a transaction keeps the envelope and the HELO name', () => {
+    checkEverySplit('helo-refused-mid-transaction', (session) => {
+      expect([session.helo, session.heloVerb]).toEqual(['c.example', 'HELO']);
+      expect(session.transactions).toHaveLength(1);
+      const t = session.transactions[0];
+      expect([t?.mailFrom, t?.outcome, t?.queueId]).toEqual(['a@c.example', 'accepted', '4A1B2C']);
+      expect(t?.recipients.map((r) => r.disposition)).toEqual(['delivered']);
+      expect(codes(session)).not.toContain('rcpt-without-mail');
+    });
+  });
+
+  it('5: a RCPT after a delivered message with no new MAIL joins no transaction', () => {
+    checkEverySplit('rcpt-after-message', (session) => {
+      expect(session.transactions).toHaveLength(1);
+      const t = session.transactions[0];
+      expect(t?.recipients.map((r) => [r.address, r.disposition])).toEqual([
+        ['b@mx.example.org', 'delivered'],
+      ]);
+      expect(t?.outcome).toBe('accepted');
+      const rcpt = session.commands.find((c) => c.verb === 'RCPT' && c.argument.includes('c@'));
+      expect([rcpt?.transaction, rcpt?.reply?.code]).toEqual([null, 503]);
+    });
+  });
+
+  it('6: bytes before the greeting on a connection whose handshake was seen are not a midstream start', () => {
+    checkEverySplit('junk-before-greeting', (session) => {
+      expect(codes(session)).toEqual(['junk-before-greeting', 'unknown-command', 'command-before-greeting']);
+      expect(session.greeting?.code).toBe(220);
+      expect(session.commands.map((c) => [c.verbText, c.reply?.code])).toEqual([
+        ['GET', 502],
+        ['EHLO', 250],
+        ['QUIT', 221],
+      ]);
+      expect(session.end).toBe('quit');
+    });
+    checkEverySplit('client-hello-before-greeting', (session) => {
+      expect(session.tls.mode).toBe('implicit');
+      expect(codes(session)).not.toContain('midstream');
+      expect(session.commands).toEqual([]);
+    });
+  });
+
+  it('8: SEND FROM opens a transaction as MAIL does', () => {
+    checkEverySplit('send-opens-transaction', (session) => {
+      expect(codes(session)).toEqual(['nested-mail']);
+      expect(session.transactions.map((t) => [t.mailFrom, t.recipients.length])).toEqual([
+        ['a@c.example', 1],
+      ]);
+    });
+  });
+
+  it('8: the EHLO after an accepted STARTTLS keeps the clear-text offer; clear text after the 220 is said', () => {
+    checkEverySplit('starttls-then-clear-text', (session) => {
+      expect(session.tls.offered).toBe(true);
+      expect(session.tls.mode).toBe('none');
+      expect(session.tls.clearTextAfterStarttls).toBe(true);
+      expect(session.tls.capabilities?.starttls).toBe(false);
+      expect(session.capabilities?.starttls).toBe(true);
+    });
+  });
+
+  it('8: a last line ended by FIN without CRLF is read and flagged', () => {
+    checkEverySplit('last-line-without-crlf', (session) => {
+      expect(codes(session)).toEqual(['unterminated-line', 'unterminated-line']);
+      expect(session.end).toBe('quit');
     });
   });
 });

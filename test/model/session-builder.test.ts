@@ -36,6 +36,10 @@ class Script {
   private ts = 1_000_000;
   private seq = 0;
   private readonly pending: SmtpCommand[] = [];
+  /** The decoder's transaction ids, as its tracker assigns them (MAIL opens the next; RSET, HELO and QUIT close). */
+  private tx = 0;
+  private txOpen = false;
+  private rcpts = 0;
 
   private tick(): number {
     this.ts += 1000;
@@ -52,6 +56,26 @@ class Script {
     path: string | null = null,
     kind: SmtpCommand['kind'] = 'command',
   ): SmtpCommand {
+    let transaction: number | null = null;
+    let recipient: number | null = null;
+    if (kind === 'command') {
+      if (verb === 'MAIL' || verb === 'SEND' || verb === 'SOML' || verb === 'SAML') {
+        if (!this.txOpen) {
+          this.tx++;
+          this.rcpts = 0;
+        }
+        this.txOpen = true;
+        transaction = this.tx;
+      } else if (verb === 'RCPT') {
+        transaction = this.txOpen ? this.tx : null;
+        recipient = this.rcpts++;
+      } else if (verb === 'DATA' || verb === 'BDAT') {
+        if (!this.txOpen) this.tx++;
+        this.txOpen = true;
+        transaction = this.tx;
+      } else if (verb === 'RSET' || verb === 'HELO' || verb === 'EHLO' || verb === 'LHLO' || verb === 'QUIT')
+        this.txOpen = false;
+    }
     const command: SmtpCommand = {
       seq: this.seq++,
       verb,
@@ -62,6 +86,9 @@ class Script {
       kind,
       offset: 0,
       tsMicros: this.tick(),
+      transaction,
+      recipient,
+      encrypted: false,
     };
     this.events.push({ type: 'command', command });
     this.pending.push(command);
@@ -79,7 +106,15 @@ class Script {
     const enhanced = /^([245]\.\d{1,3}\.\d{1,3})\b/.exec(lines[0] ?? '')?.[1] ?? null;
     this.events.push({
       type: 'reply',
-      reply: { code, enhancedStatus: enhanced, lines, offset: 0, tsMicros: ts, endTsMicros: ts },
+      reply: {
+        code,
+        enhancedStatus: enhanced,
+        lines,
+        offset: 0,
+        tsMicros: ts,
+        endTsMicros: ts,
+        encrypted: false,
+      },
       to,
     });
     return this;
@@ -102,11 +137,17 @@ class Script {
       awaitsReply: complete,
       tsMicros: this.tick(),
     });
+    if (complete) this.txOpen = false;
     return this;
   }
 
   endOfData(code: number, text: string, lmtpRecipient: number | null = null): this {
-    return this.reply(code, [text], { kind: 'end-of-data', mode: 'DATA', lmtpRecipient });
+    return this.reply(code, [text], {
+      kind: 'end-of-data',
+      mode: 'DATA',
+      lmtpRecipient,
+      transaction: this.tx,
+    });
   }
 
   close(reason: CloseReason = 'fin', flowStats: FlowStats = stats()): SmtpEvent[] {
@@ -306,7 +347,12 @@ describe('session-builder', () => {
       awaitsReply: true,
       tsMicros: 1_100_002,
     });
-    s.reply(250, ['2.0.0 Ok: queued as QQQ'], { kind: 'end-of-data', mode: 'BDAT', lmtpRecipient: null });
+    s.reply(250, ['2.0.0 Ok: queued as QQQ'], {
+      kind: 'end-of-data',
+      mode: 'BDAT',
+      lmtpRecipient: null,
+      transaction: 1,
+    });
     const session = await build(s.close());
     const t = session.transactions[0]!;
     expect(t.mode).toBe('BDAT');

@@ -255,6 +255,7 @@ S: 250 ok`),
             options: { lmtp, maxLineLength: 20, maxHeldBytes: 10 },
             close: 'fin',
             closeTsMicros: 2_000_000,
+            basis: 'syn',
           };
           const whole = formatEvents(runDialogue(dialogue));
           const chunked = formatEvents(

@@ -68,8 +68,24 @@ describe('reply-parser', () => {
   it('assembles multi-line replies with first offset, first and last times', () => {
     const { replies } = assemble(['250-a', '250-b', '250 c', '221 bye']);
     expect(replies).toEqual([
-      { code: 250, enhancedStatus: null, lines: ['a', 'b', 'c'], offset: 0, tsMicros: 0, endTsMicros: 2 },
-      { code: 221, enhancedStatus: null, lines: ['bye'], offset: 30, tsMicros: 3, endTsMicros: 3 },
+      {
+        code: 250,
+        enhancedStatus: null,
+        lines: ['a', 'b', 'c'],
+        offset: 0,
+        tsMicros: 0,
+        endTsMicros: 2,
+        encrypted: false,
+      },
+      {
+        code: 221,
+        enhancedStatus: null,
+        lines: ['bye'],
+        offset: 30,
+        tsMicros: 3,
+        endTsMicros: 3,
+        encrypted: false,
+      },
     ]);
   });
 

@@ -1,0 +1,132 @@
+/**
+ * The I/O side of TLS decryption: builds the key store of one analysis from the `--tls-keylog` files (read at
+ * the start, and for a live capture followed while the MTA appends to them) and from the pcapng Decryption
+ * Secrets Blocks of its inputs, and the decryptor factory the SMTP decoder is handed. Key material goes from
+ * the files into the store and nowhere else: errors name the file and the system error, never a line.
+ *
+ * Following polls each file every {@link KEYLOG_FOLLOW_INTERVAL_MS} and reads at most
+ * {@link KEYLOG_FOLLOW_READ_BYTES} per file per poll; a file that shrank (rotated, truncated) is read again
+ * from its start. Waiting decryptors look again on their next packet (the store's generation moved).
+ */
+
+import { type FileHandle, open } from 'node:fs/promises';
+import { createTlsDecryptorFactory } from '../tls/decryptor.js';
+import { createTlsKeyStore, type MutableTlsKeyStore } from '../tls/key-store.js';
+import type { KeyLogParser } from '../tls/keylog-parser.js';
+import { DEFAULT_TLS_DECRYPTOR_OPTIONS } from '../tls/options.js';
+import type { TlsDecryptorFactory, TlsDecryptorOptions } from '../tls/types.js';
+
+export interface TlsAnalyzerConfig {
+  /** NSS key log files (SSLKEYLOGFILE format). */
+  readonly keyLogFiles: readonly string[];
+  /** Keep reading lines appended to the files while the analysis runs (live capture). */
+  readonly follow: boolean;
+  /** Decryptor limits; by default keys are awaited (maxKeyWaitMs) only when following. */
+  readonly decryptor?: Partial<TlsDecryptorOptions>;
+}
+
+/** pcapng Decryption Secrets Block type of an NSS key log ("TLSK"). */
+export const PCAPNG_TLS_KEYLOG_SECRETS = 0x544c534b;
+export const KEYLOG_FOLLOW_INTERVAL_MS = 500;
+export const KEYLOG_FOLLOW_READ_BYTES = 1_048_576;
+
+export interface TlsKeys {
+  readonly store: MutableTlsKeyStore;
+  readonly factory: TlsDecryptorFactory;
+  /** The pcapng secrets callback for one input (`source` names it in malformed-line reports). */
+  onSecrets(source: string): (secretsType: number, data: Uint8Array) => void;
+  /** Reads the key log files (rejects when one cannot be read); starts following them if asked. */
+  start(): Promise<void>;
+  /** Stops following and closes the files. */
+  stop(): Promise<void>;
+}
+
+interface Followed {
+  readonly path: string;
+  handle: FileHandle | null;
+  offset: number;
+  parser: KeyLogParser;
+}
+
+export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
+  const store = createTlsKeyStore();
+  const follow = config?.follow === true;
+  const factory = createTlsDecryptorFactory(store, {
+    maxKeyWaitMs: follow ? DEFAULT_TLS_DECRYPTOR_OPTIONS.maxKeyWaitMs : 0,
+    ...config?.decryptor,
+  });
+  const files: Followed[] = [];
+  let timer: ReturnType<typeof setInterval> | null = null;
+  let polling = false;
+  const buffer = new Uint8Array(KEYLOG_FOLLOW_READ_BYTES);
+
+  /** Reads what the file has past `offset`, up to `limit` bytes; false at its end. */
+  async function readMore(file: Followed, limit: number): Promise<boolean> {
+    const handle = file.handle;
+    if (handle === null) return false;
+    const size = (await handle.stat()).size;
+    if (size < file.offset) {
+      file.parser.end();
+      file.parser = store.parser(file.path);
+      file.offset = 0;
+    }
+    let read = 0;
+    while (read < limit) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, limit - read), file.offset);
+      if (bytesRead === 0) return false;
+      file.offset += bytesRead;
+      read += bytesRead;
+      file.parser.push(buffer.subarray(0, bytesRead));
+    }
+    return true;
+  }
+
+  async function poll(): Promise<void> {
+    if (polling) return;
+    polling = true;
+    try {
+      for (const file of files) await readMore(file, KEYLOG_FOLLOW_READ_BYTES).catch(() => false);
+    } finally {
+      polling = false;
+    }
+  }
+
+  return {
+    store,
+    factory,
+    onSecrets(source: string) {
+      let blocks = 0;
+      return (secretsType: number, data: Uint8Array): void => {
+        if (secretsType !== PCAPNG_TLS_KEYLOG_SECRETS) return;
+        blocks++;
+        store.addKeyLog(`${source} (decryption secrets block ${blocks})`, data);
+      };
+    },
+    async start(): Promise<void> {
+      for (const path of config?.keyLogFiles ?? []) {
+        const file: Followed = { path, handle: await open(path, 'r'), offset: 0, parser: store.parser(path) };
+        files.push(file);
+        while (await readMore(file, Number.POSITIVE_INFINITY)) {}
+        if (!follow) {
+          file.parser.end();
+          await file.handle?.close();
+          file.handle = null;
+        }
+      }
+      if (follow && files.length > 0)
+        timer = setInterval(() => void poll(), KEYLOG_FOLLOW_INTERVAL_MS).unref();
+    },
+    async stop(): Promise<void> {
+      if (timer !== null) clearInterval(timer);
+      timer = null;
+      for (const file of files) {
+        if (file.handle !== null) {
+          await readMore(file, KEYLOG_FOLLOW_READ_BYTES).catch(() => false);
+          file.parser.end();
+          await file.handle.close().catch(() => undefined);
+          file.handle = null;
+        }
+      }
+    },
+  };
+}

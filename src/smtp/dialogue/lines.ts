@@ -1,0 +1,52 @@
+/** Small byte and text helpers of the dialogue: no regular expression where a byte check will do. */
+
+import type { Direction } from '../../reassembly/types.js';
+
+export function latin1(bytes: Uint8Array): string {
+  // Short lines (nearly all SMTP lines) convert faster without creating a Buffer view.
+  if (bytes.length <= 512) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+export function other(direction: Direction): Direction {
+  return direction === 'c2s' ? 's2c' : 'c2s';
+}
+
+export function clip(text: string, length = 60): string {
+  return text.length > length ? `${text.slice(0, length)}…` : text;
+}
+
+/** `^[0-9]{3}([ \t-]|$)`: the line starts like a reply. */
+export function startsLikeReply(text: string): boolean {
+  if (text.length < 3) return false;
+  for (let i = 0; i < 3; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  if (text.length === 3) return true;
+  const c = text.charCodeAt(3);
+  return c === 0x20 || c === 0x09 || c === 0x2d;
+}
+
+/** The first word of a line (up to a space or tab). */
+export function firstWord(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x09) return text.slice(0, i);
+  }
+  return text;
+}
+
+/** Words of an argument split on runs of spaces and tabs. */
+export function words(text: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x20;
+    if (c === 0x20 || c === 0x09) {
+      if (start >= 0) out.push(text.slice(start, i));
+      start = -1;
+    } else if (start < 0) start = i;
+  }
+  return out;
+}

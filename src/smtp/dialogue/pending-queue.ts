@@ -1,0 +1,125 @@
+/**
+ * The pending-command queue of one SMTP dialogue: every command (or end of data) that awaits a reply, oldest
+ * first. Pipelining (RFC 2920) puts several in it; each complete reply answers the head. Bounded by
+ * `maxPendingCommands`: past it the queue is cleared and the caller flags `excessive-pending-commands`.
+ *
+ * Pairing by code (RFC 5321 4.3.2, RFC 4954): a reply whose code cannot answer the head but can answer a later
+ * entry means the entries before it got no reply in the capture; `indexAnswering` finds that entry, and the
+ * caller skips the others (`missing-reply`).
+ */
+
+import type { ReplyTarget, SmtpCommand } from '../types.js';
+
+/** One command awaiting its reply. Fixed shape: every field is set by the constructor. */
+export class PendingEntry {
+  /** Resolved once its reply (or an optimistic decision) decided what the client bytes after it are. */
+  resolved = false;
+  /** LMTP end of data: replies still expected (-1 until the first one arrives). */
+  lmtpRemaining = -1;
+  lmtpRecipients: readonly number[] = EMPTY;
+  lmtpNext = 0;
+
+  constructor(
+    readonly target: ReplyTarget,
+    /** The command, or null for an end of data (DATA's final dot, BDAT LAST). */
+    readonly command: SmtpCommand | null,
+    /** DATA, STARTTLS, AUTH, AUTH response: what the client sends next depends on this reply. */
+    readonly barrier: boolean,
+    /** The transaction generation when it was sent; -1 for a nested MAIL (its refusal changes nothing). */
+    readonly generation: number,
+  ) {}
+
+  /** Words for anomaly texts: the verb, "an AUTH response" or "the end of data". */
+  describe(): string {
+    const command = this.command;
+    if (command === null) return this.target.kind === 'end-of-data' ? 'the end of data' : 'a command';
+    return command.kind === 'auth-response' ? 'an AUTH response' : command.verb;
+  }
+}
+
+const EMPTY: readonly number[] = Object.freeze([]);
+
+/**
+ * Whether a reply with this code can answer the entry. Only codes tied to one command are checked: 354 answers
+ * DATA alone, 334 and 235 an AUTH command or AUTH response, 221 QUIT. Every other code can answer anything, so
+ * normal (and pipelined) traffic pairs strictly in order.
+ */
+export function canAnswer(code: number, entry: PendingEntry): boolean {
+  const command = entry.command;
+  switch (code) {
+    case 354:
+      return command !== null && command.kind === 'command' && command.verb === 'DATA';
+    case 334:
+    case 235:
+      return command !== null && command.verb === 'AUTH';
+    case 221:
+      return command !== null && command.kind === 'command' && command.verb === 'QUIT';
+    default:
+      return true;
+  }
+}
+
+export class PendingQueue {
+  private readonly entries: PendingEntry[] = [];
+  private head = 0;
+
+  constructor(readonly limit: number) {}
+
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+
+  /** Adds an entry; false when the queue was full and has been cleared first (the caller flags it). */
+  push(entry: PendingEntry): boolean {
+    let kept = true;
+    if (this.size >= this.limit) {
+      this.clear();
+      kept = false;
+    }
+    this.entries.push(entry);
+    return kept;
+  }
+
+  peek(): PendingEntry | null {
+    return this.head < this.entries.length ? (this.entries[this.head] as PendingEntry) : null;
+  }
+
+  /** Drops the head (its reply arrived, or it is skipped). */
+  shift(): void {
+    this.head++;
+    if (this.head >= this.entries.length) {
+      this.entries.length = 0;
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.entries.length) {
+      this.entries.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+    this.head = 0;
+  }
+
+  /** The first entry after the head that a reply with this code can answer, or null. */
+  laterAnswering(code: number): PendingEntry | null {
+    for (let i = this.head + 1; i < this.entries.length; i++) {
+      const entry = this.entries[i] as PendingEntry;
+      if (canAnswer(code, entry)) return entry;
+    }
+    return null;
+  }
+
+  /** Takes one entry out wherever it is; false when it is not waiting. */
+  remove(entry: PendingEntry): boolean {
+    const index = this.entries.indexOf(entry, this.head);
+    if (index < 0) return false;
+    if (index === this.head) this.shift();
+    else this.entries.splice(index, 1);
+    return true;
+  }
+
+  has(entry: PendingEntry): boolean {
+    return this.entries.indexOf(entry, this.head) >= 0;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The one transaction tracker of an SMTP dialogue (RFC 5321 3.3, RFC 3030, RFC 2033): whether a transaction is
+ * open and its id, its recipients (sent and accepted, for LMTP's one reply per accepted recipient), the message
+ * being sent (DATA body or BDAT chunks), and what a refused HELO/EHLO must restore. MAIL, SEND, SOML and SAML
+ * open a transaction alike. The decoder updates it optimistically on each command and corrects it on replies;
+ * events carry its ids (`SmtpCommand.transaction`, `.recipient`) so that the model follows instead of guessing.
+ */
+
+/** A message being sent: a DATA body or a run of BDAT chunks. */
+export class MessageInFlight {
+  damaged = false;
+  /** A DATA body went on after a capture gap: the final dot may have been lost with it. */
+  afterGap = false;
+  /** BDAT: octets of all chunks so far. */
+  bdatSize = 0;
+  constructor(
+    readonly mode: 'DATA' | 'BDAT',
+    /** The transaction it belongs to (null when its start was not captured). */
+    readonly transaction: number | null,
+  ) {}
+}
+
+/** The BDAT chunk whose octets are being read. */
+export class BdatChunk {
+  remaining: number;
+  /** A non-2xx reply came before its octets ended: the message ends with them, failed (RFC 3030 3). */
+  refused = false;
+  constructor(
+    readonly size: number,
+    readonly last: boolean,
+  ) {
+    this.remaining = size;
+  }
+}
+
+interface Snapshot {
+  readonly open: boolean;
+  readonly id: number;
+  readonly rcpts: number;
+  readonly unknown: boolean;
+}
+
+export class TransactionTracker {
+  /** A transaction is open (MAIL sent and not refused, no end of data, RSET or accepted HELO since). */
+  open = false;
+  /** Id of the latest transaction (0: none yet); ids count up from 1 in the order MAILs opened them. */
+  id = 0;
+  /** Changes at each MAIL: a late refusal of an older MAIL is ignored. */
+  generation = 0;
+  /** RCPT commands sent in the open transaction. */
+  rcpts = 0;
+  tooMany = false;
+  /** After a gap or a midstream start the envelope so far is unknown: no envelope-order anomalies. */
+  unknown: boolean;
+  /** RCPT indexes accepted (2xx) in the latest transaction: LMTP sends one final reply per entry. */
+  accepted: number[] = [];
+  message: MessageInFlight | null = null;
+  /** A BDAT message awaits more chunks (no LAST yet). */
+  bdatOpen = false;
+  chunk: BdatChunk | null = null;
+  /**
+   * Commands of a transaction whose MAIL was not seen (after a gap or a midstream start, or DATA/BDAT sent with
+   * no MAIL) share this id until MAIL, RSET, HELO or the end of data.
+   */
+  private implicit = false;
+  /** Set by `place` for the latest MAIL: it came inside an open transaction. */
+  nested = false;
+  /** Set by `place` for the latest RCPT: its 0-based index. */
+  recipient: number | null = null;
+  /** HELO/EHLO/LHLO sent and not answered: the state it reset, restored if it is refused (RFC 5321 4.1.4). */
+  private beforeHelo: Snapshot | null = null;
+
+  constructor(startUnknown: boolean) {
+    this.unknown = startUnknown;
+  }
+
+  /**
+   * The transaction a command belongs to, opening one where the command does: MAIL outside a transaction, a
+   * RCPT whose MAIL the capture may have missed, a message sent with no MAIL. Also sets `nested` and `recipient`.
+   */
+  place(verb: string, validBdat: boolean): number | null {
+    this.recipient = null;
+    switch (verb) {
+      case 'MAIL':
+      case 'SEND':
+      case 'SOML':
+      case 'SAML':
+        this.nested = this.open;
+        return this.open ? this.id : this.begin();
+      case 'RCPT':
+        this.recipient = this.rcpts++;
+        if (!this.open && !this.implicit && this.unknown) this.openImplicit();
+        return this.current;
+      case 'DATA':
+        if (!this.open && !this.implicit) this.openImplicit();
+        return this.current;
+      case 'BDAT':
+        if (!validBdat && !this.open && !this.implicit && this.message === null) return null;
+        if (!this.open && !this.implicit && this.message === null) this.openImplicit();
+        return this.message?.transaction ?? this.current;
+      default:
+        return null;
+    }
+  }
+
+  private openImplicit(): void {
+    this.id++;
+    this.implicit = true;
+  }
+
+  /** MAIL (or SEND/SOML/SAML) outside a transaction: opens the next one. */
+  begin(): number {
+    this.implicit = false;
+    this.open = true;
+    this.unknown = false;
+    this.generation++;
+    this.id++;
+    this.rcpts = 0;
+    this.tooMany = false;
+    return this.id;
+  }
+
+  /** The open transaction's id, or null. */
+  get current(): number | null {
+    return this.open || this.implicit ? this.id : null;
+  }
+
+  /** RSET, end of data, a refused MAIL. */
+  close(): void {
+    this.open = false;
+    this.implicit = false;
+  }
+
+  /** RSET: no transaction, and the envelope is known again. */
+  reset(): void {
+    this.open = false;
+    this.implicit = false;
+    this.unknown = false;
+    this.rcpts = 0;
+  }
+
+  /** HELO/EHLO/LHLO sent: reset now (pipelined commands after it belong to no transaction), remember what was. */
+  helloSent(): void {
+    this.beforeHelo = { open: this.open, id: this.id, rcpts: this.rcpts, unknown: this.unknown };
+    this.reset();
+  }
+
+  /** Its reply: an accepted greeting command keeps the reset; a refused one restores the transaction. */
+  helloAnswered(accepted: boolean): boolean {
+    const before = this.beforeHelo;
+    this.beforeHelo = null;
+    if (accepted || before === null || !before.open || this.id !== before.id || this.open) return false;
+    this.open = true;
+    this.rcpts = before.rcpts;
+    this.unknown = before.unknown;
+    return true;
+  }
+
+  /** ATRN/TURN swapped the roles: the new client starts with no transaction. */
+  swap(): void {
+    this.open = false;
+    this.implicit = false;
+    this.rcpts = 0;
+    this.accepted = [];
+    this.beforeHelo = null;
+  }
+
+  /** A gap: what a refused HELO would restore is lost. */
+  forget(): void {
+    this.beforeHelo = null;
+  }
+}
