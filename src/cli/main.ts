@@ -281,11 +281,19 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   ].find(([, value]) => value !== null);
   if (ignored !== undefined)
     throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
-  const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
-  const report = collectFailures(sessions);
-  if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
-  if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
+  // A streaming sink: failures reach bounces.csv as each session closes; only totals, groups, the DSN join's
+  // index and a bounded listing stay in memory (report/bounce-sink.ts).
+  const { createBounceSink, resolveBounceCsvPath } = await import('../report/bounce-sink.js');
+  const { formatBounceReport } = await import('../text/bounce-text.js');
+  const sink = createBounceSink(
+    options.csvDir === null ? {} : { csv: await resolveBounceCsvPath(options.csvDir) },
+  );
+  await createParallelAnalyzer(
+    analyzerConfig(options, fileInputs(options, io)),
+    [sink],
+    options.threads === null ? {} : { workers: options.threads, shards: options.threads },
+  ).run();
+  if (options.csvDir !== '-') io.stdout(formatBounceReport(sink.report()));
   return EXIT.OK;
 }
 

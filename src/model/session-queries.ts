@@ -4,7 +4,7 @@
  * as failures, and the domain of an address.
  */
 
-import type { RecipientDisposition, RecipientRecord, ReplyRecord } from './types.js';
+import type { RecipientDisposition, RecipientRecord, ReplyRecord, TransactionRecord } from './types.js';
 
 /** The reply that decided a recipient's fate: the RCPT refusal (4xx or 5xx), else the final reply. */
 export function decidingReply(r: Pick<RecipientRecord, 'rcptReply' | 'finalReply'>): ReplyRecord | null {
@@ -44,4 +44,9 @@ export function addressDomain(address: string | null): string | null {
   let domain = address.slice(at + 1).toLowerCase();
   if (domain.endsWith('>')) domain = domain.slice(0, -1);
   return domain === '' ? null : domain;
+}
+
+/** A transaction whose message went out but whose final reply was never captured (a retry may deliver twice). */
+export function isOutcomeUnknown(t: TransactionRecord): boolean {
+  return t.mode !== null && t.finalReply === null && (t.outcome === 'incomplete' || t.outcome === 'unknown');
 }

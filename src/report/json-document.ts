@@ -9,6 +9,7 @@
  */
 
 import { finalMeaningOf, recipientMeaningOf } from '../model/reply-meaning.js';
+import { isOutcomeUnknown } from '../model/session-queries.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -18,7 +19,7 @@ import type {
   TransactionRecord,
 } from '../model/types.js';
 import type { SmtpParams } from '../smtp/types.js';
-import { anomalyCounts, isOutcomeUnknown, negotiatedTlsVersion, paramText } from './columns.js';
+import { anomalyCounts, negotiatedTlsVersion, paramText } from './columns.js';
 import { formatIsoMicros } from './iso-micros.js';
 
 export interface ReplyDocument {
