@@ -1,7 +1,8 @@
 // SMTP clients used by make-captures.sh: nodemailer sessions and scripted raw-socket dialogues.
 // Usage (run from the repository root so that nodemailer resolves):
 //   node captures/client.mjs <mode>
-// Modes: auth-ok, starttls, pipelining, odd-commands, bdat. Each prints what it did and exits 0 when the
+// Modes: auth-ok, starttls, pipelining, odd-commands, bdat, and for make-dialogue-captures.sh bdat-refused,
+// early-http, send-from, fin-no-crlf. Each prints what it did and exits 0 when the
 // session went as planned (rejections included), 1 otherwise.
 import net from 'node:net';
 import nodemailer from 'nodemailer';
@@ -168,7 +169,113 @@ async function bdat() {
   ]);
 }
 
-const modes = { 'auth-ok': authOk, starttls, pipelining, 'odd-commands': oddCommands, bdat };
+/** BDAT refused three ways by Postfix (make-dialogue-captures.sh: :2525, and :2531 with a 1000-byte limit). */
+async function bdatRefused() {
+  const body =
+    'Subject: BDAT refused\r\nMessage-Id: <bdat-refused-1@smtpscope.test>\r\n\r\nDelivered after all.\r\n';
+  process.stdout.write('# session 1: a malformed BDAT after MAIL and RCPT\n');
+  await dialogue('127.0.0.1', 2525, [
+    line('EHLO client.smtpscope.test'),
+    line('MAIL FROM:<alice@sender.test>'),
+    line('RCPT TO:<bob@sink.test>'),
+    { send: 'BDAT 5 X\r\nhello', replies: 1 },
+  ]);
+  process.stdout.write('# session 2: BDAT before MAIL, then the real message\n');
+  await dialogue('127.0.0.1', 2525, [
+    line('EHLO client.smtpscope.test'),
+    { send: 'BDAT 10\r\n0123456789', replies: 1 },
+    line('BDAT 0 LAST'),
+    line('MAIL FROM:<alice@sender.test>'),
+    line('RCPT TO:<bob@sink.test>'),
+    { send: `BDAT ${Buffer.byteLength(body)} LAST\r\n${body}`, replies: 1 },
+    line('QUIT'),
+  ]);
+  process.stdout.write('# session 3: a non-LAST chunk over the size limit\n');
+  await dialogue('127.0.0.1', 2531, [
+    line('EHLO client.smtpscope.test'),
+    line('MAIL FROM:<alice@sender.test>'),
+    line('RCPT TO:<bob@sink.test>'),
+    { send: `BDAT 1200\r\n${'x'.repeat(1198)}\r\n`, replies: 1 },
+    { send: 'BDAT 10 LAST\r\n0123456789', replies: 1 },
+    line('QUIT'),
+  ]);
+}
+
+/** Sends TEXT as soon as the connection opens (before any greeting), prints what comes back (10 s at most). */
+function talkFirst(host, port, text) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port }, () => {
+      for (const sent of text.replace(/\r\n$/, '').split('\r\n')) process.stdout.write(`-> ${sent}\n`);
+      socket.write(text);
+    });
+    let pending = '';
+    const timer = setTimeout(() => socket.end(), 10_000);
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      for (let eol = pending.indexOf('\r\n'); eol >= 0; eol = pending.indexOf('\r\n')) {
+        process.stdout.write(`<- ${pending.slice(0, eol)}\n`);
+        pending = pending.slice(eol + 2);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * An HTTP request sent before the greeting: to smtp-server (:2602), which refuses early talkers, and to
+ * Postfix behind a 1.5 s banner delay (:2604; dialogue-servers.mjs).
+ */
+async function earlyHttp() {
+  process.stdout.write('# session 1: smtp-server with a slow banner\n');
+  await talkFirst('127.0.0.1', 2602, 'GET / HTTP/1.0\r\n\r\n');
+  process.stdout.write('# session 2: Postfix behind a banner delay\n');
+  await talkFirst('127.0.0.1', 2604, 'GET / HTTP/1.0\r\n\r\n');
+}
+
+/** RFC 821 SEND, SOML and SAML transactions against the rfc821 server (dialogue-servers.mjs, :2603). */
+async function sendFrom() {
+  const body = (verb) =>
+    `Subject: ${verb} FROM\r\nMessage-Id: <${verb.toLowerCase()}-1@smtpscope.test>\r\n\r\nOpened by ${verb} FROM.\r\n.`;
+  const steps = [line('HELO client.smtpscope.test')];
+  for (const verb of ['SEND', 'SOML', 'SAML']) {
+    steps.push(
+      line(`${verb} FROM:<alice@sender.test>`),
+      line(`RCPT TO:<${verb.toLowerCase()}@sink.test>`),
+      line('DATA'),
+      line(body(verb)),
+    );
+  }
+  steps.push(line('QUIT'));
+  await dialogue('127.0.0.1', 2603, steps);
+}
+
+/** A message, then QUIT without its CRLF and the connection closed (FIN) right after (Postfix :2525). */
+async function finNoCrlf() {
+  await dialogue('127.0.0.1', 2525, [
+    line('EHLO client.smtpscope.test'),
+    line('MAIL FROM:<alice@sender.test>'),
+    line('RCPT TO:<bob@sink.test>'),
+    line('DATA'),
+    line('Subject: last line without CRLF\r\nMessage-Id: <fin-1@smtpscope.test>\r\n\r\nBody.\r\n.'),
+    { send: 'QUIT', replies: 0 },
+  ]);
+}
+
+const modes = {
+  'auth-ok': authOk,
+  starttls,
+  pipelining,
+  'odd-commands': oddCommands,
+  bdat,
+  'bdat-refused': bdatRefused,
+  'early-http': earlyHttp,
+  'send-from': sendFrom,
+  'fin-no-crlf': finNoCrlf,
+};
 const run = modes[process.argv[2] ?? ''];
 if (run === undefined) {
   console.error(`usage: node captures/client.mjs <${Object.keys(modes).join('|')}>`);

@@ -52,7 +52,9 @@ export interface SourceWarning {
     | 'gzip-trailing-garbage'
     /** Damaged or truncated gzip data: decompression stopped; every packet before the damage was delivered. */
     | 'gzip-error'
-    | 'live-queue-overflow';
+    | 'live-queue-overflow'
+    /** A malformed line in a TLS key log carried by the capture (pcapng decryption secrets). */
+    | 'tls-keylog';
   /** Byte offset in the (decompressed) input where it happened, when the source is a byte stream. */
   readonly byteOffset: number | null;
   readonly message: string;

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { sniffFormat } from '../capture/open-file.js';
 import { CaptureFormatError } from '../capture/types.js';
 import type { Sink } from '../model/sink.js';
+import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
+import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
 import { createOutputFile } from '../report/output-file.js';
 import { endpoint, formatBytes, isoMicros } from '../text/format.js';
 import { createSummaryAggregator } from '../text/summary.js';
@@ -189,9 +191,13 @@ function readHead(file: string): Uint8Array {
 
 async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  // Unreadable key logs stop here (exit 1, before any output is created); malformed lines are reported once.
+  for (const problem of checkKeyLogFiles(options.tlsKeyLogs))
+    io.stderr(`smtpscope: ${problem.source}: ${problem.message}\n`);
   const outputs = await buildOutputSinks(options, io);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
   const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
+  for (const input of inputs) if (input.kind === 'file') outputs.captureFiles.push(input.path);
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
@@ -201,7 +207,14 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     },
   };
   const summary = createSummaryAggregator();
-  const sinks: Sink[] = [...outputs.sinks, summary];
+  let sinks: Sink[] = [...outputs.sinks, summary];
+  // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const live = readsLive(options);
+    const logs = await openMaillogs(options.maillogs, live);
+    sinks = [maillogJoinSink(logs, sinks, live, (note) => io.stderr(`smtpscope: ${note}\n`))];
+  }
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
     const live = readsLive(options);
@@ -255,7 +268,11 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
-  const { sessions } = await analyzeToArray(analyzerConfig(options, fileInputs(options, io)));
+  const sessions = await withMaillogs(
+    options,
+    io,
+    (await analyzeToArray(analyzerConfig(options, fileInputs(options, io)))).sessions,
+  );
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
     io.stderr(
@@ -263,7 +280,10 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
     );
     return EXIT.ERROR;
   }
-  io.stdout(`${chosen.map((s) => formatTranscript(s)).join('\n\n')}\n`);
+  const { formatSessionLog } = await import('../maillog/log-transcript.js');
+  const text = (s: SmtpSession) =>
+    [formatTranscript(s), formatSessionLog(s)].filter((x) => x !== '').join('\n');
+  io.stdout(`${chosen.map(text).join('\n\n')}\n`);
   return EXIT.OK;
 }
 
@@ -282,19 +302,39 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   if (ignored !== undefined)
     throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
   // A streaming sink: failures reach bounces.csv as each session closes; only totals, groups, the DSN join's
-  // index and a bounded listing stay in memory (report/bounce-sink.ts).
+  // index and a bounded listing stay in memory (report/bounce-sink.ts). With --maillog, the join with the
+  // MTA's log sits in front of it, session by session.
   const { createBounceSink, resolveBounceCsvPath } = await import('../report/bounce-sink.js');
   const { formatBounceReport } = await import('../text/bounce-text.js');
   const sink = createBounceSink(
     options.csvDir === null ? {} : { csv: await resolveBounceCsvPath(options.csvDir) },
   );
+  let sinks: Sink[] = [sink];
+  let note: (() => string) | null = null;
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [sink], false, () => {});
+    sinks = [join];
+    note = () => join.note();
+  }
   await createParallelAnalyzer(
     analyzerConfig(options, fileInputs(options, io)),
-    [sink],
+    sinks,
     options.threads === null ? {} : { workers: options.threads, shards: options.threads },
   ).run();
+  if (note !== null) io.stderr(`smtpscope: ${note()}\n`);
   if (options.csvDir !== '-') io.stdout(formatBounceReport(sink.report()));
   return EXIT.OK;
+}
+
+/** --maillog for the commands that hold every session: each joined in close order, the note on standard error. */
+async function withMaillogs(options: CliOptions, io: CliIo, sessions: SmtpSession[]): Promise<SmtpSession[]> {
+  if (options.maillogs.length === 0) return sessions;
+  const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+  const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
+  const joined = sessions.map((s) => join.join(s));
+  io.stderr(`smtpscope: ${join.note()}\n`);
+  return joined;
 }
 
 async function runDevices(io: CliIo): Promise<number> {

@@ -67,6 +67,11 @@ const FLAGS = {
   'clickhouse-spill': { type: 'string' },
   'clickhouse-no-create': { type: 'boolean' },
   sensor: { type: 'string' },
+  // MTA log correlation (docs/MAILLOG.md)
+  maillog: { type: 'string', multiple: true },
+  // SIEM records (docs/JSON.md, docs/ZEEK.md)
+  'json-level': { type: 'string' },
+  zeek: { type: 'string' },
 } as const;
 
 export interface CliOptions {
@@ -126,6 +131,12 @@ export interface CliOptions {
     /** Create the database and tables when missing (off with --clickhouse-no-create). */
     readonly createTables: boolean;
   };
+  /** Postfix / Exim logs joined with the sessions (--maillog, repeatable; docs/MAILLOG.md). */
+  readonly maillogs: readonly string[];
+  /** NDJSON documents per session (default) or per recipient (--json-level). */
+  readonly jsonLevel: 'sessions' | 'recipients';
+  /** Folder for Zeek-format smtp.log and conn.log (--zeek). */
+  readonly zeekDir: string | null;
 }
 
 function positiveInt(name: string, value: string | undefined, { allowZero = false } = {}): number | null {
@@ -155,6 +166,11 @@ export function parsePorts(text: string): ReadonlySet<number> {
 /** Builds the default BPF filter for live capture from the port set. */
 export function portsFilter(ports: ReadonlySet<number>): string {
   return `tcp and (${[...ports].map((p) => `port ${p}`).join(' or ')})`;
+}
+
+function jsonLevel(value: string | undefined): 'sessions' | 'recipients' {
+  if (value === undefined || value === 'sessions' || value === 'recipients') return value ?? 'sessions';
+  throw new UsageError(`--json-level takes sessions or recipients, not '${value}'`);
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
@@ -250,6 +266,9 @@ export function parseCli(argv: readonly string[]): CliOptions {
       sensor: v.sensor ?? null,
       createTables: v['clickhouse-no-create'] !== true,
     },
+    maillogs: v.maillog ?? [],
+    jsonLevel: jsonLevel(v['json-level']),
+    zeekDir: v.zeek ?? null,
   };
 }
 
@@ -269,6 +288,8 @@ Usage:
 Output (analyze):
   --summary, --no-tui      print the text summary (default when standard output is not a terminal)
   --json FILE              one JSON object per session (NDJSON; '-' = standard output)
+  --json-level LEVEL       sessions (default) or recipients: one document per RCPT with its context
+  --zeek DIR               Zeek-format smtp.log and conn.log (docs/ZEEK.md)
   --csv DIR                sessions.csv, transactions.csv, recipients.csv, commands.csv
   --csv-sessions FILE      one level only (also --csv-transactions, --csv-recipients, --csv-commands)
   --extract DIR            every complete message as an .eml file, with index.csv
@@ -283,6 +304,8 @@ Output (analyze):
                            flags win over it
 
 Input:
+  --maillog FILE           Postfix or Exim log (plain or gzip; repeatable): each recipient gets the MTA's
+                           later fate (analyze, transcript, bounces; docs/MAILLOG.md). Live: followed
   --tls-keylog FILE        decrypt TLS with this NSS key log (SSLKEYLOGFILE; repeatable; followed
                            during live capture). pcapng decryption secrets are used without it (docs/TLS.md)
   -p, --ports LIST         SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)

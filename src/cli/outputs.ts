@@ -3,6 +3,7 @@
  */
 
 import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import type { PacketView } from '../capture/types.js';
@@ -22,6 +23,16 @@ export interface Outputs {
   tap?: (packet: PacketView) => void;
   /** Some output goes to standard output, so the summary goes to standard error and no dashboard opens. */
   readonly usesStdout: boolean;
+  /** The capture files of the run, in input order (filled once the inputs are known; empty when live). */
+  readonly captureFiles: string[];
+}
+
+/** The capture file a session came from: its `N-` id prefix picks the input when there are several. */
+function captureFileOf(sessionId: string, files: readonly string[]): string | null {
+  if (files.length === 1) return files[0] === '-' ? null : (files[0] ?? null);
+  const n = /^(\d+)-/.exec(sessionId)?.[1];
+  const file = n === undefined ? undefined : files[Number(n) - 1];
+  return file === undefined || file === '-' ? null : file;
 }
 
 /** Standard input, a FIFO or a device: an input that may never end. */
@@ -49,7 +60,21 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
   const csvTargets = [options.csvDir, ...Object.values(files)];
   if (options.csvDir !== null || Object.keys(files).length > 0)
     sinks.push(createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append }));
-  if (options.json !== null) sinks.push(createJsonSink({ path: options.json, append }));
+  const captureFiles: string[] = [];
+  if (options.json !== null)
+    sinks.push(
+      createJsonSink({
+        path: options.json,
+        append,
+        level: options.jsonLevel,
+        sensor: options.clickhouse.sensor ?? hostname(),
+        captureFileOf: (id) => captureFileOf(id, captureFiles),
+      }),
+    );
+  if (options.zeekDir !== null) {
+    const { createZeekSink } = await import('../report/zeek-sink.js');
+    sinks.push(createZeekSink({ dir: options.zeekDir, append }));
+  }
   let bodyListener: MessageBodyListener | undefined;
   if (options.extractDir !== null) {
     const extract = createExtractSink({
@@ -73,7 +98,7 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
     );
   }
   const usesStdout = options.json === '-' || csvTargets.includes('-');
-  return { sinks, ...(bodyListener === undefined ? {} : { bodyListener }), usesStdout };
+  return { sinks, ...(bodyListener === undefined ? {} : { bodyListener }), usesStdout, captureFiles };
 }
 
 /** Opens the live source lazily (so `cap` is loaded only for live capture) and wires `-w` and `-Z`. */

@@ -181,7 +181,8 @@ export function createPacketDecoder(options: Partial<DecoderOptions> = {}): Pack
     }
   }
 
-  function decode(packet: PacketView): DecodeOutcome {
+  /** Decodes one packet and counts its outcome; returns the outcome code. */
+  function decodeCode(packet: PacketView): number {
     const buffer = packet.buffer;
     const start = packet.offset;
     let end = start + packet.capturedLength;
@@ -197,7 +198,15 @@ export function createPacketDecoder(options: Partial<DecoderOptions> = {}): Pack
       segment.frameIndex = packet.index;
     }
     counts[code]! += 1;
-    return OUTCOMES[code]!;
+    return code;
+  }
+
+  function decode(packet: PacketView): DecodeOutcome {
+    return OUTCOMES[decodeCode(packet)]!;
+  }
+
+  function decodeSegment(packet: PacketView): boolean {
+    return decodeCode(packet) === CODE.TCP;
   }
 
   function counters(): DecodeCounters {
@@ -220,5 +229,5 @@ export function createPacketDecoder(options: Partial<DecoderOptions> = {}): Pack
     };
   }
 
-  return { decode, segment, counters };
+  return { decode, decodeSegment, segment, counters };
 }

@@ -112,6 +112,11 @@ export interface DecodeCounters {
 export interface PacketDecoder {
   /** Decodes one packet into the reused segment; returns what happened. Never throws on traffic. */
   decode(packet: PacketView): DecodeOutcome;
+  /**
+   * The same as `decode(packet).kind === 'tcp'`, for the packet loop: a boolean instead of outcome objects of
+   * several shapes, so the loop's check stays monomorphic.
+   */
+  decodeSegment(packet: PacketView): boolean;
   /** The segment filled by the last decode that returned `tcp`. */
   readonly segment: TcpSegment;
   counters(): DecodeCounters;

@@ -221,19 +221,39 @@ function percentDecode(text: string, charset: string): string {
   }
 }
 
-/** Number of decoded bytes of a base64 body: 6 bits per alphabet character. */
-function base64Size(bytes: Uint8Array, start: number, end: number): number {
+/** Whether a byte may end a base64 line without being data: padding, white space or a line break. */
+function isBase64LineTail(c: number | undefined): boolean {
+  return c === 0x0d || c === 0x0a || c === 0x3d || c === 0x20 || c === 0x09;
+}
+
+/**
+ * Number of decoded bytes of a base64 body, 6 bits per data character, from line lengths: each line is its
+ * data characters followed by optional padding (`=`), white space and CR, so its data length is its length
+ * without that tail. Line ends are found with a native search, and after the first line the next line end is
+ * looked for first where a line of the same length would end (encoders write lines of one length, the last one
+ * shorter): a body is measured without reading its bytes one by one. When that guess lands on a later line
+ * end (a short last line followed by blank lines), the blank lines are part of the tail.
+ *
+ * For a body whose lines all have one length but the last (every encoder's output), this is
+ * `Buffer.from(body, 'base64').length`. Bytes outside the alphabet inside a line are counted as data, and so
+ * are the line breaks between a short line and data lines after it (the byte walk this replaced skipped both;
+ * a decoder skips or stops at them, so the decoded size of a malformed body is an estimate either way).
+ */
+export function base64Size(bytes: Uint8Array, start: number, end: number): number {
   let count = 0;
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
-    if (
-      (c >= 0x41 && c <= 0x5a) ||
-      (c >= 0x61 && c <= 0x7a) ||
-      (c >= 0x30 && c <= 0x39) ||
-      c === 0x2b ||
-      c === 0x2f
-    )
-      count++;
+  let lineStart = start;
+  let width = 0;
+  while (lineStart < end) {
+    let lineEnd = lineStart + width;
+    if (width === 0 || lineEnd >= end || bytes[lineEnd] !== 0x0a) {
+      lineEnd = indexOfByte(bytes, 0x0a, lineStart);
+      if (lineEnd < 0 || lineEnd > end) lineEnd = end;
+      width = lineEnd - lineStart;
+    }
+    let stop = lineEnd;
+    while (stop > lineStart && isBase64LineTail(bytes[stop - 1])) stop--;
+    count += stop - lineStart;
+    lineStart = lineEnd + 1;
   }
   return Math.floor((count * 6) / 8);
 }
@@ -244,36 +264,39 @@ function isHex(c: number | undefined): boolean {
   );
 }
 
-/** Number of decoded bytes of a quoted-printable body: "=XX" is one byte, "=" before a line end none. */
-function quotedPrintableSize(bytes: Uint8Array, start: number, end: number): number {
+/**
+ * Number of decoded bytes of a quoted-printable body: "=XX" is one byte, "=" before a line end (after optional
+ * white space) none, any other byte one. The `=` signs are found with a native search; the bytes between them
+ * count as they are.
+ */
+export function quotedPrintableSize(bytes: Uint8Array, start: number, end: number): number {
   let size = 0;
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
-    if (c !== 0x3d) {
-      size++;
-      continue;
+  let i = start;
+  while (i < end) {
+    const eq = indexOfByte(bytes, 0x3d, i);
+    if (eq < 0 || eq >= end) {
+      size += end - i;
+      break;
     }
-    if (isHex(bytes[i + 1]) && isHex(bytes[i + 2]) && i + 2 < end) {
+    size += eq - i;
+    i = eq + 1;
+    if (eq + 2 < end && isHex(bytes[eq + 1]) && isHex(bytes[eq + 2])) {
       size++;
-      i += 2;
+      i = eq + 3;
       continue;
     }
     // Soft line break: "=" then optional white space then CRLF or LF.
-    let j = i + 1;
+    let j = eq + 1;
     while (j < end && (bytes[j] === 0x20 || bytes[j] === 0x09)) j++;
     if (j >= end) {
       i = j;
-      continue;
-    }
-    if (bytes[j] === 0x0d && bytes[j + 1] === 0x0a) {
+    } else if (bytes[j] === 0x0d && bytes[j + 1] === 0x0a) {
+      i = j + 2;
+    } else if (bytes[j] === 0x0a) {
       i = j + 1;
-      continue;
+    } else {
+      size++; // a stray "=" is kept as is
     }
-    if (bytes[j] === 0x0a) {
-      i = j;
-      continue;
-    }
-    size++; // a stray "=" is kept as is
   }
   return size;
 }

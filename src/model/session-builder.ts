@@ -24,6 +24,7 @@ import type {
   CommandRecord,
   FailureStage,
   MessageSummary,
+  ProxyInfo,
   RecipientDisposition,
   RecipientRecord,
   ReplyRecord,
@@ -228,6 +229,7 @@ export function createSessionBuilder(
   let quitAnswered = false;
   let saw421 = false;
   let rolesSwapped = false;
+  let proxy: ProxyInfo | null = null;
   let repliesSeen = 0;
   let closeReason: SmtpSession['closeReason'] | null = null;
   let flowStats: FlowStats | null = null;
@@ -850,6 +852,10 @@ export function createSessionBuilder(
           tsMicros: event.tsMicros,
         });
         return;
+      case 'proxy':
+        touch(event.tsMicros);
+        proxy = { protocol: event.protocol, target: event.target, accepted: event.accepted };
+        return;
       case 'roles-swapped':
         rolesSwapped = true;
         clearAwaitingFinal();
@@ -922,7 +928,7 @@ export function createSessionBuilder(
           ? 's2c-only'
           : null;
     const greetingText = greeting?.text ?? null;
-    return {
+    const session: SmtpSession = {
       id: flow.id,
       client: flow.client,
       server: flow.server,
@@ -993,6 +999,7 @@ export function createSessionBuilder(
       rolesSwapped,
       swapped: rolesSwapped ? buildSwapped() : null,
     };
+    return proxy === null ? session : { ...session, proxy };
   };
 
   const buildSwapped = (): SwappedSide => {

@@ -42,6 +42,11 @@ export interface Snapshot {
 
 export interface Sink {
   readonly name: string;
+  /**
+   * Whether the sink reads message summaries (`transaction.message`: subject, addresses, parts, DSN). Absent:
+   * it does. When every sink says false, no message bytes are kept and no summary is made (config-for-sinks.ts).
+   */
+  readonly readsMessages?: boolean;
   /** Called once per session, as it closes. A promise applies back-pressure to the analysis. */
   sessionClosed(session: SmtpSession): void | Promise<void>;
   /** Called once at the end (normal end, signal, or error after partial results). */

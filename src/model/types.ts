@@ -225,6 +225,12 @@ export interface TlsInfo {
   readonly decryption?: TlsDecryptionStatus | null;
 }
 
+export interface ProxyInfo {
+  readonly protocol: 'socks4' | 'socks5' | 'http-connect';
+  readonly target: string | null;
+  readonly accepted: boolean | null;
+}
+
 export interface AuthInfo {
   readonly mechanism: string;
   readonly username: string | null;
@@ -314,6 +320,11 @@ export interface SmtpSession {
   readonly anomaliesDropped: number;
   readonly quality: CaptureQuality;
   readonly flow: FlowStats;
+  /**
+   * A SOCKS4/5 or HTTP CONNECT exchange before the SMTP dialogue: the protocol, the target the client asked for
+   * (`host:port`) and whether the proxy accepted (null: its answer was not seen). Absent: no proxy.
+   */
+  readonly proxy?: ProxyInfo;
   /** Roles swapped by ATRN/TURN during the session. */
   readonly rolesSwapped: boolean;
   /**

@@ -20,6 +20,7 @@ import type { AssemblerShard } from '../reassembly/shard.js';
 import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
+import { sessionLimitsForSinks } from './config-for-sinks.js';
 import { runPacketLoop } from './packet-loop.js';
 import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
 
@@ -77,6 +78,7 @@ const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
+  const sessionLimits = sessionLimitsForSinks(config.session, sinks);
   const open = new Map<string, SessionBuilder>();
   /** Connections seen whose decoder has not spoken yet (no session model made: see emitterFor). */
   let awaitingFirstEvent = 0;
@@ -178,7 +180,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     return (event: SmtpEvent): void => {
       if (done) return;
       if (builder === null) {
-        builder = createSessionBuilder(flow, { ...config.session, lmtp: flow.server.port === 24 });
+        builder = createSessionBuilder(flow, { ...sessionLimits, lmtp: flow.server.port === 24 });
         open.set(flow.id, builder);
         awaitingFirstEvent--;
       }
@@ -275,6 +277,11 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         warnings.push(w);
         config.onWarning?.(w, source.description);
       }
+      // Malformed lines of the key logs this input carried (its pcapng decryption secrets blocks).
+      for (const { source: where, warning } of tlsKeys.takeWarnings()) {
+        if (warnings.length < 1000) warnings.push(warning);
+        config.onWarning?.(warning, where);
+      }
       finishedSources.push(source.stats());
       finishedDecode.push(decoder.counters());
       finishedAssembler.push(assembler.stats());
@@ -293,6 +300,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       let failure: unknown = null;
       try {
         await tlsKeys.start();
+        // The key log files' own problems are the command line's to report (once, before any thread starts).
+        tlsKeys.takeWarnings();
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
           const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);

@@ -37,7 +37,7 @@ export async function runPacketLoop(
     if (first === null) first = packet.tsMicros;
     last = packet.tsMicros;
     if (tap !== undefined) tap(packet);
-    if (decoder.decode(packet).kind === 'tcp') assembler.push(segment);
+    if (decoder.decodeSegment(packet)) assembler.push(segment);
     if (tick !== undefined && --untilTick === 0) {
       untilTick = tickEvery;
       tick(packet.tsMicros);

@@ -26,6 +26,7 @@ import type { SourceWarning } from '../capture/types.js';
 import type { RunSummary, Sink, Snapshot } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { type Analyzer, type AnalyzerConfig, createAnalyzer, mergeRunStats } from './analyzer.js';
+import { configForSinks } from './config-for-sinks.js';
 import { createShardedAnalyzer } from './sharded.js';
 import {
   createSharedCounter,
@@ -187,7 +188,7 @@ export function createParallelAnalyzer(
         inputs[index]!.worker = w;
         slot.worker.postMessage({ type: 'file', index, path: paths[index]! } satisfies ToWorker);
       };
-      const workerConfig = workerConfigOf(config);
+      const workerConfig = workerConfigOf(configForSinks(config, sinks));
       for (let w = 0; w < workerCount; w++) {
         const { shared, counter } = createSharedCounter();
         const init: WorkerInit = { role: WORKER_ROLE, config: workerConfig, shared, maxBuffered };

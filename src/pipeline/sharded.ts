@@ -38,6 +38,7 @@ import {
   createAnalyzer,
   mergeRunStats,
 } from './analyzer.js';
+import { configForSinks } from './config-for-sinks.js';
 import {
   createSharedCounter,
   DEFAULT_MAX_BUFFERED_SESSIONS,
@@ -156,7 +157,7 @@ export function createShardedAnalyzer(
   return {
     async run(): Promise<RunSummary> {
       const started = Date.now();
-      const workerConfig = shardConfig(workerConfigOf(config), count);
+      const workerConfig = shardConfig(workerConfigOf(configForSinks(config, sinks)), count);
       for (let index = 0; index < count; index++) {
         const { shared, counter } = createSharedCounter();
         const init: ShardInit = {

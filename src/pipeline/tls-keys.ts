@@ -9,7 +9,9 @@
  * from its start. Waiting decryptors look again on their next packet (the store's generation moved).
  */
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import type { SourceWarning } from '../capture/types.js';
 import { createTlsDecryptorFactory } from '../tls/decryptor.js';
 import { createTlsKeyStore, type MutableTlsKeyStore } from '../tls/key-store.js';
 import type { KeyLogParser } from '../tls/keylog-parser.js';
@@ -39,6 +41,8 @@ export interface TlsKeys {
   start(): Promise<void>;
   /** Stops following and closes the files. */
   stop(): Promise<void>;
+  /** Malformed key log lines found since the last call (at most the store's first 100), as warnings. */
+  takeWarnings(): { readonly source: string; readonly warning: SourceWarning }[];
 }
 
 interface Followed {
@@ -59,6 +63,7 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
   let timer: ReturnType<typeof setInterval> | null = null;
   let polling = false;
   const buffer = new Uint8Array(KEYLOG_FOLLOW_READ_BYTES);
+  let reported = 0;
 
   /** Reads what the file has past `offset`, up to `limit` bytes; false at its end. */
   async function readMore(file: Followed, limit: number): Promise<boolean> {
@@ -116,6 +121,11 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
       if (follow && files.length > 0)
         timer = setInterval(() => void poll(), KEYLOG_FOLLOW_INTERVAL_MS).unref();
     },
+    takeWarnings() {
+      const problems = store.problems().slice(reported);
+      reported += problems.length;
+      return problems.map((p) => ({ source: p.source, warning: keyLogWarning(p.line, p.reason) }));
+    },
     async stop(): Promise<void> {
       if (timer !== null) clearInterval(timer);
       timer = null;
@@ -129,4 +139,44 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
       }
     },
   };
+}
+
+function keyLogWarning(line: number, reason: string): SourceWarning {
+  return { code: 'tls-keylog', byteOffset: null, message: `TLS key log line ${line} ignored: ${reason}` };
+}
+
+/**
+ * Reads the key log files once, as the analysis will, and returns their malformed lines (for the command line to
+ * report once, whatever the number of threads). Throws the system error when a file cannot be read.
+ */
+export function checkKeyLogFiles(
+  paths: readonly string[],
+): { readonly source: string; readonly message: string }[] {
+  const out: { source: string; message: string }[] = [];
+  const chunk = new Uint8Array(KEYLOG_FOLLOW_READ_BYTES);
+  for (const path of paths) {
+    const store = createTlsKeyStore();
+    const parser = store.parser(path);
+    const fd = openSync(path, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, chunk, 0, chunk.length, null);
+        if (n === 0) break;
+        parser.push(chunk.subarray(0, n));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    parser.end();
+    for (const p of store.problems())
+      out.push({ source: path, message: keyLogWarning(p.line, p.reason).message });
+    const { malformed } = store.counts();
+    if (malformed > store.problems().length)
+      out.push({
+        source: path,
+        message: `${malformed - store.problems().length} more malformed TLS key log lines`,
+      });
+    if (store.counts().entries === 0) out.push({ source: path, message: 'no usable TLS key log line' });
+  }
+  return out;
 }

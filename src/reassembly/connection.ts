@@ -28,6 +28,8 @@ export class Connection {
   /** Links of the list the connection is on: open connections by activity, or closed ones by close time. */
   prev: Connection | null = null;
   next: Connection | null = null;
+  /** The next connection whose table hash is the same (flow-table.ts). */
+  bucketNext: Connection | null = null;
   /** Which list the connection is on. */
   listed: 'open' | 'closed' | 'none' = 'none';
   /** Addresses as int32 words for lookup (IPv4: w1..w3 are 0). */

@@ -1,7 +1,8 @@
 /**
  * The connection table. Lookup hashes the address bytes and ports of a segment into a number (symmetric, so
- * both directions find the same entry) and compares bytes on a hit: no string is built per packet. Also keeps
- * two intrusive lists: open connections ordered by last activity (head = least recently active, for idle
+ * both directions find the same entry) and compares bytes on a hit: no string is built per packet. Connections
+ * whose hashes collide are chained through `bucketNext`, so every map value is a Connection (one shape for the
+ * lookup's property loads). Also keeps two intrusive lists: open connections ordered by last activity (head = least recently active, for idle
  * timeouts and eviction) and closed connections lingering to absorb late packets, ordered by close time.
  */
 
@@ -81,7 +82,7 @@ export function hashSegment(segment: TcpSegment): number {
 }
 
 export class FlowTable {
-  private readonly map = new Map<number, Connection | Connection[]>();
+  private readonly map = new Map<number, Connection>();
   /** Set by a successful lookup: whether the segment was sent by side A. */
   fromA = true;
   /** Hash computed by the last lookup (reused to insert a new connection). */
@@ -119,11 +120,7 @@ export class FlowTable {
     const hash =
       mix32((hashEndpoint(s0, s1, s2, s3, sp) + hashEndpoint(d0, d1, d2, d3, dp)) | 0) & 0x3fffffff;
     this.lastHash = hash;
-    const slot = this.map.get(hash);
-    if (slot === undefined) return null;
-    const count = Array.isArray(slot) ? slot.length : 1;
-    for (let i = 0; i < count; i++) {
-      const c = Array.isArray(slot) ? slot[i]! : slot;
+    for (let c = this.map.get(hash) ?? null; c !== null; c = c.bucketNext) {
       if (c.ipVersion !== segment.ipVersion) continue;
       if (
         sp === c.portA &&
@@ -160,24 +157,27 @@ export class FlowTable {
   }
 
   insert(conn: Connection): void {
-    const slot = this.map.get(conn.hash);
-    if (slot === undefined) this.map.set(conn.hash, conn);
-    else if (Array.isArray(slot)) slot.push(conn);
-    else this.map.set(conn.hash, [slot, conn]);
+    conn.bucketNext = this.map.get(conn.hash) ?? null;
+    this.map.set(conn.hash, conn);
     this.appendOpen(conn);
   }
 
   /** Removes a connection from the table and from whichever list it is on. */
   remove(conn: Connection): void {
     this.unlist(conn);
-    const slot = this.map.get(conn.hash);
-    if (slot === conn) {
-      this.map.delete(conn.hash);
-    } else if (Array.isArray(slot)) {
-      const index = slot.indexOf(conn);
-      if (index >= 0) slot.splice(index, 1);
-      if (slot.length === 1) this.map.set(conn.hash, slot[0]!);
+    const head = this.map.get(conn.hash);
+    if (head === conn) {
+      if (conn.bucketNext === null) this.map.delete(conn.hash);
+      else this.map.set(conn.hash, conn.bucketNext);
+    } else {
+      for (let c = head ?? null; c !== null; c = c.bucketNext) {
+        if (c.bucketNext === conn) {
+          c.bucketNext = conn.bucketNext;
+          break;
+        }
+      }
     }
+    conn.bucketNext = null;
   }
 
   /** Marks activity: moves an open connection to the tail of the open list. */

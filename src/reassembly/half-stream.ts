@@ -10,6 +10,14 @@
  * `overlapCheckBytes` delivered bytes (a ring per direction, grown on demand); older delivered bytes, bytes
  * reported as gaps and bytes cut by the snaplen are not compared.
  *
+ * Except when the peer acknowledged the later copy's side: a segment whose bytes differ from delivered bytes
+ * that the peer never acknowledged, starting exactly at the peer's latest ACK, which was sent after the first
+ * copy was seen (so the receiver had it and did not take it), is the copy the receiver took. Delivered bytes
+ * cannot be taken back, so the stream goes on with the later copy: a one-byte `replaced` gap marks the
+ * break, and from there on offsets run the first copy's unacknowledged length plus one ahead of sequence
+ * numbers (a mapping shift). Not done while out-of-order bytes are held or after a FIN (their offsets would
+ * need moving), nor when the first copy has left the ring.
+ *
  * Acknowledgements — a hole the peer acknowledged is lost to the capture: the assembler passes each ACK number
  * the peer sends for this direction to `peerAcked`; when it lies past the start of a hole (the bytes between
  * `nextOffset` and the next held range or the FIN), the receiver got bytes the capture missed, so the hole is
@@ -27,8 +35,17 @@ import {
   type DirectionStats,
   emptyDirectionStats,
   type GapCause,
+  type StreamChunk,
   type StreamHandler,
 } from './types.js';
+
+/** The one chunk object a half-stream hands to its handler, refilled for every delivery (see StreamChunk). */
+interface ReusedChunk extends StreamChunk {
+  direction: Direction;
+  offset: number;
+  tsMicros: number;
+  bytes: Uint8Array;
+}
 
 /** Counters shared by all half-streams of one assembler. */
 export interface SharedCounters {
@@ -55,6 +72,11 @@ const NO_HANDLER: StreamHandler = {
 };
 
 const FIRST_HISTORY_BYTES = 1024;
+/**
+ * A ring that needs more than this grows to its bound at once: such a direction carries a message body, and
+ * doubling step by step would allocate and copy four rings on the way.
+ */
+const HISTORY_JUMP_BYTES = 4096;
 const NO_BYTES = new Uint8Array(0);
 
 export class HalfStream {
@@ -83,9 +105,12 @@ export class HalfStream {
   ack = 0;
   /** Whether `ack` was sent after this direction's offset 0 was fixed (an ACK before that cannot be placed). */
   ackSeen = false;
+  /** `nextOffset` when the peer sent `ack`: the bytes the capture had delivered by then. */
+  deliveredAtAck = 0;
 
   private held: HeldRange[] = [];
   private delivered = false;
+  private readonly chunk: ReusedChunk = { direction: 'c2s', offset: 0, tsMicros: 0, bytes: NO_BYTES };
 
   /** Whether nothing was delivered, reported as a gap or held out of order in this direction yet. */
   get silent(): boolean {
@@ -136,7 +161,14 @@ export class HalfStream {
       this.baseSeq = dataSeq;
       this.baseKnown = true;
     }
-    const offset = seqToOffset(dataSeq, this.baseSeq, this.nextOffset);
+    let offset = seqToOffset(dataSeq, this.baseSeq, this.nextOffset);
+    if (
+      offset < this.nextOffset &&
+      wire > 0 &&
+      this.ackSeen &&
+      this.replacesUnacknowledged(seg, offset, tsMicros)
+    )
+      offset = this.nextOffset;
     const end = offset + wire;
     if (wire > 0) {
       if (end > this.seenEnd) this.seenEnd = end;
@@ -162,6 +194,7 @@ export class HalfStream {
    */
   peerAcked(ack: number, tsMicros: number): boolean {
     this.ack = ack;
+    this.deliveredAtAck = this.nextOffset;
     // On a connection picked up midstream, an ACK sent before this direction's first byte was seen is ignored.
     this.ackSeen = this.baseKnown;
     return this.seenEnd > this.nextOffset && this.acknowledged(tsMicros);
@@ -195,6 +228,32 @@ export class HalfStream {
     this.flushHeld('lost', tsMicros);
     if (this.finOffset > this.nextOffset)
       this.emitGap(this.finOffset - this.nextOffset, this.holeCause('lost'), tsMicros);
+  }
+
+  /**
+   * Whether the segment at `offset` (before `nextOffset`) is the copy the peer acknowledged of delivered bytes it
+   * did not acknowledge (see the file comment); if so, reports the break as a one-byte `replaced` gap and shifts
+   * the offset mapping so that the segment starts at the new `nextOffset`.
+   */
+  private replacesUnacknowledged(seg: TcpSegment, offset: number, tsMicros: number): boolean {
+    if (this.held.length > 0 || this.finOffset >= 0) return false;
+    const next = this.nextOffset;
+    // The peer acknowledged everything before this copy and nothing from its start, after the first copy's
+    // bytes there had been seen.
+    if (seqToOffset(this.ack, this.baseSeq, next) !== offset || this.deliveredAtAck <= offset) return false;
+    this.segBuffer = seg.buffer;
+    this.segPayload = seg.payloadOffset;
+    this.segOffset = offset;
+    this.segPresentEnd = offset + seg.payloadLength;
+    const differs = this.compareHistory(offset, Math.min(offset + seg.payloadLength, next));
+    this.segBuffer = NO_BYTES;
+    if (!differs) return false;
+    this.countRetransmission(true);
+    this.emitGap(1, 'replaced', tsMicros);
+    // Sequence numbers from this copy's first byte on map to the offsets after the gap.
+    this.baseSeq = seqAdd(this.baseSeq, offset - this.nextOffset);
+    if (this.seenEnd < this.nextOffset) this.seenEnd = this.nextOffset;
+    return true;
   }
 
   /** Drops held data and history (after close). */
@@ -382,7 +441,13 @@ export class HalfStream {
     this.nextOffset = offset + length;
     this.delivered = true;
     this.stats.bytes += length;
-    this.handler.onData({ direction: this.direction, offset, tsMicros, bytes });
+    const chunk = this.chunk;
+    chunk.direction = this.direction;
+    chunk.offset = offset;
+    chunk.tsMicros = tsMicros;
+    chunk.bytes = bytes;
+    this.handler.onData(chunk);
+    chunk.bytes = NO_BYTES; // let go of the packet buffer
   }
 
   private emitGap(length: number, cause: GapCause, tsMicros: number): void {
@@ -459,6 +524,7 @@ export class HalfStream {
     const old = this.history;
     let capacity = old === null ? FIRST_HISTORY_BYTES : old.length * 2;
     while (capacity < need) capacity *= 2;
+    if (capacity > HISTORY_JUMP_BYTES) capacity = this.maxHistoryBytes;
     if (capacity > this.maxHistoryBytes) capacity = this.maxHistoryBytes;
     const grown = new Uint8Array(capacity);
     if (old !== null) {

@@ -29,6 +29,7 @@ export interface FlowKey {
 
 export type CloseReason = 'fin' | 'rst' | 'idle-timeout' | 'end-of-capture' | 'evicted' | 'limit';
 
+/** One delivery of in-order bytes. The assembler reuses the object for its next call: read it during the call. */
 export interface StreamChunk {
   readonly direction: Direction;
   /** Offset of bytes[0] relative to the direction's first byte (never wraps). */
@@ -43,7 +44,13 @@ export type GapCause =
   | 'lost' // the peer acknowledged the missing bytes, or a later segment arrived and they never did
   | 'snaplen' // the capture cut the segment's payload
   | 'midstream' // the capture started after the connection did
-  | 'buffer-limit'; // out-of-order data was dropped because a buffer limit was hit
+  | 'buffer-limit' // out-of-order data was dropped because a buffer limit was hit
+  /**
+   * One byte marking where the stream goes on with a later, differing copy of bytes already delivered: the peer
+   * acknowledged the later copy, not the first (half-stream.ts, overlap policy). Offsets after it run ahead
+   * of sequence numbers by the first copy's unacknowledged length plus this byte.
+   */
+  | 'replaced';
 
 export interface DirectionStats {
   packets: number;

@@ -6,6 +6,7 @@
  */
 
 import type { Endpoint } from '../decode/types.js';
+import { afterQueueFailures } from '../maillog/after-queue.js';
 import { isOutcomeUnknown } from '../model/session-queries.js';
 import type {
   CommandRecord,
@@ -32,7 +33,8 @@ export interface FailureRow {
   readonly depth: number | null;
   readonly recipientIndex: number | null;
   readonly tsMicros: number;
-  readonly stage: FailureStage;
+  /** `after-queue`: accepted on the wire, failed later by the MTA's log (--maillog, afterQueueFailures). */
+  readonly stage: FailureStage | 'after-queue';
   readonly severity: Severity;
   readonly code: number | null;
   readonly enhancedStatus: string | null;
@@ -253,6 +255,7 @@ export function sessionFailures(session: SmtpSession): FailureRow[] {
     if (stage !== null) rows.push(replyRow(base, 'session', stage, c.reply, null));
   }
   for (const t of session.transactions) rows.push(...transactionFailures(session, t));
+  rows.push(...afterQueueFailures(session));
   rows.sort((a, b) => a.tsMicros - b.tsMicros);
   return rows;
 }

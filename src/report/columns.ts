@@ -9,6 +9,7 @@
  * writer's job: see csv-sink.ts).
  */
 
+import { MAILLOG_RECIPIENT_COLUMNS } from '../maillog/log-columns.js';
 import { decidingReply, isFailedDisposition, isOutcomeUnknown } from '../model/session-queries.js';
 import type {
   CommandRecord,
@@ -801,6 +802,8 @@ export const RECIPIENT_COLUMNS: readonly ColumnSpec<RecipientRow>[] = [
     description: 'One-line explanation of the failure, for failed recipients.',
     get: recipientExplanation,
   },
+  // MTA log correlation (--maillog, docs/MAILLOG.md): empty without it or when the logs say nothing.
+  ...MAILLOG_RECIPIENT_COLUMNS,
 ];
 
 export const COMMAND_COLUMNS: readonly ColumnSpec<CommandRow>[] = [
@@ -988,7 +991,7 @@ export const BOUNCE_COLUMNS: readonly ColumnSpec<BounceCsvRow>[] = [
     name: 'stage',
     type: 'string',
     description:
-      '`connection`, `greeting`, `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `end-of-data`, `connection-lost` or `capture-gap`; empty for `dsn`.',
+      '`connection`, `greeting`, `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `end-of-data`, `connection-lost`, `capture-gap` or `after-queue` (with `--maillog`: accepted on the wire, failed later); empty for `dsn`.',
     get: (r) =>
       f(
         r,

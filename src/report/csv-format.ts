@@ -2,7 +2,7 @@
  * CSV text for report rows (RFC 4180 quoting by csv-stringify), with the cell-safety rules of docs/CSV.md:
  *
  *  - `string` cells: every control and bidi formatting character is replaced by a visible escape
- *    (safe-text.ts), then a cell starting with `=`, `+`, `-`, `@` (or their full-width forms), TAB or CR is
+ *    (util/display-text.ts), then a cell starting with `=`, `+`, `-`, `@` (or their full-width forms), TAB or CR is
  *    prefixed with a single quote `'` so a spreadsheet does not run it as a formula. String cells are always
  *    quoted, so an empty string (`""`) differs from an absent value (nothing between the commas).
  *  - `int` / `float` cells: plain numbers, never prefixed (a negative number stays a number).

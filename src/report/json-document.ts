@@ -8,6 +8,7 @@
  * into Elasticsearch or ClickHouse (JSONEachRow) without a per-document schema. Arrays hold one type only.
  */
 
+import { recipientLogDocument, sessionLogRejects, transactionLogDocument } from '../maillog/log-documents.js';
 import { finalMeaningOf, recipientMeaningOf } from '../model/reply-meaning.js';
 import { isOutcomeUnknown } from '../model/session-queries.js';
 import type {
@@ -20,6 +21,7 @@ import type {
 } from '../model/types.js';
 import type { SmtpParams } from '../smtp/types.js';
 import { anomalyCounts, negotiatedTlsVersion, paramText } from './columns.js';
+import { communityId } from './community-id.js';
 import { formatIsoMicros } from './iso-micros.js';
 
 export interface ReplyDocument {
@@ -83,7 +85,7 @@ function email(t: TransactionRecord | null, m: MessageSummary | null) {
   };
 }
 
-function recipient(r: RecipientRecord) {
+function recipient(s: SmtpSession, depth: number, r: RecipientRecord) {
   const meaning = recipientMeaningOf(r);
   return {
     index: r.index,
@@ -99,6 +101,7 @@ function recipient(r: RecipientRecord) {
     reason_class: r.reasonClass,
     reply_meaning: meaning?.codeMeaning ?? null,
     reply_status_meaning: meaning?.statusMeaning ?? null,
+    mta_log: recipientLogDocument(s, depth, r.index),
   };
 }
 
@@ -121,7 +124,7 @@ function dsn(m: MessageSummary | null) {
   };
 }
 
-function transaction(t: TransactionRecord) {
+export function transactionDocument(s: SmtpSession, t: TransactionRecord) {
   const size = paramText(t.mailParams, 'SIZE');
   const meaning = finalMeaningOf(t);
   return {
@@ -138,7 +141,7 @@ function transaction(t: TransactionRecord) {
     mail_ret: paramText(t.mailParams, 'RET'),
     mail_envid: paramText(t.mailParams, 'ENVID'),
     mail_reply: reply(t.mailReply),
-    recipients: t.recipients.map(recipient),
+    recipients: t.recipients.map((r) => recipient(s, t.depth, r)),
     mode: t.mode,
     data_reply: reply(t.dataReply),
     size_bytes: t.sizeBytes,
@@ -155,6 +158,7 @@ function transaction(t: TransactionRecord) {
     headers_truncated: t.message?.truncated ?? null,
     email: email(t, t.message),
     dsn: dsn(t.message),
+    mta_log: transactionLogDocument(s, t.depth),
   };
 }
 
@@ -203,7 +207,15 @@ function lastMessageTransaction(s: SmtpSession): TransactionRecord | null {
   return null;
 }
 
-export function toSessionDocument(s: SmtpSession) {
+/** Where the session was seen: the sensor's name and the capture file (null when live or not known). */
+export interface DocumentContext {
+  readonly sensor: string | null;
+  readonly captureFile: string | null;
+}
+
+export const NO_DOCUMENT_CONTEXT: DocumentContext = { sensor: null, captureFile: null };
+
+export function toSessionDocument(s: SmtpSession, context: DocumentContext = NO_DOCUMENT_CONTEXT) {
   const lastMessage = lastMessageTransaction(s);
   const lastAuth = s.auth.length === 0 ? null : (s.auth[s.auth.length - 1] ?? null);
   const tlsVersion = ecsTlsVersion(negotiatedTlsVersion(s.tls.serverHello));
@@ -234,7 +246,10 @@ export function toSessionDocument(s: SmtpSession) {
       protocol: s.protocol,
       bytes: s.flow.c2s.bytes + s.flow.s2c.bytes,
       packets: s.flow.c2s.packets + s.flow.s2c.packets,
+      community_id: communityId(s.client, s.server),
     },
+    observer: { name: context.sensor },
+    log: { file: { path: context.captureFile } },
     tls: {
       established: s.tls.mode !== 'none',
       version: tlsVersion.version,
@@ -302,9 +317,10 @@ export function toSessionDocument(s: SmtpSession) {
       roles_swapped: s.rolesSwapped,
       messages: s.transactions.filter((t) => t.message !== null).length,
       email_depth: lastMessage?.depth ?? null,
-      transactions: s.transactions.map(transaction),
+      transactions: s.transactions.map((t) => transactionDocument(s, t)),
       commands: s.commands.map(command),
       commands_dropped: s.commandsDropped,
+      mta_log_rejects: sessionLogRejects(s),
     },
   };
 }

@@ -11,7 +11,8 @@
 
 import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
-import { toSessionDocument } from './json-document.js';
+import { type DocumentContext, NO_DOCUMENT_CONTEXT, toSessionDocument } from './json-document.js';
+import { toRecipientDocuments } from './json-recipient-document.js';
 import { createOutputFile } from './output-file.js';
 
 export interface JsonSinkOptions {
@@ -21,11 +22,29 @@ export interface JsonSinkOptions {
   readonly append?: boolean;
   /** Stream used for `-` (standard output by default). */
   readonly stdout?: NodeJS.WritableStream;
+  /** One document per session (default) or per recipient (`--json-level recipients`). */
+  readonly level?: JsonLevel;
+  /** `observer.name` (default: null). */
+  readonly sensor?: string | null;
+  /** `log.file.path`: the capture file a session came from (default: none). */
+  readonly captureFileOf?: (sessionId: string) => string | null;
 }
 
+export type JsonLevel = 'sessions' | 'recipients';
+
 /** One NDJSON line (terminated) for a session. */
-export function toNdjsonLine(session: SmtpSession): string {
-  return `${escapeInvisibles(JSON.stringify(toSessionDocument(session)))}\n`;
+export function toNdjsonLine(session: SmtpSession, context: DocumentContext = NO_DOCUMENT_CONTEXT): string {
+  return `${escapeInvisibles(JSON.stringify(toSessionDocument(session, context)))}\n`;
+}
+
+/** One NDJSON line per recipient of the session ('' without recipients). */
+export function toRecipientNdjsonLines(
+  session: SmtpSession,
+  context: DocumentContext = NO_DOCUMENT_CONTEXT,
+): string {
+  return toRecipientDocuments(session, context)
+    .map((d) => `${escapeInvisibles(JSON.stringify(d))}\n`)
+    .join('');
 }
 
 const INVISIBLES = /[\u0080-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
@@ -45,7 +64,15 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
   return {
     name: 'json',
     async sessionClosed(session: SmtpSession) {
-      await out.write(toNdjsonLine(session));
+      const context: DocumentContext = {
+        sensor: options.sensor ?? null,
+        captureFile: options.captureFileOf?.(session.id) ?? null,
+      };
+      const text =
+        options.level === 'recipients'
+          ? toRecipientNdjsonLines(session, context)
+          : toNdjsonLine(session, context);
+      if (text !== '') await out.write(text);
       if (append) await out.flush();
     },
     async close(_summary: RunSummary) {

@@ -196,6 +196,17 @@ export type SmtpEvent =
       readonly tsMicros: number;
     }
   | { readonly type: 'roles-swapped'; readonly tsMicros: number }
+  /**
+   * A SOCKS4/5 or HTTP CONNECT exchange came before the SMTP dialogue (docs/SMTP.md, "Proxy preambles"): the
+   * protocol, the target `host:port` the client asked for, and whether the proxy accepted (null: not seen).
+   */
+  | {
+      readonly type: 'proxy';
+      readonly protocol: 'socks4' | 'socks5' | 'http-connect';
+      readonly target: string | null;
+      readonly accepted: boolean | null;
+      readonly tsMicros: number;
+    }
   /** Each change of the TLS decryption status (only when a key log was given: `tlsDecryptors`). */
   | { readonly type: 'tls-decryption'; readonly status: TlsDecryptionStatus; readonly tsMicros: number }
   | {

@@ -46,7 +46,9 @@ export function formatBounceReport(report: BounceReport): string {
       out.push(lines[i + 1] ?? '');
       const details: string[] = [];
       if (r.text !== null && r.text !== '')
-        details.push(`server said: ${clip(r.text.replace(/\n/g, ' '), 160)}`);
+        details.push(
+          `${r.stage === 'after-queue' ? 'MTA logged' : 'server said'}: ${clip(r.text.replace(/\n/g, ' '), 160)}`,
+        );
       if (r.enhancedMeaning !== null)
         details.push(`${r.enhancedStatus ?? ''}: ${safeText(r.enhancedMeaning)}`);
       details.push(safeText(r.explanation));

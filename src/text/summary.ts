@@ -219,6 +219,8 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
 
   return {
     name: 'summary',
+    // Counts and replies only: a run whose only output is this summary makes no message summaries.
+    readsMessages: false,
     sessionClosed: addSession,
     async close(summary) {
       write(format(summary));

@@ -6,7 +6,7 @@ const dir = join(import.meta.dirname, '..', '..', 'captures');
 const readme = readFileSync(join(dir, 'README.md'), 'utf8');
 
 const CAPTURE = /\.(pcap|pcapng)$/;
-const SIDE = /\.(swaks\.txt|client\.txt|maillog)$/;
+const SIDE = /\.(swaks\.txt|client\.txt|smtplib\.txt|nodemailer\.txt|maillog|keys)$/;
 
 /** Rows of the markdown table that follows `## <heading>`: first cell (without backticks) → cells. */
 function tableRows(heading: string): Map<string, string[]> {

@@ -329,6 +329,9 @@ export function formatEvents(events: readonly SmtpEvent[]): string {
       case 'roles-swapped':
         out.push('  roles-swapped');
         break;
+      case 'proxy':
+        out.push(`  proxy ${event.protocol} target=${event.target ?? '-'} accepted=${event.accepted ?? '-'}`);
+        break;
       case 'tls-decryption':
         out.push(`  tls-decryption ${event.status.kind}`);
         break;

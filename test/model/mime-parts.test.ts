@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  base64Size,
   MIME_MAX_PARTS,
   parseStructuredValue,
   partText,
+  quotedPrintableSize,
   readHeaderFields,
   walkMime,
 } from '../../src/model/mime-parts.js';
@@ -155,6 +157,86 @@ describe('mime-parts', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('gives base64 sizes equal to a decoder on bodies of any line length, line end, padding and tail', () => {
+    // Encoders write lines of one length (76 in RFC 2045, others seen), the last one shorter; the body may end
+    // with or without a line break, with blank lines, or with white space after the padding.
+    const body = fc.record({
+      data: fc.uint8Array({ maxLength: 3000 }),
+      width: fc.integer({ min: 1, max: 200 }),
+      eol: fc.constantFrom('\r\n', '\n'),
+      finalBreak: fc.boolean(),
+      blankLines: fc.integer({ min: 0, max: 2 }),
+      tail: fc.constantFrom('', ' ', '\t', ' \t '),
+    });
+    fc.assert(
+      fc.property(body, ({ data, width, eol, finalBreak, blankLines, tail }) => {
+        const encoded = Buffer.from(data).toString('base64');
+        const lines: string[] = [];
+        for (let i = 0; i < encoded.length; i += width) lines.push(encoded.slice(i, i + width));
+        let text = lines.join(eol) + tail + (finalBreak ? eol : '') + eol.repeat(blankLines);
+        text = `Content-Transfer-Encoding: base64${eol}${eol}${text}`;
+        const bytes = encoder.encode(text);
+        const expected = Buffer.from(encoded, 'base64').length;
+        expect(expected).toBe(data.length);
+        const [part] = walkMime(bytes).parts;
+        expect(part?.decodedSize).toBe(expected);
+        expect(base64Size(bytes, part!.bodyStart, part!.bodyEnd)).toBe(
+          Buffer.from(text.slice(part!.bodyStart), 'base64').length,
+        );
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('measures a base64 body only within its range, wherever its line ends fall', () => {
+    // 8 data characters a line; the range stops inside the third line and before a later line end.
+    const bytes = encoder.encode('QUJDREVG\r\nR0hJSktM\r\nTU5PUFFS\r\nxxxx\r\n');
+    expect(base64Size(bytes, 0, 24)).toBe(Buffer.from('QUJDREVGR0hJSktMTU5P', 'base64').length);
+    expect(base64Size(bytes, 10, 20)).toBe(6);
+    expect(base64Size(bytes, 0, 0)).toBe(0);
+  });
+
+  it('gives quoted-printable sizes equal to decoding byte by byte', () => {
+    // The decoder of RFC 2045 section 6.7, one byte at a time: "=XX" is a byte, "=" + white space + line end
+    // is nothing, a stray "=" stays.
+    const decodedLength = (bytes: Uint8Array): number => {
+      let n = 0;
+      const hex = (c: number | undefined): boolean =>
+        c !== undefined && /[0-9A-Fa-f]/.test(String.fromCharCode(c));
+      for (let i = 0; i < bytes.length; i++) {
+        if (bytes[i] !== 0x3d) {
+          n++;
+          continue;
+        }
+        if (hex(bytes[i + 1]) && hex(bytes[i + 2])) {
+          n++;
+          i += 2;
+          continue;
+        }
+        let j = i + 1;
+        while (bytes[j] === 0x20 || bytes[j] === 0x09) j++;
+        if (j >= bytes.length) break;
+        if (bytes[j] === 0x0a) i = j;
+        else if (bytes[j] === 0x0d && bytes[j + 1] === 0x0a) i = j + 1;
+        else n++;
+      }
+      return n;
+    };
+    const text = fc.array(
+      fc.constantFrom('a', '=', '3', 'D', 'f', 'G', ' ', '\t', '\r', '\n', '=\r\n', '=3D'),
+      {
+        maxLength: 80,
+      },
+    );
+    fc.assert(
+      fc.property(text, (pieces) => {
+        const bytes = encoder.encode(pieces.join(''));
+        expect(quotedPrintableSize(bytes, 0, bytes.length)).toBe(decodedLength(bytes));
+      }),
+      { numRuns: 1000 },
     );
   });
 });

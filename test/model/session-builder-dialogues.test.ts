@@ -663,3 +663,26 @@ describe('session-builder: the dialogue owner fixes', () => {
     });
   });
 });
+
+describe('session-builder: proxy preambles (issue item 7)', () => {
+  it('records the proxy and decodes the SMTP after it', () => {
+    checkEverySplit('socks5-preamble', (session) => {
+      expect(session.proxy).toEqual({ protocol: 'socks5', target: 'mx.example.org:25', accepted: true });
+      expect(session.greeting?.code).toBe(220);
+      expect(session.commands.map((c) => c.verb)).toEqual(['EHLO', 'QUIT']);
+      expect(session.anomalies).toEqual([]);
+    });
+    checkEverySplit('http-connect-refused', (session) => {
+      expect(session.proxy).toEqual({
+        protocol: 'http-connect',
+        target: 'mx.example.org:25',
+        accepted: false,
+      });
+      expect(session.greeting).toBeNull();
+    });
+  });
+
+  it('has no proxy field without a proxy', () => {
+    expect('proxy' in sessionOf('xclient')).toBe(false);
+  });
+});

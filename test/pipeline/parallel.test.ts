@@ -141,7 +141,8 @@ describe('sharded (one file split between workers by connection)', () => {
         expect(withoutWall(summary)).toEqual(withoutWall(sequential.summary));
       }
     }
-  });
+    // Two worker runs for each of the bundled captures (about 30 of them, more as captures are added).
+  }, 180_000);
 
   it('merges idle expiry, FIN waits and the end-of-capture flush of many interleaved connections in one order', async () => {
     // The corpus maker runs here, as TypeScript; only the analysis under test runs compiled.

@@ -55,6 +55,8 @@ interface Case {
   readonly everySplit?: boolean;
   /** Expect encrypt_then_mac in the ServerHello (CBC suites). */
   readonly etm?: boolean;
+  /** Expect extended_master_secret in the ServerHello. */
+  readonly ems?: boolean;
   /** Keep only these key log labels. */
   readonly labels?: readonly string[];
 }
@@ -168,6 +170,14 @@ const CASES: readonly Case[] = [
     labels: ['RSA'],
   },
   {
+    // OpenSSL 3.0's SSL_OP_NO_EXTENDED_MASTER_SECRET (0x1; Node does not name it): the plain "master secret".
+    name: 'TLS_RSA_WITH_AES_256_GCM_SHA384',
+    version: 'TLS 1.2',
+    options: { ...V12, ciphers: 'AES256-GCM-SHA384', cert: 'rsa', secureOptions: 0x1 },
+    labels: ['RSA'],
+    ems: false,
+  },
+  {
     name: 'TLS_RSA_WITH_AES_256_CBC_SHA256',
     version: 'TLS 1.2',
     options: {
@@ -209,6 +219,7 @@ describe.each(CASES)('$name ($version) etm=$etm labels=$labels', (c) => {
     expect(run.cipher).toBe(c.name);
     expect(run.protocol).toBe(c.version === 'TLS 1.3' ? 'TLSv1.3' : 'TLSv1.2');
     if (c.etm !== undefined) expect(serverHelloOf(run)?.encryptThenMac).toBe(c.etm);
+    expect(serverHelloOf(run)?.extendedMasterSecret).toBe(c.version === 'TLS 1.2' ? (c.ems ?? true) : false);
     if (c.labels !== undefined) expect(keepLabels(run.keylog, c.labels)).not.toContain('CLIENT_RANDOM');
   });
 

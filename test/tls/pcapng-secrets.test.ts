@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openFileSource } from '../../src/capture/open-file.js';
 import { createPcapngParser } from '../../src/capture/pcapng-reader.js';
 import type { SourceWarning } from '../../src/capture/types.js';
+import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { createTlsKeys, PCAPNG_TLS_KEYLOG_SECRETS } from '../../src/pipeline/tls-keys.js';
 import { buildPcapngSection, type Endian, sampleFrame } from '../helpers/pcap-builder.js';
 import { forEachSplit } from '../helpers/splits.js';
@@ -28,8 +29,8 @@ function dsbBody(
   return body;
 }
 
-function capture(endian: Endian, lengthField?: number): Uint8Array {
-  const secrets = new TextEncoder().encode(KEYLOG);
+function capture(endian: Endian, lengthField?: number, keylog = KEYLOG): Uint8Array {
+  const secrets = new TextEncoder().encode(keylog);
   return buildPcapngSection(endian, [
     { kind: 'raw', type: 10, body: dsbBody(endian, PCAPNG_TLS_KEYLOG_SECRETS, secrets, lengthField) },
     { kind: 'idb', linkType: 1 },
@@ -109,6 +110,20 @@ describe('the pipeline key source (pipeline/tls-keys.ts)', () => {
     expect(keys.store.lookup(random(R1))?.masterSecret?.length).toBe(48);
     expect(keys.store.lookup(random(R2))?.serverTrafficSecret0?.length).toBe(32);
     expect(keys.store.counts()).toMatchObject({ entries: 2, malformed: 0 });
+  });
+
+  it('the analysis reports malformed lines of a carried key log as source warnings, without the secret', async () => {
+    const path = join(dir, 'bad-keys.pcapng');
+    writeFileSync(path, capture('le', undefined, `${KEYLOG}CLIENT_RANDOM ${R1} ${'f'.repeat(95)}\n`));
+    const seen: string[] = [];
+    const { summary } = await analyzeToArray({
+      inputs: [{ kind: 'file', path }],
+      onWarning: (w, source) => seen.push(`${source}: ${w.message}`),
+    });
+    expect(summary.warnings.map((w) => w.code)).toEqual(['tls-keylog']);
+    expect(seen).toEqual([
+      `${path} (decryption secrets block 1): TLS key log line 3 ignored: CLIENT_RANDOM: secret is not 48 hex bytes`,
+    ]);
   });
 
   it('reads key log files at start; a missing file rejects naming the file only', async () => {

@@ -45,6 +45,7 @@ import { clip, firstWord, latin1, other, startsLikeReply, words } from './lines.
 import { looksLikeCommand } from './looks-like-command.js';
 import type { DialogueMode } from './modes.js';
 import { canAnswer, PendingEntry, PendingQueue } from './pending-queue.js';
+import { ProxyPreamble, sniffProxy } from './proxy-preamble.js';
 import { TlsLayer } from './tls-layer.js';
 import { BdatChunk, MessageInFlight, TransactionTracker } from './transaction.js';
 import { TRANSITIONS } from './transitions.js';
@@ -88,6 +89,11 @@ export class SmtpDialogue {
   private tls: TlsLayer | null = null;
   /** Commands and replies now come from decrypted TLS bytes. */
   private encrypted = false;
+  /** `proxy-preamble` before the protocol is known: the first client bytes so far. */
+  private proxySniff: Uint8Array | null = null;
+  /** The proxy exchange before the SMTP dialogue, once its protocol is known. */
+  private proxy: ProxyPreamble | null = null;
+  private proxyReported = false;
   /** The bytes being fed are plaintext from the decryptor (not wire bytes for the TLS layer). */
   private readingPlaintext = false;
 
@@ -593,6 +599,8 @@ export class SmtpDialogue {
       this.decideTls(direction, bytes[0] as number, offset, this.tsNow[direction]);
       return 0;
     }
+    const proxy = this.proxy;
+    if (proxy !== null && !proxy.serverDone) return this.proxyServer(proxy, bytes, this.tsNow[direction]);
     if (this.tls !== null && !this.readingPlaintext) {
       this.tls.wire(direction, bytes, this.tsNow[direction]);
       return bytes.length;
@@ -607,6 +615,7 @@ export class SmtpDialogue {
     const skipped = splitter.skipDiscarded(bytes);
     if (skipped > 0) return skipped;
     const mode = this.mode;
+    if (mode === 'proxy-preamble') return this.proxyClient(bytes, ts);
     if (mode === 'tls-pending') {
       this.decideTls(this.cmdDir, bytes[0] as number, offset, ts);
       return 0;
@@ -665,6 +674,61 @@ export class SmtpDialogue {
         { kind: command.kind, seq: command.seq },
       );
     this.resolveBarrier(entry, null, ts);
+  }
+
+  // ---------------------------------------------------------------- proxy preamble
+  /** The client's part of a proxy exchange (or the first bytes that may start one). */
+  private proxyClient(bytes: Uint8Array, ts: number): number {
+    let proxy = this.proxy;
+    if (proxy === null) {
+      const before = this.proxySniff ?? new Uint8Array(0);
+      const joined = new Uint8Array(before.length + bytes.length);
+      joined.set(before);
+      joined.set(bytes, before.length);
+      const protocol = sniffProxy(joined);
+      if (protocol === 'more') {
+        this.proxySniff = joined;
+        return bytes.length;
+      }
+      this.proxySniff = null;
+      if (protocol === 'no') {
+        // Not a proxy after all: the bytes held to tell are read as the dialogue's first bytes.
+        this.mode = 'lines';
+        if (before.length > 0) this.feed(this.cmdDir, before, 0, ts);
+        return 0;
+      }
+      proxy = new ProxyPreamble(protocol);
+      this.proxy = proxy;
+      if (before.length > 0) proxy.client(before);
+    }
+    const n = proxy.client(bytes);
+    if (n < 0 || proxy.clientDone) {
+      // The SMTP dialogue follows the request (or the bytes did not follow the protocol: read them as SMTP).
+      this.mode = 'lines';
+      if (n < 0) proxy.clientDone = true;
+      this.reportProxy(ts);
+    }
+    return Math.max(0, n);
+  }
+
+  private proxyServer(proxy: ProxyPreamble, bytes: Uint8Array, ts: number): number {
+    const n = proxy.server(bytes);
+    if (n < 0) proxy.serverDone = true;
+    if (proxy.serverDone) this.reportProxy(ts);
+    return Math.max(0, n);
+  }
+
+  private reportProxy(ts: number): void {
+    const proxy = this.proxy;
+    if (proxy === null || this.proxyReported || !proxy.clientDone || !proxy.serverDone) return;
+    this.proxyReported = true;
+    this.emit({
+      type: 'proxy',
+      protocol: proxy.protocol,
+      target: proxy.target,
+      accepted: proxy.accepted,
+      tsMicros: ts,
+    });
   }
 
   /** Client-only capture: resolve a barrier at once; STARTTLS is taken as accepted when TLS bytes follow. */
@@ -1140,6 +1204,17 @@ export class SmtpDialogue {
     ) {
       // The connection's first client bytes are a TLS handshake record: implicit TLS on any port.
       this.startTls('implicit', chunk.tsMicros);
+    } else if (
+      chunk.offset === 0 &&
+      direction === this.cmdDir &&
+      this.mode === 'lines' &&
+      this.proxy === null &&
+      !this.replySeen &&
+      this.commandSeq === 0 &&
+      sniffProxy(chunk.bytes) !== 'no'
+    ) {
+      // SOCKS4/5 or HTTP CONNECT before the greeting: the proxy exchange is read first.
+      this.mode = 'proxy-preamble';
     }
     this.seen[direction] = true;
     this.bytesSeen[direction] += chunk.bytes.length;
@@ -1230,6 +1305,18 @@ export class SmtpDialogue {
     this.tsNow.c2s = tsMicros;
     this.tsNow.s2c = tsMicros;
     if (this.tls !== null) this.tls.close(tsMicros);
+    if (this.mode === 'proxy-preamble') {
+      const sniffed = this.proxySniff;
+      this.mode = 'lines';
+      this.proxySniff = null;
+      if (sniffed !== null) this.feed(this.cmdDir, sniffed, 0, tsMicros);
+    }
+    const proxy = this.proxy;
+    if (proxy !== null && !this.proxyReported) {
+      proxy.clientDone = true;
+      proxy.serverDone = true;
+      this.reportProxy(tsMicros);
+    }
     this.flushLines(tsMicros);
     const message = this.tx.message;
     if (message !== null) {

@@ -2,12 +2,15 @@
  * The benchmark: `npm run bench -- [options]`.
  *
  *   --size-mb N        size of the generated capture (default 300)
- *   --corpus FILE      measure an existing Ethernet capture instead of generating one (pcap or pcapng)
+ *   --corpus FILE      measure an existing Ethernet capture instead of generating one (pcap or pcapng), such
+ *                      as the real-traffic reference corpus; its table is the doc's `corpus-results` section
  *   --runs N           timed runs per figure, the median is reported (default 3)
  *   --tshark           include tshark (the default when it is installed)
  *   --no-tshark        leave tshark out
- *   --tshark-max-mb N  tshark reads at most this much of the capture (default 100): a larger pcap is cut to its
- *                      first whole packets up to N MB and tshark's time scaled by the size ratio (labelled so)
+ *   --tshark-max-mb N  tshark reads at most this much of the capture (default 100, with --corpus the whole
+ *                      file): a larger pcap is cut to its first whole packets up to N MB and tshark's time
+ *                      scaled by the size ratio (labelled so)
+ *   --tshark-runs N    timed tshark runs (default: --runs, with --corpus 1: tshark takes minutes there)
  *   --no-scaling       skip the scaling measurements
  *   --memory MB,MB     peak memory of the full analysis on captures of these sizes (one run each)
  *   --keep             keep the generated captures in the temporary directory (reused by the next run)
@@ -32,7 +35,10 @@ interface Options {
   corpus: string | null;
   runs: number;
   tshark: boolean | null;
-  tsharkMaxMb: number;
+  /** null: 100 MB for a generated corpus, the whole file with --corpus. */
+  tsharkMaxMb: number | null;
+  /** null: --runs for a generated corpus, 1 with --corpus. */
+  tsharkRuns: number | null;
   scaling: boolean;
   memory: number[];
   keep: boolean;
@@ -48,7 +54,8 @@ function parseOptions(argv: readonly string[]): Options {
     corpus: null,
     runs: 3,
     tshark: null,
-    tsharkMaxMb: 100,
+    tsharkMaxMb: null,
+    tsharkRuns: null,
     scaling: true,
     memory: [],
     keep: false,
@@ -67,13 +74,20 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--tshark') o.tshark = true;
     else if (arg === '--no-tshark') o.tshark = false;
     else if (arg === '--tshark-max-mb') o.tsharkMaxMb = Number(value());
+    else if (arg === '--tshark-runs') o.tsharkRuns = Number(value());
     else if (arg === '--no-scaling') o.scaling = false;
     else if (arg === '--memory') o.memory = value().split(',').map(Number);
     else if (arg === '--keep') o.keep = true;
     else if (arg === '--write-doc') o.writeDoc = true;
     else throw new Error(`unknown option ${arg}`);
   }
-  if (!(o.sizeMb > 0) || !(o.runs >= 1) || !(o.tsharkMaxMb > 0) || o.memory.some((m) => !(m > 0)))
+  if (
+    !(o.sizeMb > 0) ||
+    !(o.runs >= 1) ||
+    (o.tsharkMaxMb !== null && !(o.tsharkMaxMb > 0)) ||
+    (o.tsharkRuns !== null && !(o.tsharkRuns >= 1)) ||
+    o.memory.some((m) => !(m > 0))
+  )
     throw new Error('sizes and runs must be positive');
   return o;
 }
@@ -142,6 +156,7 @@ function measureFiles(
   modes: readonly MeasureMode[],
   runs: number,
   tshark: TsharkInput | null,
+  tsharkRuns: number,
   outDir: string,
   log: (text: string) => void,
 ): Figure[] {
@@ -159,7 +174,7 @@ function measureFiles(
         list.push(m);
         results.set(key(file.format, mode), list);
       }
-      if (tshark !== null && file.format === 'pcap') {
+      if (tshark !== null && file.format === 'pcap' && r < tsharkRuns) {
         const measured = runTsharkMeasurement(tshark.exe, tshark.path);
         const m = { ...measured, ms: measured.ms * tshark.scale };
         log(
@@ -341,9 +356,11 @@ async function main(): Promise<void> {
     let tshark: TsharkInput | null = null;
     let tsharkNote = '';
     const pcapFile = files.find((f) => f.format === 'pcap');
+    const tsharkMaxMb = options.tsharkMaxMb ?? (options.corpus === null ? 100 : Number.POSITIVE_INFINITY);
+    const tsharkRuns = options.tsharkRuns ?? (options.corpus === null ? options.runs : 1);
     if (useTshark && tsharkPath !== null && pcapFile !== undefined) {
       const whole = statSync(pcapFile.path).size;
-      if (whole <= options.tsharkMaxMb * MB) {
+      if (whole <= tsharkMaxMb * MB) {
         tshark = {
           exe: tsharkPath,
           path: pcapFile.path,
@@ -352,7 +369,7 @@ async function main(): Promise<void> {
         };
       } else {
         const prefixPath = join(outDir, 'tshark-prefix.pcap');
-        const prefixBytes = writePcapPrefix(pcapFile.path, prefixPath, options.tsharkMaxMb * MB);
+        const prefixBytes = writePcapPrefix(pcapFile.path, prefixPath, tsharkMaxMb * MB);
         const scale = whole / prefixBytes;
         tshark = {
           exe: tsharkPath,
@@ -362,10 +379,11 @@ async function main(): Promise<void> {
         };
         tsharkNote =
           ` tshark read only the first ${fmt(prefixBytes / MB)} MB of the pcap (whole packets, \`--tshark-max-mb\`` +
-          ` ${options.tsharkMaxMb}): its time is that run's time multiplied by the size ratio ${fmt(scale, 2)}, its peak` +
+          ` ${tsharkMaxMb}): its time is that run's time multiplied by the size ratio ${fmt(scale, 2)}, its peak` +
           " RSS is the prefix run's (tshark's memory grows with the file, so the whole file would need more).";
       }
-      runTsharkMeasurement(tshark.exe, tshark.path); // warm the page cache and tshark's own files
+      // Warm the page cache and tshark's own files (not on a whole reference corpus: a run there takes minutes).
+      if (options.corpus === null) runTsharkMeasurement(tshark.exe, tshark.path);
     }
     log(`measuring ${description}`);
     const figures = measureFiles(
@@ -373,18 +391,20 @@ async function main(): Promise<void> {
       ['read', 'walk', 'reassemble', 'full', 'csv', 'ndjson', 'threads', 'csv-threads', 'files-threads'],
       options.runs,
       tshark,
+      tsharkRuns,
       outDir,
       log,
     );
     let text =
       `Command: \`${command}\`. Machine: ${machine()}. Input: ${description}. ` +
-      `Median of ${options.runs} runs per figure, each in its own child process, the runs of all rows interleaved.\n\n` +
+      `Median of ${options.runs} runs per figure${tsharkRuns === options.runs ? '' : ` (tshark: ${tsharkRuns})`}, each in its own child process, the runs of all rows interleaved.\n\n` +
       `${mainTable(figures)}\n\n` +
       'Node rows time the work inside the child process (from opening the file to the last sink closed), not ' +
       "Node's start-up; peak RSS is the child's `ru_maxrss`. The tshark row is the whole process under " +
       `\`/usr/bin/time\`: \`tshark -r FILE ${TSHARK_ARGS.join(' ')}\`.${tsharkNote}\n`;
     process.stdout.write(`\n${text}\n`);
-    sections.set('results', text);
+    // The real-traffic reference corpus has its own section beside the generated one's.
+    sections.set(options.corpus === null ? 'results' : 'corpus-results', text);
 
     if (options.scaling) {
       const rows: { point: ScalingPoint; corpus: Corpus; figure: Figure }[] = [];
@@ -401,6 +421,7 @@ async function main(): Promise<void> {
         ['full'],
         options.runs,
         null,
+        0,
         outDir,
         log,
       );
@@ -426,6 +447,7 @@ async function main(): Promise<void> {
           ['full'],
           options.runs,
           null,
+          0,
           outDir,
           log,
         );
