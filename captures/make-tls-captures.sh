@@ -79,12 +79,19 @@ begin() {
   lo_capture "$name.pcap" "$@"
 }
 
-# On this capture machine (a gVisor sandbox) a tcpdump on lo now and then records nothing, most likely
-# when another capture runs on lo at the same time; such a capture is made again (see the loop below).
+# On the machine that made these captures (a gVisor sandbox, heavily loaded) a tcpdump on lo now and then
+# recorded nothing, or stopped recording before the connections ended; a capture in which some TCP stream has
+# no FIN or RST is made again (see the loop below), at most three times.
 finish() {
+  # Packets on lo reach tcpdump late when the machine is busy: give the last ones time to arrive.
+  sleep 1
   stop_capture
-  if [[ $(capinfos -M -c -T "$CAP_FILE" | awk -F'\t' 'NR==2 {print $2}') -eq 0 ]]; then
-    echo "$CAP_FILE has no packets" >&2
+  local streams closed
+  streams=$(tshark -r "$CAP_FILE" -T fields -e tcp.stream 2>/dev/null | sort -u | wc -l)
+  closed=$(tshark -r "$CAP_FILE" -Y 'tcp.flags.fin == 1 || tcp.flags.reset == 1' -T fields -e tcp.stream \
+    2>/dev/null | sort -u | wc -l)
+  if ((streams == 0 || closed < streams)); then
+    echo "$CAP_FILE is incomplete: $streams TCP streams, $closed of them closed (FIN or RST) in the file" >&2
     CAPTURE_EMPTY=1
   fi
 }
@@ -266,7 +273,7 @@ for name in "${names[@]}"; do
     CAPTURE_EMPTY=0
     "capture_${name//-/_}"
     ((CAPTURE_EMPTY)) || break
-    ((attempt < 3)) || { echo "$name: no packets in 3 attempts" >&2; exit 1; }
+    ((attempt < 3)) || { echo "$name: incomplete in 3 attempts" >&2; exit 1; }
   done
 done
 shopt -s nullglob

@@ -18,6 +18,10 @@ export const SYSTEM_TESTS: readonly string[] = [
   'test/report/json-clickhouse.test.ts',
   // The built CLI as a child process, worker threads.
   'test/cli/main.test.ts',
+  'test/cli/exit-codes.test.ts',
+  'test/cli/running-output.test.ts',
+  'test/cli/unix-habits.test.ts',
+  'test/e2e/dialogue-items.test.ts',
   'test/pipeline/parallel.test.ts',
   // The build and npm pack.
   'test/package.test.ts',
@@ -31,6 +35,10 @@ export const SYSTEM_TESTS: readonly string[] = [
   'test/capture/privileges.test.ts',
   'test/capture/live-source.test.ts',
   'test/tls/openssl-keyupdate.test.ts',
+  // man and zsh checking the manual page and the completion scripts.
+  'test/cli/manual-completion.test.ts',
+  // The built CLI against tshark's decryption of the same capture.
+  'test/e2e/tls-decryption.test.ts',
 ];
 
 /** The vitest include globs of the system project. */

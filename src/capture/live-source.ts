@@ -8,9 +8,10 @@
  * says a view is valid only during the callback, and nothing can overwrite the buffer before the callback
  * returns (libpcap is drained on this thread). No copy, no allocation per packet. The only copy is for
  * packets that arrive between open and forEach (the caller may await other set-up in between): those are
- * copied into a bounded queue and delivered first when forEach starts. When the consumer is slower than the
- * traffic, the backlog waits in the kernel's capture buffer (`bufferMb`, tcpdump -B), where it belongs:
- * moving it into the JavaScript heap would only add memory and latency.
+ * copied into a bounded queue and delivered first when forEach starts. When the analysis is slower than the
+ * traffic, the backlog waits in the kernel's capture buffer (`bufferMb`, tcpdump -B), where it belongs. When
+ * the outputs are behind (forEach's `ready` returns a promise), packets go to the same bounded queue until they
+ * catch up; what overflows it is dropped, counted (stats().queueDropped) and reported as a warning.
  *
  * Timestamps: `cap` reports none, so each packet is stamped when its event runs, from a monotonic clock
  * anchored once to wall time at open (see docs/LIVE.md for the precision this gives).
@@ -59,8 +60,8 @@ export interface LiveSourceDeps {
 }
 
 export interface LiveSourceStats extends SourceStats {
-  /** Always null: `cap` does not report kernel drops. Show as "n/a". */
-  readonly dropped: null;
+  /** Kernel and interface drops; null when the capture cannot tell (always, through `cap`). Show as "n/a". */
+  readonly dropped: number | null;
   /** Packets we dropped because the pre-forEach queue was full. */
   readonly queueDropped: number;
 }
@@ -227,7 +228,8 @@ function anchorClock(): { wallMicros: number; monotonicMs: number } {
   return { wallMicros: wall * 1000, monotonicMs: monotonic };
 }
 
-type ConsumerState = 'waiting' | 'delivering' | 'done';
+/** `paused`: the consumer's sinks are behind (forEach's `ready`); packets wait in the bounded queue. */
+type ConsumerState = 'waiting' | 'delivering' | 'paused' | 'done';
 
 class LiveSource implements LivePacketSource {
   readonly format = 'live';
@@ -259,6 +261,7 @@ class LiveSource implements LivePacketSource {
   private consumer: ConsumerState = 'waiting';
   private forEachCalled = false;
   private onPacket: ((packet: PacketView) => void) | null = null;
+  private ready: (() => Promise<void> | null) | null = null;
   private resolveForEach: (() => void) | null = null;
   private rejectForEach: ((err: unknown) => void) | null = null;
 
@@ -338,6 +341,7 @@ class LiveSource implements LivePacketSource {
     if (this.consumer === 'delivering') {
       this.accepted++;
       this.deliver(this.sharedBytes, capturedLength, originalLength, tsMicros, this.accepted - 1);
+      this.checkReady();
     } else if (
       this.queue.length < this.queueLimit &&
       this.queuedBytes + capturedLength <= this.queueBytesLimit
@@ -385,11 +389,46 @@ class LiveSource implements LivePacketSource {
     }
   }
 
-  private noteOverflow(): void {
-    const message =
+  /** After a delivery: when the consumer asks to wait, later packets go to the queue until it is ready. */
+  private checkReady(): void {
+    const wait = this.ready?.() ?? null;
+    if (wait === null || this.consumer !== 'delivering') return;
+    this.consumer = 'paused';
+    void wait.then(() => this.resume());
+  }
+
+  /** The consumer caught up: deliver the queue in order, then packets as they come (unless it asks again). */
+  private resume(): void {
+    if (this.consumer !== 'paused') return;
+    this.consumer = 'delivering';
+    const queue = this.queue;
+    let i = 0;
+    for (; i < queue.length && this.consumer === 'delivering'; ) {
+      const item = queue[i++];
+      if (item === undefined) break;
+      this.queuedBytes -= item.bytes.length;
+      this.deliver(item.bytes, item.bytes.length, item.originalLength, item.tsMicros, item.index);
+      this.checkReady();
+    }
+    queue.splice(0, i);
+    if (this.consumer === 'delivering' && !this.capturing) this.settle(null);
+  }
+
+  private overflowMessage(): string {
+    return (
       `live capture queue full (${this.queueLimit} packets / ${this.queueBytesLimit} bytes) before ` +
-      `delivery started: ${this.queueDropped} packet(s) dropped`;
-    const warning: SourceWarning = { code: 'live-queue-overflow', byteOffset: null, message };
+      `delivery started or while the outputs were behind: ${this.queueDropped} packet(s) dropped`
+    );
+  }
+
+  private noteOverflow(): void {
+    const message = this.overflowMessage();
+    const warning: SourceWarning = {
+      code: 'live-queue-overflow',
+      byteOffset: null,
+      packetsBefore: null,
+      message,
+    };
     if (this.overflowWarningAt < 0) {
       this.overflowWarningAt = this.warningList.length;
       this.warningList.push(warning);
@@ -413,11 +452,11 @@ class LiveSource implements LivePacketSource {
       this.warningList[this.overflowWarningAt] = {
         code: 'live-queue-overflow',
         byteOffset: null,
-        message:
-          `live capture queue full (${this.queueLimit} packets / ${this.queueBytesLimit} bytes) before ` +
-          `delivery started: ${this.queueDropped} packet(s) dropped`,
+        packetsBefore: null,
+        message: this.overflowMessage(),
       };
     }
+    // A paused consumer still has queued packets: resume() settles once they are delivered.
     if (this.consumer === 'delivering') this.settle(null);
   }
 
@@ -440,7 +479,7 @@ class LiveSource implements LivePacketSource {
     this.stopCapture();
   }
 
-  forEach(onPacket: (packet: PacketView) => void): Promise<void> {
+  forEach(onPacket: (packet: PacketView) => void, ready?: () => Promise<void> | null): Promise<void> {
     if (this.forEachCalled) {
       return Promise.reject(new Error('forEach may be called only once on a packet source'));
     }
@@ -450,17 +489,10 @@ class LiveSource implements LivePacketSource {
       this.resolveForEach = resolve;
       this.rejectForEach = reject;
       this.onPacket = onPacket;
-      this.consumer = 'delivering';
-      // Packets captured before forEach, in order. cap cannot emit while this loop runs (same thread).
-      const queue = this.queue;
-      for (let i = 0; i < queue.length && this.consumer === 'delivering'; i++) {
-        const item = queue[i];
-        if (item === undefined) break;
-        this.deliver(item.bytes, item.bytes.length, item.originalLength, item.tsMicros, item.index);
-      }
-      queue.length = 0;
-      this.queuedBytes = 0;
-      if (!this.capturing) this.settle(null);
+      this.ready = ready ?? null;
+      // Packets captured before forEach first, in order (cap cannot emit while this runs: same thread).
+      this.consumer = 'paused';
+      this.resume();
     });
   }
 

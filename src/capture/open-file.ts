@@ -212,12 +212,17 @@ async function openGzipSource(
   const reader = createStreamChunkReader(gunzip, (error) => {
     if (!isZlibError(error)) return false;
     const trailing = error.code === 'Z_DATA_ERROR' && /header check/.test(error.message);
+    const cut = error.code === 'Z_BUF_ERROR';
+    const at = `${consumed} compressed bytes read`;
     warnings.push({
-      code: trailing ? 'gzip-trailing-garbage' : 'gzip-error',
+      code: trailing ? 'gzip-trailing-garbage' : cut ? 'gzip-truncated' : 'gzip-error',
       byteOffset: null,
+      packetsBefore: null,
       message: trailing
-        ? `${description}: bytes after the end of the gzip data are not gzip (${error.message}); they were ignored, and the last decompressed block before them may be lost`
-        : `${description}: gzip data damaged or truncated (${error.message}); reading stopped`,
+        ? `bytes after the end of the gzip data are not gzip (${error.message}, ${at}); they were ignored, and the last decompressed block before them may be lost`
+        : cut
+          ? `gzip data cut before its end (${error.message}, ${at}); reading stopped`
+          : `gzip data damaged (${error.message}, ${at}); reading stopped`,
     });
     return true;
   });
@@ -251,7 +256,10 @@ function createSource(
     if (warnings.length < MAX_WARNINGS) warnings.push(warning);
   }
 
-  async function run(onPacket: (packet: PacketView) => void): Promise<void> {
+  async function run(
+    onPacket: (packet: PacketView) => void,
+    ready: (() => Promise<void> | null) | undefined,
+  ): Promise<void> {
     const config = {
       onPacket,
       onWarning: addWarning,
@@ -264,8 +272,20 @@ function createSource(
       if (first !== null) p.push(first);
       first = null;
       while (!closed && !p.stopped) {
+        const wait = ready?.();
+        if (wait !== undefined && wait !== null) await wait;
+        if (closed) break;
         const chunk = await reader.read();
-        for (const warning of readerWarnings.splice(0)) addWarning(warning);
+        for (const warning of readerWarnings.splice(0)) {
+          // Where the decompressed input stopped: the parser's counts at the moment the reader gave up.
+          const { packets, bytes } = p.counts();
+          addWarning({
+            ...warning,
+            byteOffset: bytes,
+            packetsBefore: packets,
+            message: `after packet ${packets} (decompressed byte ${bytes}): ${warning.message}`,
+          });
+        }
         if (closed) break;
         if (chunk === null) {
           p.end();
@@ -282,10 +302,10 @@ function createSource(
     description,
     format,
     compressed,
-    forEach(onPacket: (packet: PacketView) => void): Promise<void> {
+    forEach(onPacket: (packet: PacketView) => void, ready?: () => Promise<void> | null): Promise<void> {
       if (started) return Promise.reject(new Error(`${description}: forEach may be called only once`));
       started = true;
-      finished = run(onPacket);
+      finished = run(onPacket, ready);
       return finished;
     },
     async close(): Promise<void> {

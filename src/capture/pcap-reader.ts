@@ -88,8 +88,10 @@ export function createPcapParser(config: CaptureParserConfig): PcapParser {
   let truncated = 0;
   let stopped = false;
 
+  /** Every warning names the record it is about by number (1-based, as tcpdump and Wireshark count). */
   function warn(code: SourceWarning['code'], byteOffset: number, message: string): void {
-    if (onWarning !== undefined) onWarning({ code, byteOffset, message });
+    if (onWarning !== undefined)
+      onWarning({ code, byteOffset, packetsBefore: packets, message: `record ${packets + 1}: ${message}` });
   }
 
   function parseFileHeader(b: Uint8Array): void {

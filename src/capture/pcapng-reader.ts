@@ -189,8 +189,10 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
   let truncated = 0;
   let stopped = false;
 
+  /** Every warning says how many packets came before it (a block need not be a packet, so no record number). */
   function warn(code: SourceWarning['code'], byteOffset: number, message: string): void {
-    if (onWarning !== undefined) onWarning({ code, byteOffset, message });
+    if (onWarning !== undefined)
+      onWarning({ code, byteOffset, packetsBefore: packets, message: `after packet ${packets}: ${message}` });
   }
 
   function fail(code: SourceWarning['code'], byteOffset: number, message: string): Action {

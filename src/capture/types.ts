@@ -50,13 +50,19 @@ export interface SourceWarning {
     | 'unknown-interface'
     | 'oversized-record'
     | 'gzip-trailing-garbage'
-    /** Damaged or truncated gzip data: decompression stopped; every packet before the damage was delivered. */
+    /** Damaged gzip data: decompression stopped; every packet before the damage was delivered. */
     | 'gzip-error'
+    /** The gzip data ends before its end marker (a cut file): every packet before the cut was delivered. */
+    | 'gzip-truncated'
     | 'live-queue-overflow'
     /** A malformed line in a TLS key log carried by the capture (pcapng decryption secrets). */
-    | 'tls-keylog';
+    | 'tls-keylog'
+    /** Packets stamped far outside the capture's running time, decoded at the running time (pipeline/packet-loop.ts). */
+    | 'wild-timestamp';
   /** Byte offset in the (decompressed) input where it happened, when the source is a byte stream. */
   readonly byteOffset: number | null;
+  /** Packets delivered before it (the damaged record is number `packetsBefore + 1`); null when unknown. */
+  readonly packetsBefore: number | null;
   readonly message: string;
 }
 
@@ -88,8 +94,13 @@ export interface PacketSource {
    * Calls `onPacket` for every packet in order, synchronously within each chunk of input, and resolves when
    * the input ends or {@link close} is called. Truncated or damaged input ends cleanly with warnings: every
    * complete packet before the damage is delivered. Call at most once.
+   *
+   * `ready`, when given, is asked between chunks of input (a file's reads, a stream's chunks, a live batch):
+   * a promise it returns makes the source wait for it before delivering more, which is how slow sinks hold the
+   * reading back (docs/LIMITS.md, "Back-pressure"). A file or stream simply reads later; a live capture, which
+   * cannot make the network wait, keeps what arrives meanwhile in its bounded queue and counts what overflows.
    */
-  forEach(onPacket: (packet: PacketView) => void): Promise<void>;
+  forEach(onPacket: (packet: PacketView) => void, ready?: () => Promise<void> | null): Promise<void>;
   /**
    * Sources that stamp packets on arrival (live capture): the time a packet arriving now would get, so that the
    * analysis can move its packet clock while no packet comes. Absent for files and streams, whose packet times

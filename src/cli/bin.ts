@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { exitQuietlyOnClosedStdout } from './closed-stdout.js';
 import { main } from './main.js';
+
+exitQuietlyOnClosedStdout(process.stdout);
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -3,36 +3,53 @@
  * lives in the library; this file only wires it to files, the terminal and signals.
  */
 
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { sniffFormat } from '../capture/open-file.js';
-import { CaptureFormatError } from '../capture/types.js';
-import type { Sink } from '../model/sink.js';
+import { damagingWarnings } from '../capture/damage.js';
+import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
+import { DEFAULT_MEMORY_BUDGET_MB, tuneHeapGrowth } from '../pipeline/memory-budget.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
 import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
 import { createOutputFile } from '../report/output-file.js';
 import { endpoint, formatBytes, isoMicros } from '../text/format.js';
+import { createSessionLineSink } from '../text/session-line.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { safeText, table } from '../util/display-text.js';
-import { type CliOptions, parseCli, USAGE, UsageError } from './options.js';
-import { buildOutputSinks, clickHouseConnection, openLiveInput, readsLive } from './outputs.js';
+import { commandHelp, generalHelp } from './help.js';
+import { describeFsError, isErrnoError, missingFolder, OutputPathError, reasonFor } from './human-error.js';
+import { formatSkipped, scanInputs } from './inputs.js';
+import { type CliOptions, parseCli, UsageError, VERSION } from './options.js';
+import {
+  buildOutputSinks,
+  clickHouseConnection,
+  openLiveInput,
+  readsLive,
+  sessionFileOf,
+} from './outputs.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   /** Whether standard output is a terminal (the dashboard opens only then). */
   readonly isTty: boolean;
+  /** Width of the terminal on standard output (text is cut to it there); absent when not a terminal. */
+  readonly columns?: number;
+  /** Whether standard input is a terminal (`-` is then refused: nobody types a capture). Default false. */
+  readonly stdinIsTty?: boolean;
 }
 
 const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   isTty: process.stdout.isTTY === true,
+  stdinIsTty: process.stdin.isTTY === true,
+  ...(process.stdout.isTTY === true ? { columns: process.stdout.columns } : {}),
 };
 
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, LIVE_UNAVAILABLE: 3 } as const;
@@ -42,21 +59,21 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     options = parseCli(argv);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`smtpscope: ${error.message}\nRun 'smtpscope --help' for usage.\n`);
-      return EXIT.USAGE;
-    }
+    if (error instanceof UsageError) return reportError(error, io);
     throw error;
   }
   if (options.help) {
-    io.stdout(USAGE);
+    io.stdout(options.helpTopic === null ? generalHelp() : commandHelp(options.helpTopic));
     return EXIT.OK;
   }
   if (options.version) {
-    io.stdout('smtpscope 0.1.0\n');
+    io.stdout(`smtpscope ${VERSION}\n`);
     return EXIT.OK;
   }
+  tuneHeapGrowth();
   try {
+    if (options.inputs.includes('-') && io.stdinIsTty === true)
+      throw new UsageError('standard input is a terminal; pipe a capture into it (tcpdump -w - ...)');
     switch (options.command) {
       case 'devices':
         return await runDevices(io);
@@ -68,19 +85,39 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return await runBounces(options, io);
       case 'clickhouse-replay':
         return await runClickHouseReplay(options, io);
+      case 'completion': {
+        const { completionScript } = await import('./completion.js');
+        io.stdout(completionScript(options.shell === 'zsh' ? 'zsh' : 'bash'));
+        return EXIT.OK;
+      }
       case 'analyze':
       case 'help':
         return await runAnalyze(options, io);
     }
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, io, options.command);
   }
 }
 
-function reportError(error: unknown, io: CliIo): number {
+/** The usage hint under a usage error: the command's own help when the error is about one command. */
+function usageHint(command: string | null): string {
+  return command === null || command === 'analyze' || command === 'help'
+    ? "Run 'smtpscope --help' for usage."
+    : `Run 'smtpscope ${command} --help' for usage.`;
+}
+
+function reportError(error: unknown, io: CliIo, command: string | null = null): number {
   if (error instanceof UsageError) {
-    io.stderr(`smtpscope: ${error.message}\n`);
+    // A message that already points to the help needs no second line.
+    io.stderr(
+      `smtpscope: ${error.message}\n${error.message.includes('--help') ? '' : `${usageHint(command)}\n`}`,
+    );
     return EXIT.USAGE;
+  }
+  if (error instanceof NothingToAnalyse) return EXIT.ERROR;
+  if (error instanceof OutputPathError) {
+    io.stderr(`smtpscope: ${error.message}\n`);
+    return EXIT.ERROR;
   }
   if (error instanceof Error && error.name === 'LiveCaptureUnavailableError') {
     io.stderr(`smtpscope: ${error.message}\n`);
@@ -96,15 +133,29 @@ function reportError(error: unknown, io: CliIo): number {
     return EXIT.ERROR;
   }
   if (error instanceof CaptureFormatError) {
-    io.stderr(`smtpscope: ${error.message}\n`);
+    io.stderr(`smtpscope: ${humanizeNodeMessage(error.message)}\n`);
     return EXIT.ERROR;
   }
-  const e = error as NodeJS.ErrnoException;
-  if (typeof e?.code === 'string' && typeof e.message === 'string') {
-    io.stderr(`smtpscope: ${e.message}\n`);
+  if (isErrnoError(error)) {
+    const path = error.path ?? '';
+    const writing =
+      ['mkdir', 'write', 'rename', 'unlink', 'fsync', 'ftruncate'].includes(error.syscall ?? '') ||
+      /\.tmp$/.test(path);
+    io.stderr(`smtpscope: ${describeFsError(error, writing ? 'write' : 'read')}\n`);
     return EXIT.ERROR;
   }
   throw error;
+}
+
+/**
+ * A message that quotes a Node error ("cannot open x: ENOENT: no such file or directory, open 'x'") with the
+ * Node part said in words ("cannot open x: no such file").
+ */
+export function humanizeNodeMessage(message: string): string {
+  return message.replace(/: (E[A-Z]+): [^,]*, \w+ '[^']*'(?: -> '[^']*')?$/, (whole, code: string) => {
+    const reason = reasonFor(code, /^cannot write/.test(message) ? 'write' : 'read');
+    return reason === null ? whole : `: ${reason}`;
+  });
 }
 
 function requireInputs(options: CliOptions, max = Number.POSITIVE_INFINITY): void {
@@ -133,31 +184,36 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
     ...(options.maxHeaderBytes === null ? {} : { maxHeaderBytes: options.maxHeaderBytes }),
   };
   const tls = { keyLogFiles: options.tlsKeyLogs, follow: options.live !== null };
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls };
+  const memoryBudgetBytes = options.maxMemoryBytes ?? DEFAULT_MEMORY_BUDGET_MB * 1024 * 1024;
+  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls, memoryBudgetBytes };
+}
+
+/** A run that cannot start: its reason is already said (exit 1). */
+class NothingToAnalyse extends Error {
+  override readonly name = 'NothingToAnalyse';
 }
 
 /**
- * The capture files named on the command line; a directory stands for the capture files directly inside it
- * (in name order; files that do not start like a pcap, pcapng or gzip file are skipped with a note).
+ * The capture files named on the command line (folders walked: inputs.ts), with a warning for each one skipped.
+ * `failed` is set when a skipped file makes the run exit 1 at the end.
  */
-function fileInputs(options: CliOptions, io: CliIo): InputSpec[] {
-  const inputs: InputSpec[] = [];
-  for (const path of options.inputs) {
-    if (path === '-' || !statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-      inputs.push({ kind: 'file', path });
-      continue;
-    }
-    const before = inputs.length;
-    for (const name of readdirSync(path).sort()) {
-      const file = join(path, name);
-      if (!statSync(file).isFile()) continue;
-      if (sniffFormat(readHead(file)) === null)
-        io.stderr(`smtpscope: ${file}: skipped, not a capture file\n`);
-      else inputs.push({ kind: 'file', path: file });
-    }
-    if (inputs.length === before) throw new UsageError(`${path}: no capture files in this folder`);
+function fileInputs(options: CliOptions, io: CliIo, status: RunStatus): InputSpec[] {
+  const scanned = scanInputs(options.inputs, { recurse: options.recurse });
+  for (const line of formatSkipped(scanned.skipped, scanned.inputs.length > 0))
+    io.stderr(`smtpscope: ${line}\n`);
+  if (scanned.skipped.some((s) => s.error)) status.failed = true;
+  if (scanned.inputs.length === 0) {
+    const folder = scanned.emptyFolders[0];
+    if (folder !== undefined && scanned.skipped.every((s) => !s.error))
+      throw new UsageError(`${folder}: no capture files in this folder`);
+    throw new NothingToAnalyse('no capture to analyse');
   }
-  return inputs;
+  return scanned.inputs;
+}
+
+/** What the run learnt on the way that changes its exit code. */
+interface RunStatus {
+  failed: boolean;
 }
 
 /**
@@ -179,52 +235,72 @@ function inputFileBytes(inputs: readonly InputSpec[]): number | null {
   return total;
 }
 
-function readHead(file: string): Uint8Array {
-  const head = Buffer.alloc(8);
-  const fd = openSync(file, 'r');
-  try {
-    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
-  } finally {
-    closeSync(fd);
-  }
-}
-
 async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  const status: RunStatus = { failed: false };
   // Unreadable key logs stop here (exit 1, before any output is created); malformed lines are reported once.
   for (const problem of checkKeyLogFiles(options.tlsKeyLogs))
     io.stderr(`smtpscope: ${problem.source}: ${problem.message}\n`);
-  const outputs = await buildOutputSinks(options, io);
+  // Inputs are checked before any output is created: a run that cannot start leaves no empty report behind.
+  const files = options.live === null ? fileInputs(options, io, status) : null;
+  const paths = files?.map((f) => (f.kind === 'file' ? f.path : '-')) ?? null;
+  const outputs = await buildOutputSinks(options, io, paths);
   const wantsTui = options.tui && !options.summary && io.isTty && !outputs.usesStdout;
-  const inputs = options.live === null ? fileInputs(options, io) : [await openLiveInput(options, outputs)];
+  const inputs = files ?? [await openLiveInput(options, outputs)];
+  const exitCode = (code: number): number => (code === EXIT.OK && status.failed ? EXIT.ERROR : code);
+  const seen: SourceWarningFrom[] = [];
   for (const input of inputs) if (input.kind === 'file') outputs.captureFiles.push(input.path);
   const config: AnalyzerConfig = {
     ...analyzerConfig(options, inputs),
     ...(outputs.bodyListener === undefined ? {} : { bodyListener: outputs.bodyListener }),
     ...(outputs.tap === undefined ? {} : { tap: outputs.tap }),
     onWarning: (w, source) => {
+      seen.push({ source, warning: w });
       if (!wantsTui) io.stderr(`smtpscope: ${source}: ${w.message}\n`);
     },
   };
-  const summary = createSummaryAggregator();
+  const summary = createSummaryAggregator(undefined, paths === null ? {} : { fileOf: sessionFileOf(paths) });
   let sinks: Sink[] = [...outputs.sinks, summary];
+  const live = readsLive(options);
+  const say = outputs.usesStdout ? io.stderr : io.stdout;
+  if (live && !wantsTui) {
+    // A run that may never end says what it listens to, then one line per session as it ends (as tcpdump does).
+    io.stderr(
+      options.live === null
+        ? `smtpscope: reading ${options.inputs.map((p) => (p === '-' ? 'standard input' : p)).join(', ')}; one line per session as it ends\n`
+        : `smtpscope: listening on ${options.live.device} (filter ${options.live.filter}); one line per session as it ends\n`,
+    );
+    sinks.push(createSessionLineSink(say));
+  }
   // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
   if (options.maillogs.length > 0) {
     const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
-    const live = readsLive(options);
     const logs = await openMaillogs(options.maillogs, live);
     sinks = [maillogJoinSink(logs, sinks, live, (note) => io.stderr(`smtpscope: ${note}\n`))];
   }
   if (wantsTui) {
     const { createDashboard } = await import('../dashboard/app.js');
-    const live = readsLive(options);
     const dashboard = createDashboard({
       live,
       title: options.live?.device ?? options.inputs.join(' '),
       inputBytes: live ? null : inputFileBytes(inputs),
+      utc: options.utc,
     });
-    const analyzer = createAnalyzer(config, [...sinks, dashboard.sink]);
-    return await dashboard.run(analyzer);
+    let final: RunSummary | null = null;
+    const keep: Sink = {
+      name: 'final-summary',
+      sessionClosed() {},
+      async close(result) {
+        final = result;
+      },
+    };
+    const analyzer = createAnalyzer(config, [...sinks, keep, dashboard.sink]);
+    const code = await dashboard.run(analyzer);
+    // Leaving a live dashboard leaves the summary of what it saw on the terminal.
+    const shown = final as RunSummary | null;
+    if (live && shown !== null) io.stdout(summary.format(shown, { width: io.columns ?? null }));
+    // The dashboard showed no warnings on the terminal it owned: the damage is told now that it is gone.
+    return exitCode(damageExit(seen, options, io, code, true));
   }
   // Several files use a worker thread per core, and with --threads one large file is split between threads,
   // with the same result as one thread.
@@ -237,11 +313,45 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   try {
     const result = await analyzer.run();
     if (!outputs.usesStdout || options.summary)
-      (outputs.usesStdout ? io.stderr : io.stdout)(summary.format(result));
-    return EXIT.OK;
+      if (outputs.usesStdout)
+        // Cut to the terminal's width on a terminal; never in a file or pipe.
+        io.stderr(summary.format(result));
+      else io.stdout(summary.format(result, { width: io.isTty ? (io.columns ?? null) : null }));
+    return exitCode(damageExit(seen, options, io, EXIT.OK, false));
   } finally {
     restoreSignals();
   }
+}
+
+interface SourceWarningFrom {
+  readonly source: string;
+  readonly warning: SourceWarning;
+}
+
+/**
+ * Exit 1 when an input was damaged (src/capture/damage.ts), after everything decoded before the damage was
+ * written; the last line says which input and where. `repeat` prints the warnings themselves again (after the
+ * dashboard, which kept them off its screen).
+ */
+function damageExit(
+  seen: readonly SourceWarningFrom[],
+  options: CliOptions,
+  io: CliIo,
+  code: number,
+  repeat: boolean,
+): number {
+  const damaging = damagingWarnings(
+    seen.map((s) => s.warning),
+    options.allowTruncated,
+  );
+  if (damaging.length === 0) return code;
+  const sources = seen.filter((s) => damaging.includes(s.warning));
+  if (repeat) for (const s of sources) io.stderr(`smtpscope: ${s.source}: ${s.warning.message}\n`);
+  const names = [...new Set(sources.map((s) => s.source))];
+  io.stderr(
+    `smtpscope: damaged input (${names.join(', ')}): what was decoded before the damage was analysed and written; exit 1\n`,
+  );
+  return code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 /** First SIGINT/SIGTERM: stop and flush; a second one exits at once. */
@@ -268,10 +378,17 @@ function handleSignals(stop: () => void, io: CliIo): () => void {
 
 async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   requireInputs(options);
+  const status: RunStatus = { failed: false };
+  const seen: SourceWarningFrom[] = [];
   const sessions = await withMaillogs(
     options,
     io,
-    (await analyzeToArray(analyzerConfig(options, fileInputs(options, io)))).sessions,
+    (
+      await analyzeToArray({
+        ...analyzerConfig(options, fileInputs(options, io, status)),
+        onWarning: (warning, source) => seen.push({ source, warning }),
+      })
+    ).sessions,
   );
   const chosen = options.session === null ? sessions : sessions.filter((s) => s.id === options.session);
   if (options.session !== null && chosen.length === 0) {
@@ -284,7 +401,8 @@ async function runTranscript(options: CliOptions, io: CliIo): Promise<number> {
   const text = (s: SmtpSession) =>
     [formatTranscript(s), formatSessionLog(s)].filter((x) => x !== '').join('\n');
   io.stdout(`${chosen.map(text).join('\n\n')}\n`);
-  return EXIT.OK;
+  const code = damageExit(seen, options, io, EXIT.OK, true);
+  return status.failed && code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
@@ -301,6 +419,10 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   ].find(([, value]) => value !== null);
   if (ignored !== undefined)
     throw new UsageError(`'bounces' does not take ${ignored[0]}: its output is the report and --csv FILE`);
+  if (options.csvDir !== null && options.csvDir !== '-') {
+    const problem = missingFolder(options.csvDir);
+    if (problem !== null) throw new OutputPathError(`cannot write ${options.csvDir}: ${problem}`);
+  }
   // A streaming sink: failures reach bounces.csv as each session closes; only totals, groups, the DSN join's
   // index and a bounded listing stay in memory (report/bounce-sink.ts). With --maillog, the join with the
   // MTA's log sits in front of it, session by session.
@@ -317,14 +439,20 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
     sinks = [join];
     note = () => join.note();
   }
+  const status: RunStatus = { failed: false };
+  const seen: SourceWarningFrom[] = [];
   await createParallelAnalyzer(
-    analyzerConfig(options, fileInputs(options, io)),
+    {
+      ...analyzerConfig(options, fileInputs(options, io, status)),
+      onWarning: (warning, source) => seen.push({ source, warning }),
+    },
     sinks,
     options.threads === null ? {} : { workers: options.threads, shards: options.threads },
   ).run();
   if (note !== null) io.stderr(`smtpscope: ${note()}\n`);
   if (options.csvDir !== '-') io.stdout(formatBounceReport(sink.report()));
-  return EXIT.OK;
+  const code = damageExit(seen, options, io, EXIT.OK, true);
+  return status.failed && code === EXIT.OK ? EXIT.ERROR : code;
 }
 
 /** --maillog for the commands that hold every session: each joined in close order, the note on standard error. */
@@ -407,6 +535,13 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
   }
   io.stdout(`${table(rows, '').join('\n')}\n${flows.length} connection(s)\n`);
   for (const w of warnings) io.stderr(`smtpscope: ${path}: ${w.message}\n`);
+  const exitCode = damageExit(
+    warnings.map((warning) => ({ source: path, warning })),
+    options,
+    io,
+    EXIT.OK,
+    false,
+  );
   if (wantId !== null && dir !== null) {
     const flow = flows.find((f) => f.key.id === wantId);
     if (flow === undefined) {
@@ -431,7 +566,7 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
     for (const g of flow.gaps)
       io.stderr(`gap ${g.direction} at ${g.offset}: ${g.length} bytes (${g.cause})\n`);
   }
-  return EXIT.OK;
+  return exitCode;
 }
 
 async function runClickHouseReplay(options: CliOptions, io: CliIo): Promise<number> {

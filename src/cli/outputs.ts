@@ -2,17 +2,20 @@
  * Turns output flags into sinks, and `-i` into a live input (with the `-w` writer and the `-Z` privilege drop).
  */
 
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, resolve, sep } from 'node:path';
 import { createPcapWriter, type PcapWriter } from '../capture/pcap-writer.js';
 import { dropPrivileges } from '../capture/privileges.js';
 import type { PacketView } from '../capture/types.js';
 import { type ClickHouseTarget, resolveClickHouseTarget } from '../fleet/clickhouse-target.js';
 import type { Sink } from '../model/sink.js';
+import type { SmtpSession } from '../model/types.js';
 import type { InputSpec, MessageBodyListener } from '../pipeline/analyzer.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { createExtractSink } from '../report/extract-sink.js';
 import { createJsonSink } from '../report/json-sink.js';
+import { missingFolder, OutputPathError } from './human-error.js';
 import type { CliIo } from './main.js';
 import { type CliOptions, UsageError } from './options.js';
 
@@ -47,7 +50,93 @@ export function readsLive(options: CliOptions): boolean {
   return options.live !== null || options.inputs.some(isStreamInput);
 }
 
-export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<Outputs> {
+/**
+ * Refuses output combinations that cannot work before anything is read or written: two outputs on standard
+ * output (their lines would interleave), `--extract -`, `--csv` naming a file; and an output whose folder
+ * does not exist (found now, not after an hour of analysis).
+ */
+export function checkOutputTargets(options: CliOptions): void {
+  const stdoutUsers = [
+    ['--json', options.json],
+    ['--csv', options.csvDir],
+    ['--csv-sessions', options.csvSessions],
+    ['--csv-transactions', options.csvTransactions],
+    ['--csv-recipients', options.csvRecipients],
+    ['--csv-commands', options.csvCommands],
+  ]
+    .filter(([, target]) => target === '-')
+    .map(([flag]) => flag);
+  if (stdoutUsers.length > 1)
+    throw new UsageError(
+      `only one output can go to standard output ('-'), not ${stdoutUsers.join(' and ')}: send the others to files`,
+    );
+  if (options.extractDir === '-')
+    throw new UsageError("--extract takes a folder for the .eml files, not '-' (standard output)");
+  if (options.csvDir !== null && options.csvDir !== '-') {
+    const stat = statSync(options.csvDir, { throwIfNoEntry: false });
+    if (stat !== undefined && !stat.isDirectory())
+      throw new UsageError(
+        `--csv takes a folder, and ${options.csvDir} is a file (one level to one file: --csv-sessions FILE, --csv-recipients FILE, ...)`,
+      );
+  }
+  if (options.extractDir !== null) {
+    const stat = statSync(options.extractDir, { throwIfNoEntry: false });
+    if (stat !== undefined && !stat.isDirectory())
+      throw new UsageError(`--extract takes a folder, and ${options.extractDir} is a file`);
+    // A file run rewrites index.csv: messages already in the folder would be left out of it. A live run
+    // appends to index.csv (a restarted capture goes on where it stopped), so its folder may hold its own files.
+    if (stat !== undefined && !readsLive(options) && readdirSync(options.extractDir).length > 0)
+      throw new UsageError(
+        `--extract ${options.extractDir}: the folder is not empty (files of an earlier run would be missing from the new index.csv): give a new or empty folder`,
+      );
+  }
+  const files = [
+    options.json,
+    options.csvSessions,
+    options.csvTransactions,
+    options.csvRecipients,
+    options.csvCommands,
+    options.clickhouse.spillFile,
+    options.writeFile,
+  ];
+  // The --csv and --extract folders are created with their parents: a file beside them has its folder then.
+  const created = [options.csvDir, options.extractDir]
+    .filter((d): d is string => d !== null && d !== '-')
+    .map((d) => resolve(d));
+  for (const file of files) {
+    if (file === null || file === '-') continue;
+    const folder = dirname(resolve(file));
+    if (created.some((d) => d === folder || d.startsWith(`${folder}${sep}`))) continue;
+    const problem = missingFolder(file);
+    if (problem !== null) throw new OutputPathError(`cannot write ${file}: ${problem}`);
+    if (statSync(file, { throwIfNoEntry: false })?.isDirectory() === true)
+      throw new OutputPathError(`cannot write ${file}: it is a folder`);
+  }
+}
+
+/**
+ * The capture file each session came from, from its id: with several inputs the analyzer prefixes session ids
+ * with the input's number (`2-C000003` is from the second), with one input every session is from it.
+ */
+export function sessionFileOf(files: readonly string[]): (session: SmtpSession) => string | null {
+  if (files.length === 1) {
+    const only = files[0] ?? null;
+    return () => only;
+  }
+  return (session) => {
+    const m = /^(\d+)-/.exec(session.id);
+    return m === null ? null : (files[Number(m[1]) - 1] ?? null);
+  };
+}
+
+/** `inputFiles`: the capture files analysed, in input order (null for live capture): the CSV `file` column. */
+export async function buildOutputSinks(
+  options: CliOptions,
+  io: CliIo,
+  inputFiles: readonly string[] | null = null,
+): Promise<Outputs> {
+  checkOutputTargets(options);
+  const fileOf = sessionFileOf(inputFiles ?? []);
   const sinks: Sink[] = [];
   // Rows of a run that may never end are appended and flushed as each session closes, so a stop loses nothing.
   const append = readsLive(options);
@@ -59,7 +148,9 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
   };
   const csvTargets = [options.csvDir, ...Object.values(files)];
   if (options.csvDir !== null || Object.keys(files).length > 0)
-    sinks.push(createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append }));
+    sinks.push(
+      createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append, fileOf }),
+    );
   const captureFiles: string[] = [];
   if (options.json !== null)
     sinks.push(
@@ -69,6 +160,7 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
         level: options.jsonLevel,
         sensor: options.clickhouse.sensor ?? hostname(),
         captureFileOf: (id) => captureFileOf(id, captureFiles),
+        attempts: options.connectionAttempts,
       }),
     );
   if (options.zeekDir !== null) {
@@ -105,8 +197,10 @@ export async function buildOutputSinks(options: CliOptions, io: CliIo): Promise<
 export async function openLiveInput(options: CliOptions, outputs: Outputs): Promise<InputSpec> {
   const live = options.live;
   if (live === null) throw new Error('openLiveInput without -i');
-  const { openLiveSource } = await import('../capture/live-source.js');
-  const source = await openLiveSource({ ...live, promiscuous: true });
+  const source =
+    options.liveHelper === 'tcpdump'
+      ? await (await import('../capture/tcpdump-source.js')).openTcpdumpSource({ ...live, promiscuous: true })
+      : await (await import('../capture/live-source.js')).openLiveSource({ ...live, promiscuous: true });
   let writer: PcapWriter | null = null;
   try {
     if (options.writeFile !== null) {

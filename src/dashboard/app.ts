@@ -51,6 +51,8 @@ export interface DashboardOptions {
    * box then shows a bar, a percentage and the time left. Null or absent: no bar.
    */
   readonly inputBytes?: number | null;
+  /** Times in UTC (--utc); default: local time, the zone named in the sessions label. */
+  readonly utc?: boolean;
 }
 
 export interface Dashboard {
@@ -189,6 +191,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         };
       return {
         live: options.live,
+        utc: options.utc === true,
         title: options.title,
         phase,
         stats,
@@ -399,6 +402,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     });
     screen.key(['s'], () => {
       ui = { ...ui, sort: SORT_ORDER[(SORT_ORDER.indexOf(ui.sort) + 1) % SORT_ORDER.length] ?? 'time' };
+      draw();
+    });
+    screen.key(['S-s'], () => {
+      ui = { ...ui, sortReverse: !ui.sortReverse };
       draw();
     });
     screen.key(['b'], () => {

@@ -7,7 +7,8 @@
  *    then the reply mix, failures and top lists side by side, then the anomaly log.
  *
  * The header takes the first two rows and the status line the last one. Overlays (session detail, help,
- * file progress) are centred. Every rectangle has a non-negative size even on a tiny terminal.
+ * file progress) are centred, except the session detail, which covers every row but the status line (drawn
+ * smaller, the panels behind it showed fragments of their borders beside it). Every rectangle has a non-negative size even on a tiny terminal.
  */
 
 export interface Rect {
@@ -53,7 +54,8 @@ export function computeLayout(width: number, height: number): Layout {
   const top = HEADER_ROWS;
   const mid = Math.max(0, h - HEADER_ROWS - 1);
   const overlays = {
-    detail: rect(w >= 90 ? 2 : 0, h >= 30 ? 1 : 0, w >= 90 ? w - 4 : w, h >= 30 ? h - 2 : h),
+    // The whole screen but the status line: a smaller box left fragments of the panels' borders beside it.
+    detail: rect(0, 0, w, Math.max(1, h - 1)),
     help: centred(w, h, 74, 26),
     progress: centred(w, h, 64, 14),
   };

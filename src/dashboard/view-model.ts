@@ -13,6 +13,7 @@ import type { RunStats } from '../model/sink.js';
 import type { ReasonClass, SmtpSession } from '../model/types.js';
 import { enhancedMeaning } from '../report/failure-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
+import { dialogueHidden, endDescription } from '../text/session-end.js';
 import { type TranscriptLine, transcriptLines } from '../text/transcript.js';
 import { clip, displayWidth, fitCell, wrap } from '../util/display-text.js';
 import { type Filter, matchesFilter } from './filter.js';
@@ -44,6 +45,8 @@ export interface UiState {
   /** First session row shown (kept so the table does not jump while moving). */
   readonly sessionsTop: number;
   readonly sort: SortKey;
+  /** The sort reversed (S): newest first for time, most last for failures and size, Z to A for server. */
+  readonly sortReverse: boolean;
   readonly filter: Filter;
   readonly bounceOnly: boolean;
   readonly paused: boolean;
@@ -60,6 +63,8 @@ export interface UiState {
 /** What the run looks like now (the analyzer's snapshot plus the numbers only the app can know). */
 export interface RunView {
   readonly live: boolean;
+  /** Times in UTC (--utc); otherwise in the local time zone, which the header names. */
+  readonly utc?: boolean;
   readonly title: string;
   readonly phase: 'reading' | 'finished' | 'failed';
   readonly stats: RunStats;
@@ -139,6 +144,7 @@ export const INITIAL_UI_STATE: UiState = {
   selectedId: null,
   sessionsTop: 0,
   sort: 'time',
+  sortReverse: false,
   filter: { source: '', terms: [] },
   bounceOnly: false,
   paused: false,
@@ -227,6 +233,7 @@ export function selectSessions(
   bounceOnly: boolean,
   sort: SortKey,
   live: boolean,
+  reverse = false,
 ): SmtpSession[] {
   const out: SmtpSession[] = [];
   const take = (s: SmtpSession): void => {
@@ -236,7 +243,8 @@ export function selectSessions(
   };
   for (const s of closed) take(s);
   for (const s of open) take(s);
-  out.sort(compareSessions(sort, live));
+  const compare = compareSessions(sort, live);
+  out.sort(reverse ? (a, b) => compare(b, a) : compare);
   return out;
 }
 
@@ -244,7 +252,15 @@ export function selectSessions(
 export const ANOMALY_LOG_LIMIT = 1_000;
 
 function buildViewData(run: RunView, closed: readonly SmtpSession[], ui: UiState): ViewData {
-  const sessions = selectSessions(run.open, closed, ui.filter, ui.bounceOnly, ui.sort, run.live);
+  const sessions = selectSessions(
+    run.open,
+    closed,
+    ui.filter,
+    ui.bounceOnly,
+    ui.sort,
+    run.live,
+    ui.sortReverse,
+  );
   const replyClasses = [0, 0, 0, 0, 0, 0];
   const failing = new Map<string, number>();
   const reasons = new Map<ReasonClass, number>();
@@ -316,6 +332,9 @@ function buildViewData(run: RunView, closed: readonly SmtpSession[], ui: UiState
 export type ColumnId =
   | 'time'
   | 'flow'
+  | 'id'
+  | 'from'
+  | 'to'
   | 'helo'
   | 'software'
   | 'tls'
@@ -335,8 +354,11 @@ interface ColumnSpec {
 
 /** Columns in display order. */
 const COLUMNS: readonly ColumnSpec[] = [
+  { id: 'id', title: 'Session', min: 9, max: 14, align: 'left' },
   { id: 'time', title: 'Time', min: 8, max: 12, align: 'left' },
   { id: 'flow', title: 'Client → Server', min: 20, max: 60, align: 'left' },
+  { id: 'from', title: 'From', min: 6, max: 28, align: 'left' },
+  { id: 'to', title: 'To', min: 6, max: 28, align: 'left' },
   { id: 'helo', title: 'HELO', min: 10, max: 32, align: 'left' },
   { id: 'software', title: 'Server', min: 7, max: 13, align: 'left' },
   { id: 'tls', title: 'TLS', min: 4, max: 8, align: 'left' },
@@ -347,11 +369,43 @@ const COLUMNS: readonly ColumnSpec[] = [
   { id: 'end', title: 'State', min: 5, max: 16, align: 'left' },
 ];
 
+/** The column each sort orders by. */
+const SORT_COLUMN: Readonly<Record<SortKey, ColumnId>> = {
+  time: 'time',
+  server: 'flow',
+  failures: 'rcpt',
+  size: 'tx',
+};
+
+/**
+ * ▲ when the rows go up the column (oldest first, A to Z), ▼ when they go down: a live view shows the newest
+ * first, failures and size the most first; S reverses each.
+ */
+function sortArrow(sort: SortKey, reverse: boolean, live: boolean): string {
+  const descending = sort === 'failures' || sort === 'size' || (sort === 'time' && live);
+  return descending !== reverse ? '▼' : '▲';
+}
+
 /** Columns dropped first when the table is too narrow. */
-const DROP_ORDER: readonly ColumnId[] = ['auth', 'tls', 'software', 'tx', 'end', 'helo', 'time', 'rcpt'];
+const DROP_ORDER: readonly ColumnId[] = [
+  'auth',
+  'tls',
+  'software',
+  'helo',
+  'tx',
+  'end',
+  'to',
+  'from',
+  'time',
+  'rcpt',
+  'id',
+];
 /** Columns grown first when there is room. */
 const GROW_ORDER: readonly ColumnId[] = [
   'flow',
+  'id',
+  'from',
+  'to',
   'rcpt',
   'tx',
   'time',
@@ -388,10 +442,41 @@ function firstLine(text: string): string {
   return nl < 0 ? text : text.slice(0, nl);
 }
 
-export function sessionCells(s: SmtpSession, open: boolean): Readonly<Record<ColumnId, string>> {
+/** The envelope of a session's first transaction: sender (`<>` for the null path) and first recipient (+ more). */
+function envelopeCells(s: SmtpSession): { from: string; to: string } {
+  const t = s.transactions[0];
+  if (t === undefined) return { from: '-', to: '-' };
+  const from = t.mailFrom === null ? '?' : t.mailFrom === '' ? '<>' : t.mailFrom;
+  const all = s.transactions.flatMap((x) => x.recipients);
+  const first = all[0];
+  const to =
+    first === undefined ? '-' : all.length > 1 ? `${first.address} +${all.length - 1}` : first.address;
+  return { from, to };
+}
+
+/** HH:MM:SS.mmm of a packet time, in UTC or in the local time zone. */
+export function clockTime(tsMicros: number, utc: boolean): string {
+  if (utc) return isoMicros(tsMicros).slice(11, 23);
+  const d = new Date(Math.floor(tsMicros / 1000));
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
+/** The time zone the dashboard's times are in: "UTC", or the local offset ("UTC+05:30"). */
+export function zoneLabel(utc: boolean, atMicros: number = Date.now() * 1000): string {
+  if (utc) return 'UTC';
+  const offset = -new Date(Math.floor(atMicros / 1000)).getTimezoneOffset();
+  if (offset === 0) return 'UTC';
+  const abs = Math.abs(offset);
+  return `UTC${offset > 0 ? '+' : '-'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+export function sessionCells(s: SmtpSession, open: boolean, utc = false): Readonly<Record<ColumnId, string>> {
   const f = factsOf(s);
   return {
-    time: isoMicros(s.startedAt).slice(11, 23),
+    id: s.id,
+    ...envelopeCells(s),
+    time: clockTime(s.startedAt, utc),
     flow: `${endpoint(s.client)} → ${endpoint(s.server)}`,
     helo: s.helo ?? '-',
     software: s.software === 'unknown' ? '?' : s.software,
@@ -400,7 +485,7 @@ export function sessionCells(s: SmtpSession, open: boolean): Readonly<Record<Col
     tx: String(s.transactions.length),
     rcpt: `${f.delivered}/${f.failed}`,
     last: f.lastReply === null ? '-' : `${f.lastReply.code} ${firstLine(f.lastReply.text)}`,
-    end: open ? 'open' : s.end,
+    end: open ? 'open' : dialogueHidden(s) ? 'encrypted' : s.end,
   };
 }
 
@@ -412,10 +497,12 @@ export interface ColumnWidths {
 export function fitColumns(
   width: number,
   cells: readonly Readonly<Record<ColumnId, string>>[],
+  sortColumn: ColumnId | null = null,
 ): ColumnWidths {
   const ideal = new Map<ColumnId, number>();
   for (const c of COLUMNS) {
-    let w = displayWidth(c.title);
+    // The sort column's title carries an arrow (" ▲").
+    let w = displayWidth(c.title) + (c.id === sortColumn ? 2 : 0);
     for (const row of cells) w = Math.max(w, displayWidth(row[c.id]));
     ideal.set(c.id, Math.min(c.max, Math.max(c.min, w)));
   }
@@ -583,7 +670,7 @@ export function detailLines(s: SmtpSession, width: number): StyledLine[] {
     'heading',
   );
   add(
-    `Started ${isoMicros(s.startedAt)}, lasted ${formatDuration(s.endedAt - s.startedAt)}, ended ${s.end} (${s.closeReason})`,
+    `Started ${isoMicros(s.startedAt)}, lasted ${formatDuration(s.endedAt - s.startedAt)}, ended ${endDescription(s)} (${s.closeReason})`,
   );
   add(`Server ${s.serverName ?? '?'} (${s.software}); ${s.heloVerb ?? 'HELO'} ${s.helo ?? '-'}`);
   const tls =
@@ -720,8 +807,11 @@ function headerLines(run: RunView, closed: ClosedView, ui: UiState, width: numbe
     closed.dropped > 0
       ? `  (oldest ${closed.dropped.toLocaleString('en-US')} not kept: limit ${closed.limit.toLocaleString('en-US')})`
       : '';
+  // Connections that carried no byte: counted, not sessions (shown once there are any).
+  const attempts = st.attempts.total > 0 ? `attempts ${st.attempts.total.toLocaleString('en-US')}  ` : '';
   const line2Text =
     `sessions open ${st.sessionsOpen} total ${(st.sessionsOpen + st.sessionsClosed).toLocaleString('en-US')}  ` +
+    attempts +
     `packets ${st.source.packets.toLocaleString('en-US')}  bytes ${formatBytes(st.source.bytes)}  drops ${drops}  rate ${rateText(run)}`;
   const line2: StyledLine = [
     seg(clip(line2Text, width)),
@@ -827,7 +917,7 @@ export const HELP_TEXT: readonly (readonly [string, string])[] = [
   ['Enter', 'open the selected session (Escape closes)'],
   ['Tab  Shift-Tab', 'next / previous panel'],
   ['/', 'filter (Enter applies, empty clears, Escape cancels)'],
-  ['s', 'cycle sort: time, server, failures, size'],
+  ['s  S', 'cycle sort: time, server, failures, size; S reverses it'],
   ['b', 'bounce view: only sessions with failures'],
   ['e', 'export the current view to CSV'],
   ['p', 'pause the display (live; capture goes on)'],
@@ -857,7 +947,7 @@ function statusLine(run: RunView, ui: UiState, data: ViewData | null, width: num
   if (run.error !== null) parts.push(seg(`${run.error}  `, 'bad'));
   if (ui.message !== null) parts.push(seg(`${ui.message.text}  `, ui.message.tone));
   if (data !== null) {
-    const view = `${data.sessions.length.toLocaleString('en-US')} session(s)  sort ${ui.sort}`;
+    const view = `${data.sessions.length.toLocaleString('en-US')} session(s)  sort ${ui.sort}${ui.sortReverse ? ' reversed' : ''}`;
     parts.push(seg(view));
     if (ui.bounceOnly) parts.push(seg('  bounces only', 'warn'));
     if (ui.filter.source !== '') parts.push(seg(`  filter ${ui.filter.source}`, 'accent'));
@@ -924,7 +1014,7 @@ export function toDashboardModel(
   // The closed sessions array is shared until the window changes. The open ones are a new snapshot every
   // frame, but they change only as packets are read: key them on their count and the packet counter.
   const openKey = run.open.length === 0 ? 0 : `${run.open.length} ${run.stats.source.packets}`;
-  const key = [closedItems, openKey, ui.filter, ui.bounceOnly, ui.sort, run.live];
+  const key = [closedItems, openKey, ui.filter, ui.bounceOnly, ui.sort, ui.sortReverse, run.live];
   let data = memo.data;
   if (
     data === null ||
@@ -950,9 +1040,14 @@ export function toDashboardModel(
     else if (selectedIndex >= top + rowCount) top = selectedIndex - rowCount + 1;
   }
   const visible = sessions.slice(top, top + rowCount);
-  const cells = visible.map((s) => sessionCells(s, data.openIds.has(s.id)));
-  const columns = fitColumns(tableInner.width, cells);
+  const utc = run.utc === true;
+  const cells = visible.map((s) => sessionCells(s, data.openIds.has(s.id), utc));
+  const sortColumn = SORT_COLUMN[ui.sort];
+  const columns = fitColumns(tableInner.width, cells, sortColumn);
   const titleCells = Object.fromEntries(COLUMNS.map((c) => [c.id, c.title])) as Record<ColumnId, string>;
+  // The sort column shows the direction: ▲ ascending (oldest, A to Z, fewest), ▼ the reverse.
+  const arrow = sortArrow(ui.sort, ui.sortReverse, run.live);
+  titleCells[sortColumn] = `${titleCells[sortColumn]} ${arrow}`;
   const rows: SessionRow[] = visible.map((s, i) => {
     const row = cells[i];
     const isOpen = data.openIds.has(s.id);
@@ -965,7 +1060,7 @@ export function toDashboardModel(
   });
   const position =
     sessions.length === 0 ? '0' : `${selectedIndex + 1}/${sessions.length.toLocaleString('en-US')}`;
-  const label = `Sessions ${position}${ui.bounceOnly ? ' · bounces' : ''}${ui.filter.source === '' ? '' : ' · filtered'} · sort ${ui.sort}`;
+  const label = `Sessions ${position}${ui.bounceOnly ? ' · bounces' : ''}${ui.filter.source === '' ? '' : ' · filtered'} · sort ${ui.sort} ${arrow} · ${zoneLabel(utc)}`;
 
   const focusedOn = (p: PanelId): boolean => ui.focus === p && !ui.detailOpen;
   let detail: DashboardModel['detail'] = null;

@@ -16,6 +16,11 @@ const RULES: readonly ((text: string) => string | null)[] = [
   (text) => /\bqueued as:?\s+<?([0-9A-Za-z][0-9A-Za-z._@-]*[0-9A-Za-z])>?/i.exec(text)?.[1] ?? null,
   // Exim "OK id=1Mugho-0003Dg-Un" (and the longer ids of Exim 4.97+).
   (text) => /\bid=([0-9A-Za-z]+-[0-9A-Za-z]+-[0-9A-Za-z]+)\b/.exec(text)?.[1] ?? null,
+  // Any other "id=ID" after OK, e.g. an smtp-server (Node) application answering "250 OK id=1hEC046C01".
+  (text) =>
+    /^\s*(?:[245]\.\d{1,3}\.\d{1,3}:?\s+)?OK\b.*?\bid=<?([0-9A-Za-z][0-9A-Za-z._@-]*[0-9A-Za-z])>?/i.exec(
+      text,
+    )?.[1] ?? null,
   // Microsoft Exchange and Microsoft 365: "<id@host> [InternalId=...] Queued mail for delivery".
   (text) => (/queued mail for delivery/i.test(text) ? (/<([^<>\s]+)>/.exec(text)?.[1] ?? null) : null),
   // Sendmail "x9ABC123456789 Message accepted for delivery", OpenSMTPD "2.0.0: 0a1b2c3d Message accepted for delivery".
@@ -33,7 +38,7 @@ const RULES: readonly ((text: string) => string | null)[] = [
 
 /**
  * Queue id in an accepting reply's text, or null when none of the known formats matches.
- * Formats: Postfix / smtp-server "queued as ID", Exim "id=ID", Exchange and Microsoft 365
+ * Formats: Postfix / smtp-server "queued as ID", Exim "id=ID", "OK ... id=ID" (smtp-server applications), Exchange and Microsoft 365
  * "<ID> ... Queued mail for delivery", Sendmail and OpenSMTPD "ID Message accepted for delivery",
  * Gmail "OK time ID - gsmtp", qmail "ok time qp N" (returned as "qp N"), Haraka "Message Queued (ID)".
  */

@@ -166,6 +166,30 @@ function statusClass(
   return STATUS_CLASSES.get(key) ?? null;
 }
 
+/**
+ * The classes a reply's text may choose for a generic status of a subject, where the subject itself says what
+ * the reply is about. X.2 (mailbox status, RFC 3463 section 3.3) names the recipient's mailbox: a text that
+ * reads like a server-wide or network problem ("temporarily busy", "try again later") does not move it there.
+ * The other subjects are used loosely by real servers (Sendmail's 5.3.0 for spam, 4.3.2 for rate limits,
+ * Gmail's 5.6.0 for mail loops): their text still decides.
+ */
+const SUBJECT_CLASSES: ReadonlyMap<number, ReadonlySet<ReasonClass>> = new Map([
+  [
+    2,
+    new Set<ReasonClass>([
+      'mailbox-unknown',
+      'mailbox-full',
+      'message-too-big',
+      'rate-limited',
+      'policy-or-spam',
+    ]),
+  ],
+]);
+
+function fitsSubject(cls: ReasonClass, subject: number): boolean {
+  return SUBJECT_CLASSES.get(subject)?.has(cls) ?? true;
+}
+
 function subjectDefault(
   subject: number,
   detail: number,
@@ -277,9 +301,10 @@ export function classifyFailure(
     if (byStatus !== null) return byStatus;
   }
 
-  // 3. Text of well-known servers.
+  // 3. Text of well-known servers, when it agrees with the subject of the status (RFC 3463): the text of a
+  //    450 4.2.0 "Mailbox temporarily busy" is about the mailbox (X.2), not about the server being down.
   const byText = textClass(lowerText);
-  if (byText !== null) return byText;
+  if (byText !== null && (status === null || fitsSubject(byText, status.subjectNumber))) return byText;
 
   // 4. The subject of a generic status.
   if (status !== null) {
@@ -412,6 +437,17 @@ export function explainFailure(
   const reference = enhancedStatus ?? String(code);
   const cls = classifyFailure(code, enhancedStatus, text, context.stage);
   if (cls === null) return `The reply ${reference} is not a failure.`;
+  if (
+    cls === 'other' &&
+    enhancedStatus !== null &&
+    describeEnhancedStatus(enhancedStatus)?.subjectNumber === 2
+  ) {
+    // X.2.X is about the mailbox itself (RFC 3463): it exists, but does not take mail now.
+    const mailbox = capitalise(mailboxPhrase(context.recipient));
+    return code < 500
+      ? `${mailbox} is not taking mail right now (${reference}): busy, locked or otherwise unavailable. The refusal is temporary, so the sender may retry.`
+      : `${mailbox} does not accept mail (${reference}).`;
+  }
   const [head, tail] = sentenceFor(cls, code < 500, context);
   return `${head} (${reference})${tail}`;
 }

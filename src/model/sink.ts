@@ -6,8 +6,9 @@
 
 import type { SourceStats, SourceWarning } from '../capture/types.js';
 import type { DecodeCounters } from '../decode/types.js';
-import type { SmtpSession } from '../model/types.js';
 import type { AssemblerStats } from '../reassembly/types.js';
+import type { AttemptStats, ConnectionAttempt } from './connection-attempt.js';
+import type { SmtpSession } from './types.js';
 
 export interface RunStats {
   readonly source: SourceStats;
@@ -16,6 +17,14 @@ export interface RunStats {
   /** Sessions closed so far, and open now. */
   readonly sessionsClosed: number;
   readonly sessionsOpen: number;
+  /** Connections that carried no byte either way and are not sessions (connection-attempts.ts). */
+  readonly attempts: AttemptStats;
+  /** Connections open now that have carried no byte yet: each becomes a session or an attempt when it does. */
+  readonly connectionsWaiting: number;
+  /** Times reading waited for slow sinks (back-pressure; docs/LIMITS.md). */
+  readonly sinkWaits: number;
+  /** The global memory budget: how often it was reached and what was closed to keep it (memory-budget.ts). */
+  readonly budget: BudgetStats;
   /** Packet time of the first and last packet (null before the first). */
   readonly firstTsMicros: number | null;
   readonly lastTsMicros: number | null;
@@ -49,6 +58,21 @@ export interface Sink {
   readonly readsMessages?: boolean;
   /** Called once per session, as it closes. A promise applies back-pressure to the analysis. */
   sessionClosed(session: SmtpSession): void | Promise<void>;
+  /**
+   * Called once per connection attempt, in close order among the sessions, when the sink has it (the NDJSON
+   * sink with `--connection-attempts`); attempts are otherwise only counted.
+   */
+  connectionAttempt?(attempt: ConnectionAttempt): void | Promise<void>;
   /** Called once at the end (normal end, signal, or error after partial results). */
   close(summary: RunSummary): Promise<void>;
+}
+
+/** The global memory budget's work in a run (pipeline/memory-budget.ts). */
+export interface BudgetStats {
+  /** Checks that found the process over the budget. */
+  readonly hits: number;
+  /** Connections closed early (as `limit`) to get back under it. */
+  readonly connectionsClosed: number;
+  /** The budget in bytes (0: none). */
+  readonly bytes: number;
 }

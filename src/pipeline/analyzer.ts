@@ -11,18 +11,22 @@ import { openFileSource } from '../capture/open-file.js';
 import type { PacketSource, PacketView, SourceStats, SourceWarning } from '../capture/types.js';
 import { createPacketDecoder } from '../decode/packet-decoder.js';
 import type { DecodeCounters, DecoderOptions, MalformedKind, SkipReason } from '../decode/types.js';
+import { type ConnectionAttempt, NO_ATTEMPTS } from '../model/connection-attempt.js';
 import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '../model/session-builder.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { createAssembler } from '../reassembly/assembler.js';
-import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
+import { DEFAULT_ASSEMBLER_OPTIONS, DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerShard } from '../reassembly/shard.js';
 import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
+import { createAttemptGate } from './attempt-gate.js';
 import { sessionLimitsForSinks } from './config-for-sinks.js';
-import { runPacketLoop } from './packet-loop.js';
-import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
+import { createAttemptCounter, mergeAttemptStats } from './connection-attempts.js';
+import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
+import { runPacketLoop, type WildTimestamps } from './packet-loop.js';
+import { createTlsKeys, type TlsAnalyzerConfig, type TlsInputKeys } from './tls-keys.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
 export interface MessageBodyListener {
@@ -47,6 +51,11 @@ export interface AnalyzerConfig {
   readonly tap?: (packet: PacketView) => void;
   /** Called for each source warning as soon as the source reports it. */
   readonly onWarning?: (warning: SourceWarning, source: string) => void;
+  /**
+   * The global memory budget in bytes (memory-budget.ts); absent: none. Not applied with `shard` (the result
+   * of a split must not depend on each thread's memory).
+   */
+  readonly memoryBudgetBytes?: number;
   /** Analyse only one shard of the connections (pipeline/sharded.ts), told between packets where it is. */
   readonly shard?: AnalyzerShard;
   /**
@@ -74,6 +83,13 @@ export interface Analyzer {
 /** How often a live source's clock moves the packet clock while no packet comes. */
 export const CLOCK_TICK_MS = 1000;
 
+/**
+ * Sessions (and attempt records) waiting for slow sinks before the source is held back: past it, reading waits
+ * until every queued delivery is done (docs/LIMITS.md, "Back-pressure"). The backlog is then at most this plus
+ * what one chunk of input closes (a 1 MiB read), whatever the length of the input and the speed of the disk.
+ */
+export const MAX_QUEUED_DELIVERIES = 256;
+
 const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped: 0, truncated: 0 };
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
@@ -90,14 +106,25 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   const finishedSources: SourceStats[] = [];
   const finishedDecode: DecodeCounters[] = [];
   const finishedAssembler: AssemblerStats[] = [];
+  const attemptCounter = createAttemptCounter();
+  /** Sinks that take one record per attempt; none unless asked (`--connection-attempts`). */
+  const attemptSinks = sinks.filter((s) => s.connectionAttempt !== undefined);
+  /** Connections of the input being read that have neither carried a byte nor closed. */
+  let liveWaiting: (() => number) | null = null;
   let liveDecode: (() => DecodeCounters) | null = null;
   let liveAssembler: (() => AssemblerStats) | null = null;
   const warnings: SourceWarning[] = [];
   const tlsKeys = createTlsKeys(config.tls);
-  const smtpOptions: Partial<SmtpDecoderOptions> = {
-    ...config.smtp,
-    tlsDecryptors: config.smtp?.tlsDecryptors ?? tlsKeys.factory,
-  };
+  /**
+   * The SMTP options of one input. Decryption is on from the moment key material is known (a --tls-keylog file,
+   * or this capture's secrets block): the decoder of each connection reads the property when it is created, at
+   * the connection's first byte. A capture without any key stays exactly as without decryption.
+   */
+  const smtpOptionsFor = (keys: TlsInputKeys): Partial<SmtpDecoderOptions> =>
+    Object.defineProperty({ ...config.smtp }, 'tlsDecryptors', {
+      enumerable: true,
+      get: () => config.smtp?.tlsDecryptors ?? (keys.active() ? keys.factory : null),
+    });
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to
@@ -112,6 +139,22 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let failed = false;
   /** Sessions whose delivery is queued on `delivery`. */
   let queued = 0;
+  /** Times reading waited for the sinks (back-pressure), for the tests and the summary. */
+  let pauses = 0;
+  /** The global memory budget, checked between chunks of input (memory-budget.ts). */
+  const budget =
+    config.memoryBudgetBytes === undefined || config.shard !== undefined
+      ? null
+      : createMemoryBudget(config.memoryBudgetBytes);
+  /** The assembler of the input being read, for the budget's shedding. */
+  let liveShed: { open: () => number; shed: (count: number) => number } | null = null;
+  /** Between chunks of input: keep the budget, and hold the source back while the sinks are behind. */
+  const ready = (): Promise<void> | null => {
+    if (budget !== null && liveShed !== null) budget.check(liveShed.open(), liveShed.shed);
+    if (queued < MAX_QUEUED_DELIVERIES) return null;
+    pauses++;
+    return delivery;
+  };
 
   /** Aborts an input still being opened (standard input that has not sent its first bytes) on stop(). */
   const opening = new AbortController();
@@ -169,9 +212,38 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     }
   };
 
+  const deliverAttempt = (attempt: ConnectionAttempt): void => {
+    if (failed) return;
+    const to = async (): Promise<void> => {
+      for (const sink of attemptSinks) await sink.connectionAttempt?.(attempt);
+    };
+    if (queued > 0) {
+      enqueue(to);
+      return;
+    }
+    for (let i = 0; i < attemptSinks.length; i++) {
+      let result: void | Promise<void>;
+      try {
+        result = attemptSinks[i]?.connectionAttempt?.(attempt);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (result !== undefined) {
+        const waiting = result;
+        enqueue(async () => {
+          await waiting;
+          for (let k = i + 1; k < attemptSinks.length; k++)
+            await attemptSinks[k]?.connectionAttempt?.(attempt);
+        });
+        return;
+      }
+    }
+  };
+
   const emitterFor = (flow: FlowKey, body: MessageBodyListener | undefined) => {
-    // The session model is made at the connection's first event, not when the connection is seen: a flood of
-    // connections that never carry a byte (a SYN flood) then costs no model until each one closes.
+    // The session model is made at the connection's first event, not when the connection is seen. A connection
+    // that never carries a byte (a SYN flood) never gets here: the attempt gate counts it instead.
     let builder: SessionBuilder | null = null;
     let done = false;
     awaitingFirstEvent++;
@@ -219,6 +291,10 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       ),
       sessionsClosed,
       sessionsOpen: open.size + awaitingFirstEvent,
+      attempts: attemptCounter.stats(),
+      connectionsWaiting: liveWaiting === null ? 0 : liveWaiting(),
+      sinkWaits: pauses,
+      budget: budget === null ? NO_BUDGET : budget.stats(),
       firstTsMicros: firstTs,
       lastTsMicros: lastTs,
     };
@@ -230,12 +306,13 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     many: boolean,
   ): Promise<{ description: string; format: string; compressed: boolean } | null> => {
     let source: PacketSource;
+    const inputKeys = tlsKeys.forInput(input.kind === 'file' ? input.path : `input ${index + 1}`);
     try {
       source =
         input.kind === 'file'
           ? await openFileSource(input.path, {
               signal: opening.signal,
-              onSecrets: tlsKeys.onSecrets(input.path),
+              onSecrets: inputKeys.onSecrets,
             })
           : await input.open();
     } catch (error) {
@@ -249,9 +326,39 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const factory = createSmtpStreamFactory(
       (flow) =>
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
-      smtpOptions,
+      smtpOptionsFor(inputKeys),
     );
-    const assembler = createAssembler(factory, { ...config.assembler, ports }, config.shard);
+    const gate = createAttemptGate(factory, (flow, fate, reason, flowStats) => {
+      attemptCounter.add(flow, fate);
+      if (attemptSinks.length === 0) return;
+      deliverAttempt({
+        id: prefix === '' ? flow.id : `${prefix}${flow.id}`,
+        client: flow.client,
+        server: flow.server,
+        fate,
+        closeReason: reason,
+        firstTsMicros: flowStats.firstTsMicros,
+        lastTsMicros: flowStats.lastTsMicros,
+        packetsC2s: flowStats.c2s.packets,
+        packetsS2c: flowStats.s2c.packets,
+      });
+    });
+    liveWaiting = () => gate.waiting;
+    const budgetBytes = config.memoryBudgetBytes;
+    // The out-of-order buffers draw at most a quarter of the budget (memory-budget.ts).
+    const assemblerOptions =
+      budgetBytes === undefined || config.shard !== undefined
+        ? { ...config.assembler, ports }
+        : {
+            ...config.assembler,
+            ports,
+            maxBufferedBytesTotal: Math.min(
+              config.assembler?.maxBufferedBytesTotal ?? DEFAULT_ASSEMBLER_OPTIONS.maxBufferedBytesTotal,
+              Math.floor(budgetBytes / 4),
+            ),
+          };
+    const assembler = createAssembler(gate, assemblerOptions, config.shard);
+    liveShed = { open: () => assembler.stats().openFlows, shed: (n) => assembler.shedOldest(n) };
     const shard = config.shard;
     liveDecode = () => decoder.counters();
     liveAssembler = () => assembler.stats();
@@ -262,13 +369,20 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     try {
       if (!stopped) {
         const result = await runPacketLoop(source, decoder, assembler, {
+          checkTimestamps: clock === undefined,
           ...(config.tap === undefined ? {} : { tap: config.tap }),
+          ready,
           ...(shard === undefined ? {} : { tick: shard.onBoundary, tickEvery: shard.boundaryEvery }),
         });
         if (result.firstTsMicros !== null)
           firstTs = firstTs === null ? result.firstTsMicros : Math.min(firstTs, result.firstTsMicros);
         if (result.lastTsMicros !== null)
           lastTs = lastTs === null ? result.lastTsMicros : Math.max(lastTs, result.lastTsMicros);
+        const wild = wildTimestampWarning(result.wildTimestamps);
+        if (wild !== null) {
+          warnings.push(wild);
+          config.onWarning?.(wild, source.description);
+        }
       }
     } finally {
       if (ticker !== null) clearInterval(ticker);
@@ -278,7 +392,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         config.onWarning?.(w, source.description);
       }
       // Malformed lines of the key logs this input carried (its pcapng decryption secrets blocks).
-      for (const { source: where, warning } of tlsKeys.takeWarnings()) {
+      for (const { source: where, warning } of inputKeys.takeWarnings()) {
         if (warnings.length < 1000) warnings.push(warning);
         config.onWarning?.(warning, where);
       }
@@ -287,6 +401,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       finishedAssembler.push(assembler.stats());
       liveDecode = null;
       liveAssembler = null;
+      liveWaiting = null;
+      liveShed = null;
       current = null;
       await source.close();
     }
@@ -299,9 +415,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       const sources: { description: string; format: string; compressed: boolean }[] = [];
       let failure: unknown = null;
       try {
-        await tlsKeys.start();
         // The key log files' own problems are the command line's to report (once, before any thread starts).
-        tlsKeys.takeWarnings();
+        await tlsKeys.start();
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
           const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);
@@ -322,6 +437,25 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     snapshot(): Snapshot {
       return { stats: stats(), open: [...open.values()].map((b) => b.peek()) };
     },
+  };
+}
+
+/** The capture-quality warning for packets whose own time was not used; null when there were none. */
+export function wildTimestampWarning(wild: WildTimestamps): SourceWarning | null {
+  if (wild.first === null) return null;
+  const { index, tsMicros, usedMicros } = wild.first;
+  const days = Math.abs(tsMicros - usedMicros) / 86_400e6;
+  const distance =
+    days >= 365
+      ? `${(days / 365.25).toFixed(1)} years`
+      : days >= 1
+        ? `${days.toFixed(1)} days`
+        : `${Math.round((days * 86_400) / 60)} minutes`;
+  return {
+    code: 'wild-timestamp',
+    byteOffset: null,
+    packetsBefore: index,
+    message: `${wild.count} packet(s) stamped far outside the capture's running time (the first, packet ${index + 1}, ${distance} ${tsMicros > usedMicros ? 'after' : 'before'} the packets around it): decoded at the running time, so it did not expire connections`,
   };
 }
 
@@ -355,6 +489,10 @@ export function mergeRunStats(all: readonly RunStats[]): RunStats {
     assembler: sumAssemblerStats(all.map((s) => s.assembler)),
     sessionsClosed: all.reduce((n, s) => n + s.sessionsClosed, 0),
     sessionsOpen: all.reduce((n, s) => n + s.sessionsOpen, 0),
+    attempts: all.length === 0 ? NO_ATTEMPTS : mergeAttemptStats(all.map((s) => s.attempts)),
+    connectionsWaiting: all.reduce((n, s) => n + s.connectionsWaiting, 0),
+    sinkWaits: all.reduce((n, s) => n + s.sinkWaits, 0),
+    budget: mergeBudgetStats(all.map((s) => s.budget)),
     firstTsMicros: first,
     lastTsMicros: last,
   };

@@ -1,11 +1,23 @@
 /**
  * The hot loop shared by every command: packets from a source → link/IP/TCP decoding → TCP reassembly.
- * Everything per packet happens synchronously inside the source's callback; nothing here allocates per packet.
+ * Everything per packet happens synchronously inside the source's callback; nothing here allocates per packet
+ * (except for the rare packet held by the wild-timestamp check below).
+ *
+ * Wild timestamps. A packet stamped far from the capture's running time (a SYN-ACK 37 years after its SYN, seen
+ * in a public capture) would move the reassembler's expiry clock by itself and end every open connection as
+ * idle. A packet more than {@link WILD_JUMP_MICROS} away from the running time is therefore held (a copy) until
+ * the next packet says which it is: if that one is back near the running time, the held packet was wild: it is
+ * counted, and decoded at the running time instead of its own; otherwise the clock really jumped (a quiet
+ * period, a new day of a long capture) and the held packet goes on with its own time. A packet held at the end
+ * of the input goes on with its own time. Sources stamped on arrival (live capture) are not checked.
  */
 
 import type { PacketSource, PacketView } from '../capture/types.js';
 import type { PacketDecoder } from '../decode/types.js';
 import type { Assembler } from '../reassembly/types.js';
+
+/** Distance from the running time beyond which a packet's own timestamp needs the next packet to confirm it. */
+export const WILD_JUMP_MICROS = 300 * 1_000_000;
 
 export interface PacketLoopHooks {
   /** Sees every packet before decoding (the `-w` capture writer). */
@@ -13,11 +25,23 @@ export interface PacketLoopHooks {
   /** Called with the packet time every `tickEvery` packets (progress, live flushes). */
   readonly tick?: (tsMicros: number) => void;
   readonly tickEvery?: number;
+  /** Check for wild timestamps (default true; off for sources stamped on arrival). */
+  readonly checkTimestamps?: boolean;
+  /** Asked between chunks of input; a promise holds reading back until it settles (PacketSource.forEach). */
+  readonly ready?: () => Promise<void> | null;
+}
+
+export interface WildTimestamps {
+  /** Packets whose own time was not used (decoded at the running time). */
+  readonly count: number;
+  /** The first of them: its position in the source, its own time and the running time it was decoded at. */
+  readonly first: { readonly index: number; readonly tsMicros: number; readonly usedMicros: number } | null;
 }
 
 export interface PacketLoopResult {
   readonly firstTsMicros: number | null;
   readonly lastTsMicros: number | null;
+  readonly wildTimestamps: WildTimestamps;
 }
 
 export async function runPacketLoop(
@@ -31,17 +55,56 @@ export async function runPacketLoop(
   const tap = hooks.tap;
   const tick = hooks.tick;
   const tickEvery = hooks.tickEvery ?? 4096;
+  const check = hooks.checkTimestamps !== false;
   let untilTick = tickEvery;
   const segment = decoder.segment;
-  await source.forEach((packet) => {
-    if (first === null) first = packet.tsMicros;
-    last = packet.tsMicros;
-    if (tap !== undefined) tap(packet);
+  /** The running time: the latest trusted packet time. */
+  let clock: number | null = null;
+  let held: PacketView | null = null;
+  let wildCount = 0;
+  let firstWild: WildTimestamps['first'] = null;
+
+  const handle = (packet: PacketView): void => {
+    const ts = packet.tsMicros;
+    if (first === null || ts < first) first = ts;
+    if (last === null || ts > last) last = ts;
     if (decoder.decodeSegment(packet)) assembler.push(segment);
+  };
+
+  await source.forEach((packet) => {
+    if (tap !== undefined) tap(packet);
+    const ts = packet.tsMicros;
+    if (!check) handle(packet);
+    else {
+      if (held !== null) {
+        const h = held;
+        held = null;
+        if (clock !== null && Math.abs(ts - clock) <= WILD_JUMP_MICROS) {
+          // Back near the running time: the held packet's own time was wild.
+          wildCount++;
+          firstWild ??= { index: h.index, tsMicros: h.tsMicros, usedMicros: clock };
+          h.tsMicros = clock;
+        } else clock = h.tsMicros;
+        handle(h);
+      }
+      if (clock === null || Math.abs(ts - clock) <= WILD_JUMP_MICROS) {
+        if (clock === null || ts > clock) clock = ts;
+        handle(packet);
+      } else {
+        const start = packet.offset;
+        held = { ...packet, buffer: packet.buffer.slice(start, start + packet.capturedLength), offset: 0 };
+      }
+    }
     if (tick !== undefined && --untilTick === 0) {
       untilTick = tickEvery;
       tick(packet.tsMicros);
     }
-  });
-  return { firstTsMicros: first, lastTsMicros: last };
+  }, hooks.ready);
+  const rest = held as PacketView | null;
+  if (rest !== null) handle(rest);
+  return {
+    firstTsMicros: first,
+    lastTsMicros: last,
+    wildTimestamps: { count: wildCount, first: firstWild },
+  };
 }

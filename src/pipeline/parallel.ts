@@ -131,7 +131,10 @@ export function createParallelAnalyzer(
   options: ParallelOptions = {},
 ): Analyzer {
   const maxBuffered = Math.max(1, options.maxBufferedSessions ?? DEFAULT_MAX_BUFFERED_SESSIONS);
-  const plan = parallelPlan(config, options);
+  // One record per connection attempt is written by the main thread's sinks: the workers only count attempts.
+  const plan = sinks.some((s) => s.connectionAttempt !== undefined)
+    ? 'one-thread'
+    : parallelPlan(config, options);
   if (plan === 'one-file-split')
     return createShardedAnalyzer(config, sinks, {
       shards: options.shards ?? 1,

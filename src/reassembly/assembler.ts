@@ -219,6 +219,7 @@ export function createAssembler(
       s2c: conn.server.stats,
       sawSyn: conn.sawSyn,
       sawSynAck: conn.sawSynAck,
+      ...(conn.firstClose === null ? {} : { firstClose: conn.firstClose }),
     };
   }
 
@@ -408,6 +409,8 @@ export function createAssembler(
       if (!created) return;
     }
 
+    if ((flags & (FIN | RST)) !== 0 && conn.firstClose === null)
+      conn.firstClose = fromA === conn.aIsClient ? 'c2s' : 's2c';
     active.segment(segment, ts);
     if (active.bufferedBytes > 0) holding.add(active);
 
@@ -452,6 +455,17 @@ export function createAssembler(
     return closedCount;
   }
 
+  function shedOldest(count: number): number {
+    let closedCount = 0;
+    let head = table.openHead;
+    while (head !== null && closedCount < count) {
+      close(head, 'limit', latestTsMicros);
+      closedCount++;
+      head = table.openHead;
+    }
+    return closedCount;
+  }
+
   function flushAll(reason: CloseReason): void {
     let head = table.openHead;
     at.segment = segments;
@@ -484,5 +498,5 @@ export function createAssembler(
     };
   }
 
-  return { push, advance, flushOlderThan, flushAll, stats };
+  return { push, advance, flushOlderThan, shedOldest, flushAll, stats };
 }

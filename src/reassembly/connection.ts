@@ -18,6 +18,8 @@ export class Connection {
   aIsClient = true;
   sawSyn = false;
   sawSynAck = false;
+  /** Direction of the first FIN or RST delivered; null before one came. */
+  firstClose: 'c2s' | 's2c' | null = null;
   lastTsMicros: number;
   closedTsMicros = 0;
   /** Packet time after which a connection with both FINs in closes even with holes left; -1: not waiting. */

@@ -85,6 +85,11 @@ export interface FlowStats {
   /** Whether a SYN from the client was seen (false: picked up midstream). */
   readonly sawSyn: boolean;
   readonly sawSynAck: boolean;
+  /**
+   * Direction of the connection's first FIN or RST (who closed first); absent when neither came (idle timeout,
+   * end of capture, eviction). Tells a server that closed without a greeting from a client that gave up.
+   */
+  readonly firstClose?: Direction;
 }
 
 export interface StreamHandler {
@@ -141,6 +146,11 @@ export interface Assembler {
   advance(tsMicros: number): void;
   /** Closes connections idle since before `tsMicros` (packet time). Returns how many were closed. */
   flushOlderThan(tsMicros: number): number;
+  /**
+   * Closes the `count` least recently active open connections as `limit` (the global memory budget, see
+   * pipeline/memory-budget.ts). Returns how many were closed.
+   */
+  shedOldest(count: number): number;
   /** Closes every open connection with `reason` (end of input, shutdown). */
   flushAll(reason: CloseReason): void;
   stats(): AssemblerStats;

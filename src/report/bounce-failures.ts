@@ -226,6 +226,12 @@ function transactionFailures(session: SmtpSession, t: TransactionRecord): Failur
   return rows;
 }
 
+/** The user name of the AUTH attempt sent at `tsMicros` (the last one sent by then), when the dialogue showed it. */
+function authUser(session: SmtpSession, tsMicros: number): string | null {
+  const sent = session.auth.filter((a) => a.tsMicros <= tsMicros);
+  return (sent[sent.length - 1] ?? session.auth[0])?.username ?? null;
+}
+
 /** Failures of one session, in time order. */
 export function sessionFailures(session: SmtpSession): FailureRow[] {
   const rows: FailureRow[] = [];
@@ -252,7 +258,11 @@ export function sessionFailures(session: SmtpSession): FailureRow[] {
   for (const c of session.commands) {
     if (c.transaction !== null || !isFailure(c.reply)) continue;
     const stage = sessionStage(c);
-    if (stage !== null) rows.push(replyRow(base, 'session', stage, c.reply, null));
+    if (stage === null) continue;
+    const row = replyRow(base, 'session', stage, c.reply, null);
+    // A refused login names the user it was for (the secret is never kept here).
+    const user = stage === 'auth' ? authUser(session, c.tsMicros) : null;
+    rows.push(user === null ? row : { ...row, explanation: `Login as ${user}: ${row.explanation}` });
   }
   for (const t of session.transactions) rows.push(...transactionFailures(session, t));
   rows.push(...afterQueueFailures(session));

@@ -32,7 +32,23 @@ export interface ColumnSpec<Row> {
   readonly name: string;
   readonly type: ColumnType;
   readonly description: string;
+  /**
+   * The text may hold several lines (a multi-line reply, lines joined by a line feed in the model): a CSV cell
+   * joins them with {@link LINE_SEPARATOR}; other writers keep the line feeds.
+   */
+  readonly lines?: true;
   get(row: Row): CellValue;
+}
+
+/** How a CSV cell shows the line breaks of a multi-line reply (docs/CSV.md). */
+export const LINE_SEPARATOR = ' | ';
+
+/** The null reverse-path `<>` (what marks a bounce), as a CSV cell shows it; an unknown sender stays empty. */
+export const NULL_SENDER = '<>';
+
+/** MAIL FROM as a cell: `<>` for the null path (the model's ''), null (empty) when unknown (midstream). */
+export function mailFromCell(mailFrom: string | null): string | null {
+  return mailFrom === '' ? NULL_SENDER : mailFrom;
 }
 
 export interface TransactionRow {
@@ -59,6 +75,7 @@ export interface Level {
     readonly name: string;
     readonly type: ColumnType;
     readonly description: string;
+    readonly lines?: true;
   }[];
   /** The level's rows for one session, each as cells in column order. */
   records(session: SmtpSession): CellValue[][];
@@ -351,7 +368,8 @@ export const SESSION_COLUMNS: readonly ColumnSpec<SmtpSession>[] = [
   {
     name: 'last_reply_text',
     type: 'string',
-    description: 'Text of the last reply (lines joined by a line feed).',
+    description: 'Text of the last reply (the lines of a multi-line reply joined by ` | `).',
+    lines: true,
     get: (s) => lastReply(s)?.text ?? null,
   },
   {
@@ -508,8 +526,9 @@ export const TRANSACTION_COLUMNS: readonly ColumnSpec<TransactionRow>[] = [
   {
     name: 'mail_from',
     type: 'string',
-    description: 'Reverse path of MAIL FROM without angle brackets; empty for the null path `<>`.',
-    get: (r) => r.transaction.mailFrom,
+    description:
+      'Reverse path of MAIL FROM without angle brackets; `<>` for the null path (a bounce); empty when unknown (the capture began after MAIL FROM).',
+    get: (r) => mailFromCell(r.transaction.mailFrom),
   },
   {
     name: 'mail_size',
@@ -612,7 +631,8 @@ export const TRANSACTION_COLUMNS: readonly ColumnSpec<TransactionRow>[] = [
   {
     name: 'final_text',
     type: 'string',
-    description: 'Text of the reply at end of data.',
+    description: 'Text of the reply at end of data (lines joined by ` | `).',
+    lines: true,
     get: (r) => r.transaction.finalReply?.text ?? null,
   },
   {
@@ -732,7 +752,7 @@ export const RECIPIENT_COLUMNS: readonly ColumnSpec<RecipientRow>[] = [
     name: 'mail_from',
     type: 'string',
     description: 'Reverse path of the transaction (copied for convenience).',
-    get: (r) => r.transaction.mailFrom,
+    get: (r) => mailFromCell(r.transaction.mailFrom),
   },
   {
     name: 'rcpt_at',
@@ -761,7 +781,8 @@ export const RECIPIENT_COLUMNS: readonly ColumnSpec<RecipientRow>[] = [
   {
     name: 'rcpt_text',
     type: 'string',
-    description: 'Text of the reply to RCPT.',
+    description: 'Text of the reply to RCPT (lines joined by ` | `).',
+    lines: true,
     get: (r) => r.recipient.rcptReply?.text ?? null,
   },
   {
@@ -857,7 +878,8 @@ export const COMMAND_COLUMNS: readonly ColumnSpec<CommandRow>[] = [
   {
     name: 'reply_text',
     type: 'string',
-    description: 'Reply text (lines joined by a line feed).',
+    description: 'Reply text (the lines of a multi-line reply joined by ` | `).',
+    lines: true,
     get: (r) => r.command.reply?.text ?? null,
   },
   {
@@ -893,7 +915,12 @@ function defineLevel<Row>(
 ): Level {
   return {
     name,
-    columns: columns.map(({ name: n, type, description }) => ({ name: n, type, description })),
+    columns: columns.map(({ name: n, type, description, lines }) => ({
+      name: n,
+      type,
+      description,
+      ...(lines === undefined ? {} : { lines }),
+    })),
     records(session) {
       const out: CellValue[][] = [];
       for (const row of rows(session)) {

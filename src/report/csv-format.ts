@@ -1,6 +1,7 @@
 /**
  * CSV text for report rows (RFC 4180 quoting by csv-stringify), with the cell-safety rules of docs/CSV.md:
  *
+ *  - multi-line text cells (replies): the lines are joined by ` | ` ({@link LINE_SEPARATOR}).
  *  - `string` cells: every control and bidi formatting character is replaced by a visible escape
  *    (util/display-text.ts), then a cell starting with `=`, `+`, `-`, `@` (or their full-width forms), TAB or CR is
  *    prefixed with a single quote `'` so a spreadsheet does not run it as a formula. String cells are always
@@ -13,12 +14,14 @@
 
 import { stringify } from 'csv-stringify/sync';
 import { safeText } from '../util/display-text.js';
-import type { CellValue, ColumnType } from './columns.js';
+import { type CellValue, type ColumnType, LINE_SEPARATOR } from './columns.js';
 import { formatIsoMicros } from './iso-micros.js';
 
 export interface CsvColumn {
   readonly name: string;
   readonly type: ColumnType;
+  /** A multi-line text: its lines are joined by {@link LINE_SEPARATOR} (not escaped as `\x0A`). */
+  readonly lines?: true;
 }
 
 export interface CsvFormatter {
@@ -36,11 +39,11 @@ export interface CsvFormatOptions {
 type RawCell = string | number | boolean | null;
 
 /** The value a cell is given to the CSV encoder: the model value after the safety rules. */
-export function toCsvValue(value: CellValue, type: ColumnType): RawCell {
+export function toCsvValue(value: CellValue, type: ColumnType, lines = false): RawCell {
   if (value === null) return null;
   switch (type) {
     case 'string':
-      return safeText(String(value));
+      return safeText(lines ? String(value).split(/\r?\n/).join(LINE_SEPARATOR) : String(value));
     case 'time':
       return typeof value === 'number' ? formatIsoMicros(value) : safeText(String(value));
     case 'int':
@@ -57,6 +60,7 @@ export function createCsvFormatter(
 ): CsvFormatter {
   const recordDelimiter = options.crlf === true ? 'windows' : 'unix';
   const types = columns.map((c) => c.type);
+  const multiline = columns.map((c) => c.lines === true);
   const header = stringify([columns.map((c) => c.name)], { record_delimiter: recordDelimiter });
   const stringifyOptions = {
     record_delimiter: recordDelimiter,
@@ -72,7 +76,7 @@ export function createCsvFormatter(
       for (let r = 0; r < records.length; r++) {
         const rec = records[r]!;
         const row: RawCell[] = new Array(types.length);
-        for (let i = 0; i < types.length; i++) row[i] = toCsvValue(rec[i] ?? null, types[i]!);
+        for (let i = 0; i < types.length; i++) row[i] = toCsvValue(rec[i] ?? null, types[i]!, multiline[i]);
         rows[r] = row;
       }
       return stringify(rows, stringifyOptions);

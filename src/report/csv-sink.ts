@@ -28,6 +28,11 @@ export interface CsvSinkOptions {
   readonly crlf?: boolean;
   /** Stream used for `-` (standard output by default). */
   readonly stdout?: NodeJS.WritableStream;
+  /**
+   * The capture file a session came from: given, every level gets a last column `file` (docs/CSV.md), so the
+   * rows of a multi-file run say where they came from.
+   */
+  readonly fileOf?: (session: SmtpSession) => string | null;
 }
 
 export const CSV_FILE_NAMES: Readonly<Record<LevelName, string>> = {
@@ -62,8 +67,17 @@ export function resolveCsvTargets(options: CsvSinkOptions): Partial<Record<Level
   return targets;
 }
 
+/** The column added when the sink knows each session's capture file. */
+export const FILE_COLUMN = {
+  name: 'file',
+  type: 'string',
+  description:
+    'The capture file the session was read from (as named on the command line, or found in a folder).',
+} as const;
+
 export function createCsvSink(options: CsvSinkOptions): Sink {
   const append = options.append === true;
+  const fileOf = options.fileOf;
   const targets: Target[] = [];
   const resolved = resolveCsvTargets(options);
   // `--csv DIR` names a folder that need not exist yet (the levels' own files are created atomically).
@@ -71,7 +85,9 @@ export function createCsvSink(options: CsvSinkOptions): Sink {
   for (const level of LEVEL_NAMES) {
     const path = resolved[level];
     if (path === undefined) continue;
-    const formatter = createCsvFormatter(LEVELS[level].columns, options.crlf === true ? { crlf: true } : {});
+    const columns =
+      options.fileOf === undefined ? LEVELS[level].columns : [...LEVELS[level].columns, FILE_COLUMN];
+    const formatter = createCsvFormatter(columns, options.crlf === true ? { crlf: true } : {});
     const out = createOutputFile(path, {
       append,
       header: formatter.header,
@@ -84,7 +100,12 @@ export function createCsvSink(options: CsvSinkOptions): Sink {
     name: 'csv',
     async sessionClosed(session: SmtpSession) {
       for (const t of targets) {
-        const text = t.formatter.format(LEVELS[t.level].records(session));
+        const records = LEVELS[t.level].records(session);
+        if (fileOf !== undefined) {
+          const file = fileOf(session);
+          for (const r of records) r.push(file);
+        }
+        const text = t.formatter.format(records);
         if (text !== '') await t.out.write(text);
         if (append) await t.out.flush();
       }

@@ -35,7 +35,7 @@ import {
 import { join } from 'node:path';
 import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession, TransactionRecord } from '../model/types.js';
-import type { CellValue, ColumnSpec } from './columns.js';
+import { type CellValue, type ColumnSpec, mailFromCell } from './columns.js';
 import { createCsvFormatter } from './csv-format.js';
 import { createOutputFile } from './output-file.js';
 
@@ -123,14 +123,15 @@ export const EXTRACT_INDEX_COLUMNS: readonly ColumnSpec<ExtractIndexRow>[] = [
   {
     name: 'mail_from',
     type: 'string',
-    description: 'Envelope sender (MAIL FROM); empty for `<>`.',
-    get: (r) => r.transaction?.mailFrom ?? null,
+    description: 'Envelope sender (MAIL FROM); `<>` for the null path; empty when unknown.',
+    get: (r) => (r.transaction === null ? null : mailFromCell(r.transaction.mailFrom)),
   },
   {
     name: 'recipients',
     type: 'string',
-    description: 'Envelope recipients (RCPT TO), space-separated.',
-    get: (r) => (r.transaction === null ? null : r.transaction.recipients.map((x) => x.address).join(' ')),
+    description:
+      'Recipients the server accepted at RCPT TO (the message is addressed to them), space-separated; the refused ones are in `refused_recipients`.',
+    get: (r) => (r.transaction === null ? null : recipientsWhere(r.transaction, false)),
   },
   {
     name: 'subject',
@@ -162,7 +163,22 @@ export const EXTRACT_INDEX_COLUMNS: readonly ColumnSpec<ExtractIndexRow>[] = [
     description: '`started_at` in microseconds since the Unix epoch.',
     get: (r) => r.transaction?.startedAt ?? null,
   },
+  {
+    name: 'refused_recipients',
+    type: 'string',
+    description:
+      'Recipients the server refused at RCPT TO (4xx or 5xx), space-separated: the message was not sent to them.',
+    get: (r) => (r.transaction === null ? null : recipientsWhere(r.transaction, true)),
+  },
 ];
+
+/** The recipients of `t` refused at RCPT (`refused`), or the others, space-separated. */
+function recipientsWhere(t: TransactionRecord, refused: boolean): string {
+  return t.recipients
+    .filter((x) => (x.disposition === 'rejected-rcpt' || x.disposition === 'deferred-rcpt') === refused)
+    .map((x) => x.address)
+    .join(' ');
+}
 
 /** `<session_id>-<depth>` with every character outside `[A-Za-z0-9.-]` replaced by `_` (at most 200 chars). */
 export function extractBaseName(sessionId: string, depth: number): string {

@@ -13,6 +13,7 @@ import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { type DocumentContext, NO_DOCUMENT_CONTEXT, toSessionDocument } from './json-document.js';
 import { toRecipientDocuments } from './json-recipient-document.js';
+import { toAttemptDocument, toRunDocument } from './json-run-records.js';
 import { createOutputFile } from './output-file.js';
 
 export interface JsonSinkOptions {
@@ -22,6 +23,8 @@ export interface JsonSinkOptions {
   readonly append?: boolean;
   /** Stream used for `-` (standard output by default). */
   readonly stdout?: NodeJS.WritableStream;
+  /** Also one line per connection attempt and a run record at the end (`--connection-attempts`). */
+  readonly attempts?: boolean;
   /** One document per session (default) or per recipient (`--json-level recipients`). */
   readonly level?: JsonLevel;
   /** `observer.name` (default: null). */
@@ -61,7 +64,8 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
     header: '',
     ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
   });
-  return {
+  const line = (document: unknown): string => `${escapeInvisibles(JSON.stringify(document))}\n`;
+  const sink: Sink = {
     name: 'json',
     async sessionClosed(session: SmtpSession) {
       const context: DocumentContext = {
@@ -75,8 +79,17 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
       if (text !== '') await out.write(text);
       if (append) await out.flush();
     },
-    async close(_summary: RunSummary) {
+    async close(summary: RunSummary) {
+      if (options.attempts === true) await out.write(line(toRunDocument(summary)));
       await out.commit();
+    },
+  };
+  if (options.attempts !== true) return sink;
+  return {
+    ...sink,
+    async connectionAttempt(attempt) {
+      await out.write(line(toAttemptDocument(attempt)));
+      if (append) await out.flush();
     },
   };
 }

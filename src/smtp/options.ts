@@ -18,6 +18,13 @@ export const DEFAULT_SMTP_DECODER_OPTIONS: SmtpDecoderOptions = Object.freeze({
   tlsDecryptors: null,
 });
 
+/** Options objects this module resolved: passed again (one per connection), they are used as they are. */
+const RESOLVED = new WeakSet<object>();
+
 export function resolveSmtpDecoderOptions(options?: Partial<SmtpDecoderOptions>): SmtpDecoderOptions {
-  return { ...DEFAULT_SMTP_DECODER_OPTIONS, ...options };
+  if (options === undefined) return DEFAULT_SMTP_DECODER_OPTIONS;
+  if (RESOLVED.has(options)) return options as SmtpDecoderOptions;
+  const resolved = Object.freeze({ ...DEFAULT_SMTP_DECODER_OPTIONS, ...options });
+  RESOLVED.add(resolved);
+  return resolved;
 }

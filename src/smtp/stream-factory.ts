@@ -19,7 +19,8 @@ import type {
   StreamHandler,
   StreamHandlerFactory,
 } from '../reassembly/types.js';
-import { createSmtpDecoder } from './decoder.js';
+import { SmtpDialogue } from './dialogue/dialogue.js';
+import { resolveSmtpDecoderOptions } from './options.js';
 import type { SmtpDecoderOptions, SmtpEvent } from './types.js';
 
 export const IMPLICIT_TLS_PORT = 465;
@@ -31,17 +32,12 @@ class LazySmtpHandler implements StreamHandler {
   constructor(
     private readonly flow: FlowKey,
     private readonly emit: (event: SmtpEvent) => void,
-    private readonly options: Partial<SmtpDecoderOptions> | undefined,
+    private readonly options: ResolvedOptions,
   ) {}
 
   private open(): StreamHandler {
     const port = this.flow.server.port;
-    const options = this.options;
-    const decoder = createSmtpDecoder(this.flow, this.emit, {
-      ...options,
-      implicitTls: options?.implicitTls === true || port === IMPLICIT_TLS_PORT,
-      lmtp: options?.lmtp === true || port === LMTP_PORT,
-    });
+    const decoder = new SmtpDialogue(this.flow, this.emit, this.options.forPort(port));
     this.decoder = decoder;
     return decoder;
   }
@@ -59,13 +55,35 @@ class LazySmtpHandler implements StreamHandler {
   }
 }
 
+/** The options resolved once per factory, in the four variants the port rules give (not per connection). */
+class ResolvedOptions {
+  private readonly variants: SmtpDecoderOptions[];
+
+  constructor(options: Partial<SmtpDecoderOptions> | undefined) {
+    const base = resolveSmtpDecoderOptions(options);
+    const make = (implicitTls: boolean, lmtp: boolean): SmtpDecoderOptions =>
+      resolveSmtpDecoderOptions({
+        ...base,
+        implicitTls: base.implicitTls || implicitTls,
+        lmtp: base.lmtp || lmtp,
+      });
+    this.variants = [make(false, false), make(true, false), make(false, true), make(true, true)];
+  }
+
+  forPort(port: number): SmtpDecoderOptions {
+    const index = (port === IMPLICIT_TLS_PORT ? 1 : 0) + (port === LMTP_PORT ? 2 : 0);
+    return this.variants[index] as SmtpDecoderOptions;
+  }
+}
+
 export function createSmtpStreamFactory(
   emitFor: (flow: FlowKey) => (event: SmtpEvent) => void,
   options?: Partial<SmtpDecoderOptions>,
 ): StreamHandlerFactory {
+  const resolved = new ResolvedOptions(options);
   return {
     create(flow: FlowKey): StreamHandler {
-      return new LazySmtpHandler(flow, emitFor(flow), options);
+      return new LazySmtpHandler(flow, emitFor(flow), resolved);
     },
   };
 }

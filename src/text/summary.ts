@@ -4,19 +4,69 @@
  * (only with the number of distinct servers, codes and reasons, each map bounded).
  */
 
+import { ATTEMPT_FATES, TOP_ADDRESSES } from '../model/connection-attempt.js';
 import type { RunSummary, Sink } from '../model/sink.js';
-import type { ReasonClass, SmtpSession } from '../model/types.js';
-import { safeText, table } from '../util/display-text.js';
-import { byCount, endpoint, formatBytes, increment, isoMicros } from './format.js';
+import type { ReasonClass, RecipientDisposition, SmtpSession } from '../model/types.js';
+import { clip, safeText, table } from '../util/display-text.js';
+import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from './format.js';
+import { createLatencyHistogram, type LatencyHistogram } from './latency-histogram.js';
+import { endDescription } from './session-end.js';
 
 /** Distinct keys kept per histogram; further keys are counted under "(other)". */
 const MAX_KEYS = 5_000;
+
+/** Distinct EHLO keywords kept per server (the union of its sessions' answers). */
+const MAX_KEYWORDS = 64;
 
 interface ServerInfo {
   sessions: number;
   name: string | null;
   software: string;
-  keywords: string;
+  /** Every keyword the server announced in any of its sessions, in the order first seen. */
+  keywords: Set<string>;
+  /** Sessions with an EHLO answer (the others said HELO, or their answer was not seen). */
+  ehloSessions: number;
+  outcomes: Outcomes;
+  /** Time from each command to its reply. */
+  latency: LatencyHistogram;
+}
+
+/** Recipients by what became of them. */
+interface Outcomes {
+  delivered: number;
+  deferred: number;
+  rejected: number;
+  /** Not sent (RSET, QUIT) or the deciding reply not captured. */
+  other: number;
+}
+
+const noOutcomes = (): Outcomes => ({ delivered: 0, deferred: 0, rejected: 0, other: 0 });
+
+function countOutcome(o: Outcomes, disposition: RecipientDisposition): void {
+  if (disposition === 'delivered') o.delivered++;
+  else if (disposition.startsWith('deferred')) o.deferred++;
+  else if (disposition.startsWith('rejected')) o.rejected++;
+  else o.other++;
+}
+
+/** The domain of a recipient address (lower case), or "(no domain)". */
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at === -1
+    ? '(no domain)'
+    : address
+        .slice(at + 1)
+        .replace(/>$/, '')
+        .toLowerCase();
+}
+
+/** What a server announced: the union of its sessions' EHLO keywords, said as such. */
+function announced(v: ServerInfo): string {
+  if (v.ehloSessions === 0) return 'EHLO not seen (HELO only)';
+  const keywords = safeText([...v.keywords].join(' ')) || '(no extensions)';
+  return v.ehloSessions === 1
+    ? `EHLO: ${keywords}`
+    : `EHLO (union of ${v.ehloSessions} sessions): ${keywords}`;
 }
 
 function bump<K>(map: Map<K, number>, key: K, other: K): void {
@@ -24,11 +74,41 @@ function bump<K>(map: Map<K, number>, key: K, other: K): void {
   else increment(map, other);
 }
 
-export interface SummaryAggregator extends Sink {
-  format(summary: RunSummary): string;
+/** Packets stamped far outside the capture's running time (their warnings start with the count). */
+function wildTimestamps(summary: RunSummary): number {
+  let n = 0;
+  for (const w of summary.warnings)
+    if (w.code === 'wild-timestamp') n += Number(/^(\d+)/.exec(w.message)?.[1] ?? 0);
+  return n;
 }
 
-export function createSummaryAggregator(write: (text: string) => void = () => {}): SummaryAggregator {
+export interface SummaryFormat {
+  /** Cut every line to this many columns (a terminal's width); null or absent: never cut (a file or pipe). */
+  readonly width?: number | null;
+}
+
+export interface SummaryAggregator extends Sink {
+  format(summary: RunSummary, options?: SummaryFormat): string;
+}
+
+export interface SummaryOptions {
+  /** The capture file of a session: with several files, the summary gets a section per file. */
+  readonly fileOf?: (session: SmtpSession) => string | null;
+}
+
+interface FileInfo {
+  sessions: number;
+  /** Recipients refused or deferred, and transactions that failed before any recipient. */
+  failures: number;
+  first: number;
+  last: number;
+}
+
+export function createSummaryAggregator(
+  write: (text: string) => void = () => {},
+  options: SummaryOptions = {},
+): SummaryAggregator {
+  const perFile = new Map<string, FileInfo>();
   let sessions = 0;
   let transactions = 0;
   let recipients = 0;
@@ -44,6 +124,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
   const failureSamples = new Map<ReasonClass, string>();
   const servers = new Map<string, ServerInfo>();
   const anomalies = new Map<string, number>();
+  const domains = new Map<string, Outcomes>();
   let midstream = 0;
   let oneSided = 0;
   let withGaps = 0;
@@ -54,9 +135,23 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
 
   const addSession = (s: SmtpSession): void => {
     sessions++;
+    const file = options.fileOf?.(s) ?? null;
+    let fileInfo: FileInfo | undefined;
+    if (file !== null) {
+      fileInfo = perFile.get(file);
+      if (fileInfo === undefined && perFile.size < MAX_KEYS) {
+        fileInfo = { sessions: 0, failures: 0, first: s.startedAt, last: s.endedAt };
+        perFile.set(file, fileInfo);
+      }
+      if (fileInfo !== undefined) {
+        fileInfo.sessions++;
+        fileInfo.first = Math.min(fileInfo.first, s.startedAt);
+        fileInfo.last = Math.max(fileInfo.last, s.endedAt);
+      }
+    }
     first = first === null ? s.startedAt : Math.min(first, s.startedAt);
     last = last === null ? s.endedAt : Math.max(last, s.endedAt);
-    increment(ends, s.end);
+    increment(ends, endDescription(s));
     increment(tlsModes, s.tls.mode);
     for (const a of s.auth) increment(authOutcomes, `${a.mechanism} ${a.outcome}`);
     if (s.quality.midstream) midstream++;
@@ -74,15 +169,30 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       if (r.enhancedStatus !== null) bump(enhanced, r.enhancedStatus, '(other)');
     }
     const key = endpoint(s.server);
-    const server = servers.get(key);
-    if (server !== undefined) server.sessions++;
-    else if (servers.size < MAX_KEYS)
-      servers.set(key, {
-        sessions: 1,
+    let server = servers.get(key);
+    if (server === undefined && servers.size < MAX_KEYS) {
+      server = {
+        sessions: 0,
         name: s.serverName,
         software: s.software,
-        keywords: s.capabilities?.keywords.join(' ') ?? '',
-      });
+        keywords: new Set(),
+        ehloSessions: 0,
+        outcomes: noOutcomes(),
+        latency: createLatencyHistogram(),
+      };
+      servers.set(key, server);
+    }
+    if (server !== undefined) {
+      server.sessions++;
+      server.name ??= s.serverName;
+      if (server.software === 'unknown' && s.software !== 'unknown') server.software = s.software;
+      if (s.capabilities !== null) {
+        server.ehloSessions++;
+        for (const k of s.capabilities.keywords)
+          if (server.keywords.size < MAX_KEYWORDS) server.keywords.add(k);
+      }
+      for (const c of s.commands) if (c.latencyMicros !== null) server.latency.add(c.latencyMicros);
+    }
     for (const t of s.transactions) {
       transactions++;
       increment(outcomes, t.outcome);
@@ -90,7 +200,17 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       for (const r of t.recipients) {
         recipients++;
         increment(dispositions, r.disposition);
+        if (server !== undefined) countOutcome(server.outcomes, r.disposition);
+        const domain = domainOf(r.address);
+        const key = domains.has(domain) || domains.size < MAX_KEYS ? domain : '(other)';
+        let perDomain = domains.get(key);
+        if (perDomain === undefined) {
+          perDomain = noOutcomes();
+          domains.set(key, perDomain);
+        }
+        countOutcome(perDomain, r.disposition);
         if (r.reasonClass !== null) {
+          if (fileInfo !== undefined) fileInfo.failures++;
           increment(reasons, r.reasonClass);
           const reply = r.disposition.endsWith('-rcpt') ? r.rcptReply : r.finalReply;
           if (!failureSamples.has(r.reasonClass) && reply !== null)
@@ -105,6 +225,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
         t.failureStage !== 'rcpt' &&
         !t.recipients.some((r) => r.reasonClass !== null)
       ) {
+        if (fileInfo !== undefined) fileInfo.failures++;
         increment(reasons, t.reasonClass);
         const reply = t.finalReply ?? t.dataReply ?? t.mailReply;
         if (!failureSamples.has(t.reasonClass) && reply !== null)
@@ -116,7 +237,7 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
     }
   };
 
-  const format = (summary: RunSummary): string => {
+  const format = (summary: RunSummary, options: SummaryFormat = {}): string => {
     const out: string[] = [];
     const src = summary.stats.source;
     const names = summary.sources
@@ -137,6 +258,17 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       if (rows.length === 0) return;
       out.push('', title, ...table(rows));
     };
+    if (perFile.size > 1)
+      section('Per file:', [
+        ['FILE', 'SESSIONS', 'FAILURES', 'FIRST', 'LAST'],
+        ...[...perFile.entries()].map(([f, v]) => [
+          safeText(f),
+          String(v.sessions),
+          String(v.failures),
+          isoMicros(v.first),
+          isoMicros(v.last),
+        ]),
+      ]);
     section(
       'How sessions ended:',
       byCount(ends).map(([k, n]) => [k, String(n)]),
@@ -171,21 +303,69 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
     );
     section(
       'Failures by reason:',
-      byCount(reasons).map(([k, n]) => [k, String(n), safeText(failureSamples.get(k) ?? '').slice(0, 100)]),
+      byCount(reasons).map(([k, n]) => [k, String(n), safeText(failureSamples.get(k) ?? '')]),
     );
     section(
       'Servers:',
       [...servers.entries()]
         .sort((a, b) => b[1].sessions - a[1].sessions)
         .slice(0, 30)
-        .map(([k, v]) => [
-          k,
-          `${v.sessions} session(s)`,
-          v.software,
-          safeText(v.name ?? '-'),
-          safeText(v.keywords).slice(0, 80),
-        ]),
+        .map(([k, v]) => [k, `${v.sessions} session(s)`, v.software, safeText(v.name ?? '-'), announced(v)]),
     );
+    const outcomeCells = (o: Outcomes): string[] => [
+      String(o.delivered),
+      String(o.deferred),
+      String(o.rejected),
+      String(o.other),
+    ];
+    const ms = (micros: number | null): string => (micros === null ? '-' : formatDuration(micros));
+    const serverStats = [...servers.entries()]
+      .sort((a, b) => b[1].sessions - a[1].sessions)
+      .slice(0, 30)
+      .map(([k, v]) => [
+        k,
+        ...outcomeCells(v.outcomes),
+        String(v.latency.count),
+        ms(v.latency.percentile(50)),
+        ms(v.latency.percentile(95)),
+        ms(v.latency.count === 0 ? null : v.latency.max),
+      ]);
+    if (serverStats.length > 0)
+      section('Per server (recipients; reply latency: command to reply):', [
+        ['SERVER', 'DELIVERED', 'DEFERRED', 'REJECTED', 'OTHER', 'REPLIES', 'P50', 'P95', 'MAX'],
+        ...serverStats,
+      ]);
+    const domainStats = [...domains.entries()]
+      .sort((a, b) => {
+        const total = (o: Outcomes) => o.delivered + o.deferred + o.rejected + o.other;
+        return total(b[1]) - total(a[1]) || a[0].localeCompare(b[0]);
+      })
+      .slice(0, 30)
+      .map(([d, o]) => [safeText(d), ...outcomeCells(o)]);
+    if (domainStats.length > 0)
+      section('Per recipient domain:', [
+        ['DOMAIN', 'DELIVERED', 'DEFERRED', 'REJECTED', 'OTHER'],
+        ...domainStats,
+      ]);
+    const attempts = summary.stats.attempts;
+    if (attempts.total > 0) {
+      // Connections that carried no byte either way (connection-attempts.ts): counted, not sessions.
+      const approx = attempts.approximate ? ' (at least; more addresses than counted exactly)' : '';
+      out.push('', `Connection attempts (no byte either way, not sessions): ${attempts.total}`);
+      out.push(
+        ...table(
+          ATTEMPT_FATES.filter((f) => attempts.byFate[f] > 0).map((f) => [f, String(attempts.byFate[f])]),
+        ),
+      );
+      section(
+        `Attempts by server${approx}:`,
+        attempts.servers.slice(0, TOP_ADDRESSES).map((a) => [a.address, String(a.count)]),
+      );
+      section(
+        `Attempts by client${approx}:`,
+        attempts.clients.slice(0, TOP_ADDRESSES).map((a) => [a.address, String(a.count)]),
+      );
+    }
     const decode = summary.stats.decode;
     const malformed = Object.entries(decode.malformed).filter(([, n]) => (n ?? 0) > 0);
     const asm = summary.stats.assembler;
@@ -202,9 +382,16 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
           malformed.length === 0 ? '0' : malformed.map(([k, n]) => `${k} ${n}`).join(', '),
         ],
         ['packets cut by snaplen', String(src.truncated)],
+        ['packets with wild timestamps', String(wildTimestamps(summary))],
         ['dropped', src.dropped === null ? 'n/a (this input does not report drops)' : String(src.dropped)],
       ]),
     );
+    const budget = summary.stats.budget;
+    if (budget.hits > 0)
+      out.push(
+        '',
+        `Memory budget (${formatBytes(budget.bytes)}) reached ${budget.hits} time(s): ${budget.connectionsClosed} connection(s) closed early as 'limit' (docs/LIMITS.md)`,
+      );
     section(
       'Anomalies:',
       byCount(anomalies).map(([k, n]) => [k, String(n)]),
@@ -214,7 +401,9 @@ export function createSummaryAggregator(write: (text: string) => void = () => {}
       for (const w of summary.warnings)
         out.push(`  ${w.code}${w.byteOffset === null ? '' : ` at byte ${w.byteOffset}`}: ${w.message}`);
     }
-    return `${out.join('\n')}\n`;
+    const width = options.width ?? null;
+    const lines = out.join('\n').split('\n');
+    return `${(width === null ? lines : lines.map((l) => clip(l, width))).join('\n')}\n`;
   };
 
   return {

@@ -7,6 +7,7 @@ import { replyMeaning } from '../model/reply-meaning.js';
 import type { CommandRecord, ReplyRecord, SmtpSession, TlsInfo } from '../model/types.js';
 import { safeText } from '../util/display-text.js';
 import { endpoint, formatBytes, formatDuration, isoMicros } from './format.js';
+import { endDescription } from './session-end.js';
 
 /**
  * One line of a transcript and what it is, so that a view can style it from the data (the dashboard colours
@@ -184,7 +185,7 @@ export function transcriptLines(session: SmtpSession, options: TranscriptOptions
   flushSide(Number.POSITIVE_INFINITY);
   out.push({
     kind: 'end',
-    text: `${blank}-- ended: ${session.end} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`,
+    text: `${blank}-- ended: ${endDescription(session)} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`,
   });
   return out;
 }

@@ -203,6 +203,8 @@ function createConnection(
 
   /** Ends reading with a final status. */
   function stop(next: TlsDecryptionStatus): void {
+    // The first verdict stands: the rest of the chunk being read must not change it (any chunking, one result).
+    if (finished) return;
     finished = true;
     held.length = 0;
     heldBytes = 0;
@@ -245,7 +247,7 @@ function createConnection(
 
   function streamBroken(direction: Peer, detail: string): void {
     const side = sides[direction];
-    if (side.dead) return;
+    if (finished || side.dead) return;
     side.dead = true;
     if (status.kind === 'decrypted') callbacks.onPlaintextGap(directionOf(direction), now);
     else stop({ kind: 'not-tls', detail: `${direction}: ${detail}` });

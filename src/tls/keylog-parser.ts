@@ -77,10 +77,13 @@ function fromHex(text: string): Uint8Array | null {
   return out;
 }
 
-/** A label as it may appear in a reason: short and printable. */
+/**
+ * A label as it may appear in a reason: only a short upper-case word without a run of hex digits. A line whose
+ * fields ran together (a lost space) starts with key material, which is never shown.
+ */
 function safeLabel(label: string): string {
-  const cut = label.slice(0, 40).replace(/[^A-Za-z0-9_]/g, '?');
-  return label.length > 40 ? `${cut}...` : cut;
+  if (label.length <= 40 && /^[A-Z][A-Z0-9_]*$/.test(label) && !/[0-9A-F]{8}/.test(label)) return label;
+  return '(not shown: it may hold key material)';
 }
 
 function isKnownLabel(label: string): label is KeyLogLabel {

@@ -42,15 +42,24 @@ describe('adversarial run', () => {
   it('judges each scenario by what its summary shows', () => {
     const s = parseSummarySections(SUMMARY);
     const byName = new Map(SCENARIOS.map((x) => [x.name, x]));
-    expect(byName.get('long-line')?.evidence(s, 1)).toEqual({ ok: true, text: 'line-too-long ×1' });
-    expect(byName.get('pipelined')?.evidence(s, 1).ok).toBe(false);
-    expect(byName.get('out-of-order')?.evidence(s, 1).ok).toBe(true);
-    expect(byName.get('overlap')?.evidence(s, 1).ok).toBe(false);
-    expect(byName.get('pcap-length-huge')?.evidence(s, 1).ok).toBe(true);
-    expect(byName.get('pcap-length-past-end')?.evidence(s, 1).ok).toBe(false);
-    // 983637 sessions for 1,000,000 SYNs: some are missing.
-    expect(byName.get('syn-flood')?.evidence(s, 1).ok).toBe(false);
-    expect(SCENARIOS).toHaveLength(12);
+    expect(byName.get('long-line')?.evidence(s, 1, SUMMARY)).toEqual({ ok: true, text: 'line-too-long ×1' });
+    expect(byName.get('pipelined')?.evidence(s, 1, SUMMARY).ok).toBe(false);
+    expect(byName.get('out-of-order')?.evidence(s, 1, SUMMARY).ok).toBe(true);
+    expect(byName.get('overlap')?.evidence(s, 1, SUMMARY).ok).toBe(false);
+    expect(byName.get('pcap-length-huge')?.evidence(s, 1, SUMMARY).ok).toBe(true);
+    expect(byName.get('pcap-length-past-end')?.evidence(s, 1, SUMMARY).ok).toBe(false);
+    // Two sessions and no attempt for 1,000,000 SYNs: the flood was taken for sessions.
+    expect(byName.get('syn-flood')?.evidence(s, 1, SUMMARY).ok).toBe(false);
+    const flood = `Sessions: 1   transactions: 1\n\nConnection attempts (no byte either way, not sessions): 1000000\n`;
+    expect(byName.get('syn-flood')?.evidence(s, 1, flood)).toEqual({
+      ok: true,
+      text: '1000000 attempts, 1 session(s), 983636 evicted',
+    });
+    const short = `Sessions: 1000001   transactions: 1000001\n`;
+    expect(byName.get('short-sessions')?.evidence(s, 1, short).ok).toBe(true);
+    expect(byName.get('short-sessions')?.evidence(s, 1, SUMMARY).ok).toBe(false);
+    expect(byName.get('pcap-length-zero')?.exit).toBe(1);
+    expect(SCENARIOS).toHaveLength(14);
   });
 
   it('prints one table row per scenario, marking failures', () => {
@@ -60,6 +69,7 @@ describe('adversarial run', () => {
         what: '100 MB line',
         captureBytes: 110_000_000,
         exitCode: 0,
+        expectedExit: 0,
         signal: null,
         wallSeconds: 1.04,
         peakRssMiB: 95.2,

@@ -50,6 +50,7 @@ const CAPTURE_ADAPTERS = new Set([
   'capture/devices.ts',
   'capture/privileges.ts',
   'capture/pcap-writer.ts',
+  'capture/tcpdump-source.ts',
 ]);
 /** The module specifiers a TypeScript file imports or re-exports, static or dynamic (comments ignored). */
 function importSpecifiers(source: string): string[] {

@@ -39,14 +39,18 @@ describe('docs/CSV.md examples', () => {
   const work = mkdtempSync(join(tmpdir(), 'smtpscope-csv-doc-'));
   const tables: Record<string, ReturnType<typeof parseCsvText>> = {};
   beforeAll(async () => {
+    // Run from the checkout with the path as the docs show it: the `file` column holds it as given.
+    const cwd = process.cwd();
+    process.chdir(ROOT);
     const r = await runMain([
-      join(ROOT, 'captures/postfix-rejects.pcap'),
+      'captures/postfix-rejects.pcap',
       '--summary',
       '--csv',
       join(work, 'csv'),
       '--extract',
       join(work, 'eml'),
     ]);
+    process.chdir(cwd);
     expect(r.code, r.err).toBe(0);
     for (const level of ['sessions', 'transactions', 'recipients', 'commands'])
       tables[level] = parseCsvText(readFileSync(join(work, 'csv', `${level}.csv`), 'utf8'));

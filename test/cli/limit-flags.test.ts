@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generalHelp } from '../../src/cli/help.js';
 import { analyzerConfig } from '../../src/cli/main.js';
-import { parseCli, USAGE, UsageError } from '../../src/cli/options.js';
+import { parseCli, UsageError } from '../../src/cli/options.js';
 import { DEFAULT_SESSION_LIMITS } from '../../src/model/session-builder.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { DEFAULT_ASSEMBLER_OPTIONS } from '../../src/reassembly/options.js';
@@ -69,7 +70,7 @@ describe('limit flags', () => {
     expect(DEFAULT_SESSION_LIMITS.maxHeaderBytes).toBe(DEFAULT_SESSION_LIMITS.messageKeepBytes);
 
     for (const flag of ['--max-buffer-per-conn-mb', '--max-header-kb']) {
-      expect(USAGE).toContain(flag);
+      expect(generalHelp()).toContain(flag);
       expect(() => parseCli(['a.pcap', flag, '0'])).toThrow(UsageError);
       expect(() => parseCli(['a.pcap', flag, 'big'])).toThrow('takes a whole number');
     }

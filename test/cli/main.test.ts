@@ -145,12 +145,12 @@ describe('cli main', () => {
     expect((await run(['-c', '10', capture('postfix-basic.pcap')])).err).toContain('live capture');
   });
 
-  it('keeps every complete packet of a truncated capture and warns with the byte offset', async () => {
+  it('keeps every complete packet of a truncated capture, warns with the byte offset and exits 1', async () => {
     const bytes = readFileSync(capture('postfix-rejects.pcap'));
     const cut = join(work, 'cut.pcap');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 40));
     const r = await run([cut, '--summary']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expect(r.err).toMatch(/ends inside the \d+-byte record at byte \d+/);
     expect(r.out).toMatch(/Sessions: 4/);
   });
@@ -188,7 +188,10 @@ describe('cli main', () => {
     writeFileSync(join(dir, 'notes.txt'), 'not a capture');
     const folder = cli([dir, '--ports', TEST_PORTS, '--csv', join(work, 'folder-csv')]);
     expect(folder.status).toBe(0);
-    expect(folder.stderr).toContain('notes.txt: skipped, not a capture file');
+    expect(folder.stderr).toContain(
+      'skipped 1 file(s) in the folder(s) given (not a pcap, pcapng or gzip file):',
+    );
+    expect(folder.stderr).toContain('notes.txt');
     // The same files one after the other, in one thread (in-process).
     const sequential = cli([
       ...names.map((n) => join(dir, n)),

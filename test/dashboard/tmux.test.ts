@@ -115,7 +115,8 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
       'the session list',
     );
     expect(text).toContain('127.0.0.1:35200 → 127.0.0.1:25');
-    expect(text).toContain('client.smtpscope.test');
+    // The HELO column is cut at this width (the session id and the envelope take room).
+    expect(text).toContain('client.sm');
     expect(text).toContain('Sessions 1/6');
 
     // Enter opens the first session's transcript; Escape closes it.
@@ -150,6 +151,46 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     expect(await waitForFile(exitFile)).toBe('0');
   }, 60_000);
 
+  it('draws the session detail over the whole screen, with no fragment of the panels beside it', async () => {
+    start(120, 40, [BASIC, REJECTS]);
+    await waitFor((t) => t.includes('finished') && t.includes('127.0.0.1:58258 →'), 'the session list');
+    keys('Down', 'Down', 'Down', 'Enter');
+    const text = await waitFor((t) => t.includes('Transcript:'), 'the detail');
+    const lines = text.replace(/\n+$/, '').split('\n');
+    expect(lines[0]).toMatch(/^┌─ Session \S+ .*┐$/);
+    // Every row below is the detail's own: its border at both ends, nothing of the panels behind.
+    for (const line of lines.slice(1, 38)) expect(line).toMatch(/^│.*│$/);
+    expect(lines[38]).toMatch(/^└─+┘$/);
+    expect(text).not.toMatch(/se┌|┌─│|│T│/);
+    keys('q');
+  }, 60_000);
+
+  it('shows the sort direction, reverses it with S, and local times with their zone', async () => {
+    testCount++;
+    socket = `smtpscope-test-${process.pid}-${testCount}`;
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'main',
+      '-x',
+      '120',
+      '-y',
+      '40',
+      `cd '${work}' && LANG=C.UTF-8 TZ=Asia/Kolkata node '${bin}' '${REJECTS}'; sleep 30`,
+    );
+    // postfix-rejects.pcap starts at 18:14:18.860 UTC: 23:44:18 in India (whole seconds at this width).
+    let text = await waitFor((t) => t.includes('finished') && t.includes('Time ▲'), 'the session list');
+    expect(text).toMatch(/C000001 +23:44:18 /);
+    expect(text).not.toContain('18:14:18');
+    expect(text).toContain('UTC+05:30');
+    expect(text.indexOf('C000001')).toBeLessThan(text.indexOf('C000004'));
+    keys('S');
+    text = await waitFor((t) => t.includes('Time ▼'), 'the reversed sort');
+    expect(text.indexOf('C000004')).toBeLessThan(text.indexOf('C000001'));
+    keys('q');
+  }, 60_000);
+
   it('draws the main screen that docs/DASHBOARD.md shows, apart from wall-clock times', async () => {
     testCount++;
     socket = `smtpscope-test-${process.pid}-${testCount}`;
@@ -163,7 +204,7 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
       '120',
       '-y',
       '40',
-      `cd '${ROOT}' && LANG=C.UTF-8 node '${bin}' ${args}; sleep 30`,
+      `cd '${ROOT}' && LANG=C.UTF-8 TZ=UTC node '${bin}' ${args}; sleep 30`,
     );
     const text = await waitFor(
       (t) => t.includes('finished') && t.includes('127.0.0.1:58258 →'),
@@ -276,7 +317,7 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
       const lines = text.replace(/\n+$/, '').split('\n');
       expect(size(text)).toEqual({ width, height });
       expect(lines.at(-1)).toMatch(/ 4 session\(s\) {2}sort time {2}\? help {2}q quit$/);
-      expect(lines[2]).toMatch(/^┌─ Sessions 1\/4 · sort time ─+┐/);
+      expect(lines[2]).toMatch(/^┌─ Sessions 1\/4 · sort time ▼ · UTC\S* ─+┐/);
       // From 170 columns and 30 rows the summary panels move to a right-hand column.
       if (width >= 170) expect(lines[2]).toMatch(/┐┌─ Reply codes ─+┐$/);
       else expect(lines[2]).not.toContain('Reply codes');

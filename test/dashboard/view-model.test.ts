@@ -15,8 +15,10 @@ import {
   toReadProgress,
   type UiState,
 } from '../../src/dashboard/view-model.js';
+import { NO_ATTEMPTS } from '../../src/model/connection-attempt.js';
 import type { RunStats } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
+import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
 import { displayWidth } from '../../src/util/display-text.js';
 import {
   makeAuth,
@@ -43,6 +45,10 @@ const STATS: RunStats = {
   },
   sessionsClosed: 3,
   sessionsOpen: 0,
+  attempts: NO_ATTEMPTS,
+  connectionsWaiting: 0,
+  sinkWaits: 0,
+  budget: NO_BUDGET,
   firstTsMicros: T0,
   lastTsMicros: T0 + 5_000_000,
 };
@@ -213,7 +219,7 @@ describe('view-model', () => {
 
   it('keeps the client and server addresses whole at 80 columns', () => {
     const m = model({}, ALL, runView(), 80, 24);
-    expect(m.sessions.rows[0]?.text).toContain('192.0.2.1:1001 → 198.51.100.25:25');
+    expect(m.sessions.rows[0]?.text, m.sessions.columns).toContain('192.0.2.1:1001 → 198.51.100.25:25');
   });
 
   it('formats only the rows that fit and keeps the selection in view', () => {
@@ -302,6 +308,13 @@ describe('view-model', () => {
     expect(text(model().header.lines[1] ?? [])).toContain('drops n/a');
     const counted = runView({ stats: { ...STATS, source: { ...STATS.source, dropped: 7 } } });
     expect(text(model({}, ALL, counted).header.lines[1] ?? [])).toContain('drops 7');
+  });
+
+  it('shows connection attempts once there are any', () => {
+    expect(text(model().header.lines[1] ?? [])).not.toContain('attempts');
+    const attempts = { ...STATS.attempts, total: 300_000 };
+    const flood = runView({ stats: { ...STATS, attempts } });
+    expect(text(model({}, ALL, flood).header.lines[1] ?? [])).toContain('attempts 300,000');
   });
 
   it('shows progress while a file is read, and the dashboard once it is read or when live', () => {

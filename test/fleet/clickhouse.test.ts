@@ -14,9 +14,11 @@ import { toFleetRows } from '../../src/fleet/clickhouse-rows.js';
 import { createTableStatement } from '../../src/fleet/clickhouse-schema.js';
 import { createClickHouseSink } from '../../src/fleet/clickhouse-sink.js';
 import { replayClickHouseSpill } from '../../src/fleet/replay.js';
+import { NO_ATTEMPTS } from '../../src/model/connection-attempt.js';
 import type { RunSummary, Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray, createAnalyzer } from '../../src/pipeline/analyzer.js';
+import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, type LevelName } from '../../src/report/columns.js';
 import { createCsvSink } from '../../src/report/csv-sink.js';
@@ -73,6 +75,10 @@ const SUMMARY: RunSummary = {
     assembler: {} as RunSummary['stats']['assembler'],
     sessionsClosed: 0,
     sessionsOpen: 0,
+    attempts: NO_ATTEMPTS,
+    connectionsWaiting: 0,
+    sinkWaits: 0,
+    budget: NO_BUDGET,
     firstTsMicros: null,
     lastTsMicros: null,
   },

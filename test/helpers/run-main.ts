@@ -6,8 +6,14 @@ export interface MainResult {
   readonly err: string;
 }
 
-/** Runs the CLI in-process with captured standard output and error, as when they are not a terminal. */
-export async function runMain(argv: readonly string[]): Promise<MainResult> {
+/**
+ * Runs the CLI in-process with captured standard output and error, as when they are not a terminal
+ * (`stdinIsTty`: as if standard input were one).
+ */
+export async function runMain(
+  argv: readonly string[],
+  options: { readonly stdinIsTty?: boolean } = {},
+): Promise<MainResult> {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIo = {
@@ -18,6 +24,7 @@ export async function runMain(argv: readonly string[]): Promise<MainResult> {
       err.push(text);
     },
     isTty: false,
+    stdinIsTty: options.stdinIsTty === true,
   };
   const code = await main(argv, io);
   return { code, out: out.join(''), err: err.join('') };

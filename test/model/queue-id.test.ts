@@ -11,6 +11,8 @@ describe('queue-id', () => {
     ['smtp-server', 'Message queued as abc123', 'abc123'],
     // Exim, classic and 4.97+ ids.
     ['Exim', 'OK id=1Mugho-0003Dg-Un', '1Mugho-0003Dg-Un'],
+    ['smtp-server application', 'OK id=1hEC046C01', '1hEC046C01'],
+    ['smtp-server application, with status', '2.0.0 OK id=1hEC046C01', '1hEC046C01'],
     ['Exim 4.97', 'OK id=1rE3Zg-00000000AbC-1x2y', '1rE3Zg-00000000AbC-1x2y'],
     // Sendmail and OpenSMTPD.
     ['Sendmail', '2.0.0 x9ABC123456789 Message accepted for delivery', 'x9ABC123456789'],

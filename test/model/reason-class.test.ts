@@ -384,3 +384,20 @@ describe('explainFailure at MAIL FROM', () => {
     );
   });
 });
+
+describe('the enhanced status subject before the text (RFC 3463)', () => {
+  it('keeps a busy mailbox (X.2.0) about the mailbox, not the server being unavailable', () => {
+    const text = '<bob@example.org>: Mailbox temporarily busy, try again later';
+    expect(classifyFailure(450, '4.2.0', text, 'rcpt')).toBe('other');
+    const sentence = explainFailure(450, '4.2.0', text, { stage: 'rcpt', recipient: 'bob@example.org' });
+    expect(sentence).toBe(
+      'The mailbox bob@example.org is not taking mail right now (4.2.0): busy, locked or otherwise unavailable. The refusal is temporary, so the sender may retry.',
+    );
+    expect(sentence).not.toContain('server is not available');
+    // Texts that do speak of the mailbox still refine a generic X.2.0.
+    expect(classifyFailure(452, '4.2.0', 'Mailbox over quota', 'rcpt')).toBe('mailbox-full');
+    expect(classifyFailure(550, '5.2.0', 'User unknown', 'rcpt')).toBe('mailbox-unknown');
+    // Without a status the text decides, as before.
+    expect(classifyFailure(450, null, text, 'rcpt')).toBe('server-unavailable');
+  });
+});

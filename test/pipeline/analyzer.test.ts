@@ -51,15 +51,17 @@ function floodCapture(syns: number): string {
 }
 
 describe('analyzer', () => {
-  it('reports each connection that never carried a byte as a session of its own', async () => {
+  it('counts each connection that never carried a byte as an unanswered attempt, not a session', async () => {
     const path = floodCapture(300);
     const { sessions, summary } = await analyzeToArray({ inputs: [{ kind: 'file', path }] });
-    expect(sessions).toHaveLength(301);
-    const silent = sessions.filter((s) => s.greeting === null);
-    expect(silent).toHaveLength(300);
-    expect(silent.every((s) => s.end === 'end-of-capture' && s.transactions.length === 0)).toBe(true);
-    expect(sessions.find((s) => s.greeting !== null)?.greeting?.text).toBe('mx ESMTP');
-    expect(summary.stats.sessionsClosed).toBe(301);
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]?.greeting?.text).toBe('mx ESMTP');
+    expect(summary.stats.sessionsClosed).toBe(1);
+    expect(summary.stats.attempts.total).toBe(300);
+    expect(summary.stats.attempts.byFate.unanswered).toBe(300);
+    expect(summary.stats.attempts.servers).toEqual([{ address: '192.0.2.25', count: 300 }]);
+    expect(summary.stats.attempts.clients).toHaveLength(300);
+    expect(summary.stats.connectionsWaiting).toBe(0);
   });
 
   it('closes an idle connection on a quiet live link from the source clock, with no packet to move time', async () => {

@@ -56,6 +56,8 @@ describe('assembler', () => {
     expect(flow.stats).toEqual({
       firstTsMicros: 1_000_000,
       lastTsMicros: lastFin.tsMicros,
+      // The server's FIN came before the client's.
+      firstClose: 's2c',
       c2s: {
         packets: 5,
         bytes: 14,

@@ -201,6 +201,19 @@ describe('statuses', () => {
     }
   });
 
+  it('a bad key followed by bytes that are not TLS in the same chunk: bad-key stands, in any chunking (found by fuzzing)', () => {
+    const merged = mergeRuns(v12.wire).map((c) => ({ direction: c.direction, bytes: c.bytes.slice() }));
+    // The client's second flight (ClientKeyExchange, ChangeCipherSpec, Finished): its Finished fails first.
+    const flight = merged.flatMap((c, i) => (c.direction === 'c2s' ? [i] : []))[1]!;
+    const target = merged[flight]!;
+    target.bytes = Uint8Array.from([...target.bytes, 0x45, 0x48, 0x4c, 0x4f, 0x0d, 0x0a]);
+    const bad = corrupt(v12.keylog);
+    const whole = replay(storeWith(bad), merged);
+    expect(whole.final.kind).toBe('bad-key');
+    expect(whole.statuses.map((s) => s.kind)).toEqual(['bad-key']);
+    expect(replay(storeWith(bad), rechunk(merged, 2, 1)).final).toEqual(whole.final);
+  });
+
   it('no key for this client random: no-key at close, the hellos still reported', () => {
     const other = createTlsKeyStore();
     other.addKeyLog('other', v12.keylog.replace(/CLIENT_RANDOM [0-9a-f]{8}/, 'CLIENT_RANDOM 00000000'));

@@ -80,6 +80,12 @@ describe('key log parser', () => {
       expect(p.reason).not.toContain('c3c3');
       expect(p.reason).not.toContain('a1a1');
     }
+    // Fields run together (a lost space): the "label" starts with key material and is not shown.
+    const joined = parse([`CLIENT_TRAFFIC_SECRET_0${R1} ${S32}\nCLIENT_RANDOM${S48.toUpperCase()} x y\n`]);
+    expect(joined.problems.map((p) => p.reason)).toEqual([
+      'unknown label (not shown: it may hold key material)',
+      'unknown label (not shown: it may hold key material)',
+    ]);
   });
 
   it('gives the same entries and problems for any chunking (bytes and strings)', () => {

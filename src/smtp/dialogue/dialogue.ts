@@ -116,7 +116,8 @@ export class SmtpDialogue {
   /** Client lines before this offset were sent while an AUTH step awaited its reply: credential lines. */
   private credentialUntil = -1;
 
-  private readonly dot: DotDecoder;
+  /** Made at the first DATA body: most connections without one never pay for it. */
+  private dotDecoder: DotDecoder | null = null;
   private readonly splitters: { c2s: LineSplitter; s2c: LineSplitter };
   private readonly assembler: ReplyAssembler;
 
@@ -132,17 +133,6 @@ export class SmtpDialogue {
     this.queue = new PendingQueue(opts.maxPendingCommands);
     this.held = new HeldBytes(opts.maxHeldBytes);
     this.tx = new TransactionTracker(!this.handshakeSeen);
-    this.dot = createDotDecoder({
-      onBytes: (bytes) => emit({ type: 'message-bytes', bytes }),
-      onBareLf: (offset) =>
-        this.anomaly(
-          'bare-lf',
-          this.cmdDir,
-          'body line ended by a bare LF (accepted as a line end, as Postfix does)',
-          offset,
-          this.tsNow[this.cmdDir],
-        ),
-    });
     this.splitters = { c2s: this.makeSplitter('c2s'), s2c: this.makeSplitter('s2c') };
     this.assembler = createReplyAssembler({
       maxReplyLines: opts.maxReplyLines,
@@ -156,6 +146,22 @@ export class SmtpDialogue {
           ts,
         ),
     });
+  }
+
+  private get dot(): DotDecoder {
+    if (this.dotDecoder === null)
+      this.dotDecoder = createDotDecoder({
+        onBytes: (bytes) => this.emit({ type: 'message-bytes', bytes }),
+        onBareLf: (offset) =>
+          this.anomaly(
+            'bare-lf',
+            this.cmdDir,
+            'body line ended by a bare LF (accepted as a line end, as Postfix does)',
+            offset,
+            this.tsNow[this.cmdDir],
+          ),
+      });
+    return this.dotDecoder;
   }
 
   get replyDir(): Direction {

@@ -5,9 +5,9 @@
  */
 
 import { parseBdatArgument } from '../command-parser.js';
-import { parseEhloCapabilities } from '../extensions.js';
 import type { SmtpCommand, SmtpReply, SmtpVerb } from '../types.js';
 import type { SmtpDialogue } from './dialogue.js';
+import { offersPipelining } from './lines.js';
 import type { PendingEntry } from './pending-queue.js';
 
 export interface Transition {
@@ -41,7 +41,7 @@ const HELLO: Transition = {
     if (d.tx.helloAnswered(accepted)) d.setState(d.tx.rcpts > 0 ? 'rcpt' : 'mail', ts);
     if (!accepted) return;
     d.heloAccepted = true;
-    d.pipelining = reply.lines.length > 1 ? parseEhloCapabilities(reply.lines).pipelining : false;
+    d.pipelining = offersPipelining(reply.lines);
   },
 };
 

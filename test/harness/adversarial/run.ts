@@ -27,6 +27,7 @@ import {
   writeOutOfOrder,
   writeOverlap,
   writePipelined,
+  writeShortSessions,
   writeSynFlood,
 } from './scenarios.js';
 
@@ -127,8 +128,19 @@ interface Scenario {
   /** What the capture holds, for the table. */
   readonly what: string;
   write(path: string, scale: number): void;
-  /** What the summary must show; returns a short description of what was found, or throws. */
-  evidence(summary: SummarySections, scale: number): { ok: boolean; text: string };
+  /** What the summary must show (its sections, and its whole text); a short description of what was found. */
+  evidence(summary: SummarySections, scale: number, text: string): { ok: boolean; text: string };
+  /** Exit code the run must end with: 0, or 1 for a damaged capture (README, "Exit codes"). */
+  readonly exit?: 0 | 1;
+  /** Also write every output (--csv DIR, --json FILE with attempt records, --extract DIR) and measure that. */
+  readonly allOutputs?: boolean;
+}
+
+/** `Sessions: N` and `Connection attempts (...): N` of the summary text (0 when absent). */
+function headline(text: string): { sessions: number; attempts: number } {
+  const sessions = /^Sessions: (\d+)/m.exec(text)?.[1];
+  const attempts = /^Connection attempts[^:]*: (\d+)/m.exec(text)?.[1];
+  return { sessions: Number(sessions ?? 0), attempts: Number(attempts ?? 0) };
 }
 
 const scaled = (full: number, least: number, scale: number) => Math.max(least, Math.round(full * scale));
@@ -150,28 +162,55 @@ const DEFAULT_MAX_CONNECTIONS = 16_384;
 /** Packets of the intact session before its first byte (scenarios.ts: SYN, SYN+ACK, ACK). */
 const INTACT_HANDSHAKE_PACKETS = 3;
 
+/**
+ * A SYN flood of `full` connections (scaled): every SYN is a connection attempt, not a session, and the intact
+ * session is the only session. Past the connection limit, when more flood SYNs than a worker's table holds come
+ * between two packets of the intact session (at full size 25,000), each of its three handshake packets (SYN,
+ * SYN+ACK, ACK) is, on its own, a connection without a byte like the flood's and is evicted with them: up to three
+ * attempts more, while the intact session is reported whole from its first byte on (checked apart). No other
+ * extra attempt is allowed.
+ */
+function synFloodEvidence(full: number) {
+  return (summary: SummarySections, s: number, text: string) => {
+    const connections = scaled(full, 100, s);
+    const { sessions, attempts } = headline(text);
+    const evicted = trailingNumber(summary.get('How sessions ended')?.get('evicted'));
+    const extra = attempts - connections;
+    const ok =
+      sessions === 1 &&
+      (extra === 0 ||
+        (connections > DEFAULT_MAX_CONNECTIONS && extra > 0 && extra <= INTACT_HANDSHAKE_PACKETS));
+    return { ok, text: `${attempts} attempts, ${sessions} session(s), ${evicted} evicted` };
+  };
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'syn-flood',
     file: 'syn-flood.pcap',
     what: '1,000,000 SYNs from distinct clients',
     write: (p, s) => writeSynFlood(p, { connections: scaled(1_000_000, 100, s) }),
-    evidence(summary, s) {
-      const connections = scaled(1_000_000, 100, s);
-      const ended = summary.get('How sessions ended') ?? new Map<string, string>();
-      let sessions = 0;
-      for (const v of ended.values()) sessions += trailingNumber(v);
-      const evicted = trailingNumber(ended.get('evicted'));
-      // Past the connection limit, when more flood SYNs than a worker's table holds come between two packets of
-      // the intact session (at full size 25,000), each of its three handshake packets (SYN, SYN+ACK, ACK) is, on
-      // its own, a silent connection like the flood's and is evicted with them: up to three silent sessions more,
-      // while the intact session is reported whole from its first byte on (checked below). No other extra
-      // session is allowed.
-      const extra = sessions - (connections + 1);
-      const exact = extra === 0 || (evicted > 0 && extra > 0 && extra <= INTACT_HANDSHAKE_PACKETS);
-      const ok = exact && (connections <= DEFAULT_MAX_CONNECTIONS || evicted > 0);
-      return { ok, text: `${sessions} sessions, ${evicted} evicted` };
+    evidence: synFloodEvidence(1_000_000),
+  },
+  {
+    name: 'attempts-300k',
+    file: 'attempts-300k.pcap',
+    what: '300,000 SYNs, every output written',
+    write: (p, s) => writeSynFlood(p, { connections: scaled(300_000, 100, s) }),
+    evidence: synFloodEvidence(300_000),
+    allOutputs: true,
+  },
+  {
+    name: 'short-sessions',
+    file: 'short-sessions.pcap',
+    what: '1,000,000 short complete sessions, 200 open at once, every output written',
+    write: (p, s) => writeShortSessions(p, { sessions: scaled(1_000_000, 200, s) }),
+    evidence(_summary, s, text) {
+      const { sessions } = headline(text);
+      const want = scaled(1_000_000, 200, s) + 1;
+      return { ok: sessions === want, text: `${sessions} sessions` };
     },
+    allOutputs: true,
   },
   {
     name: 'long-line',
@@ -225,6 +264,7 @@ export const SCENARIOS: readonly Scenario[] = [
         file: `${format}-length-${lie}.${format}`,
         what: `${format === 'pcap' ? 'record' : 'block'} length ${lie === 'past-end' ? 'past the end' : lie}`,
         write: (p) => writeLengthLie(p, format, lie),
+        exit: 1,
         evidence: warningOf(
           lie === 'past-end'
             ? 'truncated-record'
@@ -242,6 +282,7 @@ export interface ScenarioResult {
   readonly what: string;
   readonly captureBytes: number;
   readonly exitCode: number | null;
+  readonly expectedExit: number;
   readonly signal: string | null;
   readonly wallSeconds: number;
   readonly peakRssMiB: number;
@@ -323,9 +364,22 @@ export async function runScenario(
     transactions,
     '--csv-recipients',
     recipients,
+    ...(scenario.allOutputs === true
+      ? [
+          '--csv',
+          join(dir, `${scenario.name}.csv`),
+          '--json',
+          join(dir, `${scenario.name}.ndjson`),
+          '--connection-attempts',
+          '--extract',
+          join(dir, `${scenario.name}.eml`),
+        ]
+      : []),
   ];
   const { code, signal } = await runChild(argv, timeoutMs);
   rmSync(capture, { force: true });
+  for (const suffix of ['.csv', '.ndjson', '.eml'])
+    rmSync(join(dir, `${scenario.name}${suffix}`), { recursive: true, force: true });
   const timeText = existsSync(timing) ? readFileSync(timing, 'utf8').trim().split('\n').at(-1)! : '';
   const [wall, rssKb] = timeText.split(' ').map(Number);
   const summaryText = existsSync(out) ? readFileSync(out, 'utf8') : '';
@@ -336,10 +390,11 @@ export async function runScenario(
     what: scenario.what,
     captureBytes: size,
     exitCode: code,
+    expectedExit: scenario.exit ?? 0,
     signal,
     wallSeconds: wall ?? Number.NaN,
     peakRssMiB: (rssKb ?? Number.NaN) / 1024,
-    evidence: scenario.evidence(summary, scale),
+    evidence: scenario.evidence(summary, scale, summaryText),
     intact: await checkIntact(transactions, recipients),
     stderrTail: errText.trim().split('\n').slice(-3).join(' | '),
   };
@@ -412,7 +467,7 @@ async function main(argv: readonly string[]): Promise<number> {
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(resultTable(results));
-  return results.every((r) => r.exitCode === 0 && r.evidence.ok && r.intact.ok) ? 0 : 1;
+  return results.every((r) => r.exitCode === r.expectedExit && r.evidence.ok && r.intact.ok) ? 0 : 1;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

@@ -278,3 +278,74 @@ export function writeLengthLie(path: string, format: 'pcap' | 'pcapng', lie: Len
   for (let i = 0; i < 8; i++) w.raw(filler);
   w.close();
 }
+
+export interface ShortSessionsOptions {
+  readonly sessions: number;
+  /** Sessions open at once (their packets interleaved). */
+  readonly concurrent?: number;
+  /** Message body bytes per session. */
+  readonly bodyBytes?: number;
+}
+
+/** The frames of one short complete session: greeting, EHLO, one message of `body`, QUIT, FINs. */
+function shortSessionFrames(c: TcpConversation, n: number, body: Uint8Array): Uint8Array[] {
+  const frames = c.handshake();
+  const say = (fromClient: boolean, text: string) => frames.push(c.send(fromClient, encoder.encode(text)));
+  say(false, '220 mx.example.net ESMTP\r\n');
+  say(true, `EHLO c${n}.example.org\r\n`);
+  say(false, '250-mx.example.net\r\n250 PIPELINING\r\n');
+  say(true, `MAIL FROM:<s${n}@example.org>\r\n`);
+  say(false, '250 2.1.0 Ok\r\n');
+  say(true, `RCPT TO:<r${n}@example.net>\r\n`);
+  say(false, '250 2.1.5 Ok\r\n');
+  say(true, 'DATA\r\n');
+  say(false, '354 go ahead\r\n');
+  frames.push(c.send(true, body));
+  say(false, `250 2.0.0 Ok: queued as Q${n.toString(16).toUpperCase()}\r\n`);
+  say(true, 'QUIT\r\n');
+  say(false, '221 2.0.0 Bye\r\n');
+  frames.push(...c.close());
+  return frames;
+}
+
+/**
+ * `sessions` short complete sessions (a 1 kB message each), `concurrent` open at once, their packets
+ * interleaved round-robin: ordinary traffic in quantity, for the memory bound that must not grow with the number
+ * of sessions or with the output. The intact session runs through them.
+ */
+export function writeShortSessions(path: string, options: ShortSessionsOptions): void {
+  const w = createCaptureWriter(path, 'pcap');
+  const concurrent = options.concurrent ?? 200;
+  const bodyBytes = options.bodyBytes ?? 1000;
+  const line = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n';
+  let text = `Subject: short session\r\n\r\n`;
+  while (text.length < bodyBytes) text += line;
+  const body = encoder.encode(`${text.slice(0, bodyBytes)}\r\n.\r\n`);
+  const intact = intactMixer(w, Math.max(1, Math.floor(options.sessions / 10)));
+  const open: { frames: Uint8Array[]; next: number }[] = [];
+  let started = 0;
+  let ts = START_MICROS;
+  const startOne = (): void => {
+    const n = started++;
+    const client = (ipv4('10.64.0.0') + 1 + (n % 60_000)) >>> 0;
+    const c = new TcpConversation(client, 1024 + Math.floor(n / 60_000), SERVER, 25, n * 7919, n * 104_729);
+    open.push({ frames: shortSessionFrames(c, n, body), next: 0 });
+  };
+  while (started < options.sessions && open.length < concurrent) startOne();
+  while (open.length > 0) {
+    for (let i = 0; i < open.length; ) {
+      const s = open[i]!;
+      w.packet(s.frames[s.next++]!, ts);
+      ts += 5;
+      if (s.next < s.frames.length) {
+        i++;
+        continue;
+      }
+      open.splice(i, 1);
+      intact.tick(ts);
+      if (started < options.sessions) startOne();
+    }
+  }
+  intact.finish(ts);
+  w.close();
+}

@@ -13,6 +13,7 @@ import {
   smtpLayer,
   tlsHelloLayer,
 } from './smtp-layers.js';
+import { tlsDecryptorLayer, tlsKeyLogLayer } from './tls-layers.js';
 
 export const FUZZ_LAYERS: readonly FuzzLayer[] = [
   pcapLayer,
@@ -29,6 +30,8 @@ export const FUZZ_LAYERS: readonly FuzzLayer[] = [
   bdatLayer,
   smtpLayer,
   tlsHelloLayer,
+  tlsDecryptorLayer,
+  tlsKeyLogLayer,
   mimeLayer,
   dsnLayer,
 ];
