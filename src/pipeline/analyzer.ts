@@ -117,14 +117,13 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   const tlsKeys = createTlsKeys(config.tls);
   /**
    * The SMTP options of one input. Decryption is on from the moment key material is known (a --tls-keylog file,
-   * or this capture's secrets block): the decoder of each connection reads the property when it is created, at
-   * the connection's first byte. A capture without any key stays exactly as without decryption.
+   * or this capture's secrets block), decided as each connection's TLS starts (pipeline/tls-keys.ts). A capture
+   * without any key stays exactly as without decryption.
    */
-  const smtpOptionsFor = (keys: TlsInputKeys): Partial<SmtpDecoderOptions> =>
-    Object.defineProperty({ ...config.smtp }, 'tlsDecryptors', {
-      enumerable: true,
-      get: () => config.smtp?.tlsDecryptors ?? (keys.active() ? keys.factory : null),
-    });
+  const smtpOptionsFor = (keys: TlsInputKeys): Partial<SmtpDecoderOptions> => ({
+    ...config.smtp,
+    tlsDecryptors: config.smtp?.tlsDecryptors ?? keys.factory,
+  });
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to

@@ -16,7 +16,7 @@ import { createTlsDecryptorFactory } from '../tls/decryptor.js';
 import { createTlsKeyStore, type MutableTlsKeyStore } from '../tls/key-store.js';
 import type { KeyLogParser } from '../tls/keylog-parser.js';
 import { DEFAULT_TLS_DECRYPTOR_OPTIONS } from '../tls/options.js';
-import type { TlsDecryptorFactory, TlsDecryptorOptions, TlsKeyStore } from '../tls/types.js';
+import type { TlsDecryptor, TlsDecryptorFactory, TlsDecryptorOptions, TlsKeyStore } from '../tls/types.js';
 
 export interface TlsAnalyzerConfig {
   /** NSS key log files (SSLKEYLOGFILE format). */
@@ -58,6 +58,14 @@ export interface TlsKeys {
   /** Stops following and closes the files. */
   stop(): Promise<void>;
 }
+
+/** What a connection gets when no key material is known: it reports nothing (no status, no plaintext). */
+const INERT_DECRYPTOR: TlsDecryptor = Object.freeze({
+  push(): void {},
+  gap(): void {},
+  close(): void {},
+  status: { kind: 'pending' } as const,
+});
 
 /** Looks in `first`, then in `second`; its generation moves when either grows. */
 function layeredStore(first: TlsKeyStore, second: TlsKeyStore): TlsKeyStore {
@@ -129,10 +137,13 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
       const own = createTlsKeyStore();
       let blocks = 0;
       let reported = 0;
+      const active = (): boolean => (config?.keyLogFiles.length ?? 0) > 0 || own.counts().entries > 0;
+      const real = createTlsDecryptorFactory(layeredStore(own, store), decryptorOptions);
       return {
         store: own,
-        factory: createTlsDecryptorFactory(layeredStore(own, store), decryptorOptions),
-        active: () => (config?.keyLogFiles.length ?? 0) > 0 || own.counts().entries > 0,
+        // Decided when each connection's TLS starts: with no key material known then, nothing is tried.
+        factory: { create: (flow, callbacks) => (active() ? real.create(flow, callbacks) : INERT_DECRYPTOR) },
+        active,
         onSecrets(secretsType: number, data: Uint8Array): void {
           if (secretsType !== PCAPNG_TLS_KEYLOG_SECRETS) return;
           blocks++;
