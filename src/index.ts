@@ -14,7 +14,7 @@ export {
   type ClickHouseSinkOptions,
   createClickHouseSink,
 } from './fleet/clickhouse-sink.js';
-export type { RunStats, RunSummary, Sink, Snapshot } from './model/sink.js';
+export type { MessageBodyListener, RunStats, RunSummary, Sink, Snapshot } from './model/sink.js';
 // The session model.
 export type * from './model/types.js';
 // The analyzer: sources in, sessions out to sinks.
@@ -24,7 +24,6 @@ export {
   analyzeToArray,
   createAnalyzer,
   type InputSpec,
-  type MessageBodyListener,
 } from './pipeline/analyzer.js';
 export { createParallelAnalyzer, type ParallelOptions } from './pipeline/parallel.js';
 // The sinks: CSV, NDJSON, extracted messages, ClickHouse.

@@ -39,6 +39,9 @@ export const SYSTEM_TESTS: readonly string[] = [
   'test/cli/manual-completion.test.ts',
   // The built CLI against tshark's decryption of the same capture.
   'test/e2e/tls-decryption.test.ts',
+  // tcpdump and tshark as oracles for the -f filter and the selected packets.
+  'test/query/bpf.test.ts',
+  'test/query/selection.test.ts',
 ];
 
 /** The vitest include globs of the system project. */

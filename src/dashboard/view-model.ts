@@ -11,14 +11,14 @@
 
 import type { RunStats } from '../model/sink.js';
 import type { ReasonClass, SmtpSession } from '../model/types.js';
+import { type Filter, matchesFilter } from '../query/filter.js';
+import { factsOf, type SessionOutcome } from '../query/session-facts.js';
 import { enhancedMeaning } from '../report/failure-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
 import { dialogueHidden, endDescription } from '../text/session-end.js';
 import { type TranscriptLine, transcriptLines } from '../text/transcript.js';
 import { clip, displayWidth, fitCell, wrap } from '../util/display-text.js';
-import { type Filter, matchesFilter } from './filter.js';
 import { computeLayout, type Rect } from './layout.js';
-import { factsOf, type SessionOutcome } from './session-facts.js';
 
 export type Tone = 'normal' | 'dim' | 'good' | 'warn' | 'bad' | 'accent' | 'heading';
 

@@ -76,3 +76,10 @@ export interface BudgetStats {
   /** The budget in bytes (0: none). */
   readonly bytes: number;
 }
+
+/** Receives every message body as it streams (the `--extract` writer, attachment hashes). */
+export interface MessageBodyListener {
+  messageStart(sessionId: string, depth: number, mode: 'DATA' | 'BDAT'): void;
+  messageBytes(sessionId: string, depth: number, bytes: Uint8Array): void;
+  messageEnd(sessionId: string, depth: number, complete: boolean): void;
+}

@@ -13,8 +13,9 @@ import { createPacketDecoder } from '../decode/packet-decoder.js';
 import type { DecodeCounters, DecoderOptions, MalformedKind, SkipReason } from '../decode/types.js';
 import { type ConnectionAttempt, NO_ATTEMPTS } from '../model/connection-attempt.js';
 import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '../model/session-builder.js';
-import type { RunStats, RunSummary, Sink, Snapshot } from '../model/sink.js';
+import type { MessageBodyListener, RunStats, RunSummary, Sink, Snapshot } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
+import { compileBpf } from '../query/bpf.js';
 import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_ASSEMBLER_OPTIONS, DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerShard } from '../reassembly/shard.js';
@@ -27,13 +28,6 @@ import { createAttemptCounter, mergeAttemptStats } from './connection-attempts.j
 import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
 import { runPacketLoop, type WildTimestamps } from './packet-loop.js';
 import { createTlsKeys, type TlsAnalyzerConfig, type TlsInputKeys } from './tls-keys.js';
-
-/** Receives every message body as it streams (the `--extract` writer). */
-export interface MessageBodyListener {
-  messageStart(sessionId: string, depth: number, mode: 'DATA' | 'BDAT'): void;
-  messageBytes(sessionId: string, depth: number, bytes: Uint8Array): void;
-  messageEnd(sessionId: string, depth: number, complete: boolean): void;
-}
 
 export type InputSpec =
   | { readonly kind: 'file'; readonly path: string }
@@ -49,6 +43,8 @@ export interface AnalyzerConfig {
   readonly bodyListener?: MessageBodyListener;
   /** Sees every captured packet (the `-w` writer). */
   readonly tap?: (packet: PacketView) => void;
+  /** `-f` on capture files: a pcap-filter subset (query/bpf.ts) each decoded TCP segment must match; text, so it crosses to workers. */
+  readonly segmentFilter?: string;
   /** Called for each source warning as soon as the source reports it. */
   readonly onWarning?: (warning: SourceWarning, source: string) => void;
   /**
@@ -94,6 +90,8 @@ const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
+  // Compiled here, in each worker too (the CLI compiled it once already to report errors as usage errors).
+  const segmentFilter = config.segmentFilter === undefined ? null : compileBpf(config.segmentFilter);
   const sessionLimits = sessionLimitsForSinks(config.session, sinks);
   const open = new Map<string, SessionBuilder>();
   /** Connections seen whose decoder has not spoken yet (no session model made: see emitterFor). */
@@ -370,6 +368,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         const result = await runPacketLoop(source, decoder, assembler, {
           checkTimestamps: clock === undefined,
           ...(config.tap === undefined ? {} : { tap: config.tap }),
+          ...(segmentFilter === null ? {} : { accept: segmentFilter }),
           ready,
           ...(shard === undefined ? {} : { tick: shard.onBoundary, tickEvery: shard.boundaryEvery }),
         });

@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseFilter } from '../../src/dashboard/filter.js';
-import { factsOf } from '../../src/dashboard/session-facts.js';
 import { createSessionWindow } from '../../src/dashboard/session-window.js';
 import {
   createViewMemo,
@@ -19,6 +17,8 @@ import { NO_ATTEMPTS } from '../../src/model/connection-attempt.js';
 import type { RunStats } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
+import { parseFilter } from '../../src/query/filter.js';
+import { factsOf } from '../../src/query/session-facts.js';
 import { displayWidth } from '../../src/util/display-text.js';
 import {
   makeAuth,
