@@ -29,7 +29,7 @@ import {
 import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
 import { runPacketLoop, type WildTimestamps } from './packet-loop.js';
 import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
-import { createTlsKeys, type TlsAnalyzerConfig } from './tls-keys.js';
+import { createTlsKeys, type TlsAnalyzerConfig, type TlsInputKeys } from './tls-keys.js';
 
 /** Receives every message body as it streams (the `--extract` writer). */
 export interface MessageBodyListener {
@@ -118,17 +118,15 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let liveAssembler: (() => AssemblerStats) | null = null;
   const warnings: SourceWarning[] = [];
   const tlsKeys = createTlsKeys(config.tls);
-  // Decryption is on from the moment key material is known (a --tls-keylog file, or a capture's secrets block):
-  // the decoder of each connection reads this property when it is created, at the connection's first byte. A
-  // capture without any key stays exactly as without decryption (no status, nothing held).
-  const smtpOptions: Partial<SmtpDecoderOptions> = Object.defineProperty(
-    { ...config.smtp },
-    'tlsDecryptors',
-    {
-      enumerable: true,
-      get: () => config.smtp?.tlsDecryptors ?? (tlsKeys.active() ? tlsKeys.factory : null),
-    },
-  );
+  /**
+   * The SMTP options of one input. Decryption is on from the moment key material is known (a --tls-keylog file,
+   * or this capture's secrets block), decided as each connection's TLS starts (pipeline/tls-keys.ts). A capture
+   * without any key stays exactly as without decryption.
+   */
+  const smtpOptionsFor = (keys: TlsInputKeys): Partial<SmtpDecoderOptions> => ({
+    ...config.smtp,
+    tlsDecryptors: config.smtp?.tlsDecryptors ?? keys.factory,
+  });
   /**
    * Sessions reach the sinks one after another, in the order they closed, each sink finishing a session before
    * the next sink (or session) gets it. While no earlier delivery is waiting on a promise, a session goes to
@@ -145,13 +143,14 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   let queued = 0;
   /** Times reading waited for the sinks (back-pressure), for the tests and the summary. */
   let pauses = 0;
-  /** Between chunks of input: hold the source back while the sinks are behind. */
+  /** The global memory budget, checked between chunks of input (memory-budget.ts). */
   const budget =
     config.memoryBudgetBytes === undefined || config.shard !== undefined
       ? null
       : createMemoryBudget(config.memoryBudgetBytes);
   /** The assembler of the input being read, for the budget's shedding. */
   let liveShed: { open: () => number; shed: (count: number) => number } | null = null;
+  /** Between chunks of input: keep the budget, and hold the source back while the sinks are behind. */
   const ready = (): Promise<void> | null => {
     if (budget !== null && liveShed !== null) budget.check(liveShed.open(), liveShed.shed);
     if (queued < MAX_QUEUED_DELIVERIES) return null;
@@ -245,8 +244,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   };
 
   const emitterFor = (flow: FlowKey, body: MessageBodyListener | undefined) => {
-    // The session model is made at the connection's first event, not when the connection is seen: a flood of
-    // connections that never carry a byte (a SYN flood) then costs no model until each one closes.
+    // The session model is made at the connection's first event, not when the connection is seen. A connection
+    // that never carries a byte (a SYN flood) never gets here: the attempt gate counts it instead.
     let builder: SessionBuilder | null = null;
     let done = false;
     awaitingFirstEvent++;
@@ -309,12 +308,13 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     many: boolean,
   ): Promise<{ description: string; format: string; compressed: boolean } | null> => {
     let source: PacketSource;
+    const inputKeys = tlsKeys.forInput(input.kind === 'file' ? input.path : `input ${index + 1}`);
     try {
       source =
         input.kind === 'file'
           ? await openFileSource(input.path, {
               signal: opening.signal,
-              onSecrets: tlsKeys.onSecrets(input.path),
+              onSecrets: inputKeys.onSecrets,
             })
           : await input.open();
     } catch (error) {
@@ -328,7 +328,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const factory = createSmtpStreamFactory(
       (flow) =>
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
-      smtpOptions,
+      smtpOptionsFor(inputKeys),
     );
     const gate = createAttemptGate(factory, (flow, fate, reason, flowStats) => {
       attemptCounter.add(flow, fate);
@@ -394,7 +394,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         config.onWarning?.(w, source.description);
       }
       // Malformed lines of the key logs this input carried (its pcapng decryption secrets blocks).
-      for (const { source: where, warning } of tlsKeys.takeWarnings()) {
+      for (const { source: where, warning } of inputKeys.takeWarnings()) {
         if (warnings.length < 1000) warnings.push(warning);
         config.onWarning?.(warning, where);
       }
@@ -417,9 +417,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       const sources: { description: string; format: string; compressed: boolean }[] = [];
       let failure: unknown = null;
       try {
-        await tlsKeys.start();
         // The key log files' own problems are the command line's to report (once, before any thread starts).
-        tlsKeys.takeWarnings();
+        await tlsKeys.start();
         for (let i = 0; i < config.inputs.length && !stopped; i++) {
           const input = config.inputs[i];
           const opened = input === undefined ? null : await runOne(input, i, config.inputs.length > 1);

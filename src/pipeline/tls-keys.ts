@@ -16,7 +16,7 @@ import { createTlsDecryptorFactory } from '../tls/decryptor.js';
 import { createTlsKeyStore, type MutableTlsKeyStore } from '../tls/key-store.js';
 import type { KeyLogParser } from '../tls/keylog-parser.js';
 import { DEFAULT_TLS_DECRYPTOR_OPTIONS } from '../tls/options.js';
-import type { TlsDecryptorFactory, TlsDecryptorOptions } from '../tls/types.js';
+import type { TlsDecryptor, TlsDecryptorFactory, TlsDecryptorOptions, TlsKeyStore } from '../tls/types.js';
 
 export interface TlsAnalyzerConfig {
   /** NSS key log files (SSLKEYLOGFILE format). */
@@ -32,19 +32,53 @@ export const PCAPNG_TLS_KEYLOG_SECRETS = 0x544c534b;
 export const KEYLOG_FOLLOW_INTERVAL_MS = 500;
 export const KEYLOG_FOLLOW_READ_BYTES = 1_048_576;
 
-export interface TlsKeys {
+/**
+ * The keys of one input: the key log files' and the input's own secrets blocks. A capture's secrets serve that
+ * capture only, so the result of each input does not depend on the other inputs, their order or the threads.
+ */
+export interface TlsInputKeys {
+  /** This input's own secrets (the key log files' are looked up after them). */
   readonly store: MutableTlsKeyStore;
   readonly factory: TlsDecryptorFactory;
-  /** Key material is known: key log files were given, or a capture carried secrets. */
+  /** Key material is known: key log files were given, or this capture carried secrets. */
   active(): boolean;
-  /** The pcapng secrets callback for one input (`source` names it in malformed-line reports). */
-  onSecrets(source: string): (secretsType: number, data: Uint8Array) => void;
+  /** The pcapng secrets callback of this input. */
+  readonly onSecrets: (secretsType: number, data: Uint8Array) => void;
+  /** Malformed lines of this input's secrets blocks found since the last call, as warnings. */
+  takeWarnings(): { readonly source: string; readonly warning: SourceWarning }[];
+}
+
+export interface TlsKeys {
+  /** The key log files' secrets. */
+  readonly store: MutableTlsKeyStore;
+  /** The keys of one input (`source` names it in malformed-line reports). */
+  forInput(source: string): TlsInputKeys;
   /** Reads the key log files (rejects when one cannot be read); starts following them if asked. */
   start(): Promise<void>;
   /** Stops following and closes the files. */
   stop(): Promise<void>;
-  /** Malformed key log lines found since the last call (at most the store's first 100), as warnings. */
-  takeWarnings(): { readonly source: string; readonly warning: SourceWarning }[];
+}
+
+/** What a connection gets when no key material is known: it reports nothing (no status, no plaintext). */
+const INERT_DECRYPTOR: TlsDecryptor = Object.freeze({
+  push(): void {},
+  gap(): void {},
+  close(): void {},
+  status: { kind: 'pending' } as const,
+});
+
+/** Looks in `first`, then in `second`; its generation moves when either grows. */
+function layeredStore(first: TlsKeyStore, second: TlsKeyStore): TlsKeyStore {
+  return {
+    lookup: (random) => first.lookup(random) ?? second.lookup(random),
+    lookupRsa: (prefix) => first.lookupRsa(prefix) ?? second.lookupRsa(prefix),
+    get generation() {
+      return first.generation + second.generation;
+    },
+    get size() {
+      return first.size + second.size;
+    },
+  };
 }
 
 interface Followed {
@@ -57,15 +91,14 @@ interface Followed {
 export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
   const store = createTlsKeyStore();
   const follow = config?.follow === true;
-  const factory = createTlsDecryptorFactory(store, {
+  const decryptorOptions = {
     maxKeyWaitMs: follow ? DEFAULT_TLS_DECRYPTOR_OPTIONS.maxKeyWaitMs : 0,
     ...config?.decryptor,
-  });
+  };
   const files: Followed[] = [];
   let timer: ReturnType<typeof setInterval> | null = null;
   let polling = false;
   const buffer = new Uint8Array(KEYLOG_FOLLOW_READ_BYTES);
-  let reported = 0;
 
   /** Reads what the file has past `offset`, up to `limit` bytes; false at its end. */
   async function readMore(file: Followed, limit: number): Promise<boolean> {
@@ -100,16 +133,27 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
 
   return {
     store,
-    factory,
-    active(): boolean {
-      return files.length > 0 || (config?.keyLogFiles.length ?? 0) > 0 || store.counts().entries > 0;
-    },
-    onSecrets(source: string) {
+    forInput(source: string): TlsInputKeys {
+      const own = createTlsKeyStore();
       let blocks = 0;
-      return (secretsType: number, data: Uint8Array): void => {
-        if (secretsType !== PCAPNG_TLS_KEYLOG_SECRETS) return;
-        blocks++;
-        store.addKeyLog(`${source} (decryption secrets block ${blocks})`, data);
+      let reported = 0;
+      const active = (): boolean => (config?.keyLogFiles.length ?? 0) > 0 || own.counts().entries > 0;
+      const real = createTlsDecryptorFactory(layeredStore(own, store), decryptorOptions);
+      return {
+        store: own,
+        // Decided when each connection's TLS starts: with no key material known then, nothing is tried.
+        factory: { create: (flow, callbacks) => (active() ? real.create(flow, callbacks) : INERT_DECRYPTOR) },
+        active,
+        onSecrets(secretsType: number, data: Uint8Array): void {
+          if (secretsType !== PCAPNG_TLS_KEYLOG_SECRETS) return;
+          blocks++;
+          own.addKeyLog(`${source} (decryption secrets block ${blocks})`, data);
+        },
+        takeWarnings() {
+          const problems = own.problems().slice(reported);
+          reported += problems.length;
+          return problems.map((p) => ({ source: p.source, warning: keyLogWarning(p.line, p.reason) }));
+        },
       };
     },
     async start(): Promise<void> {
@@ -125,11 +169,6 @@ export function createTlsKeys(config: TlsAnalyzerConfig | undefined): TlsKeys {
       }
       if (follow && files.length > 0)
         timer = setInterval(() => void poll(), KEYLOG_FOLLOW_INTERVAL_MS).unref();
-    },
-    takeWarnings() {
-      const problems = store.problems().slice(reported);
-      reported += problems.length;
-      return problems.map((p) => ({ source: p.source, warning: keyLogWarning(p.line, p.reason) }));
     },
     async stop(): Promise<void> {
       if (timer !== null) clearInterval(timer);

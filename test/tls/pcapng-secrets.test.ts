@@ -99,8 +99,8 @@ describe('the pipeline key source (pipeline/tls-keys.ts)', () => {
   it('a capture file carrying its own keys fills the store through openFileSource', async () => {
     const path = join(dir, 'with-keys.pcapng');
     writeFileSync(path, capture('le'));
-    const keys = createTlsKeys(undefined);
-    const source = await openFileSource(path, { onSecrets: keys.onSecrets(path) });
+    const keys = createTlsKeys(undefined).forInput(path);
+    const source = await openFileSource(path, { onSecrets: keys.onSecrets });
     let packets = 0;
     await source.forEach(() => {
       packets++;

@@ -364,7 +364,7 @@ const CLOSE_REASONS: readonly CloseReason[] = [
   'evicted',
   'limit',
 ];
-const GAP_CAUSES: readonly GapCause[] = ['lost', 'snaplen', 'midstream', 'buffer-limit'];
+const GAP_CAUSES: readonly GapCause[] = ['lost', 'snaplen', 'midstream', 'buffer-limit', 'replaced'];
 
 const ZERO_DIRECTION = emptyDirectionStats();
 const STATS: FlowStats = {
