@@ -8,9 +8,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { detailLines, tlsDecryptionHeader } from '../../src/dashboard/view-model.js';
+import type { RunSummary } from '../../src/model/sink.js';
 import type { CommandRecord, SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
-import type { RunSummary } from '../../src/pipeline/sink.js';
 import { SESSION_COLUMNS } from '../../src/report/columns.js';
 import { toSessionDocument } from '../../src/report/json-document.js';
 import { createSummaryAggregator } from '../../src/text/summary.js';
