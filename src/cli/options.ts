@@ -305,6 +305,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)',
   },
   {
+    name: 'ports-only',
+    type: 'boolean',
+    group: 'input',
+    commands: READERS,
+    help: 'decode only connections on the ports (off: other TCP connections are decoded when their first bytes are SMTP)',
+  },
+  {
     name: 'verify-checksums',
     type: 'boolean',
     group: 'input',
@@ -357,7 +364,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: 'BPF',
     group: 'live',
     commands: ANALYZE,
-    help: 'capture filter (default: tcp on the ports)',
+    help: 'capture filter (default: tcp; with --ports-only, tcp on the ports)',
   },
   {
     name: 'snaplen',
@@ -686,6 +693,8 @@ export interface CliOptions {
   readonly extractDir: string | null;
   readonly extractIncomplete: boolean;
   readonly ports: ReadonlySet<number>;
+  /** Only connections on the ports are decoded (--ports-only); off: content detection on every TCP connection. */
+  readonly portsOnly: boolean;
   readonly verifyChecksums: boolean;
   /** A capture cut inside its last record exits 0 instead of 1 (--allow-truncated; src/capture/damage.ts). */
   readonly allowTruncated: boolean;
@@ -844,7 +853,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
       ? null
       : {
           device,
-          filter: str('filter') ?? portsFilter(ports),
+          // Content detection needs every TCP connection; --ports-only keeps the port filter.
+          filter: str('filter') ?? (b('ports-only') ? portsFilter(ports) : 'tcp'),
           // 0 means the most the capture can take, as in tcpdump.
           snaplen: positiveInt('snaplen', str('snaplen'), { allowZero: true }) ?? 262_144,
           bufferMb: positiveInt('buffer-size', str('buffer-size')) ?? 16,
@@ -894,6 +904,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     extractDir: str('extract') ?? null,
     extractIncomplete: b('extract-incomplete'),
     ports,
+    portsOnly: b('ports-only'),
     verifyChecksums: b('verify-checksums'),
     allowTruncated: b('allow-truncated'),
     connectionAttempts: b('connection-attempts'),
