@@ -186,7 +186,17 @@ export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]
   };
   const tls = { keyLogFiles: options.tlsKeyLogs, follow: options.live !== null };
   const memoryBudgetBytes = options.maxMemoryBytes ?? DEFAULT_MEMORY_BUDGET_MB * 1024 * 1024;
-  return { inputs, ports: options.ports, decoder, assembler, smtp, session, tls, memoryBudgetBytes };
+  return {
+    inputs,
+    ports: options.ports,
+    decoder,
+    assembler,
+    smtp,
+    session,
+    tls,
+    memoryBudgetBytes,
+    ...(options.fileFilter === null ? {} : { segmentFilter: options.fileFilter }),
+  };
 }
 
 /** A run that cannot start: its reason is already said (exit 1). */
@@ -273,6 +283,24 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     );
     sinks.push(createSessionLineSink(say));
   }
+  // --where / --since / --until: only the selected sessions reach the outputs; -w with a capture file keeps their
+  // packets (docs/FILTERS.md).
+  const { ConnectionSet } = await import('../query/write-selected.js');
+  const keepPackets = options.live === null && options.writeFile !== null ? new ConnectionSet() : null;
+  if (options.selection !== null || keepPackets !== null) {
+    const { createSelectionSink } = await import('../query/selection-sink.js');
+    const selection = options.selection ?? { where: null, sinceMicros: null, untilMicros: null };
+    sinks = [
+      createSelectionSink(
+        selection,
+        sinks,
+        (note) => {
+          if (options.selection !== null) io.stderr(`smtpscope: ${note}\n`);
+        },
+        keepPackets === null ? undefined : (s) => keepPackets.add(s),
+      ),
+    ];
+  }
   // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
   if (options.maillogs.length > 0) {
     const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
@@ -313,6 +341,12 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
   try {
     const result = await analyzer.run();
+    const first = inputs[0];
+    if (keepPackets !== null && options.writeFile !== null && first?.kind === 'file') {
+      const { writeSelectedPackets } = await import('../query/write-selected.js');
+      const w = await writeSelectedPackets(first.path, options.writeFile, keepPackets, options.ports);
+      io.stderr(`smtpscope: wrote ${w.written} of ${w.packets} packet(s) to ${options.writeFile}\n`);
+    }
     if (!outputs.usesStdout || options.summary)
       if (outputs.usesStdout)
         // Cut to the terminal's width on a terminal; never in a file or pipe.
@@ -444,14 +478,22 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
   return status.failed && code === EXIT.OK ? EXIT.ERROR : code;
 }
 
-/** --maillog for the commands that hold every session: each joined in close order, the note on standard error. */
-async function withMaillogs(options: CliOptions, io: CliIo, sessions: SmtpSession[]): Promise<SmtpSession[]> {
-  if (options.maillogs.length === 0) return sessions;
-  const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
-  const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
-  const joined = sessions.map((s) => join.join(s));
-  io.stderr(`smtpscope: ${join.note()}\n`);
-  return joined;
+/**
+ * --maillog and --where / --since / --until for the commands that hold every session: each session joined in close
+ * order (the note on standard error), then the selection.
+ */
+async function withMaillogs(options: CliOptions, io: CliIo, all: SmtpSession[]): Promise<SmtpSession[]> {
+  let sessions = all;
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const join = maillogJoinSink(await openMaillogs(options.maillogs, false), [], false, () => {});
+    sessions = sessions.map((s) => join.join(s));
+    io.stderr(`smtpscope: ${join.note()}\n`);
+  }
+  const selection = options.selection;
+  if (selection === null) return sessions;
+  const { selects } = await import('../query/session-selection.js');
+  return sessions.filter((s) => selects(selection, s));
 }
 
 async function runDevices(io: CliIo): Promise<number> {

@@ -5,6 +5,8 @@
 
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { BpfError, compileBpf } from '../query/bpf.js';
+import { parseSelection, type SessionSelection } from '../query/session-selection.js';
 import { DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 
 export class UsageError extends Error {
@@ -364,7 +366,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: 'BPF',
     group: 'live',
     commands: ANALYZE,
-    help: 'capture filter (default: tcp; with --ports-only, tcp on the ports)',
+    help: 'capture filter (default: tcp; with --ports-only, tcp on the ports); on capture files a subset: host, net, port, and/or/not (docs/FILTERS.md)',
   },
   {
     name: 'snaplen',
@@ -410,7 +412,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     group: 'live',
     commands: ANALYZE,
     complete: 'file',
-    help: 'also write the packets to a pcap file',
+    help: 'also write the packets to a pcap file; with a capture file, the packets of the selected sessions',
   },
   {
     name: 'rotate-mb',
@@ -509,6 +511,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     group: 'limits',
     commands: DECODERS,
     help: 'message header bytes parsed for the summary',
+  },
+  // Session selection (docs/FILTERS.md)
+  {
+    name: 'where',
+    type: 'string',
+    arg: 'EXPR',
+    group: 'input',
+    commands: DECODERS,
+    help: "only sessions matching the dashboard's filter language ('to:bob@ code:5xx')",
+  },
+  {
+    name: 'since',
+    type: 'string',
+    arg: 'TIME',
+    group: 'input',
+    commands: DECODERS,
+    help: 'only sessions that end at or after TIME (ISO, or relative: -2h, -1d)',
+  },
+  {
+    name: 'until',
+    type: 'string',
+    arg: 'TIME',
+    group: 'input',
+    commands: DECODERS,
+    help: 'only sessions that start at or before TIME',
   },
   {
     name: 'help',
@@ -750,6 +777,32 @@ export interface CliOptions {
   readonly jsonLevel: 'sessions' | 'recipients';
   /** Folder for Zeek-format smtp.log and conn.log (--zeek). */
   readonly zeekDir: string | null;
+  /** --where, --since, --until; null when none is given (docs/FILTERS.md). */
+  readonly selection: SessionSelection | null;
+  /** -f on capture files: the pcap-filter subset of query/bpf.ts (checked here); null without -f or when live. */
+  readonly fileFilter: string | null;
+}
+
+function selectionOf(
+  where: string | undefined,
+  since: string | undefined,
+  until: string | undefined,
+): SessionSelection | null {
+  if (where === undefined && since === undefined && until === undefined) return null;
+  const parsed = parseSelection(where ?? null, since ?? null, until ?? null, Date.now());
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  return parsed.selection;
+}
+
+function fileFilterOf(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  try {
+    compileBpf(text);
+  } catch (error) {
+    if (error instanceof BpfError) throw new UsageError(`-f: ${error.message}`);
+    throw error;
+  }
+  return text;
 }
 
 function liveHelperOf(value: string | undefined): 'cap' | 'tcpdump' {
@@ -862,10 +915,17 @@ export function parseCli(argv: readonly string[]): CliOptions {
           durationMs: ((d) => (d === null ? null : d * 1000))(positiveInt('duration', str('duration'))),
         };
   if (device === null) {
-    for (const flag of ['filter', 'snaplen', 'buffer-size', 'count', 'duration', 'write', 'user'] as const) {
+    for (const flag of ['snaplen', 'buffer-size', 'count', 'duration', 'user'] as const) {
       if (str(flag) !== undefined)
         throw new UsageError(`--${flag} applies to live capture: add -i INTERFACE`);
     }
+    // -f and -w on a capture file: a filter subset, and the packets of the selected sessions (docs/FILTERS.md).
+    if (
+      str('write') !== undefined &&
+      str('rotate-mb') === undefined &&
+      (positionals.length !== 1 || positionals[0] === '-')
+    )
+      throw new UsageError('-w with a capture file takes exactly one input file (not standard input)');
   }
   if (str('rotate-mb') !== undefined && str('write') === undefined)
     throw new UsageError(
@@ -940,5 +1000,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     maillogs: strings('maillog'),
     jsonLevel: jsonLevel(str('json-level')),
     zeekDir: str('zeek') ?? null,
+    selection: selectionOf(str('where'), str('since'), str('until')),
+    fileFilter: device === null ? fileFilterOf(str('filter')) : null,
   };
 }

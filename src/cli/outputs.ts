@@ -12,6 +12,7 @@ import { type ClickHouseTarget, resolveClickHouseTarget } from '../fleet/clickho
 import type { SmtpSession } from '../model/types.js';
 import type { InputSpec, MessageBodyListener } from '../pipeline/analyzer.js';
 import type { Sink } from '../pipeline/sink.js';
+import { createAttachmentHasher, fanOutBodyListener } from '../report/attachment-hashes.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { createExtractSink } from '../report/extract-sink.js';
 import { createJsonSink } from '../report/json-sink.js';
@@ -152,7 +153,11 @@ export async function buildOutputSinks(
       createCsvSink({ ...(options.csvDir === null ? {} : { dir: options.csvDir }), files, append, fileOf }),
     );
   const captureFiles: string[] = [];
-  if (options.json !== null)
+  const bodyListeners: MessageBodyListener[] = [];
+  if (options.json !== null) {
+    // SHA-256 of attachments reads the message bodies (which keeps the run on one thread, as --extract does).
+    const hasher = createAttachmentHasher();
+    bodyListeners.push(hasher);
     sinks.push(
       createJsonSink({
         path: options.json,
@@ -160,9 +165,11 @@ export async function buildOutputSinks(
         level: options.jsonLevel,
         sensor: options.clickhouse.sensor ?? hostname(),
         captureFileOf: (id) => captureFileOf(id, captureFiles),
+        hasher,
         attempts: options.connectionAttempts,
       }),
     );
+  }
   if (options.zeekDir !== null) {
     const { createZeekSink } = await import('../report/zeek-sink.js');
     sinks.push(createZeekSink({ dir: options.zeekDir, append }));
@@ -175,8 +182,10 @@ export async function buildOutputSinks(
       append,
     });
     sinks.push(extract);
-    bodyListener = extract;
+    bodyListeners.push(extract);
   }
+  if (bodyListeners.length > 0)
+    bodyListener = bodyListeners.length === 1 ? bodyListeners[0] : fanOutBodyListener(bodyListeners);
   const ch = options.clickhouse;
   if (ch.url !== null) {
     const { createClickHouseSink } = await import('../fleet/clickhouse-sink.js');

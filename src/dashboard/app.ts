@@ -16,8 +16,8 @@ import { ReadStream } from 'node:tty';
 import blessed from 'blessed';
 import type { Analyzer } from '../pipeline/analyzer.js';
 import type { RunStats, RunSummary, Sink } from '../pipeline/sink.js';
+import { parseFilter } from '../query/filter.js';
 import { createCsvSink } from '../report/csv-sink.js';
-import { parseFilter } from './filter.js';
 import { createQuitControl } from './quit-control.js';
 import { createSessionWindow, LIVE_WINDOW, OFFLINE_WINDOW } from './session-window.js';
 import {

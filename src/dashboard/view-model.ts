@@ -11,14 +11,14 @@
 
 import type { ReasonClass, SmtpSession } from '../model/types.js';
 import type { RunStats } from '../pipeline/sink.js';
+import { type Filter, matchesFilter } from '../query/filter.js';
+import { factsOf, type SessionOutcome } from '../query/session-facts.js';
 import { enhancedMeaning } from '../report/failure-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
 import { dialogueHidden, endDescription } from '../text/session-end.js';
 import { formatTranscript } from '../text/transcript.js';
-import { type Filter, matchesFilter } from './filter.js';
 import { computeLayout, type Rect } from './layout.js';
 import { clip, displayWidth, fitCell, wrap } from './sanitize.js';
-import { factsOf, type SessionOutcome } from './session-facts.js';
 
 export type Tone = 'normal' | 'dim' | 'good' | 'warn' | 'bad' | 'accent' | 'heading';
 

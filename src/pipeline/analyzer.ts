@@ -13,6 +13,7 @@ import { createPacketDecoder } from '../decode/packet-decoder.js';
 import type { DecodeCounters, DecoderOptions, MalformedKind, SkipReason } from '../decode/types.js';
 import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '../model/session-builder.js';
 import type { SmtpSession } from '../model/types.js';
+import { compileBpf } from '../query/bpf.js';
 import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_ASSEMBLER_OPTIONS, DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
@@ -53,6 +54,8 @@ export interface AnalyzerConfig {
   readonly bodyListener?: MessageBodyListener;
   /** Sees every captured packet (the `-w` writer). */
   readonly tap?: (packet: PacketView) => void;
+  /** `-f` on capture files: a pcap-filter subset (query/bpf.ts) each decoded TCP segment must match; text, so it crosses to workers. */
+  readonly segmentFilter?: string;
   /** Called for each source warning as soon as the source reports it. */
   readonly onWarning?: (warning: SourceWarning, source: string) => void;
   /**
@@ -100,6 +103,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
   /** SMTP on other ports is found by its content (content-detector.ts) unless `assembler.detect` is false. */
   const detect = config.assembler?.detect ?? true;
+  // Compiled here, in each worker too (the CLI compiled it once already to report errors as usage errors).
+  const segmentFilter = config.segmentFilter === undefined ? null : compileBpf(config.segmentFilter);
   const sessionLimits = sessionLimitsForSinks(config.session, sinks);
   const open = new Map<string, SessionBuilder>();
   /** Connections seen whose decoder has not spoken yet (no session model made: see emitterFor). */
@@ -380,6 +385,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         const result = await runPacketLoop(source, decoder, assembler, {
           checkTimestamps: clock === undefined,
           ...(config.tap === undefined ? {} : { tap: config.tap }),
+          ...(segmentFilter === null ? {} : { accept: segmentFilter }),
           ready,
           ...(shard === undefined ? {} : { tick: shard.onBoundary, tickEvery: shard.boundaryEvery }),
         });

@@ -13,7 +13,7 @@
  */
 
 import type { PacketSource, PacketView } from '../capture/types.js';
-import type { PacketDecoder } from '../decode/types.js';
+import type { PacketDecoder, TcpSegment } from '../decode/types.js';
 import type { Assembler } from '../reassembly/types.js';
 
 /** Distance from the running time beyond which a packet's own timestamp needs the next packet to confirm it. */
@@ -22,6 +22,8 @@ export const WILD_JUMP_MICROS = 300 * 1_000_000;
 export interface PacketLoopHooks {
   /** Sees every packet before decoding (the `-w` capture writer). */
   readonly tap?: (packet: PacketView) => void;
+  /** Decoded TCP segments this returns false for are dropped before reassembly (`-f` on capture files). */
+  readonly accept?: (segment: TcpSegment) => boolean;
   /** Called with the packet time every `tickEvery` packets (progress, live flushes). */
   readonly tick?: (tsMicros: number) => void;
   readonly tickEvery?: number;
@@ -53,6 +55,7 @@ export async function runPacketLoop(
   let first: number | null = null;
   let last: number | null = null;
   const tap = hooks.tap;
+  const accept = hooks.accept;
   const tick = hooks.tick;
   const tickEvery = hooks.tickEvery ?? 4096;
   const check = hooks.checkTimestamps !== false;
@@ -68,7 +71,7 @@ export async function runPacketLoop(
     const ts = packet.tsMicros;
     if (first === null || ts < first) first = ts;
     if (last === null || ts > last) last = ts;
-    if (decoder.decodeSegment(packet)) assembler.push(segment);
+    if (decoder.decodeSegment(packet) && (accept === undefined || accept(segment))) assembler.push(segment);
   };
 
   await source.forEach((packet) => {

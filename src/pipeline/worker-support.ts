@@ -13,7 +13,7 @@ export const DEFAULT_MAX_BUFFERED_SESSIONS = 512;
 /** What crosses to a worker: the analyzer options that are plain data. */
 export type WorkerConfig = Pick<
   AnalyzerConfig,
-  'ports' | 'decoder' | 'assembler' | 'smtp' | 'session' | 'tls'
+  'ports' | 'decoder' | 'assembler' | 'smtp' | 'session' | 'tls' | 'segmentFilter'
 >;
 
 export function workerConfigOf(config: AnalyzerConfig): WorkerConfig {
@@ -24,6 +24,7 @@ export function workerConfigOf(config: AnalyzerConfig): WorkerConfig {
     ...(config.smtp === undefined ? {} : { smtp: config.smtp }),
     ...(config.session === undefined ? {} : { session: config.session }),
     ...(config.tls === undefined ? {} : { tls: config.tls }),
+    ...(config.segmentFilter === undefined ? {} : { segmentFilter: config.segmentFilter }),
   };
 }
 

@@ -19,6 +19,7 @@ import type {
   TransactionRecord,
 } from '../model/types.js';
 import type { SmtpParams } from '../smtp/types.js';
+import type { PartHash } from './attachment-hashes.js';
 import { anomalyCounts, isOutcomeUnknown, negotiatedTlsVersion, paramText } from './columns.js';
 import { communityId } from './community-id.js';
 import { formatIsoMicros } from './iso-micros.js';
@@ -61,7 +62,7 @@ function dateIso(date: string | null): string | null {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
-function email(t: TransactionRecord | null, m: MessageSummary | null) {
+function email(t: TransactionRecord | null, m: MessageSummary | null, hashes: readonly PartHash[] | null) {
   return {
     from: { address: m === null || m.from === null ? [] : addresses([m.from]) },
     to: { address: m === null ? [] : addresses(m.to) },
@@ -77,10 +78,21 @@ function email(t: TransactionRecord | null, m: MessageSummary | null) {
       m === null
         ? []
         : m.parts
+            .map((p, i) => ({ p, hash: hashes?.[i] ?? null }))
             .filter(
-              (p) => p.disposition === 'attachment' || (p.filename !== null && p.disposition !== 'inline'),
+              ({ p }) =>
+                p.disposition === 'attachment' || (p.filename !== null && p.disposition !== 'inline'),
             )
-            .map((p) => ({ file: { name: p.filename, mime_type: p.contentType, size: p.sizeBytes } })),
+            .map(({ p, hash }) => ({
+              file: {
+                name: p.filename,
+                mime_type: p.contentType,
+                size: p.sizeBytes,
+                hash: { sha256: hash?.sha256 ?? null },
+              },
+              // true: hashed whole; false: only part of it was captured or kept (no hash); null: body not hashed.
+              hash_complete: hash?.complete ?? null,
+            })),
   };
 }
 
@@ -123,7 +135,11 @@ function dsn(m: MessageSummary | null) {
   };
 }
 
-export function transactionDocument(s: SmtpSession, t: TransactionRecord) {
+export function transactionDocument(
+  s: SmtpSession,
+  t: TransactionRecord,
+  context: DocumentContext = NO_DOCUMENT_CONTEXT,
+) {
   const size = paramText(t.mailParams, 'SIZE');
   const meaning = finalMeaningOf(t);
   return {
@@ -155,7 +171,7 @@ export function transactionDocument(s: SmtpSession, t: TransactionRecord) {
     reason_class: t.reasonClass,
     outcome_unknown: isOutcomeUnknown(t),
     headers_truncated: t.message?.truncated ?? null,
-    email: email(t, t.message),
+    email: email(t, t.message, context.partHashes?.get(t.depth) ?? null),
     dsn: dsn(t.message),
     mta_log: transactionLogDocument(s, t.depth),
   };
@@ -210,6 +226,8 @@ function lastMessageTransaction(s: SmtpSession): TransactionRecord | null {
 export interface DocumentContext {
   readonly sensor: string | null;
   readonly captureFile: string | null;
+  /** SHA-256 of each MIME part of the message of a transaction (attachment-hashes.ts), by depth. */
+  readonly partHashes?: ReadonlyMap<number, readonly PartHash[]>;
 }
 
 export const NO_DOCUMENT_CONTEXT: DocumentContext = { sensor: null, captureFile: null };
@@ -261,7 +279,11 @@ export function toSessionDocument(s: SmtpSession, context: DocumentContext = NO_
       },
     },
     user: { name: lastAuth?.username ?? null },
-    email: email(lastMessage, lastMessage?.message ?? null),
+    email: email(
+      lastMessage,
+      lastMessage?.message ?? null,
+      lastMessage === null ? null : (context.partHashes?.get(lastMessage.depth) ?? null),
+    ),
     smtp: {
       session_id: s.id,
       start_us: s.startedAt,
@@ -321,7 +343,7 @@ export function toSessionDocument(s: SmtpSession, context: DocumentContext = NO_
           : { protocol: s.proxy.protocol, target: s.proxy.target, accepted: s.proxy.accepted },
       messages: s.transactions.filter((t) => t.message !== null).length,
       email_depth: lastMessage?.depth ?? null,
-      transactions: s.transactions.map((t) => transactionDocument(s, t)),
+      transactions: s.transactions.map((t) => transactionDocument(s, t, context)),
       commands: s.commands.map(command),
       commands_dropped: s.commandsDropped,
       mta_log_rejects: sessionLogRejects(s),

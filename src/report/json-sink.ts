@@ -11,6 +11,7 @@
 
 import type { SmtpSession } from '../model/types.js';
 import type { RunSummary, Sink } from '../pipeline/sink.js';
+import type { AttachmentHasher, PartHash } from './attachment-hashes.js';
 import { type DocumentContext, NO_DOCUMENT_CONTEXT, toSessionDocument } from './json-document.js';
 import { toRecipientDocuments } from './json-recipient-document.js';
 import { toAttemptDocument, toRunDocument } from './json-run-records.js';
@@ -31,6 +32,8 @@ export interface JsonSinkOptions {
   readonly sensor?: string | null;
   /** `log.file.path`: the capture file a session came from (default: none). */
   readonly captureFileOf?: (sessionId: string) => string | null;
+  /** SHA-256 of attachments: the body listener that hashed them (default: none, hashes null). */
+  readonly hasher?: AttachmentHasher;
 }
 
 export type JsonLevel = 'sessions' | 'recipients';
@@ -68,9 +71,16 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
   const sink: Sink = {
     name: 'json',
     async sessionClosed(session: SmtpSession) {
+      const partHashes = new Map<number, readonly PartHash[]>();
+      if (options.hasher !== undefined)
+        for (const t of session.transactions) {
+          const hashes = options.hasher.take(session.id, t.depth);
+          if (hashes !== null) partHashes.set(t.depth, hashes);
+        }
       const context: DocumentContext = {
         sensor: options.sensor ?? null,
         captureFile: options.captureFileOf?.(session.id) ?? null,
+        partHashes,
       };
       const text =
         options.level === 'recipients'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matchesFilter, parseFilter } from '../../src/dashboard/filter.js';
 import type { SmtpSession } from '../../src/model/types.js';
+import { matchesFilter, parseFilter } from '../../src/query/filter.js';
 import { makeRecipient, makeReply, makeSession, makeTransaction } from '../helpers/sessions.js';
 
 function filterOf(text: string) {

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFilter } from '../../src/dashboard/filter.js';
 import { displayWidth } from '../../src/dashboard/sanitize.js';
-import { factsOf } from '../../src/dashboard/session-facts.js';
 import { createSessionWindow } from '../../src/dashboard/session-window.js';
 import {
   createViewMemo,
@@ -20,6 +18,8 @@ import type { SmtpSession } from '../../src/model/types.js';
 import { NO_ATTEMPTS } from '../../src/pipeline/connection-attempts.js';
 import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
 import type { RunStats } from '../../src/pipeline/sink.js';
+import { parseFilter } from '../../src/query/filter.js';
+import { factsOf } from '../../src/query/session-facts.js';
 import { makeAuth, makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 
 const STATS: RunStats = {

@@ -106,7 +106,10 @@ describe('json-sink', () => {
     expect(t.email.x_mailer).toBe('Thunderbird 115.8');
     expect(t.email.local_id).toBe('4XyZ1A2b3C');
     expect(t.email.attachments).toEqual([
-      { file: { name: 'q1.pdf', mime_type: 'application/pdf', size: 5000 } },
+      {
+        file: { name: 'q1.pdf', mime_type: 'application/pdf', size: 5000, hash: { sha256: null } },
+        hash_complete: null,
+      },
     ]);
     expect(t.email.origination_timestamp).toBe('2024-03-01T12:00:00.000Z');
     expect(t.mail_params).toEqual(['SIZE=1234', 'BODY=8BITMIME']);

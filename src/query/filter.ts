@@ -1,5 +1,5 @@
 /**
- * The dashboard's filter language (docs/DASHBOARD.md): space-separated terms, all of which must match.
+ * The session filter language of the dashboard and of --where (docs/DASHBOARD.md): space-separated terms, all of which must match.
  *
  *   word                 the word appears anywhere (addresses, HELO, IPs, reply codes and text, subjects…)
  *   "two words"          a phrase, with quotes
