@@ -2,9 +2,9 @@
  * Content detection (docs/REASSEMBLY.md, "Content detection"): stands between the assembler and the SMTP
  * handler factory. Connections with a port in the list go straight through, as before. A connection on other
  * ports is held until its first bytes decide:
- *  - SMTP when the server's first bytes are `220 ` or `220-`, or the client's first line starts with EHLO, HELO
- *    or LHLO (any case), or a SOCKS4/5 or HTTP CONNECT preamble (dialogue/proxy-preamble.ts) is answered and
- *    followed by a `220` greeting: the inner factory's handler is then created and gets the held bytes, in the
+ *  - SMTP when the client's first line starts with EHLO, HELO or LHLO (any case), sent first or after the
+ *    server's `220 ` or `220-` greeting (a 220 alone is also FTP's), the two maybe after a SOCKS4/5 or HTTP
+ *    CONNECT preamble (dialogue/proxy-preamble.ts) the proxy accepted: the inner factory's handler is then created and gets the held bytes, in the
  *    order they came, then everything after (the dialogue reads a proxy preamble itself);
  *  - not SMTP otherwise (other first bytes, a gap before the decision, more than MAX_DETECT_BYTES in one
  *    direction undecided): the handler sets `declined` and the assembler drops the connection. Never a
@@ -44,7 +44,12 @@ function upper(byte: number | undefined): number {
 function clientStart(b: Uint8Array): Verdict | 'proxy' {
   const proxy = sniffProxy(b);
   if (proxy === 'more') return 'more';
-  if (proxy !== 'no') return 'proxy';
+  return proxy === 'no' ? helloLine(b) : 'proxy';
+}
+
+/** Whether the client's SMTP bytes start with an EHLO, HELO or LHLO line. */
+function helloLine(b: Uint8Array): Verdict {
+  if (b.length === 0) return 'more';
   const verbs = ['EHLO', 'HELO', 'LHLO'];
   let possible = false;
   for (const verb of verbs) {
@@ -85,6 +90,10 @@ class DetectingHandler implements StreamHandler {
   /** The proxy exchange read from the client's first bytes; the server bytes after its answer, when ended. */
   private proxy: ProxyPreamble | null = null;
   private afterProxy: Uint8Array | null = null;
+  /** The client's bytes after its part of the proxy exchange. */
+  private afterClient: Uint8Array = EMPTY;
+  /** The server sent a 220 greeting; the client's first line after it decides. */
+  private greeted = false;
 
   constructor(
     private readonly flow: FlowKey,
@@ -110,7 +119,16 @@ class DetectingHandler implements StreamHandler {
     this.client = concat(this.client, bytes);
     if (this.client.length > MAX_DETECT_BYTES) return 'no';
     const proxy = this.proxy;
-    if (proxy !== null) return proxy.clientDone || proxy.client(bytes) >= 0 ? 'more' : 'no';
+    if (proxy !== null) {
+      if (proxy.clientDone) this.afterClient = concat(this.afterClient, bytes);
+      else {
+        const n = proxy.client(bytes);
+        if (n < 0) return 'no';
+        if (proxy.clientDone) this.afterClient = bytes.subarray(n);
+      }
+      return this.greeted ? helloLine(this.afterClient) : 'more';
+    }
+    if (this.greeted) return helloLine(this.client);
     if (this.server.length > 0) return 'more'; // the server spoke first and has not decided yet
     const start = clientStart(this.client);
     if (start !== 'proxy') return start;
@@ -118,24 +136,35 @@ class DetectingHandler implements StreamHandler {
     if (protocol === 'more' || protocol === 'no') return 'no';
     const fresh = new ProxyPreamble(protocol);
     this.proxy = fresh;
-    return fresh.client(this.client) >= 0 ? 'more' : 'no';
+    const n = fresh.client(this.client);
+    if (n < 0) return 'no';
+    if (fresh.clientDone) this.afterClient = this.client.subarray(n);
+    return 'more';
   }
 
   private fromServer(bytes: Uint8Array): Verdict {
+    if (this.greeted) return 'more'; // waiting for the client's first line
     this.server = concat(this.server, bytes);
     if (this.server.length > MAX_DETECT_BYTES) return 'no';
     const proxy = this.proxy;
-    if (proxy === null) return greeting(this.server, 0);
-    if (this.afterProxy !== null) {
+    let verdict: Verdict;
+    if (proxy === null) verdict = greeting(this.server, 0);
+    else if (this.afterProxy !== null) {
       this.afterProxy = concat(this.afterProxy, bytes);
-      return greeting(this.afterProxy, 0);
+      verdict = greeting(this.afterProxy, 0);
+    } else {
+      const n = proxy.server(bytes);
+      if (n < 0) return 'no';
+      if (!proxy.serverDone) return 'more';
+      if (proxy.accepted !== true) return 'no';
+      this.afterProxy = bytes.subarray(n);
+      verdict = greeting(this.afterProxy, 0);
     }
-    const n = proxy.server(bytes);
-    if (n < 0) return 'no';
-    if (!proxy.serverDone) return 'more';
-    if (proxy.accepted !== true) return 'no';
-    this.afterProxy = bytes.subarray(n);
-    return greeting(this.afterProxy, 0);
+    if (verdict !== 'smtp') return verdict;
+    // A 220 greeting is also FTP's: the client's first line after it decides.
+    this.greeted = true;
+    const client = proxy === null ? this.client : this.afterClient;
+    return client.length === 0 ? 'more' : helloLine(client);
   }
 
   private accept(tsMicros: number): void {

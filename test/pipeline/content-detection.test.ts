@@ -147,6 +147,21 @@ describe('content detection', () => {
     expect(summary.stats.assembler.declined).toBe(1);
   });
 
+  it('drops FTP on port 2121: its 220 greeting is answered by USER, not EHLO', async () => {
+    const steps: Step[] = [
+      ...HANDSHAKE,
+      { from: 's', flags: 'PA', payload: '220 ftp.test FTP server ready\r\n' },
+      { from: 'c', flags: 'PA', payload: 'USER anonymous\r\n' },
+      { from: 's', flags: 'PA', payload: '331 Password required\r\n' },
+      ...CLOSE,
+    ];
+    const { sessions, summary } = await analyzeToArray({
+      inputs: [{ kind: 'file', path: capture(connection(2121, steps)) }],
+    });
+    expect(sessions).toHaveLength(0);
+    expect(summary.stats.assembler.declined).toBe(1);
+  });
+
   it('a SYN scan of an unlisted port is neither a session nor an attempt', async () => {
     const steps: Step[] = [
       { from: 'c', flags: 'S' },
