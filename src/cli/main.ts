@@ -167,6 +167,7 @@ function requireInputs(options: CliOptions, max = Number.POSITIVE_INFINITY): voi
 export function analyzerConfig(options: CliOptions, inputs: readonly InputSpec[]): AnalyzerConfig {
   const decoder = { verifyChecksums: options.verifyChecksums };
   const assembler = {
+    detect: !options.portsOnly,
     ...(options.maxConnections === null ? {} : { maxConnections: options.maxConnections }),
     ...(options.idleTimeoutMs === null ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
     ...(options.maxBufferBytes === null ? {} : { maxBufferedBytesTotal: options.maxBufferBytes }),

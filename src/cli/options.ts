@@ -307,6 +307,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'SMTP server ports (default 25,465,587,2525,24,366; ranges like 2500-2599)',
   },
   {
+    name: 'ports-only',
+    type: 'boolean',
+    group: 'input',
+    commands: READERS,
+    help: 'decode only connections on the ports (off: other TCP connections are decoded when their first bytes are SMTP)',
+  },
+  {
     name: 'verify-checksums',
     type: 'boolean',
     group: 'input',
@@ -359,7 +366,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: 'BPF',
     group: 'live',
     commands: ANALYZE,
-    help: 'capture filter (default: tcp on the ports); on capture files a subset: host, net, port, and/or/not (docs/FILTERS.md)',
+    help: 'capture filter (default: tcp; with --ports-only, tcp on the ports); on capture files a subset: host, net, port, and/or/not (docs/FILTERS.md)',
   },
   {
     name: 'snaplen',
@@ -713,6 +720,8 @@ export interface CliOptions {
   readonly extractDir: string | null;
   readonly extractIncomplete: boolean;
   readonly ports: ReadonlySet<number>;
+  /** Only connections on the ports are decoded (--ports-only); off: content detection on every TCP connection. */
+  readonly portsOnly: boolean;
   readonly verifyChecksums: boolean;
   /** A capture cut inside its last record exits 0 instead of 1 (--allow-truncated; src/capture/damage.ts). */
   readonly allowTruncated: boolean;
@@ -897,7 +906,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
       ? null
       : {
           device,
-          filter: str('filter') ?? portsFilter(ports),
+          // Content detection needs every TCP connection; --ports-only keeps the port filter.
+          filter: str('filter') ?? (b('ports-only') ? portsFilter(ports) : 'tcp'),
           // 0 means the most the capture can take, as in tcpdump.
           snaplen: positiveInt('snaplen', str('snaplen'), { allowZero: true }) ?? 262_144,
           bufferMb: positiveInt('buffer-size', str('buffer-size')) ?? 16,
@@ -954,6 +964,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     extractDir: str('extract') ?? null,
     extractIncomplete: b('extract-incomplete'),
     ports,
+    portsOnly: b('ports-only'),
     verifyChecksums: b('verify-checksums'),
     allowTruncated: b('allow-truncated'),
     connectionAttempts: b('connection-attempts'),

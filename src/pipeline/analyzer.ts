@@ -20,6 +20,7 @@ import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_ASSEMBLER_OPTIONS, DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerShard } from '../reassembly/shard.js';
 import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/types.js';
+import { createContentDetector } from '../smtp/content-detector.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
 import { createAttemptGate } from './attempt-gate.js';
@@ -90,6 +91,8 @@ const ZERO_SOURCE: SourceStats = { packets: 0, bytes: 0, storedBytes: 0, dropped
 
 export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): Analyzer {
   const ports = config.ports ?? DEFAULT_SMTP_PORTS;
+  /** SMTP on other ports is found by its content (content-detector.ts) unless `assembler.detect` is false. */
+  const detect = config.assembler?.detect ?? true;
   // Compiled here, in each worker too (the CLI compiled it once already to report errors as usage errors).
   const segmentFilter = config.segmentFilter === undefined ? null : compileBpf(config.segmentFilter);
   const sessionLimits = sessionLimitsForSinks(config.session, sinks);
@@ -318,14 +321,15 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
       throw error;
     }
     current = source;
-    const decoder = createPacketDecoder({ ...config.decoder, ports });
+    // Content detection (on unless the assembler options turn it off) needs every TCP segment decoded.
+    const decoder = createPacketDecoder({ ...config.decoder, ports: detect ? null : ports });
     const prefix = many ? `${index + 1}-` : '';
     const factory = createSmtpStreamFactory(
       (flow) =>
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
       smtpOptionsFor(inputKeys),
     );
-    const gate = createAttemptGate(factory, (flow, fate, reason, flowStats) => {
+    const attempts = createAttemptGate(factory, (flow, fate, reason, flowStats) => {
       attemptCounter.add(flow, fate);
       if (attemptSinks.length === 0) return;
       deliverAttempt({
@@ -340,15 +344,18 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         packetsS2c: flowStats.s2c.packets,
       });
     });
-    liveWaiting = () => gate.waiting;
+    liveWaiting = () => attempts.waiting;
+    // Connections on other ports reach the attempt gate only once their content says SMTP.
+    const gate = detect ? createContentDetector(attempts, ports) : attempts;
     const budgetBytes = config.memoryBudgetBytes;
     // The out-of-order buffers draw at most a quarter of the budget (memory-budget.ts).
     const assemblerOptions =
       budgetBytes === undefined || config.shard !== undefined
-        ? { ...config.assembler, ports }
+        ? { ...config.assembler, ports, detect }
         : {
             ...config.assembler,
             ports,
+            detect,
             maxBufferedBytesTotal: Math.min(
               config.assembler?.maxBufferedBytesTotal ?? DEFAULT_ASSEMBLER_OPTIONS.maxBufferedBytesTotal,
               Math.floor(budgetBytes / 4),
@@ -545,6 +552,7 @@ export function sumAssemblerStats(all: readonly AssemblerStats[]): AssemblerStat
     retransmissions: 0,
     limitHits: { perDirection: 0, total: 0, connections: 0 },
     orphanSegments: 0,
+    declined: 0,
   };
   for (const s of all) {
     out.openFlows += s.openFlows;
@@ -557,6 +565,7 @@ export function sumAssemblerStats(all: readonly AssemblerStats[]): AssemblerStat
     out.limitHits.total += s.limitHits.total;
     out.limitHits.connections += s.limitHits.connections;
     out.orphanSegments += s.orphanSegments;
+    out.declined += s.declined;
   }
   return out;
 }

@@ -106,6 +106,7 @@ export function createAssembler(
   let totalLimitHits = 0;
   let connectionLimitHits = 0;
   let orphanSegments = 0;
+  let declined = 0;
   let totalFlows = 0;
   let latestTsMicros = 0;
   /** Directions that held out-of-order bytes after some segment (checked when the total limit is hit). */
@@ -151,7 +152,8 @@ export function createAssembler(
   function start(segment: TcpSegment, tsMicros: number): Connection | null {
     const srcIn = ports.has(segment.srcPort);
     const dstIn = ports.has(segment.dstPort);
-    if (!srcIn && !dstIn) return null;
+    const listed = srcIn || dstIn;
+    if (!listed && !o.detect) return null;
     const flags = segment.flags;
     const hasPayload = segment.payloadLength > 0 || segment.wirePayloadLength > 0;
     let basis: OrientationBasis | null = null;
@@ -161,7 +163,7 @@ export function createAssembler(
       aIsClient = (flags & ACK) === 0;
     } else if (!o.allowMidstream || ((flags & RST) !== 0 && !hasPayload)) {
       // A bare RST cannot start anything worth reporting.
-      orphanSegments++;
+      if (listed) orphanSegments++;
       return null;
     } else if (srcIn !== dstIn) {
       basis = 'port';
@@ -173,10 +175,9 @@ export function createAssembler(
     }
     const length = segment.ipVersion === 4 ? 4 : 16;
     const buffer = segment.buffer;
-    totalFlows++;
     const conn = new Connection(
       table.lastHash,
-      formatId(totalFlows),
+      formatId(++totalFlows),
       segment.ipVersion,
       copyBytes(buffer.subarray(segment.srcAddrOffset, segment.srcAddrOffset + length)),
       segment.srcPort,
@@ -252,6 +253,23 @@ export function createAssembler(
       if (table.closedCount > o.maxConnections && table.closedHead !== null) table.remove(table.closedHead);
     } else {
       table.remove(conn);
+    }
+  }
+
+  /** Drops a connection its handler declined: it stays in the table (bounded like any) to absorb its segments. */
+  function decline(conn: Connection): void {
+    declined++;
+    conn.declined = true;
+    conn.state = 'ignored';
+    conn.handler = null;
+    conn.a.release();
+    conn.b.release();
+    holding.delete(conn.a);
+    holding.delete(conn.b);
+    if (conn.finDeadlineMicros >= 0) {
+      conn.finDeadlineMicros = -1;
+      const index = finWaiting.indexOf(conn);
+      if (index >= 0) finWaiting.splice(index, 1);
     }
   }
 
@@ -370,6 +388,11 @@ export function createAssembler(
     conn.lastTsMicros = ts;
     conn.touchedAt = at.segment;
     table.touch(conn);
+    if (conn.declined) {
+      // Not SMTP (content detection): nothing is reassembled; a RST or FIN frees the slot.
+      if ((flags & (RST | FIN)) !== 0) close(conn, 'rst', ts);
+      return;
+    }
     (fromA ? conn.a : conn.b).stats.packets++;
     const pure = (flags & CONTROL) === 0 && segment.wirePayloadLength === 0 && segment.payloadLength === 0;
     // The peer acknowledged bytes of the other direction: a hole it covers will not be filled.
@@ -412,6 +435,10 @@ export function createAssembler(
     if ((flags & (FIN | RST)) !== 0 && conn.firstClose === null)
       conn.firstClose = fromA === conn.aIsClient ? 'c2s' : 's2c';
     active.segment(segment, ts);
+    if (conn.handler?.declined === true) {
+      decline(conn);
+      return;
+    }
     if (active.bufferedBytes > 0) holding.add(active);
 
     if ((flags & RST) !== 0) {
@@ -495,6 +522,7 @@ export function createAssembler(
         connections: connectionLimitHits,
       },
       orphanSegments,
+      declined,
     };
   }
 

@@ -12,6 +12,8 @@ export type ConnectionState = 'pending' | 'open' | 'ignored' | 'closed';
 
 export class Connection {
   state: ConnectionState = 'pending';
+  /** Its handler declined it: later segments are dropped at once. */
+  declined = false;
   handler: StreamHandler | null = null;
   flow: FlowKey | null = null;
   basis: OrientationBasis = 'guess';

@@ -12,6 +12,8 @@ export const DEFAULT_SMTP_PORTS: ReadonlySet<number> = new Set([25, 465, 587, 25
 
 export const DEFAULT_ASSEMBLER_OPTIONS: AssemblerOptions = {
   ports: DEFAULT_SMTP_PORTS,
+  // The port gate: detection is asked for by the pipeline (docs/REASSEMBLY.md, "Content detection").
+  detect: false,
   // 4 MiB: a full receive window on a fast link waiting for one retransmission, per direction.
   maxBufferedBytesPerDirection: 4 * 1024 * 1024,
   // 128 MiB of out-of-order data across all connections; past it the largest buffers are flushed as gaps.

@@ -93,6 +93,12 @@ export interface FlowStats {
 }
 
 export interface StreamHandler {
+  /**
+   * Set to true by a handler that wants no more of its connection (content detection found no SMTP): checked
+   * after each delivery; the assembler then stops delivering, frees the connection's buffers, drops its later
+   * segments without reassembling them, counts it in stats().declined and calls nothing more (no onClose).
+   */
+  readonly declined?: boolean;
   onData(chunk: StreamChunk): void;
   onGap(direction: Direction, offset: number, length: number, cause: GapCause, tsMicros: number): void;
   onClose(reason: CloseReason, tsMicros: number, stats: FlowStats): void;
@@ -106,6 +112,11 @@ export interface StreamHandlerFactory {
 export interface AssemblerOptions {
   /** Server ports that select connections (either side may match). */
   readonly ports: ReadonlySet<number>;
+  /**
+   * Track connections on other ports too, for the factory to detect SMTP by content (its handler sets
+   * `declined` to drop one); false: only connections on `ports` are tracked (the port gate).
+   */
+  readonly detect: boolean;
   /** Out-of-order bytes buffered per direction before the oldest hole is declared a gap. */
   readonly maxBufferedBytesPerDirection: number;
   /** Out-of-order bytes buffered across all connections; past it the largest buffers are flushed as gaps. */
@@ -134,6 +145,8 @@ export interface AssemblerStats {
   readonly limitHits: { readonly perDirection: number; readonly total: number; readonly connections: number };
   /** Segments for ports in the set that belonged to no tracked connection and could not start one. */
   readonly orphanSegments: number;
+  /** Connections whose handler declined them (content detection: not SMTP); their segments are dropped. */
+  readonly declined: number;
 }
 
 export interface Assembler {

@@ -355,6 +355,11 @@ export function toSessionDocument(s: SmtpSession, context: DocumentContext = NO_
       anomalies: anomalyCounts(s),
       anomalies_dropped: s.anomaliesDropped,
       roles_swapped: s.rolesSwapped,
+      // A proxy preamble before the dialogue (docs/SMTP.md, "Proxy preambles"), null without one.
+      proxy:
+        s.proxy === undefined
+          ? null
+          : { protocol: s.proxy.protocol, target: s.proxy.target, accepted: s.proxy.accepted },
       messages: s.transactions.filter((t) => t.message !== null).length,
       email_depth: lastMessage?.depth ?? null,
       transactions: s.transactions.map((t) => transactionDocument(s, t, context)),

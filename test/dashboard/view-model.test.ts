@@ -42,6 +42,7 @@ const STATS: RunStats = {
     retransmissions: 0,
     limitHits: { perDirection: 0, total: 0, connections: 0 },
     orphanSegments: 0,
+    declined: 0,
   },
   sessionsClosed: 3,
   sessionsOpen: 0,

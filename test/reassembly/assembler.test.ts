@@ -88,6 +88,7 @@ describe('assembler', () => {
       retransmissions: 0,
       limitHits: { perDirection: 0, total: 0, connections: 0 },
       orphanSegments: 0,
+      declined: 0,
     });
   });
 
@@ -793,6 +794,7 @@ describe('assembler', () => {
         retransmissions: 1,
         limitHits: { perDirection: 0, total: 0, connections: 0 },
         orphanSegments: 0,
+        declined: 0,
       });
       expect(rec.violations).toEqual([]);
     });
