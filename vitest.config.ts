@@ -1,10 +1,28 @@
 import { defineConfig } from 'vitest/config';
+import { SYSTEM_GLOBS } from './test/system-tests.js';
 
+// Two projects (test/system-tests.ts says which file is which): `unit`, pure and fast (`npm run test:unit`),
+// and `system`, which starts processes, servers and worker threads on a build made once per run
+// (test/helpers/build-once.ts). `npm test` runs both.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...SYSTEM_GLOBS] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: [...SYSTEM_GLOBS],
+          globalSetup: ['test/helpers/build-once.ts'],
+          hookTimeout: 300_000,
+        },
+      },
+    ],
   },
 });

@@ -14,6 +14,7 @@ export {
   type ClickHouseSinkOptions,
   createClickHouseSink,
 } from './fleet/clickhouse-sink.js';
+export type { MessageBodyListener, RunStats, RunSummary, Sink, Snapshot } from './model/sink.js';
 // The session model.
 export type * from './model/types.js';
 // The analyzer: sources in, sessions out to sinks.
@@ -23,10 +24,8 @@ export {
   analyzeToArray,
   createAnalyzer,
   type InputSpec,
-  type MessageBodyListener,
 } from './pipeline/analyzer.js';
 export { createParallelAnalyzer, type ParallelOptions } from './pipeline/parallel.js';
-export type { RunStats, RunSummary, Sink, Snapshot } from './pipeline/sink.js';
 // The sinks: CSV, NDJSON, extracted messages, ClickHouse.
 export { type CsvSinkOptions, createCsvSink } from './report/csv-sink.js';
 export { createExtractSink, type ExtractSink, type ExtractSinkOptions } from './report/extract-sink.js';

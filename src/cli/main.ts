@@ -7,20 +7,20 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { damagingWarnings } from '../capture/damage.js';
 import { CaptureFormatError, type SourceWarning } from '../capture/types.js';
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { type AnalyzerConfig, analyzeToArray, createAnalyzer, type InputSpec } from '../pipeline/analyzer.js';
 import { listFlows } from '../pipeline/flows.js';
 import { DEFAULT_MEMORY_BUDGET_MB, tuneHeapGrowth } from '../pipeline/memory-budget.js';
 import { createParallelAnalyzer } from '../pipeline/parallel.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { checkKeyLogFiles } from '../pipeline/tls-keys.js';
 import { createOutputFile } from '../report/output-file.js';
-import { safeText } from '../report/safe-text.js';
-import { endpoint, formatBytes, isoMicros, table } from '../text/format.js';
+import { endpoint, formatBytes, isoMicros } from '../text/format.js';
 import { createSessionLineSink } from '../text/session-line.js';
 import { createSummaryAggregator } from '../text/summary.js';
 import { formatTranscript } from '../text/transcript.js';
 import { copyBytes } from '../util/copy-bytes.js';
+import { safeText, table } from '../util/display-text.js';
 import { commandHelp, generalHelp } from './help.js';
 import { describeFsError, isErrnoError, missingFolder, OutputPathError, reasonFor } from './human-error.js';
 import { formatSkipped, scanInputs } from './inputs.js';
@@ -458,22 +458,39 @@ async function runBounces(options: CliOptions, io: CliIo): Promise<number> {
     const problem = missingFolder(options.csvDir);
     if (problem !== null) throw new OutputPathError(`cannot write ${options.csvDir}: ${problem}`);
   }
+  // A streaming sink: failures reach bounces.csv as each session closes; only totals, groups, the DSN join's
+  // index and a bounded listing stay in memory (report/bounce-sink.ts). With --maillog, the join with the
+  // MTA's log sits in front of it, session by session.
+  const { createBounceSink, resolveBounceCsvPath } = await import('../report/bounce-sink.js');
+  const { formatBounceReport } = await import('../text/bounce-text.js');
+  const sink = createBounceSink(
+    options.csvDir === null ? {} : { csv: await resolveBounceCsvPath(options.csvDir) },
+  );
+  let sinks: Sink[] = [sink];
+  // --where / --since / --until: only the selected sessions reach the report (after the maillog join).
+  if (options.selection !== null) {
+    const { createSelectionSink } = await import('../query/selection-sink.js');
+    sinks = [createSelectionSink(options.selection, sinks, () => {})];
+  }
+  let note: (() => string) | null = null;
+  if (options.maillogs.length > 0) {
+    const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
+    const join = maillogJoinSink(await openMaillogs(options.maillogs, false), sinks, false, () => {});
+    sinks = [join];
+    note = () => join.note();
+  }
   const status: RunStatus = { failed: false };
   const seen: SourceWarningFrom[] = [];
-  const sessions = await withMaillogs(
-    options,
-    io,
-    (
-      await analyzeToArray({
-        ...analyzerConfig(options, fileInputs(options, io, status)),
-        onWarning: (warning, source) => seen.push({ source, warning }),
-      })
-    ).sessions,
-  );
-  const { collectFailures, formatBounceReport, writeBounceCsv } = await import('../report/bounce-report.js');
-  const report = collectFailures(sessions);
-  if (options.csvDir !== null) await writeBounceCsv(report, options.csvDir);
-  if (options.csvDir !== '-') io.stdout(formatBounceReport(report));
+  await createParallelAnalyzer(
+    {
+      ...analyzerConfig(options, fileInputs(options, io, status)),
+      onWarning: (warning, source) => seen.push({ source, warning }),
+    },
+    sinks,
+    options.threads === null ? {} : { workers: options.threads, shards: options.threads },
+  ).run();
+  if (note !== null) io.stderr(`smtpscope: ${note()}\n`);
+  if (options.csvDir !== '-') io.stdout(formatBounceReport(sink.report()));
   const code = damageExit(seen, options, io, EXIT.OK, true);
   return status.failed && code === EXIT.OK ? EXIT.ERROR : code;
 }
@@ -564,7 +581,7 @@ async function runFlows(options: CliOptions, io: CliIo): Promise<number> {
       f.closeReason,
     ]);
   }
-  io.stdout(`${table(rows, '')}\n${flows.length} connection(s)\n`);
+  io.stdout(`${table(rows, '').join('\n')}\n${flows.length} connection(s)\n`);
   for (const w of warnings) io.stderr(`smtpscope: ${path}: ${w.message}\n`);
   const exitCode = damageExit(
     warnings.map((warning) => ({ source: path, warning })),

@@ -9,16 +9,16 @@
  * number of sessions beyond one filter-and-sort, which the optional memo skips when nothing changed.
  */
 
+import type { RunStats } from '../model/sink.js';
 import type { ReasonClass, SmtpSession } from '../model/types.js';
-import type { RunStats } from '../pipeline/sink.js';
 import { type Filter, matchesFilter } from '../query/filter.js';
 import { factsOf, type SessionOutcome } from '../query/session-facts.js';
 import { enhancedMeaning } from '../report/failure-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
 import { dialogueHidden, endDescription } from '../text/session-end.js';
-import { formatTranscript } from '../text/transcript.js';
+import { type TranscriptLine, transcriptLines } from '../text/transcript.js';
+import { clip, displayWidth, fitCell, wrap } from '../util/display-text.js';
 import { computeLayout, type Rect } from './layout.js';
-import { clip, displayWidth, fitCell, wrap } from './sanitize.js';
 
 export type Tone = 'normal' | 'dim' | 'good' | 'warn' | 'bad' | 'accent' | 'heading';
 
@@ -750,16 +750,26 @@ export function detailLines(s: SmtpSession, width: number): StyledLine[] {
       );
   }
   add('Transcript:', 'heading');
-  for (const line of formatTranscript(s).split('\n').slice(1)) {
-    const m = /^(?:\+[0-9.]+ +| +)(C|S|!):? ?(\d{3})?/.exec(line);
-    let tone: Tone = 'normal';
-    if (m?.[1] === 'C') tone = 'accent';
-    else if (m?.[1] === 'S') tone = toneOfCode(Number(m[2] ?? '200'));
-    else if (m?.[1] === '!') tone = 'warn';
-    else if (line.trimStart().startsWith('--')) tone = 'dim';
-    add(line, tone);
-  }
+  for (const line of transcriptLines(s).slice(1)) add(line.text, transcriptTone(line));
   return out;
+}
+
+/** The colour of a transcript line, from what the line is (never from its text). */
+function transcriptTone(line: TranscriptLine): Tone {
+  switch (line.kind) {
+    case 'command':
+      return 'accent';
+    case 'reply':
+      return toneOfCode(line.code);
+    case 'anomaly':
+      return 'warn';
+    case 'end':
+      return 'dim';
+    case 'header':
+    case 'meaning':
+    case 'note':
+      return 'normal';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

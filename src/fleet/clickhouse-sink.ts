@@ -22,8 +22,8 @@
  */
 
 import { hostname } from 'node:os';
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { LEVEL_NAMES, type LevelName } from '../report/columns.js';
 import { type ClickHouseConnectionOptions, createClickHouseConnection } from './clickhouse-connection.js';
 import { type FleetRow, type RowConversionStats, toFleetRows } from './clickhouse-rows.js';

@@ -6,7 +6,7 @@
  */
 
 import type { ReplyRecord, SmtpSession } from '../model/types.js';
-import type { FailureRow } from '../report/bounce-report.js';
+import type { FailureRow } from '../report/bounce-failures.js';
 import { enhancedMeaning, explainReply, reasonOf } from '../report/failure-text.js';
 import { isLaterFailure, recipientFateOf } from './session-log.js';
 import type { RecipientFate } from './types.js';

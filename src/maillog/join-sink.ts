@@ -9,8 +9,8 @@
  * then goes early); followed logs are polled before each join.
  */
 
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
 import type { LogFollower } from './log-file.js';
 import type { LogIndex } from './log-index.js';
 import { createJoinState, joinSession, outsideCapture } from './session-join.js';

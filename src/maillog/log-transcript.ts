@@ -5,7 +5,7 @@
  */
 
 import type { SmtpSession } from '../model/types.js';
-import { safeText } from '../report/safe-text.js';
+import { safeText } from '../util/display-text.js';
 import { describeFate, sessionLogOf } from './session-log.js';
 import type { LogReject } from './types.js';
 

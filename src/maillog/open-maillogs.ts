@@ -6,7 +6,7 @@
  */
 
 import { stat } from 'node:fs/promises';
-import type { Sink } from '../pipeline/sink.js';
+import type { Sink } from '../model/sink.js';
 import { createJoinSink, type JoinSink } from './join-sink.js';
 import { followLogFile, type LogFollower, readLogFile } from './log-file.js';
 import { createLogIndex, type LogIndex } from './log-index.js';

@@ -5,6 +5,7 @@
 
 import { describeEnhancedStatus } from '../smtp/enhanced-status.js';
 import { describeReplyCode } from '../smtp/reply-codes.js';
+import { decidingReply } from './session-queries.js';
 import type { RecipientRecord, ReplyMeaning, ReplyRecord, TransactionRecord } from './types.js';
 
 /** What a reply's code and enhanced status stand for; null for no reply. */
@@ -21,13 +22,8 @@ export function replyMeaning(
   };
 }
 
-/** The reply that decided a recipient's fate: the RCPT refusal, else the final reply. */
-export function recipientDecidingReply(
-  r: Pick<RecipientRecord, 'rcptReply' | 'finalReply'>,
-): ReplyRecord | null {
-  if (r.rcptReply !== null && r.rcptReply.code >= 400) return r.rcptReply;
-  return r.finalReply;
-}
+/** The name model/session-builder.ts imports; the rule lives in session-queries.ts. */
+export { decidingReply as recipientDecidingReply } from './session-queries.js';
 
 /** The meaning of a transaction's final reply, from the record or derived when it was built without one. */
 export function finalMeaningOf(t: TransactionRecord): ReplyMeaning | null {
@@ -36,5 +32,5 @@ export function finalMeaningOf(t: TransactionRecord): ReplyMeaning | null {
 
 /** The meaning of a recipient's deciding reply, from the record or derived when it was built without one. */
 export function recipientMeaningOf(r: RecipientRecord): ReplyMeaning | null {
-  return r.meaning !== undefined ? r.meaning : replyMeaning(recipientDecidingReply(r));
+  return r.meaning !== undefined ? r.meaning : replyMeaning(decidingReply(r));
 }

@@ -6,8 +6,8 @@
  * the message ends, from its kept prefix. Every list it keeps is bounded (see {@link SessionLimits}).
  */
 
-import { emptyDirectionStats } from '../reassembly/half-stream.js';
 import type { FlowKey, FlowStats } from '../reassembly/types.js';
+import { emptyDirectionStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
 import type { TlsDecryptionStatus } from '../tls/types.js';
@@ -227,6 +227,12 @@ export function createSessionBuilder(
   let pendingReplies = 0;
   let quitSent = false;
   let quitAnswered = false;
+  /**
+   * The message being sent belongs to no transaction: its BDAT came with none open and the decoder placed it in
+   * none (no MAIL before it, the envelope known: the server refuses it). Its message events and end-of-data reply
+   * change no transaction.
+   */
+  let messageOutside = false;
   let saw421 = false;
   let rolesSwapped = false;
   let proxy: ProxyInfo | null = null;
@@ -327,7 +333,10 @@ export function createSessionBuilder(
     // Sent while earlier commands, or a final dot, still awaited replies (QUIT or MAIL behind the dot, RFC 2920).
     const pipelined =
       command.kind === 'command' && (pendingReplies > 0 || awaitingHead < awaitingFinal.length);
-    if (command.kind === 'command') pendingReplies++;
+    if (command.kind === 'command') {
+      pendingReplies++;
+      messageOutside = command.verb === 'BDAT' && command.transaction === null;
+    }
     let transaction: MutableTransaction | null = current;
     switch (command.verb) {
       case 'HELO':
@@ -692,6 +701,18 @@ export function createSessionBuilder(
           awaitingHead = 0;
         }
       }
+    } else if (to.mode === 'BDAT' && to.transaction === null) {
+      // BDAT LAST of a message in no transaction (sent with no MAIL): the reply is its chunk's, nothing else.
+      for (let i = commands.length - 1; i >= 0; i--) {
+        const c = commands[i] as MutableCommand;
+        if (c.verb !== 'BDAT') continue;
+        if (c.transaction === null && c.reply === null) {
+          c.reply = record;
+          if (pendingReplies > 0) pendingReplies--;
+        }
+        break;
+      }
+      return;
     } else {
       // No message end awaits a reply: a BDAT LAST answered before its octets ended, or the end of a body whose
       // start the capture lost. The reply goes to the transaction at hand.
@@ -803,22 +824,26 @@ export function createSessionBuilder(
         return;
       case 'message-start':
         touch(event.tsMicros);
-        if (current !== null) {
+        if (current !== null && !messageOutside) {
           current.mode = event.mode;
           current.messageStarted = true;
           current.bodySeen = true;
         }
         return;
       case 'message-bytes':
-        keepBody(event.bytes);
+        if (!messageOutside) keepBody(event.bytes);
         return;
       case 'message-end':
         touch(event.tsMicros);
+        if (messageOutside) {
+          messageOutside = false;
+          return;
+        }
         endMessage(event.sizeBytes, event.complete, event.awaitsReply, event.tsMicros);
         return;
       case 'bdat-chunk':
         touch(event.tsMicros);
-        if (current !== null) {
+        if (current !== null && !messageOutside) {
           current.bdatChunks++;
           current.mode = 'BDAT';
           current.messageStarted = true;

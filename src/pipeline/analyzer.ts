@@ -11,34 +11,24 @@ import { openFileSource } from '../capture/open-file.js';
 import type { PacketSource, PacketView, SourceStats, SourceWarning } from '../capture/types.js';
 import { createPacketDecoder } from '../decode/packet-decoder.js';
 import type { DecodeCounters, DecoderOptions, MalformedKind, SkipReason } from '../decode/types.js';
+import { type ConnectionAttempt, NO_ATTEMPTS } from '../model/connection-attempt.js';
 import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '../model/session-builder.js';
+import type { MessageBodyListener, RunStats, RunSummary, Sink, Snapshot } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { compileBpf } from '../query/bpf.js';
 import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_ASSEMBLER_OPTIONS, DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
-import type { AssemblerOptions, AssemblerShard, AssemblerStats, FlowKey } from '../reassembly/types.js';
+import type { AssemblerShard } from '../reassembly/shard.js';
+import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/types.js';
 import { createContentDetector } from '../smtp/content-detector.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
 import { createAttemptGate } from './attempt-gate.js';
 import { sessionLimitsForSinks } from './config-for-sinks.js';
-import {
-  type ConnectionAttempt,
-  createAttemptCounter,
-  mergeAttemptStats,
-  NO_ATTEMPTS,
-} from './connection-attempts.js';
+import { createAttemptCounter, mergeAttemptStats } from './connection-attempts.js';
 import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
 import { runPacketLoop, type WildTimestamps } from './packet-loop.js';
-import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 import { createTlsKeys, type TlsAnalyzerConfig, type TlsInputKeys } from './tls-keys.js';
-
-/** Receives every message body as it streams (the `--extract` writer). */
-export interface MessageBodyListener {
-  messageStart(sessionId: string, depth: number, mode: 'DATA' | 'BDAT'): void;
-  messageBytes(sessionId: string, depth: number, bytes: Uint8Array): void;
-  messageEnd(sessionId: string, depth: number, complete: boolean): void;
-}
 
 export type InputSpec =
   | { readonly kind: 'file'; readonly path: string }

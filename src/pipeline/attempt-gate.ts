@@ -10,6 +10,7 @@
  * model and no delivery to the sinks.
  */
 
+import type { AttemptFate } from '../model/connection-attempt.js';
 import type {
   CloseReason,
   Direction,
@@ -20,7 +21,7 @@ import type {
   StreamHandler,
   StreamHandlerFactory,
 } from '../reassembly/types.js';
-import { type AttemptFate, attemptFate } from './connection-attempts.js';
+import { attemptFate } from './connection-attempts.js';
 
 export interface AttemptGate extends StreamHandlerFactory {
   /** Connections seen that have neither carried a byte nor closed. */

@@ -5,8 +5,8 @@
  */
 
 import type { SessionLimits } from '../model/session-builder.js';
+import type { Sink } from '../model/sink.js';
 import type { AnalyzerConfig } from './analyzer.js';
-import type { Sink } from './sink.js';
 
 /** Whether some sink reads `transaction.message` (a sink that does not say is taken to read it). */
 export function sinksReadMessages(sinks: readonly Sink[]): boolean {

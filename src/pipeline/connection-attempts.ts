@@ -20,48 +20,17 @@
  * attempts is still listed, its count a lower bound, and `approximate` says so.
  */
 
-import type { CloseReason, FlowKey, FlowStats } from '../reassembly/types.js';
-
-export const ATTEMPT_FATES = ['unanswered', 'refused', 'client-closed', 'silent', 'midstream'] as const;
-export type AttemptFate = (typeof ATTEMPT_FATES)[number];
+import {
+  type AddressCount,
+  ATTEMPT_FATES,
+  type AttemptFate,
+  type AttemptStats,
+  NO_ATTEMPTS,
+} from '../model/connection-attempt.js';
+import type { FlowKey, FlowStats } from '../reassembly/types.js';
 
 /** Distinct addresses counted exactly per table (servers, clients); the tables' memory is bounded by it. */
 export const ADDRESS_SLOTS = 1024;
-/** Addresses listed per table in the summary and the run record. */
-export const TOP_ADDRESSES = 10;
-
-/** One connection attempt, as written with `--connection-attempts`. */
-export interface ConnectionAttempt {
-  readonly id: string;
-  readonly client: FlowKey['client'];
-  readonly server: FlowKey['server'];
-  readonly fate: AttemptFate;
-  readonly closeReason: CloseReason;
-  readonly firstTsMicros: number;
-  readonly lastTsMicros: number;
-  readonly packetsC2s: number;
-  readonly packetsS2c: number;
-}
-
-export interface AddressCount {
-  readonly address: string;
-  readonly count: number;
-}
-
-/** What the run reports about attempts (summary, dashboard, run record). Plain data: crosses threads. */
-export interface AttemptStats {
-  readonly total: number;
-  readonly byFate: Readonly<Record<AttemptFate, number>>;
-  /**
-   * Servers and clients by attempts, most first (ties by address): every address counted, at most
-   * {@link ADDRESS_SLOTS} each, so that several threads' counts add up exactly; reports show the first
-   * {@link TOP_ADDRESSES}.
-   */
-  readonly servers: readonly AddressCount[];
-  readonly clients: readonly AddressCount[];
-  /** More distinct addresses than {@link ADDRESS_SLOTS} were seen: the counts are lower bounds. */
-  readonly approximate: boolean;
-}
 
 /**
  * The fate of a closed connection that carried no payload, or null when it is a session: it carried bytes
@@ -151,14 +120,6 @@ export function createAttemptCounter(slots = ADDRESS_SLOTS): AttemptCounter {
     },
   };
 }
-
-export const NO_ATTEMPTS: AttemptStats = {
-  total: 0,
-  byFate: { unanswered: 0, refused: 0, 'client-closed': 0, silent: 0, midstream: 0 },
-  servers: [],
-  clients: [],
-  approximate: false,
-};
 
 /**
  * Several runs' attempt statistics as one (files on workers, shards): exact when no run's tables overflowed and

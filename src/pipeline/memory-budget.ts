@@ -19,6 +19,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
+import type { BudgetStats } from '../model/sink.js';
 
 export const DEFAULT_MEMORY_BUDGET_MB = 1024;
 
@@ -34,15 +35,6 @@ export const HEAP_GROWING_PERCENT = 10;
 /** Sets {@link HEAP_GROWING_PERCENT} for the process (the command line calls it once, before the analysis). */
 export function tuneHeapGrowth(): void {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-}
-
-export interface BudgetStats {
-  /** Checks that found the process over the budget. */
-  readonly hits: number;
-  /** Connections closed early (as `limit`) to get back under it. */
-  readonly connectionsClosed: number;
-  /** The budget in bytes (0: none). */
-  readonly bytes: number;
 }
 
 export const NO_BUDGET: BudgetStats = { hits: 0, connectionsClosed: 0, bytes: 0 };

@@ -23,11 +23,11 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SourceWarning } from '../capture/types.js';
+import type { RunSummary, Sink, Snapshot } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { type Analyzer, type AnalyzerConfig, createAnalyzer, mergeRunStats } from './analyzer.js';
 import { configForSinks } from './config-for-sinks.js';
 import { createShardedAnalyzer } from './sharded.js';
-import type { RunSummary, Sink, Snapshot } from './sink.js';
 import {
   createSharedCounter,
   DEFAULT_MAX_BUFFERED_SESSIONS,

@@ -3,7 +3,7 @@
  * same ids, reaching the sinks in the same order, and the same summary.
  *
  * - Each of N worker threads reads the whole file and decodes every packet, but reassembles and decodes only
- *   its shard of the connections (a symmetric hash of the two endpoints: reassembly/types.ts, AssemblerShard).
+ *   its shard of the connections (a symmetric hash of the two endpoints: reassembly/shard.ts, AssemblerShard).
  *   The other shards' segments still move its packet clock, so idle, linger and FIN-wait expiry happen at the
  *   same segment as in one assembler.
  * - Every connection start and session close is labelled with its position: the segment number, which is the
@@ -26,10 +26,11 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SourceWarning } from '../capture/types.js';
+import type { RunStats, RunSummary, Sink, Snapshot } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { formatId } from '../reassembly/assembler.js';
 import { DEFAULT_ASSEMBLER_OPTIONS } from '../reassembly/options.js';
-import type { ShardPosition } from '../reassembly/types.js';
+import type { ShardPosition } from '../reassembly/shard.js';
 import {
   type Analyzer,
   type AnalyzerConfig,
@@ -38,7 +39,6 @@ import {
   mergeRunStats,
 } from './analyzer.js';
 import { configForSinks } from './config-for-sinks.js';
-import type { RunStats, RunSummary, Sink, Snapshot } from './sink.js';
 import {
   createSharedCounter,
   DEFAULT_MAX_BUFFERED_SESSIONS,

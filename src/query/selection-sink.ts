@@ -3,8 +3,8 @@
  * them; the count of those it left out is reported at the close.
  */
 
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { type SessionSelection, selects } from './session-selection.js';
 
 export function createSelectionSink(

@@ -4,6 +4,7 @@
  * snapshot of an open session is a new object and gets new facts).
  */
 
+import { addressDomain, isFailedDisposition } from '../model/session-queries.js';
 import type { ReasonClass, ReplyRecord, SmtpSession } from '../model/types.js';
 
 /**
@@ -42,17 +43,6 @@ export interface SessionFacts {
 
 const cache = new WeakMap<SmtpSession, SessionFacts>();
 
-/** Domain part of an address, lower-cased; null without one. */
-export function domainOf(address: string): string | null {
-  const at = address.lastIndexOf('@');
-  if (at < 0 || at === address.length - 1) return null;
-  let domain = address.slice(at + 1).toLowerCase();
-  if (domain.endsWith('>')) domain = domain.slice(0, -1);
-  return domain === '' ? null : domain;
-}
-
-const FAILED_DISPOSITIONS = new Set(['rejected-rcpt', 'deferred-rcpt', 'rejected-data', 'deferred-data']);
-
 function compute(session: SmtpSession): SessionFacts {
   let delivered = 0;
   let failed = 0;
@@ -72,7 +62,7 @@ function compute(session: SmtpSession): SessionFacts {
   for (const t of session.transactions) {
     if (t.mailFrom !== null) {
       text.push(t.mailFrom);
-      const d = domainOf(t.mailFrom);
+      const d = addressDomain(t.mailFrom);
       if (d !== null) senderDomains.add(d);
     }
     if (t.message?.subject != null) text.push(t.message.subject);
@@ -81,10 +71,10 @@ function compute(session: SmtpSession): SessionFacts {
     for (const r of t.recipients) {
       recipients++;
       text.push(r.address);
-      const d = domainOf(r.address);
+      const d = addressDomain(r.address);
       if (d !== null) recipientDomains.add(d);
       if (r.disposition === 'delivered') delivered++;
-      else if (FAILED_DISPOSITIONS.has(r.disposition)) {
+      else if (isFailedDisposition(r.disposition)) {
         failed++;
         transactionFailures++;
         reasons.push(r.reasonClass ?? 'other');

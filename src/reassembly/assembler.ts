@@ -45,18 +45,16 @@ import { Connection } from './connection.js';
 import { FlowTable, hashSegment } from './flow-table.js';
 import { HalfStream, type SharedCounters } from './half-stream.js';
 import { resolveAssemblerOptions } from './options.js';
+import { type AssemblerShard, SHARD_PHASE, type ShardPosition } from './shard.js';
 import type {
   Assembler,
   AssemblerOptions,
-  AssemblerShard,
   AssemblerStats,
   CloseReason,
   FlowStats,
   OrientationBasis,
-  ShardPosition,
   StreamHandlerFactory,
 } from './types.js';
-import { SHARD_PHASE } from './types.js';
 
 const SYN = TCP_FLAG.SYN;
 const ACK = TCP_FLAG.ACK;

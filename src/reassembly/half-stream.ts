@@ -30,7 +30,14 @@ import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { seqAdd, seqToOffset } from './seq.js';
-import type { Direction, DirectionStats, GapCause, StreamChunk, StreamHandler } from './types.js';
+import {
+  type Direction,
+  type DirectionStats,
+  emptyDirectionStats,
+  type GapCause,
+  type StreamChunk,
+  type StreamHandler,
+} from './types.js';
 
 /** The one chunk object a half-stream hands to its handler, refilled for every delivery (see StreamChunk). */
 interface ReusedChunk extends StreamChunk {
@@ -71,18 +78,6 @@ const FIRST_HISTORY_BYTES = 1024;
  */
 const HISTORY_JUMP_BYTES = 4096;
 const NO_BYTES = new Uint8Array(0);
-
-export function emptyDirectionStats(): DirectionStats {
-  return {
-    packets: 0,
-    bytes: 0,
-    gapBytes: 0,
-    gaps: 0,
-    retransmissions: 0,
-    overlapsDiffering: 0,
-    outOfOrder: 0,
-  };
-}
 
 export class HalfStream {
   direction: Direction = 'c2s';

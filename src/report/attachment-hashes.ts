@@ -13,7 +13,7 @@
 
 import { createHash } from 'node:crypto';
 import { type LeafPart, walkMime } from '../model/mime-parts.js';
-import type { MessageBodyListener } from '../pipeline/analyzer.js';
+import type { MessageBodyListener } from '../model/sink.js';
 
 export const MAX_HASHED_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const MAX_OPEN_MESSAGES = 64;

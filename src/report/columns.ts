@@ -10,6 +10,7 @@
  */
 
 import { MAILLOG_RECIPIENT_COLUMNS } from '../maillog/log-columns.js';
+import { decidingReply, isFailedDisposition, isOutcomeUnknown } from '../model/session-queries.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -19,6 +20,8 @@ import type {
   TransactionRecord,
 } from '../model/types.js';
 import type { TlsHello } from '../smtp/types.js';
+import { type DsnRow, dsnQueueId, formatHops, parseDiagnostic } from './bounce-dsns.js';
+import type { FailureRow } from './bounce-failures.js';
 import { explainReply } from './failure-text.js';
 
 export type ColumnType = 'string' | 'int' | 'float' | 'bool' | 'time';
@@ -142,21 +145,9 @@ function paramInt(params: Readonly<Record<string, string | true>>, key: string):
   return Number(v);
 }
 
-const isFailedDisposition = (r: RecipientRecord): boolean =>
-  r.disposition === 'rejected-rcpt' ||
-  r.disposition === 'deferred-rcpt' ||
-  r.disposition === 'rejected-data' ||
-  r.disposition === 'deferred-data';
-
-/** The reply that decided a recipient's fate: the RCPT refusal, else the final reply. */
-export function decidingReply(r: RecipientRecord): ReplyRecord | null {
-  if (r.rcptReply !== null && r.rcptReply.code >= 400) return r.rcptReply;
-  return r.finalReply;
-}
-
 function recipientExplanation(row: RecipientRow): string | null {
   const r = row.recipient;
-  if (!isFailedDisposition(r)) return null;
+  if (!isFailedDisposition(r.disposition)) return null;
   const reply = decidingReply(r);
   if (reply === null || reply.code < 400) return null;
   const stage = r.rcptReply !== null && r.rcptReply.code >= 400 ? 'rcpt' : row.transaction.failureStage;
@@ -340,7 +331,7 @@ export const SESSION_COLUMNS: readonly ColumnSpec<SmtpSession>[] = [
     name: 'recipients_failed',
     type: 'int',
     description: 'Recipients refused or deferred at RCPT or at end of data.',
-    get: (s) => allRecipients(s).filter(isFailedDisposition).length,
+    get: (s) => allRecipients(s).filter((r) => isFailedDisposition(r.disposition)).length,
   },
   {
     name: 'end',
@@ -917,11 +908,6 @@ export const COMMAND_COLUMNS: readonly ColumnSpec<CommandRow>[] = [
   },
 ];
 
-/** A transaction whose message went out but whose final reply was never captured. */
-export function isOutcomeUnknown(t: TransactionRecord): boolean {
-  return t.mode !== null && t.finalReply === null && (t.outcome === 'incomplete' || t.outcome === 'unknown');
-}
-
 function defineLevel<Row>(
   name: LevelName,
   columns: readonly ColumnSpec<Row>[],
@@ -961,3 +947,296 @@ export const LEVELS: Readonly<Record<LevelName, Level>> = {
     s.commands.map((command) => ({ session: s, command })),
   ),
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// The bounce level (bounces.csv, `smtpscope bounces --csv`; docs/BOUNCES.md): not one of LEVEL_NAMES, which
+// every analysis writes; the bounce sink writes it.
+
+/** One row of bounces.csv: a failure seen in the traffic, or a DSN recipient. */
+export type BounceCsvRow =
+  | { readonly source: 'reply'; readonly row: FailureRow }
+  | { readonly source: 'dsn'; readonly row: DsnRow };
+
+const f = <T>(r: BounceCsvRow, onFailure: (x: FailureRow) => T, onDsn: (x: DsnRow) => T): T =>
+  r.source === 'reply' ? onFailure(r.row) : onDsn(r.row);
+
+export const BOUNCE_COLUMNS: readonly ColumnSpec<BounceCsvRow>[] = [
+  {
+    name: 'source',
+    type: 'string',
+    description:
+      '`reply`: a refusal seen in the traffic; `dsn`: a recipient of a delivery status notification seen in the traffic.',
+    get: (r) => r.source,
+  },
+  {
+    name: 'time',
+    type: 'time',
+    description: "Time of the deciding reply (for `dsn`: of the DSN's MAIL command).",
+    get: (r) => r.row.tsMicros,
+  },
+  {
+    name: 'time_us',
+    type: 'int',
+    description: '`time` in microseconds since the Unix epoch.',
+    get: (r) => r.row.tsMicros,
+  },
+  {
+    name: 'session_id',
+    type: 'string',
+    description: 'Joins `sessions.session_id` (for `dsn`: the session carrying the DSN).',
+    get: (r) => r.row.sessionId,
+  },
+  {
+    name: 'depth',
+    type: 'int',
+    description: 'Joins `transactions.depth`; empty for session-level failures.',
+    get: (r) => r.row.depth,
+  },
+  {
+    name: 'recipient_index',
+    type: 'int',
+    description: 'Joins `recipients.index`, for recipient rows.',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.recipientIndex,
+        () => null,
+      ),
+  },
+  {
+    name: 'kind',
+    type: 'string',
+    description: '`session`, `transaction`, `recipient` or `dsn`.',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.kind,
+        () => 'dsn',
+      ),
+  },
+  {
+    name: 'stage',
+    type: 'string',
+    description:
+      '`connection`, `greeting`, `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `end-of-data`, `connection-lost`, `capture-gap` or `after-queue` (with `--maillog`: accepted on the wire, failed later); empty for `dsn`.',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.stage,
+        () => null,
+      ),
+  },
+  {
+    name: 'severity',
+    type: 'string',
+    description: '`permanent` (5xx), `temporary` (4xx) or `unknown`.',
+    get: (r) => r.row.severity,
+  },
+  {
+    name: 'code',
+    type: 'int',
+    description: 'Reply code (for `dsn`: the code in the Diagnostic-Code field).',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.code,
+        (x) => parseDiagnostic(x.diagnosticCode).code,
+      ),
+  },
+  {
+    name: 'enhanced',
+    type: 'string',
+    description: 'Enhanced status code (for `dsn`: the Status field).',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.enhancedStatus,
+        (x) => x.status,
+      ),
+  },
+  {
+    name: 'enhanced_meaning',
+    type: 'string',
+    description: 'Meaning of the enhanced status code (RFC 3463 and the IANA registry).',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.enhancedMeaning,
+        (x) => x.statusMeaning,
+      ),
+  },
+  {
+    name: 'text',
+    type: 'string',
+    description: 'Server reply text (for `dsn`: the Diagnostic-Code field).',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.text,
+        (x) => x.diagnosticCode,
+      ),
+  },
+  {
+    name: 'reason_class',
+    type: 'string',
+    description: 'Reason class (see the list above).',
+    get: (r) => r.row.reasonClass,
+  },
+  { name: 'client_ip', type: 'string', description: 'Client address.', get: (r) => r.row.client.ip },
+  { name: 'client_port', type: 'int', description: 'Client port.', get: (r) => r.row.client.port },
+  { name: 'server_ip', type: 'string', description: 'Server address.', get: (r) => r.row.server.ip },
+  { name: 'server_port', type: 'int', description: 'Server port.', get: (r) => r.row.server.port },
+  {
+    name: 'server_name',
+    type: 'string',
+    description: 'Host name from the server greeting (for `dsn`: the Remote-MTA field).',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.serverName,
+        (x) => x.remoteMta,
+      ),
+  },
+  {
+    name: 'mail_from',
+    type: 'string',
+    description:
+      "Envelope sender; empty for `<>` (for `dsn`: the original sender — the joined transaction's, else the DSN's recipients).",
+    get: (r) =>
+      f(
+        r,
+        (x) => x.mailFrom,
+        (x) => x.original?.mailFrom ?? (x.notified.join(' ') || null),
+      ),
+  },
+  {
+    name: 'recipient',
+    type: 'string',
+    description: 'The recipient that failed (for `dsn`: the Final-Recipient address).',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.recipient,
+        (x) => x.finalRecipient,
+      ),
+  },
+  {
+    name: 'queue_id',
+    type: 'string',
+    description:
+      'Queue id the server gave the message at end of data; empty for a refusal at MAIL or RCPT (the message was not queued for it) and when the reply named none (for `dsn`: of the joined original, else of the latest earlier hop of the same message that has one).',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.queueId,
+        (x) => dsnQueueId(x.original),
+      ),
+  },
+  {
+    name: 'message_id',
+    type: 'string',
+    description: 'Message-ID of the message (for `dsn`: the original Message-ID it reports on).',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.messageId,
+        (x) => x.originalMessageId,
+      ),
+  },
+  {
+    name: 'outcome_unknown',
+    type: 'bool',
+    description:
+      'The message was sent but its final reply was not captured: possible duplicate delivery if the client retried.',
+    get: (r) =>
+      f(
+        r,
+        (x) => x.outcomeUnknown,
+        () => false,
+      ),
+  },
+  {
+    name: 'explanation',
+    type: 'string',
+    description: 'One-line explanation.',
+    get: (r) => r.row.explanation,
+  },
+  {
+    name: 'dsn_action',
+    type: 'string',
+    description: 'Action field of the DSN (`failed`, `delayed`, `delivered`, `relayed`, `expanded`).',
+    get: (r) =>
+      f(
+        r,
+        () => null,
+        (x) => x.action,
+      ),
+  },
+  {
+    name: 'dsn_reporting_mta',
+    type: 'string',
+    description: 'Reporting-MTA field of the DSN.',
+    get: (r) =>
+      f(
+        r,
+        () => null,
+        (x) => x.reportingMta,
+      ),
+  },
+  {
+    name: 'original_session_id',
+    type: 'string',
+    description: 'For `dsn`: session of the original transaction, when in the capture.',
+    get: (r) =>
+      f(
+        r,
+        () => null,
+        (x) => x.original?.sessionId ?? null,
+      ),
+  },
+  {
+    name: 'original_depth',
+    type: 'int',
+    description: 'For `dsn`: depth of the original transaction.',
+    get: (r) =>
+      f(
+        r,
+        () => null,
+        (x) => x.original?.depth ?? null,
+      ),
+  },
+  {
+    name: 'matched_by',
+    type: 'string',
+    description: 'For `dsn`: how the original was found, `message-id` or `recipient`.',
+    get: (r) =>
+      f(
+        r,
+        () => null,
+        (x) => x.original?.matchedBy ?? null,
+      ),
+  },
+  {
+    name: 'original_hops',
+    type: 'string',
+    description:
+      'For `dsn`: every transaction in the capture that carried the original Message-ID, oldest first, as `session_id#depth` with ` queue QUEUEID` when it had one, separated by `, `.',
+    get: (r) =>
+      f(
+        r,
+        () => null,
+        (x) => (x.original === null ? null : formatHops(x.original.hops)),
+      ),
+  },
+];
+
+/** The rows of bounces.csv for a set of failures and DSNs: the failures, then the DSN recipients. */
+export function bounceCsvRows(report: {
+  readonly failures: readonly FailureRow[];
+  readonly dsns: readonly DsnRow[];
+}): BounceCsvRow[] {
+  return [
+    ...report.failures.map((row) => ({ source: 'reply' as const, row })),
+    ...report.dsns.map((row) => ({ source: 'dsn' as const, row })),
+  ];
+}

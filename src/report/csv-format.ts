@@ -3,7 +3,7 @@
  *
  *  - multi-line text cells (replies): the lines are joined by ` | ` ({@link LINE_SEPARATOR}).
  *  - `string` cells: every control and bidi formatting character is replaced by a visible escape
- *    (safe-text.ts), then a cell starting with `=`, `+`, `-`, `@` (or their full-width forms), TAB or CR is
+ *    (util/display-text.ts), then a cell starting with `=`, `+`, `-`, `@` (or their full-width forms), TAB or CR is
  *    prefixed with a single quote `'` so a spreadsheet does not run it as a formula. String cells are always
  *    quoted, so an empty string (`""`) differs from an absent value (nothing between the commas).
  *  - `int` / `float` cells: plain numbers, never prefixed (a negative number stays a number).
@@ -13,9 +13,9 @@
  */
 
 import { stringify } from 'csv-stringify/sync';
+import { safeText } from '../util/display-text.js';
 import { type CellValue, type ColumnType, LINE_SEPARATOR } from './columns.js';
 import { formatIsoMicros } from './iso-micros.js';
-import { safeText } from './safe-text.js';
 
 export interface CsvColumn {
   readonly name: string;

@@ -33,8 +33,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession, TransactionRecord } from '../model/types.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { type CellValue, type ColumnSpec, mailFromCell } from './columns.js';
 import { createCsvFormatter } from './csv-format.js';
 import { createOutputFile } from './output-file.js';

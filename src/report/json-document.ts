@@ -10,6 +10,7 @@
 
 import { recipientLogDocument, sessionLogRejects, transactionLogDocument } from '../maillog/log-documents.js';
 import { finalMeaningOf, recipientMeaningOf } from '../model/reply-meaning.js';
+import { isOutcomeUnknown } from '../model/session-queries.js';
 import type {
   CommandRecord,
   MessageSummary,
@@ -20,7 +21,7 @@ import type {
 } from '../model/types.js';
 import type { SmtpParams } from '../smtp/types.js';
 import type { PartHash } from './attachment-hashes.js';
-import { anomalyCounts, isOutcomeUnknown, negotiatedTlsVersion, paramText } from './columns.js';
+import { anomalyCounts, negotiatedTlsVersion, paramText } from './columns.js';
 import { communityId } from './community-id.js';
 import { formatIsoMicros } from './iso-micros.js';
 

@@ -5,8 +5,8 @@
  * the input warnings. Consumers tell them from sessions (`smtpscope.session`) by `event.dataset`.
  */
 
-import { type ConnectionAttempt, TOP_ADDRESSES } from '../pipeline/connection-attempts.js';
-import type { RunSummary } from '../pipeline/sink.js';
+import { type ConnectionAttempt, TOP_ADDRESSES } from '../model/connection-attempt.js';
+import type { RunSummary } from '../model/sink.js';
 import { formatIsoMicros } from './iso-micros.js';
 
 export function toAttemptDocument(a: ConnectionAttempt) {

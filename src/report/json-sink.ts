@@ -9,8 +9,8 @@
  * strings, and an escape parses back to the same string.
  */
 
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
 import type { AttachmentHasher, PartHash } from './attachment-hashes.js';
 import { type DocumentContext, NO_DOCUMENT_CONTEXT, toSessionDocument } from './json-document.js';
 import { toRecipientDocuments } from './json-recipient-document.js';

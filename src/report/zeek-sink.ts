@@ -6,8 +6,8 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
 import { createOutputFile, type OutputFile } from './output-file.js';
 import {
   CONN_LOG,

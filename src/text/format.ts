@@ -1,12 +1,7 @@
 /** Small formatting helpers shared by the text views (summary, transcript, flows). */
 
-/** ISO 8601 UTC with microseconds, from integer microseconds since the epoch. */
-export function isoMicros(tsMicros: number): string {
-  const ms = Math.floor(tsMicros / 1000);
-  const micros = tsMicros - ms * 1000;
-  const iso = new Date(ms).toISOString(); // 2026-11-23T18:00:00.123Z
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
-}
+/** ISO 8601 UTC with microseconds (one implementation for every output: report/iso-micros.ts). */
+export { formatIsoMicros as isoMicros } from '../report/iso-micros.js';
 
 /** "1.234 ms", "12.3 s" style durations from microseconds. */
 export function formatDuration(micros: number): string {
@@ -24,22 +19,6 @@ export function formatBytes(bytes: number): string {
 
 export function endpoint(e: { readonly ip: string; readonly port: number }): string {
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
-}
-
-/** Lays out rows as left-aligned columns separated by two spaces (the last column is not padded). */
-export function table(rows: readonly (readonly string[])[], indent = '  '): string {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, cell.length);
-    });
-  }
-  return rows
-    .map(
-      (row) =>
-        indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
-    )
-    .join('\n');
 }
 
 /** Entries of a count map, largest first, then by key. */

@@ -9,9 +9,9 @@
  * status). Wire text goes through safeText; a line holds at most {@link MAX_FAILURES_SHOWN} failures.
  */
 
+import type { Sink } from '../model/sink.js';
 import type { ReplyRecord, SmtpSession } from '../model/types.js';
-import type { Sink } from '../pipeline/sink.js';
-import { safeText } from '../report/safe-text.js';
+import { safeText } from '../util/display-text.js';
 import { endpoint, isoMicros } from './format.js';
 import { endDescription } from './session-end.js';
 

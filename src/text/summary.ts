@@ -4,12 +4,11 @@
  * (only with the number of distinct servers, codes and reasons, each map bounded).
  */
 
-import { clip } from '../dashboard/sanitize.js';
+import { ATTEMPT_FATES, TOP_ADDRESSES } from '../model/connection-attempt.js';
+import type { RunSummary, Sink } from '../model/sink.js';
 import type { ReasonClass, RecipientDisposition, SmtpSession } from '../model/types.js';
-import { ATTEMPT_FATES, TOP_ADDRESSES } from '../pipeline/connection-attempts.js';
-import type { RunSummary, Sink } from '../pipeline/sink.js';
-import { safeText } from '../report/safe-text.js';
-import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros, table } from './format.js';
+import { clip, safeText, table } from '../util/display-text.js';
+import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from './format.js';
 import { createLatencyHistogram, type LatencyHistogram } from './latency-histogram.js';
 import { endDescription } from './session-end.js';
 
@@ -257,7 +256,7 @@ export function createSummaryAggregator(
     }
     const section = (title: string, rows: string[][]): void => {
       if (rows.length === 0) return;
-      out.push('', title, table(rows));
+      out.push('', title, ...table(rows));
     };
     if (perFile.size > 1)
       section('Per file:', [
@@ -354,7 +353,7 @@ export function createSummaryAggregator(
       const approx = attempts.approximate ? ' (at least; more addresses than counted exactly)' : '';
       out.push('', `Connection attempts (no byte either way, not sessions): ${attempts.total}`);
       out.push(
-        table(
+        ...table(
           ATTEMPT_FATES.filter((f) => attempts.byFate[f] > 0).map((f) => [f, String(attempts.byFate[f])]),
         ),
       );
@@ -372,7 +371,7 @@ export function createSummaryAggregator(
     const asm = summary.stats.assembler;
     out.push('', 'Capture quality:');
     out.push(
-      table([
+      ...table([
         ['midstream sessions', String(midstream)],
         ['one-sided sessions', String(oneSided)],
         ['sessions with gaps', String(withGaps)],

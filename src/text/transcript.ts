@@ -5,9 +5,25 @@
 
 import { replyMeaning } from '../model/reply-meaning.js';
 import type { CommandRecord, ReplyRecord, SmtpSession, TlsInfo } from '../model/types.js';
-import { safeText } from '../report/safe-text.js';
+import { safeText } from '../util/display-text.js';
 import { endpoint, formatBytes, formatDuration, isoMicros } from './format.js';
 import { endDescription } from './session-end.js';
+
+/**
+ * One line of a transcript and what it is, so that a view can style it from the data (the dashboard colours
+ * replies by code) instead of reading its own text back.
+ */
+export type TranscriptLine =
+  | { readonly kind: 'header'; readonly text: string }
+  /** A client command, or the client's message body in brief. */
+  | { readonly kind: 'command'; readonly text: string }
+  | { readonly kind: 'reply'; readonly text: string; readonly code: number }
+  /** What a failure reply's code and enhanced status stand for. */
+  | { readonly kind: 'meaning'; readonly text: string }
+  | { readonly kind: 'anomaly'; readonly text: string }
+  /** TLS hellos, AUTH outcomes, commands not kept. */
+  | { readonly kind: 'note'; readonly text: string }
+  | { readonly kind: 'end'; readonly text: string };
 
 export interface TranscriptOptions {
   /** Show times relative to the session start on every line (default true). */
@@ -53,47 +69,63 @@ function commandLine(c: CommandRecord): string {
 }
 
 export function formatTranscript(session: SmtpSession, options: TranscriptOptions = {}): string {
+  return transcriptLines(session, options)
+    .map((l) => l.text)
+    .join('\n');
+}
+
+/** The transcript as typed lines: the header, then the dialogue in time order, then how it ended. */
+export function transcriptLines(session: SmtpSession, options: TranscriptOptions = {}): TranscriptLine[] {
   const times = options.times ?? true;
   const t0 = session.startedAt;
   const stamp = (ts: number): string => (times ? `+${((ts - t0) / 1e6).toFixed(6)} ` : '');
   const blank = times ? ' '.repeat(stamp(t0).length) : '';
-  const out: string[] = [];
+  const out: TranscriptLine[] = [];
   /** The reply's lines, each after `prefix`, then the meaning of a failure reply. */
   const pushReply = (reply: ReplyRecord, prefix: string): void => {
-    for (const line of replyLines(reply)) out.push(`${prefix}S: ${safeText(line)}`);
+    for (const line of replyLines(reply))
+      out.push({ kind: 'reply', code: reply.code, text: `${prefix}S: ${safeText(line)}` });
     const meaning = meaningLine(reply);
-    if (meaning !== null) out.push(`${blank}${meaning}`);
+    if (meaning !== null) out.push({ kind: 'meaning', text: `${blank}${meaning}` });
   };
   const flags: string[] = [session.protocol.toUpperCase(), `oriented by ${session.orientation}`];
   if (session.quality.midstream) flags.push('midstream');
   if (session.quality.oneSided !== null) flags.push(session.quality.oneSided);
   if (session.quality.gaps > 0) flags.push(`${session.quality.gaps} gap(s)`);
-  out.push(
-    `Session ${session.id}  ${endpoint(session.client)} -> ${endpoint(session.server)}  ${isoMicros(session.startedAt)}  (${flags.join(', ')})`,
-  );
+  out.push({
+    kind: 'header',
+    text: `Session ${session.id}  ${endpoint(session.client)} -> ${endpoint(session.server)}  ${isoMicros(session.startedAt)}  (${flags.join(', ')})`,
+  });
   // Anomalies and AUTH outcomes go between the rows in time order (a tie goes after the row: an anomaly about a
   // command has the command's time).
-  const side: { tsMicros: number; line: string }[] = [];
+  const side: { tsMicros: number; line: TranscriptLine }[] = [];
   for (const a of session.anomalies)
     side.push({
       tsMicros: a.tsMicros,
-      line: `${stamp(a.tsMicros)}!  ${a.code}${a.detail === '' ? '' : `: ${safeText(a.detail)}`}`,
+      line: {
+        kind: 'anomaly',
+        text: `${stamp(a.tsMicros)}!  ${a.code}${a.detail === '' ? '' : `: ${safeText(a.detail)}`}`,
+      },
     });
   for (const a of session.auth)
     side.push({
       tsMicros: a.tsMicros,
-      line: `${stamp(a.tsMicros)}*  AUTH ${safeText(a.mechanism)}${a.username === null ? '' : ` user ${safeText(a.username)}`}: ${a.outcome}`,
+      line: {
+        kind: 'note',
+        text: `${stamp(a.tsMicros)}*  AUTH ${safeText(a.mechanism)}${a.username === null ? '' : ` user ${safeText(a.username)}`}: ${a.outcome}`,
+      },
     });
   side.sort((a, b) => a.tsMicros - b.tsMicros);
   let sideNext = 0;
   const flushSide = (beforeMicros: number): void => {
     while (sideNext < side.length && (side[sideNext]?.tsMicros ?? 0) < beforeMicros)
-      out.push((side[sideNext++] as { line: string }).line);
+      out.push((side[sideNext++] as { line: TranscriptLine }).line);
   };
   const showTls = session.tls.clientHello !== null || session.tls.serverHello !== null;
   let starttlsRow: CommandRecord | null = null;
   for (const c of session.commands) if (c.verb === 'STARTTLS' && c.reply?.code === 220) starttlsRow = c;
-  if (session.tls.mode === 'implicit') out.push(`${blank}${safeText(tlsLine(session.tls))}`);
+  if (session.tls.mode === 'implicit')
+    out.push({ kind: 'note', text: `${blank}${safeText(tlsLine(session.tls))}` });
   if (session.greeting !== null) {
     flushSide(session.greeting.tsMicros);
     pushReply(session.greeting, stamp(session.greeting.tsMicros));
@@ -127,28 +159,33 @@ export function formatTranscript(session: SmtpSession, options: TranscriptOption
       const t = transactions.get(c.transaction);
       if (t !== undefined) {
         const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
-        out.push(`${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}>`);
+        out.push({
+          kind: 'command',
+          text: `${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}>`,
+        });
       }
     }
-    out.push(`${stamp(c.tsMicros)}C: ${safeText(commandLine(c))}${latency}`);
+    out.push({ kind: 'command', text: `${stamp(c.tsMicros)}C: ${safeText(commandLine(c))}${latency}` });
     if (c.reply !== null) pushReply(c.reply, blank);
     if (c === starttlsRow && session.tls.mode === 'starttls' && showTls)
-      out.push(`${blank}${safeText(tlsLine(session.tls))}`);
+      out.push({ kind: 'note', text: `${blank}${safeText(tlsLine(session.tls))}` });
     if (c.verb === 'DATA' && c.reply?.code === 354 && c.transaction !== null && !ended.has(c.transaction)) {
       const t = transactions.get(c.transaction);
       if (t !== undefined) {
         const size = t.sizeBytes === null ? 'size unknown' : formatBytes(t.sizeBytes);
-        out.push(
-          `${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data not captured>`,
-        );
+        out.push({
+          kind: 'command',
+          text: `${blank}C: <message body: ${size}${t.messageComplete ? '' : ', incomplete'}; end-of-data not captured>`,
+        });
       }
     }
   }
   if (session.commandsDropped > 0)
-    out.push(`${blank}… ${session.commandsDropped} more command(s) not kept (limit)`);
+    out.push({ kind: 'note', text: `${blank}… ${session.commandsDropped} more command(s) not kept (limit)` });
   flushSide(Number.POSITIVE_INFINITY);
-  out.push(
-    `${blank}-- ended: ${endDescription(session)} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`,
-  );
-  return out.join('\n');
+  out.push({
+    kind: 'end',
+    text: `${blank}-- ended: ${endDescription(session)} (${session.closeReason}), ${formatDuration(session.endedAt - session.startedAt)}`,
+  });
+  return out;
 }

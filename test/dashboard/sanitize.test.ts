@@ -1,8 +1,9 @@
 import { PassThrough } from 'node:stream';
 import blessed from 'blessed';
 import { describe, expect, it } from 'vitest';
-import { cellText, clip, displayWidth, escapeTags, fitCell, wrap } from '../../src/dashboard/sanitize.js';
+import { escapeTags } from '../../src/dashboard/sanitize.js';
 import { taggedLine } from '../../src/dashboard/widgets/tagged.js';
+import { cellText, clip, displayWidth, fitCell, wrap } from '../../src/util/display-text.js';
 
 /** Parts of blessed the type definitions leave out. */
 const b = blessed as unknown as {

@@ -10,8 +10,9 @@ import {
   type UiState,
   zoneLabel,
 } from '../../src/dashboard/view-model.js';
+import { NO_ATTEMPTS } from '../../src/model/connection-attempt.js';
+import type { RunStats } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
-import type { RunStats } from '../../src/pipeline/sink.js';
 import { makeRecipient, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 
 const STATS = {
@@ -22,6 +23,7 @@ const STATS = {
   sessionsOpen: 0,
   firstTsMicros: null,
   lastTsMicros: null,
+  attempts: NO_ATTEMPTS,
 } as unknown as RunStats;
 
 function run(overrides: Partial<RunView> = {}): RunView {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { displayWidth } from '../../src/dashboard/sanitize.js';
 import { createSessionWindow } from '../../src/dashboard/session-window.js';
 import {
   createViewMemo,
@@ -14,13 +13,22 @@ import {
   toReadProgress,
   type UiState,
 } from '../../src/dashboard/view-model.js';
+import { NO_ATTEMPTS } from '../../src/model/connection-attempt.js';
+import type { RunStats } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
-import { NO_ATTEMPTS } from '../../src/pipeline/connection-attempts.js';
 import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
-import type { RunStats } from '../../src/pipeline/sink.js';
 import { parseFilter } from '../../src/query/filter.js';
 import { factsOf } from '../../src/query/session-facts.js';
-import { makeAuth, makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
+import { displayWidth } from '../../src/util/display-text.js';
+import {
+  makeAuth,
+  makeCommand,
+  makeRecipient,
+  makeReply,
+  makeSession,
+  makeTransaction,
+  T0,
+} from '../helpers/sessions.js';
 
 const STATS: RunStats = {
   source: { packets: 1234, bytes: 56789, storedBytes: 56789, dropped: null, truncated: 0 },
@@ -242,6 +250,59 @@ describe('view-model', () => {
     expect(lines.some((l) => l.startsWith('Reply latency'))).toBe(true);
     expect(lines.some((l) => l.includes('bare-lf c2s: LF without CR'))).toBe(true);
     expect(m.anomalies.lines.map(text).join('\n')).toContain('bare-lf');
+  });
+
+  it('colours the transcript by what each line is: commands, replies by code, anomalies, the end', () => {
+    const s = makeSession({
+      anomalies: [
+        {
+          code: 'bare-lf',
+          direction: 'c2s',
+          detail: 'S: 550 looks like a reply',
+          offset: 10,
+          tsMicros: T0 + 5_000,
+        },
+      ],
+      commands: [
+        makeCommand({
+          verb: 'RCPT',
+          verbText: 'RCPT',
+          argument: 'TO:<a@example.net>',
+          reply: makeReply(550, '5.1.1', 'No such user'),
+        }),
+        makeCommand({
+          verb: 'RCPT',
+          verbText: 'RCPT',
+          argument: 'TO:<b@example.net>',
+          reply: makeReply(450, '4.2.0', 'Greylisted'),
+        }),
+        makeCommand({
+          verb: 'RCPT',
+          verbText: 'RCPT',
+          argument: 'TO:<c@example.net>',
+          reply: makeReply(250, '2.1.5', 'Ok'),
+        }),
+      ],
+    });
+    const lines = model({ detailOpen: true, selectedId: s.id }, [s], runView(), 120, 80).detail?.lines ?? [];
+    const start = lines.findIndex((l) => text(l) === 'Transcript:');
+    const tones = lines.slice(start + 1).map((l) => [
+      text(l)
+        .trim()
+        .replace(/^\+[0-9.]+ +/, ''),
+      l[0]?.tone,
+    ]);
+    expect(tones.filter(([t]) => String(t).startsWith('C: RCPT')).map(([, tone]) => tone)).toEqual([
+      'accent',
+      'accent',
+      'accent',
+    ]);
+    expect(tones.find(([t]) => String(t).startsWith('S: 550'))?.[1]).toBe('bad');
+    expect(tones.find(([t]) => String(t).startsWith('S: 450'))?.[1]).toBe('warn');
+    expect(tones.find(([t]) => String(t).startsWith('S: 250'))?.[1]).toBe('good');
+    expect(tones.find(([t]) => String(t).startsWith('!  bare-lf'))?.[1]).toBe('warn');
+    expect(tones.find(([t]) => String(t).startsWith('#  550'))?.[1]).toBe('normal');
+    expect(tones.at(-1)?.[1]).toBe('dim');
   });
 
   it('shows drops as n/a when the source cannot know them, and the count when it can', () => {

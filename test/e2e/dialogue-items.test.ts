@@ -26,6 +26,7 @@ interface JsonTransaction {
   readonly outcome: string;
   readonly failure_stage: string | null;
   readonly outcome_unknown: boolean;
+  readonly data_reply: Reply | null;
   readonly final_reply: Reply | null;
   readonly queue_id: string | null;
   readonly recipients: JsonRecipient[];
@@ -84,11 +85,13 @@ describe('dialogue items on real captures', () => {
     expect(sessions).toHaveLength(3);
 
     // BDAT 5 X after MAIL and RCPT: Postfix answers 521 5.5.4 and closes. The transaction ends refused by that
-    // reply; it was not lost with the connection, and its outcome is known.
+    // reply, at the data stage as a refused DATA would (no end of data was sent, so there is no final reply);
+    // it was not lost with the connection, and its outcome is known.
     const malformed = withVerb(sessions, 'BDAT', 521);
     expect(malformed.smtp.transactions).toHaveLength(1);
     const refused = malformed.smtp.transactions[0]!;
-    expect(refused.final_reply?.code).toBe(521);
+    expect(refused.data_reply?.code).toBe(521);
+    expect(refused.failure_stage).toBe('data');
     expect(refused.outcome).toBe('rejected');
     expect(refused.outcome_unknown).toBe(false);
     expect(refused.failure_stage).not.toBe('connection-lost');

@@ -150,7 +150,9 @@ function sameLines(ours: readonly string[], theirs: readonly string[]): boolean 
   );
 }
 
-const swaksFiles = readdirSync(CAPTURES).filter((f) => f.endsWith('.swaks.txt'));
+// The relay captures (make-maillog-captures.sh) run on private ports with one log per MTA: test/maillog covers them.
+const RELAY = /^(postfix|exim)-relay\./;
+const swaksFiles = readdirSync(CAPTURES).filter((f) => f.endsWith('.swaks.txt') && !RELAY.test(f));
 
 describe('real traffic: the transcript equals swaks transcript', () => {
   it('has swaks transcripts to compare with', () => {
@@ -327,7 +329,7 @@ function parseMaillog(text: string): LogFate[] {
   return fates;
 }
 
-const logFiles = readdirSync(CAPTURES).filter((f) => f.endsWith('.maillog'));
+const logFiles = readdirSync(CAPTURES).filter((f) => f.endsWith('.maillog') && !RELAY.test(f));
 
 interface Seen {
   readonly session: SmtpSession;

@@ -14,15 +14,15 @@ import { toFleetRows } from '../../src/fleet/clickhouse-rows.js';
 import { createTableStatement } from '../../src/fleet/clickhouse-schema.js';
 import { createClickHouseSink } from '../../src/fleet/clickhouse-sink.js';
 import { replayClickHouseSpill } from '../../src/fleet/replay.js';
+import { NO_ATTEMPTS } from '../../src/model/connection-attempt.js';
+import type { RunSummary, Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray, createAnalyzer } from '../../src/pipeline/analyzer.js';
-import { NO_ATTEMPTS } from '../../src/pipeline/connection-attempts.js';
 import { NO_BUDGET } from '../../src/pipeline/memory-budget.js';
-import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, type LevelName } from '../../src/report/columns.js';
 import { createCsvSink } from '../../src/report/csv-sink.js';
-import { safeText } from '../../src/report/safe-text.js';
+import { safeText } from '../../src/util/display-text.js';
 import { findClickHouseServer, startTestClickHouse, type TestClickHouse } from './clickhouse-server.js';
 import { parseCsvText } from './csv-text.js';
 

@@ -1,43 +1,23 @@
 /**
- * A runnable CLI built from the current sources, for tests that need a real process (terminal tests, worker
- * threads, signals). Uses dist/ when it is newer than every source file; otherwise compiles the sources once
- * per test process into node_modules/.cache (never touching dist/). Type errors elsewhere in the tree do not
- * stop tsc from emitting JavaScript.
+ * The runnable smtpscope of the system tests, built once per run by the system project's globalSetup
+ * (test/helpers/build-once.ts) into a temporary package folder: never dist/, never rebuilt per test file.
+ * Only system tests (test/system-tests.ts) may use it.
  */
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
+/** The temporary package folder: package.json, README.md, node_modules and the build in dist/. */
+export function builtPackage(): string {
+  const dir = inject('builtPackage');
+  if (dir === undefined)
+    throw new Error('no build: only tests of the system project (test/system-tests.ts) get one');
+  return dir;
 }
-
-let built: string | null = null;
 
 /** Path of `cli/bin.js` built from the current sources. */
 export function builtCli(): string {
-  if (built !== null) return built;
-  const dist = join(ROOT, 'dist');
-  if (existsSync(join(dist, 'cli', 'bin.js')) && newestMtime(dist) >= newestMtime(join(ROOT, 'src'))) {
-    built = join(dist, 'cli', 'bin.js');
-    return built;
-  }
-  const out = join(ROOT, 'node_modules', '.cache', `smtpscope-cli-${process.pid}`);
-  rmSync(out, { recursive: true, force: true });
-  spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', out], {
-    cwd: ROOT,
-  });
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  const bin = join(out, 'cli', 'bin.js');
-  if (!existsSync(bin)) throw new Error('could not build the CLI from the sources');
-  built = bin;
-  return bin;
+  return join(builtPackage(), 'dist', 'cli', 'bin.js');
 }

@@ -1,16 +1,14 @@
 /**
- * Shared set-up of the live-capture tests: whether they can run here (root, `cap` loads, Linux /proc), and a
- * dist/ build of the CLI that is at least as new as the sources.
+ * Shared set-up of the live-capture tests: whether they can run here (root, `cap` loads, Linux /proc), and the
+ * CLI built once for the run (test/helpers/built-cli.ts).
  */
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { loadCapModule } from '../../src/capture/cap-module.js';
+import { builtCli, ROOT } from '../helpers/built-cli.js';
 
-export const ROOT = join(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'cli', 'bin.js');
+export { ROOT };
+export const CLI = builtCli();
 
 const capLoads = await loadCapModule().then(
   () => true,
@@ -28,47 +26,8 @@ export const liveSkipReason: string | null = !isRoot
       ? 'skipped: needs Linux /proc/net/packet'
       : null;
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 /**
- * Builds dist/ when the CLI is missing or older than a source file. Test files run in parallel, so the build
- * is serialised with a lock directory; type errors in files under construction do not stop tsc from emitting.
+ * Kept for the live tests' set-up: the CLI is built once per run by the system project's globalSetup
+ * (test/helpers/build-once.ts), so there is nothing left to build here.
  */
-export async function ensureCliBuilt(): Promise<void> {
-  const stale = (): boolean => !existsSync(CLI) || statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src'));
-  if (!stale()) return;
-  const lock = join(tmpdir(), 'smtpscope-live-build.lock');
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`could not take ${lock} within 120 s`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  try {
-    if (!stale()) return;
-    try {
-      execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
-        cwd: ROOT,
-        stdio: 'ignore',
-        timeout: 110_000,
-      });
-    } catch {
-      // tsc exits non-zero on type errors in any file but still emits; the check below decides.
-    }
-    if (!existsSync(CLI)) throw new Error('tsc did not produce dist/cli/bin.js');
-  } finally {
-    rmdirSync(lock);
-  }
-}
+export async function ensureCliBuilt(): Promise<void> {}

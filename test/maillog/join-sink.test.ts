@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createJoinSink, MAX_HELD_SESSIONS } from '../../src/maillog/join-sink.js';
 import { createLogIndex } from '../../src/maillog/log-index.js';
 import { sessionLogOf } from '../../src/maillog/session-log.js';
+import type { RunSummary, Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
-import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import { makeSession, makeTransaction } from '../helpers/sessions.js';
 
 function recorder(): Sink & { ids: string[]; sessions: SmtpSession[]; closed: boolean } {

@@ -561,6 +561,31 @@ describe('session-builder: the dialogue owner fixes', () => {
     });
   });
 
+  it('1: chunks sent before any MAIL open no transaction; the message after MAIL is the only one', () => {
+    checkEverySplit('bdat-before-mail', (session) => {
+      expect(session.transactions).toHaveLength(1);
+      const t = session.transactions[0];
+      expect([t?.mailFrom, t?.mode, t?.outcome, t?.finalReply?.code, t?.queueId, t?.sizeBytes]).toEqual([
+        'alice@c.example',
+        'BDAT',
+        'accepted',
+        250,
+        '4F2A1B3C',
+        25,
+      ]);
+      expect(t?.recipients.map((r) => [r.address, r.disposition])).toEqual([
+        ['bob@mx.example.org', 'delivered'],
+      ]);
+      expect(
+        session.commands.filter((c) => c.verb === 'BDAT').map((c) => [c.transaction, c.reply?.code]),
+      ).toEqual([
+        [null, 503],
+        [null, 551],
+        [1, 250],
+      ]);
+    });
+  });
+
   it('2: AUTH PLAIN whose 235 is missing does not swallow the envelope', () => {
     checkEverySplit('auth-plain-reply-missing', (session) => {
       expect(session.auth.map((a) => [a.mechanism, a.username, a.outcome])).toEqual([

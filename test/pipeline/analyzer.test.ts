@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFileSource } from '../../src/capture/open-file.js';
 import type { PacketSource } from '../../src/capture/types.js';
+import type { Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray, CLOCK_TICK_MS, createAnalyzer } from '../../src/pipeline/analyzer.js';
-import type { Sink } from '../../src/pipeline/sink.js';
 import { tcpFrame } from '../helpers/frames.js';
 import { buildPcap } from '../helpers/pcap-builder.js';
 

@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { createAnalyzer, MAX_QUEUED_DELIVERIES } from '../../src/pipeline/analyzer.js';
-import type { Sink } from '../../src/pipeline/sink.js';
 import { createCsvSink } from '../../src/report/csv-sink.js';
 import { createJsonSink } from '../../src/report/json-sink.js';
 import { writeShortSessions } from '../harness/adversarial/scenarios.js';

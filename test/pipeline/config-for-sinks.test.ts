@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { createAnalyzer } from '../../src/pipeline/analyzer.js';
 import { sessionLimitsForSinks, sinksReadMessages } from '../../src/pipeline/config-for-sinks.js';
-import type { Sink } from '../../src/pipeline/sink.js';
 import { createCsvSink } from '../../src/report/csv-sink.js';
 import { createSummaryAggregator } from '../../src/text/summary.js';
 

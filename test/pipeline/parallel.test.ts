@@ -1,42 +1,24 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary, Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import type * as AnalyzerModule from '../../src/pipeline/analyzer.js';
 import type * as ParallelModule from '../../src/pipeline/parallel.js';
-import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import { buildCorpus, removeCorpus } from '../harness/bench/corpus.js';
+import { builtPackage } from '../helpers/built-cli.js';
 
-// Worker threads load JavaScript, so the modules under test are compiled once into a temporary directory.
+// Worker threads load JavaScript, so the modules under test come from the build made once for the system tests.
 const repo = resolve(import.meta.dirname, '../..');
-let out = '';
 let parallel: typeof ParallelModule;
 let analyzer: typeof AnalyzerModule;
 
 beforeAll(async () => {
-  out = mkdtempSync(join(tmpdir(), 'smtpscope-parallel-test-'));
-  try {
-    execFileSync(
-      join(repo, 'node_modules/.bin/tsc'),
-      ['-p', join(repo, 'tsconfig.build.json'), '--outDir', out],
-      {
-        stdio: 'ignore',
-      },
-    );
-  } catch {
-    // Type errors elsewhere in the tree do not stop the emit; a missing output file fails the imports below.
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(repo, 'node_modules'), join(out, 'node_modules'));
+  const out = join(builtPackage(), 'dist');
   parallel = (await import(pathToFileURL(join(out, 'pipeline/parallel.js')).href)) as typeof ParallelModule;
   analyzer = (await import(pathToFileURL(join(out, 'pipeline/analyzer.js')).href)) as typeof AnalyzerModule;
-}, 120_000);
-
-afterAll(() => {
-  if (out !== '') rmSync(out, { recursive: true, force: true });
 });
 
 const captureInputs = (): { kind: 'file'; path: string }[] =>

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SmtpSession } from '../../src/model/types.js';
-import {
-  collectFailures,
-  formatBounceCsv,
-  formatBounceReport,
-  OUTCOME_UNKNOWN_NOTE,
-  sessionFailures,
-} from '../../src/report/bounce-report.js';
+import { OUTCOME_UNKNOWN_NOTE, sessionFailures } from '../../src/report/bounce-failures.js';
+import { collectFailures, formatBounceCsv } from '../../src/report/bounce-report.js';
+import { formatBounceReport } from '../../src/text/bounce-text.js';
 import {
   makeAuth,
   makeCommand,

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BOUNCE_COLUMNS } from '../../src/report/bounce-report.js';
-import { LEVEL_NAMES, LEVELS } from '../../src/report/columns.js';
+import { BOUNCE_COLUMNS, LEVEL_NAMES, LEVELS } from '../../src/report/columns.js';
 import { EXTRACT_INDEX_COLUMNS } from '../../src/report/extract-sink.js';
 import { makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../src/pipeline/sink.js';
+import type { RunSummary } from '../../src/model/sink.js';
 import { createCsvFormatter, toCsvValue } from '../../src/report/csv-format.js';
 import { createCsvSink, resolveCsvTargets } from '../../src/report/csv-sink.js';
 import { makeSession, makeTransaction, T0 } from '../helpers/sessions.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../src/pipeline/sink.js';
+import type { RunSummary } from '../../src/model/sink.js';
 import { createExtractSink, extractBaseName } from '../../src/report/extract-sink.js';
 import { formatIsoMicros } from '../../src/report/iso-micros.js';
 import { makeMessage, makeSession, makeTransaction } from '../helpers/sessions.js';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../src/pipeline/sink.js';
+import type { RunSummary } from '../../src/model/sink.js';
 import { toSessionDocument } from '../../src/report/json-document.js';
 import { createJsonSink, toNdjsonLine } from '../../src/report/json-sink.js';
 import {

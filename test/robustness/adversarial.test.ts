@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { RunSummary, Sink } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { type AnalyzerConfig, createAnalyzer } from '../../src/pipeline/analyzer.js';
-import type { RunSummary, Sink } from '../../src/pipeline/sink.js';
 import {
   INTACT_CLIENT_IP,
   INTACT_CLIENT_PORT,

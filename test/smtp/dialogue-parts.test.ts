@@ -179,6 +179,17 @@ describe('dialogue parts: the transaction tracker', () => {
     expect(tx.helloAnswered(true)).toBe(false);
     expect(tx.current).toBeNull();
   });
+
+  it('places a valid BDAT with no MAIL before it in no transaction when the envelope is known (RFC 3030 2)', () => {
+    const known = new TransactionTracker(false);
+    expect(known.place('BDAT', true)).toBeNull(); // refused by the server (503): no phantom transaction
+    expect(known.place('BDAT', true)).toBeNull();
+    expect(known.place('MAIL', true)).toBe(1); // the real message is the first transaction
+    expect(known.place('BDAT', true)).toBe(1);
+    // After a gap or a midstream start the MAIL may have been lost: the chunk opens one with an unknown sender.
+    const lost = new TransactionTracker(true);
+    expect(lost.place('BDAT', true)).toBe(1);
+  });
 });
 
 describe('dialogue parts: held bytes and proxy sniffing', () => {

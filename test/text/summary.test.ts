@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { displayWidth } from '../../src/dashboard/sanitize.js';
+import type { RunSummary } from '../../src/model/sink.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
-import type { RunSummary } from '../../src/pipeline/sink.js';
 import { createLatencyHistogram } from '../../src/text/latency-histogram.js';
 import { createSummaryAggregator } from '../../src/text/summary.js';
+import { displayWidth } from '../../src/util/display-text.js';
 import { runMain } from '../helpers/run-main.js';
 import {
   makeCapabilities,

@@ -670,7 +670,8 @@ export class SmtpDialogue {
    */
   private authReplyMissing(entry: PendingEntry, ts: number): void {
     const command = entry.command as SmtpCommand;
-    if (this.queue.remove(entry))
+    if (this.queue.remove(entry)) {
+      this.queue.replyMissing();
       this.anomaly(
         'missing-reply',
         this.cmdDir,
@@ -679,6 +680,7 @@ export class SmtpDialogue {
         ts,
         { kind: command.kind, seq: command.seq },
       );
+    }
     this.resolveBarrier(entry, null, ts);
   }
 
@@ -989,6 +991,7 @@ export class SmtpDialogue {
   }
 
   private onReply(reply: SmtpReply): void {
+    this.queue.replyRead();
     const direction = this.replyDir;
     const ts = reply.endTsMicros;
     const cmdDir = this.cmdDir;
@@ -1255,6 +1258,14 @@ export class SmtpDialogue {
 
   /** A gap in the bytes the dialogue reads (the wire in clear text, or the plaintext of a decrypted TLS). */
   private lineGap(direction: Direction, offset: number, length: number, tsMicros: number): void {
+    if (direction === this.replyDir && this.queue.gapHoldsMissingReplies(length)) {
+      // The hole holds the AUTH replies the client proved were sent: the commands after them still await their
+      // own replies, so the queue and the transaction stay; the reply side resumes at the next reply line.
+      this.splitters[direction].reset();
+      this.assembler.reset();
+      this.replyRecovering = true;
+      return;
+    }
     this.resolveHeldOptimistically(tsMicros);
     const tx = this.tx;
     const message = tx.message;

@@ -59,9 +59,18 @@ export function canAnswer(code: number, entry: PendingEntry): boolean {
   }
 }
 
+/** RFC 5321 4.5.3.1.5: the longest reply line (code and CRLF included) a server sends. */
+export const MAX_REPLY_LINE_BYTES = 512;
+
 export class PendingQueue {
   private readonly entries: PendingEntry[] = [];
   private head = 0;
+  /**
+   * Replies the client proved were sent (a command after an AUTH step, which waits for its reply) that the reply
+   * stream has not shown, with no reply read since. A hole in the reply stream that follows can hold just them:
+   * then the commands still waiting keep their places (`gapHoldsMissingReplies`).
+   */
+  private unseenReplies = 0;
 
   constructor(readonly limit: number) {}
 
@@ -99,6 +108,28 @@ export class PendingQueue {
   clear(): void {
     this.entries.length = 0;
     this.head = 0;
+    this.unseenReplies = 0;
+  }
+
+  /** A reply was sent (the client's next command proves it) but the capture has not shown it. */
+  replyMissing(): void {
+    this.unseenReplies++;
+  }
+
+  /** A reply was read: the replies proved missing before it were not in the reply stream after all. */
+  replyRead(): void {
+    this.unseenReplies = 0;
+  }
+
+  /**
+   * A hole of `length` bytes in the reply stream: true when it can hold only the replies proved missing (each one
+   * line of at most MAX_REPLY_LINE_BYTES), so that the waiting entries still await their own replies. Either way
+   * the proved replies are accounted for.
+   */
+  gapHoldsMissingReplies(length: number): boolean {
+    const unseen = this.unseenReplies;
+    this.unseenReplies = 0;
+    return unseen > 0 && length > 0 && length <= unseen * MAX_REPLY_LINE_BYTES;
   }
 
   /** The first entry after the head that a reply with this code can answer, or null. */

@@ -95,9 +95,14 @@ export class TransactionTracker {
         if (!this.open && !this.implicit) this.openImplicit();
         return this.current;
       case 'BDAT':
-        if (!validBdat && !this.open && !this.implicit && this.message === null) return null;
-        if (!this.open && !this.implicit && this.message === null) this.openImplicit();
-        return this.message?.transaction ?? this.current;
+        if (this.open || this.implicit || this.message !== null)
+          return this.message?.transaction ?? this.current;
+        // No MAIL before it. With the envelope known, the server refuses it (RFC 3030 2: BDAT belongs to a mail
+        // transaction; Postfix answers 503): its chunk is read as octets but opens no transaction, so the real
+        // message after MAIL is the first one. A malformed BDAT opens none either.
+        if (!validBdat || !this.unknown) return null;
+        this.openImplicit();
+        return this.current;
       default:
         return null;
     }

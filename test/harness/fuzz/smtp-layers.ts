@@ -10,8 +10,8 @@
  *    give the same event log for two chunkings of every step, and each message's bytes add up to its size.
  */
 
-import { emptyDirectionStats } from '../../../src/reassembly/half-stream.js';
 import type { CloseReason, Direction, FlowKey, FlowStats, GapCause } from '../../../src/reassembly/types.js';
+import { emptyDirectionStats } from '../../../src/reassembly/types.js';
 import {
   decodeXtext,
   parseBdatArgument,

@@ -1,14 +1,14 @@
 /**
- * Output contracts. The analyzer hands each finished session to every sink as it closes (so a live run
+ * The output contract: what every output (report/, text/, fleet/, the dashboard) implements and receives,
+ * without depending on the pipeline that drives it. The analyzer hands each finished session to every sink as it closes (so a live run
  * writes rows as it goes and keeps no finished session in memory), and a summary at the end.
  */
 
 import type { SourceStats, SourceWarning } from '../capture/types.js';
 import type { DecodeCounters } from '../decode/types.js';
-import type { SmtpSession } from '../model/types.js';
 import type { AssemblerStats } from '../reassembly/types.js';
-import type { AttemptStats, ConnectionAttempt } from './connection-attempts.js';
-import type { BudgetStats } from './memory-budget.js';
+import type { AttemptStats, ConnectionAttempt } from './connection-attempt.js';
+import type { SmtpSession } from './types.js';
 
 export interface RunStats {
   readonly source: SourceStats;
@@ -65,4 +65,21 @@ export interface Sink {
   connectionAttempt?(attempt: ConnectionAttempt): void | Promise<void>;
   /** Called once at the end (normal end, signal, or error after partial results). */
   close(summary: RunSummary): Promise<void>;
+}
+
+/** The global memory budget's work in a run (pipeline/memory-budget.ts). */
+export interface BudgetStats {
+  /** Checks that found the process over the budget. */
+  readonly hits: number;
+  /** Connections closed early (as `limit`) to get back under it. */
+  readonly connectionsClosed: number;
+  /** The budget in bytes (0: none). */
+  readonly bytes: number;
+}
+
+/** Receives every message body as it streams (the `--extract` writer, attachment hashes). */
+export interface MessageBodyListener {
+  messageStart(sessionId: string, depth: number, mode: 'DATA' | 'BDAT'): void;
+  messageBytes(sessionId: string, depth: number, bytes: Uint8Array): void;
+  messageEnd(sessionId: string, depth: number, complete: boolean): void;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { safeText } from '../../src/report/safe-text.js';
+import { safeText, table } from '../../src/util/display-text.js';
 
-describe('safe-text', () => {
+describe('safeText', () => {
   it.each([
     ['plain text', 'plain text'],
     ['tab\there', 'tab\\x09here'],
@@ -14,5 +14,20 @@ describe('safe-text', () => {
     ['café ✓', 'café ✓'],
   ])('escapes %j as %j', (input, output) => {
     expect(safeText(input)).toBe(output);
+  });
+});
+
+describe('table', () => {
+  it('aligns columns by terminal width, two spaces apart, the last column unpadded, no trailing spaces', () => {
+    expect(
+      table(
+        [
+          ['KEY', 'N', ''],
+          ['日本', '12', 'x'],
+          ['a', '3', ''],
+        ],
+        '> ',
+      ),
+    ).toEqual(['> KEY   N', '> 日本  12  x', '> a     3']);
   });
 });
