@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,15 +10,13 @@ import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, LEVELS } from '../../src/report/columns.js';
+import { distinctCaptureInputs } from '../helpers/distinct-captures.js';
 
 const CAPTURES = join(import.meta.dirname, '../../captures');
 const PORTS = new Set([...DEFAULT_SMTP_PORTS, 2526, 2587, 2588, 2589, 2590, 2591, 2592]);
 
 async function analyse(): Promise<SmtpSession[]> {
-  const inputs = (await readdir(CAPTURES))
-    .filter((f) => /\.pcap(ng)?$/.test(f))
-    .sort()
-    .map((f) => ({ kind: 'file' as const, path: join(CAPTURES, f) }));
+  const inputs = distinctCaptureInputs(CAPTURES);
   return (await analyzeToArray({ inputs, ports: PORTS })).sessions;
 }
 

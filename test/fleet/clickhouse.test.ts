@@ -6,7 +6,7 @@
  * runs.
  */
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, type LevelName } from '../../src/report/columns.js';
 import { createCsvSink } from '../../src/report/csv-sink.js';
 import { safeText } from '../../src/util/display-text.js';
+import { distinctCaptureInputs } from '../helpers/distinct-captures.js';
 import { findClickHouseServer, startTestClickHouse, type TestClickHouse } from './clickhouse-server.js';
 import { parseCsvText } from './csv-text.js';
 
@@ -145,10 +146,7 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'smtpscope-fleet-'));
-    const inputs = readdirSync(CAPTURES)
-      .filter((f) => /\.pcap(ng)?$/.test(f))
-      .sort()
-      .map((f) => ({ kind: 'file' as const, path: join(CAPTURES, f) }));
+    const inputs = distinctCaptureInputs(CAPTURES);
     const [server, analysed] = await Promise.all([
       startTestClickHouse(SERVER!),
       analyzeToArray({ inputs, ports: PORTS }),
@@ -384,10 +382,7 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
       },
       close: async () => undefined,
     };
-    const inputs = readdirSync(CAPTURES)
-      .filter((f) => /\.pcap(ng)?$/.test(f))
-      .sort()
-      .map((f) => ({ kind: 'file' as const, path: join(CAPTURES, f) }));
+    const inputs = distinctCaptureInputs(CAPTURES);
     try {
       await createAnalyzer({ inputs, ports: PORTS }, [watched, freezer, recorder]).run();
       const ended = Date.now();
