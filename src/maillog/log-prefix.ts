@@ -83,6 +83,24 @@ function validDate(mo: number, d: number, h: number, mi: number, s: number): boo
   return mo >= 0 && mo <= 11 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && s <= 60;
 }
 
+/**
+ * The time of an ISO or Exim stamp: groups 1-6 year to second, 7 the fraction, 8 the zone (absent: the
+ * configured offset); null when a field is out of range.
+ */
+function numericStamp(m: RegExpExecArray, options: PrefixOptions): number | null {
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (!validDate(mo - 1, d, h, mi, s)) return null;
+  const zone = m[8] === undefined ? options.utcOffsetMinutes : zoneMinutes(m[8]);
+  return micros([y, mo - 1, d, h, mi, s], fraction(m[7]), zone);
+}
+
 /** The prefix of `line`, or null when it has none of the formats above. */
 export function parseLogPrefix(line: string, options: PrefixOptions): SyslogPrefix | null {
   let m = BSD.exec(line);
@@ -102,19 +120,11 @@ export function parseLogPrefix(line: string, options: PrefixOptions): SyslogPref
   }
   m = ISO.exec(line);
   if (m !== null) {
-    const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    if (!validDate(mo - 1, d, h, mi, s)) return null;
-    const zone = m[8] === undefined ? options.utcOffsetMinutes : zoneMinutes(m[8]);
+    const tsMicros = numericStamp(m, options);
+    if (tsMicros === null) return null;
     return {
       format: 'syslog',
-      tsMicros: micros([y, mo - 1, d, h, mi, s], fraction(m[7]), zone),
+      tsMicros,
       yearless: false,
       host: m[9] ?? null,
       program: m[10] ?? null,
@@ -124,19 +134,11 @@ export function parseLogPrefix(line: string, options: PrefixOptions): SyslogPref
   }
   m = EXIM.exec(line);
   if (m !== null) {
-    const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    if (!validDate(mo - 1, d, h, mi, s)) return null;
-    const zone = m[8] === undefined ? options.utcOffsetMinutes : zoneMinutes(m[8]);
+    const tsMicros = numericStamp(m, options);
+    if (tsMicros === null) return null;
     return {
       format: 'exim',
-      tsMicros: micros([y, mo - 1, d, h, mi, s], fraction(m[7]), zone),
+      tsMicros,
       yearless: false,
       host: null,
       program: null,
