@@ -94,6 +94,8 @@ export class SmtpDialogue {
   /** The proxy exchange before the SMTP dialogue, once its protocol is known. */
   private proxy: ProxyPreamble | null = null;
   private proxyReported = false;
+  /** Stream offset of the proxy's first answer byte (-1 until it answers). */
+  private proxyServerOffset = -1;
   /** The bytes being fed are plaintext from the decryptor (not wire bytes for the TLS layer). */
   private readingPlaintext = false;
 
@@ -606,7 +608,8 @@ export class SmtpDialogue {
       return 0;
     }
     const proxy = this.proxy;
-    if (proxy !== null && !proxy.serverDone) return this.proxyServer(proxy, bytes, this.tsNow[direction]);
+    if (proxy !== null && !proxy.serverDone)
+      return this.proxyServer(proxy, bytes, offset, this.tsNow[direction]);
     if (this.tls !== null && !this.readingPlaintext) {
       this.tls.wire(direction, bytes, this.tsNow[direction]);
       return bytes.length;
@@ -710,18 +713,32 @@ export class SmtpDialogue {
       if (before.length > 0) proxy.client(before);
     }
     const n = proxy.client(bytes);
-    if (n < 0 || proxy.clientDone) {
-      // The SMTP dialogue follows the request (or the bytes did not follow the protocol: read them as SMTP).
+    if (n < 0) {
+      // The bytes do not follow the protocol: not a proxy. Everything taken so far is read as SMTP, from the
+      // start, whichever chunks it came in.
+      this.proxy = null;
       this.mode = 'lines';
-      if (n < 0) proxy.clientDone = true;
+      const held = proxy.held('client');
+      if (held.length > 0) this.feed(this.cmdDir, held, 0, ts);
+      return 0;
+    }
+    if (proxy.clientDone) {
+      // The SMTP dialogue follows the request.
+      this.mode = 'lines';
       this.reportProxy(ts);
     }
-    return Math.max(0, n);
+    return n;
   }
 
-  private proxyServer(proxy: ProxyPreamble, bytes: Uint8Array, ts: number): number {
+  private proxyServer(proxy: ProxyPreamble, bytes: Uint8Array, offset: number, ts: number): number {
+    if (this.proxyServerOffset < 0) this.proxyServerOffset = offset;
     const n = proxy.server(bytes);
-    if (n < 0) proxy.serverDone = true;
+    if (n < 0) {
+      // Not the proxy's answer: what was taken of it is read as SMTP replies.
+      proxy.serverDone = true;
+      const held = proxy.held('server');
+      if (held.length > 0) this.feed(this.replyDir, held, this.proxyServerOffset, ts);
+    }
     if (proxy.serverDone) this.reportProxy(ts);
     return Math.max(0, n);
   }

@@ -62,7 +62,9 @@ function socks5Address(b: readonly number[], at: number): { target: string; end:
 
 /**
  * Reads one connection's proxy preamble. `client(bytes)` and `server(bytes)` return how many bytes belong to the
- * preamble (less than given once that side's part ended); -1 when the bytes do not follow the protocol.
+ * preamble (less than given once that side's part ended); -1 when the bytes do not follow the protocol, and then
+ * `held(side)` gives back the bytes that side's earlier calls took, so the caller can read them as SMTP (the
+ * answer must not depend on where the chunks were cut).
  */
 export class ProxyPreamble {
   target: string | null = null;
@@ -81,8 +83,11 @@ export class ProxyPreamble {
     const before = this.c.length;
     for (const b of bytes) this.c.push(b);
     const end = this.clientEnd();
-    if (end === -1) return -1;
-    if (end === 0) return this.c.length > MAX_PREAMBLE_BYTES ? -1 : bytes.length;
+    if (end === -1 || (end === 0 && this.c.length > MAX_PREAMBLE_BYTES)) {
+      this.c.length = before;
+      return -1;
+    }
+    if (end === 0) return bytes.length;
     this.clientDone = true;
     return end - before;
   }
@@ -91,10 +96,18 @@ export class ProxyPreamble {
     const before = this.s.length;
     for (const b of bytes) this.s.push(b);
     const end = this.serverEnd();
-    if (end === -1) return -1;
-    if (end === 0) return this.s.length > MAX_PREAMBLE_BYTES ? -1 : bytes.length;
+    if (end === -1 || (end === 0 && this.s.length > MAX_PREAMBLE_BYTES)) {
+      this.s.length = before;
+      return -1;
+    }
+    if (end === 0) return bytes.length;
     this.serverDone = true;
     return end - before;
+  }
+
+  /** The bytes `side`'s calls took while its part was unfinished (all of them once it proved not a preamble). */
+  held(side: 'client' | 'server'): Uint8Array {
+    return Uint8Array.from(side === 'client' ? this.c : this.s);
   }
 
   /** Where the client's part ends (0: not yet, -1: not this protocol). */
