@@ -5,7 +5,9 @@
  *
  * Streaming: {@link createDsnMatcher} takes sessions as they close and keeps, per transaction, only what the
  * join needs (ids, times, the server and queue id: about 200 bytes, never the session) plus the DSN rows; the
- * join runs at the end, when every transaction that started before a DSN is known.
+ * join runs at the end, when every transaction that started before a DSN is known. The index holds the
+ * {@link MAX_DSN_CANDIDATES} transactions that closed last (docs/LIMITS.md): an older one is forgotten, and a DSN
+ * whose original was forgotten is reported without it; `forgotten()` counts them so the report can say so.
  */
 
 import type { Endpoint } from '../decode/types.js';
@@ -151,6 +153,13 @@ function findOriginal(
   return recipient === null ? null : pick(byRecipient.get(recipient), 'recipient');
 }
 
+/**
+ * Transactions kept in the DSN join's index, the most recently closed (about 300 bytes each with their index
+ * entries: about 15 MB at most). A DSN usually follows its original within minutes; on a busy relay this is
+ * tens of minutes of traffic.
+ */
+export const MAX_DSN_CANDIDATES = 50_000;
+
 /** A DSN recipient before the join: the row without its original, and what the join looks up. */
 interface PendingDsn {
   readonly row: Omit<DsnRow, 'original'>;
@@ -162,17 +171,47 @@ export interface DsnMatcher {
   add(session: SmtpSession): void;
   /** The DSN rows, each joined to its original when the capture has it, in the order their sessions closed. */
   finish(): DsnRow[];
+  /** Transactions dropped from the index to keep it within its limit (their DSNs, if any, are reported alone). */
+  forgotten(): number;
 }
 
 /** Joins DSNs to their originals over sessions given one by one (see the module doc on memory). */
-export function createDsnMatcher(): DsnMatcher {
+export function createDsnMatcher(maxCandidates: number = MAX_DSN_CANDIDATES): DsnMatcher {
   const byMessageId = new Map<string, OriginalCandidate[]>();
   const byRecipient = new Map<string, OriginalCandidate[]>();
   const pending: PendingDsn[] = [];
+  /** The indexed transactions in the order they were added, with their keys, oldest at `head`. */
+  let order: (
+    | { readonly c: OriginalCandidate; readonly id: string | null; readonly rcpts: string[] }
+    | undefined
+  )[] = [];
+  let head = 0;
+  let forgotten = 0;
   const add = (map: Map<string, OriginalCandidate[]>, key: string, c: OriginalCandidate): void => {
     const list = map.get(key);
     if (list === undefined) map.set(key, [c]);
     else list.push(c);
+  };
+  /** Removes `c` from the list of `key`; it is the list's first (every list is in the order of `order`). */
+  const drop = (map: Map<string, OriginalCandidate[]>, key: string, c: OriginalCandidate): void => {
+    const list = map.get(key);
+    if (list === undefined) return;
+    if (list[0] === c) list.shift();
+    if (list.length === 0) map.delete(key);
+  };
+  const forgetOldest = (): void => {
+    const oldest = order[head];
+    if (oldest === undefined) return;
+    order[head] = undefined;
+    head++;
+    forgotten++;
+    if (oldest.id !== null) drop(byMessageId, oldest.id, oldest.c);
+    for (const r of oldest.rcpts) drop(byRecipient, r, oldest.c);
+    // Compact now and then: the array would otherwise keep a hole per forgotten transaction.
+    if (head >= 4096 && head * 2 >= order.length) {
+      order = order.slice(head);
+      head = 0;
+    }
   };
   return {
     add(session) {
@@ -189,7 +228,10 @@ export function createDsnMatcher(): DsnMatcher {
           };
           const id = normalizeMessageId(t.message?.messageId ?? null);
           if (id !== null) add(byMessageId, id, c);
-          for (const r of t.recipients) add(byRecipient, r.address.toLowerCase(), c);
+          const rcpts = [...new Set(t.recipients.map((r) => r.address.toLowerCase()))];
+          for (const r of rcpts) add(byRecipient, r, c);
+          order.push({ c, id, rcpts });
+          if (order.length - head > maxCandidates) forgetOldest();
         }
         if (t.mailFrom !== '' || dsn === null) continue;
         const notified = t.recipients.map((r) => r.address.toLowerCase());
@@ -241,12 +283,14 @@ export function createDsnMatcher(): DsnMatcher {
         ),
       }));
     },
+    forgotten: () => forgotten,
   };
 }
 
 /** Every DSN recipient carried by a transaction with the null reverse path, joined to its original. */
 export function collectDsns(sessions: readonly SmtpSession[]): DsnRow[] {
-  const matcher = createDsnMatcher();
+  // The sessions are in memory already: index every transaction.
+  const matcher = createDsnMatcher(Number.POSITIVE_INFINITY);
   for (const s of sessions) matcher.add(s);
   return matcher.finish();
 }

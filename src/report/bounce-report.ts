@@ -41,6 +41,11 @@ export interface BounceReport {
   readonly totals: BounceTotals;
   readonly dsns: readonly DsnRow[];
   readonly groups: BounceGroups;
+  /**
+   * Transactions the streaming DSN join forgot to stay within MAX_DSN_CANDIDATES (bounce-dsns.ts); absent or 0
+   * when every transaction was looked at.
+   */
+  readonly dsnIndexForgotten?: number;
 }
 
 /** The group key of an address's domain ({@link addressDomain}); `(null sender)` for `<>`, `(none)` when absent. */

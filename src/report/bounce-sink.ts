@@ -4,7 +4,7 @@
  * itself is not kept. DSN rows are joined to their originals at the end, when every transaction that started
  * before them is known (bounce-dsns.ts keeps a small record per transaction for that, not the session).
  *
- * Memory: the totals and groups, the DSN join's index, and the first {@link MAX_LISTED_FAILURES} failures for
+ * Memory: the totals and groups, the DSN join's index (the last MAX_DSN_CANDIDATES transactions), the DSN rows, and the first {@link MAX_LISTED_FAILURES} failures for
  * the terminal listing (bounces.csv has every one). `report()` gives the report once the sink is closed.
  */
 
@@ -91,7 +91,14 @@ export function createBounceSink(options: BounceSinkOptions = {}): BounceSink {
         throw err;
       }
       listed.sort((a, b) => a.tsMicros - b.tsMicros);
-      result = { failures: listed, omitted, totals: tally.totals(), dsns: dsnRows, groups: tally.groups() };
+      result = {
+        failures: listed,
+        omitted,
+        totals: tally.totals(),
+        dsns: dsnRows,
+        groups: tally.groups(),
+        dsnIndexForgotten: dsns.forgotten(),
+      };
     },
     report() {
       if (result === null) throw new Error('the bounce report is ready only once the sink is closed');

@@ -3,7 +3,7 @@
  * from the wire goes through the display-text rules (safe, clipped).
  */
 
-import { dsnQueueId, formatHops } from '../report/bounce-dsns.js';
+import { dsnQueueId, formatHops, MAX_DSN_CANDIDATES } from '../report/bounce-dsns.js';
 import { OUTCOME_UNKNOWN_NOTE } from '../report/bounce-failures.js';
 import type { BounceReport, GroupCount } from '../report/bounce-report.js';
 import { formatIsoMicros } from '../report/iso-micros.js';
@@ -100,6 +100,12 @@ export function formatBounceReport(report: BounceReport): string {
       else if (d.original !== null && dsnQueueId(d.original) !== null)
         out.push(`      queue id ${safeText(dsnQueueId(d.original) ?? '')}`);
     });
+    const forgotten = report.dsnIndexForgotten ?? 0;
+    if (forgotten > 0)
+      out.push(
+        `  (the join looked only at the last ${MAX_DSN_CANDIDATES} transactions: ${forgotten} older ones were ` +
+          'forgotten, so "not in capture" may mean "too old")',
+      );
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SmtpSession } from '../../src/model/types.js';
+import { createDsnMatcher } from '../../src/report/bounce-dsns.js';
 import { OUTCOME_UNKNOWN_NOTE, sessionFailures } from '../../src/report/bounce-failures.js';
 import { collectFailures, formatBounceCsv } from '../../src/report/bounce-report.js';
 import { formatBounceReport } from '../../src/text/bounce-text.js';
@@ -338,6 +339,36 @@ describe('bounce-report', () => {
         server: { ip: '192.0.2.10', port: 25 },
         transactions: [dsnTransaction(dsnOverrides)],
       });
+
+    it('keeps a bounded index of originals: a DSN whose original was forgotten is reported alone, and counted', () => {
+      // Three other transactions between the original and its DSN, with room for two: the original is forgotten.
+      const others = [1, 2, 3].map((k) =>
+        makeSession({
+          id: `C00000${k + 1}`,
+          startedAt: T0 + k,
+          transactions: [
+            makeTransaction({
+              recipients: [makeRecipient({ address: `x${k}@example.net` })],
+              message: makeMessage({ messageId: `<other.${k}@example.org>` }),
+            }),
+          ],
+        }),
+      );
+      const small = createDsnMatcher(2);
+      for (const s of [original, ...others, dsnSession({})]) small.add(s);
+      expect(small.finish()[0]?.original).toBeNull();
+      expect(small.forgotten()).toBe(2);
+      // With room for the four, the same sessions join.
+      const roomy = createDsnMatcher(4);
+      for (const s of [original, ...others, dsnSession({})]) roomy.add(s);
+      expect(roomy.finish()[0]?.original).toMatchObject({ sessionId: original.id, matchedBy: 'message-id' });
+      expect(roomy.forgotten()).toBe(0);
+      const text = formatBounceReport({
+        ...collectFailures([original, dsnSession({})]),
+        dsnIndexForgotten: 2,
+      });
+      expect(text).toContain('2 older ones were forgotten');
+    });
 
     it('joins a DSN to the original by Message-ID', () => {
       const { dsns } = collectFailures([original, dsnSession({})]);
