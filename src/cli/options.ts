@@ -185,7 +185,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'boolean',
     group: 'output',
     commands: ANALYZE,
-    help: 'with --json: also one record per connection that carried no byte',
+    help: 'with --json or --clickhouse: also one record per connection that carried no byte',
   },
   {
     name: 'utc',

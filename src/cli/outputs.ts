@@ -194,6 +194,7 @@ export async function buildOutputSinks(
         ...clickHouseConnection(options),
         ...(ch.sensor === null ? {} : { sensor: ch.sensor }),
         ...(ch.spillFile === null ? {} : { spillFile: ch.spillFile }),
+        attempts: options.connectionAttempts,
         onWarning: (message) => io.stderr(`smtpscope: clickhouse: ${message}\n`),
       }),
     );

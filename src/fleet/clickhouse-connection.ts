@@ -1,6 +1,7 @@
 /**
  * The HTTP connection to ClickHouse shared by the sink and the spill replay: version detection, table
- * creation and batch inserts (JSONEachRow, explicit column list).
+ * creation (and the columns a table made by an older version lacks) and batch inserts (JSONEachRow, explicit
+ * column list).
  *
  * Only settings that 18.16 knows are sent. On a server of version 22.2 or later each insert also carries
  * `insert_deduplication_token` (the level and a hash of the batch's row ids), so a retried batch is
@@ -15,11 +16,18 @@ import {
   type ClickHouseSettings,
   createClient,
 } from '@clickhouse/client';
-import type { LevelName } from '../report/columns.js';
-import { LEVEL_NAMES } from '../report/columns.js';
 import type { FleetRow } from './clickhouse-rows.js';
 import { hash64 } from './clickhouse-rows.js';
-import { createTableStatement, insertColumns, qualifiedTable, quoteIdentifier } from './clickhouse-schema.js';
+import {
+  addMissingColumnStatements,
+  createTableStatement,
+  existingColumnsQuery,
+  FLEET_TABLE_NAMES,
+  type FleetTableName,
+  insertColumns,
+  qualifiedTable,
+  quoteIdentifier,
+} from './clickhouse-schema.js';
 import { DEFAULT_DATABASE, resolveClickHouseTarget } from './clickhouse-target.js';
 
 export { DEFAULT_DATABASE };
@@ -51,10 +59,13 @@ export interface ClickHouseConnection {
   readonly database: string;
   /** `SELECT version()`, parsed. */
   version(): Promise<ServerVersion>;
-  /** CREATE DATABASE / TABLE IF NOT EXISTS for the four levels. */
+  /**
+   * CREATE DATABASE / TABLE IF NOT EXISTS for every fleet table, then ADD COLUMN for the columns an existing table
+   * lacks (a table made by an older version), so that inserts naming every column work.
+   */
   ensureTables(): Promise<void>;
-  /** One INSERT of rows into a level's table. */
-  insert(level: LevelName, rows: readonly FleetRow[], signal?: AbortSignal): Promise<void>;
+  /** One INSERT of rows into a table. */
+  insert(level: FleetTableName, rows: readonly FleetRow[], signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,7 +82,7 @@ export function supportsDeduplicationToken(v: ServerVersion): boolean {
 }
 
 /** The token of a batch: its level and a hash of its ids, in order. */
-export function deduplicationToken(level: LevelName, rows: readonly FleetRow[]): string {
+export function deduplicationToken(level: FleetTableName, rows: readonly FleetRow[]): string {
   return `${level}-${hash64(rows.map(({ id }) => String(id)).join(','))}`;
 }
 
@@ -89,7 +100,7 @@ export function createClickHouseConnection(options: ClickHouseConnectionOptions)
     log: { level: ClickHouseLogLevel.OFF },
   });
   // The client joins column names as given: quote them (`index` and `end` are keywords).
-  const columns = new Map(LEVEL_NAMES.map((l) => [l, insertColumns(l).map(quoteIdentifier)] as const));
+  const columns = new Map(FLEET_TABLE_NAMES.map((l) => [l, insertColumns(l).map(quoteIdentifier)] as const));
   let versionPromise: Promise<ServerVersion> | null = null;
 
   const version = (): Promise<ServerVersion> => {
@@ -111,8 +122,13 @@ export function createClickHouseConnection(options: ClickHouseConnectionOptions)
     version,
     async ensureTables() {
       await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` });
-      for (const level of LEVEL_NAMES) {
+      for (const level of FLEET_TABLE_NAMES) {
         await client.command({ query: createTableStatement(level, database) });
+        const rs = await client.query({ query: existingColumnsQuery(database, level), format: 'JSONEachRow' });
+        const existing = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
+        for (const alter of addMissingColumnStatements(level, database, existing)) {
+          await client.command({ query: alter });
+        }
       }
     },
     async insert(level, rows, signal) {

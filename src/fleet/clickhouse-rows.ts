@@ -2,6 +2,8 @@
  * Session → rows for the fleet tables: the cells of columns.ts converted for ClickHouse's JSONEachRow
  * input, plus the sensor name and the deterministic keys.
  *
+ * Connection attempts get one row each in `connection_attempts` ({@link toAttemptRow}).
+ *
  * Keys (docs/FLEET.md, "Row identity"):
  *  - `session_key`: the first 8 bytes (big-endian, as an unsigned decimal) of SHA-256 over the sensor, the
  *    first-packet time in microseconds and both endpoints. The session id is left out: it depends on the
@@ -19,9 +21,10 @@
  */
 
 import { createHash } from 'node:crypto';
+import type { ConnectionAttempt } from '../model/connection-attempt.js';
 import type { SmtpSession } from '../model/types.js';
 import { type CellValue, LEVEL_NAMES, LEVELS, type LevelName } from '../report/columns.js';
-import { FLEET_TABLES, type FleetColumn } from './clickhouse-schema.js';
+import { FLEET_TABLES, type FleetColumn, toDateTimeSeconds } from './clickhouse-schema.js';
 
 export type FleetValue = string | number | null;
 export type FleetRow = Record<string, FleetValue>;
@@ -42,29 +45,58 @@ export function hash64(text: string): string {
   return digest.readBigUInt64BE(0).toString();
 }
 
+/** The key of a connection: sensor, first packet time and both endpoints (see the module comment). */
+function connectionKey(
+  sensor: string,
+  startedAt: number,
+  client: SmtpSession['client'],
+  server: SmtpSession['server'],
+): string {
+  return hash64(
+    [sensor, String(startedAt), client.ip, String(client.port), server.ip, String(server.port)].join('\u0000'),
+  );
+}
+
 /** The session's key (see the module comment). */
 export function sessionKey(sensor: string, session: SmtpSession): string {
-  return hash64(
-    [
-      sensor,
-      String(session.startedAt),
-      session.client.ip,
-      String(session.client.port),
-      session.server.ip,
-      String(session.server.port),
-    ].join('\u0000'),
-  );
+  return connectionKey(sensor, session.startedAt, session.client, session.server);
+}
+
+/**
+ * The `connection_attempts` row of an attempt: its key made as a session's (from its first packet time and
+ * endpoints), its id from that key and the table name.
+ */
+export function toAttemptRow(attempt: ConnectionAttempt, sensor: string, insertedAt: number): FleetRow {
+  const key = connectionKey(sensor, attempt.firstTsMicros, attempt.client, attempt.server);
+  const row: FleetRow = {};
+  for (const column of FLEET_TABLES.connection_attempts.columns) {
+    const src = column.source;
+    switch (src.kind) {
+      case 'sensor':
+        row[column.name] = sensor;
+        break;
+      case 'session-key':
+        row[column.name] = key;
+        break;
+      case 'id':
+        row[column.name] = hash64([key, 'connection_attempts'].join('\u0000'));
+        break;
+      case 'inserted-at':
+        row[column.name] = insertedAt;
+        break;
+      case 'attempt':
+        row[column.name] = src.get(attempt);
+        break;
+      default:
+        row[column.name] = null;
+    }
+  }
+  return row;
 }
 
 /** A row's id from its session key, level and level-key values. */
 export function rowId(key: string, level: LevelName, levelKey: readonly CellValue[]): string {
   return hash64([key, level, ...levelKey.map((v) => String(v))].join('\u0000'));
-}
-
-/** Whole seconds of a microsecond time, inside DateTime's range (1970 … 2106). */
-function toDateTimeSeconds(micros: number): number {
-  const s = Math.floor(micros / 1_000_000);
-  return Math.max(0, Math.min(s, 0xffffffff));
 }
 
 function zeroOf(column: FleetColumn): FleetValue {
@@ -152,6 +184,9 @@ export function toFleetRows(
             break;
           case 'cell':
             value = convertCell(cells[src.index] ?? null, column, src.asMicros);
+            break;
+          case 'attempt':
+            value = null;
             break;
         }
         if (value === null && !column.nullable) {

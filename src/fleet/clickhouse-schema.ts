@@ -15,7 +15,15 @@
  * Nullable on 18.16.
  */
 
+import type { ConnectionAttempt } from '../model/connection-attempt.js';
 import { type ColumnType, LEVEL_NAMES, LEVELS, type LevelName } from '../report/columns.js';
+
+/**
+ * The fleet tables: the four report levels, and `connection_attempts` (one row per connection that carried no
+ * byte, written with `--connection-attempts`; pipeline/connection-attempts.ts).
+ */
+export type FleetTableName = LevelName | 'connection_attempts';
+export const FLEET_TABLE_NAMES: readonly FleetTableName[] = [...LEVEL_NAMES, 'connection_attempts'];
 
 /** A column of a fleet table. */
 export interface FleetColumn {
@@ -28,7 +36,9 @@ export interface FleetColumn {
    */
   readonly source:
     | { readonly kind: 'cell'; readonly index: number; readonly type: ColumnType; readonly asMicros: boolean }
-    | { readonly kind: 'sensor' | 'session-key' | 'id' | 'inserted-at' | 'dsn-original-message-id' };
+    | { readonly kind: 'sensor' | 'session-key' | 'id' | 'inserted-at' | 'dsn-original-message-id' }
+    /** A field of a connection attempt (the `connection_attempts` table). */
+    | { readonly kind: 'attempt'; readonly get: (attempt: ConnectionAttempt) => string | number };
   readonly nullable: boolean;
 }
 
@@ -40,7 +50,8 @@ export interface MaterializedColumn {
 }
 
 export interface FleetTable {
-  readonly level: LevelName;
+  /** The table's name: a report level, or `connection_attempts`. */
+  readonly level: FleetTableName;
   readonly columns: readonly FleetColumn[];
   readonly materialized: readonly MaterializedColumn[];
   /** Sorting key: stable values from the capture, ending with `id` (ReplacingMergeTree dedupes on it). */
@@ -218,12 +229,61 @@ function buildTable(level: LevelName): FleetTable {
   };
 }
 
-/** The four tables, derived once from columns.ts. */
-export const FLEET_TABLES: Readonly<Record<LevelName, FleetTable>> = {
+/** Whole seconds of a microsecond time, inside DateTime's range (1970 … 2106). */
+export function toDateTimeSeconds(micros: number): number {
+  const s = Math.floor(micros / 1_000_000);
+  return Math.max(0, Math.min(s, 0xffffffff));
+}
+
+/**
+ * `connection_attempts`: one row per connection attempt, the fields of the NDJSON attempt record
+ * (report/json-run-records.ts). `session_key` is computed as a session's (sensor, first packet time, endpoints),
+ * so an attempt and a session never share one and a Distributed table shards both the same way.
+ */
+function attemptsTable(): FleetTable {
+  const attempt = (name: string, type: string, get: (a: ConnectionAttempt) => string | number): FleetColumn => ({
+    name,
+    type,
+    source: { kind: 'attempt', get },
+    nullable: false,
+  });
+  return {
+    level: 'connection_attempts',
+    columns: [
+      { name: 'sensor', type: 'String', source: { kind: 'sensor' }, nullable: false },
+      { name: 'session_key', type: 'UInt64', source: { kind: 'session-key' }, nullable: false },
+      { name: 'id', type: 'UInt64', source: { kind: 'id' }, nullable: false },
+      attempt('connection_id', 'String', (a) => a.id),
+      attempt('started_at', 'DateTime', (a) => toDateTimeSeconds(a.firstTsMicros)),
+      attempt('started_at_us', 'Int64', (a) => a.firstTsMicros),
+      attempt('ended_at', 'DateTime', (a) => toDateTimeSeconds(a.lastTsMicros)),
+      attempt('ended_at_us', 'Int64', (a) => a.lastTsMicros),
+      attempt('client_ip', 'String', (a) => a.client.ip),
+      attempt('client_port', 'Int64', (a) => a.client.port),
+      attempt('server_ip', 'String', (a) => a.server.ip),
+      attempt('server_port', 'Int64', (a) => a.server.port),
+      attempt('fate', 'String', (a) => a.fate),
+      attempt('close_reason', 'String', (a) => a.closeReason),
+      attempt('packets_c2s', 'Int64', (a) => a.packetsC2s),
+      attempt('packets_s2c', 'Int64', (a) => a.packetsS2c),
+      { name: 'inserted_at', type: 'DateTime', source: { kind: 'inserted-at' }, nullable: false },
+    ],
+    materialized: [],
+    orderBy: ['server_ip', 'started_at', 'id'],
+    partitionBy: 'toYYYYMM(started_at)',
+    levelKey: [],
+    ordinalKey: false,
+    timeColumn: 'started_at',
+  };
+}
+
+/** The tables: the four levels derived once from columns.ts, and the connection attempts. */
+export const FLEET_TABLES: Readonly<Record<FleetTableName, FleetTable>> = {
   sessions: buildTable('sessions'),
   transactions: buildTable('transactions'),
   recipients: buildTable('recipients'),
   commands: buildTable('commands'),
+  connection_attempts: attemptsTable(),
 };
 
 /** Names that NOT_NULL lists but the level no longer has (a test keeps this empty). */
@@ -241,8 +301,13 @@ export function quoteIdentifier(name: string): string {
   return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 }
 
+/** A ClickHouse string literal in single quotes. */
+export function quoteString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 /** `db`.`table`. */
-export function qualifiedTable(database: string, level: LevelName): string {
+export function qualifiedTable(database: string, level: FleetTableName): string {
   return `${quoteIdentifier(database)}.${quoteIdentifier(level)}`;
 }
 
@@ -261,9 +326,9 @@ export type TableEngine =
       readonly replica: string;
     };
 
-/** CREATE TABLE IF NOT EXISTS for one level. */
+/** CREATE TABLE IF NOT EXISTS for one table. */
 export function createTableStatement(
-  level: LevelName,
+  level: FleetTableName,
   database: string,
   engine: TableEngine = { kind: 'single' },
   tableName: string = level,
@@ -294,7 +359,11 @@ export function createTableStatement(
  * CREATE TABLE for the Distributed table of a level over the local tables `<level>_local` of a cluster,
  * sharded by `session_key` so every row of one session lands on one shard (joins stay local).
  */
-export function createDistributedTableStatement(level: LevelName, database: string, cluster: string): string {
+export function createDistributedTableStatement(
+  level: FleetTableName,
+  database: string,
+  cluster: string,
+): string {
   return [
     `CREATE TABLE IF NOT EXISTS ${qualifiedTable(database, level)} ON CLUSTER ${quoteIdentifier(cluster)}`,
     `AS ${quoteIdentifier(database)}.${quoteIdentifier(`${level}_local`)}`,
@@ -302,7 +371,42 @@ export function createDistributedTableStatement(level: LevelName, database: stri
   ].join('\n');
 }
 
-/** Names of the inserted columns of a level, in order (materialized ones excluded). */
-export function insertColumns(level: LevelName): string[] {
+/** Names of the inserted columns of a table, in order (materialized ones excluded). */
+export function insertColumns(level: FleetTableName): string[] {
   return FLEET_TABLES[level].columns.map((c) => c.name);
+}
+
+/** The query that lists a table's columns (`name` per row), for {@link addMissingColumnStatements}. */
+export function existingColumnsQuery(database: string, level: FleetTableName): string {
+  return `SELECT name FROM system.columns WHERE database = ${quoteString(database)} AND table = ${quoteString(level)}`;
+}
+
+/**
+ * The migration of a table made by an older version: ALTER TABLE ... ADD COLUMN for each column (inserted or
+ * materialized) that the table lacks, each after the column that precedes it here, so that an insert naming every
+ * column works. Columns the table has are left as they are (a changed type is not migrated); a column the table
+ * has and this version does not is kept (a Nullable or materialized one is filled by the server; any other makes
+ * the insert fail and is reported by it).
+ */
+export function addMissingColumnStatements(
+  level: FleetTableName,
+  database: string,
+  existing: ReadonlySet<string>,
+): string[] {
+  const t = FLEET_TABLES[level];
+  const target = `${quoteIdentifier(database)}.${quoteIdentifier(level)}`;
+  const out: string[] = [];
+  let previous: string | null = null;
+  const all = [
+    ...t.columns.map((c) => ({ name: c.name, definition: c.type })),
+    ...t.materialized.map((m) => ({ name: m.name, definition: `${m.type} MATERIALIZED ${m.expression}` })),
+  ];
+  for (const c of all) {
+    if (!existing.has(c.name)) {
+      const after = previous === null ? '' : ` AFTER ${quoteIdentifier(previous)}`;
+      out.push(`ALTER TABLE ${target} ADD COLUMN ${quoteIdentifier(c.name)} ${c.definition}${after}`);
+    }
+    previous = c.name;
+  }
+  return out;
 }

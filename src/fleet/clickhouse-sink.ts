@@ -1,5 +1,6 @@
 /**
- * ClickHouse sink: every closed session becomes rows of the four fleet tables (clickhouse-schema.ts),
+ * ClickHouse sink: every closed session becomes rows of the four level tables (clickhouse-schema.ts), and with
+ * `attempts` every connection attempt a row of `connection_attempts`,
  * buffered and inserted in batches by one sender; rows the server cannot take go to a local spill file
  * (spill.ts) that `replayClickHouseSpill` loads later. docs/FLEET.md describes the whole path.
  *
@@ -22,11 +23,12 @@
  */
 
 import { hostname } from 'node:os';
+import type { ConnectionAttempt } from '../model/connection-attempt.js';
 import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
-import { LEVEL_NAMES, type LevelName } from '../report/columns.js';
 import { type ClickHouseConnectionOptions, createClickHouseConnection } from './clickhouse-connection.js';
-import { type FleetRow, type RowConversionStats, toFleetRows } from './clickhouse-rows.js';
+import { type FleetRow, type RowConversionStats, toAttemptRow, toFleetRows } from './clickhouse-rows.js';
+import { FLEET_TABLE_NAMES, type FleetTableName } from './clickhouse-schema.js';
 import { retryDelayMs, sleep } from './retry-delay.js';
 import { createSpillWriter } from './spill.js';
 
@@ -53,6 +55,11 @@ export interface ClickHouseSinkOptions extends ClickHouseConnectionOptions {
   readonly createTables?: boolean;
   /** Receives one-line notices (spills, degraded mode); default: none. */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Write one `connection_attempts` row per connection attempt (`--connection-attempts`); default false: attempts
+   * are then only counted, in the summary and the NDJSON run record.
+   */
+  readonly attempts?: boolean;
 }
 
 export interface ClickHouseSinkStats {
@@ -88,7 +95,7 @@ export interface ClickHouseSink extends Sink {
 export const DEFAULT_SPILL_FILE = 'smtpscope-clickhouse-spill.ndjson';
 
 interface Batch {
-  readonly level: LevelName;
+  readonly level: FleetTableName;
   readonly rows: FleetRow[];
 }
 
@@ -128,11 +135,12 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   };
   const conversion: RowConversionStats = { nullsReplaced: 0 };
 
-  const collecting: Record<LevelName, FleetRow[]> = {
+  const collecting: Record<FleetTableName, FleetRow[]> = {
     sessions: [],
     transactions: [],
     recipients: [],
     commands: [],
+    connection_attempts: [],
   };
   const queue: Batch[] = [];
   let held = 0;
@@ -142,14 +150,14 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   /** Aborted when close gives up waiting: stops retries and the request in flight. */
   const giveUp = new AbortController();
 
-  const cut = (level: LevelName, all: boolean): void => {
+  const cut = (level: FleetTableName, all: boolean): void => {
     const rows = collecting[level];
     while (rows.length >= batchRows || (all && rows.length > 0)) {
       queue.push({ level, rows: rows.splice(0, batchRows) });
     }
   };
   const cutAll = (): void => {
-    for (const level of LEVEL_NAMES) cut(level, true);
+    for (const level of FLEET_TABLE_NAMES) cut(level, true);
   };
 
   /** Writes a batch to the spill file (synchronously) and lets go of its rows. */
@@ -239,7 +247,14 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   }, flushIntervalMs);
   timer.unref();
 
-  return {
+  /** After rows were added: start sending, spill past the bound, note the peak. */
+  const added = (): void => {
+    if (queue.length > 0) void pump();
+    if (held > maxBuffered) spillOverflow();
+    if (held > stats.peakHeldRows) stats.peakHeldRows = held;
+  };
+
+  const sink: ClickHouseSink = {
     name: 'clickhouse',
     spillFile,
     stats() {
@@ -255,9 +270,7 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
         stats.rowsAccepted += rows.length;
         cut(level, false);
       }
-      if (queue.length > 0) void pump();
-      if (held > maxBuffered) spillOverflow();
-      if (held > stats.peakHeldRows) stats.peakHeldRows = held;
+      added();
     },
     async close(_summary: RunSummary) {
       clearInterval(timer);
@@ -287,6 +300,17 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
         );
       }
       if (stats.rowsLost > 0) warn(`ClickHouse: ${stats.rowsLost} rows were lost (spill file not writable)`);
+    },
+  };
+  if (options.attempts !== true) return sink;
+  return {
+    ...sink,
+    connectionAttempt(attempt: ConnectionAttempt) {
+      collecting.connection_attempts.push(toAttemptRow(attempt, sensor, Math.floor(Date.now() / 1000)));
+      held++;
+      stats.rowsAccepted++;
+      cut('connection_attempts', false);
+      added();
     },
   };
 }

@@ -6,9 +6,9 @@
  * file is never modified, so the replay can simply be run again.
  */
 
-import type { LevelName } from '../report/columns.js';
 import { type ClickHouseConnectionOptions, createClickHouseConnection } from './clickhouse-connection.js';
 import type { FleetRow } from './clickhouse-rows.js';
+import { FLEET_TABLE_NAMES, type FleetTableName } from './clickhouse-schema.js';
 import { retryDelayMs, sleep } from './retry-delay.js';
 import { readSpillFile } from './spill.js';
 
@@ -25,8 +25,8 @@ export interface ClickHouseReplayOptions extends ClickHouseConnectionOptions {
 }
 
 export interface ClickHouseReplayResult {
-  /** Rows read from the file and inserted, per level. */
-  readonly rows: Readonly<Record<LevelName, number>>;
+  /** Rows read from the file and inserted, per table (`connection_attempts` only when the file has some). */
+  readonly rows: Readonly<Partial<Record<FleetTableName, number>>>;
   readonly batches: number;
   /** Line numbers (1-based) that were not rows. */
   readonly badLines: readonly number[];
@@ -40,13 +40,8 @@ export async function replayClickHouseSpill(
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const delays = { baseMs: options.retryBaseMs ?? 250, maxMs: options.retryMaxMs ?? 8_000 };
   const conn = createClickHouseConnection(options);
-  const rows: Record<LevelName, number> = { sessions: 0, transactions: 0, recipients: 0, commands: 0 };
-  const pending: Record<LevelName, FleetRow[]> = {
-    sessions: [],
-    transactions: [],
-    recipients: [],
-    commands: [],
-  };
+  const rows: Partial<Record<FleetTableName, number>> = { sessions: 0, transactions: 0, recipients: 0, commands: 0 };
+  const pending = new Map<FleetTableName, FleetRow[]>(FLEET_TABLE_NAMES.map((t) => [t, []]));
   const badLines: number[] = [];
   let batches = 0;
 
@@ -61,22 +56,24 @@ export async function replayClickHouseSpill(
       }
     }
   };
-  const flush = async (level: LevelName): Promise<void> => {
-    const batch = pending[level];
+  const flush = async (level: FleetTableName): Promise<void> => {
+    const batch = pending.get(level) ?? [];
     if (batch.length === 0) return;
-    pending[level] = [];
+    pending.set(level, []);
     await withRetries(() => conn.insert(level, batch));
-    rows[level] += batch.length;
+    rows[level] = (rows[level] ?? 0) + batch.length;
     batches++;
   };
 
   try {
     if (options.createTables !== false) await withRetries(() => conn.ensureTables());
     for await (const line of readSpillFile(file, (n) => badLines.push(n))) {
-      pending[line.table].push(line.row);
-      if (pending[line.table].length >= batchRows) await flush(line.table);
+      const list = pending.get(line.table);
+      if (list === undefined) continue;
+      list.push(line.row);
+      if (list.length >= batchRows) await flush(line.table);
     }
-    for (const level of Object.keys(pending) as LevelName[]) await flush(level);
+    for (const level of FLEET_TABLE_NAMES) await flush(level);
   } finally {
     await conn.close().catch(() => undefined);
   }

@@ -15,18 +15,18 @@
 
 import { closeSync, constants, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { LEVEL_NAMES, type LevelName } from '../report/columns.js';
 import type { FleetRow } from './clickhouse-rows.js';
+import { FLEET_TABLE_NAMES, type FleetTableName } from './clickhouse-schema.js';
 
 export interface SpillLine {
-  readonly table: LevelName;
+  readonly table: FleetTableName;
   readonly row: FleetRow;
 }
 
 export interface SpillWriter {
   readonly path: string;
   /** Appends rows of one level, synchronously (written, not fsync'ed); throws when the file cannot be written. */
-  append(level: LevelName, rows: readonly FleetRow[]): void;
+  append(level: FleetTableName, rows: readonly FleetRow[]): void;
   /** Rows written so far. */
   readonly rows: number;
   /** Syncs and closes the file (if it was opened). */
@@ -81,7 +81,7 @@ export function createSpillWriter(path: string): SpillWriter {
   };
 }
 
-const TABLES = new Set<string>(LEVEL_NAMES);
+const TABLES = new Set<string>(FLEET_TABLE_NAMES);
 
 /** Parses one spill line (null when it is not one). */
 export function parseSpillLine(line: string): SpillLine | null {
@@ -96,7 +96,7 @@ export function parseSpillLine(line: string): SpillLine | null {
   const { table, row } = value as { table?: unknown; row?: unknown };
   if (typeof table !== 'string' || !TABLES.has(table)) return null;
   if (typeof row !== 'object' || row === null || Array.isArray(row)) return null;
-  return { table: table as LevelName, row: row as FleetRow };
+  return { table: table as FleetTableName, row: row as FleetRow };
 }
 
 /** Reads a spill file line by line; `onBadLine` gets the 1-based number of each line that is not a row. */

@@ -2,15 +2,28 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type FleetRow, type RowConversionStats, toFleetRows } from '../../src/fleet/clickhouse-rows.js';
-import { FLEET_TABLES, staleNotNullNames } from '../../src/fleet/clickhouse-schema.js';
+import {
+  type FleetRow,
+  type RowConversionStats,
+  sessionKey,
+  toAttemptRow,
+  toFleetRows,
+} from '../../src/fleet/clickhouse-rows.js';
+import {
+  addMissingColumnStatements,
+  FLEET_TABLES,
+  insertColumns,
+  staleNotNullNames,
+} from '../../src/fleet/clickhouse-schema.js';
 import { retryDelayMs } from '../../src/fleet/retry-delay.js';
 import { createSpillWriter, parseSpillLine, readSpillFile } from '../../src/fleet/spill.js';
+import type { ConnectionAttempt } from '../../src/model/connection-attempt.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, LEVELS } from '../../src/report/columns.js';
 import { distinctCaptureInputs } from '../helpers/distinct-captures.js';
+import { makeSession } from '../helpers/sessions.js';
 
 const CAPTURES = join(import.meta.dirname, '../../captures');
 const PORTS = new Set([...DEFAULT_SMTP_PORTS, 2526, 2587, 2588, 2589, 2590, 2591, 2592]);
@@ -111,6 +124,71 @@ describe('clickhouse-rows', () => {
   });
 });
 
+describe('connection attempt rows', () => {
+  const attempt: ConnectionAttempt = {
+    id: 'C000007',
+    client: { ip: '198.51.100.7', port: 40001 },
+    server: { ip: '192.0.2.25', port: 25 },
+    fate: 'refused',
+    closeReason: 'rst',
+    firstTsMicros: 1_700_000_000_123_456,
+    lastTsMicros: 1_700_000_001_000_001,
+    packetsC2s: 1,
+    packetsS2c: 1,
+  };
+
+  it('has every column of the table, the times as DateTime seconds and microseconds', () => {
+    const row = toAttemptRow(attempt, 'mx1', 1_800_000_000);
+    expect(Object.keys(row)).toEqual(insertColumns('connection_attempts'));
+    expect(row).toMatchObject({
+      sensor: 'mx1',
+      connection_id: 'C000007',
+      started_at: 1_700_000_000,
+      started_at_us: 1_700_000_000_123_456,
+      ended_at: 1_700_000_001,
+      ended_at_us: 1_700_000_001_000_001,
+      client_ip: '198.51.100.7',
+      client_port: 40001,
+      server_ip: '192.0.2.25',
+      server_port: 25,
+      fate: 'refused',
+      close_reason: 'rst',
+      packets_c2s: 1,
+      packets_s2c: 1,
+      inserted_at: 1_800_000_000,
+    });
+  });
+
+  it('keys an attempt as a session of the same connection, and gives the same row the same id', () => {
+    const same = makeSession({
+      startedAt: attempt.firstTsMicros,
+      client: attempt.client,
+      server: attempt.server,
+    });
+    const row = toAttemptRow(attempt, 'mx1', 1);
+    expect(row['session_key']).toBe(sessionKey('mx1', same));
+    expect(toAttemptRow(attempt, 'mx1', 2)['id']).toBe(row['id']);
+    expect(toAttemptRow(attempt, 'mx2', 1)['id']).not.toBe(row['id']);
+    expect(toAttemptRow({ ...attempt, firstTsMicros: attempt.firstTsMicros + 1 }, 'mx1', 1)['id']).not.toBe(
+      row['id'],
+    );
+  });
+});
+
+describe('migration of older tables', () => {
+  it('adds only the missing columns, each after the one before it, materialized ones with their expression', () => {
+    const all = new Set([...insertColumns('recipients'), 'rcpt_domain']);
+    expect(addMissingColumnStatements('recipients', 'db', all)).toEqual([]);
+    const older = new Set([...all].filter((n) => n !== 'log_status' && n !== 'rcpt_domain'));
+    const names = insertColumns('recipients');
+    const before = names[names.indexOf('log_status') - 1]!;
+    expect(addMissingColumnStatements('recipients', 'db', older)).toEqual([
+      `ALTER TABLE \`db\`.\`recipients\` ADD COLUMN \`log_status\` Nullable(String) AFTER \`${before}\``,
+      `ALTER TABLE \`db\`.\`recipients\` ADD COLUMN \`rcpt_domain\` String MATERIALIZED ${FLEET_TABLES.recipients.materialized[0]?.expression} AFTER \`inserted_at\``,
+    ]);
+  });
+});
+
 describe('spill', () => {
   it('writes rows as NDJSON lines and reads them back, skipping lines that are not rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smtpscope-spill-'));
@@ -186,6 +264,10 @@ describe('spill', () => {
 
   it('rejects lines without a known table or an object row', () => {
     expect(parseSpillLine('')).toBeNull();
+    expect(parseSpillLine('{"table":"connection_attempts","row":{"id":"5"}}')).toEqual({
+      table: 'connection_attempts',
+      row: { id: '5' },
+    });
     expect(parseSpillLine('{"table":"sessions","row":[1]}')).toBeNull();
     expect(parseSpillLine('{"table":"sessions"}')).toBeNull();
     expect(parseSpillLine('{"table":"sessions","row":{"id":"1"}}')).toEqual({

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFleetRows } from '../../src/fleet/clickhouse-rows.js';
-import { createTableStatement } from '../../src/fleet/clickhouse-schema.js';
+import { createTableStatement, FLEET_TABLE_NAMES, insertColumns } from '../../src/fleet/clickhouse-schema.js';
 import { createClickHouseSink } from '../../src/fleet/clickhouse-sink.js';
 import { replayClickHouseSpill } from '../../src/fleet/replay.js';
 import { NO_ATTEMPTS } from '../../src/model/connection-attempt.js';
@@ -23,6 +23,7 @@ import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { LEVEL_NAMES, type LevelName } from '../../src/report/columns.js';
 import { createCsvSink } from '../../src/report/csv-sink.js';
 import { safeText } from '../../src/util/display-text.js';
+import { writeSynFlood } from '../harness/adversarial/scenarios.js';
 import { distinctCaptureInputs } from '../helpers/distinct-captures.js';
 import { findClickHouseServer, startTestClickHouse, type TestClickHouse } from './clickhouse-server.js';
 import { parseCsvText } from './csv-text.js';
@@ -234,7 +235,7 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
   it('creates the tables exactly as docs/FLEET.md shows them', async () => {
     const doc = readFileSync(FLEET_DOC, 'utf8');
     const ddl = sqlBlocks(doc, 'Tables');
-    for (const level of LEVEL_NAMES) expect(ddl).toContain(createTableStatement(level, 'smtpscope'));
+    for (const level of FLEET_TABLE_NAMES) expect(ddl).toContain(createTableStatement(level, 'smtpscope'));
     const created = await ch.query(
       "SELECT name, engine, sorting_key, partition_key FROM system.tables WHERE database = 'smtpscope' ORDER BY name FORMAT TSV",
     );
@@ -411,5 +412,99 @@ describe.skipIf(SERVER === null)('clickhouse sink', () => {
         .sort();
       expect(got, level).toEqual(expected.get(level));
     }
+  });
+
+  it('writes one connection_attempts row per attempt with --connection-attempts, once however often it is sent, and replays spilled ones', async () => {
+    // 40 SYNs to port 25 from 10.0.0.1, ports 1024 to 1063, never answered, and one intact session.
+    const capture = join(work, 'syns.pcap');
+    writeSynFlood(capture, { connections: 40 });
+    const run = async (database: string, url: string, attempts: boolean) => {
+      const sink = createClickHouseSink({
+        url,
+        database,
+        sensor: 'sensor-t',
+        spillFile: join(work, `${database}.spill`),
+        attempts,
+        maxAttempts: 1,
+        requestTimeoutMs: 2_000,
+      });
+      const r = await createAnalyzer({ inputs: [{ kind: 'file', path: capture }], ports: PORTS }, [
+        sink,
+      ]).run();
+      return { stats: sink.stats(), attempts: r.stats.attempts.total };
+    };
+    const first = await run('attempts', ch.url, true);
+    expect(first.attempts).toBe(40);
+    expect(first.stats.rowsSpilled).toBe(0);
+    const rows = await selectJson(
+      ch,
+      'SELECT client_ip, client_port, server_port, fate, packets_c2s, packets_s2c, started_at_us, ended_at_us FROM attempts.connection_attempts FINAL ORDER BY client_port',
+    );
+    expect(rows).toHaveLength(40);
+    expect(rows.map((r) => Number(r['client_port']))).toEqual(Array.from({ length: 40 }, (_, i) => 1024 + i));
+    for (const r of rows) {
+      expect(r).toMatchObject({ client_ip: '10.0.0.1', server_port: 25, fate: 'unanswered', packets_s2c: 0 });
+      expect(Number(r['packets_c2s'])).toBe(1);
+      expect(r['ended_at_us']).toBe(r['started_at_us']);
+    }
+    expect(await count(ch, 'attempts.sessions', true)).toBe(1);
+    // Sent again: the ids collapse.
+    await run('attempts', ch.url, true);
+    expect(await count(ch, 'attempts.connection_attempts', true)).toBe(40);
+    // Without the flag, no attempt rows.
+    await run('noattempts', ch.url, false);
+    expect(await count(ch, 'noattempts.connection_attempts', false)).toBe(0);
+    expect(await count(ch, 'noattempts.sessions', false)).toBe(1);
+    // A server that is not there: the attempt rows spill, and the replay loads them.
+    const down = await run('spilled', 'http://127.0.0.1:9', true);
+    expect(down.stats.rowsSpilled).toBe(down.stats.rowsAccepted);
+    const replayed = await replayClickHouseSpill(join(work, 'spilled.spill'), {
+      url: ch.url,
+      database: 'spilled',
+    });
+    expect(replayed.rows.connection_attempts).toBe(40);
+    expect(await count(ch, 'spilled.connection_attempts', true)).toBe(40);
+  });
+
+  it('adds the columns a table made by an older version lacks, so that inserts into it work', async () => {
+    const db = 'migrate';
+    await ch.query(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    // The sessions table as versions before tls_decryption made it, recipients before the maillog columns (log_*).
+    const without = (ddl: string, dropped: (name: string) => boolean) =>
+      ddl
+        .split('\n')
+        .filter((line) => {
+          const m = /^ {4}`([^`]+)`/.exec(line);
+          return m === null || !dropped(m[1]!);
+        })
+        .join('\n')
+        .replace(/,\n\)/, '\n)');
+    const oldRecipient = (name: string) => name.startsWith('log_');
+    expect(insertColumns('recipients').filter(oldRecipient).length).toBeGreaterThan(5);
+    await ch.query(without(createTableStatement('sessions', db), (name) => name === 'tls_decryption'));
+    await ch.query(without(createTableStatement('recipients', db), oldRecipient));
+    const columnsOf = async (table: string) =>
+      (
+        await selectJson(
+          ch,
+          `SELECT name FROM system.columns WHERE database = '${db}' AND table = '${table}'`,
+        )
+      ).map((r) => String(r['name']));
+    expect(await columnsOf('sessions')).not.toContain('tls_decryption');
+    expect(await columnsOf('recipients')).not.toContain('log_status');
+    const sink = createClickHouseSink({
+      url: ch.url,
+      database: db,
+      sensor: 'sensor-m',
+      spillFile: join(work, 'm.spill'),
+    });
+    for (const s of sessions) sink.sessionClosed(s);
+    await sink.close(SUMMARY);
+    const stats = sink.stats();
+    expect(stats.rowsSpilled).toBe(0);
+    expect(stats.rowsInserted).toBe(stats.rowsAccepted);
+    expect(await columnsOf('sessions')).toEqual(expect.arrayContaining(insertColumns('sessions')));
+    expect(await columnsOf('recipients')).toEqual(expect.arrayContaining(insertColumns('recipients')));
+    expect(await count(ch, `${db}.sessions`, true)).toBe(sessions.length);
   });
 });
