@@ -124,7 +124,10 @@ export function createClickHouseConnection(options: ClickHouseConnectionOptions)
       await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` });
       for (const level of FLEET_TABLE_NAMES) {
         await client.command({ query: createTableStatement(level, database) });
-        const rs = await client.query({ query: existingColumnsQuery(database, level), format: 'JSONEachRow' });
+        const rs = await client.query({
+          query: existingColumnsQuery(database, level),
+          format: 'JSONEachRow',
+        });
         const existing = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
         for (const alter of addMissingColumnStatements(level, database, existing)) {
           await client.command({ query: alter });

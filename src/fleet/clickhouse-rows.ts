@@ -53,7 +53,9 @@ function connectionKey(
   server: SmtpSession['server'],
 ): string {
   return hash64(
-    [sensor, String(startedAt), client.ip, String(client.port), server.ip, String(server.port)].join('\u0000'),
+    [sensor, String(startedAt), client.ip, String(client.port), server.ip, String(server.port)].join(
+      '\u0000',
+    ),
   );
 }
 

@@ -241,7 +241,11 @@ export function toDateTimeSeconds(micros: number): number {
  * so an attempt and a session never share one and a Distributed table shards both the same way.
  */
 function attemptsTable(): FleetTable {
-  const attempt = (name: string, type: string, get: (a: ConnectionAttempt) => string | number): FleetColumn => ({
+  const attempt = (
+    name: string,
+    type: string,
+    get: (a: ConnectionAttempt) => string | number,
+  ): FleetColumn => ({
     name,
     type,
     source: { kind: 'attempt', get },

@@ -40,7 +40,12 @@ export async function replayClickHouseSpill(
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const delays = { baseMs: options.retryBaseMs ?? 250, maxMs: options.retryMaxMs ?? 8_000 };
   const conn = createClickHouseConnection(options);
-  const rows: Partial<Record<FleetTableName, number>> = { sessions: 0, transactions: 0, recipients: 0, commands: 0 };
+  const rows: Partial<Record<FleetTableName, number>> = {
+    sessions: 0,
+    transactions: 0,
+    recipients: 0,
+    commands: 0,
+  };
   const pending = new Map<FleetTableName, FleetRow[]>(FLEET_TABLE_NAMES.map((t) => [t, []]));
   const badLines: number[] = [];
   let batches = 0;

@@ -8,11 +8,16 @@
  *
  * The child runs `smtpscope FILE --summary --csv-transactions T --csv-recipients R`: the summary gives the
  * counts the checks read (how sessions ended, capture quality, anomalies, warnings), the two CSV files the
- * intact session. Exit code: 0 when every scenario passed, 1 otherwise.
+ * intact session. The scenarios with `allOutputs` (300,000 connection attempts, 1,000,000 short sessions) also
+ * write `--csv DIR --json FILE --connection-attempts --extract DIR` in that run, and run twice more on the same
+ * capture: `smtpscope bounces FILE --csv F`, and `--clickhouse` at a port where no server listens (every row goes to
+ * the spill file); each of their runs must stay under 200 MiB of peak RSS (SINK_RSS_BOUND_MIB). Exit code: 0 when
+ * every scenario passed, 1 otherwise.
  */
 
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -289,7 +294,24 @@ export interface ScenarioResult {
   readonly evidence: { ok: boolean; text: string };
   readonly intact: { ok: boolean; text: string };
   readonly stderrTail: string;
+  /** Peak RSS the runs must stay under (the output-independent bound of docs/LIMITS.md); null: none. */
+  readonly rssBoundMiB?: number | null;
+  /** The further runs of an `allOutputs` scenario, one per sink measured apart. */
+  readonly sinkRuns?: readonly SinkRun[];
 }
+
+/** One further run of a scenario's capture with another sink. */
+export interface SinkRun {
+  readonly sink: string;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly wallSeconds: number;
+  readonly peakRssMiB: number;
+  readonly text: string;
+}
+
+/** Peak RSS every run of an `allOutputs` scenario must stay under, whatever the number of sessions (issue #19). */
+export const SINK_RSS_BOUND_MIB = 200;
 
 /** Checks the intact session in the CSV files: sender, both recipients delivered, message complete. */
 async function checkIntact(
@@ -331,21 +353,37 @@ function runChild(
   });
 }
 
-export async function runScenario(
-  scenario: Scenario,
+/** A free TCP port of 127.0.0.1 with nothing listening on it (a stopped ClickHouse server). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs the CLI with `args` under GNU time; stdout and stderr go to files of `dir` named after `label`. */
+async function timedRun(
   dir: string,
+  label: string,
   cli: string,
-  scale: number,
+  args: readonly string[],
   timeoutMs: number,
-): Promise<ScenarioResult> {
-  const capture = join(dir, scenario.file);
-  scenario.write(capture, scale);
-  const { size } = statSync(capture);
-  const out = join(dir, `${scenario.name}.out`);
-  const transactions = join(dir, `${scenario.name}.transactions.csv`);
-  const recipients = join(dir, `${scenario.name}.recipients.csv`);
-  const timing = join(dir, `${scenario.name}.time`);
-  const stderr = join(dir, `${scenario.name}.err`);
+): Promise<{
+  code: number | null;
+  signal: string | null;
+  wall: number;
+  rssMiB: number;
+  out: string;
+  err: string;
+}> {
+  const out = join(dir, `${label}.out`);
+  const stderr = join(dir, `${label}.err`);
+  const timing = join(dir, `${label}.time`);
   const script = `exec "$0" "$@" >"${out}" 2>"${stderr}"`;
   const argv = [
     '/usr/bin/time',
@@ -358,6 +396,101 @@ export async function runScenario(
     script,
     process.execPath,
     cli,
+    ...args,
+  ];
+  const { code, signal } = await runChild(argv, timeoutMs);
+  const timeText = existsSync(timing) ? readFileSync(timing, 'utf8').trim().split('\n').at(-1)! : '';
+  const [wall, rssKb] = timeText.split(' ').map(Number);
+  return {
+    code,
+    signal,
+    wall: wall ?? Number.NaN,
+    rssMiB: (rssKb ?? Number.NaN) / 1024,
+    out: existsSync(out) ? readFileSync(out, 'utf8') : '',
+    err: existsSync(stderr) ? readFileSync(stderr, 'utf8') : '',
+  };
+}
+
+const tail = (text: string): string => text.trim().split('\n').slice(-3).join(' | ');
+
+/**
+ * The runs of an `allOutputs` scenario besides the one with every file output: `bounces` (a streaming report
+ * that keeps only its aggregates) and the ClickHouse sink with its server stopped, so that every row goes to the
+ * spill file. Each must stay under {@link SINK_RSS_BOUND_MIB}.
+ */
+async function sinkRuns(
+  scenario: Scenario,
+  capture: string,
+  dir: string,
+  cli: string,
+  timeoutMs: number,
+): Promise<SinkRun[]> {
+  const runs: SinkRun[] = [];
+  const bouncesCsv = join(dir, `${scenario.name}.bounces.csv`);
+  const b = await timedRun(
+    dir,
+    `${scenario.name}.bounces`,
+    cli,
+    ['bounces', capture, '--csv', bouncesCsv],
+    timeoutMs,
+  );
+  const failures = /^(\d+) failure/m.exec(b.out)?.[1];
+  runs.push({
+    sink: '`bounces`',
+    exitCode: b.code,
+    signal: b.signal,
+    wallSeconds: b.wall,
+    peakRssMiB: b.rssMiB,
+    text:
+      b.code === 0
+        ? `report of ${b.out.length} bytes${failures === undefined ? '' : `, ${failures} failures`}`
+        : tail(b.err),
+  });
+  rmSync(bouncesCsv, { force: true });
+  const spill = join(dir, `${scenario.name}.spill.ndjson`);
+  const port = await closedPort();
+  const c = await timedRun(
+    dir,
+    `${scenario.name}.clickhouse`,
+    cli,
+    [
+      capture,
+      '--summary',
+      '--clickhouse',
+      `http://127.0.0.1:${port}`,
+      '--clickhouse-spill',
+      spill,
+      '--connection-attempts',
+    ],
+    timeoutMs,
+  );
+  const spilled = /(\d+) rows are in /.exec(c.err)?.[1];
+  const spillBytes = existsSync(spill) ? statSync(spill).size : 0;
+  runs.push({
+    sink: '`--clickhouse` (server stopped: spill)',
+    exitCode: c.code,
+    signal: c.signal,
+    wallSeconds: c.wall,
+    peakRssMiB: c.rssMiB,
+    text: spilled === undefined ? `no spill: ${tail(c.err)}` : `${spilled} rows spilled (${mib(spillBytes)})`,
+  });
+  rmSync(spill, { force: true });
+  return runs;
+}
+
+export async function runScenario(
+  scenario: Scenario,
+  dir: string,
+  cli: string,
+  scale: number,
+  timeoutMs: number,
+): Promise<ScenarioResult> {
+  const capture = join(dir, scenario.file);
+  scenario.write(capture, scale);
+  const { size } = statSync(capture);
+  const transactions = join(dir, `${scenario.name}.transactions.csv`);
+  const recipients = join(dir, `${scenario.name}.recipients.csv`);
+  const args = [
     capture,
     '--summary',
     '--csv-transactions',
@@ -376,46 +509,68 @@ export async function runScenario(
         ]
       : []),
   ];
-  const { code, signal } = await runChild(argv, timeoutMs);
-  rmSync(capture, { force: true });
+  const run = await timedRun(dir, scenario.name, cli, args, timeoutMs);
   for (const suffix of ['.csv', '.ndjson', '.eml'])
     rmSync(join(dir, `${scenario.name}${suffix}`), { recursive: true, force: true });
-  const timeText = existsSync(timing) ? readFileSync(timing, 'utf8').trim().split('\n').at(-1)! : '';
-  const [wall, rssKb] = timeText.split(' ').map(Number);
-  const summaryText = existsSync(out) ? readFileSync(out, 'utf8') : '';
-  const errText = existsSync(stderr) ? readFileSync(stderr, 'utf8') : '';
-  const summary = parseSummarySections(summaryText);
+  const sinks = scenario.allOutputs === true ? await sinkRuns(scenario, capture, dir, cli, timeoutMs) : [];
+  rmSync(capture, { force: true });
+  const summary = parseSummarySections(run.out);
   return {
     name: scenario.name,
     what: scenario.what,
     captureBytes: size,
-    exitCode: code,
+    exitCode: run.code,
     expectedExit: scenario.exit ?? 0,
-    signal,
-    wallSeconds: wall ?? Number.NaN,
-    peakRssMiB: (rssKb ?? Number.NaN) / 1024,
-    evidence: scenario.evidence(summary, scale, summaryText),
+    signal: run.signal,
+    wallSeconds: run.wall,
+    peakRssMiB: run.rssMiB,
+    rssBoundMiB: scenario.allOutputs === true ? SINK_RSS_BOUND_MIB : null,
+    evidence: scenario.evidence(summary, scale, run.out),
     intact: await checkIntact(transactions, recipients),
-    stderrTail: errText.trim().split('\n').slice(-3).join(' | '),
+    stderrTail: tail(run.err),
+    sinkRuns: sinks,
   };
 }
 
 const mib = (bytes: number) =>
   bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 
-/** The markdown table of the results. */
+/** Whether a run stayed under its scenario's RSS bound (always, without one). */
+const underBound = (rssMiB: number, bound: number | null | undefined): boolean =>
+  bound === null || bound === undefined || rssMiB < bound;
+
+/** Whether a scenario passed: exit code, evidence, intact session, and every run under the RSS bound. */
+export function passed(r: ScenarioResult): boolean {
+  return (
+    r.exitCode === r.expectedExit &&
+    r.evidence.ok &&
+    r.intact.ok &&
+    underBound(r.peakRssMiB, r.rssBoundMiB) &&
+    (r.sinkRuns ?? []).every((s) => s.exitCode === 0 && underBound(s.peakRssMiB, r.rssBoundMiB))
+  );
+}
+
+/** The markdown table of the results: one row per scenario, then one per further sink run. */
 export function resultTable(results: readonly ScenarioResult[]): string {
   const lines = [
     '| scenario | capture | exit | wall time | peak RSS | reported | intact session |',
     '|---|---|---|---|---|---|---|',
   ];
+  const rss = (value: number, bound: number | null | undefined) =>
+    `${value.toFixed(0)} MiB${underBound(value, bound) ? '' : ` (FAIL: over ${bound} MiB)`}`;
   for (const r of results) {
     const exit = r.signal !== null ? r.signal : String(r.exitCode);
     lines.push(
       `| ${r.name} (${r.what}) | ${mib(r.captureBytes)} | ${exit} | ${r.wallSeconds.toFixed(1)} s | ` +
-        `${r.peakRssMiB.toFixed(0)} MiB | ${r.evidence.ok ? '' : 'FAIL: '}${r.evidence.text} | ` +
+        `${rss(r.peakRssMiB, r.rssBoundMiB)} | ${r.evidence.ok ? '' : 'FAIL: '}${r.evidence.text} | ` +
         `${r.intact.ok ? 'yes' : 'NO'}: ${r.intact.text} |`,
     );
+    for (const s of r.sinkRuns ?? []) {
+      lines.push(
+        `| ${r.name}, ${s.sink} | (same) | ${s.signal ?? String(s.exitCode)} | ${s.wallSeconds.toFixed(1)} s | ` +
+          `${rss(s.peakRssMiB, r.rssBoundMiB)} | ${s.exitCode === 0 ? '' : 'FAIL: '}${s.text} | - |`,
+      );
+    }
   }
   return `${lines.join('\n')}\n`;
 }
@@ -462,12 +617,16 @@ async function main(argv: readonly string[]): Promise<number> {
           `${r.evidence.text}, intact ${r.intact.ok ? 'yes' : `NO (${r.intact.text})`}` +
           `${r.stderrTail === '' ? '' : `; stderr: ${r.stderrTail}`}\n`,
       );
+      for (const s of r.sinkRuns ?? [])
+        process.stderr.write(
+          `${r.name}, ${s.sink}: exit ${s.signal ?? s.exitCode}, ${s.wallSeconds} s, ${s.peakRssMiB.toFixed(0)} MiB, ${s.text}\n`,
+        );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(resultTable(results));
-  return results.every((r) => r.exitCode === r.expectedExit && r.evidence.ok && r.intact.ok) ? 0 : 1;
+  return results.every(passed) ? 0 : 1;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
