@@ -3,14 +3,18 @@
  *
  * Delivery design: `cap` emits one synchronous 'packet' event per packet, inside the libuv poll callback
  * that drains libpcap, with the packet copied into one shared Buffer that the next event overwrites. The
- * consumer's onPacket is synchronous too, so once forEach has started every packet is handed to the
+ * consumer's onPacket is synchronous too, so while nothing holds delivery back every packet is handed to the
  * consumer inside the 'packet' event, as a view over that shared buffer: the PacketView contract already
  * says a view is valid only during the callback, and nothing can overwrite the buffer before the callback
- * returns (libpcap is drained on this thread). No copy, no allocation per packet. The only copy is for
- * packets that arrive between open and forEach (the caller may await other set-up in between): those are
- * copied into a bounded queue and delivered first when forEach starts. When the analysis is slower than the
- * traffic, the backlog waits in the kernel's capture buffer (`bufferMb`, tcpdump -B), where it belongs. The
- * outputs do not hold `cap` back (see forEach): through `cap`, sessions waiting for slow outputs are not bounded.
+ * returns (libpcap is drained on this thread). No copy, no allocation per packet. When the analysis is slower
+ * than the traffic, the backlog waits in the kernel's capture buffer (`bufferMb`, tcpdump -B), where it belongs.
+ *
+ * The one queue: packets are copied into a bounded queue (`queueLimit` packets, `queueBytesLimit` bytes) while
+ * delivery is held back: between open and forEach (the caller may await other set-up in between), and while the
+ * outputs are behind (forEach's `ready`, asked every {@link READY_EVERY_PACKETS} packets, returned a promise:
+ * `cap` cannot be paused, so packets keep coming). Queued packets are delivered first, in order, as soon as
+ * delivery may go on; what does not fit is dropped and counted (stats().queueDropped, warning
+ * `live-queue-overflow`), never lost unseen. So sessions waiting for slow outputs are bounded through `cap` too.
  *
  * Timestamps: `cap` reports none, so each packet is stamped when its event runs, from a monotonic clock
  * anchored once to wall time at open (see docs/LIVE.md for the precision this gives).
@@ -47,9 +51,12 @@ export interface LiveSourceOptions {
   readonly durationMs: number | null;
   /** `cap` always opens interfaces in promiscuous mode; false is refused with a LiveCaptureError. */
   readonly promiscuous: boolean;
-  /** Packets held between open and forEach; default 10 000. Beyond it they are dropped and counted. */
+  /**
+   * Packets held while delivery is held back (before forEach, and while the outputs are behind); default
+   * 100 000. Beyond it they are dropped and counted.
+   */
   readonly queueLimit?: number;
-  /** Bytes held between open and forEach; default 32 MiB. */
+  /** Bytes of packets held while delivery is held back; default 64 MiB. */
   readonly queueBytesLimit?: number;
 }
 
@@ -61,8 +68,10 @@ export interface LiveSourceDeps {
 export interface LiveSourceStats extends SourceStats {
   /** Kernel and interface drops; null when the capture cannot tell (always, through `cap`). Show as "n/a". */
   readonly dropped: number | null;
-  /** Packets we dropped because the pre-forEach queue was full. */
+  /** Packets we dropped because our queue was full (delivery held back before forEach or by slow outputs). */
   readonly queueDropped: number;
+  /** Times delivery was held back because the outputs were behind (0 through the tcpdump helper, which does not queue). */
+  readonly holds?: number;
 }
 
 export interface LivePacketSource extends PacketSource {
@@ -98,8 +107,10 @@ export class LiveCaptureError extends Error {
 export const CAP_MAX_SNAPLEN = 65535;
 /** The shared buffer is larger than any packet `cap` can deliver, so `cap` itself never truncates. */
 const CAP_BUFFER_BYTES = 65536;
-const DEFAULT_QUEUE_PACKETS = 10_000;
-const DEFAULT_QUEUE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_QUEUE_PACKETS = 100_000;
+export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
+/** Packets delivered between two questions to forEach's `ready` (whether the outputs are behind). */
+export const READY_EVERY_PACKETS = 64;
 /** libpcap takes the buffer size as a C int. */
 const MAX_BUFFER_MB = 2047;
 
@@ -227,8 +238,11 @@ function anchorClock(): { wallMicros: number; monotonicMs: number } {
   return { wallMicros: wall * 1000, monotonicMs: monotonic };
 }
 
-/** `paused`: forEach has begun and is delivering the packets queued before it. */
-type ConsumerState = 'waiting' | 'delivering' | 'paused' | 'done';
+/**
+ * `waiting`: before forEach; `delivering`: packets go to the consumer as they come; `held`: forEach has begun but
+ * delivery waits (for the outputs, or while the queue is being delivered), so packets that come are queued.
+ */
+type ConsumerState = 'waiting' | 'delivering' | 'held' | 'done';
 
 class LiveSource implements LivePacketSource {
   readonly format = 'live';
@@ -260,6 +274,12 @@ class LiveSource implements LivePacketSource {
   private consumer: ConsumerState = 'waiting';
   private forEachCalled = false;
   private onPacket: ((packet: PacketView) => void) | null = null;
+  private ready: (() => Promise<void> | null) | null = null;
+  private untilReady = READY_EVERY_PACKETS;
+  /** A promise from `ready` is pending: delivery waits for it. */
+  private waitingForReady = false;
+  /** Times delivery was held back for the outputs. */
+  private holds = 0;
   private resolveForEach: (() => void) | null = null;
   private rejectForEach: ((err: unknown) => void) | null = null;
 
@@ -339,6 +359,7 @@ class LiveSource implements LivePacketSource {
     if (this.consumer === 'delivering') {
       this.accepted++;
       this.deliver(this.sharedBytes, capturedLength, originalLength, tsMicros, this.accepted - 1);
+      if (--this.untilReady <= 0) this.askReady();
     } else if (
       this.queue.length < this.queueLimit &&
       this.queuedBytes + capturedLength <= this.queueBytesLimit
@@ -386,26 +407,56 @@ class LiveSource implements LivePacketSource {
     }
   }
 
-  /** Delivery starts: the queue in order, then packets as they come. */
-  private resume(): void {
-    if (this.consumer !== 'paused') return;
-    this.consumer = 'delivering';
+  /**
+   * Asks forEach's `ready` whether the outputs are behind; a promise holds delivery back (packets are queued)
+   * until it settles. Returns whether delivery may go on now.
+   */
+  private askReady(): boolean {
+    this.untilReady = READY_EVERY_PACKETS;
+    const wait = this.ready?.() ?? null;
+    if (wait === null) return true;
+    this.holds++;
+    this.waitingForReady = true;
+    this.consumer = 'held';
+    wait.then(
+      () => {
+        this.waitingForReady = false;
+        this.drain();
+      },
+      (err: unknown) => {
+        this.waitingForReady = false;
+        this.fail(err);
+      },
+    );
+    return false;
+  }
+
+  /**
+   * Delivers the queue in order, asking `ready` every READY_EVERY_PACKETS packets (it may hold delivery back
+   * again), then packets as they come. Runs synchronously: `cap` cannot add to the queue meanwhile.
+   */
+  private drain(): void {
+    if (this.consumer !== 'held' || this.waitingForReady) return;
     const queue = this.queue;
     let i = 0;
-    for (; i < queue.length && this.consumer === 'delivering'; ) {
+    while (i < queue.length && this.consumer === 'held') {
       const item = queue[i++];
       if (item === undefined) break;
       this.queuedBytes -= item.bytes.length;
       this.deliver(item.bytes, item.bytes.length, item.originalLength, item.tsMicros, item.index);
+      if (i % READY_EVERY_PACKETS === 0 && this.consumer === 'held' && !this.askReady()) break;
     }
     queue.splice(0, i);
-    if (this.consumer === 'delivering' && !this.capturing) this.settle(null);
+    if (this.consumer !== 'held' || this.waitingForReady || queue.length > 0) return;
+    this.consumer = 'delivering';
+    this.untilReady = READY_EVERY_PACKETS;
+    if (!this.capturing) this.settle(null);
   }
 
   private overflowMessage(): string {
     return (
-      `live capture queue full (${this.queueLimit} packets / ${this.queueBytesLimit} bytes) before ` +
-      `delivery started: ${this.queueDropped} packet(s) dropped`
+      `live capture queue full (${this.queueLimit} packets / ${this.queueBytesLimit} bytes) while delivery ` +
+      `was held back (before the analysis started, or for slow outputs): ${this.queueDropped} packet(s) dropped`
     );
   }
 
@@ -444,7 +495,7 @@ class LiveSource implements LivePacketSource {
         message: this.overflowMessage(),
       };
     }
-    // A consumer still taking the queued packets: resume() settles once they are delivered.
+    // Delivery held back or taking the queued packets: drain() settles once they are delivered.
     if (this.consumer === 'delivering') this.settle(null);
   }
 
@@ -468,11 +519,11 @@ class LiveSource implements LivePacketSource {
   }
 
   /**
-   * `_ready` is not used: `cap` delivers in libuv's poll callback and cannot be paused, and queueing packets
-   * while the outputs were behind lost sessions in the soak on a loaded machine (3,544 to 3,580 of 3,600) where
-   * delivering them at once lost none. Live back-pressure goes through `--live-helper tcpdump` (docs/LIVE.md).
+   * `ready` is asked every READY_EVERY_PACKETS packets delivered; while a promise it returned is pending, packets
+   * are queued (bounded, overflow counted) and delivered in order once it settles. A rejected promise ends
+   * forEach with that error.
    */
-  forEach(onPacket: (packet: PacketView) => void, _ready?: () => Promise<void> | null): Promise<void> {
+  forEach(onPacket: (packet: PacketView) => void, ready?: () => Promise<void> | null): Promise<void> {
     if (this.forEachCalled) {
       return Promise.reject(new Error('forEach may be called only once on a packet source'));
     }
@@ -482,9 +533,10 @@ class LiveSource implements LivePacketSource {
       this.resolveForEach = resolve;
       this.rejectForEach = reject;
       this.onPacket = onPacket;
+      this.ready = ready ?? null;
       // Packets captured before forEach first, in order (cap cannot emit while this runs: same thread).
-      this.consumer = 'paused';
-      this.resume();
+      this.consumer = 'held';
+      this.drain();
     });
   }
 
@@ -506,6 +558,7 @@ class LiveSource implements LivePacketSource {
       dropped: null,
       truncated: this.truncated,
       queueDropped: this.queueDropped,
+      holds: this.holds,
     };
   }
 

@@ -11,6 +11,7 @@ import {
   type LiveSourceOptions,
   linkTypeFromCapName,
   openLiveSource,
+  READY_EVERY_PACKETS,
 } from '../../src/capture/live-source.js';
 import { LINKTYPE, type PacketView } from '../../src/capture/types.js';
 
@@ -290,6 +291,86 @@ describe.skipIf(skipReason !== null)(
       expect(warnings).toHaveLength(1);
       expect(warnings[0]!.code).toBe('live-queue-overflow');
       expect(warnings[0]!.message).toContain(`${stats.queueDropped} packet(s) dropped`);
+    });
+
+    /** forEach with a `ready` that holds delivery back the first time it is asked, until `release()`. */
+    function holdOnce(source: LivePacketSource, packets: Captured[]) {
+      let release: () => void = () => {};
+      const state = { heldAt: -1, asked: 0 };
+      const done = source.forEach(
+        (view) => {
+          packets.push(keep(view));
+        },
+        () => {
+          state.asked++;
+          if (state.heldAt >= 0) return null;
+          state.heldAt = packets.length;
+          return new Promise<void>((resolve) => {
+            release = resolve;
+          });
+        },
+      );
+      return { done, state, release: () => release() };
+    }
+
+    it('holds delivery while the outputs are behind, and delivers what came meanwhile in order', async () => {
+      const source = await openLiveSource(options());
+      const packets: Captured[] = [];
+      const run = holdOnce(source, packets);
+      // READY_EVERY_PACKETS packets reach the consumer, then `ready` holds delivery back.
+      for (let k = 0; k < 40 && run.state.heldAt < 0; k++) await talk(`before-${k}`);
+      expect(run.state.heldAt).toBe(READY_EVERY_PACKETS);
+      await sleep(50);
+      const before = packets.length;
+      for (let k = 0; k < 5; k++) await talk(`held-${k}`);
+      await sleep(100);
+      // Nothing reached the consumer while held.
+      expect(packets.length).toBe(before);
+      run.release();
+      await sleep(50);
+      const after = packets.length;
+      expect(after).toBeGreaterThanOrEqual(before + 5 * 6);
+      await source.close();
+      await run.done;
+      expect(packets.map((p) => p.index)).toEqual(packets.map((_, i) => i));
+      const held = packets
+        .map((p) => tcpOf(p.bytes).payload.toString('latin1'))
+        .filter((text) => text.startsWith('held-'));
+      expect(held).toEqual(['held-0', 'held-1', 'held-2', 'held-3', 'held-4']);
+      const stats = source.stats();
+      expect(stats.queueDropped).toBe(0);
+      expect(stats.holds).toBe(1);
+      expect(stats.packets).toBe(packets.length);
+      expect(source.warnings()).toEqual([]);
+    });
+
+    it('drops and counts what does not fit in the queue while delivery is held back', async () => {
+      const source = await openLiveSource(options({ queueLimit: 10 }));
+      const packets: Captured[] = [];
+      const run = holdOnce(source, packets);
+      for (let k = 0; k < 40 && run.state.heldAt < 0; k++) await talk(`before-${k}`);
+      expect(run.state.heldAt).toBe(READY_EVERY_PACKETS);
+      await sleep(50);
+      const before = packets.length;
+      // Five connections: at least 30 packets, for a queue of 10.
+      for (let k = 0; k < 5; k++) await talk(`held-${k}`);
+      await sleep(100);
+      const dropped = source.stats().queueDropped;
+      run.release();
+      await sleep(50);
+      expect(dropped).toBeGreaterThanOrEqual(5 * 6 - 10);
+      // The queue's 10 packets were delivered, in order, after the held ones; nothing else was lost unseen.
+      expect(packets.length).toBeGreaterThanOrEqual(before + 10);
+      await source.close();
+      await run.done;
+      expect(packets.map((p) => p.index)).toEqual(packets.map((_, i) => i));
+      const stats = source.stats();
+      expect(stats.queueDropped).toBe(dropped);
+      expect(stats.dropped).toBeNull();
+      const warnings = source.warnings();
+      expect(warnings.map((w) => w.code)).toEqual(['live-queue-overflow']);
+      expect(warnings[0]!.message).toContain(`${dropped} packet(s) dropped`);
+      expect(warnings[0]!.message).toContain('slow outputs');
     });
 
     it('cuts packets to the snaplen and keeps their wire length', async () => {
