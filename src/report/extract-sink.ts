@@ -227,7 +227,6 @@ export function createExtractSink(options: ExtractSinkOptions): ExtractSink {
   /** Messages with an open descriptor, least recently written first. */
   const openOrder = new Map<string, Pending>();
   const finished = new Map<string, Finished[]>();
-  const usedNames = new Set<string>();
   let firstError: unknown = null;
 
   const formatter = createCsvFormatter(EXTRACT_INDEX_COLUMNS);
@@ -280,13 +279,13 @@ export function createExtractSink(options: ExtractSinkOptions): ExtractSink {
 
   /**
    * Moves the temporary file to the first free name `<base><suffix>.eml`, `<base>-2<suffix>.eml`... and
-   * returns it. Free means not used in this run and not present in DIR: link(2) fails with EEXIST rather
-   * than replace a file. On a file system without hard links, a name is taken only when no file has it.
+   * returns it. Free means not present in DIR: link(2) fails with EEXIST rather than replace a file (every name
+   * this run took is a file in DIR, so no set of the names used is kept: it would grow with the messages). On a
+   * file system without hard links, a name is taken only when no file has it.
    */
   function placeFile(tempPath: string, base: string, suffix: string): string {
     for (let n = 1; ; n++) {
       const name = n === 1 ? `${base}${suffix}.eml` : `${base}-${n}${suffix}.eml`;
-      if (usedNames.has(name)) continue;
       const target = join(dir, name);
       try {
         linkSync(tempPath, target);
@@ -298,7 +297,6 @@ export function createExtractSink(options: ExtractSinkOptions): ExtractSink {
         if (existsSync(target)) continue;
         renameSync(tempPath, target);
       }
-      usedNames.add(name);
       return name;
     }
   }
