@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseSummarySections, resultTable, SCENARIOS, splitCsvLine } from '../harness/adversarial/run.js';
+import {
+  parseSummarySections,
+  passed,
+  resultTable,
+  SCENARIOS,
+  type ScenarioResult,
+  splitCsvLine,
+} from '../harness/adversarial/run.js';
 
 const SUMMARY = `smtpscope summary: x.pcap (pcap)
   21 packets, 2.4 KiB
@@ -80,6 +87,35 @@ describe('adversarial run', () => {
     ]);
     expect(table.split('\n')[2]).toBe(
       '| long-line (100 MB line) | 104.9 MiB | 0 | 1.0 s | 95 MiB | line-too-long ×1 | NO: 2 intact transactions |',
+    );
+  });
+
+  it('prints a row per further sink run and fails a run over the RSS bound', () => {
+    const base: ScenarioResult = {
+      name: 'short-sessions',
+      what: '1,000,000 short sessions',
+      captureBytes: 1024 * 1024,
+      exitCode: 0,
+      expectedExit: 0,
+      signal: null,
+      wallSeconds: 10,
+      peakRssMiB: 150,
+      rssBoundMiB: 200,
+      evidence: { ok: true, text: '1000001 sessions' },
+      intact: { ok: true, text: '2/2 delivered' },
+      stderrTail: '',
+      sinkRuns: [
+        { sink: '`bounces`', exitCode: 0, signal: null, wallSeconds: 5, peakRssMiB: 120, text: 'report' },
+      ],
+    };
+    expect(passed(base)).toBe(true);
+    const over = { ...base, sinkRuns: [{ ...base.sinkRuns![0]!, peakRssMiB: 230 }] };
+    expect(passed(over)).toBe(false);
+    expect(passed({ ...base, peakRssMiB: 201 })).toBe(false);
+    expect(passed({ ...base, sinkRuns: [{ ...base.sinkRuns![0]!, exitCode: 1 }] })).toBe(false);
+    const lines = resultTable([over]).split('\n');
+    expect(lines[3]).toBe(
+      '| short-sessions, `bounces` | (same) | 0 | 5.0 s | 230 MiB (FAIL: over 200 MiB) | report | - |',
     );
   });
 });
