@@ -10,7 +10,8 @@
  *  - A failed insert is retried up to `maxAttempts` times in all, with exponential backoff and jitter
  *    (`retryBaseMs` … `retryMaxMs`); a batch that still fails is spilled, and the sink turns "degraded":
  *    each later batch gets one attempt until one succeeds, so a dead server drains the buffer to disk at
- *    disk speed instead of holding it.
+ *    disk speed instead of holding it; while degraded, the batches cut while that attempt is in flight go to the
+ *    spill file at once instead of waiting in memory.
  *  - Rows held (collecting + queued + in flight) are bounded by `maxBufferedRows`. `sessionClosed` never
  *    returns a promise, so the analysis (and the sinks after this one) never wait for the server: when a
  *    session's rows take the held rows past the bound, every level is cut into batches and the newest
@@ -250,6 +251,9 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   /** After rows were added: start sending, spill past the bound, note the peak. */
   const added = (): void => {
     if (queue.length > 0) void pump();
+    // Degraded (the last batch failed every attempt): the batch the sender took is the probe that finds the server
+    // back; the others would only wait in memory for one attempt each, so they go to the spill file at once.
+    if (degraded) while (queue.length > 0) spillBatch(queue.shift()!);
     if (held > maxBuffered) spillOverflow();
     if (held > stats.peakHeldRows) stats.peakHeldRows = held;
   };
