@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseCsvText } from '../fleet/csv-text.js';
 import { runMain } from '../helpers/run-main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smtpscope-tls-outputs-'));
@@ -60,5 +61,42 @@ describe('the NDJSON run record', () => {
     const run = await runRecord(['captures/tls13-suites.pcap'], 'nokeys');
     expect(run.sessions).toBe(3);
     expect(Object.values(run.tls_decryption)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+/** The commands CSV of a run: per session, the verbs sent in clear and those read inside TLS. */
+async function commandsByEncryption(args: readonly string[], name: string) {
+  const csv = join(dir, `${name}-commands.csv`);
+  const r = await runMain([...args, '--csv-commands', csv]);
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  const bySession = new Map<string, { clear: string[]; inside: string[] }>();
+  for (const row of parseCsvText(readFileSync(csv, 'utf8')).rows) {
+    const entry = bySession.get(row['session_id']!) ?? { clear: [], inside: [] };
+    if (row['encrypted'] === 'true') entry.inside.push(row['verb']!);
+    else if (row['encrypted'] === 'false') entry.clear.push(row['verb']!);
+    else throw new Error(`encrypted cell ${row['encrypted']}`);
+    bySession.set(row['session_id']!, entry);
+  }
+  return [...bySession.values()];
+}
+
+describe('the commands CSV', () => {
+  it('marks the commands read inside TLS', async () => {
+    // s_client sends EHLO and STARTTLS in clear itself, then the dialogue of tls13-suites.client.txt inside TLS.
+    const sessions = await commandsByEncryption(
+      ['captures/tls13-suites.pcap', '--tls-keylog', 'captures/tls13-suites.keys'],
+      'keys',
+    );
+    expect(sessions).toHaveLength(3);
+    for (const s of sessions) {
+      expect(s.clear).toEqual(['EHLO', 'STARTTLS']);
+      expect(s.inside).toEqual(['EHLO', 'MAIL', 'RCPT', 'RCPT', 'DATA', 'END-OF-DATA', 'QUIT']);
+    }
+  });
+
+  it('marks nothing without keys', async () => {
+    const sessions = await commandsByEncryption(['captures/tls13-suites.pcap'], 'nokeys');
+    expect(sessions).toEqual(Array.from({ length: 3 }, () => ({ clear: ['EHLO', 'STARTTLS'], inside: [] })));
   });
 });
