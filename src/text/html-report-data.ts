@@ -38,7 +38,7 @@ export const MAX_TRANSCRIPT_LINES = 400;
 /** Characters of one transcript line or failure text; longer ones end in `…`. */
 export const MAX_LINE_CHARS = 1000;
 /** Characters of a session's searchable text (plain filter words search this much of it). */
-export const MAX_HAYSTACK_CHARS = 2048;
+export const MAX_HAYSTACK_CHARS = 4096;
 /** Recipient domains whose RCPT latency is kept (the summary keeps as many domain keys). */
 export const MAX_DOMAINS = 5000;
 
@@ -47,7 +47,10 @@ export const MAX_DOMAINS = 5000;
  * html-script.ts). Lower-cased where the command line's filter compares lower-cased text.
  */
 export interface PageFacts {
-  /** The session's searchable text, lower case, cut at {@link MAX_HAYSTACK_CHARS}. */
+  /**
+   * The session's searchable text, lower case: the pieces `--where` searches (query/session-facts.ts), each
+   * distinct piece once, cut at {@link MAX_HAYSTACK_CHARS}.
+   */
   readonly text: string;
   /** Every reply: code and enhanced status. */
   readonly replies: readonly (readonly [number, string | null])[];
@@ -146,7 +149,8 @@ function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function pageFacts(session: SmtpSession): PageFacts {
+/** The facts of one session the page's filter reads. */
+export function pageFacts(session: SmtpSession): PageFacts {
   const f = factsOf(session);
   const from: string[] = [];
   const to: string[] = [];
@@ -155,7 +159,8 @@ function pageFacts(session: SmtpSession): PageFacts {
     for (const r of t.recipients) to.push(r.address.toLowerCase());
   }
   return {
-    text: f.haystack.slice(0, MAX_HAYSTACK_CHARS),
+    // Each distinct piece once (a hundred recipients' `250 2.1.5 Ok` once), then cut.
+    text: [...new Set(f.haystack.split('\n'))].join('\n').slice(0, MAX_HAYSTACK_CHARS),
     replies: f.replies.map((r) => [r.code, r.enhancedStatus] as const),
     reasons: f.reasons,
     clientIp: session.client.ip.toLowerCase(),
