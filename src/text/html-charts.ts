@@ -74,7 +74,7 @@ export function timeSeriesChart(
   widthMicros: number,
 ): string {
   const width = 1160;
-  const height = 220;
+  const height = 190;
   const left = 56;
   const bottom = 36;
   const top = 12;

@@ -55,7 +55,7 @@ svg.chart text{font-size:12px;fill:#333}svg.chart .bar{fill:#8a94a3}svg.chart .b
 svg.chart .bar.bad{fill:#d0453c}svg.chart .bar.info{fill:#4a78c0}svg.chart .bar.sessions{fill:#b7c0cc}svg.chart .axis{stroke:#888}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e6e9ee;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#eef1f5;white-space:nowrap}th.sortable{cursor:pointer}th.sorted::after{content:" \\25B2"}th.sorted.desc::after{content:" \\25BC"}
-td.num{text-align:right;font-variant-numeric:tabular-nums}td.addr{word-break:break-all}td.text{max-width:420px}
+td.num{text-align:right;font-variant-numeric:tabular-nums}#failures td:first-child,#sessions td:first-child{white-space:nowrap}td.addr{word-break:break-all}td.text{max-width:420px}
 tr.permanent td:nth-child(4){color:#b3261e;font-weight:600}tr.temporary td:nth-child(4){color:#a15c00;font-weight:600}
 tr.failed td:nth-child(6){color:#b3261e}tr.partial td:nth-child(6){color:#a15c00}tr.delivered td:nth-child(6){color:#1e7a34}
 .filterbar{display:flex;gap:8px;align-items:center;margin-bottom:8px}#filter{flex:1;font:13px ui-monospace,monospace;padding:5px}
@@ -233,9 +233,6 @@ export function renderHtmlPage(r: HtmlReport): string {
 <main>
 <section id="summary"><h2>Headline</h2>${headline(r)}</section>
 <section id="over-time"><h2>Sessions and failures over time</h2>${timeSeriesChart('chart-time', 'Sessions started and failures, per interval', r.timeSeries.buckets, r.timeSeries.widthMicros)}</section>
-<section id="classes"><h2>Replies and failures</h2>${charts(r)}</section>
-<section id="per-server"><h2>Per server</h2><p class="note">Recipients by outcome; reply latency is the time from each command to its reply.</p>${serverTable(r)}</section>
-<section id="per-domain"><h2>Per recipient domain</h2><p class="note">Recipients by outcome; latency is the time from RCPT TO to its reply.</p>${domainTable(r)}</section>
 <section id="failures-section"><h2>Failures</h2>
 <div class="filterbar"><label for="filter">Filter</label><input id="filter" type="search" spellcheck="false" placeholder="code:5xx to:bob@ reason:grey -ip:10.1. (the --where language)"><span id="filter-error"></span></div>
 <p class="note">Filter terms match sessions, as <code>--where</code> does: a failure is shown when its session matches. Keys: code, reason, ip, domain, from, to, helo, server, end; plain words search the session's text (its first ${MAX_HAYSTACK_CHARS} characters); <code>-term</code> negates. Click a column title to sort, a session to read its transcript.${omitted}</p>
@@ -244,6 +241,9 @@ export function renderHtmlPage(r: HtmlReport): string {
 <noscript><p class="note">The failures and sessions tables need scripts enabled.</p></noscript>
 </section>
 <section id="transcript" hidden><h2 id="transcript-title"></h2><button id="transcript-close" type="button">close</button><pre id="transcript-lines"></pre></section>
+<section id="classes"><h2>Replies and failures</h2>${charts(r)}</section>
+<section id="per-server"><h2>Per server</h2><p class="note">Recipients by outcome; reply latency is the time from each command to its reply.</p>${serverTable(r)}</section>
+<section id="per-domain"><h2>Per recipient domain</h2><p class="note">Recipients by outcome; latency is the time from RCPT TO to its reply.</p>${domainTable(r)}</section>
 <section id="sessions-section"><h2>Sessions (kept sample)</h2><p class="note">${escapeHtml(keptNote)} At most ${MAX_DRAWN_ROWS} rows are drawn per table.</p>
 <p class="count" id="sessions-count"></p>
 <table id="sessions"><thead><tr></tr></thead><tbody id="sessions-body"></tbody></table>

@@ -239,16 +239,23 @@ export const PAGE_SCRIPT = `
   function applyFilter(text, fromHash) {
     var parsed = parseFilter(text);
     if (!parsed.ok) {
+      // The tables keep the last good filter's rows (every row, when none was good yet).
       problem.textContent = parsed.error;
       box.classList.add('invalid');
+      if (!drawn) redraw();
       return;
     }
     problem.textContent = '';
     box.classList.remove('invalid');
     terms = parsed.terms;
+    redraw();
+    if (!fromHash) setHash();
+  }
+  var drawn = false;
+  function redraw() {
     failures.draw();
     sessionsTable.draw();
-    if (!fromHash) setHash();
+    drawn = true;
   }
   var shown = null;
   function showTranscript(id) {
