@@ -9,6 +9,7 @@ import fc from 'fast-check';
 const seed = process.env['SMTPSCOPE_PROPERTY_SEED'];
 if (seed !== undefined && seed !== '') {
   const value = Number(seed);
-  if (!Number.isSafeInteger(value)) throw new Error(`SMTPSCOPE_PROPERTY_SEED must be an integer, not '${seed}'`);
+  if (!Number.isSafeInteger(value))
+    throw new Error(`SMTPSCOPE_PROPERTY_SEED must be an integer, not '${seed}'`);
   fc.configureGlobal({ seed: value });
 }
