@@ -5,6 +5,7 @@
  */
 
 import { ATTEMPT_FATES, TOP_ADDRESSES } from '../model/connection-attempt.js';
+import { addressDomain } from '../model/session-queries.js';
 import type { RunSummary, Sink } from '../model/sink.js';
 import { tlsDecryptionCount, tlsDecryptionOf } from '../model/tls-decryption.js';
 import type { ReasonClass, RecipientDisposition, SmtpSession } from '../model/types.js';
@@ -50,15 +51,9 @@ function countOutcome(o: Outcomes, disposition: RecipientDisposition): void {
   else o.other++;
 }
 
-/** The domain of a recipient address (lower case), or "(no domain)": the summary's per-domain key. */
+/** A recipient's domain as the summary keys it (lower case), or "(no domain)". */
 export function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at === -1
-    ? '(no domain)'
-    : address
-        .slice(at + 1)
-        .replace(/>$/, '')
-        .toLowerCase();
+  return addressDomain(address) ?? '(no domain)';
 }
 
 /** What a server announced: the union of its sessions' EHLO keywords, said as such. */
