@@ -302,6 +302,8 @@ export const PAGE_SCRIPT = `
     if (where !== null && where !== box.value) box.value = where;
     applyFilter(box.value, true);
     if (session !== null) showTranscript(session);
+    // A session link replaced the fragment: put the filter back in it.
+    setHash();
   }
   var timer = null;
   box.addEventListener('input', function () {
