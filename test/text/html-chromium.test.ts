@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFilter } from '../../src/query/filter.js';
 import { builtCli, ROOT } from '../helpers/built-cli.js';
+import { readPng } from '../helpers/png.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smtpscope-html-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -127,9 +128,32 @@ describe.skipIf(!chromium)('the HTML report in headless Chromium', () => {
     // The picture for docs/REPORT.md.
     const shot = join(dir, 'report.png');
     browse('', [`--screenshot=${shot}`, '--window-size=1280,1600', '--hide-scrollbars']);
-    const png = readFileSync(shot);
-    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
-    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1280, 1600]);
+    const png = readPng(readFileSync(shot));
+    expect([png.width, png.height]).toEqual([1280, 1600]);
+    // The bars are on the picture: rows of pixels in the sessions' grey and the failures' red of the time chart
+    // (the page's colours #b7c0cc and #d0453c), in the same band of the page, and the 2xx bars' green.
+    const near = (c: number[], want: number[]) => c.every((v, i) => Math.abs(v - (want[i] as number)) <= 3);
+    const rowsWith = (want: number[]) => {
+      const ys: number[] = [];
+      for (let y = 0; y < png.height; y++) {
+        let n = 0;
+        for (let x = 0; x < png.width; x++) if (near(png.rgb(x, y), want)) n++;
+        if (n >= 50) ys.push(y);
+      }
+      return ys;
+    };
+    const grey = rowsWith([0xb7, 0xc0, 0xcc]);
+    const red = rowsWith([0xd0, 0x45, 0x3c]);
+    const green = rowsWith([0x3a, 0x9a, 0x50]);
+    expect(grey.length).toBeGreaterThan(50);
+    expect(red.length).toBeGreaterThan(50);
+    expect(green.length).toBeGreaterThan(5);
+    // The time chart's tallest failure bar (3) is taller than its tallest session bar (2), and both stand on
+    // the same axis: the red rows start above the grey ones and end with them.
+    expect(Math.min(...red)).toBeLessThan(Math.min(...grey));
+    expect(
+      Math.abs(Math.max(...grey.filter((y) => y < 800)) - Math.max(...red.filter((y) => y < 800))),
+    ).toBeLessThanOrEqual(1);
     expect(statSync(shot).size).toBeGreaterThan(30_000);
     if (process.env['SMTPSCOPE_UPDATE_SCREENSHOT'] === '1')
       copyFileSync(shot, join(ROOT, 'docs', 'report.png'));
