@@ -29,8 +29,6 @@ import { endDescription } from './session-end.js';
 import { createSummaryAggregator, domainOf, type SummaryFigures } from './summary.js';
 import { transcriptLines } from './transcript.js';
 
-export { MAX_LISTED_FAILURES };
-
 /** Sessions kept with their transcript by default (`--html-max-sessions`). */
 export const DEFAULT_MAX_SESSIONS = 1000;
 /** Lines of one kept transcript; the rest are counted in a last line. */
@@ -228,6 +226,13 @@ function pageFailure(row: FailureRow): PageFailure {
   };
 }
 
+/** The inputs named in the page's title: the first three, then how many more. */
+function titleOf(inputs: readonly string[]): string {
+  if (inputs.length === 0) return 'no input';
+  const named = inputs.slice(0, 3).join(', ');
+  return inputs.length > 3 ? `${named} and ${inputs.length - 3} more` : named;
+}
+
 export function createHtmlReportCollector(options: HtmlReportOptions = {}): HtmlReportCollector {
   const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   const maxFailures = options.maxFailures ?? MAX_LISTED_FAILURES;
@@ -294,7 +299,7 @@ export function createHtmlReportCollector(options: HtmlReportOptions = {}): Html
           max: h.count === 0 ? null : h.max,
         });
       return {
-        title: run.sources.map((s) => s.description).join(', ') || 'no input',
+        title: titleOf(run.sources.map((s) => s.description)),
         packets: run.stats.source.packets,
         bytes: run.stats.source.bytes,
         figures: summary.figures(),

@@ -176,6 +176,20 @@ describe('HTML report bounds', () => {
     expect(report.timeSeries.buckets.reduce((n, b) => n + b.failures, 0)).toBe(8);
   });
 
+  it('names at most three inputs in its title', () => {
+    const source = (description: string) => ({ description, format: 'pcap', compressed: false });
+    const run = (n: number) =>
+      createHtmlReportCollector().report({
+        sources: ['a.pcap', 'b.pcap', 'c.pcap', 'd.pcap', 'e.pcap'].slice(0, n).map(source),
+        stats: { source: { packets: 0, bytes: 0 } } as never,
+        warnings: [],
+        wallMs: 0,
+      }).title;
+    expect(run(0)).toBe('no input');
+    expect(run(3)).toBe('a.pcap, b.pcap, c.pcap');
+    expect(run(5)).toBe('a.pcap, b.pcap, c.pcap and 2 more');
+  });
+
   it('clips a long transcript', () => {
     const commands = Array.from({ length: MAX_TRANSCRIPT_LINES + 50 }, (_, i) =>
       makeCommand({
