@@ -52,6 +52,32 @@ describe('--html', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('lists the failures the MTA log explains, after the --maillog join', async () => {
+    const captures = join(import.meta.dirname, '../../captures');
+    const path = join(dir, 'relay.html');
+    const r = await runMain([
+      join(captures, 'postfix-relay.pcap'),
+      '--maillog',
+      join(captures, 'postfix-relay.a.maillog'),
+      '--maillog',
+      join(captures, 'postfix-relay.b.maillog'),
+      '--html',
+      path,
+    ]);
+    expect(r.code).toBe(0);
+    // The first server accepted gone@relay.test and its log says the relay hop refused it (captures/README.md);
+    // the second server's refusal is on the wire.
+    const failures = data(readFileSync(path, 'utf8')).failures as {
+      stage: string;
+      recipient: string;
+      code: number;
+    }[];
+    expect(failures.map((f) => [f.stage, f.recipient, f.code])).toEqual([
+      ['after-queue', 'gone@relay.test', 550],
+      ['rcpt', 'gone@relay.test', 550],
+    ]);
+  });
+
   it('refuses two outputs on standard output, and a missing folder, before reading', async () => {
     const both = await runMain([capture, '--html', '-', '--json', '-']);
     expect(both.code).toBe(2);
