@@ -176,6 +176,19 @@ describe('HTML report bounds', () => {
     expect(report.timeSeries.buckets.reduce((n, b) => n + b.failures, 0)).toBe(8);
   });
 
+  it('renders a run without sessions', () => {
+    const report = createHtmlReportCollector().report({
+      sources: [{ description: 'empty.pcap', format: 'pcap', compressed: false }],
+      stats: { source: { packets: 0, bytes: 0 } } as never,
+      warnings: [],
+      wallMs: 0,
+    });
+    const page = renderHtmlPage(report);
+    expect(page).toContain('<dt>sessions</dt><dd>0</dd>');
+    expect(page).toContain('<p class="empty">no sessions</p>');
+    expect(embedded(page)).toEqual({ failures: [], sessions: [], maxSessions: 1000 });
+  });
+
   it('names at most three inputs in its title', () => {
     const source = (description: string) => ({ description, format: 'pcap', compressed: false });
     const run = (n: number) =>
