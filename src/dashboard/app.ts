@@ -20,6 +20,7 @@ import { parseFilter } from '../query/filter.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { createQuitControl } from './quit-control.js';
 import { createSessionWindow, LIVE_WINDOW, OFFLINE_WINDOW } from './session-window.js';
+import { activate, moveAnomalyCursor, pressSort, reverseSort, sortBy } from './ui-actions.js';
 import {
   type ClosedView,
   createViewMemo,
@@ -29,7 +30,6 @@ import {
   PANEL_ORDER,
   type RunView,
   type ScrollPanel,
-  SORT_ORDER,
   toDashboardModel,
   type UiState,
 } from './view-model.js';
@@ -56,7 +56,13 @@ export interface DashboardOptions {
 }
 
 export interface Dashboard {
+  /** Sessions as they close. */
   readonly sink: Sink;
+  /**
+   * The same sessions after the --maillog join (with the recipients' fates): each takes the place of its copy
+   * from `sink`, or is kept when it comes first (capture files: the join hands it on at once).
+   */
+  readonly joinedSink: Sink;
   run(analyzer: Analyzer): Promise<number>;
 }
 
@@ -92,11 +98,18 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const sink: Sink = {
     name: 'dashboard',
     sessionClosed(session) {
-      window.push(session);
+      if (!window.has(session.id)) window.push(session);
     },
     async close(s) {
       summary = s;
     },
+  };
+  const joinedSink: Sink = {
+    name: 'dashboard-joined',
+    sessionClosed(session) {
+      if (!window.replace(session)) window.push(session);
+    },
+    async close() {},
   };
 
   async function run(analyzer: Analyzer): Promise<number> {
@@ -134,9 +147,14 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         if (ui.detailOpen || ui.helpOpen) return;
         const id = model?.orderedIds[index];
         if (id === undefined) return;
-        if (id === model?.orderedIds[model.selectedIndex] && ui.focus === 'sessions')
-          ui = { ...ui, detailOpen: true, detailScroll: 0 };
+        if (id === model?.orderedIds[model.selectedIndex] && ui.focus === 'sessions' && model !== null)
+          ui = activate(ui, model);
         else ui = { ...ui, selectedId: id, focus: 'sessions' };
+        draw();
+      },
+      onClickTitle(sort) {
+        if (ui.detailOpen || ui.helpOpen) return;
+        ui = sortBy(ui, sort);
         draw();
       },
       onWheel(delta) {
@@ -165,8 +183,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         ui = { ...ui, focus: id };
         draw();
       });
-      panel.element.on('wheeldown', () => scrollPanel(id, 1));
-      panel.element.on('wheelup', () => scrollPanel(id, -1));
+      panel.element.on('wheeldown', () => (id === 'anomalies' ? moveAnomalies(1) : scrollPanel(id, 1)));
+      panel.element.on('wheelup', () => (id === 'anomalies' ? moveAnomalies(-1) : scrollPanel(id, -1)));
     }
     detail.element.on('wheeldown', () => scrollDetail(3));
     detail.element.on('wheelup', () => scrollDetail(-3));
@@ -262,6 +280,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       draw();
     }
 
+    function moveAnomalies(delta: number): void {
+      if (model === null || ui.detailOpen || ui.helpOpen) return;
+      ui = moveAnomalyCursor({ ...ui, focus: 'anomalies' }, model, delta);
+      draw();
+    }
+
     function scrollDetail(delta: number): void {
       const d = model?.detail;
       if (d === null || d === undefined) return;
@@ -285,7 +309,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       if (ui.focus === 'sessions') {
         moveSelection(delta);
         draw();
-      } else scrollPanel(ui.focus, delta);
+      } else if (ui.focus === 'anomalies') moveAnomalies(delta);
+      else scrollPanel(ui.focus, delta);
     }
 
     async function exportView(): Promise<void> {
@@ -372,19 +397,13 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     screen.key(['home', 'g'], () => move(-Number.MAX_SAFE_INTEGER));
     screen.key(['end', 'S-g'], () => move(Number.MAX_SAFE_INTEGER));
     screen.key(['enter'], () => {
-      if (ui.helpOpen || ui.detailOpen || model?.view !== 'dashboard' || model.selectedIndex < 0) return;
-      ui = {
-        ...ui,
-        focus: 'sessions',
-        detailOpen: true,
-        detailScroll: 0,
-        selectedId: model.orderedIds[model.selectedIndex] ?? null,
-      };
+      if (model === null) return;
+      ui = activate(ui, model);
       draw();
     });
     screen.key(['escape'], () => {
       if (ui.helpOpen) ui = { ...ui, helpOpen: false };
-      else if (ui.detailOpen) ui = { ...ui, detailOpen: false };
+      else if (ui.detailOpen) ui = { ...ui, detailOpen: false, detailSessionId: null };
       else ui = { ...ui, message: null };
       draw();
     });
@@ -401,16 +420,21 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       draw();
     });
     screen.key(['s'], () => {
-      ui = { ...ui, sort: SORT_ORDER[(SORT_ORDER.indexOf(ui.sort) + 1) % SORT_ORDER.length] ?? 'time' };
+      if (ui.detailOpen || ui.helpOpen) return;
+      ui = pressSort(ui);
       draw();
     });
     screen.key(['S-s'], () => {
-      ui = { ...ui, sortReverse: !ui.sortReverse };
+      if (ui.detailOpen || ui.helpOpen) return;
+      ui = reverseSort(ui);
       draw();
     });
     screen.key(['b'], () => {
-      ui = { ...ui, bounceOnly: !ui.bounceOnly, sessionsTop: 0 };
-      setMessage(ui.bounceOnly ? 'bounce view: sessions with failures only (b again: all)' : 'all sessions');
+      // The selection is a session in one view and a failure row in the other: the bounce view starts at its
+      // top; back in the sessions, the session of the failure row selected stays selected.
+      const session = model === null ? null : (model.rowSessionIds[model.selectedIndex] ?? null);
+      ui = { ...ui, bounceOnly: !ui.bounceOnly, sessionsTop: 0, selectedId: ui.bounceOnly ? session : null };
+      setMessage(ui.bounceOnly ? 'bounce view: failures and DSNs (b again: sessions)' : 'all sessions');
       draw();
     });
     screen.key(['p'], () => {
@@ -453,7 +477,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     return await result;
   }
 
-  return { sink, run };
+  return { sink, joinedSink, run };
 }
 
 /**

@@ -171,12 +171,13 @@ describe('view-model', () => {
     expect(ids(model({ sort: 'size' }))[0]).toBe(bad.id);
   });
 
-  it('filters with the query language and shows only failures in the bounce view', () => {
+  it('filters with the query language and lists only failures, one row each, in the bounce view', () => {
     expect(model(withFilter('reason:greylisted')).orderedIds).toEqual([bad.id]);
     expect(model(withFilter('ip:192.0.2.2')).orderedIds).toEqual([mixed.id]);
     expect(model(withFilter('code:550')).orderedIds).toEqual([mixed.id, bad.id]);
-    expect(model({ bounceOnly: true }).orderedIds).toEqual([mixed.id, bad.id]);
-    expect(model({ bounceOnly: true, ...withFilter('code:4xx') }).orderedIds).toEqual([bad.id]);
+    // mixed: one refused recipient; bad: two.
+    expect(model({ bounceOnly: true }).rowSessionIds).toEqual([mixed.id, bad.id, bad.id]);
+    expect(model({ bounceOnly: true, ...withFilter('code:4xx') }).rowSessionIds).toEqual([bad.id, bad.id]);
   });
 
   it('counts reply classes, failing statuses, reasons and top domains over the current view', () => {
@@ -502,5 +503,28 @@ describe('session-window', () => {
     expect(window.dropped).toBe(4);
     expect(window.total).toBe(7);
     expect(() => createSessionWindow(0)).toThrow(RangeError);
+  });
+
+  it('replaces a kept session by a later copy of it in its place, and knows which ids it keeps', () => {
+    const window = createSessionWindow(3);
+    const sessions = Array.from({ length: 4 }, (_, i) =>
+      makeSession({ id: `1-C00000${i + 1}`, startedAt: T0 + i }),
+    );
+    for (const s of sessions) window.push(s);
+    // 1-C000001 was pushed out by the limit: nothing to replace.
+    expect(window.has('1-C000001')).toBe(false);
+    expect(window.replace({ ...sessions[0]!, helo: 'late' })).toBe(false);
+    const before = window.items();
+    const copy = { ...sessions[2]!, helo: 'joined' };
+    expect(window.replace(copy)).toBe(true);
+    const after = window.items();
+    expect(after).not.toBe(before);
+    expect(after.map((s) => s.id)).toEqual(['1-C000002', '1-C000003', '1-C000004']);
+    expect(after[1]).toBe(copy);
+    expect(window.total).toBe(4);
+    // Pushing on past the limit forgets the ids that go.
+    window.push(makeSession({ id: '1-C000005' }));
+    expect(window.has('1-C000002')).toBe(false);
+    expect(window.has('1-C000005')).toBe(true);
   });
 });
