@@ -108,6 +108,11 @@ export function collectBounceRows(
 const address = (a: string | null): string => (a === null ? '-' : a === '' ? '<>' : a);
 const oneLine = (t: string | null): string => (t === null || t === '' ? '-' : t.replace(/\s*\n\s*/g, ' '));
 
+/** Reply text without the enhanced status it starts with (`5.1.1 <bob@...>: ...` → `<bob@...>: ...`). */
+function withoutStatus(text: string, status: string | null): string {
+  return status !== null && text.startsWith(`${status} `) ? text.slice(status.length + 1) : text;
+}
+
 function failureCells(r: FailureRow): Omit<Record<BounceColumnId, string>, 'id' | 'time'> {
   return {
     stage: r.stage,
@@ -117,8 +122,9 @@ function failureCells(r: FailureRow): Omit<Record<BounceColumnId, string>, 'id' 
     rcpt: r.kind === 'recipient' ? address(r.recipient) : '-',
     server: `${endpoint(r.server)}${r.serverName === null ? '' : ` ${r.serverName}`}`,
     reason: r.reasonClass ?? (r.outcomeUnknown ? 'outcome-unknown' : '-'),
-    // What the server said; after the queue, what the MTA logged; a lost outcome has only its explanation.
-    text: r.text === null ? r.explanation : oneLine(r.text),
+    // What the server said (its enhanced status is a column of its own); after the queue, what the MTA logged;
+    // a lost outcome has only its explanation.
+    text: r.text === null ? r.explanation : oneLine(withoutStatus(r.text, r.enhancedStatus)),
   };
 }
 

@@ -100,7 +100,7 @@ describe('the bounce view lists failed recipients, one row each', () => {
       /^Session +Time ▲ +Stage +Code +Status +From +Recipient +Server +Reason +Reply/,
     );
     expect(rowText(m, '1-C000002/f0')).toMatch(
-      /^1-C000002 +12:00:00\.000 +rcpt +550 +5\.1\.1 +alice@example\.org +nobody@example\.net .* mailbox-unknown +5\.1\.1 <nobody@/,
+      /^1-C000002 +12:00:00\.000 +rcpt +550 +5\.1\.1 +alice@example\.org +nobody@example\.net .* mailbox-unknown +<nobody@example\.net>: R/,
     );
     expect(rowText(m, '1-C000002/f1')).toMatch(/ rcpt +450 +4\.2\.0 .* later@example\.net .* greylisted /);
     const all = m.sessions.rows.map((r) => r.text).join('\n');
