@@ -59,31 +59,46 @@ export interface BounceRow {
     | { readonly kind: 'dsn'; readonly row: DsnRow };
 }
 
+/**
+ * A session's failures, computed once per session object (a live view builds its rows again whenever packets
+ * are read; a session does not change once closed, and its copy joined with the MTA log is a new object).
+ */
+const FAILURES = new WeakMap<SmtpSession, readonly FailureRow[]>();
+function failuresOf(session: SmtpSession): readonly FailureRow[] {
+  let rows = FAILURES.get(session);
+  if (rows === undefined) {
+    rows = sessionFailures(session);
+    FAILURES.set(session, rows);
+  }
+  return rows;
+}
+
 /** Failures and DSN recipients of the sessions in view, each session's in time order, sessions in view order. */
 export function collectBounceRows(
   inView: readonly SmtpSession[],
   /** Every session kept (DSNs find the message they report on among them, in view or not). */
   kept: readonly SmtpSession[],
+  /** Sessions still open: their refusals are listed, not the outcomes they have yet to get. */
+  openIds: ReadonlySet<string> = new Set(),
 ): BounceRow[] {
   const ids = new Set(inView.map((s) => s.id));
-  const matcher = createDsnMatcher();
-  const byStart = [...kept].sort((a, b) => a.startedAt - b.startedAt);
-  let anyDsn = false;
-  for (const s of byStart) {
-    matcher.add(s);
-    if (!anyDsn && ids.has(s.id)) anyDsn = s.transactions.some((t) => t.message?.dsn != null);
-  }
   const dsnsBySession = new Map<string, DsnRow[]>();
-  if (anyDsn)
+  // The DSN join looks at every kept session (the original may be outside the view), only when one is in view.
+  if (inView.some((s) => s.transactions.some((t) => t.mailFrom === '' && t.message?.dsn != null))) {
+    const matcher = createDsnMatcher();
+    for (const s of [...kept].sort((a, b) => a.startedAt - b.startedAt)) matcher.add(s);
     for (const d of matcher.finish()) {
       if (!ids.has(d.sessionId)) continue;
       const list = dsnsBySession.get(d.sessionId);
       if (list === undefined) dsnsBySession.set(d.sessionId, [d]);
       else list.push(d);
     }
+  }
   const rows: BounceRow[] = [];
   for (const s of inView) {
-    sessionFailures(s).forEach((row, n) => {
+    const open = openIds.has(s.id);
+    failuresOf(s).forEach((row, n) => {
+      if (open && row.code === null) return;
       rows.push({
         key: `${s.id}/f${n}`,
         sessionId: s.id,

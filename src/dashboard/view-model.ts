@@ -310,7 +310,11 @@ function orderBounceRows(rows: BounceRow[], ui: UiState, live: boolean): BounceR
 function buildViewData(run: RunView, closed: readonly SmtpSession[], ui: UiState): ViewData {
   const inView = selectSessions(run.open, closed, ui.filter, false, ui.sort, run.live, ui.sortReverse);
   const bounce = ui.bounceOnly
-    ? orderBounceRows(collectBounceRows(inView, [...closed, ...run.open]), ui, run.live)
+    ? orderBounceRows(
+        collectBounceRows(inView, [...closed, ...run.open], new Set(run.open.map((s) => s.id))),
+        ui,
+        run.live,
+      )
     : null;
   let sessions = inView;
   if (bounce !== null) {

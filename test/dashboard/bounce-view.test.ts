@@ -135,6 +135,34 @@ describe('the bounce view lists failed recipients, one row each', () => {
     expect(opened.detail?.lines.map(text).join('\n')).toContain('to <gone@example.com> rejected-rcpt');
   });
 
+  it('lists the refusals of a session still open, not the outcome it has yet to get', () => {
+    const inProgress = makeSession({
+      id: '1-C000004',
+      startedAt: T0 + 3_000_000,
+      transactions: [
+        makeTransaction({
+          recipients: [makeRecipient({ address: 'ok@example.net' }), refused('no@example.net', 550, '5.1.1')],
+          outcome: 'incomplete',
+          finalReply: null,
+        }),
+      ],
+    });
+    const window = createSessionWindow(10);
+    const open = toDashboardModel(
+      { ...RUN, live: true, open: [inProgress] },
+      window,
+      { ...INITIAL_UI_STATE, bounceOnly: true },
+      200,
+      50,
+    );
+    expect(open.orderedIds).toEqual(['1-C000004/f0']);
+    expect(open.sessions.rows[0]?.text).toContain('no@example.net');
+    // Closed that way, the lost outcome of the accepted recipient is a failure row too.
+    window.push(inProgress);
+    const closed = toDashboardModel(RUN, window, { ...INITIAL_UI_STATE, bounceOnly: true }, 200, 50);
+    expect(closed.orderedIds).toEqual(['1-C000004/f0', '1-C000004/f1']);
+  });
+
   it('says so when nothing failed', () => {
     const m = model([clean], { bounceOnly: true });
     expect(m.sessions.rows).toEqual([]);
