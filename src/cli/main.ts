@@ -307,6 +307,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
         title: options.live?.device ?? options.inputs.join(' '),
         inputBytes: live ? null : inputFileBytes(inputs),
         utc: options.utc,
+        joined: options.maillogs.length > 0,
       })
     : null;
   // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md). The dashboard gets

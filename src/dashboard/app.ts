@@ -19,7 +19,7 @@ import type { Analyzer } from '../pipeline/analyzer.js';
 import { parseFilter } from '../query/filter.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { createQuitControl } from './quit-control.js';
-import { createSessionWindow, LIVE_WINDOW, OFFLINE_WINDOW } from './session-window.js';
+import { createSessionWindow, LIVE_WINDOW, OFFLINE_WINDOW, windowFeeds } from './session-window.js';
 import { activate, moveAnomalyCursor, pressSort, reverseSort, sortBy } from './ui-actions.js';
 import {
   type ClosedView,
@@ -53,6 +53,8 @@ export interface DashboardOptions {
   readonly inputBytes?: number | null;
   /** Times in UTC (--utc); default: local time, the zone named in the sessions label. */
   readonly utc?: boolean;
+  /** Sessions also come through `joinedSink` after the --maillog join (see there). */
+  readonly joined?: boolean;
 }
 
 export interface Dashboard {
@@ -95,22 +97,15 @@ function exportStamp(now: Date): string {
 export function createDashboard(options: DashboardOptions): Dashboard {
   const window = createSessionWindow(options.windowLimit ?? (options.live ? LIVE_WINDOW : OFFLINE_WINDOW));
   let summary: RunSummary | null = null;
+  const feeds = windowFeeds(window, options.joined === true);
   const sink: Sink = {
     name: 'dashboard',
-    sessionClosed(session) {
-      if (!window.has(session.id)) window.push(session);
-    },
+    sessionClosed: feeds.closed,
     async close(s) {
       summary = s;
     },
   };
-  const joinedSink: Sink = {
-    name: 'dashboard-joined',
-    sessionClosed(session) {
-      if (!window.replace(session)) window.push(session);
-    },
-    async close() {},
-  };
+  const joinedSink: Sink = { name: 'dashboard-joined', sessionClosed: feeds.joined, async close() {} };
 
   async function run(analyzer: Analyzer): Promise<number> {
     const startedMs = Date.now();

@@ -85,3 +85,29 @@ export function createSessionWindow(limit: number): SessionWindow {
     },
   };
 }
+
+/**
+ * How sessions reach the window: `closed` as each session closes, `joined` with its copy after the --maillog
+ * join (when `joined` is true). For capture files the join hands a session on before the analyzer gives it to
+ * `closed`, so the first to come is kept and the other replaces it or is dropped. Live, the joined copy comes
+ * up to the join's hold later: it takes the place of the first one, unless the window has dropped that one
+ * meanwhile (then it is not kept again). The ids waiting for their copy are bounded by the sessions the join
+ * holds (maillog/join-sink.ts, MAX_HELD_SESSIONS).
+ */
+export function windowFeeds(
+  window: SessionWindow,
+  joined: boolean,
+): { closed(session: SmtpSession): void; joined(session: SmtpSession): void } {
+  const awaitingJoin = new Set<string>();
+  return {
+    closed(session) {
+      if (window.has(session.id)) return;
+      window.push(session);
+      if (joined) awaitingJoin.add(session.id);
+    },
+    joined(session) {
+      const waited = awaitingJoin.delete(session.id);
+      if (!window.replace(session) && !waited) window.push(session);
+    },
+  };
+}

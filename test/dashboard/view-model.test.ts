@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSessionWindow } from '../../src/dashboard/session-window.js';
+import { createSessionWindow, windowFeeds } from '../../src/dashboard/session-window.js';
 import {
   createViewMemo,
   type DashboardModel,
@@ -526,5 +526,28 @@ describe('session-window', () => {
     window.push(makeSession({ id: '1-C000005' }));
     expect(window.has('1-C000002')).toBe(false);
     expect(window.has('1-C000005')).toBe(true);
+  });
+
+  it('keeps one copy of each session when it comes again after the MTA log join, the joined one', () => {
+    const s = (n: number, helo = 'wire') => makeSession({ id: `1-C00000${n}`, helo, startedAt: T0 + n });
+    // A capture file: the join hands each session on first, then the analyzer gives it as it closed.
+    const file = createSessionWindow(10);
+    const fileFeeds = windowFeeds(file, true);
+    fileFeeds.joined(s(1, 'joined'));
+    fileFeeds.closed(s(1));
+    expect(file.items().map((x) => x.helo)).toEqual(['joined']);
+    // Live: as it closed first, its joined copy later takes its place.
+    const live = createSessionWindow(2);
+    const liveFeeds = windowFeeds(live, true);
+    liveFeeds.closed(s(1));
+    liveFeeds.closed(s(2));
+    liveFeeds.joined(s(1, 'joined'));
+    expect(live.items().map((x) => `${x.id} ${x.helo}`)).toEqual(['1-C000001 joined', '1-C000002 wire']);
+    // 1-C000002 is dropped by the limit before its joined copy comes: that copy is not kept again.
+    liveFeeds.closed(s(3));
+    liveFeeds.closed(s(4));
+    liveFeeds.joined(s(2, 'joined'));
+    liveFeeds.joined(s(3, 'joined'));
+    expect(live.items().map((x) => `${x.id} ${x.helo}`)).toEqual(['1-C000003 joined', '1-C000004 wire']);
   });
 });
