@@ -163,6 +163,9 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     expect(text).toContain('to <greylist@sink.test> deferred-rcpt (greylisted)');
     keys('Escape');
     await waitFor((t) => t.includes('Bounces: 5 failures, 0 DSNs · 3/5'), 'the bounce view again');
+    // b again: the sessions, with that failure's session (the fourth) selected.
+    keys('b');
+    await waitFor((t) => t.includes('Sessions 4/6'), 'the sessions with 2-C000002 selected');
 
     keys('q');
     expect(await waitForFile(exitFile)).toBe('0');
