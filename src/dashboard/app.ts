@@ -20,7 +20,7 @@ import { parseFilter } from '../query/filter.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { createQuitControl } from './quit-control.js';
 import { createSessionWindow, LIVE_WINDOW, OFFLINE_WINDOW, windowFeeds } from './session-window.js';
-import { activate, moveAnomalyCursor, pressSort, reverseSort, sortBy } from './ui-actions.js';
+import { activate, clickAnomaly, moveAnomalyCursor, pressSort, reverseSort, sortBy } from './ui-actions.js';
 import {
   type ClosedView,
   createViewMemo,
@@ -174,8 +174,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       anomalies,
     };
     for (const [id, panel] of Object.entries(panels) as [ScrollPanel, ReturnType<typeof createTextPanel>][]) {
-      panel.element.on('click', () => {
-        ui = { ...ui, focus: id };
+      panel.element.on('click', (data: blessed.Widgets.Events.IMouseEventArg) => {
+        if (ui.detailOpen || ui.helpOpen) return;
+        // The anomaly log: a click puts its cursor on the entry, a click on the cursor opens its session.
+        if (id === 'anomalies' && model !== null)
+          ui = clickAnomaly(ui, model, data.y - (panel.element.atop as number) - 1);
+        else ui = { ...ui, focus: id };
         draw();
       });
       panel.element.on('wheeldown', () => (id === 'anomalies' ? moveAnomalies(1) : scrollPanel(id, 1)));

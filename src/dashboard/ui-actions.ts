@@ -2,7 +2,7 @@
  * What the keys and clicks that need more than a flag do to the interface state (pure; app.ts binds them):
  * the sort (`s` steps through each column and its reverse, a click on a column title sorts by it), Enter (opens
  * the selected row's session, or jumps from the anomaly under the cursor to its session) and moving the anomaly
- * log's cursor.
+ * log's cursor (keys, wheel, clicks).
  */
 
 import { type DashboardModel, SORT_ORDER, type SortKey, type UiState } from './view-model.js';
@@ -72,5 +72,25 @@ export function moveAnomalyCursor(ui: UiState, model: DashboardModel, delta: num
       ...ui.panelScroll,
       anomalies: follow ? Number.POSITIVE_INFINITY : model.anomalies.scroll,
     },
+  };
+}
+
+/**
+ * A click on line `line` (0-based, of the lines shown) of the anomaly log: the log takes the focus and its cursor
+ * goes to that entry; a click on the entry already under the cursor opens its session, as Enter does.
+ */
+export function clickAnomaly(ui: UiState, model: DashboardModel, line: number): UiState {
+  const panel = model.anomalies;
+  const at = model.anomalyCursor;
+  if (at === null || line < 0 || line >= panel.lines.length) return { ...ui, focus: 'anomalies' };
+  const index = panel.scroll + line;
+  if (ui.focus === 'anomalies' && panel.cursor !== null && index === at.index) return activate(ui, model);
+  const count = panel.maxScroll + panel.lines.length;
+  const follow = index >= count - 1;
+  return {
+    ...ui,
+    focus: 'anomalies',
+    anomalyCursor: follow ? Number.POSITIVE_INFINITY : index,
+    panelScroll: { ...ui.panelScroll, anomalies: follow ? Number.POSITIVE_INFINITY : panel.scroll },
   };
 }

@@ -5,7 +5,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { createSessionWindow } from '../../src/dashboard/session-window.js';
-import { activate, moveAnomalyCursor, pressSort, sortBy } from '../../src/dashboard/ui-actions.js';
+import {
+  activate,
+  clickAnomaly,
+  moveAnomalyCursor,
+  pressSort,
+  sortBy,
+} from '../../src/dashboard/ui-actions.js';
 import {
   type DashboardModel,
   INITIAL_UI_STATE,
@@ -158,6 +164,18 @@ describe('Enter on an anomaly', () => {
     expect(opened.detail?.sessionId).toBe('1-C000001');
     expect(opened.sessions.rows.find((r) => r.selected)?.id).toBe('1-C000001');
     expect(opened.detail?.lines.map(text).join('\n')).toContain('bare-lf');
+  });
+
+  it('puts the cursor on a clicked entry, and opens its session on a second click', () => {
+    const m = model(ALL, INITIAL_UI_STATE);
+    const first = clickAnomaly(INITIAL_UI_STATE, m, 0);
+    expect(first).toMatchObject({ focus: 'anomalies', anomalyCursor: 0, detailOpen: false });
+    const shown = model(ALL, first);
+    expect(shown.anomalyCursor).toEqual({ index: 0, sessionId: '1-C000001' });
+    const second = clickAnomaly(first, shown, 0);
+    expect(second).toMatchObject({ detailOpen: true, detailSessionId: '1-C000001', selectedId: '1-C000001' });
+    // A click below the last entry only focuses the log.
+    expect(clickAnomaly(INITIAL_UI_STATE, m, 10)).toMatchObject({ focus: 'anomalies', detailOpen: false });
   });
 
   it('shows no cursor while the log does not have the focus', () => {
