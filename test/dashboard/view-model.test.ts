@@ -209,6 +209,12 @@ describe('view-model', () => {
         expect(displayWidth(row.text)).toBe(inner);
         expect(row.text).not.toContain('\x1b');
       }
+      // The bounce view's rows too (its reply column keeps at least 24 columns).
+      const b = model({ bounceOnly: true }, [...ALL, long], runView(), w, h);
+      expect(b.sessions.rows.length).toBe(3);
+      expect(displayWidth(b.sessions.columns)).toBe(inner);
+      expect(b.sessions.columns).toMatch(/Reply +$/);
+      for (const row of b.sessions.rows) expect(displayWidth(row.text)).toBe(inner);
       for (const panel of [m.replies, m.failures, m.top, m.anomalies]) {
         expect(panel.lines.length).toBeLessThanOrEqual(panel.rect.height - 2);
         for (const line of panel.lines)
