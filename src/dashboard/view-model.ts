@@ -17,6 +17,7 @@ import type { ReasonClass, SmtpSession } from '../model/types.js';
 import { type Filter, matchesFilter } from '../query/filter.js';
 import { factsOf, type SessionOutcome } from '../query/session-facts.js';
 import type { Severity } from '../report/bounce-failures.js';
+import { createBounceTally } from '../report/bounce-report.js';
 import { enhancedMeaning } from '../report/failure-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
 import { dialogueHidden, endDescription } from '../text/session-end.js';
@@ -226,7 +227,8 @@ interface ViewData {
   readonly openIds: ReadonlySet<string>;
   readonly replyClasses: readonly number[];
   readonly failingStatuses: readonly [string, number][];
-  readonly reasons: readonly [ReasonClass, number][];
+  /** Failures by reason class (in the bounce view, the listed failures grouped as `bounces` groups them). */
+  readonly reasons: readonly (readonly [string, number])[];
   readonly failures: number;
   readonly senderDomains: readonly [string, number][];
   readonly recipientDomains: readonly [string, number][];
@@ -370,6 +372,14 @@ function buildViewData(run: RunView, closed: readonly SmtpSession[], ui: UiState
   }
   anomalies.sort((a, b) => a.tsMicros - b.tsMicros);
   const openIds = new Set(run.open.map((s) => s.id));
+  let byReason: readonly (readonly [string, number])[] = byCount(reasons);
+  if (bounce !== null) {
+    // The failures listed, counted as the bounce report counts them (after-queue ones and lost outcomes too).
+    const tally = createBounceTally();
+    for (const r of bounce) if (r.source.kind === 'failure') tally.add(r.source.row);
+    byReason = tally.groups().reasonClass.map((g) => [g.key, g.count] as const);
+    failures = tally.totals().failures;
+  }
   return {
     sessions,
     bounce,
@@ -379,7 +389,7 @@ function buildViewData(run: RunView, closed: readonly SmtpSession[], ui: UiState
     openIds,
     replyClasses,
     failingStatuses: byCount(failing),
-    reasons: byCount(reasons),
+    reasons: byReason,
     failures,
     senderDomains: byCount(senders),
     recipientDomains: byCount(recipients),

@@ -217,6 +217,11 @@ describe('with the MTA log: postfix-relay.pcap and the logs of both Postfix inst
     );
     expect(m.sessions.rows.map((r) => r.text).join('\n')).not.toContain('kept@relay.test');
     expect(m.sessions.label).toMatch(/^Bounces: 2 failures, 1 DSN · /);
+    // The failures panel counts the listed failures (the after-queue one too), as `bounces` groups them.
+    expect(m.failures.label).toBe('Failures by reason (2)');
+    expect(m.failures.lines.map(text).join('\n')).toMatch(/mailbox-unknown 2 /);
+    // Outside the bounce view it counts the failures on the wire.
+    expect(model(sessions, {}, 320).failures.label).toBe('Failures by reason (1)');
   });
 
   it('shows each recipient’s later fate in the session detail, and the MTA log after the transcript', () => {
