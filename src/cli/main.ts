@@ -274,13 +274,14 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   let sinks: Sink[] = [...outputs.sinks, summary];
   const live = readsLive(options);
   const say = outputs.usesStdout ? io.stderr : io.stdout;
+  // A run that may never end says what it listens to, then one line per session as it ends (as tcpdump does);
+  // said once a signal would stop it cleanly, so the line also tells that Ctrl-C is safe.
+  let listening: string | null = null;
   if (live && !wantsTui) {
-    // A run that may never end says what it listens to, then one line per session as it ends (as tcpdump does).
-    io.stderr(
+    listening =
       options.live === null
         ? `smtpscope: reading ${options.inputs.map((p) => (p === '-' ? 'standard input' : p)).join(', ')}; one line per session as it ends\n`
-        : `smtpscope: listening on ${options.live.device} (filter ${options.live.filter}); one line per session as it ends\n`,
-    );
+        : `smtpscope: listening on ${options.live.device} (filter ${options.live.filter}); one line per session as it ends\n`;
     sinks.push(createSessionLineSink(say));
   }
   // --where / --since / --until: only the selected sessions reach the outputs; -w with a capture file keeps their
@@ -348,6 +349,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     options.threads === null ? {} : { workers: options.threads, shards: options.threads },
   );
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
+  if (listening !== null) io.stderr(listening);
   try {
     const result = await analyzer.run();
     const first = inputs[0];
