@@ -119,6 +119,7 @@ export function credentialCommand(d: SmtpDialogue, text: string, offset: number,
     tsMicros: ts,
     transaction: null,
     recipient: null,
+    opens: null,
     encrypted: d.encrypted,
   };
   d.emit({ type: 'command', command });

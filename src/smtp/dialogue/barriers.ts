@@ -29,7 +29,7 @@ export function resolveBarrier(
   const verb = command !== null && command.kind === 'command' ? command.verb : undefined;
   const auth = d.auth;
   if (verb === 'DATA') {
-    if (reply === null || reply.code === 354) startData(d, ts);
+    if (reply === null || reply.code === 354) startData(d, command?.transaction ?? null, ts);
   } else if (verb === 'STARTTLS') {
     const first = chunks[0]?.bytes[0];
     const positive = reply === null ? first === TLS_HANDSHAKE : reply.code === 220;

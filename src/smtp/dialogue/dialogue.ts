@@ -395,6 +395,7 @@ export class SmtpDialogue {
       tsMicros: ts,
       transaction,
       recipient: this.tx.recipient,
+      opens: this.tx.opened,
       encrypted: this.encrypted,
     };
     this.emit({ type: 'command', command });

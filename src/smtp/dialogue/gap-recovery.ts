@@ -87,8 +87,15 @@ export function recoveringLine(d: SmtpDialogue, text: string, ending: LineEnding
     // The end of a body whose start was lost: its reply follows. The message-end (without a message-start)
     // tells the model that a message ended here, of unknown size.
     d.mode = 'lines';
-    d.emit({ type: 'message-end', sizeBytes: 0, complete: false, awaitsReply: true, tsMicros: ts });
-    const transaction = d.tx.current;
+    const transaction = d.tx.forMessage();
+    d.emit({
+      type: 'message-end',
+      transaction,
+      sizeBytes: 0,
+      complete: false,
+      awaitsReply: true,
+      tsMicros: ts,
+    });
     d.tx.close();
     d.queueEndOfData('DATA', transaction, ts);
     d.setState('ready', ts);

@@ -16,7 +16,7 @@ export function startMessage(
   ts: number,
 ): void {
   d.tx.message = new MessageInFlight(mode, transaction);
-  d.emit({ type: 'message-start', mode, tsMicros: ts });
+  d.emit({ type: 'message-start', mode, transaction, tsMicros: ts });
 }
 
 /** `atEnd`: the end-of-data mark was reached (final dot, BDAT LAST octets), so a final reply is due. */
@@ -26,6 +26,7 @@ export function endMessage(d: SmtpDialogue, complete: boolean, ts: number, atEnd
   const sizeBytes = message.mode === 'DATA' ? d.dot.sizeBytes : message.bdatSize;
   d.emit({
     type: 'message-end',
+    transaction: message.transaction,
     sizeBytes,
     complete: complete && !message.damaged,
     awaitsReply: atEnd,
@@ -37,10 +38,11 @@ export function endMessage(d: SmtpDialogue, complete: boolean, ts: number, atEnd
   if (d.mode === 'data' || d.mode === 'bdat') d.mode = 'lines';
 }
 
-export function startData(d: SmtpDialogue, ts: number): void {
+/** A DATA body starts; `transaction`: the DATA command's, or null for a 354 that answers no command. */
+export function startData(d: SmtpDialogue, transaction: number | null, ts: number): void {
   d.dot.reset();
   d.mode = 'data';
-  startMessage(d, 'DATA', d.tx.current, ts);
+  startMessage(d, 'DATA', transaction ?? d.tx.forMessage(), ts);
   d.setState('data', ts);
 }
 
@@ -99,7 +101,8 @@ export function bdatChunkDone(d: SmtpDialogue, ts: number): void {
   const done = d.tx.chunk as BdatChunk;
   d.tx.chunk = null;
   if (d.mode === 'bdat') d.mode = 'lines';
-  d.emit({ type: 'bdat-chunk', sizeBytes: done.size, last: done.last, tsMicros: ts });
+  const transaction = d.tx.message?.transaction ?? null;
+  d.emit({ type: 'bdat-chunk', transaction, sizeBytes: done.size, last: done.last, tsMicros: ts });
   if (done.refused) endMessage(d, false, ts);
   else if (done.last) {
     endMessage(d, true, ts, true);

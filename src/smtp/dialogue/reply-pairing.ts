@@ -101,7 +101,7 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
     else
       d.anomaly('unmatched-reply', direction, `reply ${code} with no command awaiting it`, reply.offset, ts);
     d.emit({ type: 'reply', reply, to: { kind: 'unmatched' } });
-    if (code === 354 && d.mode !== 'data' && d.mode !== 'tls') startData(d, ts);
+    if (code === 354 && d.mode !== 'data' && d.mode !== 'tls') startData(d, null, ts);
     return;
   }
   let target: ReplyTarget;
