@@ -3,10 +3,11 @@
  * commands after QUIT, unadvertised pipelining, a BDAT message cut by another command, envelope order.
  */
 
+import { clip } from '../../util/display-text.js';
 import { toSmtpVerb } from '../command-parser.js';
 import type { SmtpCommand } from '../types.js';
 import type { SmtpDialogue } from './dialogue.js';
-import { clip, firstWord, other } from './lines.js';
+import { firstWord, other } from './lines.js';
 import { endMessage } from './messages.js';
 
 /** Anomalies that look at the command against the session so far. */
@@ -20,7 +21,7 @@ export function beforeCommand(
   const dir = d.cmdDir;
   const tx = d.tx;
   if (verb === 'UNKNOWN')
-    d.anomaly('unknown-command', dir, `unknown command ${clip(verbText, 30)}`, offset, ts);
+    d.anomaly('unknown-command', dir, `unknown command ${clip(verbText, 31)}`, offset, ts);
   if (d.quitSent) d.anomalyOnce('command-after-quit', dir, `${verbText} after QUIT`, offset, ts);
   if (
     d.pipelining === false &&
@@ -104,7 +105,7 @@ export function firstClientLine(d: SmtpDialogue, text: string, offset: number, t
     d.anomalyOnce(
       'junk-before-greeting',
       d.cmdDir,
-      `client sent ${clip(JSON.stringify(text), 40)} before the server greeting, not a command`,
+      `client sent ${clip(JSON.stringify(text), 41)} before the server greeting, not a command`,
       offset,
       ts,
     );

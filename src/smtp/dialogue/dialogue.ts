@@ -24,6 +24,7 @@ import type {
   GapCause,
   StreamChunk,
 } from '../../reassembly/types.js';
+import { clip } from '../../util/display-text.js';
 import { parseBdatArgument, parseCommandLine } from '../command-parser.js';
 import { createDotDecoder, type DotDecoder } from '../dot-decoder.js';
 import { createLineSplitter, type LineEnding, type LineSplitter } from '../line-splitter.js';
@@ -45,7 +46,7 @@ import { beforeCommand, firstClientLine } from './command-checks.js';
 import { lineGap, recoveringLine } from './gap-recovery.js';
 import { HeldBytes } from './held-bytes.js';
 import { lineText } from './line-text.js';
-import { clip, other, startsLikeReply, words } from './lines.js';
+import { other, startsLikeReply, words } from './lines.js';
 import { endMessage, endOfData, onBdatOctets } from './messages.js';
 import type { DialogueMode } from './modes.js';
 import { PendingEntry, PendingQueue } from './pending-queue.js';
@@ -424,7 +425,7 @@ export class SmtpDialogue {
       return;
     }
     if (assembler.pushLine(text, offset, ts) === 'invalid')
-      this.anomaly('invalid-reply', direction, `not a reply line: ${clip(text)}`, offset, ts);
+      this.anomaly('invalid-reply', direction, `not a reply line: ${clip(text, 61)}`, offset, ts);
   }
 
   swapRoles(ts: number): void {
