@@ -137,4 +137,28 @@ describe('suricata-compare', () => {
     const seen = compareSuricata('c', [test('t', yaml)], [mailSession()]).findings;
     expect(seen.map((f) => f.agree)).toEqual([true]);
   });
+
+  it('skips a count check some of whose keys are not compared, and says so, instead of counting on the rest', () => {
+    const yaml = [
+      'checks:',
+      '  - filter:',
+      '      count: 1',
+      '      match:',
+      '        event_type: smtp',
+      '        smtp.mail_from: <alice@example.com>',
+      '        email.x_mailer: Mutt',
+      '  - filter:',
+      '      count: 1',
+      '      match:',
+      '        event_type: smtp',
+      '        smtp.mail_from: <alice@example.com>',
+    ].join('\n');
+    const r = compareSuricata('c', [test('t', yaml)], [mailSession()]);
+    expect(r.findings.map((f) => [f.check, f.agree])).toEqual([
+      ['t#2.count', true],
+      ['t.smtp-flow', true],
+    ]);
+    expect(r.skippedCounts).toEqual(['t#1 (email.x_mailer)']);
+    expect([...r.notCompared]).toEqual(['email.x_mailer']);
+  });
 });
