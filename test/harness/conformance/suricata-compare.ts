@@ -138,11 +138,15 @@ const ADDRESS_KEYS = /^(smtp\.mail_from|smtp\.rcpt_to\[\d+\]|email\.from|email\.
 const COMPARED_KEYS =
   /^(event_type|tx_id|src_ip|src_port|dest_ip|dest_port|proto|smtp\.helo|smtp\.mail_from|smtp\.rcpt_to\[\d+\]|email\.(from|to\[\d+\]|subject|message_id|date|received\[\d+\]|attachment\[\d+\]|status))$/;
 
-function normalize(key: string, value: YamlValue | EventValue): string {
+/**
+ * A value as compared. `unfolded`: rule `suricata-received-unfold` (Received values without any white space).
+ */
+function normalize(key: string, value: YamlValue | EventValue, unfolded = false): string {
   const text = String(value);
   if (ADDRESS_KEYS.test(key)) return bareAddress(text);
   if (key.startsWith('email.attachment[')) return text.slice(0, SURICATA_FILENAME_MAX);
-  if (key.startsWith('email.received[')) return text.replace(/\s+/g, ' ').trim();
+  if (key.startsWith('email.received['))
+    return unfolded ? text.replace(/\s+/g, '') : text.replace(/\s+/g, ' ').trim();
   return text;
 }
 
@@ -205,6 +209,7 @@ function criteriaOf(
   match: { readonly [key: string]: YamlValue },
   transactionKeysOnly: boolean,
   notCompared: Set<string>,
+  unfolded = false,
 ): Criteria {
   const wanted: [string, string][] = [];
   const present: string[] = [];
@@ -228,7 +233,7 @@ function criteriaOf(
       skipped.push(key);
       continue;
     }
-    wanted.push([key, normalize(key, value)]);
+    wanted.push([key, normalize(key, value, unfolded)]);
   }
   const label = wanted
     .map(([k, v]) => `${k}=${v}`)
@@ -239,9 +244,9 @@ function criteriaOf(
   return { wanted, present, absent, label: `{${label.join(', ')}}`, skipped };
 }
 
-function matches(e: SuricataLikeEvent, c: Criteria): boolean {
+function matches(e: SuricataLikeEvent, c: Criteria, unfolded = false): boolean {
   return (
-    c.wanted.every(([k, v]) => e.has(k) && normalize(k, e.get(k) ?? null) === v) &&
+    c.wanted.every(([k, v]) => e.has(k) && normalize(k, e.get(k) ?? null, unfolded) === v) &&
     c.present.every((k) => hasEventKey(e, k)) &&
     c.absent.every((k) => !hasEventKey(e, k))
   );
@@ -262,7 +267,10 @@ export function firewallBlocked(checks: readonly YamlValue[]): boolean {
 export const SURICATA_RULES = {
   firewallBlocked: 'suricata-firewall-blocked',
   filenameCut: 'suricata-filename-255',
+  receivedUnfold: 'suricata-received-unfold',
 } as const;
+
+const hasReceived = (c: Criteria): boolean => c.wanted.some(([k]) => k.startsWith('email.received['));
 
 export function compareSuricata(
   capture: string,
@@ -310,7 +318,12 @@ export function compareSuricata(
           return;
         }
         const count = events.filter((e) => matches(e, c)).length;
-        const agree = count === expected;
+        const unfoldedAgree =
+          count !== expected &&
+          hasReceived(c) &&
+          events.filter((e) => matches(e, criteriaOf(match, false, notCompared, true), true)).length ===
+            expected;
+        const agree = count === expected || unfoldedAgree;
         const ruled = !agree && blocked && count > expected;
         const cut = longNames && c.wanted.some(([k]) => k.startsWith('email.attachment['));
         findings.push({
@@ -320,9 +333,11 @@ export function compareSuricata(
           agree: agree || ruled,
           ...(ruled
             ? { rule: SURICATA_RULES.firewallBlocked }
-            : cut && agree
-              ? { rule: SURICATA_RULES.filenameCut }
-              : {}),
+            : unfoldedAgree
+              ? { rule: SURICATA_RULES.receivedUnfold }
+              : cut && agree
+                ? { rule: SURICATA_RULES.filenameCut }
+                : {}),
         });
         return;
       }
@@ -332,7 +347,12 @@ export function compareSuricata(
       if (expected === 0) return;
       const c = criteriaOf(match, true, notCompared);
       if (c.wanted.length + c.present.length + c.absent.length === 0) return;
-      const some = events.some((e) => matches(e, c));
+      const strict = events.some((e) => matches(e, c));
+      const unfolded =
+        !strict &&
+        hasReceived(c) &&
+        events.some((e) => matches(e, criteriaOf(match, true, notCompared, true), true));
+      const some = strict || unfolded;
       const cut = longNames && c.wanted.some(([k]) => k.startsWith('email.attachment['));
       findings.push({
         ...finding(
@@ -342,7 +362,11 @@ export function compareSuricata(
           `${some ? 'present' : 'absent'} ${c.label}`,
           `present ${c.label}`,
         ),
-        ...(some && cut ? { rule: SURICATA_RULES.filenameCut } : {}),
+        ...(unfolded
+          ? { rule: SURICATA_RULES.receivedUnfold }
+          : some && cut
+            ? { rule: SURICATA_RULES.filenameCut }
+            : {}),
       });
     });
     if (evidence.length > 0)
