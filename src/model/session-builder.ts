@@ -234,6 +234,11 @@ export function createSessionBuilder(
   let anomaliesDropped = 0;
   let pendingReplies = 0;
   let quitSent = false;
+  /**
+   * The latest client line was read inside TLS: a message body, and so its END-OF-DATA row, travelled as the DATA
+   * command before it did (TLS cannot start inside a message).
+   */
+  let clientEncrypted = false;
   let quitAnswered = false;
   /** A 354 that answered no command: the DATA reply of the message the decoder starts right after it. */
   let unmatched354: ReplyRecord | null = null;
@@ -361,6 +366,7 @@ export function createSessionBuilder(
     touch(command.tsMicros);
     commandsSeen++;
     unmatched354 = null;
+    clientEncrypted = command.encrypted;
     // Sent while earlier commands, or a final dot, still awaited replies (QUIT or MAIL behind the dot, RFC 2920).
     const pipelined = command.kind === 'command' && (pendingReplies > 0 || awaitingFinal.size > 0);
     if (command.kind === 'command') pendingReplies++;
@@ -628,7 +634,7 @@ export function createSessionBuilder(
     reply: null,
     transaction: t?.depth ?? null,
     pipelined: false,
-    encrypted: false,
+    encrypted: clientEncrypted,
   });
 
   /** The BDAT command row that carries this transaction's LAST chunk (the latest BDAT row of the transaction). */
