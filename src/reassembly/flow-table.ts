@@ -29,27 +29,9 @@ function hashEndpoint(w0: number, w1: number, w2: number, w3: number, port: numb
   return mix32(step(step(step(step(Math.imul(port + 0x9e3779b9, 0xcc9e2d51), w0), w1), w2), w3));
 }
 
-function readWord(b: Uint8Array, o: number): number {
+/** The big-endian 32-bit word at `o` as an int32. */
+export function readWord(b: Uint8Array, o: number): number {
   return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
-}
-
-/** An address as four int32 words (IPv4: the address, then zeros). */
-export interface AddressWords {
-  readonly w0: number;
-  readonly w1: number;
-  readonly w2: number;
-  readonly w3: number;
-}
-
-/** Reads the address at `offset` as words; used once per new connection. */
-export function addressWords(buffer: Uint8Array, offset: number, ipVersion: 4 | 6): AddressWords {
-  if (ipVersion === 4) return { w0: readWord(buffer, offset), w1: 0, w2: 0, w3: 0 };
-  return {
-    w0: readWord(buffer, offset),
-    w1: readWord(buffer, offset + 4),
-    w2: readWord(buffer, offset + 8),
-    w3: readWord(buffer, offset + 12),
-  };
 }
 
 /** Symmetric hash of a segment's two endpoints (either direction gives the same value), as a small integer. */

@@ -21,11 +21,12 @@ function connection(hash: number, id: string, src: string, srcPort: number, dst:
     id,
     a.length === 4 ? 4 : 6,
     a,
+    0,
     srcPort,
     parseAddress(dst),
+    0,
     dstPort,
-    new HalfStream(counters, 1000, 0),
-    new HalfStream(counters, 1000, 0),
+    () => new HalfStream(counters, 1000, 0),
     0,
   );
 }
