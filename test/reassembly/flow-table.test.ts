@@ -109,4 +109,32 @@ describe('flow-table', () => {
     table.clear();
     expect([table.openHead, table.closedHead, table.openCount]).toEqual([null, null, 0]);
   });
+
+  it('finds every connection while the bucket array grows and after removals', () => {
+    const table = new FlowTable();
+    const endpoints = (n: number) => ({ src: `10.${(n >> 8) & 255}.${n & 255}.1`, port: 1024 + (n % 7) });
+    const conns: Connection[] = [];
+    // 5000 connections: the table starts with 1024 buckets and doubles three times on the way.
+    for (let n = 0; n < 5000; n++) {
+      const { src, port } = endpoints(n);
+      const conn = connection(
+        hashSegment(segment(src, port, '192.0.2.25', 25)),
+        `C${n}`,
+        src,
+        port,
+        '192.0.2.25',
+        25,
+      );
+      table.insert(conn);
+      conns.push(conn);
+    }
+    const find = (n: number) => {
+      const { src, port } = endpoints(n);
+      return table.lookup(segment('192.0.2.25', 25, src, port));
+    };
+    for (let n = 0; n < 5000; n++) expect(find(n)).toBe(conns[n]);
+    for (let n = 0; n < 5000; n += 2) table.remove(conns[n]!);
+    for (let n = 0; n < 5000; n++) expect(find(n)).toBe(n % 2 === 0 ? null : conns[n]);
+    expect(table.openCount).toBe(2500);
+  });
 });
