@@ -27,6 +27,8 @@ export const SYSTEM_TESTS: readonly string[] = [
   'test/package.test.ts',
   // Long: reads a capture with every read buffer size down to one byte per read.
   'test/capture/open-file.test.ts',
+  // Long: sinks that wait on real timers for each of thousands of sessions (back-pressure).
+  'test/pipeline/backpressure.test.ts',
   // Other programs as oracles or peers: tshark, mkfifo, a child node process, a TCP server, openssl.
   'test/decode/captures.test.ts',
   'test/decode/frames.test.ts',

@@ -5,6 +5,7 @@
  */
 
 import { ATTEMPT_FATES, TOP_ADDRESSES } from '../model/connection-attempt.js';
+import { addressDomain } from '../model/session-queries.js';
 import type { RunSummary, Sink } from '../model/sink.js';
 import { tlsDecryptionCount, tlsDecryptionOf } from '../model/tls-decryption.js';
 import type { ReasonClass, RecipientDisposition, SmtpSession } from '../model/types.js';
@@ -48,17 +49,6 @@ function countOutcome(o: Outcomes, disposition: RecipientDisposition): void {
   else if (disposition.startsWith('deferred')) o.deferred++;
   else if (disposition.startsWith('rejected')) o.rejected++;
   else o.other++;
-}
-
-/** The domain of a recipient address (lower case), or "(no domain)". */
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at === -1
-    ? '(no domain)'
-    : address
-        .slice(at + 1)
-        .replace(/>$/, '')
-        .toLowerCase();
 }
 
 /** What a server announced: the union of its sessions' EHLO keywords, said as such. */
@@ -206,7 +196,7 @@ export function createSummaryAggregator(
         recipients++;
         increment(dispositions, r.disposition);
         if (server !== undefined) countOutcome(server.outcomes, r.disposition);
-        const domain = domainOf(r.address);
+        const domain = addressDomain(r.address) ?? '(no domain)';
         const key = domains.has(domain) || domains.size < MAX_KEYS ? domain : '(other)';
         let perDomain = domains.get(key);
         if (perDomain === undefined) {

@@ -22,6 +22,7 @@ import type {
   GapCause,
   StreamChunk,
 } from '../../reassembly/types.js';
+import { clip } from '../../util/display-text.js';
 import { decodeBase64Text, exposesSecret, extractAuthCredentials } from '../auth-credentials.js';
 import { parseBdatArgument, parseCommandLine, toSmtpVerb } from '../command-parser.js';
 import { createDotDecoder, type DotDecoder } from '../dot-decoder.js';
@@ -41,7 +42,7 @@ import type {
 } from '../types.js';
 import { AuthExchange, couldBeAuthResponse, expectedAuthResponses } from './auth-exchange.js';
 import { HeldBytes } from './held-bytes.js';
-import { clip, firstWord, latin1, other, startsLikeReply, words } from './lines.js';
+import { firstWord, latin1, other, startsLikeReply, words } from './lines.js';
 import { looksLikeCommand } from './looks-like-command.js';
 import type { DialogueMode } from './modes.js';
 import { canAnswer, PendingEntry, PendingQueue } from './pending-queue.js';
@@ -805,7 +806,7 @@ export class SmtpDialogue {
         this.anomalyOnce(
           'junk-before-greeting',
           cmdDir,
-          `client sent ${clip(JSON.stringify(text), 40)} before the server greeting, not a command`,
+          `client sent ${clip(JSON.stringify(text), 41)} before the server greeting, not a command`,
           offset,
           ts,
         );
@@ -911,7 +912,7 @@ export class SmtpDialogue {
     const dir = this.cmdDir;
     const tx = this.tx;
     if (verb === 'UNKNOWN')
-      this.anomaly('unknown-command', dir, `unknown command ${clip(verbText, 30)}`, offset, ts);
+      this.anomaly('unknown-command', dir, `unknown command ${clip(verbText, 31)}`, offset, ts);
     if (this.quitSent) this.anomalyOnce('command-after-quit', dir, `${verbText} after QUIT`, offset, ts);
     if (
       this.pipelining === false &&
@@ -998,7 +999,7 @@ export class SmtpDialogue {
       return;
     }
     if (assembler.pushLine(text, offset, ts) === 'invalid')
-      this.anomaly('invalid-reply', direction, `not a reply line: ${clip(text)}`, offset, ts);
+      this.anomaly('invalid-reply', direction, `not a reply line: ${clip(text, 61)}`, offset, ts);
   }
 
   private afterGapAnywhere(): boolean {

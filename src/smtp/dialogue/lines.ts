@@ -14,10 +14,6 @@ export function other(direction: Direction): Direction {
   return direction === 'c2s' ? 's2c' : 'c2s';
 }
 
-export function clip(text: string, length = 60): string {
-  return text.length > length ? `${text.slice(0, length)}…` : text;
-}
-
 /** `^[0-9]{3}([ \t-]|$)`: the line starts like a reply. */
 export function startsLikeReply(text: string): boolean {
   if (text.length < 3) return false;
