@@ -23,6 +23,26 @@ function writeWord(bytes: Uint8Array, offset: number, word: number): void {
   bytes[offset + 3] = word & 0xff;
 }
 
+/**
+ * Text of recently formatted IPv4 addresses, direct-mapped by a hash of the address (a slot keeps the latest
+ * address that fell in it): the same servers and clients come back connection after connection, and a flood
+ * from a few sources costs no new string per connection. Bounded: {@link IPV4_TEXT_SLOTS} strings.
+ */
+const IPV4_TEXT_SLOTS = 1024;
+const ipv4TextWords = new Int32Array(IPV4_TEXT_SLOTS);
+const ipv4Texts: (string | null)[] = new Array<string | null>(IPV4_TEXT_SLOTS).fill(null);
+
+/** Dotted-quad text of an IPv4 address given as an int32 word. */
+function ipv4Text(word: number): string {
+  const slot = (Math.imul(word, 0x9e3779b1) >>> 22) & (IPV4_TEXT_SLOTS - 1);
+  const cached = ipv4Texts[slot];
+  if (cached !== null && cached !== undefined && ipv4TextWords[slot] === word) return cached;
+  const text = `${word >>> 24}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`;
+  ipv4TextWords[slot] = word;
+  ipv4Texts[slot] = text;
+  return text;
+}
+
 export type ConnectionState = 'pending' | 'open' | 'ignored' | 'closed';
 
 export class Connection {
@@ -98,7 +118,7 @@ export class Connection {
   /** The text of side A's (`sideA`) or side B's address. */
   addressText(sideA: boolean): string {
     const w0 = sideA ? this.a0 : this.b0;
-    if (this.ipVersion === 4) return `${w0 >>> 24}.${(w0 >>> 16) & 0xff}.${(w0 >>> 8) & 0xff}.${w0 & 0xff}`;
+    if (this.ipVersion === 4) return ipv4Text(w0);
     const bytes = ADDRESS_SCRATCH;
     writeWord(bytes, 0, w0);
     writeWord(bytes, 4, sideA ? this.a1 : this.b1);

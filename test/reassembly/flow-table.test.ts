@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formatAddress } from '../../src/decode/address.js';
 import type { TcpSegment } from '../../src/decode/types.js';
 import { Connection } from '../../src/reassembly/connection.js';
 import { FlowTable, hashSegment } from '../../src/reassembly/flow-table.js';
@@ -136,5 +137,24 @@ describe('flow-table', () => {
     for (let n = 0; n < 5000; n += 2) table.remove(conns[n]!);
     for (let n = 0; n < 5000; n++) expect(find(n)).toBe(n % 2 === 0 ? null : conns[n]);
     expect(table.openCount).toBe(2500);
+  });
+
+  it('writes address text as formatAddress does, for any address, IPv4 twice in a row (cached) and IPv6', () => {
+    const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
+    const v6 = fc
+      .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+      .map((groups) => groups.map((g) => g.toString(16)).join(':'));
+    fc.assert(
+      fc.property(fc.oneof(fc.tuple(v4, v4), fc.tuple(v6, v6)), ([x, y]) => {
+        const conn = connection(0, 'C1', x, 1, y, 2);
+        const a = parseAddress(x);
+        const b = parseAddress(y);
+        const version = a.length === 4 ? 4 : 6;
+        for (let i = 0; i < 2; i++) {
+          expect(conn.addressText(true)).toBe(formatAddress(a, 0, version));
+          expect(conn.addressText(false)).toBe(formatAddress(b, 0, version));
+        }
+      }),
+    );
   });
 });
