@@ -9,6 +9,8 @@
  *   --attempts N       connection attempts: N bare SYNs to port 25 (the adversarial generator's flood, default
  *                      300000; 0 leaves them out), analysed with the summary, in the child and as a whole process
  *   --runs N           timed runs per figure, the median is reported (default 3)
+ *   --modes A,B,...    the main table's rows (default all: read, walk, reassemble, full, csv, ndjson, threads,
+ *                      csv-threads, files-threads); the targets need read, walk, reassemble, full and csv
  *   --tshark           include tshark (the default when it is installed)
  *   --no-tshark        leave tshark out
  *   --tshark-max-mb N  tshark reads at most this much of the capture (default 100, with --corpus the whole
@@ -40,13 +42,14 @@ import {
   TSHARK_ARGS,
 } from './child-runner.js';
 import { buildCorpus, type Corpus, type CorpusSpec, removeCorpus } from './corpus.js';
-import type { MeasureMode, Measurement } from './measure.js';
+import { MEASURE_MODES, type MeasureMode, type Measurement } from './measure.js';
 
 interface Options {
   sizeMb: number;
   corpus: string | null;
   withCorpus: string | null;
   attempts: number;
+  modes: MeasureMode[];
   runs: number;
   tshark: boolean | null;
   /** null: 100 MB for a generated corpus, the whole file with --corpus. */
@@ -68,6 +71,7 @@ function parseOptions(argv: readonly string[]): Options {
     corpus: null,
     withCorpus: null,
     attempts: 300_000,
+    modes: [...MEASURE_MODES],
     runs: 3,
     tshark: null,
     tsharkMaxMb: null,
@@ -88,7 +92,12 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--corpus') o.corpus = resolve(value());
     else if (arg === '--with-corpus') o.withCorpus = resolve(value());
     else if (arg === '--attempts') o.attempts = Number(value());
-    else if (arg === '--runs') o.runs = Number(value());
+    else if (arg === '--modes') {
+      const modes = value().split(',');
+      const unknown = modes.filter((m) => !(MEASURE_MODES as readonly string[]).includes(m));
+      if (unknown.length > 0) throw new Error(`unknown mode ${unknown.join(', ')}`);
+      o.modes = modes as MeasureMode[];
+    } else if (arg === '--runs') o.runs = Number(value());
     else if (arg === '--tshark') o.tshark = true;
     else if (arg === '--no-tshark') o.tshark = false;
     else if (arg === '--tshark-max-mb') o.tsharkMaxMb = Number(value());
@@ -456,15 +465,7 @@ async function main(): Promise<void> {
       if (!isCorpus) runTsharkMeasurement(tshark.exe, tshark.path);
     }
     log(`measuring ${description}`);
-    const figures = measureFiles(
-      files,
-      ['read', 'walk', 'reassemble', 'full', 'csv', 'ndjson', 'threads', 'csv-threads', 'files-threads'],
-      options.runs,
-      tshark,
-      tsharkRuns,
-      outDir,
-      log,
-    );
+    const figures = measureFiles(files, options.modes, options.runs, tshark, tsharkRuns, outDir, log);
     const text =
       `Command: \`${command}\`. Machine: ${machine()}. Input: ${description}. ` +
       `Median of ${options.runs} runs per figure${tsharkRuns === options.runs ? '' : ` (tshark: ${tsharkRuns})`}, each in its own child process, the runs of all rows interleaved.\n\n` +
