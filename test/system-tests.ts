@@ -44,6 +44,8 @@ export const SYSTEM_TESTS: readonly string[] = [
   // tcpdump and tshark as oracles for the -f filter and the selected packets.
   'test/query/bpf.test.ts',
   'test/query/selection.test.ts',
+  // Headless Chromium loading the HTML report.
+  'test/text/html-chromium.test.ts',
 ];
 
 /** The vitest include globs of the system project. */

@@ -274,13 +274,14 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
   let sinks: Sink[] = [...outputs.sinks, summary];
   const live = readsLive(options);
   const say = outputs.usesStdout ? io.stderr : io.stdout;
+  // A run that may never end says what it listens to, then one line per session as it ends (as tcpdump does);
+  // said once a signal would stop it cleanly, so the line also tells that Ctrl-C is safe.
+  let listening: string | null = null;
   if (live && !wantsTui) {
-    // A run that may never end says what it listens to, then one line per session as it ends (as tcpdump does).
-    io.stderr(
+    listening =
       options.live === null
         ? `smtpscope: reading ${options.inputs.map((p) => (p === '-' ? 'standard input' : p)).join(', ')}; one line per session as it ends\n`
-        : `smtpscope: listening on ${options.live.device} (filter ${options.live.filter}); one line per session as it ends\n`,
-    );
+        : `smtpscope: listening on ${options.live.device} (filter ${options.live.filter}); one line per session as it ends\n`;
     sinks.push(createSessionLineSink(say));
   }
   // --where / --since / --until: only the selected sessions reach the outputs; -w with a capture file keeps their
@@ -301,20 +302,28 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
       ),
     ];
   }
-  // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md).
+  const dashboard = wantsTui
+    ? (await import('../dashboard/app.js')).createDashboard({
+        live,
+        title: options.live?.device ?? options.inputs.join(' '),
+        inputBytes: live ? null : inputFileBytes(inputs),
+        utc: options.utc,
+        joined: options.maillogs.length > 0,
+      })
+    : null;
+  // --maillog: the join with the MTA logs runs in front of every sink (docs/MAILLOG.md). The dashboard gets
+  // each session as it closes and again once joined (live, the join waits for the log lines), with its fates.
+  const notes: string[] = [];
   if (options.maillogs.length > 0) {
     const { openMaillogs, maillogJoinSink } = await import('../maillog/open-maillogs.js');
     const logs = await openMaillogs(options.maillogs, live);
-    sinks = [maillogJoinSink(logs, sinks, live, (note) => io.stderr(`smtpscope: ${note}\n`))];
+    const joined = dashboard === null ? sinks : [...sinks, dashboard.joinedSink];
+    // The dashboard owns the terminal: its note is told once the screen is restored.
+    const note = (text: string): void =>
+      dashboard === null ? io.stderr(`smtpscope: ${text}\n`) : void notes.push(text);
+    sinks = [maillogJoinSink(logs, joined, live, note)];
   }
-  if (wantsTui) {
-    const { createDashboard } = await import('../dashboard/app.js');
-    const dashboard = createDashboard({
-      live,
-      title: options.live?.device ?? options.inputs.join(' '),
-      inputBytes: live ? null : inputFileBytes(inputs),
-      utc: options.utc,
-    });
+  if (dashboard !== null) {
     let final: RunSummary | null = null;
     const keep: Sink = {
       name: 'final-summary',
@@ -325,6 +334,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     };
     const analyzer = createAnalyzer(config, [...sinks, keep, dashboard.sink]);
     const code = await dashboard.run(analyzer);
+    for (const text of notes) io.stderr(`smtpscope: ${text}\n`);
     // Leaving a live dashboard leaves the summary of what it saw on the terminal.
     const shown = final as RunSummary | null;
     if (live && shown !== null) io.stdout(summary.format(shown, { width: io.columns ?? null }));
@@ -339,6 +349,7 @@ async function runAnalyze(options: CliOptions, io: CliIo): Promise<number> {
     options.threads === null ? {} : { workers: options.threads, shards: options.threads },
   );
   const restoreSignals = handleSignals(() => analyzer.stop(), io);
+  if (listening !== null) io.stderr(listening);
   try {
     const result = await analyzer.run();
     const first = inputs[0];

@@ -172,6 +172,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'sessions (default) or recipients: one NDJSON document per RCPT with its context',
   },
   {
+    name: 'html',
+    type: 'string',
+    arg: 'FILE',
+    group: 'output',
+    commands: ANALYZE,
+    complete: 'file',
+    help: 'one self-contained HTML report: figures, charts, failures, transcripts (docs/REPORT.md)',
+  },
+  {
     name: 'zeek',
     type: 'string',
     arg: 'DIR',
@@ -505,6 +514,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'message bytes kept per message',
   },
   {
+    name: 'html-max-sessions',
+    type: 'string',
+    arg: 'N',
+    group: 'limits',
+    commands: ANALYZE,
+    help: 'sessions whose transcript the --html report keeps (default 1000)',
+  },
+  {
     name: 'max-header-kb',
     type: 'string',
     arg: 'KB',
@@ -777,6 +794,10 @@ export interface CliOptions {
   readonly jsonLevel: 'sessions' | 'recipients';
   /** Folder for Zeek-format smtp.log and conn.log (--zeek). */
   readonly zeekDir: string | null;
+  /** The HTML report's path (--html; docs/REPORT.md). */
+  readonly html: string | null;
+  /** Sessions whose transcript the HTML report keeps (--html-max-sessions); null: the default. */
+  readonly htmlMaxSessions: number | null;
   /** --where, --since, --until; null when none is given (docs/FILTERS.md). */
   readonly selection: SessionSelection | null;
   /** -f on capture files: the pcap-filter subset of query/bpf.ts (checked here); null without -f or when live. */
@@ -1000,6 +1021,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
     maillogs: strings('maillog'),
     jsonLevel: jsonLevel(str('json-level')),
     zeekDir: str('zeek') ?? null,
+    html: str('html') ?? null,
+    htmlMaxSessions: positiveInt('html-max-sessions', str('html-max-sessions'), { allowZero: true }),
     selection: selectionOf(str('where'), str('since'), str('until')),
     fileFilter: device === null ? fileFilterOf(str('filter')) : null,
   };

@@ -64,6 +64,7 @@ export function checkOutputTargets(options: CliOptions): void {
     ['--csv-transactions', options.csvTransactions],
     ['--csv-recipients', options.csvRecipients],
     ['--csv-commands', options.csvCommands],
+    ['--html', options.html],
   ]
     .filter(([, target]) => target === '-')
     .map(([flag]) => flag);
@@ -99,6 +100,7 @@ export function checkOutputTargets(options: CliOptions): void {
     options.csvCommands,
     options.clickhouse.spillFile,
     options.writeFile,
+    options.html,
   ];
   // The --csv and --extract folders are created with their parents: a file beside them has its folder then.
   const created = [options.csvDir, options.extractDir]
@@ -174,6 +176,15 @@ export async function buildOutputSinks(
     const { createZeekSink } = await import('../report/zeek-sink.js');
     sinks.push(createZeekSink({ dir: options.zeekDir, append }));
   }
+  if (options.html !== null) {
+    const { createHtmlSink } = await import('../text/html-sink.js');
+    sinks.push(
+      createHtmlSink({
+        path: options.html,
+        ...(options.htmlMaxSessions === null ? {} : { maxSessions: options.htmlMaxSessions }),
+      }),
+    );
+  }
   let bodyListener: MessageBodyListener | undefined;
   if (options.extractDir !== null) {
     const extract = createExtractSink({
@@ -198,7 +209,7 @@ export async function buildOutputSinks(
       }),
     );
   }
-  const usesStdout = options.json === '-' || csvTargets.includes('-');
+  const usesStdout = options.json === '-' || options.html === '-' || csvTargets.includes('-');
   return { sinks, ...(bodyListener === undefined ? {} : { bodyListener }), usesStdout, captureFiles };
 }
 

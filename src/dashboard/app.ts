@@ -19,7 +19,8 @@ import type { Analyzer } from '../pipeline/analyzer.js';
 import { parseFilter } from '../query/filter.js';
 import { createCsvSink } from '../report/csv-sink.js';
 import { createQuitControl } from './quit-control.js';
-import { createSessionWindow, LIVE_WINDOW, OFFLINE_WINDOW } from './session-window.js';
+import { createSessionWindow, LIVE_WINDOW, OFFLINE_WINDOW, windowFeeds } from './session-window.js';
+import { activate, clickAnomaly, moveAnomalyCursor, pressSort, reverseSort, sortBy } from './ui-actions.js';
 import {
   type ClosedView,
   createViewMemo,
@@ -29,7 +30,6 @@ import {
   PANEL_ORDER,
   type RunView,
   type ScrollPanel,
-  SORT_ORDER,
   toDashboardModel,
   type UiState,
 } from './view-model.js';
@@ -53,10 +53,18 @@ export interface DashboardOptions {
   readonly inputBytes?: number | null;
   /** Times in UTC (--utc); default: local time, the zone named in the sessions label. */
   readonly utc?: boolean;
+  /** Sessions also come through `joinedSink` after the --maillog join (see there). */
+  readonly joined?: boolean;
 }
 
 export interface Dashboard {
+  /** Sessions as they close. */
   readonly sink: Sink;
+  /**
+   * The same sessions after the --maillog join (with the recipients' fates): each takes the place of its copy
+   * from `sink`, or is kept when it comes first (capture files: the join hands it on at once).
+   */
+  readonly joinedSink: Sink;
   run(analyzer: Analyzer): Promise<number>;
 }
 
@@ -89,15 +97,15 @@ function exportStamp(now: Date): string {
 export function createDashboard(options: DashboardOptions): Dashboard {
   const window = createSessionWindow(options.windowLimit ?? (options.live ? LIVE_WINDOW : OFFLINE_WINDOW));
   let summary: RunSummary | null = null;
+  const feeds = windowFeeds(window, options.joined === true);
   const sink: Sink = {
     name: 'dashboard',
-    sessionClosed(session) {
-      window.push(session);
-    },
+    sessionClosed: feeds.closed,
     async close(s) {
       summary = s;
     },
   };
+  const joinedSink: Sink = { name: 'dashboard-joined', sessionClosed: feeds.joined, async close() {} };
 
   async function run(analyzer: Analyzer): Promise<number> {
     const startedMs = Date.now();
@@ -134,9 +142,14 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         if (ui.detailOpen || ui.helpOpen) return;
         const id = model?.orderedIds[index];
         if (id === undefined) return;
-        if (id === model?.orderedIds[model.selectedIndex] && ui.focus === 'sessions')
-          ui = { ...ui, detailOpen: true, detailScroll: 0 };
+        if (id === model?.orderedIds[model.selectedIndex] && ui.focus === 'sessions' && model !== null)
+          ui = activate(ui, model);
         else ui = { ...ui, selectedId: id, focus: 'sessions' };
+        draw();
+      },
+      onClickTitle(sort) {
+        if (ui.detailOpen || ui.helpOpen) return;
+        ui = sortBy(ui, sort);
         draw();
       },
       onWheel(delta) {
@@ -161,12 +174,16 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       anomalies,
     };
     for (const [id, panel] of Object.entries(panels) as [ScrollPanel, ReturnType<typeof createTextPanel>][]) {
-      panel.element.on('click', () => {
-        ui = { ...ui, focus: id };
+      panel.element.on('click', (data: blessed.Widgets.Events.IMouseEventArg) => {
+        if (ui.detailOpen || ui.helpOpen) return;
+        // The anomaly log: a click puts its cursor on the entry, a click on the cursor opens its session.
+        if (id === 'anomalies' && model !== null)
+          ui = clickAnomaly(ui, model, data.y - (panel.element.atop as number) - 1);
+        else ui = { ...ui, focus: id };
         draw();
       });
-      panel.element.on('wheeldown', () => scrollPanel(id, 1));
-      panel.element.on('wheelup', () => scrollPanel(id, -1));
+      panel.element.on('wheeldown', () => (id === 'anomalies' ? moveAnomalies(1) : scrollPanel(id, 1)));
+      panel.element.on('wheelup', () => (id === 'anomalies' ? moveAnomalies(-1) : scrollPanel(id, -1)));
     }
     detail.element.on('wheeldown', () => scrollDetail(3));
     detail.element.on('wheelup', () => scrollDetail(-3));
@@ -262,6 +279,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       draw();
     }
 
+    function moveAnomalies(delta: number): void {
+      if (model === null || ui.detailOpen || ui.helpOpen) return;
+      ui = moveAnomalyCursor({ ...ui, focus: 'anomalies' }, model, delta);
+      draw();
+    }
+
     function scrollDetail(delta: number): void {
       const d = model?.detail;
       if (d === null || d === undefined) return;
@@ -285,7 +308,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       if (ui.focus === 'sessions') {
         moveSelection(delta);
         draw();
-      } else scrollPanel(ui.focus, delta);
+      } else if (ui.focus === 'anomalies') moveAnomalies(delta);
+      else scrollPanel(ui.focus, delta);
     }
 
     async function exportView(): Promise<void> {
@@ -372,19 +396,13 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     screen.key(['home', 'g'], () => move(-Number.MAX_SAFE_INTEGER));
     screen.key(['end', 'S-g'], () => move(Number.MAX_SAFE_INTEGER));
     screen.key(['enter'], () => {
-      if (ui.helpOpen || ui.detailOpen || model?.view !== 'dashboard' || model.selectedIndex < 0) return;
-      ui = {
-        ...ui,
-        focus: 'sessions',
-        detailOpen: true,
-        detailScroll: 0,
-        selectedId: model.orderedIds[model.selectedIndex] ?? null,
-      };
+      if (model === null) return;
+      ui = activate(ui, model);
       draw();
     });
     screen.key(['escape'], () => {
       if (ui.helpOpen) ui = { ...ui, helpOpen: false };
-      else if (ui.detailOpen) ui = { ...ui, detailOpen: false };
+      else if (ui.detailOpen) ui = { ...ui, detailOpen: false, detailSessionId: null };
       else ui = { ...ui, message: null };
       draw();
     });
@@ -401,16 +419,21 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       draw();
     });
     screen.key(['s'], () => {
-      ui = { ...ui, sort: SORT_ORDER[(SORT_ORDER.indexOf(ui.sort) + 1) % SORT_ORDER.length] ?? 'time' };
+      if (ui.detailOpen || ui.helpOpen) return;
+      ui = pressSort(ui);
       draw();
     });
     screen.key(['S-s'], () => {
-      ui = { ...ui, sortReverse: !ui.sortReverse };
+      if (ui.detailOpen || ui.helpOpen) return;
+      ui = reverseSort(ui);
       draw();
     });
     screen.key(['b'], () => {
-      ui = { ...ui, bounceOnly: !ui.bounceOnly, sessionsTop: 0 };
-      setMessage(ui.bounceOnly ? 'bounce view: sessions with failures only (b again: all)' : 'all sessions');
+      // The selection is a session in one view and a failure row in the other: the bounce view starts at its
+      // top; back in the sessions, the session of the failure row selected stays selected.
+      const session = model === null ? null : (model.rowSessionIds[model.selectedIndex] ?? null);
+      ui = { ...ui, bounceOnly: !ui.bounceOnly, sessionsTop: 0, selectedId: ui.bounceOnly ? session : null };
+      setMessage(ui.bounceOnly ? 'bounce view: failures and DSNs (b again: sessions)' : 'all sessions');
       draw();
     });
     screen.key(['p'], () => {
@@ -453,7 +476,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     return await result;
   }
 
-  return { sink, run };
+  return { sink, joinedSink, run };
 }
 
 /**

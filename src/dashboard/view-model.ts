@@ -9,17 +9,36 @@
  * number of sessions beyond one filter-and-sort, which the optional memo skips when nothing changed.
  */
 
+import { formatSessionLog } from '../maillog/log-transcript.js';
+import { describeFate, isLaterFailure, recipientFateOf } from '../maillog/session-log.js';
 import type { RunStats } from '../model/sink.js';
 import { tlsDecryptionOf, tlsDecryptionOutcome, tlsDecryptionText } from '../model/tls-decryption.js';
 import type { ReasonClass, SmtpSession } from '../model/types.js';
 import { type Filter, matchesFilter } from '../query/filter.js';
 import { factsOf, type SessionOutcome } from '../query/session-facts.js';
+import type { Severity } from '../report/bounce-failures.js';
+import { createBounceTally } from '../report/bounce-report.js';
 import { enhancedMeaning } from '../report/failure-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from '../text/format.js';
 import { dialogueHidden, endDescription } from '../text/session-end.js';
 import { type TranscriptLine, transcriptLines } from '../text/transcript.js';
 import { clip, displayWidth, fitCell, wrap } from '../util/display-text.js';
+import {
+  BOUNCE_TABLE,
+  type BounceColumnId,
+  type BounceRow,
+  bounceCells,
+  collectBounceRows,
+} from './bounce-rows.js';
 import { computeLayout, type Rect } from './layout.js';
+import {
+  type ColumnSpec,
+  type ColumnWidths,
+  columnSpans,
+  fitTable,
+  formatTableRow,
+  type TableSpec,
+} from './table-columns.js';
 
 export type Tone = 'normal' | 'dim' | 'good' | 'warn' | 'bad' | 'accent' | 'heading';
 
@@ -46,12 +65,20 @@ export interface UiState {
   /** First session row shown (kept so the table does not jump while moving). */
   readonly sessionsTop: number;
   readonly sort: SortKey;
-  /** The sort reversed (S): newest first for time, most last for failures and size, Z to A for server. */
+  /**
+   * The sort reversed (a second `s`, or S): newest first for time, most last for failures and size, Z to A for
+   * server.
+   */
   readonly sortReverse: boolean;
   readonly filter: Filter;
+  /** The bounce view (b): the table lists failures and DSN recipients, not sessions. */
   readonly bounceOnly: boolean;
   readonly paused: boolean;
   readonly detailOpen: boolean;
+  /** The session whose detail is open; null: the one of the selected row. */
+  readonly detailSessionId: string | null;
+  /** The anomaly log's cursor (shown while the log has the focus): an index; Infinity follows the newest. */
+  readonly anomalyCursor: number;
   /** First detail line shown. */
   readonly detailScroll: number;
   readonly helpOpen: boolean;
@@ -98,6 +125,8 @@ export interface PanelModel {
   readonly lines: readonly StyledLine[];
   readonly scroll: number;
   readonly maxScroll: number;
+  /** The line under the cursor, drawn in inverse video (index into `lines`); null: none. */
+  readonly cursor: number | null;
 }
 
 export interface SessionRow {
@@ -113,9 +142,13 @@ export interface SessionsModel {
   readonly focused: boolean;
   /** Column titles, fitted like the rows. */
   readonly columns: string;
+  /** Where each column sits in the title line, and the sort it stands for (a click on a title sorts). */
+  readonly sortSpans: readonly { readonly sort: SortKey; readonly from: number; readonly to: number }[];
   readonly rows: readonly SessionRow[];
   /** Index of the first row shown within the whole ordered list. */
   readonly top: number;
+  /** What an empty table says. */
+  readonly empty: string;
 }
 
 export interface DashboardModel {
@@ -130,10 +163,17 @@ export interface DashboardModel {
   readonly anomalies: PanelModel;
   readonly detail: (PanelModel & { readonly sessionId: string }) | null;
   readonly help: { readonly rect: Rect; readonly lines: readonly StyledLine[] } | null;
-  /** Ids of every session in the current view, in display order (for moving the selection). */
+  /**
+   * Keys of every row of the table in display order (for moving the selection): session ids, or in the bounce
+   * view one key per failure or DSN recipient.
+   */
   readonly orderedIds: readonly string[];
-  /** Position of the selected session in orderedIds, or -1 when the view is empty. */
+  /** The session of each row of orderedIds (the same ids outside the bounce view). */
+  readonly rowSessionIds: readonly string[];
+  /** Position of the selected row in orderedIds, or -1 when the view is empty. */
   readonly selectedIndex: number;
+  /** The anomaly under the log's cursor: its index in the log and its session (null: the log is empty). */
+  readonly anomalyCursor: { readonly index: number; readonly sessionId: string } | null;
   /** The sessions of the current view in display order, closed ones only (what `e` exports). */
   readonly exportable: readonly SmtpSession[];
   /** Sessions in the view, open and closed. */
@@ -150,6 +190,8 @@ export const INITIAL_UI_STATE: UiState = {
   bounceOnly: false,
   paused: false,
   detailOpen: false,
+  detailSessionId: null,
+  anomalyCursor: Number.POSITIVE_INFINITY,
   detailScroll: 0,
   helpOpen: false,
   panelScroll: { replies: 0, failures: 0, top: 0, anomalies: Number.POSITIVE_INFINITY },
@@ -175,13 +217,18 @@ function toneOfCode(code: number): Tone {
 // Ordering and filtering (memoised: the expensive part when 50,000 sessions are kept)
 
 interface ViewData {
+  /** The sessions in view (in the bounce view: those with a failure or a DSN), in display order. */
   readonly sessions: readonly SmtpSession[];
+  /** The bounce view's rows; null outside it. */
+  readonly bounce: readonly BounceRow[] | null;
   readonly orderedIds: readonly string[];
+  readonly rowSessionIds: readonly string[];
   readonly exportable: readonly SmtpSession[];
   readonly openIds: ReadonlySet<string>;
   readonly replyClasses: readonly number[];
   readonly failingStatuses: readonly [string, number][];
-  readonly reasons: readonly [ReasonClass, number][];
+  /** Failures by reason class (in the bounce view, the listed failures grouped as `bounces` groups them). */
+  readonly reasons: readonly (readonly [string, number])[];
   readonly failures: number;
   readonly senderDomains: readonly [string, number][];
   readonly recipientDomains: readonly [string, number][];
@@ -252,16 +299,30 @@ export function selectSessions(
 /** Maximum anomaly log entries kept for display (the newest). */
 export const ANOMALY_LOG_LIMIT = 1_000;
 
+/**
+ * The bounce view's rows: in time order when sorted by time (newest first live, or reversed), else grouped by
+ * session in the sessions' order, each session's in time order.
+ */
+function orderBounceRows(rows: BounceRow[], ui: UiState, live: boolean): BounceRow[] {
+  if (ui.sort !== 'time') return rows;
+  const direction = live !== ui.sortReverse ? -1 : 1;
+  return rows.sort((a, b) => direction * (a.tsMicros - b.tsMicros));
+}
+
 function buildViewData(run: RunView, closed: readonly SmtpSession[], ui: UiState): ViewData {
-  const sessions = selectSessions(
-    run.open,
-    closed,
-    ui.filter,
-    ui.bounceOnly,
-    ui.sort,
-    run.live,
-    ui.sortReverse,
-  );
+  const inView = selectSessions(run.open, closed, ui.filter, false, ui.sort, run.live, ui.sortReverse);
+  const bounce = ui.bounceOnly
+    ? orderBounceRows(
+        collectBounceRows(inView, [...closed, ...run.open], new Set(run.open.map((s) => s.id))),
+        ui,
+        run.live,
+      )
+    : null;
+  let sessions = inView;
+  if (bounce !== null) {
+    const withRows = new Set(bounce.map((r) => r.sessionId));
+    sessions = inView.filter((s) => withRows.has(s.id));
+  }
   const replyClasses = [0, 0, 0, 0, 0, 0];
   const failing = new Map<string, number>();
   const reasons = new Map<ReasonClass, number>();
@@ -311,14 +372,24 @@ function buildViewData(run: RunView, closed: readonly SmtpSession[], ui: UiState
   }
   anomalies.sort((a, b) => a.tsMicros - b.tsMicros);
   const openIds = new Set(run.open.map((s) => s.id));
+  let byReason: readonly (readonly [string, number])[] = byCount(reasons);
+  if (bounce !== null) {
+    // The failures listed, counted as the bounce report counts them (after-queue ones and lost outcomes too).
+    const tally = createBounceTally();
+    for (const r of bounce) if (r.source.kind === 'failure') tally.add(r.source.row);
+    byReason = tally.groups().reasonClass.map((g) => [g.key, g.count] as const);
+    failures = tally.totals().failures;
+  }
   return {
     sessions,
-    orderedIds: sessions.map((s) => s.id),
+    bounce,
+    orderedIds: bounce === null ? sessions.map((s) => s.id) : bounce.map((r) => r.key),
+    rowSessionIds: bounce === null ? sessions.map((s) => s.id) : bounce.map((r) => r.sessionId),
     exportable: sessions.filter((s) => !openIds.has(s.id)),
     openIds,
     replyClasses,
     failingStatuses: byCount(failing),
-    reasons: byCount(reasons),
+    reasons: byReason,
     failures,
     senderDomains: byCount(senders),
     recipientDomains: byCount(recipients),
@@ -345,16 +416,8 @@ export type ColumnId =
   | 'last'
   | 'end';
 
-interface ColumnSpec {
-  readonly id: ColumnId;
-  readonly title: string;
-  readonly min: number;
-  readonly max: number;
-  readonly align: 'left' | 'right';
-}
-
 /** Columns in display order. */
-const COLUMNS: readonly ColumnSpec[] = [
+const COLUMNS: readonly ColumnSpec<ColumnId>[] = [
   { id: 'id', title: 'Session', min: 9, max: 14, align: 'left' },
   { id: 'time', title: 'Time', min: 8, max: 12, align: 'left' },
   { id: 'flow', title: 'Client → Server', min: 20, max: 60, align: 'left' },
@@ -417,6 +480,15 @@ const GROW_ORDER: readonly ColumnId[] = [
   'helo',
   'last',
 ];
+
+/** The sessions table; the client → server column keeps its full width as long as another column can go. */
+const SESSION_TABLE: TableSpec<ColumnId> = {
+  columns: COLUMNS,
+  drop: DROP_ORDER,
+  grow: GROW_ORDER,
+  rest: 'last',
+  keepWhole: 'flow',
+};
 
 function tlsCell(s: SmtpSession): string {
   // ENCRYPTED_MARK's "~": the dialogue inside TLS was decrypted (as the transcript marks its lines).
@@ -492,58 +564,13 @@ export function sessionCells(s: SmtpSession, open: boolean, utc = false): Readon
   };
 }
 
-export interface ColumnWidths {
-  readonly columns: readonly { readonly spec: ColumnSpec; readonly width: number }[];
-}
-
-/** Which columns fit in `width` and how wide each is, given the cells of the rows on screen. */
+/** Which columns of the sessions table fit in `width` and how wide each is, given the rows on screen. */
 export function fitColumns(
   width: number,
   cells: readonly Readonly<Record<ColumnId, string>>[],
   sortColumn: ColumnId | null = null,
-): ColumnWidths {
-  const ideal = new Map<ColumnId, number>();
-  for (const c of COLUMNS) {
-    // The sort column's title carries an arrow (" ▲").
-    let w = displayWidth(c.title) + (c.id === sortColumn ? 2 : 0);
-    for (const row of cells) w = Math.max(w, displayWidth(row[c.id]));
-    ideal.set(c.id, Math.min(c.max, Math.max(c.min, w)));
-  }
-  let shown = [...COLUMNS];
-  const total = (cols: readonly ColumnSpec[]): number =>
-    cols.reduce((sum, c) => sum + c.min, 0) + Math.max(0, cols.length - 1);
-  // The client → server column keeps its full width while other columns can still be dropped.
-  const flowReserve = Math.max(0, (ideal.get('flow') ?? 0) - 20);
-  for (const id of DROP_ORDER) {
-    if (total(shown) + flowReserve <= width) break;
-    shown = shown.filter((c) => c.id !== id);
-  }
-  const widths = new Map<ColumnId, number>(shown.map((c) => [c.id, c.min]));
-  let spare = width - total(shown);
-  for (const id of GROW_ORDER) {
-    const current = widths.get(id);
-    if (current === undefined || spare <= 0) continue;
-    const grow = Math.min(spare, (ideal.get(id) ?? current) - current);
-    if (grow > 0) {
-      widths.set(id, current + grow);
-      spare -= grow;
-    }
-  }
-  if (spare > 0 && widths.has('last')) widths.set('last', (widths.get('last') ?? 0) + spare);
-  return { columns: shown.map((spec) => ({ spec, width: widths.get(spec.id) ?? spec.min })) };
-}
-
-function formatRow(layout: ColumnWidths, cells: Readonly<Record<ColumnId, string>>, width: number): string {
-  const cell = (c: { readonly spec: ColumnSpec; readonly width: number }): string => {
-    const text = cells[c.spec.id];
-    // Times are HH:MM:SS.mmm; without room for the milliseconds, whole seconds read better than a cut.
-    return fitCell(
-      c.spec.id === 'time' && c.width < text.length ? text.slice(0, 8) : text,
-      c.width,
-      c.spec.align,
-    );
-  };
-  return fitCell(layout.columns.map(cell).join(' '), width);
+): ColumnWidths<ColumnId> {
+  return fitTable(SESSION_TABLE, width, cells, sortColumn);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -564,7 +591,15 @@ function scrolled(
   const maxScroll = Math.max(0, all.length - height);
   const shownLabel = clip(label, Math.max(0, rect.width - 6));
   const scroll = Math.min(maxScroll, Math.max(0, Number.isFinite(wanted) ? wanted : maxScroll));
-  return { rect, label: shownLabel, focused, lines: all.slice(scroll, scroll + height), scroll, maxScroll };
+  return {
+    rect,
+    label: shownLabel,
+    focused,
+    lines: all.slice(scroll, scroll + height),
+    scroll,
+    maxScroll,
+    cursor: null,
+  };
 }
 
 function bar(count: number, max: number, width: number): string {
@@ -638,20 +673,42 @@ function topPanel(rect: Rect, data: ViewData, focused: boolean, wanted: number):
   return scrolled(rect, 'Top', focused, lines, wanted);
 }
 
-function anomaliesPanel(rect: Rect, data: ViewData, focused: boolean, wanted: number): PanelModel {
-  const { width } = inner(rect);
+/** Where the anomaly log's cursor is: the wanted index within the log (Infinity: the newest); -1 when empty. */
+function anomalyCursorIndex(data: ViewData, wanted: number): number {
+  const n = data.anomalies.length;
+  if (n === 0) return -1;
+  return Number.isFinite(wanted) ? Math.min(n - 1, Math.max(0, wanted)) : n - 1;
+}
+
+function anomaliesPanel(
+  rect: Rect,
+  data: ViewData,
+  focused: boolean,
+  wanted: number,
+  cursorWanted: number,
+  utc: boolean,
+): PanelModel {
+  const { width, height } = inner(rect);
   const lines: StyledLine[] = data.anomalies.map((a) => {
-    const head = `${isoMicros(a.tsMicros).slice(11, 23)} ${a.id} `;
+    const head = `${clockTime(a.tsMicros, utc)} ${a.id} `;
     const code = `${a.code} `;
     const rest = Math.max(0, width - displayWidth(head) - displayWidth(code));
     return [
       seg(clip(head, width), 'dim'),
       seg(clip(code, Math.max(0, width - displayWidth(head))), 'warn'),
-      seg(clip(a.detail, rest)),
+      seg(fitCell(a.detail, rest)),
     ];
   });
   if (lines.length === 0) lines.push([seg(fitCell('no anomalies in this view', width), 'dim')]);
-  return scrolled(rect, `Anomalies (${data.anomalies.length})`, focused, lines, wanted);
+  // While the log has the focus, a cursor marks the anomaly Enter opens, and the log scrolls to keep it in view.
+  const cursor = focused ? anomalyCursorIndex(data, cursorWanted) : -1;
+  let top = Number.isFinite(wanted) ? wanted : Math.max(0, lines.length - height);
+  if (cursor >= 0) {
+    if (cursor < top) top = cursor;
+    else if (cursor >= top + height) top = cursor - height + 1;
+  }
+  const panel = scrolled(rect, `Anomalies (${data.anomalies.length})`, focused, lines, top);
+  return { ...panel, cursor: cursor < 0 ? null : cursor - panel.scroll };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -659,6 +716,26 @@ function anomaliesPanel(rect: Rect, data: ViewData, focused: boolean, wanted: nu
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+}
+
+/** The MTA log's fates of the session's recipients counted by status (`1 bounced, 1 sent`); null when none. */
+function laterFates(s: SmtpSession): { text: string; failed: boolean } | null {
+  const counts = new Map<string, number>();
+  let failed = false;
+  for (const t of s.transactions)
+    for (const r of t.recipients) {
+      const fate = recipientFateOf(s, t.depth, r.index);
+      if (fate === null) continue;
+      increment(counts, fate.status);
+      if (isLaterFailure(fate)) failed = true;
+    }
+  if (counts.size === 0) return null;
+  return {
+    text: byCount(counts)
+      .map(([status, n]) => `${n} ${status}`)
+      .join(', '),
+    failed,
+  };
 }
 
 /** The detail text of one session: summary, transactions, latencies, anomalies, then the transcript. */
@@ -694,6 +771,8 @@ export function detailLines(s: SmtpSession, width: number): StyledLine[] {
     `Outcome ${f.outcome}: ${f.delivered} delivered, ${f.failed} failed of ${f.recipients} recipient(s)`,
     OUTCOME_TONE[f.outcome],
   );
+  const fates = laterFates(s);
+  if (fates !== null) add(`After the queue (MTA log): ${fates.text}`, fates.failed ? 'bad' : 'good');
   for (const t of s.transactions) {
     const size = t.sizeBytes === null ? '' : `, ${formatBytes(t.sizeBytes)}`;
     const queue = t.queueId === null ? '' : `, queue id ${t.queueId}`;
@@ -725,6 +804,19 @@ export function detailLines(s: SmtpSession, width: number): StyledLine[] {
         `  to <${r.address}> ${r.disposition}${r.reasonClass === null ? '' : ` (${r.reasonClass})`}${reply === null ? '' : `: ${reply.code} ${firstLine(reply.text)}`}`,
         rtone,
       );
+      // What the MTA's log says became of the recipient after the queue (--maillog).
+      const fate = recipientFateOf(s, t.depth, r.index);
+      if (fate !== null)
+        add(
+          `    later (MTA log): ${describeFate(fate)}`,
+          fate.status === 'sent'
+            ? 'good'
+            : fate.status === 'deferred' || fate.status === 'softbounce'
+              ? 'warn'
+              : isLaterFailure(fate)
+                ? 'bad'
+                : 'dim',
+        );
     }
   }
   const latencies = new Map<string, number[]>();
@@ -755,6 +847,10 @@ export function detailLines(s: SmtpSession, width: number): StyledLine[] {
   }
   add('Transcript:', 'heading');
   for (const line of transcriptLines(s).slice(1)) add(line.text, transcriptTone(line));
+  // Then what `smtpscope transcript --maillog` prints after the transcript: queue ids, fates, logged refusals.
+  const log = formatSessionLog(s);
+  if (log !== '')
+    for (const [i, line] of log.split('\n').entries()) add(line, i === 0 ? 'heading' : 'normal');
   return out;
 }
 
@@ -947,11 +1043,11 @@ function progressLines(run: RunView, width: number): StyledLine[] {
 export const HELP_TEXT: readonly (readonly [string, string])[] = [
   ['↑ ↓  j k', 'move in the focused panel'],
   ['PgUp PgDn Home End', 'move by a page / to the ends'],
-  ['Enter', 'open the selected session (Escape closes)'],
+  ['Enter', 'open the session of the row or anomaly; Esc closes'],
   ['Tab  Shift-Tab', 'next / previous panel'],
   ['/', 'filter (Enter applies, empty clears, Escape cancels)'],
-  ['s  S', 'cycle sort: time, server, failures, size; S reverses it'],
-  ['b', 'bounce view: only sessions with failures'],
+  ['s  S', 'sort: again reverses, then next column; S reverses'],
+  ['b', 'bounce view: failed recipients and DSNs, one each'],
   ['e', 'export the current view to CSV'],
   ['p', 'pause the display (live; capture goes on)'],
   ['?', 'this help'],
@@ -980,7 +1076,8 @@ function statusLine(run: RunView, ui: UiState, data: ViewData | null, width: num
   if (run.error !== null) parts.push(seg(`${run.error}  `, 'bad'));
   if (ui.message !== null) parts.push(seg(`${ui.message.text}  `, ui.message.tone));
   if (data !== null) {
-    const view = `${data.sessions.length.toLocaleString('en-US')} session(s)  sort ${ui.sort}${ui.sortReverse ? ' reversed' : ''}`;
+    const rows = data.bounce === null ? '' : `${data.bounce.length.toLocaleString('en-US')} row(s) in `;
+    const view = `${rows}${data.sessions.length.toLocaleString('en-US')} session(s)  sort ${ui.sort}${ui.sortReverse ? ' reversed' : ''}`;
     parts.push(seg(view));
     if (ui.bounceOnly) parts.push(seg('  bounces only', 'warn'));
     if (ui.filter.source !== '') parts.push(seg(`  filter ${ui.filter.source}`, 'accent'));
@@ -1024,13 +1121,23 @@ export function toDashboardModel(
       lines: [],
       scroll: 0,
       maxScroll: 0,
+      cursor: null,
     });
     return {
       view: 'progress',
       header,
       status: { rect: layout.status, line: statusLine(run, ui, null, width) },
       progress: { rect: layout.progress, lines: progressLines(run, layout.progress.width) },
-      sessions: { rect: layout.sessions, label: 'Sessions', focused: false, columns: '', rows: [], top: 0 },
+      sessions: {
+        rect: layout.sessions,
+        label: 'Sessions',
+        focused: false,
+        columns: '',
+        sortSpans: [],
+        rows: [],
+        top: 0,
+        empty: '',
+      },
       replies: empty(layout.replies, 'Reply codes'),
       failures: empty(layout.failures, 'Failures'),
       top: empty(layout.top, 'Top'),
@@ -1038,7 +1145,9 @@ export function toDashboardModel(
       detail: null,
       help: ui.helpOpen ? { rect: layout.help, lines: helpLines(layout.help.width) } : null,
       orderedIds: [],
+      rowSessionIds: [],
       selectedIndex: -1,
+      anomalyCursor: null,
       exportable: [],
       matching: 0,
     };
@@ -1062,55 +1171,47 @@ export function toDashboardModel(
   const sessions = data.sessions;
   const orderedIds = data.orderedIds;
   let selectedIndex = ui.selectedId === null ? -1 : orderedIds.indexOf(ui.selectedId);
-  if (selectedIndex < 0 && sessions.length > 0) selectedIndex = 0;
+  if (selectedIndex < 0 && orderedIds.length > 0) selectedIndex = 0;
 
-  // Sessions table: keep the selection in view without jumping.
+  // The table: keep the selection in view without jumping.
   const tableInner = inner(layout.sessions);
   const rowCount = Math.max(0, tableInner.height - 1);
-  let top = Math.min(Math.max(0, ui.sessionsTop), Math.max(0, sessions.length - rowCount));
+  let top = Math.min(Math.max(0, ui.sessionsTop), Math.max(0, orderedIds.length - rowCount));
   if (selectedIndex >= 0) {
     if (selectedIndex < top) top = selectedIndex;
     else if (selectedIndex >= top + rowCount) top = selectedIndex - rowCount + 1;
   }
-  const visible = sessions.slice(top, top + rowCount);
   const utc = run.utc === true;
-  const cells = visible.map((s) => sessionCells(s, data.openIds.has(s.id), utc));
-  const sortColumn = SORT_COLUMN[ui.sort];
-  const columns = fitColumns(tableInner.width, cells, sortColumn);
-  const titleCells = Object.fromEntries(COLUMNS.map((c) => [c.id, c.title])) as Record<ColumnId, string>;
-  // The sort column shows the direction: ▲ ascending (oldest, A to Z, fewest), ▼ the reverse.
   const arrow = sortArrow(ui.sort, ui.sortReverse, run.live);
-  titleCells[sortColumn] = `${titleCells[sortColumn]} ${arrow}`;
-  const rows: SessionRow[] = visible.map((s, i) => {
-    const row = cells[i];
-    const isOpen = data.openIds.has(s.id);
-    return {
-      id: s.id,
-      text: row === undefined ? '' : formatRow(columns, row, tableInner.width),
-      tone: isOpen ? 'dim' : OUTCOME_TONE[factsOf(s).outcome],
-      selected: top + i === selectedIndex,
-    };
-  });
+  const table =
+    data.bounce === null
+      ? sessionsTable(data, top, rowCount, selectedIndex, tableInner.width, ui, arrow, utc)
+      : bounceTable(data.bounce, top, rowCount, selectedIndex, tableInner.width, ui, arrow, utc);
   const position =
-    sessions.length === 0 ? '0' : `${selectedIndex + 1}/${sessions.length.toLocaleString('en-US')}`;
-  const label = `Sessions ${position}${ui.bounceOnly ? ' · bounces' : ''}${ui.filter.source === '' ? '' : ' · filtered'} · sort ${ui.sort} ${arrow} · ${zoneLabel(utc)}`;
+    orderedIds.length === 0 ? '0' : `${selectedIndex + 1}/${orderedIds.length.toLocaleString('en-US')}`;
+  const label = `${table.title} ${position}${ui.filter.source === '' ? '' : ' · filtered'} · sort ${ui.sort} ${arrow} · ${zoneLabel(utc)}`;
 
   const focusedOn = (p: PanelId): boolean => ui.focus === p && !ui.detailOpen;
   let detail: DashboardModel['detail'] = null;
-  const selected = selectedIndex >= 0 ? sessions[selectedIndex] : undefined;
-  if (ui.detailOpen && selected !== undefined) {
-    const lines = detailLines(selected, inner(layout.detail).width);
-    detail = {
-      ...scrolled(
-        layout.detail,
-        `Session ${selected.id}  (Escape closes, ↑↓ PgUp PgDn scroll)`,
-        true,
-        lines,
-        ui.detailScroll,
-      ),
-      sessionId: selected.id,
-    };
+  if (ui.detailOpen) {
+    const id = ui.detailSessionId ?? data.rowSessionIds[selectedIndex] ?? null;
+    const shown = id === null ? undefined : findSession(id, sessions, closedItems, run.open);
+    if (shown !== undefined) {
+      const lines = detailLines(shown, inner(layout.detail).width);
+      detail = {
+        ...scrolled(
+          layout.detail,
+          `Session ${shown.id}  (Escape closes, ↑↓ PgUp PgDn scroll)`,
+          true,
+          lines,
+          ui.detailScroll,
+        ),
+        sessionId: shown.id,
+      };
+    }
   }
+  const cursorAt = anomalyCursorIndex(data, ui.anomalyCursor);
+  const cursorEntry = cursorAt < 0 ? undefined : data.anomalies[cursorAt];
 
   return {
     view: 'dashboard',
@@ -1121,19 +1222,149 @@ export function toDashboardModel(
       rect: layout.sessions,
       label: clip(label, Math.max(0, layout.sessions.width - 6)),
       focused: focusedOn('sessions'),
-      columns: formatRow(columns, titleCells, tableInner.width),
-      rows,
+      columns: table.columns,
+      sortSpans: table.sortSpans,
+      rows: table.rows,
       top,
+      empty: data.bounce === null ? 'no sessions in this view' : 'no failures and no DSNs in this view',
     },
     replies: repliesPanel(layout.replies, data, focusedOn('replies'), ui.panelScroll.replies),
     failures: failuresPanel(layout.failures, data, focusedOn('failures'), ui.panelScroll.failures),
     top: topPanel(layout.top, data, focusedOn('top'), ui.panelScroll.top),
-    anomalies: anomaliesPanel(layout.anomalies, data, focusedOn('anomalies'), ui.panelScroll.anomalies),
+    anomalies: anomaliesPanel(
+      layout.anomalies,
+      data,
+      focusedOn('anomalies'),
+      ui.panelScroll.anomalies,
+      ui.anomalyCursor,
+      utc,
+    ),
     detail,
     help: ui.helpOpen ? { rect: layout.help, lines: helpLines(layout.help.width) } : null,
     orderedIds,
+    rowSessionIds: data.rowSessionIds,
     selectedIndex,
+    anomalyCursor: cursorEntry === undefined ? null : { index: cursorAt, sessionId: cursorEntry.id },
     exportable: data.exportable,
     matching: sessions.length,
+  };
+}
+
+/** A session by id: in the view, else among the kept or open ones (a detail stays open when the view changes). */
+function findSession(id: string, ...lists: readonly (readonly SmtpSession[])[]): SmtpSession | undefined {
+  for (const list of lists) {
+    const found = list.find((s) => s.id === id);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+interface TableModel {
+  readonly title: string;
+  readonly columns: string;
+  readonly sortSpans: SessionsModel['sortSpans'];
+  readonly rows: readonly SessionRow[];
+}
+
+/** The sorts of columns: a click on a column title sorts by it. */
+function sortSpansOf<Id extends string>(
+  layout: ColumnWidths<Id>,
+  sortOf: Readonly<Partial<Record<Id, SortKey>>>,
+): SessionsModel['sortSpans'] {
+  const out: { sort: SortKey; from: number; to: number }[] = [];
+  for (const span of columnSpans(layout)) {
+    const sort = sortOf[span.id];
+    if (sort !== undefined) out.push({ sort, from: span.from, to: span.to });
+  }
+  return out;
+}
+
+function sessionsTable(
+  data: ViewData,
+  top: number,
+  rowCount: number,
+  selectedIndex: number,
+  width: number,
+  ui: UiState,
+  arrow: string,
+  utc: boolean,
+): TableModel {
+  const visible = data.sessions.slice(top, top + rowCount);
+  const cells = visible.map((s) => sessionCells(s, data.openIds.has(s.id), utc));
+  const sortColumn = SORT_COLUMN[ui.sort];
+  const columns = fitColumns(width, cells, sortColumn);
+  const titleCells = Object.fromEntries(COLUMNS.map((c) => [c.id, c.title])) as Record<ColumnId, string>;
+  // The sort column shows the direction: ▲ ascending (oldest, A to Z, fewest), ▼ the reverse.
+  titleCells[sortColumn] = `${titleCells[sortColumn]} ${arrow}`;
+  const rows: SessionRow[] = visible.map((s, i) => {
+    const row = cells[i];
+    const isOpen = data.openIds.has(s.id);
+    return {
+      id: s.id,
+      text: row === undefined ? '' : formatTableRow(columns, row, width),
+      tone: isOpen ? 'dim' : OUTCOME_TONE[factsOf(s).outcome],
+      selected: top + i === selectedIndex,
+    };
+  });
+  const sortOf: Partial<Record<ColumnId, SortKey>> = {};
+  for (const key of SORT_ORDER) sortOf[SORT_COLUMN[key]] = key;
+  return {
+    title: 'Sessions',
+    columns: formatTableRow(columns, titleCells, width),
+    sortSpans: sortSpansOf(columns, sortOf),
+    rows,
+  };
+}
+
+/** The bounce view's column of each sort (failures and size order the sessions, which have no column here). */
+const BOUNCE_SORT_COLUMN: Readonly<Record<SortKey, BounceColumnId | null>> = {
+  time: 'time',
+  server: 'server',
+  failures: null,
+  size: null,
+};
+
+const SEVERITY_TONE: Readonly<Record<Severity, Tone>> = {
+  permanent: 'bad',
+  temporary: 'warn',
+  unknown: 'dim',
+};
+
+function bounceTable(
+  all: readonly BounceRow[],
+  top: number,
+  rowCount: number,
+  selectedIndex: number,
+  width: number,
+  ui: UiState,
+  arrow: string,
+  utc: boolean,
+): TableModel {
+  const visible = all.slice(top, top + rowCount);
+  const cells = visible.map((r) => bounceCells(r, clockTime(r.tsMicros, utc)));
+  const sortColumn = BOUNCE_SORT_COLUMN[ui.sort];
+  const columns = fitTable(BOUNCE_TABLE, width, cells, sortColumn);
+  const titleCells = Object.fromEntries(BOUNCE_TABLE.columns.map((c) => [c.id, c.title])) as Record<
+    BounceColumnId,
+    string
+  >;
+  if (sortColumn !== null) titleCells[sortColumn] = `${titleCells[sortColumn]} ${arrow}`;
+  const rows: SessionRow[] = visible.map((r, i) => {
+    const row = cells[i];
+    return {
+      id: r.key,
+      text: row === undefined ? '' : formatTableRow(columns, row, width),
+      tone: SEVERITY_TONE[r.severity],
+      selected: top + i === selectedIndex,
+    };
+  });
+  let failures = 0;
+  for (const r of all) if (r.source.kind === 'failure') failures++;
+  const dsns = all.length - failures;
+  return {
+    title: `Bounces: ${failures} failure${failures === 1 ? '' : 's'}, ${dsns} DSN${dsns === 1 ? '' : 's'} ·`,
+    columns: formatTableRow(columns, titleCells, width),
+    sortSpans: sortSpansOf(columns, { time: 'time', server: 'server' }),
+    rows,
   };
 }

@@ -45,7 +45,8 @@ export type FilterParse =
   | { readonly ok: true; readonly filter: Filter }
   | { readonly ok: false; readonly error: string };
 
-const KEYS: ReadonlySet<string> = new Set([
+/** The keys of `key:value` terms. */
+export const FILTER_KEYS: ReadonlySet<string> = new Set([
   'code',
   'reason',
   'ip',
@@ -57,7 +58,8 @@ const KEYS: ReadonlySet<string> = new Set([
   'end',
 ]);
 
-const REASONS = [
+/** The reason classes `reason:` accepts (a prefix of one is enough). */
+export const FILTER_REASONS = [
   'mailbox-unknown',
   'mailbox-full',
   'relay-denied',
@@ -104,8 +106,8 @@ function checkValue(key: FilterKey, value: string): string | null {
   if (value === '') return `'${key}:' needs a value`;
   if (key === 'code' && !/^[2-5](?:\d\d|\dx|xx)$/.test(value) && !/^[245]\.\d{1,3}\.\d{1,3}$/.test(value))
     return `'code:' takes a reply code (550), a class (5xx, 55x) or an enhanced status (5.1.1), not '${value}'`;
-  if (key === 'reason' && !REASONS.some((r) => r.startsWith(value)))
-    return `'reason:' takes one of ${REASONS.join(', ')}; '${value}' matches none`;
+  if (key === 'reason' && !FILTER_REASONS.some((r) => r.startsWith(value)))
+    return `'reason:' takes one of ${FILTER_REASONS.join(', ')}; '${value}' matches none`;
   return null;
 }
 
@@ -121,7 +123,7 @@ export function parseFilter(text: string): FilterParse {
     }
     const colon = token.indexOf(':');
     const maybeKey = colon > 0 ? token.slice(0, colon).toLowerCase() : '';
-    if (KEYS.has(maybeKey)) {
+    if (FILTER_KEYS.has(maybeKey)) {
       const key = maybeKey as FilterKey;
       const value = token.slice(colon + 1).toLowerCase();
       const error = checkValue(key, value);

@@ -34,7 +34,7 @@ interface ServerInfo {
 }
 
 /** Recipients by what became of them. */
-interface Outcomes {
+export interface Outcomes {
   delivered: number;
   deferred: number;
   rejected: number;
@@ -49,6 +49,11 @@ function countOutcome(o: Outcomes, disposition: RecipientDisposition): void {
   else if (disposition.startsWith('deferred')) o.deferred++;
   else if (disposition.startsWith('rejected')) o.rejected++;
   else o.other++;
+}
+
+/** A recipient's domain as the summary keys it (lower case), or "(no domain)". */
+export function domainOf(address: string): string {
+  return addressDomain(address) ?? '(no domain)';
 }
 
 /** What a server announced: the union of its sessions' EHLO keywords, said as such. */
@@ -78,8 +83,55 @@ export interface SummaryFormat {
   readonly width?: number | null;
 }
 
+/** One server's row of the summary: its sessions, its recipients' outcomes and its reply latency. */
+export interface ServerFigures {
+  /** `ip:port` as the summary prints it. */
+  readonly endpoint: string;
+  readonly sessions: number;
+  readonly name: string | null;
+  readonly software: string;
+  readonly outcomes: Readonly<Outcomes>;
+  /** Replies timed (command to reply), and their percentiles in microseconds (null: none timed). */
+  readonly replies: number;
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly max: number | null;
+}
+
+/**
+ * The summary's aggregates as data, for views other than the text (the HTML report): the same counts the text
+ * prints, so the two can never disagree. Servers and domains are listed in the text's order, every one kept.
+ */
+export interface SummaryFigures {
+  readonly sessions: number;
+  readonly transactions: number;
+  readonly recipients: number;
+  readonly commands: number;
+  readonly messageBytes: number;
+  readonly firstMicros: number | null;
+  readonly lastMicros: number | null;
+  /** How sessions ended, transactions by outcome, recipients by disposition, TLS modes: largest first. */
+  readonly ends: readonly (readonly [string, number])[];
+  readonly transactionOutcomes: readonly (readonly [string, number])[];
+  readonly dispositions: readonly (readonly [string, number])[];
+  readonly tlsModes: readonly (readonly [string, number])[];
+  /** Reply codes in code order; code 0 stands for the codes past the key limit. */
+  readonly replyCodes: readonly (readonly [number, number])[];
+  /** Failures by reason class, largest first, with one example each. */
+  readonly reasons: readonly {
+    readonly reason: ReasonClass;
+    readonly count: number;
+    readonly sample: string;
+  }[];
+  readonly servers: readonly ServerFigures[];
+  readonly domains: readonly { readonly domain: string; readonly outcomes: Readonly<Outcomes> }[];
+  readonly anomalies: readonly (readonly [string, number])[];
+}
+
 export interface SummaryAggregator extends Sink {
   format(summary: RunSummary, options?: SummaryFormat): string;
+  /** The aggregates so far, as data. */
+  figures(): SummaryFigures;
 }
 
 export interface SummaryOptions {
@@ -196,7 +248,7 @@ export function createSummaryAggregator(
         recipients++;
         increment(dispositions, r.disposition);
         if (server !== undefined) countOutcome(server.outcomes, r.disposition);
-        const domain = addressDomain(r.address) ?? '(no domain)';
+        const domain = domainOf(r.address);
         const key = domains.has(domain) || domains.size < MAX_KEYS ? domain : '(other)';
         let perDomain = domains.get(key);
         if (perDomain === undefined) {
@@ -231,6 +283,14 @@ export function createSummaryAggregator(
       }
     }
   };
+
+  const byServerSessions = (): [string, ServerInfo][] =>
+    [...servers.entries()].sort((a, b) => b[1].sessions - a[1].sessions);
+  const outcomeTotal = (o: Outcomes): number => o.delivered + o.deferred + o.rejected + o.other;
+  const byDomainTotal = (): [string, Outcomes][] =>
+    [...domains.entries()].sort(
+      (a, b) => outcomeTotal(b[1]) - outcomeTotal(a[1]) || a[0].localeCompare(b[0]),
+    );
 
   const format = (summary: RunSummary, options: SummaryFormat = {}): string => {
     const out: string[] = [];
@@ -302,8 +362,7 @@ export function createSummaryAggregator(
     );
     section(
       'Servers:',
-      [...servers.entries()]
-        .sort((a, b) => b[1].sessions - a[1].sessions)
+      byServerSessions()
         .slice(0, 30)
         .map(([k, v]) => [k, `${v.sessions} session(s)`, v.software, safeText(v.name ?? '-'), announced(v)]),
     );
@@ -314,8 +373,7 @@ export function createSummaryAggregator(
       String(o.other),
     ];
     const ms = (micros: number | null): string => (micros === null ? '-' : formatDuration(micros));
-    const serverStats = [...servers.entries()]
-      .sort((a, b) => b[1].sessions - a[1].sessions)
+    const serverStats = byServerSessions()
       .slice(0, 30)
       .map(([k, v]) => [
         k,
@@ -330,11 +388,7 @@ export function createSummaryAggregator(
         ['SERVER', 'DELIVERED', 'DEFERRED', 'REJECTED', 'OTHER', 'REPLIES', 'P50', 'P95', 'MAX'],
         ...serverStats,
       ]);
-    const domainStats = [...domains.entries()]
-      .sort((a, b) => {
-        const total = (o: Outcomes) => o.delivered + o.deferred + o.rejected + o.other;
-        return total(b[1]) - total(a[1]) || a[0].localeCompare(b[0]);
-      })
+    const domainStats = byDomainTotal()
       .slice(0, 30)
       .map(([d, o]) => [safeText(d), ...outcomeCells(o)]);
     if (domainStats.length > 0)
@@ -401,8 +455,42 @@ export function createSummaryAggregator(
     return `${(width === null ? lines : lines.map((l) => clip(l, width))).join('\n')}\n`;
   };
 
+  const figures = (): SummaryFigures => ({
+    sessions,
+    transactions,
+    recipients,
+    commands,
+    messageBytes,
+    firstMicros: first,
+    lastMicros: last,
+    ends: byCount(ends),
+    transactionOutcomes: byCount(outcomes),
+    dispositions: byCount(dispositions),
+    tlsModes: byCount(tlsModes),
+    replyCodes: [...codes.entries()].sort((a, b) => a[0] - b[0]),
+    reasons: byCount(reasons).map(([reason, count]) => ({
+      reason,
+      count,
+      sample: failureSamples.get(reason) ?? '',
+    })),
+    servers: byServerSessions().map(([key, v]) => ({
+      endpoint: key,
+      sessions: v.sessions,
+      name: v.name,
+      software: v.software,
+      outcomes: { ...v.outcomes },
+      replies: v.latency.count,
+      p50: v.latency.percentile(50),
+      p95: v.latency.percentile(95),
+      max: v.latency.count === 0 ? null : v.latency.max,
+    })),
+    domains: byDomainTotal().map(([domain, o]) => ({ domain, outcomes: { ...o } })),
+    anomalies: byCount(anomalies),
+  });
+
   return {
     name: 'summary',
+    figures,
     // Counts and replies only: a run whose only output is this summary makes no message summaries.
     readsMessages: false,
     sessionClosed: addSession,

@@ -136,16 +136,36 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     expect(text).not.toContain('127.0.0.1:35200');
     expect(text).toContain('filter reason:greylisted');
 
-    // Clear the filter, then the bounce view hides the two clean deliveries of postfix-basic.
+    // Clear the filter, then the bounce view lists the failures, one row each, not the sessions: the refused
+    // MAIL (554), the two refused recipients of one session (550 and 450), the 552 after the data and the 530;
+    // nothing of the two clean deliveries of postfix-basic.
     await openFilter();
     keys('C-u');
     keys('Enter');
     await waitFor((t) => t.includes('Sessions 1/6'), 'the filter to clear');
     keys('b');
-    text = await waitFor((t) => t.includes('Sessions 1/4'), 'the bounce view');
-    for (const port of ['35226', '35242', '35254', '58258']) expect(text).toContain(`127.0.0.1:${port} →`);
-    expect(text).not.toContain('127.0.0.1:35200');
-    expect(text).not.toContain('127.0.0.1:35210');
+    text = await waitFor((t) => t.includes('Bounces: 5 failures, 0 DSNs · 1/5'), 'the bounce view');
+    const rows = text.split('\n').filter((l) => /^│\d-C\d{6} /.test(l));
+    expect(rows.map((l) => /^│(\S+) +\S+ +(\S+) +(\d{3})/.exec(l)?.slice(1).join(' '))).toEqual([
+      '2-C000001 mail 554',
+      '2-C000002 rcpt 550',
+      '2-C000002 rcpt 450',
+      '2-C000003 end-of-data 552',
+      '2-C000004 mail 530',
+    ]);
+    expect(rows[1]).toContain('nosuchuser@localhost');
+    expect(rows[2]).toContain('greylist@sink.test');
+    expect(text).not.toContain('1-C000001');
+    // Enter on the third row opens the session of that failure.
+    keys('Down', 'Down', 'Enter');
+    text = await waitFor((t) => t.includes('Transcript:'), 'the detail of the failure row');
+    expect(text).toMatch(/^┌─ Session 2-C000002 /);
+    expect(text).toContain('to <greylist@sink.test> deferred-rcpt (greylisted)');
+    keys('Escape');
+    await waitFor((t) => t.includes('Bounces: 5 failures, 0 DSNs · 3/5'), 'the bounce view again');
+    // b again: the sessions, with that failure's session (the fourth) selected.
+    keys('b');
+    await waitFor((t) => t.includes('Sessions 4/6'), 'the sessions with 2-C000002 selected');
 
     keys('q');
     expect(await waitForFile(exitFile)).toBe('0');
@@ -165,7 +185,7 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     keys('q');
   }, 60_000);
 
-  it('shows the sort direction, reverses it with S, and local times with their zone', async () => {
+  it('shows the sort direction, reverses it on a second s (and with S), and local times with their zone', async () => {
     testCount++;
     socket = `smtpscope-test-${process.pid}-${testCount}`;
     tmux(
@@ -185,10 +205,76 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
     expect(text).not.toContain('18:14:18');
     expect(text).toContain('UTC+05:30');
     expect(text.indexOf('C000001')).toBeLessThan(text.indexOf('C000004'));
-    keys('S');
+    // The first sort is time, ascending: s on it again reverses it.
+    keys('s');
     text = await waitFor((t) => t.includes('Time ▼'), 'the reversed sort');
+    expect(text).toContain('sort time ▼');
     expect(text.indexOf('C000004')).toBeLessThan(text.indexOf('C000001'));
+    // A third s goes to the next column, the server, ascending: port 25 before 2525.
+    keys('s');
+    text = await waitFor((t) => t.includes('Client → Server ▲'), 'the server sort');
+    expect(text.indexOf('127.0.0.1:2525')).toBeGreaterThan(text.indexOf('127.0.0.1:25 '));
+    keys('S');
+    text = await waitFor((t) => t.includes('Client → Server ▼'), 'the server sort reversed with S');
+    expect(text.indexOf('127.0.0.1:2525')).toBeLessThan(text.indexOf('127.0.0.1:25 '));
     keys('q');
+  }, 60_000);
+
+  it('jumps from an anomaly to its session on Enter', async () => {
+    // odd-commands.pcap has one anomaly (the unknown command XYZZY); sorted newest first, its session is last.
+    start(120, 40, [REJECTS, join(ROOT, 'captures', 'odd-commands.pcap')]);
+    await waitFor((t) => t.includes('finished') && t.includes('Sessions 1/5'), 'the session list');
+    keys('s');
+    let text = await waitFor((t) => t.includes('Time ▼'), 'newest first');
+    expect(text).toMatch(/│\d\d:\d\d:\d\d\.\d{3} 2-C000001 unknown-command unknown command XYZZY/);
+    // Shift-Tab focuses the anomaly log (the panel after the sessions, backwards), whose cursor is on its
+    // newest entry; Enter opens that anomaly's session.
+    keys('BTab');
+    await new Promise((r) => setTimeout(r, 200));
+    keys('Enter');
+    text = await waitFor((t) => t.includes('Transcript:'), 'the detail of the anomaly');
+    expect(text).toMatch(/^┌─ Session 2-C000001 /);
+    expect(text).toContain('unknown-command');
+    // The session is selected in the list: the last of five.
+    keys('Escape');
+    text = await waitFor((t) => t.includes('Sessions 5/5'), 'the session selected in the list');
+    keys('q');
+  }, 60_000);
+
+  it('shows the MTA log fates with --maillog: in the bounce list and in the detail', async () => {
+    const relay = (name: string) => join(ROOT, 'captures', name);
+    const exitFile = start(160, 40, [
+      relay('postfix-relay.pcap'),
+      '--maillog',
+      relay('postfix-relay.a.maillog'),
+      '--maillog',
+      relay('postfix-relay.b.maillog'),
+    ]);
+    await waitFor((t) => t.includes('finished') && t.includes('Sessions 1/3'), 'the session list');
+    keys('b');
+    // Both recipients were accepted on the wire; Postfix A's log says the next hop refused gone@relay.test,
+    // which Postfix B refused at RCPT on the relay leg, and A's notification carried a DSN about it.
+    let text = await waitFor((t) => t.includes('Bounces: 2 failures, 1 DSN'), 'the bounce list');
+    const rows = text.split('\n').filter((l) => /^│C\d{6} /.test(l));
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toMatch(
+      /^│C000001 .* after-queue +550 +5\.1\.1 .* gone@relay\.test .* host 127\.0\.0\.1/,
+    );
+    expect(rows[1]).toMatch(/^│C000002 .* rcpt +550 +5\.1\.1 .* gone@relay\.test /);
+    expect(rows[2]).toMatch(/^│C000003 .* dsn failed +550 +5\.1\.1 +<> +gone@relay\.test /);
+    expect(text).not.toContain('kept@relay.test');
+    keys('Enter');
+    text = await waitFor((t) => t.includes('Transcript:'), 'the detail of the submission');
+    expect(text).toContain('After the queue (MTA log): 1 bounced, 1 sent');
+    expect(text).toMatch(/later \(MTA log\): bounced via 127\.0\.0\.1\[127\.0\.0\.1\]:2643 \(dsn 5\.1\.1\)/);
+    expect(text).toMatch(/later \(MTA log\): sent via 127\.0\.0\.1\[127\.0\.0\.1\]:2643/);
+    keys('q');
+    expect(await waitForFile(exitFile)).toBe('0');
+    // The join's note is told once the screen is restored.
+    await waitFor(
+      (t) => t.includes('smtpscope: maillog: 32 line(s) read'),
+      'the maillog note after the screen',
+    );
   }, 60_000);
 
   it('draws the main screen that docs/DASHBOARD.md shows, apart from wall-clock times', async () => {
@@ -249,7 +335,7 @@ describe.skipIf(!HAVE_TMUX)('dashboard in tmux', () => {
       'the session list',
     );
     keys('b');
-    await waitFor((t) => t.includes('bounces'), 'the bounce view');
+    await waitFor((t) => t.includes('Bounces:'), 'the bounce view');
     keys('q');
     expect(await waitForFile(exitFile)).toBe('0');
   }, 60_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSessionWindow } from '../../src/dashboard/session-window.js';
+import { createSessionWindow, windowFeeds } from '../../src/dashboard/session-window.js';
 import {
   createViewMemo,
   type DashboardModel,
@@ -171,12 +171,13 @@ describe('view-model', () => {
     expect(ids(model({ sort: 'size' }))[0]).toBe(bad.id);
   });
 
-  it('filters with the query language and shows only failures in the bounce view', () => {
+  it('filters with the query language and lists only failures, one row each, in the bounce view', () => {
     expect(model(withFilter('reason:greylisted')).orderedIds).toEqual([bad.id]);
     expect(model(withFilter('ip:192.0.2.2')).orderedIds).toEqual([mixed.id]);
     expect(model(withFilter('code:550')).orderedIds).toEqual([mixed.id, bad.id]);
-    expect(model({ bounceOnly: true }).orderedIds).toEqual([mixed.id, bad.id]);
-    expect(model({ bounceOnly: true, ...withFilter('code:4xx') }).orderedIds).toEqual([bad.id]);
+    // mixed: one refused recipient; bad: two.
+    expect(model({ bounceOnly: true }).rowSessionIds).toEqual([mixed.id, bad.id, bad.id]);
+    expect(model({ bounceOnly: true, ...withFilter('code:4xx') }).rowSessionIds).toEqual([bad.id, bad.id]);
   });
 
   it('counts reply classes, failing statuses, reasons and top domains over the current view', () => {
@@ -208,6 +209,12 @@ describe('view-model', () => {
         expect(displayWidth(row.text)).toBe(inner);
         expect(row.text).not.toContain('\x1b');
       }
+      // The bounce view's rows too (its reply column keeps at least 24 columns).
+      const b = model({ bounceOnly: true }, [...ALL, long], runView(), w, h);
+      expect(b.sessions.rows.length).toBe(3);
+      expect(displayWidth(b.sessions.columns)).toBe(inner);
+      expect(b.sessions.columns).toMatch(/Reply +$/);
+      for (const row of b.sessions.rows) expect(displayWidth(row.text)).toBe(inner);
       for (const panel of [m.replies, m.failures, m.top, m.anomalies]) {
         expect(panel.lines.length).toBeLessThanOrEqual(panel.rect.height - 2);
         for (const line of panel.lines)
@@ -502,5 +509,51 @@ describe('session-window', () => {
     expect(window.dropped).toBe(4);
     expect(window.total).toBe(7);
     expect(() => createSessionWindow(0)).toThrow(RangeError);
+  });
+
+  it('replaces a kept session by a later copy of it in its place, and knows which ids it keeps', () => {
+    const window = createSessionWindow(3);
+    const sessions = Array.from({ length: 4 }, (_, i) =>
+      makeSession({ id: `1-C00000${i + 1}`, startedAt: T0 + i }),
+    );
+    for (const s of sessions) window.push(s);
+    // 1-C000001 was pushed out by the limit: nothing to replace.
+    expect(window.has('1-C000001')).toBe(false);
+    expect(window.replace({ ...sessions[0]!, helo: 'late' })).toBe(false);
+    const before = window.items();
+    const copy = { ...sessions[2]!, helo: 'joined' };
+    expect(window.replace(copy)).toBe(true);
+    const after = window.items();
+    expect(after).not.toBe(before);
+    expect(after.map((s) => s.id)).toEqual(['1-C000002', '1-C000003', '1-C000004']);
+    expect(after[1]).toBe(copy);
+    expect(window.total).toBe(4);
+    // Pushing on past the limit forgets the ids that go.
+    window.push(makeSession({ id: '1-C000005' }));
+    expect(window.has('1-C000002')).toBe(false);
+    expect(window.has('1-C000005')).toBe(true);
+  });
+
+  it('keeps one copy of each session when it comes again after the MTA log join, the joined one', () => {
+    const s = (n: number, helo = 'wire') => makeSession({ id: `1-C00000${n}`, helo, startedAt: T0 + n });
+    // A capture file: the join hands each session on first, then the analyzer gives it as it closed.
+    const file = createSessionWindow(10);
+    const fileFeeds = windowFeeds(file, true);
+    fileFeeds.joined(s(1, 'joined'));
+    fileFeeds.closed(s(1));
+    expect(file.items().map((x) => x.helo)).toEqual(['joined']);
+    // Live: as it closed first, its joined copy later takes its place.
+    const live = createSessionWindow(2);
+    const liveFeeds = windowFeeds(live, true);
+    liveFeeds.closed(s(1));
+    liveFeeds.closed(s(2));
+    liveFeeds.joined(s(1, 'joined'));
+    expect(live.items().map((x) => `${x.id} ${x.helo}`)).toEqual(['1-C000001 joined', '1-C000002 wire']);
+    // 1-C000002 is dropped by the limit before its joined copy comes: that copy is not kept again.
+    liveFeeds.closed(s(3));
+    liveFeeds.closed(s(4));
+    liveFeeds.joined(s(2, 'joined'));
+    liveFeeds.joined(s(3, 'joined'));
+    expect(live.items().map((x) => `${x.id} ${x.helo}`)).toEqual(['1-C000003 joined', '1-C000004 wire']);
   });
 });

@@ -142,7 +142,13 @@ describe('standard input that does not end', () => {
     try {
       // Started, its standard input open and silent (as `tcpdump ... | smtpscope -` before the first packet).
       await waitFor('the CLI to start', () => cli.process.pid !== undefined, 5000);
-      await sleep(700);
+      // Signalled once it says it is reading (said after its signal handlers are in place; a fixed delay lost
+      // the race on a loaded machine, and SIGINT's default action ended it with no summary).
+      await waitFor(
+        'the CLI to say it is reading',
+        () => cli.stderr().includes('reading standard input'),
+        20_000,
+      );
       const signalled = Date.now();
       cli.process.kill('SIGINT');
       const exit = await Promise.race([cli.exited(signalled), sleep(10_000).then(() => null)]);

@@ -10,13 +10,15 @@ import { escapeTags } from '../sanitize.js';
 import { BORDER } from '../theme.js';
 import type { StyledLine } from '../view-model.js';
 import { place } from './place.js';
-import { taggedLines } from './tagged.js';
+import { taggedLine, taggedLines } from './tagged.js';
 
 export interface TextPanelModel {
   readonly rect: Rect;
   readonly label?: string;
   readonly focused?: boolean;
   readonly lines: readonly StyledLine[];
+  /** A line drawn in inverse video (the anomaly log's cursor). */
+  readonly cursor?: number | null;
 }
 
 export interface TextPanel {
@@ -52,7 +54,13 @@ export function createTextPanel(
         lastLabel = label;
       }
       element.style.border.fg = model.focused === true ? BORDER.focused : BORDER.normal;
-      const content = taggedLines(model.lines);
+      const cursor = model.cursor ?? null;
+      const content =
+        cursor === null
+          ? taggedLines(model.lines)
+          : model.lines
+              .map((line, i) => (i === cursor ? `{inverse}${taggedLine(line)}{/inverse}` : taggedLine(line)))
+              .join('\n');
       if (content !== lastContent) {
         element.setContent(content);
         lastContent = content;
