@@ -118,7 +118,17 @@ const NOT_NULL: Readonly<Record<LevelName, readonly string[]>> = {
     'is_dsn',
   ],
   recipients: ['session_id', 'depth', 'index', 'address', 'rcpt_at', 'rcpt_at_us', 'disposition'],
-  commands: ['session_id', 'seq', 'verb', 'verb_text', 'argument', 'sent_at', 'sent_at_us', 'pipelined'],
+  commands: [
+    'session_id',
+    'seq',
+    'verb',
+    'verb_text',
+    'argument',
+    'sent_at',
+    'sent_at_us',
+    'pipelined',
+    'encrypted',
+  ],
 };
 
 const LEVEL_KEY: Readonly<Record<LevelName, readonly string[]>> = {

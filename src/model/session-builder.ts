@@ -226,6 +226,11 @@ export function createSessionBuilder(
   let anomaliesDropped = 0;
   let pendingReplies = 0;
   let quitSent = false;
+  /**
+   * The latest client line was read inside TLS: a message body, and so its END-OF-DATA row, travelled as the DATA
+   * command before it did (TLS cannot start inside a message).
+   */
+  let clientEncrypted = false;
   let quitAnswered = false;
   /**
    * The message being sent belongs to no transaction: its BDAT came with none open and the decoder placed it in
@@ -330,6 +335,7 @@ export function createSessionBuilder(
   const onCommand = (command: SmtpCommand): void => {
     touch(command.tsMicros);
     commandsSeen++;
+    clientEncrypted = command.encrypted;
     // Sent while earlier commands, or a final dot, still awaited replies (QUIT or MAIL behind the dot, RFC 2920).
     const pipelined =
       command.kind === 'command' && (pendingReplies > 0 || awaitingHead < awaitingFinal.length);
@@ -650,7 +656,7 @@ export function createSessionBuilder(
     reply: null,
     transaction: t?.depth ?? null,
     pipelined: false,
-    encrypted: false,
+    encrypted: clientEncrypted,
   });
 
   /** The BDAT command row that carries this transaction's LAST chunk (the latest BDAT row of the transaction). */

@@ -914,6 +914,13 @@ export const COMMAND_COLUMNS: readonly ColumnSpec<CommandRow>[] = [
     description: 'Sent while earlier commands still awaited replies.',
     get: (r) => r.command.pipelined,
   },
+  {
+    name: 'encrypted',
+    type: 'bool',
+    description:
+      'Sent inside TLS and read from decrypted bytes (`--tls-keylog`, docs/TLS.md); `false` for commands in clear.',
+    get: (r) => r.command.encrypted === true,
+  },
 ];
 
 function defineLevel<Row>(

@@ -14,7 +14,7 @@ import type { SmtpSession } from '../model/types.js';
 import type { AttachmentHasher, PartHash } from './attachment-hashes.js';
 import { type DocumentContext, NO_DOCUMENT_CONTEXT, toSessionDocument } from './json-document.js';
 import { toRecipientDocuments } from './json-recipient-document.js';
-import { toAttemptDocument, toRunDocument } from './json-run-records.js';
+import { createTlsDecryptionCounter, toAttemptDocument, toRunDocument } from './json-run-records.js';
 import { createOutputFile } from './output-file.js';
 
 export interface JsonSinkOptions {
@@ -68,9 +68,11 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
     ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
   });
   const line = (document: unknown): string => `${escapeInvisibles(JSON.stringify(document))}\n`;
+  const decryption = createTlsDecryptionCounter();
   const sink: Sink = {
     name: 'json',
     async sessionClosed(session: SmtpSession) {
+      decryption.add(session);
       const partHashes = new Map<number, readonly PartHash[]>();
       if (options.hasher !== undefined)
         for (const t of session.transactions) {
@@ -90,7 +92,7 @@ export function createJsonSink(options: JsonSinkOptions): Sink {
       if (append) await out.flush();
     },
     async close(summary: RunSummary) {
-      if (options.attempts === true) await out.write(line(toRunDocument(summary)));
+      if (options.attempts === true) await out.write(line(toRunDocument(summary, decryption.totals)));
       await out.commit();
     },
   };

@@ -26,6 +26,18 @@ export function hkdfExpand(hash: Tls13Hash, prk: Uint8Array, info: Uint8Array, l
   return out;
 }
 
+/** The labels this module uses ("key", "iv", "traffic upd"), encoded once. */
+const LABELS = new Map<string, Uint8Array>();
+
+function labelBytes(label: string): Uint8Array {
+  let bytes = LABELS.get(label);
+  if (bytes === undefined) {
+    bytes = new TextEncoder().encode(`tls13 ${label}`);
+    if (LABELS.size < 16) LABELS.set(label, bytes);
+  }
+  return bytes;
+}
+
 /** HKDF-Expand-Label(Secret, Label, Context, Length) with the "tls13 " prefix. */
 export function hkdfExpandLabel(
   hash: Tls13Hash,
@@ -34,7 +46,7 @@ export function hkdfExpandLabel(
   context: Uint8Array,
   length: number,
 ): Uint8Array {
-  const fullLabel = new TextEncoder().encode(`tls13 ${label}`);
+  const fullLabel = labelBytes(label);
   const info = new Uint8Array(2 + 1 + fullLabel.length + 1 + context.length);
   info[0] = (length >> 8) & 0xff;
   info[1] = length & 0xff;

@@ -48,9 +48,12 @@ export interface MutableTlsKeyStore extends TlsKeyStore {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Two lower-case hex digits of each byte value. */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 function hexKey(bytes: Uint8Array): string {
   let s = '';
-  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
+  for (let i = 0; i < bytes.length; i++) s += HEX_PAIRS[bytes[i] as number];
   return s;
 }
 

@@ -68,12 +68,22 @@ const IGNORED = new Set([
 
 const LATER_TRAFFIC_SECRET = /^(CLIENT|SERVER)_TRAFFIC_SECRET_([1-9][0-9]*|N)$/;
 
-const HEX = /^[0-9a-fA-F]*$/;
+/** The value of a hex digit's character code, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48; // 0-9
+  const lower = code | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1; // a-f, A-F
+}
 
 function fromHex(text: string): Uint8Array | null {
-  if (text.length % 2 !== 0 || !HEX.test(text)) return null;
+  if (text.length % 2 !== 0) return null;
   const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    const high = hexDigit(text.charCodeAt(2 * i));
+    const low = hexDigit(text.charCodeAt(2 * i + 1));
+    if (high < 0 || low < 0) return null;
+    out[i] = (high << 4) | low;
+  }
   return out;
 }
 

@@ -38,28 +38,35 @@ export interface RecordOpener {
 const TAG = 16;
 const AES_BLOCK = 16;
 
-function seqBytes(seq: number): Uint8Array {
-  const out = new Uint8Array(8);
+/** Writes the 64-bit big-endian sequence number at `offset`. */
+function writeSeq(out: Uint8Array, offset: number, seq: number): void {
   let v = seq;
   for (let i = 7; i >= 0; i--) {
-    out[i] = v % 256;
+    out[offset + i] = v % 256;
     v = Math.floor(v / 256);
   }
-  return out;
 }
 
-function xorNonce(iv: Uint8Array, seq: number): Uint8Array {
-  const nonce = Uint8Array.from(iv);
-  const s = seqBytes(seq);
-  for (let i = 0; i < 8; i++)
-    nonce[nonce.length - 8 + i] = (nonce[nonce.length - 8 + i] as number) ^ (s[i] as number);
+/** The per-record nonce (the IV XOR the sequence number, RFC 8446 section 5.3), into `nonce`. */
+function xorNonce(nonce: Uint8Array, iv: Uint8Array, seq: number): Uint8Array {
+  nonce.set(iv);
+  let v = seq;
+  for (let i = nonce.length - 1; i >= nonce.length - 8; i--) {
+    nonce[i] = (nonce[i] as number) ^ (v % 256);
+    v = Math.floor(v / 256);
+  }
   return nonce;
 }
 
-/** The TLS 1.2 additional data / MAC header: seq_num + type + version + length. */
-function tls12Header(seq: number, type: number, version: number, length: number): Uint8Array {
-  const out = new Uint8Array(13);
-  out.set(seqBytes(seq), 0);
+/** The TLS 1.2 additional data / MAC header: seq_num + type + version + length, into `out` (13 bytes). */
+function tls12Header(
+  out: Uint8Array,
+  seq: number,
+  type: number,
+  version: number,
+  length: number,
+): Uint8Array {
+  writeSeq(out, 0, seq);
   out[8] = type;
   out[9] = version >> 8;
   out[10] = version & 0xff;
@@ -67,6 +74,8 @@ function tls12Header(seq: number, type: number, version: number, length: number)
   out[12] = length & 0xff;
   return out;
 }
+
+const AEAD_OPTIONS = Object.freeze({ authTagLength: TAG });
 
 function aeadOpen(
   aead: string,
@@ -77,10 +86,12 @@ function aeadOpen(
   tag: Uint8Array,
 ): Uint8Array | null {
   try {
+    // A decipher cannot be given a new nonce, so each record needs its own; the nonce and AAD buffers are the
+    // opener's, reused (node:crypto copies them).
     const decipher =
       aead === 'chacha20-poly1305'
-        ? createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG })
-        : createDecipheriv(aead as 'aes-128-gcm', key, nonce, { authTagLength: TAG });
+        ? createDecipheriv('chacha20-poly1305', key, nonce, AEAD_OPTIONS)
+        : createDecipheriv(aead as 'aes-128-gcm', key, nonce, AEAD_OPTIONS);
     decipher.setAAD(aad, { plaintextLength: ciphertext.length });
     decipher.setAuthTag(tag);
     const head = decipher.update(ciphertext);
@@ -123,15 +134,23 @@ export function createRecordOpener(
 ): RecordOpener {
   /** The next record's sequence number; each opener below sets it on success. */
   let next = 0;
+  // Scratch for each record's nonce and additional data (or MAC header).
+  const nonce = new Uint8Array(12);
+  const header = new Uint8Array(13);
 
   function tls13(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
     if (protection.kind !== 'tls13') return { ok: false, reason: 'malformed' };
     if (body.length < TAG + 1) return { ok: false, reason: 'malformed' };
-    const aad = Uint8Array.of(type, version >> 8, version & 0xff, body.length >> 8, body.length & 0xff);
+    const aad = header.subarray(0, 5);
+    aad[0] = type;
+    aad[1] = version >> 8;
+    aad[2] = version & 0xff;
+    aad[3] = body.length >> 8;
+    aad[4] = body.length & 0xff;
     const inner = aeadOpen(
       protection.aead,
       keys.key,
-      xorNonce(keys.iv, seq),
+      xorNonce(nonce, keys.iv, seq),
       aad,
       body.subarray(0, body.length - TAG),
       body.subarray(body.length - TAG),
@@ -147,7 +166,6 @@ export function createRecordOpener(
   function gcm(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
     if (protection.kind !== 'tls12-gcm') return { ok: false, reason: 'malformed' };
     if (body.length < 8 + TAG) return { ok: false, reason: 'malformed' };
-    const nonce = new Uint8Array(12);
     nonce.set(keys.iv.subarray(0, 4), 0);
     nonce.set(body.subarray(0, 8), 4);
     const length = body.length - 8 - TAG;
@@ -155,7 +173,7 @@ export function createRecordOpener(
       protection.aead,
       keys.key,
       nonce,
-      tls12Header(seq, type, version, length),
+      tls12Header(header, seq, type, version, length),
       body.subarray(8, 8 + length),
       body.subarray(8 + length),
     );
@@ -171,8 +189,8 @@ export function createRecordOpener(
     const plain = aeadOpen(
       protection.aead,
       keys.key,
-      xorNonce(keys.iv, seq),
-      tls12Header(seq, type, version, length),
+      xorNonce(nonce, keys.iv, seq),
+      tls12Header(header, seq, type, version, length),
       body.subarray(0, length),
       body.subarray(length),
     );
@@ -188,7 +206,7 @@ export function createRecordOpener(
       const encrypted = body.length - macBytes;
       if (encrypted < 2 * AES_BLOCK || encrypted % AES_BLOCK !== 0) return { ok: false, reason: 'malformed' };
       const mac = createHmac(protection.mac, keys.macKey)
-        .update(tls12Header(seq, type, version, encrypted))
+        .update(tls12Header(header, seq, type, version, encrypted))
         .update(body.subarray(0, encrypted))
         .digest();
       if (!macMatches(mac, body.subarray(encrypted))) return { ok: false, reason: 'auth' };
@@ -223,7 +241,7 @@ export function createRecordOpener(
     const contentLength = plain.length - 1 - padding - macBytes;
     const content = plain.subarray(0, contentLength);
     const mac = createHmac(protection.mac, keys.macKey)
-      .update(tls12Header(seq, type, version, contentLength))
+      .update(tls12Header(header, seq, type, version, contentLength))
       .update(content)
       .digest();
     if (!macMatches(mac, plain.subarray(contentLength, contentLength + macBytes)))

@@ -6,13 +6,19 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { MeasureMode, Measurement } from './measure.js';
+import type { MeasureMode, Measurement, TlsArgument } from './measure.js';
 
 const MEASURE_SCRIPT = fileURLToPath(new URL('./measure.js', import.meta.url));
 const TIME = '/usr/bin/time';
 
-export function runNodeMeasurement(mode: MeasureMode, path: string, outDir: string): Measurement {
-  const result = spawnSync(process.execPath, [MEASURE_SCRIPT, mode, path, outDir], {
+export function runNodeMeasurement(
+  mode: MeasureMode,
+  path: string,
+  outDir: string,
+  tls: TlsArgument | null = null,
+): Measurement {
+  const tlsArgs = tls === null ? [] : [tls.keyLog ?? '-'];
+  const result = spawnSync(process.execPath, [MEASURE_SCRIPT, mode, path, outDir, ...tlsArgs], {
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
   });

@@ -8,6 +8,9 @@
  *                      write the targets of the performance issue from both (the doc's `targets` section)
  *   --attempts N       connection attempts: N bare SYNs to port 25 (the adversarial generator's flood, default
  *                      300000; 0 leaves them out), analysed with the summary, in the child and as a whole process
+ *   --tls-corpus DIR   measure the TLS row alone on the corpus make-tls-corpus.sh wrote into DIR (clear.pcap,
+ *                      tls.pcap, tls.keys): the same sessions in clear, decrypted with the key log, and without
+ *                      it; its table is the doc's `tls-results` section
  *   --runs N           timed runs per figure, the median is reported (default 3)
  *   --modes A,B,...    the main table's rows (default all: read, walk, reassemble, full, csv, ndjson, threads,
  *                      csv-threads, files-threads); the targets need read, walk, reassemble, full and csv
@@ -42,7 +45,7 @@ import {
   TSHARK_ARGS,
 } from './child-runner.js';
 import { buildCorpus, type Corpus, type CorpusSpec, removeCorpus } from './corpus.js';
-import { MEASURE_MODES, type MeasureMode, type Measurement } from './measure.js';
+import { MEASURE_MODES, type MeasureMode, type Measurement, type TlsArgument } from './measure.js';
 
 interface Options {
   sizeMb: number;
@@ -50,6 +53,7 @@ interface Options {
   withCorpus: string | null;
   attempts: number;
   modes: MeasureMode[];
+  tlsCorpus: string | null;
   runs: number;
   tshark: boolean | null;
   /** null: 100 MB for a generated corpus, the whole file with --corpus. */
@@ -72,6 +76,7 @@ function parseOptions(argv: readonly string[]): Options {
     withCorpus: null,
     attempts: 300_000,
     modes: [...MEASURE_MODES],
+    tlsCorpus: null,
     runs: 3,
     tshark: null,
     tsharkMaxMb: null,
@@ -90,6 +95,7 @@ function parseOptions(argv: readonly string[]): Options {
     };
     if (arg === '--size-mb') o.sizeMb = Number(value());
     else if (arg === '--corpus') o.corpus = resolve(value());
+    else if (arg === '--tls-corpus') o.tlsCorpus = resolve(value());
     else if (arg === '--with-corpus') o.withCorpus = resolve(value());
     else if (arg === '--attempts') o.attempts = Number(value());
     else if (arg === '--modes') {
@@ -320,6 +326,84 @@ function scalingTable(rows: readonly { point: ScalingPoint; corpus: Corpus; figu
   return out.join('\n');
 }
 
+/** One input of the TLS row: a capture of the TLS corpus, with the key log or without. */
+interface TlsInput {
+  readonly label: string;
+  readonly path: string;
+  readonly tls: TlsArgument;
+}
+
+/**
+ * The TLS row: the same sessions in clear, under STARTTLS decrypted with the key log, and under STARTTLS with no
+ * key (for reference: the records are skipped), each with the summary only and with all four CSVs; the runs
+ * of every input and mode interleaved, medians of wall and CPU time.
+ */
+function tlsSection(
+  dir: string,
+  runs: number,
+  outDir: string,
+  command: string,
+  log: (text: string) => void,
+): string {
+  const inputs: TlsInput[] = [
+    { label: 'clear', path: join(dir, 'clear.pcap'), tls: { keyLog: null } },
+    {
+      label: 'STARTTLS, decrypted (`--tls-keylog`)',
+      path: join(dir, 'tls.pcap'),
+      tls: { keyLog: join(dir, 'tls.keys') },
+    },
+    { label: 'STARTTLS, no key log', path: join(dir, 'tls.pcap'), tls: { keyLog: null } },
+  ];
+  const modes = ['full', 'csv'] as const;
+  const results = new Map<string, Measurement[]>();
+  for (const input of inputs) runNodeMeasurement('read', input.path, outDir); // warm the page cache
+  for (let r = 0; r < runs; r++)
+    for (const mode of modes)
+      for (const input of inputs) {
+        const m = runNodeMeasurement(mode, input.path, outDir, input.tls);
+        log(
+          `  run ${r + 1}/${runs} ${mode} ${input.label}: ${m.ms.toFixed(0)} ms, ${(m.cpuMs ?? 0).toFixed(0)} ms CPU`,
+        );
+        const key = `${mode}\u0000${input.label}`;
+        results.set(key, [...(results.get(key) ?? []), m]);
+      }
+  const rows = [
+    '| sinks | capture | sessions | decrypted | transactions | recipients | median ms | median CPU ms | MB/s | peak RSS MiB | ÷ clear (CPU) |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  const ratios: string[] = [];
+  const wallRatios: string[] = [];
+  for (const mode of modes) {
+    const clearRuns = results.get(`${mode}\u0000${inputs[0]!.label}`)!;
+    const clearCpu = median(clearRuns.map((m) => m.cpuMs ?? m.ms));
+    const clearWall = median(clearRuns.map((m) => m.ms));
+    for (const input of inputs) {
+      const list = results.get(`${mode}\u0000${input.label}`)!;
+      const last = list[list.length - 1]!;
+      const ms = median(list.map((m) => m.ms));
+      const cpu = median(list.map((m) => m.cpuMs ?? m.ms));
+      const bytes = statSync(input.path).size;
+      rows.push(
+        `| ${MODE_LABELS[mode].replace('smtpscope full analysis', 'full analysis')} | ${input.label} | ${fmt(last.sessions)} | ${fmt(last.tls?.decrypted ?? 0)} | ${fmt(last.tls?.transactions ?? 0)} | ${fmt(last.tls?.recipients ?? 0)} | ${fmt(ms)} | ${fmt(cpu)} | ${fmt(bytes / MB / (ms / 1000))} | ${fmt(Math.max(...list.map((m) => m.maxRssBytes)) / 2 ** 20)} | ${fmt(cpu / clearCpu, 2)} |`,
+      );
+      if (input === inputs[1]) {
+        ratios.push(`${fmt(cpu / clearCpu, 2)} × (${mode === 'full' ? 'summary only' : 'all four CSVs'})`);
+        wallRatios.push(`${fmt(ms / clearWall, 2)} ×`);
+      }
+    }
+  }
+  const size = (name: string): string => fmt(statSync(join(dir, name)).size / MB);
+  return (
+    `Command: \`${command}\`. Machine: ${machine()}. Input: the TLS corpus (test/harness/bench/make-tls-corpus.sh), ` +
+    `clear.pcap ${size('clear.pcap')} MB and tls.pcap ${size('tls.pcap')} MB. Median of ${runs} runs per figure, ` +
+    'each in its own child process, the runs of all rows interleaved; CPU time is user + system of the child over ' +
+    'the analysis (every thread), the ratio is taken on it because wall time on a loaded machine is mostly waiting.\n\n' +
+    `${rows.join('\n')}\n\n` +
+    `Decryption costs ${ratios.join(', ')} the CPU time of the analysis of the same sessions in clear ` +
+    `(wall-time medians: ${wallRatios.join(', ')}).\n`
+  );
+}
+
 function machine(): string {
   const model = cpus()[0]?.model ?? 'unknown CPU';
   const load = loadavg()
@@ -402,7 +486,7 @@ function targetsText(
     `| 1 kB-message sessions per second (scaling table, 1 kB point) | ${oneKbSessionsPerSecond === null ? 'not measured' : fmt(oneKbSessionsPerSecond)} | (generated only) | at least 40,000 | ${met([oneKbSessionsPerSecond], (v) => v >= 40_000)} |`,
     `| peak RSS, summary only / all four CSVs | ${rss(generated)} | ${rss(corpus)} | at most 150 MB (143 MiB), flat (memory table) | ${met(rssValues, (v) => v <= 143)} |`,
     `| connection attempts (issue "Memory that does not grow with the output"): ${attempts === null ? '' : fmt(attempts.count)} SYNs, whole process | ${attempts === null ? 'not measured' : `${fmt(attempts.wallMs)} ms wall, ${fmt((1000 * attempts.wallMs) / attempts.count, 1)} µs per attempt (${fmt((1000 * attempts.childMs) / attempts.count, 1)} µs without Node's start-up)`} | (generated only) | under 2 s for 300,000 (scaled to the count), 2 µs per attempt | ${attempts === null ? 'not measured' : attempts.wallMs < (2000 * attempts.count) / 300_000 ? 'yes' : 'no'} |`,
-    '| TLS-decrypted corpus vs the same sessions in clear | see the TLS benchmark | | at most 2 × | |',
+    '| TLS-decrypted corpus vs the same sessions in clear | see "TLS decryption" (its own corpus and run) | | at most 2 × | |',
   ];
   return (
     `Command: \`${command}\`. Every figure from the tables of this run (medians; the ratios are of times measured ` +
@@ -484,6 +568,17 @@ async function main(): Promise<void> {
     };
   };
   try {
+    if (options.tlsCorpus !== null) {
+      log(`measuring the TLS corpus in ${options.tlsCorpus}`);
+      const text = tlsSection(options.tlsCorpus, options.runs, outDir, command, log);
+      process.stdout.write(`\n${text}\n`);
+      if (options.writeDoc) {
+        const docPath = join(REPO, 'docs', 'PERFORMANCE.md');
+        writeFileSync(docPath, replaceSection(readFileSync(docPath, 'utf8'), 'tls-results', text));
+        log(`wrote ${docPath}`);
+      }
+      return;
+    }
     /** The generated corpus's main table, and the existing capture's (--corpus, --with-corpus). */
     let generatedFigures: Figure[] | null = null;
     let corpusFigures: Figure[] | null = null;
