@@ -232,6 +232,7 @@ export function createSessionBuilder(
   let commandsDropped = 0;
   const anomalies: AnomalyRecord[] = [];
   let anomaliesDropped = 0;
+  const unmatchedReplies: ReplyRecord[] = [];
   let pendingReplies = 0;
   let quitSent = false;
   /**
@@ -609,7 +610,10 @@ export function createSessionBuilder(
       t.finalReply = record;
       t.endedAt = record.tsMicros;
       replyOnlyMessage = null;
+      return;
     }
+    if (commands.length + unmatchedReplies.length < limits.maxCommands) unmatchedReplies.push(record);
+    else commandsDropped++;
   };
 
   /** Inserts a row after `after` (LMTP's further per-recipient replies), renumbering the rows after it. */
@@ -1006,6 +1010,7 @@ export function createSessionBuilder(
             },
       ),
       commandsDropped,
+      unmatchedReplies: unmatchedReplies.slice(),
       anomalies: anomalies.slice(),
       anomaliesDropped,
       quality: {

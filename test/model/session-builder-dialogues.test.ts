@@ -71,6 +71,28 @@ function rows(session: SmtpSession): string[] {
 }
 
 describe('session-builder on decoded dialogues', () => {
+  it('keeps a reply that answers no command in the capture (a gap took the command), in order', () => {
+    checkEverySplit(
+      [
+        'S: 220 mx.example.org ESMTP',
+        'C: EHLO c.example',
+        'S: 250 mx.example.org',
+        'C! gap 40',
+        'S: 550 5.1.1 <gone@example.org>: Recipient address rejected',
+        'S: 451 4.3.0 Try again later',
+        'C: QUIT',
+        'S: 221 2.0.0 Bye',
+      ].join('\n'),
+      (session) => {
+        expect(session.unmatchedReplies.map((r) => `${r.code} ${r.text}`)).toEqual([
+          '550 5.1.1 <gone@example.org>: Recipient address rejected',
+          '451 4.3.0 Try again later',
+        ]);
+        expect(rows(session)).toEqual(['EHLO c.example -> 250 (-)', 'QUIT -> 221 (-)']);
+      },
+    );
+  });
+
   it('keeps the message of a server one reply short, and does not count the lost reply as pending', () => {
     const session = sessionOf('greeting-without-crlf');
     expect(session.transactions).toHaveLength(1);
