@@ -54,7 +54,7 @@ import { type ProxyPreamble, sniffProxy } from './proxy-preamble.js';
 import { closeProxy, proxyClient, proxyServer } from './proxy-stage.js';
 import { onReply } from './reply-pairing.js';
 import type { TlsLayer } from './tls-layer.js';
-import { decideTls, isClientHelloStart, startTls } from './tls-start.js';
+import { decideTls, isClientHelloStart, startTls, TLS_HANDSHAKE } from './tls-start.js';
 import { TransactionTracker } from './transaction.js';
 import { TRANSITIONS } from './transitions.js';
 
@@ -92,6 +92,11 @@ export class SmtpDialogue {
   encrypted = false;
   /** `proxy-preamble` before the protocol is known: the first client bytes so far. */
   proxySniff: Uint8Array | null = null;
+  /**
+   * A connection's first client chunk when it is the single byte 0x16: held until the next byte tells a TLS
+   * record (0x16 0x03) from anything else, so that the decision does not depend on where chunks were cut.
+   */
+  private firstByte: StreamChunk | null = null;
   /** The proxy exchange before the SMTP dialogue, once its protocol is known. */
   proxy: ProxyPreamble | null = null;
   proxyReported = false;
@@ -454,6 +459,44 @@ export class SmtpDialogue {
     if (this.closed || chunk.bytes.length === 0) return;
     this.start(chunk.tsMicros);
     const direction = chunk.direction;
+    const held = this.firstByte;
+    if (held !== null) {
+      // The byte held to tell a ClientHello from a line: judged with the next client bytes, as if they had come
+      // in one chunk; anything else first lets it be judged alone.
+      this.firstByte = null;
+      if (direction === this.cmdDir && chunk.offset === 1) {
+        const joined = new Uint8Array(1 + chunk.bytes.length);
+        joined[0] = held.bytes[0] as number;
+        joined.set(chunk.bytes, 1);
+        this.onData({ ...held, bytes: joined });
+        return;
+      }
+      this.judgeFirst(held);
+    } else if (
+      chunk.offset === 0 &&
+      chunk.bytes.length === 1 &&
+      chunk.bytes[0] === TLS_HANDSHAKE &&
+      direction === this.cmdDir &&
+      this.tls === null &&
+      !this.replySeen &&
+      this.commandSeq === 0
+    ) {
+      this.firstByte = chunk;
+      return;
+    }
+    this.judgeFirst(chunk);
+  }
+
+  /** Flushes a held first client byte (see onData) before a gap, the close or other bytes. */
+  private releaseFirstByte(): void {
+    const held = this.firstByte;
+    if (held === null) return;
+    this.firstByte = null;
+    this.judgeFirst(held);
+  }
+
+  private judgeFirst(chunk: StreamChunk): void {
+    const direction = chunk.direction;
     if (
       chunk.offset === 0 &&
       direction === this.cmdDir &&
@@ -483,6 +526,7 @@ export class SmtpDialogue {
 
   onGap(direction: Direction, offset: number, length: number, cause: GapCause, tsMicros: number): void {
     if (this.closed) return;
+    this.releaseFirstByte();
     this.start(tsMicros);
     this.tsNow[direction] = tsMicros;
     // Bytes after a 220 to STARTTLS lost: assume TLS started, as the reply said.
@@ -509,6 +553,7 @@ export class SmtpDialogue {
 
   onClose(reason: CloseReason, tsMicros: number, stats: FlowStats): void {
     if (this.closed) return;
+    this.releaseFirstByte();
     this.start(tsMicros);
     this.tsNow.c2s = tsMicros;
     this.tsNow.s2c = tsMicros;
