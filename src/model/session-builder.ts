@@ -91,6 +91,8 @@ interface MutableCommand {
 }
 
 interface MutableRecipient {
+  /** The RCPT command's seq (decoder numbering). */
+  readonly seq: number;
   index: number;
   address: string;
   params: SmtpCommand['params'];
@@ -115,7 +117,9 @@ interface MutableTransaction {
   bdatChunks: number;
   finalReply: ReplyRecord | null;
   lmtpReplies: number;
-  /** RSET, QUIT or a new MAIL came before a message was sent. */
+  /** RSET, QUIT, a greeting command or another transaction came after it (the decoder closed it). */
+  left: boolean;
+  /** It was left before a message was sent. */
   abandoned: boolean;
   /** A capture gap came while the transaction was open or awaited its final reply. */
   gapped: boolean;
@@ -199,31 +203,36 @@ export function createSessionBuilder(
     readonly seq: number;
     readonly helo: string | null;
     readonly heloVerb: SmtpSession['heloVerb'];
-    readonly open: MutableTransaction | null;
+    /** The transaction it left behind; the decoder keeps it open when the greeting command is refused. */
+    readonly left: MutableTransaction | null;
   } | null = null;
   const auth: AuthInfo[] = [];
   const transactions: MutableTransaction[] = [];
-  let current: MutableTransaction | null = null;
+  /**
+   * The model's transaction for each of the decoder's transaction ids (`SmtpCommand.transaction`, the message
+   * events, the end-of-data reply target): the builder follows the decoder's one transaction tracker instead of
+   * keeping its own. An accepted nested MAIL points its id at the transaction it starts.
+   */
+  const byId = new Map<number, MutableTransaction>();
+  /** The transaction whose message bytes are arriving (from the latest message-start or bdat-chunk). */
+  let receiving: MutableTransaction | null = null;
   const commands: MutableCommand[] = [];
   /** Command records by decoder command seq (only those kept). */
   const commandBySeq = new Map<number, MutableCommand>();
   /** Recipient awaiting a reply, by the RCPT command's seq. */
   const recipientBySeq = new Map<number, MutableRecipient>();
-  /** A MAIL sent while a transaction was open, awaiting its reply, by command seq: what a refusal restores. */
-  const nestedMailBySeq = new Map<
-    number,
-    { previous: MutableTransaction; created: MutableTransaction | null }
-  >();
+  /** MAIL commands sent inside an open transaction (the decoder gives them its id), awaiting their reply, by seq. */
+  const nestedMailSeqs = new Set<number>();
   /**
-   * Messages whose end-of-data mark was sent, awaiting their final reply (LMTP: one per accepted recipient), oldest
-   * first. The reply goes to the transaction whose message ended, not to the one open when it arrives: a client may
-   * pipeline the next MAIL right after the final dot (RFC 2920).
+   * Messages whose end-of-data mark was sent, awaiting their final reply (LMTP: one per accepted recipient), by the
+   * decoder's transaction id, which the reply's target names: the reply goes to the transaction whose message
+   * ended, not to the one open when it arrives (a client may pipeline the next MAIL right after the final dot).
    */
-  const awaitingFinal: AwaitingFinal[] = [];
-  let awaitingHead = 0;
+  const awaitingFinal = new Map<number, AwaitingFinal>();
   let commandsDropped = 0;
   const anomalies: AnomalyRecord[] = [];
   let anomaliesDropped = 0;
+  const unmatchedReplies: ReplyRecord[] = [];
   let pendingReplies = 0;
   let quitSent = false;
   /**
@@ -232,12 +241,10 @@ export function createSessionBuilder(
    */
   let clientEncrypted = false;
   let quitAnswered = false;
-  /**
-   * The message being sent belongs to no transaction: its BDAT came with none open and the decoder placed it in
-   * none (no MAIL before it, the envelope known: the server refuses it). Its message events and end-of-data reply
-   * change no transaction.
-   */
-  let messageOutside = false;
+  /** A 354 that answered no command: the DATA reply of the message the decoder starts right after it. */
+  let unmatched354: ReplyRecord | null = null;
+  /** A server-only capture (nothing pairs): the transaction a 354 started, whose next reply is its final one. */
+  let replyOnlyMessage: MutableTransaction | null = null;
   let saw421 = false;
   let rolesSwapped = false;
   let proxy: ProxyInfo | null = null;
@@ -247,12 +254,6 @@ export function createSessionBuilder(
   let gaps = 0;
   let gapBytes = 0;
   let closed = false;
-  /**
-   * The start of the dialogue, or of the transaction at hand, may be missing: no handshake was seen, the capture
-   * started mid-session or a gap came. Until MAIL, RSET or HELO, a RCPT or a message with no transaction open
-   * opens one with an unknown sender instead of being dropped.
-   */
-  let lostStart = flow.basis !== 'syn';
   /** Command events seen (none: a server-only capture, where replies pair with nothing). */
   let commandsSeen = 0;
 
@@ -283,22 +284,31 @@ export function createSessionBuilder(
     else anomalies.push(record);
   };
 
-  /** Marks the open transaction as left behind before its message was sent. */
-  const abandonCurrent = (): void => {
-    if (current !== null && !current.messageStarted && current.finalReply === null) current.abandoned = true;
-    current = null;
+  /**
+   * RSET, QUIT, a greeting command or the start of another transaction came after the latest transaction: it is
+   * over, and abandoned when its message was not sent. Returns it when this abandoned it.
+   */
+  const leaveLatest = (): MutableTransaction | null => {
+    const t = transactions[transactions.length - 1];
+    if (t === undefined || t.left) return null;
+    t.left = true;
+    if (t.messageStarted || t.finalReply !== null) return null;
+    t.abandoned = true;
+    return t;
   };
 
   /**
-   * Starts a transaction at MAIL; `command` null: a RCPT, DATA, BDAT, end of data or 354 came with no MAIL before
-   * it. `midstream`: its MAIL was lost (the capture started, or a gap ended, inside it), so the sender is unknown.
+   * Starts the transaction the decoder opened as `id`: at MAIL (`command`), or with an unknown sender when a RCPT,
+   * DATA, BDAT or message came first. `midstream`: its MAIL was lost (the capture started, or a gap ended, inside
+   * it). Null once `maxTransactions` are kept.
    */
   const newTransaction = (
+    id: number,
     command: SmtpCommand | null,
     tsMicros: number,
-    midstream = false,
+    midstream: boolean,
   ): MutableTransaction | null => {
-    abandonCurrent();
+    leaveLatest();
     if (transactions.length >= limits.maxTransactions) return null;
     const t: MutableTransaction = {
       depth: transactions.length + 1,
@@ -315,6 +325,7 @@ export function createSessionBuilder(
       bdatChunks: 0,
       finalReply: null,
       lmtpReplies: 0,
+      left: false,
       abandoned: false,
       gapped: false,
       midstream,
@@ -328,22 +339,39 @@ export function createSessionBuilder(
       endedAt: null,
     };
     transactions.push(t);
-    current = t;
+    byId.set(id, t);
     return t;
+  };
+
+  /** The transaction a command belongs to, started here when the decoder says the command opens it. */
+  const transactionOf = (command: SmtpCommand): MutableTransaction | null => {
+    const id = command.transaction;
+    if (id === null) return null;
+    if (command.opens !== null)
+      return newTransaction(
+        id,
+        command.opens === 'mail' ? command : null,
+        command.tsMicros,
+        command.opens === 'lost-mail',
+      );
+    return byId.get(id) ?? null;
+  };
+
+  /** The transaction of a message event; one the decoder opened for a message alone (its start lost) starts here. */
+  const messageTransaction = (id: number | null, ts: number, create = true): MutableTransaction | null => {
+    if (id === null) return null;
+    return byId.get(id) ?? (create ? newTransaction(id, null, ts, true) : null);
   };
 
   const onCommand = (command: SmtpCommand): void => {
     touch(command.tsMicros);
     commandsSeen++;
+    unmatched354 = null;
     clientEncrypted = command.encrypted;
     // Sent while earlier commands, or a final dot, still awaited replies (QUIT or MAIL behind the dot, RFC 2920).
-    const pipelined =
-      command.kind === 'command' && (pendingReplies > 0 || awaitingHead < awaitingFinal.length);
-    if (command.kind === 'command') {
-      pendingReplies++;
-      messageOutside = command.verb === 'BDAT' && command.transaction === null;
-    }
-    let transaction: MutableTransaction | null = current;
+    const pipelined = command.kind === 'command' && (pendingReplies > 0 || awaitingFinal.size > 0);
+    if (command.kind === 'command') pendingReplies++;
+    const transaction = transactionOf(command);
     switch (command.verb) {
       case 'HELO':
       case 'EHLO':
@@ -352,7 +380,7 @@ export function createSessionBuilder(
           seq: command.seq,
           helo: rolesSwapped ? swapped.helo : helo,
           heloVerb: rolesSwapped ? swapped.heloVerb : heloVerb,
-          open: current !== null && !current.messageStarted && current.finalReply === null ? current : null,
+          left: leaveLatest(),
         };
         if (rolesSwapped) {
           swapped.helo = command.argument.trim().split(/\s+/)[0] ?? '';
@@ -362,72 +390,46 @@ export function createSessionBuilder(
           heloVerb = command.verb;
         }
         if (command.verb === 'LHLO') protocol = 'lmtp';
-        abandonCurrent();
-        lostStart = false;
-        transaction = null;
         break;
       case 'MAIL':
       case 'SEND':
       case 'SOML':
-      case 'SAML': {
-        const previous = current;
-        const open =
-          previous !== null &&
-          !previous.messageStarted &&
-          previous.finalReply === null &&
-          (previous.mailReply === null || previous.mailReply.code < 400);
-        lostStart = false;
-        transaction = newTransaction(command, command.tsMicros);
-        if (open && previous !== null && nestedMailBySeq.size < limits.maxTransactions)
-          nestedMailBySeq.set(command.seq, { previous, created: transaction });
+      case 'SAML':
+        // Inside an open transaction (RFC 5321 3.3: the server refuses it and the transaction goes on); an
+        // accepted one starts a new transaction at its reply.
+        if (command.opens === null && transaction !== null && nestedMailSeqs.size < limits.maxTransactions)
+          nestedMailSeqs.add(command.seq);
         break;
-      }
       case 'RCPT':
-        // A RCPT whose MAIL the capture missed: a transaction with an unknown sender keeps its recipients.
-        if (current === null && lostStart) transaction = newTransaction(null, command.tsMicros, true);
-        // The decoder places it in no transaction (no MAIL since the last message ended, RSET or HELO): it joins
-        // none, rather than the finished one at hand.
-        if (current === null || command.transaction === null) transaction = null;
-        else if (current.recipients.length >= limits.maxRecipients) current.recipientsDropped++;
+        if (transaction === null) break;
+        if (transaction.recipients.length >= limits.maxRecipients) transaction.recipientsDropped++;
         else {
           const r: MutableRecipient = {
-            index: current.recipients.length + 1,
+            seq: command.seq,
+            index: transaction.recipients.length + 1,
             address: command.path ?? command.argument,
             params: command.params,
             rcptTsMicros: command.tsMicros,
             rcptReply: null,
             lmtpReply: null,
           };
-          current.recipients.push(r);
+          transaction.recipients.push(r);
           recipientBySeq.set(command.seq, r);
         }
         break;
       case 'DATA':
       case 'BDAT':
-        // A BDAT that no transaction can take (a malformed one with no MAIL before it) opens none.
-        if (command.transaction === null) {
-          transaction = null;
-          break;
-        }
-        // A message with no MAIL before it (a broken or hostile client) still gets a transaction, so that its
-        // content and the server's answer are not lost; its sender is unknown (null).
-        if (current === null || (current.mode !== null && current.messageComplete))
-          transaction = newTransaction(null, command.tsMicros, lostStart);
         if (transaction !== null && transaction.mode === null) transaction.mode = command.verb;
         break;
       case 'RSET':
-        abandonCurrent();
-        lostStart = false;
-        transaction = null;
+        leaveLatest();
         break;
       case 'QUIT':
         quitSent = true;
-        abandonCurrent();
-        transaction = null;
+        leaveLatest();
         break;
       default:
-        if (command.kind === 'command' && command.verb !== 'UNKNOWN' && command.verb !== 'NOOP')
-          transaction = null;
+        break;
     }
     const record: MutableCommand = {
       seq: 0,
@@ -467,7 +469,15 @@ export function createSessionBuilder(
     if (command.kind === 'command' && pendingReplies > 0) pendingReplies--;
     const kept = commandBySeq.get(command.seq);
     if (kept !== undefined && kept.reply === null) kept.reply = record;
-    const t = kept !== undefined && kept.transaction !== null ? transactions[kept.transaction - 1] : current;
+    // The transaction the command's row shows (fixed when it was sent), else the one the decoder placed it in.
+    const t =
+      kept !== undefined
+        ? kept.transaction === null
+          ? null
+          : (transactions[kept.transaction - 1] ?? null)
+        : command.transaction === null
+          ? null
+          : (byId.get(command.transaction) ?? null);
     const positive = reply.code < 400;
     if (command.kind === 'command' && helloPending !== null && helloPending.seq === command.seq) {
       const before = helloPending;
@@ -494,17 +504,13 @@ export function createSessionBuilder(
       case 'MAIL':
       case 'SEND':
       case 'SOML':
-      case 'SAML': {
-        const nested = nestedMailBySeq.get(command.seq);
-        nestedMailBySeq.delete(command.seq);
-        if (nested !== undefined && reply.code >= 400) {
-          // RFC 5321 3.3: MAIL inside a transaction is refused (503) and the open transaction goes on.
-          restoreAfterNestedMail(nested.previous, nested.created, kept);
+      case 'SAML':
+        if (nestedMailSeqs.delete(command.seq)) {
+          if (positive) startAfterNestedMail(command, record, kept);
           break;
         }
-        if (t !== undefined && t !== null) t.mailReply = record;
+        if (t !== null) t.mailReply = record;
         break;
-      }
       case 'RCPT': {
         const r = recipientBySeq.get(command.seq);
         if (r !== undefined) {
@@ -514,7 +520,7 @@ export function createSessionBuilder(
         break;
       }
       case 'DATA':
-        if (t !== undefined && t !== null) {
+        if (t !== null) {
           t.dataReply = record;
           if (reply.code === 354) t.messageStarted = true;
         }
@@ -525,14 +531,7 @@ export function createSessionBuilder(
         break;
       case 'BDAT':
         // RFC 3030 3: a refused chunk (or a malformed BDAT) fails the transaction; its reply decides it.
-        if (
-          reply.code >= 400 &&
-          command.transaction !== null &&
-          t !== undefined &&
-          t !== null &&
-          t.dataReply === null
-        )
-          t.dataReply = record;
+        if (!positive && t !== null && t.dataReply === null) t.dataReply = record;
         break;
       case 'QUIT':
         if (reply.code === 221) quitAnswered = true;
@@ -551,87 +550,70 @@ export function createSessionBuilder(
       helo = before.helo;
       heloVerb = before.heloVerb;
     }
-    const open = before.open;
-    if (open !== null && current === null && transactions[transactions.length - 1] === open) {
-      open.abandoned = false;
-      current = open;
-      lostStart = false;
+    const left = before.left;
+    if (left !== null && transactions[transactions.length - 1] === left) {
+      left.left = false;
+      left.abandoned = false;
     }
   };
 
   /**
-   * A refused MAIL sent inside an open transaction: the transaction it started is dropped and the one before it
-   * goes on, taking what was sent since (pipelined RCPT and DATA).
+   * A MAIL sent inside an open transaction and accepted (the server allowed it): the open transaction is left and
+   * a new one starts with this sender; the decoder's id now names it. What was sent after the MAIL (pipelined RCPT
+   * and DATA) moves to it.
    */
-  const restoreAfterNestedMail = (
-    previous: MutableTransaction,
-    created: MutableTransaction | null,
-    mail: MutableCommand | undefined,
+  const startAfterNestedMail = (
+    command: SmtpCommand,
+    record: ReplyRecord,
+    row: MutableCommand | undefined,
   ): void => {
-    if (mail !== undefined && created === null) mail.transaction = previous.depth;
-    if (current === created) {
-      previous.abandoned = false; // it was open when the MAIL came, so only that MAIL abandoned it
-      current = previous;
-    }
-    if (created === null) return;
-    if (transactions[transactions.length - 1] === created) {
-      transactions.pop();
-      for (const r of created.recipients) {
-        if (previous.recipients.length >= limits.maxRecipients) {
-          previous.recipientsDropped++;
-          continue;
-        }
-        r.index = previous.recipients.length + 1;
-        previous.recipients.push(r);
-      }
-      previous.recipientsDropped += created.recipientsDropped;
-      if (previous.mode === null) previous.mode = created.mode;
-      // The commands sent since the MAIL (kept after it, or not at all) move to the transaction that goes on.
-      if (mail !== undefined) {
-        for (let i = commands.length - 1; i >= 0; i--) {
-          const c = commands[i] as MutableCommand;
-          if (c.transaction === created.depth) c.transaction = previous.depth;
-          if (c === mail) break;
+    const id = command.transaction;
+    if (id === null) return;
+    const previous = byId.get(id);
+    const t = newTransaction(id, command, command.tsMicros, false);
+    if (t === null) return;
+    t.mailReply = record;
+    if (previous === undefined) return;
+    if (row !== undefined) {
+      const from = commands.indexOf(row);
+      for (let i = from; i >= 0 && i < commands.length; i++) {
+        const c = commands[i] as MutableCommand;
+        if (c.transaction !== previous.depth) continue;
+        c.transaction = t.depth;
+        if (c.verb === 'DATA' || c.verb === 'BDAT') {
+          t.mode = c.verb;
+          previous.mode = null;
         }
       }
-    } else {
-      created.abandoned = true; // a later transaction exists already: leave the depths as they are
     }
+    const kept = previous.recipients.filter((r) => r.seq < command.seq);
+    for (const r of previous.recipients) {
+      if (r.seq < command.seq) continue;
+      r.index = t.recipients.length + 1;
+      t.recipients.push(r);
+    }
+    previous.recipients = kept;
   };
 
   /**
-   * A reply that answers no command the capture holds. A 354 still says a message is starting: the transaction at
-   * hand (or a new one with an unknown sender) gets it as its DATA reply. In a server-only capture, where nothing
-   * pairs, the reply after a 354 is that message's final reply.
+   * A reply that answers no command the capture holds. A 354 still says a message is starting: the decoder starts
+   * one (message-start follows), whose DATA reply it is. In a server-only capture, where nothing pairs, the reply
+   * after a 354 is that message's final reply.
    */
   const onUnmatchedReply = (record: ReplyRecord): void => {
     if (record.code === 354) {
-      let t = current;
-      if (
-        t === null ||
-        t.finalReply !== null ||
-        t.dataReply !== null ||
-        (t.messageStarted && t.mode !== null)
-      )
-        t = newTransaction(null, record.tsMicros, true);
-      if (t === null) return;
-      t.mode = 'DATA';
-      t.dataReply = record;
-      t.messageStarted = true;
+      unmatched354 = record;
       return;
     }
-    const t = current;
-    if (
-      commandsSeen === 0 &&
-      t !== null &&
-      t.dataReply !== null &&
-      t.dataReply.code === 354 &&
-      t.finalReply === null
-    ) {
+    const t = replyOnlyMessage;
+    if (commandsSeen === 0 && t !== null && t.finalReply === null) {
       t.finalReply = record;
       t.endedAt = record.tsMicros;
-      current = null;
+      replyOnlyMessage = null;
+      return;
     }
+    if (commands.length + unmatchedReplies.length < limits.maxCommands) unmatchedReplies.push(record);
+    else commandsDropped++;
   };
 
   /** Inserts a row after `after` (LMTP's further per-recipient replies), renumbering the rows after it. */
@@ -679,11 +661,11 @@ export function createSessionBuilder(
 
   const onEndOfData = (record: ReplyRecord, to: Extract<ReplyTarget, { kind: 'end-of-data' }>): void => {
     if (to.lmtpRecipient !== null) protocol = 'lmtp';
-    const waiting =
-      awaitingHead < awaitingFinal.length ? (awaitingFinal[awaitingHead] as AwaitingFinal) : null;
+    const id = to.transaction;
+    const waiting = id === null ? undefined : awaitingFinal.get(id);
     const argument = to.lmtpRecipient === null ? '' : `recipient ${to.lmtpRecipient + 1}`;
     let t: MutableTransaction | undefined;
-    if (waiting !== null) {
+    if (waiting !== undefined) {
       t = waiting.transaction;
       if (waiting.remaining === null)
         waiting.remaining = protocol === 'lmtp' ? Math.max(1, acceptedRecipients(t)) : 1;
@@ -700,14 +682,8 @@ export function createSessionBuilder(
         if (insertCommandAfter(waiting.last, extra)) waiting.last = extra;
       }
       waiting.remaining--;
-      if (waiting.remaining <= 0) {
-        awaitingHead++;
-        if (awaitingHead >= awaitingFinal.length) {
-          awaitingFinal.length = 0;
-          awaitingHead = 0;
-        }
-      }
-    } else if (to.mode === 'BDAT' && to.transaction === null) {
+      if (waiting.remaining <= 0 && id !== null) awaitingFinal.delete(id);
+    } else if (to.mode === 'BDAT' && id === null) {
       // BDAT LAST of a message in no transaction (sent with no MAIL): the reply is its chunk's, nothing else.
       for (let i = commands.length - 1; i >= 0; i--) {
         const c = commands[i] as MutableCommand;
@@ -720,9 +696,9 @@ export function createSessionBuilder(
       }
       return;
     } else {
-      // No message end awaits a reply: a BDAT LAST answered before its octets ended, or the end of a body whose
-      // start the capture lost. The reply goes to the transaction at hand.
-      t = current ?? transactions[transactions.length - 1];
+      // No message end awaits this reply: a BDAT LAST answered before its octets ended, or the end of a body
+      // whose final dot a gap took. The reply goes to the transaction the decoder names.
+      t = id === null ? undefined : byId.get(id);
       if (to.mode === 'BDAT') {
         const bdat = t === undefined ? null : lastBdatRow(t);
         if (bdat !== null && bdat.reply === null) {
@@ -749,18 +725,12 @@ export function createSessionBuilder(
     t.endedAt = record.tsMicros;
   };
 
-  /** Forgets the messages awaiting final replies (a gap or a role swap cleared the decoder's queue). */
-  const clearAwaitingFinal = (): void => {
-    awaitingFinal.length = 0;
-    awaitingHead = 0;
-  };
-
   /**
    * Copies the start of the message body (the bytes are views valid during the event only) into pooled blocks.
    * Once messageKeepBytes are kept, or the message was summarised, later pieces cost a comparison or two.
    */
   const keepBody = (bytes: Uint8Array): void => {
-    const t = current;
+    const t = receiving;
     if (t === null || t.summarised) return; // summarised already: nothing reads more bytes
     const room = limits.messageKeepBytes - t.bodyKept;
     if (room <= 0) {
@@ -778,19 +748,20 @@ export function createSessionBuilder(
     t.bodyKept += n;
   };
 
-  const endMessage = (sizeBytes: number, complete: boolean, awaitsReply: boolean, ts: number): void => {
-    // The end of a body whose start the capture lost, with no transaction open: one with an unknown sender, so
-    // that the final reply (and its queue id) is kept.
-    if (current === null && awaitsReply) newTransaction(null, ts, true);
-    const t = current;
-    if (t === null) return;
+  const endMessage = (event: Extract<SmtpEvent, { type: 'message-end' }>): void => {
+    const ts = event.tsMicros;
+    receiving = null;
+    // The end of a body whose start the capture lost: the decoder opened a transaction for it (unknown sender),
+    // so that the final reply (and its queue id) is kept.
+    const t = messageTransaction(event.transaction, ts, event.awaitsReply);
+    if (t === null || event.transaction === null) return;
     t.messageStarted = true;
-    t.messageComplete = complete;
+    t.messageComplete = event.complete;
     // Without a message-start the body's start was lost: its size is unknown.
-    t.sizeBytes = t.bodySeen ? sizeBytes : null;
+    t.sizeBytes = t.bodySeen ? event.sizeBytes : null;
     if (t.mode === null) t.mode = 'DATA';
     if (t.endedAt === null) t.endedAt = ts;
-    if (awaitsReply && t.finalReply === null) {
+    if (event.awaitsReply && t.finalReply === null) {
       // The row is added now, where the dot was sent, so that commands pipelined after it come after it.
       let row: MutableCommand | null;
       if (t.mode === 'BDAT') row = lastBdatRow(t);
@@ -798,11 +769,22 @@ export function createSessionBuilder(
         row = endOfDataRow(t, ts);
         if (!addCommand(row)) row = null;
       }
-      awaitingFinal.push({ transaction: t, record: row, last: row, remaining: null, endTsMicros: ts });
+      // Bounded: a reply-less capture never answers; the oldest wait is dropped.
+      if (awaitingFinal.size >= limits.maxTransactions) {
+        const oldest = awaitingFinal.keys().next();
+        if (oldest.done !== true) awaitingFinal.delete(oldest.value);
+      }
+      awaitingFinal.set(event.transaction, {
+        transaction: t,
+        record: row,
+        last: row,
+        remaining: null,
+        endTsMicros: ts,
+      });
     }
     const body = t.body;
     if (body !== null && !t.summarised) {
-      const truncated = t.bodyTruncated || !complete;
+      const truncated = t.bodyTruncated || !event.complete;
       // Synchronous: contiguous() may be a shared scratch buffer, and the blocks go back to the pool after.
       let summary: MessageSummary | null;
       try {
@@ -817,6 +799,13 @@ export function createSessionBuilder(
     }
   };
 
+  /** A message starts or a BDAT chunk was sent: its transaction receives the bytes that follow. */
+  const messageStarted = (t: MutableTransaction, mode: 'DATA' | 'BDAT'): void => {
+    t.mode = mode;
+    t.messageStarted = true;
+    t.bodySeen = true;
+  };
+
   const apply = (event: SmtpEvent): void => {
     switch (event.type) {
       case 'command':
@@ -828,34 +817,36 @@ export function createSessionBuilder(
       case 'state':
         touch(event.tsMicros);
         return;
-      case 'message-start':
+      case 'message-start': {
         touch(event.tsMicros);
-        if (current !== null && !messageOutside) {
-          current.mode = event.mode;
-          current.messageStarted = true;
-          current.bodySeen = true;
+        const t = messageTransaction(event.transaction, event.tsMicros);
+        receiving = t;
+        if (t !== null) {
+          messageStarted(t, event.mode);
+          if (unmatched354 !== null && event.mode === 'DATA') {
+            if (t.dataReply === null) t.dataReply = unmatched354;
+            if (commandsSeen === 0) replyOnlyMessage = t;
+          }
         }
+        unmatched354 = null;
         return;
+      }
       case 'message-bytes':
-        if (!messageOutside) keepBody(event.bytes);
+        keepBody(event.bytes);
         return;
       case 'message-end':
         touch(event.tsMicros);
-        if (messageOutside) {
-          messageOutside = false;
-          return;
-        }
-        endMessage(event.sizeBytes, event.complete, event.awaitsReply, event.tsMicros);
+        endMessage(event);
         return;
-      case 'bdat-chunk':
+      case 'bdat-chunk': {
         touch(event.tsMicros);
-        if (current !== null && !messageOutside) {
-          current.bdatChunks++;
-          current.mode = 'BDAT';
-          current.messageStarted = true;
-          current.bodySeen = true;
+        const t = messageTransaction(event.transaction, event.tsMicros);
+        if (t !== null) {
+          t.bdatChunks++;
+          messageStarted(t, 'BDAT');
         }
         return;
+      }
       case 'tls-start':
         touch(event.tsMicros);
         tls.mode = event.mode;
@@ -889,27 +880,29 @@ export function createSessionBuilder(
         return;
       case 'roles-swapped':
         rolesSwapped = true;
-        clearAwaitingFinal();
+        awaitingFinal.clear();
         return;
-      case 'gap':
+      case 'gap': {
         touch(event.tsMicros);
-        lostStart = true;
-        if (current !== null) current.gapped = true;
-        for (let i = awaitingHead; i < awaitingFinal.length; i++)
-          (awaitingFinal[i] as AwaitingFinal).transaction.gapped = true;
-        clearAwaitingFinal();
+        // The decoder clears its queue: the messages awaiting a final reply will not get it from this capture.
+        const latest = transactions[transactions.length - 1];
+        if (latest !== undefined && !latest.left) latest.gapped = true;
+        for (const waiting of awaitingFinal.values()) waiting.transaction.gapped = true;
+        awaitingFinal.clear();
         gaps++;
         gapBytes += event.length;
         return;
-      case 'anomaly':
+      }
+      case 'anomaly': {
         touch(event.tsMicros);
-        if (event.code === 'midstream') lostStart = true;
+        const skipped = event.skipped;
         // A command the decoder knows will get no reply (a later reply could only answer a later command) no
-        // longer waits for one; the offset is set for commands only (not AUTH responses or ends of data).
-        if (event.skipped?.kind === 'command' && pendingReplies > 0) pendingReplies--;
-        // An end of data the decoder skipped (a later reply could only answer a later command): its message will
-        // get no final reply, and the next one must not take it.
-        if (event.skipped?.kind === 'end-of-data' && awaitingHead < awaitingFinal.length) awaitingHead++;
+        // longer waits for one; an end of data it skipped will get no final reply, and the next one must not take it.
+        if (skipped?.kind === 'command' && pendingReplies > 0) pendingReplies--;
+        if (skipped?.kind === 'end-of-data') {
+          const id = skipped.transaction ?? awaitingFinal.keys().next().value;
+          if (id !== undefined) awaitingFinal.delete(id);
+        }
         addAnomaly({
           code: event.code,
           direction: event.direction,
@@ -918,6 +911,7 @@ export function createSessionBuilder(
           tsMicros: event.tsMicros,
         });
         return;
+      }
       case 'closed':
         touch(event.tsMicros);
         closeReason = event.reason;
@@ -1016,6 +1010,7 @@ export function createSessionBuilder(
             },
       ),
       commandsDropped,
+      unmatchedReplies: unmatchedReplies.slice(),
       anomalies: anomalies.slice(),
       anomaliesDropped,
       quality: {

@@ -316,6 +316,12 @@ export interface SmtpSession {
   readonly commands: readonly CommandRecord[];
   /** Commands dropped from `commands` because the per-session limit was hit. */
   readonly commandsDropped: number;
+  /**
+   * Replies that answer no command in the capture (sent before it started, lost in a gap, or captured before
+   * their command), in order; kept so that what the server said is never lost (no more of them than the command
+   * limit; beyond it they are counted in `commandsDropped`).
+   */
+  readonly unmatchedReplies: readonly ReplyRecord[];
   readonly anomalies: readonly AnomalyRecord[];
   readonly anomaliesDropped: number;
   readonly quality: CaptureQuality;

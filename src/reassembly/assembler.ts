@@ -37,23 +37,23 @@
  * recently active. Each event counts once in stats().limitHits.
  */
 
-import { formatAddress } from '../decode/address.js';
 import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
-import { copyBytes } from '../util/copy-bytes.js';
 import { Connection } from './connection.js';
 import { FlowTable, hashSegment } from './flow-table.js';
-import { HalfStream, type SharedCounters } from './half-stream.js';
+import { HalfStream, newReusedChunk, type SharedCounters } from './half-stream.js';
 import { resolveAssemblerOptions } from './options.js';
+import { RingPool } from './ring-pool.js';
 import { type AssemblerShard, SHARD_PHASE, type ShardPosition } from './shard.js';
-import type {
-  Assembler,
-  AssemblerOptions,
-  AssemblerStats,
-  CloseReason,
-  FlowStats,
-  OrientationBasis,
-  StreamHandlerFactory,
+import {
+  type Assembler,
+  type AssemblerOptions,
+  type AssemblerStats,
+  type CloseReason,
+  emptyDirectionStats,
+  type FlowStats,
+  type OrientationBasis,
+  type StreamHandlerFactory,
 } from './types.js';
 
 const SYN = TCP_FLAG.SYN;
@@ -63,6 +63,13 @@ const RST = TCP_FLAG.RST;
 const CONTROL = SYN | FIN | RST;
 /** Connections looked at from the least recently active one for a silent one to evict. */
 const EVICTION_LOOK = 64;
+
+/** Whether both sides sent their FIN. */
+function bothFinsSeen(conn: Connection): boolean {
+  const a = conn.halfOf(true);
+  const b = conn.halfOf(false);
+  return a !== null && b !== null && a.finOffset >= 0 && b.finOffset >= 0;
+}
 
 function isDigit(byte: number | undefined): boolean {
   return byte !== undefined && byte >= 0x30 && byte <= 0x39;
@@ -115,20 +122,21 @@ export function createAssembler(
   const finWaiting: Connection[] = [];
   let finWaitingNext = Number.POSITIVE_INFINITY;
 
+  const chunk = newReusedChunk();
+  const rings = new RingPool();
+
   function newHalf(): HalfStream {
-    return new HalfStream(counters, o.maxBufferedBytesPerDirection, o.overlapCheckBytes);
+    return new HalfStream(counters, o.maxBufferedBytesPerDirection, o.overlapCheckBytes, chunk, rings);
   }
 
   /** Decides orientation, builds the FlowKey and asks the factory for a handler. */
   function orient(conn: Connection, aIsClient: boolean, basis: OrientationBasis, tsMicros: number): boolean {
     conn.aIsClient = aIsClient;
     conn.basis = basis;
-    const clientAddr = aIsClient ? conn.addrA : conn.addrB;
-    const serverAddr = aIsClient ? conn.addrB : conn.addrA;
     const flow = {
       id: conn.id,
-      client: { ip: formatAddress(clientAddr, 0, conn.ipVersion), port: aIsClient ? conn.portA : conn.portB },
-      server: { ip: formatAddress(serverAddr, 0, conn.ipVersion), port: aIsClient ? conn.portB : conn.portA },
+      client: { ip: conn.addressText(aIsClient), port: aIsClient ? conn.portA : conn.portB },
+      server: { ip: conn.addressText(!aIsClient), port: aIsClient ? conn.portB : conn.portA },
       basis,
     };
     conn.flow = flow;
@@ -138,13 +146,7 @@ export function createAssembler(
       return false;
     }
     conn.state = 'open';
-    conn.handler = handler;
-    const client = conn.client;
-    const server = conn.server;
-    client.direction = 'c2s';
-    client.handler = handler;
-    server.direction = 's2c';
-    server.handler = handler;
+    conn.handOver(handler);
     return true;
   }
 
@@ -173,18 +175,18 @@ export function createAssembler(
       connectionLimitHits++;
       close(evictionVictim(table.openHead), 'evicted', tsMicros);
     }
-    const length = segment.ipVersion === 4 ? 4 : 16;
     const buffer = segment.buffer;
     const conn = new Connection(
       table.lastHash,
       formatId(++totalFlows),
       segment.ipVersion,
-      copyBytes(buffer.subarray(segment.srcAddrOffset, segment.srcAddrOffset + length)),
+      buffer,
+      segment.srcAddrOffset,
       segment.srcPort,
-      copyBytes(buffer.subarray(segment.dstAddrOffset, segment.dstAddrOffset + length)),
+      buffer,
+      segment.dstAddrOffset,
       segment.dstPort,
-      newHalf(),
-      newHalf(),
+      newHalf,
       tsMicros,
     );
     table.insert(conn);
@@ -205,23 +207,54 @@ export function createAssembler(
     let silent: Connection | null = null;
     let conn: Connection | null = head;
     for (let i = 0; i < EVICTION_LOOK && conn !== null; i++, conn = conn.next) {
-      if (!conn.a.silent || !conn.b.silent) continue;
-      if (conn.b.stats.packets === 0) return conn;
+      const a = conn.halfOf(true);
+      const b = conn.halfOf(false);
+      if ((a !== null && !a.silent) || (b !== null && !b.silent)) continue;
+      if (b === null || b.stats.packets === 0) return conn;
       silent ??= conn;
     }
     return silent ?? head;
   }
 
   function flowStats(conn: Connection): FlowStats {
-    return {
-      firstTsMicros: conn.firstTsMicros,
-      lastTsMicros: conn.lastTsMicros,
-      c2s: conn.client.stats,
-      s2c: conn.server.stats,
-      sawSyn: conn.sawSyn,
-      sawSynAck: conn.sawSynAck,
-      ...(conn.firstClose === null ? {} : { firstClose: conn.firstClose }),
-    };
+    const client = conn.halfOf(conn.aIsClient);
+    const server = conn.halfOf(!conn.aIsClient);
+    const c2s = client === null ? emptyDirectionStats() : client.stats;
+    const s2c = server === null ? emptyDirectionStats() : server.stats;
+    const firstClose = conn.firstClose;
+    // Two literal shapes rather than a spread: one object per close.
+    return firstClose === null
+      ? {
+          firstTsMicros: conn.firstTsMicros,
+          lastTsMicros: conn.lastTsMicros,
+          c2s,
+          s2c,
+          sawSyn: conn.sawSyn,
+          sawSynAck: conn.sawSynAck,
+        }
+      : {
+          firstTsMicros: conn.firstTsMicros,
+          lastTsMicros: conn.lastTsMicros,
+          c2s,
+          s2c,
+          sawSyn: conn.sawSyn,
+          sawSynAck: conn.sawSynAck,
+          firstClose,
+        };
+  }
+
+  /** Lets go of a connection's buffers (both sides, those it has). */
+  function releaseHalves(conn: Connection): void {
+    const a = conn.halfOf(true);
+    const b = conn.halfOf(false);
+    if (a !== null) {
+      a.release();
+      holding.delete(a);
+    }
+    if (b !== null) {
+      b.release();
+      holding.delete(b);
+    }
   }
 
   function close(conn: Connection, reason: CloseReason, tsMicros: number): void {
@@ -229,8 +262,8 @@ export function createAssembler(
     if (conn.state === 'pending') orient(conn, true, 'guess', tsMicros);
     const handler = conn.handler;
     if (conn.state === 'open' && handler !== null) {
-      conn.client.closeOut(tsMicros);
-      conn.server.closeOut(tsMicros);
+      conn.halfOf(conn.aIsClient)?.closeOut(tsMicros);
+      conn.halfOf(!conn.aIsClient)?.closeOut(tsMicros);
       handler.onClose(reason, tsMicros, flowStats(conn));
     }
     conn.state = 'closed';
@@ -238,10 +271,7 @@ export function createAssembler(
     // A closed connection may linger (closedLingerMs) to absorb late packets: it keeps only its own small
     // bookkeeping, not the handler (for SMTP, the decoder and the whole session model behind it).
     conn.handler = null;
-    conn.a.release();
-    conn.b.release();
-    holding.delete(conn.a);
-    holding.delete(conn.b);
+    releaseHalves(conn);
     if (conn.finDeadlineMicros >= 0) {
       conn.finDeadlineMicros = -1;
       const index = finWaiting.indexOf(conn);
@@ -262,10 +292,7 @@ export function createAssembler(
     conn.declined = true;
     conn.state = 'ignored';
     conn.handler = null;
-    conn.a.release();
-    conn.b.release();
-    holding.delete(conn.a);
-    holding.delete(conn.b);
+    releaseHalves(conn);
     if (conn.finDeadlineMicros >= 0) {
       conn.finDeadlineMicros = -1;
       const index = finWaiting.indexOf(conn);
@@ -275,7 +302,7 @@ export function createAssembler(
 
   /** Idle close time: when the timeout ran out, but never later than the latest packet seen. */
   function idleClose(conn: Connection): void {
-    const bothFins = conn.a.finOffset >= 0 && conn.b.finOffset >= 0;
+    const bothFins = bothFinsSeen(conn);
     const due = conn.lastTsMicros + idleMicros;
     close(conn, bothFins ? 'fin' : 'idle-timeout', Math.min(due, latestTsMicros));
   }
@@ -324,8 +351,8 @@ export function createAssembler(
       return isSynAck;
     }
     // Data already placed this direction (or the other one, picked up midstream): a SYN now is a new connection.
-    const other = fromA ? conn.b : conn.a;
-    if (half.baseKnown || (other.baseKnown && !other.isnKnown)) return isSynAck;
+    const other = conn.halfOf(!fromA);
+    if (half.baseKnown || (other?.baseKnown && !other.isnKnown)) return isSynAck;
     half.setIsn(segment.seq);
     if (conn.state === 'pending') orient(conn, isSynAck ? !fromA : fromA, 'syn', segment.tsMicros);
     const fromClient = fromA === conn.aIsClient;
@@ -372,8 +399,8 @@ export function createAssembler(
       if (conn === null) return;
       table.fromA = true;
     } else if (conn.state === 'closed') {
-      const half = table.fromA ? conn.a : conn.b;
-      if ((flags & (SYN | ACK)) === SYN && !(half.isnKnown && half.isn === segment.seq)) {
+      const half = conn.halfOf(table.fromA);
+      if ((flags & (SYN | ACK)) === SYN && !(half?.isnKnown && half.isn === segment.seq)) {
         // Port reuse: a new handshake on the addresses and ports of a closed connection.
         table.remove(conn);
         conn = start(segment, ts);
@@ -396,7 +423,9 @@ export function createAssembler(
     (fromA ? conn.a : conn.b).stats.packets++;
     const pure = (flags & CONTROL) === 0 && segment.wirePayloadLength === 0 && segment.payloadLength === 0;
     // The peer acknowledged bytes of the other direction: a hole it covers will not be filled.
-    if ((flags & ACK) !== 0 && (fromA ? conn.b : conn.a).peerAcked(segment.ack, ts) && pure) {
+    // A side with no half-stream yet has no base: an ACK of it could not be placed, so none is made for it.
+    const peer = conn.halfOf(!fromA);
+    if ((flags & ACK) !== 0 && peer !== null && peer.peerAcked(segment.ack, ts) && pure) {
       // A pure ACK that completed both directions after both FINs closes the connection now.
       if (conn.finDeadlineMicros >= 0 && conn.a.finished() && conn.b.finished()) close(conn, 'fin', ts);
       return;
@@ -445,7 +474,7 @@ export function createAssembler(
       close(conn, 'rst', ts);
       return;
     }
-    if (conn.a.finOffset >= 0 && conn.b.finOffset >= 0) {
+    if (bothFinsSeen(conn)) {
       if (conn.a.finished() && conn.b.finished()) {
         close(conn, 'fin', ts);
         return;
@@ -500,7 +529,7 @@ export function createAssembler(
     while (head !== null) {
       at.rank = head.touchedAt;
       // A connection waiting after both FINs for holes to fill was closed by FIN, whatever ends the input.
-      close(head, head.a.finOffset >= 0 && head.b.finOffset >= 0 ? 'fin' : reason, latestTsMicros);
+      close(head, bothFinsSeen(head) ? 'fin' : reason, latestTsMicros);
       head = table.openHead;
     }
     table.clear();

@@ -1,13 +1,48 @@
 /**
  * One tracked TCP connection: its two half-streams, orientation, handler and list links. Side A is the sender
  * of the first segment seen; which side is the client is decided by the assembler (see assembler.ts).
+ *
+ * A side's half-stream is made when the side first sends or is first asked for its state: a connection attempt
+ * that is a bare SYN (a scan, a flood, an unanswered client) holds one, not two. Its words replace the
+ * address bytes, so a connection holds no typed array of its own.
  */
 
-import { addressWords } from './flow-table.js';
+import { formatAddress } from '../decode/address.js';
+import { readWord } from './flow-table.js';
 import type { HalfStream } from './half-stream.js';
 import type { FlowKey, OrientationBasis, StreamHandler } from './types.js';
 
 /** `pending`: orientation undecided, no handler yet; `ignored`: the factory returned null. */
+/** Where an IPv6 address is rebuilt from its words for formatting (one, reused). */
+const ADDRESS_SCRATCH = new Uint8Array(16);
+
+function writeWord(bytes: Uint8Array, offset: number, word: number): void {
+  bytes[offset] = word >>> 24;
+  bytes[offset + 1] = (word >>> 16) & 0xff;
+  bytes[offset + 2] = (word >>> 8) & 0xff;
+  bytes[offset + 3] = word & 0xff;
+}
+
+/**
+ * Text of recently formatted IPv4 addresses, direct-mapped by a hash of the address (a slot keeps the latest
+ * address that fell in it): the same servers and clients come back connection after connection, and a flood
+ * from a few sources costs no new string per connection. Bounded: {@link IPV4_TEXT_SLOTS} strings.
+ */
+const IPV4_TEXT_SLOTS = 1024;
+const ipv4TextWords = new Int32Array(IPV4_TEXT_SLOTS);
+const ipv4Texts: (string | null)[] = new Array<string | null>(IPV4_TEXT_SLOTS).fill(null);
+
+/** Dotted-quad text of an IPv4 address given as an int32 word. */
+function ipv4Text(word: number): string {
+  const slot = (Math.imul(word, 0x9e3779b1) >>> 22) & (IPV4_TEXT_SLOTS - 1);
+  const cached = ipv4Texts[slot];
+  if (cached !== null && cached !== undefined && ipv4TextWords[slot] === word) return cached;
+  const text = `${word >>> 24}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`;
+  ipv4TextWords[slot] = word;
+  ipv4Texts[slot] = text;
+  return text;
+}
+
 export type ConnectionState = 'pending' | 'open' | 'ignored' | 'closed';
 
 export class Connection {
@@ -34,9 +69,12 @@ export class Connection {
   next: Connection | null = null;
   /** The next connection whose table hash is the same (flow-table.ts). */
   bucketNext: Connection | null = null;
+  /** The two half-streams, made at first use (see `a` and `b`). */
+  private halfA: HalfStream | null = null;
+  private halfB: HalfStream | null = null;
   /** Which list the connection is on. */
   listed: 'open' | 'closed' | 'none' = 'none';
-  /** Addresses as int32 words for lookup (IPv4: w1..w3 are 0). */
+  /** Addresses as int32 words for lookup (IPv4: w1..w3 are 0); the text is made from them when asked. */
   readonly a0: number;
   readonly a1: number;
   readonly a2: number;
@@ -46,30 +84,57 @@ export class Connection {
   readonly b2: number;
   readonly b3: number;
 
+  /**
+   * `addrA`/`addrB` at `offsetA`/`offsetB` are the packet's address bytes: read into words here, not kept (a
+   * connection holds no copy of its first packet's bytes).
+   */
   constructor(
     /** Table hash of the connection's address/port pair (either order). */
     readonly hash: number,
     readonly id: string,
     readonly ipVersion: 4 | 6,
-    readonly addrA: Uint8Array,
+    addrA: Uint8Array,
+    offsetA: number,
     readonly portA: number,
-    readonly addrB: Uint8Array,
+    addrB: Uint8Array,
+    offsetB: number,
     readonly portB: number,
-    readonly a: HalfStream,
-    readonly b: HalfStream,
+    /** Makes a half-stream when a side first needs one. */
+    private readonly newHalf: () => HalfStream,
     readonly firstTsMicros: number,
   ) {
     this.lastTsMicros = firstTsMicros;
-    const wa = addressWords(addrA, 0, ipVersion);
-    const wb = addressWords(addrB, 0, ipVersion);
-    this.a0 = wa.w0;
-    this.a1 = wa.w1;
-    this.a2 = wa.w2;
-    this.a3 = wa.w3;
-    this.b0 = wb.w0;
-    this.b1 = wb.w1;
-    this.b2 = wb.w2;
-    this.b3 = wb.w3;
+    const v6 = ipVersion === 6;
+    this.a0 = readWord(addrA, offsetA);
+    this.a1 = v6 ? readWord(addrA, offsetA + 4) : 0;
+    this.a2 = v6 ? readWord(addrA, offsetA + 8) : 0;
+    this.a3 = v6 ? readWord(addrA, offsetA + 12) : 0;
+    this.b0 = readWord(addrB, offsetB);
+    this.b1 = v6 ? readWord(addrB, offsetB + 4) : 0;
+    this.b2 = v6 ? readWord(addrB, offsetB + 8) : 0;
+    this.b3 = v6 ? readWord(addrB, offsetB + 12) : 0;
+  }
+
+  /** The text of side A's (`sideA`) or side B's address. */
+  addressText(sideA: boolean): string {
+    const w0 = sideA ? this.a0 : this.b0;
+    if (this.ipVersion === 4) return ipv4Text(w0);
+    const bytes = ADDRESS_SCRATCH;
+    writeWord(bytes, 0, w0);
+    writeWord(bytes, 4, sideA ? this.a1 : this.b1);
+    writeWord(bytes, 8, sideA ? this.a2 : this.b2);
+    writeWord(bytes, 12, sideA ? this.a3 : this.b3);
+    return formatAddress(bytes, 0, 6);
+  }
+
+  /** Side A's half-stream, made at its first use. */
+  get a(): HalfStream {
+    return this.halfA ?? this.makeHalf(true);
+  }
+
+  /** Side B's half-stream, made at its first use: a bare SYN never needs one. */
+  get b(): HalfStream {
+    return this.halfB ?? this.makeHalf(false);
   }
 
   get client(): HalfStream {
@@ -78,5 +143,31 @@ export class Connection {
 
   get server(): HalfStream {
     return this.aIsClient ? this.b : this.a;
+  }
+
+  /** A side's half-stream if it was made (null: that side has sent nothing and nothing was asked of it). */
+  halfOf(sideA: boolean): HalfStream | null {
+    return sideA ? this.halfA : this.halfB;
+  }
+
+  /** Orients the half-streams made so far and hands them `handler` (those made later get it when made). */
+  handOver(handler: StreamHandler): void {
+    this.handler = handler;
+    if (this.halfA !== null) this.handTo(this.halfA, true, handler);
+    if (this.halfB !== null) this.handTo(this.halfB, false, handler);
+  }
+
+  private handTo(half: HalfStream, sideA: boolean, handler: StreamHandler): void {
+    half.direction = sideA === this.aIsClient ? 'c2s' : 's2c';
+    half.handler = handler;
+  }
+
+  /** The half-stream of side A (`sideA`) or B, oriented and handed the handler like one made at the start. */
+  private makeHalf(sideA: boolean): HalfStream {
+    const half = this.newHalf();
+    if (this.handler !== null) this.handTo(half, sideA, this.handler);
+    if (sideA) this.halfA = half;
+    else this.halfB = half;
+    return half;
   }
 }

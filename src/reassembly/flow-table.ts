@@ -1,8 +1,11 @@
 /**
  * The connection table. Lookup hashes the address bytes and ports of a segment into a number (symmetric, so
- * both directions find the same entry) and compares bytes on a hit: no string is built per packet. Connections
- * whose hashes collide are chained through `bucketNext`, so every map value is a Connection (one shape for the
- * lookup's property loads). Also keeps two intrusive lists: open connections ordered by last activity (head = least recently active, for idle
+ * both directions find the same entry) and compares addresses and ports on a hit: no string is built per packet.
+ * The table is an array of buckets indexed by the hash's low bits, each a chain of connections through
+ * `bucketNext` (every slot holds a Connection or null: one shape for the lookup's property loads); it doubles
+ * when it holds more connections than buckets, so chains stay short, and never shrinks (its size follows the
+ * most connections held at once, open and lingering: with the default limits at most 32,768, so at most 32,768
+ * slots). Also keeps two intrusive lists: open connections ordered by last activity (head = least recently active, for idle
  * timeouts and eviction) and closed connections lingering to absorb late packets, ordered by close time.
  */
 
@@ -29,27 +32,9 @@ function hashEndpoint(w0: number, w1: number, w2: number, w3: number, port: numb
   return mix32(step(step(step(step(Math.imul(port + 0x9e3779b9, 0xcc9e2d51), w0), w1), w2), w3));
 }
 
-function readWord(b: Uint8Array, o: number): number {
+/** The big-endian 32-bit word at `o` as an int32. */
+export function readWord(b: Uint8Array, o: number): number {
   return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
-}
-
-/** An address as four int32 words (IPv4: the address, then zeros). */
-export interface AddressWords {
-  readonly w0: number;
-  readonly w1: number;
-  readonly w2: number;
-  readonly w3: number;
-}
-
-/** Reads the address at `offset` as words; used once per new connection. */
-export function addressWords(buffer: Uint8Array, offset: number, ipVersion: 4 | 6): AddressWords {
-  if (ipVersion === 4) return { w0: readWord(buffer, offset), w1: 0, w2: 0, w3: 0 };
-  return {
-    w0: readWord(buffer, offset),
-    w1: readWord(buffer, offset + 4),
-    w2: readWord(buffer, offset + 8),
-    w3: readWord(buffer, offset + 12),
-  };
 }
 
 /** Symmetric hash of a segment's two endpoints (either direction gives the same value), as a small integer. */
@@ -81,8 +66,13 @@ export function hashSegment(segment: TcpSegment): number {
   return mix32((src + dst) | 0) & 0x3fffffff;
 }
 
+/** Buckets of a new table (a power of two). */
+const INITIAL_BUCKETS = 1024;
+
 export class FlowTable {
-  private readonly map = new Map<number, Connection>();
+  private buckets: (Connection | null)[] = new Array<Connection | null>(INITIAL_BUCKETS).fill(null);
+  private mask = INITIAL_BUCKETS - 1;
+  private count = 0;
   /** Set by a successful lookup: whether the segment was sent by side A. */
   fromA = true;
   /** Hash computed by the last lookup (reused to insert a new connection). */
@@ -120,7 +110,7 @@ export class FlowTable {
     const hash =
       mix32((hashEndpoint(s0, s1, s2, s3, sp) + hashEndpoint(d0, d1, d2, d3, dp)) | 0) & 0x3fffffff;
     this.lastHash = hash;
-    for (let c = this.map.get(hash) ?? null; c !== null; c = c.bucketNext) {
+    for (let c = this.buckets[hash & this.mask] ?? null; c !== null; c = c.bucketNext) {
       if (c.ipVersion !== segment.ipVersion) continue;
       if (
         sp === c.portA &&
@@ -157,27 +147,51 @@ export class FlowTable {
   }
 
   insert(conn: Connection): void {
-    conn.bucketNext = this.map.get(conn.hash) ?? null;
-    this.map.set(conn.hash, conn);
+    if (this.count >= this.buckets.length) this.grow();
+    const index = conn.hash & this.mask;
+    conn.bucketNext = this.buckets[index] ?? null;
+    this.buckets[index] = conn;
+    this.count++;
     this.appendOpen(conn);
   }
 
   /** Removes a connection from the table and from whichever list it is on. */
   remove(conn: Connection): void {
     this.unlist(conn);
-    const head = this.map.get(conn.hash);
+    const index = conn.hash & this.mask;
+    const head = this.buckets[index] ?? null;
     if (head === conn) {
-      if (conn.bucketNext === null) this.map.delete(conn.hash);
-      else this.map.set(conn.hash, conn.bucketNext);
+      this.buckets[index] = conn.bucketNext;
+      this.count--;
     } else {
-      for (let c = head ?? null; c !== null; c = c.bucketNext) {
+      for (let c = head; c !== null; c = c.bucketNext) {
         if (c.bucketNext === conn) {
           c.bucketNext = conn.bucketNext;
+          this.count--;
           break;
         }
       }
     }
     conn.bucketNext = null;
+  }
+
+  /** Doubles the bucket array and spreads the chains over it. */
+  private grow(): void {
+    const old = this.buckets;
+    const size = old.length * 2;
+    const buckets = new Array<Connection | null>(size).fill(null);
+    const mask = size - 1;
+    for (let c of old) {
+      while (c !== null && c !== undefined) {
+        const next: Connection | null = c.bucketNext;
+        const index = c.hash & mask;
+        c.bucketNext = buckets[index] ?? null;
+        buckets[index] = c;
+        c = next;
+      }
+    }
+    this.buckets = buckets;
+    this.mask = mask;
   }
 
   /** Marks activity: moves an open connection to the tail of the open list. */
@@ -200,7 +214,8 @@ export class FlowTable {
   }
 
   clear(): void {
-    this.map.clear();
+    this.buckets.fill(null);
+    this.count = 0;
     this.openHead = this.openTail = this.closedHead = this.closedTail = null;
     this.openCount = this.closedCount = 0;
   }

@@ -29,6 +29,7 @@
 import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
 import { copyBytes } from '../util/copy-bytes.js';
+import type { RingPool } from './ring-pool.js';
 import { seqAdd, seqToOffset } from './seq.js';
 import {
   type Direction,
@@ -39,8 +40,11 @@ import {
   type StreamHandler,
 } from './types.js';
 
-/** The one chunk object a half-stream hands to its handler, refilled for every delivery (see StreamChunk). */
-interface ReusedChunk extends StreamChunk {
+/**
+ * The chunk object half-streams hand to their handlers, refilled for every delivery (see StreamChunk): one per
+ * assembler, shared by all its half-streams, since a delivery ends before the next begins.
+ */
+export interface ReusedChunk extends StreamChunk {
   direction: Direction;
   offset: number;
   tsMicros: number;
@@ -78,6 +82,13 @@ const FIRST_HISTORY_BYTES = 1024;
  */
 const HISTORY_JUMP_BYTES = 4096;
 const NO_BYTES = new Uint8Array(0);
+/** The held list of a direction that holds nothing: shared and never written; a direction gets its own at its first hold. */
+const NO_HELD: HeldRange[] = [];
+
+/** A chunk object for the half-streams of one assembler. */
+export function newReusedChunk(): ReusedChunk {
+  return { direction: 'c2s', offset: 0, tsMicros: 0, bytes: NO_BYTES };
+}
 
 export class HalfStream {
   direction: Direction = 'c2s';
@@ -108,9 +119,8 @@ export class HalfStream {
   /** `nextOffset` when the peer sent `ack`: the bytes the capture had delivered by then. */
   deliveredAtAck = 0;
 
-  private held: HeldRange[] = [];
+  private held: HeldRange[] = NO_HELD;
   private delivered = false;
-  private readonly chunk: ReusedChunk = { direction: 'c2s', offset: 0, tsMicros: 0, bytes: NO_BYTES };
 
   /** Whether nothing was delivered, reported as a gap or held out of order in this direction yet. */
   get silent(): boolean {
@@ -132,6 +142,9 @@ export class HalfStream {
     private readonly counters: SharedCounters,
     private readonly maxBufferedBytes: number,
     private readonly maxHistoryBytes: number,
+    private readonly chunk: ReusedChunk = newReusedChunk(),
+    /** Where rings come from and go back to; null: each ring is new and left to the collector. */
+    private readonly rings: RingPool | null = null,
   ) {}
 
   /** Sets offset 0 to `isn + 1` (from a SYN or SYN+ACK), unless the base is already known. */
@@ -261,7 +274,8 @@ export class HalfStream {
   release(): void {
     this.counters.bufferedBytes -= this.bufferedBytes;
     this.bufferedBytes = 0;
-    this.held = [];
+    this.held = NO_HELD;
+    if (this.history !== null) this.rings?.give(this.history);
     this.history = null;
     this.handler = NO_HANDLER;
   }
@@ -371,6 +385,7 @@ export class HalfStream {
   private hold(index: number, from: number, to: number): number {
     const presentEnd = this.segPresentEnd;
     let inserted = 0;
+    if (this.held === NO_HELD) this.held = [];
     if (from < presentEnd) {
       const stop = Math.min(to, presentEnd);
       const start = this.segPayload + (from - this.segOffset);
@@ -526,7 +541,7 @@ export class HalfStream {
     while (capacity < need) capacity *= 2;
     if (capacity > HISTORY_JUMP_BYTES) capacity = this.maxHistoryBytes;
     if (capacity > this.maxHistoryBytes) capacity = this.maxHistoryBytes;
-    const grown = new Uint8Array(capacity);
+    const grown = this.rings === null ? new Uint8Array(capacity) : this.rings.take(capacity);
     if (old !== null) {
       const oldCapacity = old.length;
       const from = Math.max(next - oldCapacity, this.historyStart);
@@ -540,6 +555,7 @@ export class HalfStream {
         o += length;
       }
     }
+    if (old !== null) this.rings?.give(old);
     this.history = grown;
     return grown;
   }

@@ -365,6 +365,8 @@ export function toSessionDocument(s: SmtpSession, context: DocumentContext = NO_
       transactions: s.transactions.map((t) => transactionDocument(s, t, context)),
       commands: s.commands.map(command),
       commands_dropped: s.commandsDropped,
+      // Replies that answer no command in the capture (docs/JSON.md).
+      unmatched_replies: s.unmatchedReplies.map(reply),
       mta_log_rejects: sessionLogRejects(s),
     },
   };

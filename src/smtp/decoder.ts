@@ -8,7 +8,7 @@ import type { FlowKey, StreamHandler } from '../reassembly/types.js';
 import { SmtpDialogue } from './dialogue/dialogue.js';
 import type { SmtpDecoderOptions, SmtpEvent, SmtpState } from './types.js';
 
-export { REDACTED } from './dialogue/dialogue.js';
+export { REDACTED } from './dialogue/auth-steps.js';
 export { looksLikeCommand } from './dialogue/looks-like-command.js';
 
 export interface SmtpDecoder extends StreamHandler {

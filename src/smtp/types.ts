@@ -59,15 +59,26 @@ export interface SmtpCommand {
   readonly tsMicros: number;
   /**
    * The dialogue's transaction this command belongs to (1-based, in the order the decoder opened them): set for
-   * MAIL/SEND/SOML/SAML (the transaction it opens, or the open one for a nested MAIL), RCPT, DATA and BDAT; null
-   * for commands outside any transaction (and for a RCPT or BDAT that no transaction can take).
+   * MAIL/SEND/SOML/SAML (the transaction it opens, or the open one for a nested MAIL), RCPT, DATA and BDAT, and for
+   * NOOP and unknown commands sent inside an open transaction; null for commands outside any transaction (and for
+   * a RCPT or BDAT that no transaction can take). The session model follows these ids.
    */
   readonly transaction: number | null;
   /** RCPT: 0-based index among the transaction's RCPT commands; null for other verbs. */
   readonly recipient: number | null;
+  /**
+   * The command is the first of its transaction (`transaction`), and how that transaction began: `mail` (MAIL, SEND,
+   * SOML or SAML outside a transaction), `lost-mail` (a RCPT, DATA or BDAT whose MAIL the capture lost: after a gap
+   * or a start mid-session), `no-mail` (DATA or BDAT sent with no MAIL, the envelope known). Null for every other
+   * command, a nested MAIL included (it belongs to the open transaction).
+   */
+  readonly opens: TransactionOpening | null;
   /** The line was sent inside TLS and read from decrypted bytes. */
   readonly encrypted: boolean;
 }
+
+/** How a transaction began: see `SmtpCommand.opens`. */
+export type TransactionOpening = 'mail' | 'lost-mail' | 'no-mail';
 
 export interface SmtpReply {
   readonly code: number;
@@ -162,11 +173,22 @@ export type SmtpEvent =
   | { readonly type: 'command'; readonly command: SmtpCommand }
   | { readonly type: 'reply'; readonly reply: SmtpReply; readonly to: ReplyTarget }
   | { readonly type: 'state'; readonly from: SmtpState; readonly to: SmtpState; readonly tsMicros: number }
-  | { readonly type: 'message-start'; readonly mode: 'DATA' | 'BDAT'; readonly tsMicros: number }
+  /**
+   * A message starts (354 to DATA, or the first BDAT chunk). `transaction`: the dialogue's transaction it belongs to
+   * (as on commands); null for BDAT chunks sent with no transaction to take them (the server refuses them).
+   */
+  | {
+      readonly type: 'message-start';
+      readonly mode: 'DATA' | 'BDAT';
+      readonly transaction: number | null;
+      readonly tsMicros: number;
+    }
   /** Unstuffed body bytes (DATA) or chunk octets (BDAT). Valid during the call only. */
   | { readonly type: 'message-bytes'; readonly bytes: Uint8Array }
   | {
       readonly type: 'message-end';
+      /** As on message-start. */
+      readonly transaction: number | null;
       readonly sizeBytes: number;
       /** False when a gap or the end of the connection cut the body. */
       readonly complete: boolean;
@@ -179,6 +201,8 @@ export type SmtpEvent =
     }
   | {
       readonly type: 'bdat-chunk';
+      /** As on message-start. */
+      readonly transaction: number | null;
       readonly sizeBytes: number;
       readonly last: boolean;
       readonly tsMicros: number;

@@ -126,6 +126,23 @@ export function transcriptLines(session: SmtpSession, options: TranscriptOptions
         text: `${stamp(a.tsMicros)}*  AUTH ${safeText(a.mechanism)}${a.username === null ? '' : ` user ${safeText(a.username)}`}: ${a.outcome}`,
       },
     });
+  // A reply that answers no command in the capture, at its own time.
+  for (const r of session.unmatchedReplies) {
+    replyLines(r).forEach((line, i) => {
+      side.push({
+        tsMicros: r.tsMicros,
+        line: {
+          kind: 'reply',
+          code: r.code,
+          text: `${i === 0 ? stamp(r.tsMicros) : blank}${mark(undefined)}S: ${safeText(line)}`,
+        },
+      });
+    });
+    side.push({
+      tsMicros: r.tsMicros,
+      line: { kind: 'note', text: `${blank}   (answers no command in the capture)` },
+    });
+  }
   side.sort((a, b) => a.tsMicros - b.tsMicros);
   let sideNext = 0;
   const flushSide = (beforeMicros: number): void => {

@@ -137,4 +137,58 @@ describe('suricata-compare', () => {
     const seen = compareSuricata('c', [test('t', yaml)], [mailSession()]).findings;
     expect(seen.map((f) => f.agree)).toEqual([true]);
   });
+
+  it('skips a count check some of whose keys are not compared, and says so, instead of counting on the rest', () => {
+    const yaml = [
+      'checks:',
+      '  - filter:',
+      '      count: 1',
+      '      match:',
+      '        event_type: smtp',
+      '        smtp.mail_from: <alice@example.com>',
+      '        email.x_mailer: Mutt',
+      '  - filter:',
+      '      count: 1',
+      '      match:',
+      '        event_type: smtp',
+      '        smtp.mail_from: <alice@example.com>',
+    ].join('\n');
+    const r = compareSuricata('c', [test('t', yaml)], [mailSession()]);
+    expect(r.findings.map((f) => [f.check, f.agree])).toEqual([
+      ['t#2.count', true],
+      ['t.smtp-flow', true],
+    ]);
+    expect(r.skippedCounts).toEqual(['t#1 (email.x_mailer)']);
+    expect([...r.notCompared]).toEqual(['email.x_mailer']);
+  });
+
+  it('compares a Received value Suricata unfolded without the fold white space (suricata-received-unfold)', () => {
+    // Sent as "Received: from a.example\r\n\tby mx.example": Suricata drops the line break and the tab.
+    const s = mailSession();
+    const withReceived = session({
+      ...s,
+      transactions: s.transactions.map((t) => ({
+        ...t,
+        message: { ...t.message, received: ['from a.example by mx.example'] },
+      })),
+    });
+    const filter = (value: string) =>
+      [
+        'checks:',
+        '  - filter:',
+        '      count: 1',
+        '      match:',
+        '        event_type: smtp',
+        `        email.received[0]: ${value}`,
+      ].join('\n');
+    const joined = compareSuricata('c', [test('t', filter('from a.exampleby mx.example'))], [withReceived]);
+    expect(joined.findings.map((f) => [f.check, f.agree, f.rule ?? null])).toEqual([
+      ['t#1.count', true, SURICATA_RULES.receivedUnfold],
+      ['t.smtp-flow', true, null],
+    ]);
+    const same = compareSuricata('c', [test('t', filter('from a.example by mx.example'))], [withReceived]);
+    expect(same.findings[0]?.rule).toBeUndefined();
+    const other = compareSuricata('c', [test('t', filter('from b.example by mx.example'))], [withReceived]);
+    expect(other.findings[0]?.agree).toBe(false);
+  });
 });

@@ -121,4 +121,22 @@ describe('tshark-compare', () => {
     const tls = session({ greeting: null, tls: { mode: 'implicit' } });
     expect(agreeing(compareTshark('c', [], [tls]))).toEqual([['streams', true, TSHARK_RULES.implicitTls]]);
   });
+
+  it('counts a stream whose rows have ports but no command or code as a stream tshark saw', () => {
+    // tshark lists the stream (its filter matched a segment it read as message data) with no command or code.
+    const s = session({
+      greeting: reply(220, 'x', 1),
+      commands: [command('EHLO', 250, at(10, 250))],
+    });
+    const data = (src: number, dst: number) => `\t\t\t0\t${src}\t${dst}`;
+    for (const [src, dst] of [
+      [40000, 25],
+      [25, 40000],
+    ] as const) {
+      const findings = compareTshark('c', parseTsharkRows(data(src, dst)), [s]);
+      expect(findings.some((f) => f.lostSession === true)).toBe(false);
+      expect(findings.find((f) => f.check === 'streams')?.agree).toBe(true);
+      expect(findings.find((f) => f.check === '40000.commands')?.theirs).toBe('-');
+    }
+  });
 });

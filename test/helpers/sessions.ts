@@ -340,6 +340,7 @@ export function makeSession(overrides: Overrides<SmtpSession> = {}): SmtpSession
     commands: overrides.commands ?? commandsFor(helo, transactions, endedAt),
     commandsDropped: 0,
     anomalies: [],
+    unmatchedReplies: [],
     anomaliesDropped: 0,
     quality: makeQuality(),
     flow: makeFlowStats({ firstTsMicros: startedAt, lastTsMicros: endedAt }),

@@ -71,6 +71,28 @@ function rows(session: SmtpSession): string[] {
 }
 
 describe('session-builder on decoded dialogues', () => {
+  it('keeps a reply that answers no command in the capture (a gap took the command), in order', () => {
+    checkEverySplit(
+      [
+        'S: 220 mx.example.org ESMTP',
+        'C: EHLO c.example',
+        'S: 250 mx.example.org',
+        'C! gap 40',
+        'S: 550 5.1.1 <gone@example.org>: Recipient address rejected',
+        'S: 451 4.3.0 Try again later',
+        'C: QUIT',
+        'S: 221 2.0.0 Bye',
+      ].join('\n'),
+      (session) => {
+        expect(session.unmatchedReplies.map((r) => `${r.code} ${r.text}`)).toEqual([
+          '550 5.1.1 <gone@example.org>: Recipient address rejected',
+          '451 4.3.0 Try again later',
+        ]);
+        expect(rows(session)).toEqual(['EHLO c.example -> 250 (-)', 'QUIT -> 221 (-)']);
+      },
+    );
+  });
+
   it('keeps the message of a server one reply short, and does not count the lost reply as pending', () => {
     const session = sessionOf('greeting-without-crlf');
     expect(session.transactions).toHaveLength(1);
@@ -709,5 +731,129 @@ describe('session-builder: proxy preambles (issue item 7)', () => {
 
   it('has no proxy field without a proxy', () => {
     expect('proxy' in sessionOf('xclient')).toBe(false);
+  });
+});
+
+describe("session-builder: a fold over the decoder's transaction ids", () => {
+  const dialogue = (lines: string[]): string => `${lines.join('\n')}\n`;
+  const GREETING = ['S: 220 mx.example.org ESMTP', 'C: EHLO c.example', 'S: 250 mx.example.org'];
+  const MESSAGE = ['C: MAIL FROM:<a@c.example>', 'S: 250 Ok', 'C: RCPT TO:<b@mx.example.org>', 'S: 250 Ok'];
+  const BODY = ['C: DATA', 'S: 354 go', 'C: Subject: x', 'C:', 'C: hi', 'C: .', 'S: 250 Ok queued as ABC'];
+
+  it('puts NOOP and unknown commands in the open transaction, and in none once its message is over', () => {
+    // RFC 5321 3.3: the transaction ends with the reply to the end of data; the decoder closes it there.
+    const text = dialogue([
+      ...GREETING,
+      'C: MAIL FROM:<a@c.example>',
+      'S: 250 Ok',
+      'C: NOOP',
+      'S: 250 Ok',
+      'C: RCPT TO:<b@mx.example.org>',
+      'S: 250 Ok',
+      'C: XYZZY',
+      'S: 502 5.5.2 Error: command not recognized',
+      ...BODY,
+      'C: NOOP',
+      'S: 250 Ok',
+      'C: QUIT',
+      'S: 221 Bye',
+    ]);
+    checkEverySplit(text, (session) => {
+      expect(rows(session)).toEqual([
+        'EHLO c.example -> 250 (-)',
+        'MAIL FROM:<a@c.example> -> 250 (1)',
+        'NOOP -> 250 (1)',
+        'RCPT TO:<b@mx.example.org> -> 250 (1)',
+        'UNKNOWN -> 502 (1)',
+        'DATA -> 354 (1)',
+        'END-OF-DATA -> 250 (1)',
+        'NOOP -> 250 (-)',
+        'QUIT -> 221 (-)',
+      ]);
+    });
+  });
+
+  it('starts a transaction with an unknown sender for a RCPT after a gap that follows a delivered message', () => {
+    // The MAIL may have been in the gap; the delivered message gets no recipient it was not sent to.
+    const text = dialogue([
+      ...GREETING,
+      ...MESSAGE,
+      ...BODY,
+      'C: NOOP',
+      'C! gap 30',
+      'S: 250 Ok',
+      'C: RCPT TO:<c@mx.example.org>',
+      'S: 250 Ok',
+      'C: DATA',
+      'S: 354 go',
+      'C: Subject: y',
+      'C:',
+      'C: .',
+      'S: 250 Ok queued as DEF',
+      'C: QUIT',
+      'S: 221 Bye',
+    ]);
+    checkEverySplit(text, (session) => {
+      expect(
+        session.transactions.map((t) => [
+          t.mailFrom,
+          t.midstream,
+          t.recipients.map((r) => r.address),
+          t.outcome,
+          t.queueId,
+        ]),
+      ).toEqual([
+        ['a@c.example', false, ['b@mx.example.org'], 'accepted', 'ABC'],
+        [null, true, ['c@mx.example.org'], 'accepted', 'DEF'],
+      ]);
+    });
+  });
+
+  it('keeps a MAIL refused as nested (a BDAT message cut by it) in the open transaction, as the server says', () => {
+    checkEverySplit('bdat-missing-last', (session) => {
+      expect(session.transactions).toHaveLength(1);
+      const mails = session.commands.filter((c) => c.verb === 'MAIL');
+      expect(mails.map((c) => [c.reply?.code, c.transaction])).toEqual([
+        [250, 1],
+        [503, 1],
+      ]);
+      expect(session.transactions[0]?.mailReply?.code).toBe(250);
+    });
+  });
+
+  it('moves the RCPT and DATA pipelined after an accepted nested MAIL to the transaction it starts', () => {
+    const text = dialogue([
+      'S: 220 mx.example.org ESMTP',
+      'C: EHLO c.example',
+      'S: 250-mx.example.org',
+      'S: 250 PIPELINING',
+      'C= MAIL FROM:<a@c.example>\\r\\nRCPT TO:<x@mx.example.org>\\r\\nMAIL FROM:<b@c.example>\\r\\nRCPT TO:<y@mx.example.org>\\r\\nDATA\\r\\n',
+      'S= 250 Ok\\r\\n250 Ok\\r\\n250 Ok\\r\\n250 Ok\\r\\n354 go\\r\\n',
+      'C: Subject: x',
+      'C:',
+      'C: .',
+      'S: 250 Ok queued as ABC',
+      'C: QUIT',
+      'S: 221 Bye',
+    ]);
+    checkEverySplit(text, (session) => {
+      expect(
+        session.transactions.map((t) => [
+          t.mailFrom,
+          t.recipients.map((r) => [r.index, r.address, r.disposition]),
+          t.outcome,
+        ]),
+      ).toEqual([
+        ['a@c.example', [[1, 'x@mx.example.org', 'not-sent']], 'aborted'],
+        ['b@c.example', [[1, 'y@mx.example.org', 'delivered']], 'accepted'],
+      ]);
+      expect(rows(session).slice(1, 6)).toEqual([
+        'MAIL FROM:<a@c.example> -> 250 (1)',
+        'RCPT TO:<x@mx.example.org> -> 250 (1)',
+        'MAIL FROM:<b@c.example> -> 250 (2)',
+        'RCPT TO:<y@mx.example.org> -> 250 (2)',
+        'DATA -> 354 (2)',
+      ]);
+    });
   });
 });

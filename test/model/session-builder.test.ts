@@ -41,6 +41,11 @@ class Script {
   private txOpen = false;
   private rcpts = 0;
 
+  /** The id of the latest transaction (what message events carry). */
+  get transaction(): number {
+    return this.tx;
+  }
+
   private tick(): number {
     this.ts += 1000;
     return this.ts;
@@ -58,11 +63,13 @@ class Script {
   ): SmtpCommand {
     let transaction: number | null = null;
     let recipient: number | null = null;
+    let opens: SmtpCommand['opens'] = null;
     if (kind === 'command') {
       if (verb === 'MAIL' || verb === 'SEND' || verb === 'SOML' || verb === 'SAML') {
         if (!this.txOpen) {
           this.tx++;
           this.rcpts = 0;
+          opens = 'mail';
         }
         this.txOpen = true;
         transaction = this.tx;
@@ -70,7 +77,10 @@ class Script {
         transaction = this.txOpen ? this.tx : null;
         recipient = this.rcpts++;
       } else if (verb === 'DATA' || verb === 'BDAT') {
-        if (!this.txOpen) this.tx++;
+        if (!this.txOpen) {
+          this.tx++;
+          opens = 'no-mail';
+        }
         this.txOpen = true;
         transaction = this.tx;
       } else if (verb === 'RSET' || verb === 'HELO' || verb === 'EHLO' || verb === 'LHLO' || verb === 'QUIT')
@@ -88,6 +98,7 @@ class Script {
       tsMicros: this.tick(),
       transaction,
       recipient,
+      opens,
       encrypted: false,
     };
     this.events.push({ type: 'command', command });
@@ -127,11 +138,12 @@ class Script {
   }
 
   body(text: string, complete = true): this {
-    this.events.push({ type: 'message-start', mode: 'DATA', tsMicros: this.tick() });
+    this.events.push({ type: 'message-start', mode: 'DATA', transaction: this.tx, tsMicros: this.tick() });
     const bytes = new TextEncoder().encode(text);
     this.events.push({ type: 'message-bytes', bytes });
     this.events.push({
       type: 'message-end',
+      transaction: this.tx,
       sizeBytes: bytes.length,
       complete,
       awaitsReply: complete,
@@ -278,7 +290,7 @@ describe('session-builder', () => {
     s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
     s.c('RCPT', 'TO:<c@y>').s(250, 'Ok');
     s.c('DATA').s(354, 'go');
-    s.events.push({ type: 'message-start', mode: 'DATA', tsMicros: 1_500_000 });
+    s.events.push({ type: 'message-start', mode: 'DATA', transaction: s.transaction, tsMicros: 1_500_000 });
     const session = await build(s.close('rst'));
     expect(session.transactions.map((t) => [t.outcome, t.failureStage, t.reasonClass])).toEqual([
       ['rejected', 'mail', 'policy-or-spam'],
@@ -336,12 +348,13 @@ describe('session-builder', () => {
     s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
     s.c('RCPT', 'TO:<b@y>').s(250, 'Ok');
     s.cmd('BDAT', '10');
-    s.events.push({ type: 'bdat-chunk', sizeBytes: 10, last: false, tsMicros: 1_100_000 });
+    s.events.push({ type: 'bdat-chunk', transaction: 1, sizeBytes: 10, last: false, tsMicros: 1_100_000 });
     s.s(250, '2.0.0 Ok: 10 octets received');
     s.cmd('BDAT', '5 LAST');
-    s.events.push({ type: 'bdat-chunk', sizeBytes: 5, last: true, tsMicros: 1_100_001 });
+    s.events.push({ type: 'bdat-chunk', transaction: 1, sizeBytes: 5, last: true, tsMicros: 1_100_001 });
     s.events.push({
       type: 'message-end',
+      transaction: 1,
       sizeBytes: 15,
       complete: true,
       awaitsReply: true,
@@ -386,13 +399,14 @@ describe('session-builder', () => {
     const shared = Buffer.from(MESSAGE, 'latin1');
     const builder = createSessionBuilder(flow);
     for (const e of s.events) builder.apply(e);
-    builder.apply({ type: 'message-start', mode: 'DATA', tsMicros: 2_000_000 });
+    builder.apply({ type: 'message-start', mode: 'DATA', transaction: 1, tsMicros: 2_000_000 });
     // Buffer#slice is a view: the builder must copy, or the next packet overwrites what it kept.
     builder.apply({ type: 'message-bytes', bytes: shared.subarray(0, 40) });
     builder.apply({ type: 'message-bytes', bytes: shared.subarray(40) });
     shared.fill(0x58);
     builder.apply({
       type: 'message-end',
+      transaction: 1,
       sizeBytes: MESSAGE.length,
       complete: true,
       awaitsReply: true,

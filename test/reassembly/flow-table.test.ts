@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formatAddress } from '../../src/decode/address.js';
 import type { TcpSegment } from '../../src/decode/types.js';
 import { Connection } from '../../src/reassembly/connection.js';
 import { FlowTable, hashSegment } from '../../src/reassembly/flow-table.js';
@@ -21,11 +22,12 @@ function connection(hash: number, id: string, src: string, srcPort: number, dst:
     id,
     a.length === 4 ? 4 : 6,
     a,
+    0,
     srcPort,
     parseAddress(dst),
+    0,
     dstPort,
-    new HalfStream(counters, 1000, 0),
-    new HalfStream(counters, 1000, 0),
+    () => new HalfStream(counters, 1000, 0),
     0,
   );
 }
@@ -107,5 +109,52 @@ describe('flow-table', () => {
     expect(table.closedHead).toBe(conns[2]);
     table.clear();
     expect([table.openHead, table.closedHead, table.openCount]).toEqual([null, null, 0]);
+  });
+
+  it('finds every connection while the bucket array grows and after removals', () => {
+    const table = new FlowTable();
+    const endpoints = (n: number) => ({ src: `10.${(n >> 8) & 255}.${n & 255}.1`, port: 1024 + (n % 7) });
+    const conns: Connection[] = [];
+    // 5000 connections: the table starts with 1024 buckets and doubles three times on the way.
+    for (let n = 0; n < 5000; n++) {
+      const { src, port } = endpoints(n);
+      const conn = connection(
+        hashSegment(segment(src, port, '192.0.2.25', 25)),
+        `C${n}`,
+        src,
+        port,
+        '192.0.2.25',
+        25,
+      );
+      table.insert(conn);
+      conns.push(conn);
+    }
+    const find = (n: number) => {
+      const { src, port } = endpoints(n);
+      return table.lookup(segment('192.0.2.25', 25, src, port));
+    };
+    for (let n = 0; n < 5000; n++) expect(find(n)).toBe(conns[n]);
+    for (let n = 0; n < 5000; n += 2) table.remove(conns[n]!);
+    for (let n = 0; n < 5000; n++) expect(find(n)).toBe(n % 2 === 0 ? null : conns[n]);
+    expect(table.openCount).toBe(2500);
+  });
+
+  it('writes address text as formatAddress does, for any address, IPv4 twice in a row (cached) and IPv6', () => {
+    const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
+    const v6 = fc
+      .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+      .map((groups) => groups.map((g) => g.toString(16)).join(':'));
+    fc.assert(
+      fc.property(fc.oneof(fc.tuple(v4, v4), fc.tuple(v6, v6)), ([x, y]) => {
+        const conn = connection(0, 'C1', x, 1, y, 2);
+        const a = parseAddress(x);
+        const b = parseAddress(y);
+        const version = a.length === 4 ? 4 : 6;
+        for (let i = 0; i < 2; i++) {
+          expect(conn.addressText(true)).toBe(formatAddress(a, 0, version));
+          expect(conn.addressText(false)).toBe(formatAddress(b, 0, version));
+        }
+      }),
+    );
   });
 });

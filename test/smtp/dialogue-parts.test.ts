@@ -30,6 +30,7 @@ function command(verb: SmtpVerb, seq = 0, kind: SmtpCommand['kind'] = 'command')
     tsMicros: 0,
     transaction: null,
     recipient: null,
+    opens: null,
     encrypted: false,
   };
 }
@@ -189,6 +190,37 @@ describe('dialogue parts: the transaction tracker', () => {
     // After a gap or a midstream start the MAIL may have been lost: the chunk opens one with an unknown sender.
     const lost = new TransactionTracker(true);
     expect(lost.place('BDAT', true)).toBe(1);
+  });
+});
+
+describe('dialogue parts: how a transaction opens (SmtpCommand.opens)', () => {
+  it('names the command that opens each transaction and how, and no other', () => {
+    const tx = new TransactionTracker(false);
+    const opened = (verb: string, validBdat = true) => [tx.place(verb, validBdat), tx.opened];
+    expect(opened('NOOP')).toEqual([null, null]); // outside a transaction
+    expect(opened('MAIL')).toEqual([1, 'mail']);
+    expect(opened('RCPT')).toEqual([1, null]);
+    expect(opened('NOOP')).toEqual([1, null]); // inside: it belongs to the transaction
+    expect(opened('UNKNOWN')).toEqual([1, null]);
+    expect(opened('MAIL')).toEqual([1, null]); // nested: the open transaction, not a new one
+    expect(opened('DATA')).toEqual([1, null]);
+    tx.close(); // end of data
+    expect(opened('NOOP')).toEqual([null, null]);
+    expect(opened('DATA')).toEqual([2, 'no-mail']); // DATA with no MAIL, the envelope known
+    tx.close();
+    tx.unknown = true; // a gap
+    expect(opened('RCPT')).toEqual([3, 'lost-mail']);
+    expect(opened('DATA')).toEqual([3, null]);
+  });
+
+  it('gives a message with no command before it the open transaction, or a new one', () => {
+    const tx = new TransactionTracker(false);
+    expect(tx.place('MAIL', true)).toBe(1);
+    expect(tx.forMessage()).toBe(1); // a 354 that answers no command, inside the transaction
+    tx.close();
+    expect(tx.forMessage()).toBe(2); // a final dot after a gap, nothing open: a transaction of its own
+    expect(tx.current).toBe(2);
+    expect(tx.place('MAIL', true)).toBe(3);
   });
 });
 

@@ -24,6 +24,14 @@ function dialogueLines(session: SmtpSession): string[] {
 }
 
 describe('transcript', () => {
+  it('prints a reply that answers no command in the capture where it came, and says so', () => {
+    const text = formatTranscript(sessionOf('gap-mid-command'), { times: false }).split('\n');
+    const at = text.indexOf('S: 250 Ok');
+    expect(at).toBeGreaterThan(0);
+    expect(text[at + 1]).toBe('   (answers no command in the capture)');
+    expect(text.slice(at + 2).some((line) => line.startsWith('C: RCPT TO:<b@mx.example.org>'))).toBe(true);
+  });
+
   it('prints the body and the dot once before the LMTP per-recipient replies, and QUIT after them', () => {
     expect(dialogueLines(sessionOf('lmtp-pipelined-quit')).slice(-8)).toEqual([
       'C: DATA',

@@ -12,6 +12,7 @@ import type { TlsDecryptor, TlsDecryptorCallbacks } from '../../tls/types.js';
 import { createTlsHelloParser, type TlsHelloParser } from '../tls-hello.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../types.js';
 import type { SmtpDialogue } from './dialogue.js';
+import { feedPlaintext, plaintextGap, restartInsideTls } from './tls-start.js';
 
 export class TlsLayer {
   private readonly c2s: TlsHelloParser;
@@ -54,7 +55,7 @@ export class TlsLayer {
       },
       onStatus: (status, tsMicros) => this.emit({ type: 'tls-decryption', status, tsMicros }),
       onPlaintextGap: (direction, tsMicros) => {
-        if (this.restarted) this.dialogue.plaintextGap(direction, tsMicros);
+        if (this.restarted) plaintextGap(this.dialogue, direction, tsMicros);
       },
     };
     this.decryptor = factory.create(flow, callbacks);
@@ -89,11 +90,11 @@ export class TlsLayer {
     if (bytes.length === 0) return;
     if (!this.restarted) {
       this.restarted = true;
-      this.dialogue.restartInsideTls(ts);
+      restartInsideTls(this.dialogue, ts);
     }
     const offset = direction === 'c2s' ? this.plainC2s : this.plainS2c;
     if (direction === 'c2s') this.plainC2s += bytes.length;
     else this.plainS2c += bytes.length;
-    this.dialogue.feedPlaintext(direction, bytes, offset, ts);
+    feedPlaintext(this.dialogue, direction, bytes, offset, ts);
   }
 }

@@ -6,6 +6,8 @@
  * events carry its ids (`SmtpCommand.transaction`, `.recipient`) so that the model follows instead of guessing.
  */
 
+import type { TransactionOpening } from '../types.js';
+
 /** A message being sent: a DATA body or a run of BDAT chunks. */
 export class MessageInFlight {
   damaged = false;
@@ -67,6 +69,8 @@ export class TransactionTracker {
   nested = false;
   /** Set by `place` for the latest RCPT: its 0-based index. */
   recipient: number | null = null;
+  /** Set by `place`: the command opened its transaction, and how (`SmtpCommand.opens`). */
+  opened: TransactionOpening | null = null;
   /** HELO/EHLO/LHLO sent and not answered: the state it reset, restored if it is refused (RFC 5321 4.1.4). */
   private beforeHelo: Snapshot | null = null;
 
@@ -80,13 +84,16 @@ export class TransactionTracker {
    */
   place(verb: string, validBdat: boolean): number | null {
     this.recipient = null;
+    this.opened = null;
     switch (verb) {
       case 'MAIL':
       case 'SEND':
       case 'SOML':
       case 'SAML':
         this.nested = this.open;
-        return this.open ? this.id : this.begin();
+        if (this.open) return this.id;
+        this.opened = 'mail';
+        return this.begin();
       case 'RCPT':
         this.recipient = this.rcpts++;
         if (!this.open && !this.implicit && this.unknown) this.openImplicit();
@@ -103,14 +110,30 @@ export class TransactionTracker {
         if (!validBdat || !this.unknown) return null;
         this.openImplicit();
         return this.current;
+      case 'NOOP':
+      case 'UNKNOWN':
+        // Sent inside a transaction, they belong to it (and change nothing).
+        return this.current;
       default:
         return null;
     }
   }
 
   private openImplicit(): void {
+    this.opened = this.unknown ? 'lost-mail' : 'no-mail';
     this.id++;
     this.implicit = true;
+  }
+
+  /**
+   * The transaction a message with no command before it belongs to (a 354 that answers no command, the final dot
+   * of a body whose start a gap took): the open one, or one opened now whose start the capture lost.
+   */
+  forMessage(): number {
+    if (this.open || this.implicit) return this.id;
+    this.id++;
+    this.implicit = true;
+    return this.id;
   }
 
   /** MAIL (or SEND/SOML/SAML) outside a transaction: opens the next one. */

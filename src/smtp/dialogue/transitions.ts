@@ -6,8 +6,11 @@
 
 import { parseBdatArgument } from '../command-parser.js';
 import type { SmtpCommand, SmtpReply, SmtpVerb } from '../types.js';
+import { finishAuth, startAuth } from './auth-steps.js';
+import { resolveBarrier } from './barriers.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { offersPipelining } from './lines.js';
+import { bdatRefused, startBdatChunk } from './messages.js';
 import type { PendingEntry } from './pending-queue.js';
 
 export interface Transition {
@@ -104,7 +107,7 @@ const DATA: Transition = {
       d.anomaly('data-rejected', d.replyDir, `DATA answered ${reply.code}`, reply.offset, ts);
       if (d.state === 'mail' || d.state === 'rcpt') d.setState('ready', ts);
     }
-    d.resolveBarrier(entry, reply, ts);
+    resolveBarrier(d, entry, reply, ts);
   },
 };
 
@@ -116,19 +119,19 @@ const STARTTLS: Transition = {
     if (reply.code !== 220)
       d.anomaly('tls-rejected', d.replyDir, `STARTTLS answered ${reply.code}`, reply.offset, ts);
     else d.pauseReplies();
-    d.resolveBarrier(entry, reply, ts);
+    resolveBarrier(d, entry, reply, ts);
   },
 };
 
 const AUTH: Transition = {
   onCommand(d, command, ts) {
-    d.startAuth(command, ts);
+    startAuth(d, command, ts);
   },
   onReply(d, entry, reply, ts) {
     const code = reply.code;
     if (d.auth !== null && code !== 334)
-      d.finishAuth(positive(code) ? 'success' : code >= 400 ? 'failure' : 'unknown', ts);
-    if (entry.barrier) d.resolveBarrier(entry, reply, ts);
+      finishAuth(d, positive(code) ? 'success' : code >= 400 ? 'failure' : 'unknown', ts);
+    if (entry.barrier) resolveBarrier(d, entry, reply, ts);
   },
 };
 
@@ -140,11 +143,11 @@ const BDAT: Transition = {
       d.queueCommand(command, false, ts);
       return;
     }
-    d.startBdatChunk(command, arg.size, arg.last, ts);
+    startBdatChunk(d, command, arg.size, arg.last, ts);
   },
   onReply(d, entry, reply, ts) {
     // RFC 3030 3: a refused chunk fails the transaction; its octets (if still coming) are skipped.
-    if (!positive(reply.code)) d.bdatRefused(entry, ts);
+    if (!positive(reply.code)) bdatRefused(d, entry, ts);
   },
 };
 

@@ -66,3 +66,28 @@ export function runTsharkMeasurement(tshark: string, path: string): Measurement 
     maxRssBytes: Number(match[2]) * 1024,
   };
 }
+
+/** Wall and CPU time and peak RSS of one whole command-line process (Node's start-up included). */
+export interface ProcessMeasurement {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly maxRssBytes: number;
+}
+
+/** Runs `node CLI ARGS...` under /usr/bin/time, its output thrown away. */
+export function runCliMeasurement(cli: string, args: readonly string[]): ProcessMeasurement {
+  if (!existsSync(TIME)) throw new Error(`${TIME} is needed to measure a whole process`);
+  const result = spawnSync(TIME, ['-f', 'BENCH-TIME %e %U %S %M', process.execPath, cli, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const match = /BENCH-TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(result.stderr ?? '');
+  if (result.status !== 0 || match === null)
+    throw new Error(`${cli} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return {
+    wallMs: Number(match[1]) * 1000,
+    cpuMs: (Number(match[2]) + Number(match[3])) * 1000,
+    maxRssBytes: Number(match[4]) * 1024,
+  };
+}

@@ -4,10 +4,16 @@
  *   --size-mb N        size of the generated capture (default 300)
  *   --corpus FILE      measure an existing Ethernet capture instead of generating one (pcap or pcapng), such
  *                      as the real-traffic reference corpus; its table is the doc's `corpus-results` section
+ *   --with-corpus FILE measure the generated corpus and then FILE (as --corpus would), in the same run, and
+ *                      write the targets of the performance issue from both (the doc's `targets` section)
+ *   --attempts N       connection attempts: N bare SYNs to port 25 (the adversarial generator's flood, default
+ *                      300000; 0 leaves them out), analysed with the summary, in the child and as a whole process
  *   --tls-corpus DIR   measure the TLS row alone on the corpus make-tls-corpus.sh wrote into DIR (clear.pcap,
  *                      tls.pcap, tls.keys): the same sessions in clear, decrypted with the key log, and without
  *                      it; its table is the doc's `tls-results` section
  *   --runs N           timed runs per figure, the median is reported (default 3)
+ *   --modes A,B,...    the main table's rows (default all: read, walk, reassemble, full, csv, ndjson, threads,
+ *                      csv-threads, files-threads); the targets need read, walk, reassemble, full and csv
  *   --tshark           include tshark (the default when it is installed)
  *   --no-tshark        leave tshark out
  *   --tshark-max-mb N  tshark reads at most this much of the capture (default 100, with --corpus the whole
@@ -27,15 +33,26 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { REPO_ROOT } from '../repo-root.js';
+import { writeSynFlood } from '../adversarial/scenarios.js';
+import { PRODUCT_CLI, REPO_ROOT } from '../repo-root.js';
 import { writePcapPrefix } from './capture-prefix.js';
-import { findTshark, runNodeMeasurement, runTsharkMeasurement, TSHARK_ARGS } from './child-runner.js';
+import {
+  findTshark,
+  type ProcessMeasurement,
+  runCliMeasurement,
+  runNodeMeasurement,
+  runTsharkMeasurement,
+  TSHARK_ARGS,
+} from './child-runner.js';
 import { buildCorpus, type Corpus, type CorpusSpec, removeCorpus } from './corpus.js';
-import type { MeasureMode, Measurement, TlsArgument } from './measure.js';
+import { MEASURE_MODES, type MeasureMode, type Measurement, type TlsArgument } from './measure.js';
 
 interface Options {
   sizeMb: number;
   corpus: string | null;
+  withCorpus: string | null;
+  attempts: number;
+  modes: MeasureMode[];
   tlsCorpus: string | null;
   runs: number;
   tshark: boolean | null;
@@ -56,6 +73,9 @@ function parseOptions(argv: readonly string[]): Options {
   const o: Options = {
     sizeMb: 300,
     corpus: null,
+    withCorpus: null,
+    attempts: 300_000,
+    modes: [...MEASURE_MODES],
     tlsCorpus: null,
     runs: 3,
     tshark: null,
@@ -76,7 +96,14 @@ function parseOptions(argv: readonly string[]): Options {
     if (arg === '--size-mb') o.sizeMb = Number(value());
     else if (arg === '--corpus') o.corpus = resolve(value());
     else if (arg === '--tls-corpus') o.tlsCorpus = resolve(value());
-    else if (arg === '--runs') o.runs = Number(value());
+    else if (arg === '--with-corpus') o.withCorpus = resolve(value());
+    else if (arg === '--attempts') o.attempts = Number(value());
+    else if (arg === '--modes') {
+      const modes = value().split(',');
+      const unknown = modes.filter((m) => !(MEASURE_MODES as readonly string[]).includes(m));
+      if (unknown.length > 0) throw new Error(`unknown mode ${unknown.join(', ')}`);
+      o.modes = modes as MeasureMode[];
+    } else if (arg === '--runs') o.runs = Number(value());
     else if (arg === '--tshark') o.tshark = true;
     else if (arg === '--no-tshark') o.tshark = false;
     else if (arg === '--tshark-max-mb') o.tsharkMaxMb = Number(value());
@@ -87,12 +114,15 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--write-doc') o.writeDoc = true;
     else throw new Error(`unknown option ${arg}`);
   }
+  if (o.corpus !== null && o.withCorpus !== null)
+    throw new Error('--corpus and --with-corpus exclude each other');
   if (
     !(o.sizeMb > 0) ||
     !(o.runs >= 1) ||
     (o.tsharkMaxMb !== null && !(o.tsharkMaxMb > 0)) ||
     (o.tsharkRuns !== null && !(o.tsharkRuns >= 1)) ||
-    o.memory.some((m) => !(m > 0))
+    o.memory.some((m) => !(m > 0)) ||
+    !(o.attempts >= 0)
   )
     throw new Error('sizes and runs must be positive');
   return o;
@@ -392,6 +422,79 @@ function replaceSection(doc: string, name: string, body: string): string {
   return `${doc.trimEnd()}\n\n${block}\n`;
 }
 
+interface AttemptFigures {
+  readonly count: number;
+  readonly childMs: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly maxRssBytes: number;
+}
+
+/** A figure of a main table by mode (the pcap file's when there are two formats). */
+function figureOf(figures: readonly Figure[] | null, mode: MeasureMode | 'tshark'): Figure | undefined {
+  if (figures === null) return undefined;
+  const pcap = figures.filter((f) => f.format === 'pcap');
+  const among = pcap.length > 0 ? pcap : figures;
+  return mode === 'tshark'
+    ? among.find((f) => f.label.startsWith('tshark'))
+    : among.find((f) => f.label === MODE_LABELS[mode]);
+}
+
+/**
+ * The targets of the performance issue, each from the tables of this run: the generated corpus's and the
+ * existing capture's (the real-traffic reference corpus), the 1 kB point of the scaling table and the
+ * connection attempts.
+ */
+function targetsText(
+  command: string,
+  generated: readonly Figure[] | null,
+  corpus: readonly Figure[] | null,
+  oneKbSessionsPerSecond: number | null,
+  attempts: AttemptFigures | null,
+): string {
+  const cell = (figures: readonly Figure[] | null, a: MeasureMode | 'tshark', b: MeasureMode): string => {
+    const x = figureOf(figures, a);
+    const y = figureOf(figures, b);
+    if (x === undefined || y === undefined) return 'not measured';
+    return `${fmt(x.ms / y.ms, 1)} × (${fmt(x.ms)} ÷ ${fmt(y.ms)} ms)`;
+  };
+  const ratioOf = (figures: readonly Figure[] | null, a: MeasureMode | 'tshark', b: MeasureMode) => {
+    const x = figureOf(figures, a);
+    const y = figureOf(figures, b);
+    return x === undefined || y === undefined ? null : x.ms / y.ms;
+  };
+  const met = (values: readonly (number | null)[], ok: (v: number) => boolean): string => {
+    const known = values.filter((v): v is number => v !== null);
+    if (known.length === 0) return 'not measured';
+    return known.every(ok) ? 'yes' : known.some(ok) ? 'on one corpus' : 'no';
+  };
+  const rss = (figures: readonly Figure[] | null): string => {
+    const full = figureOf(figures, 'full');
+    const csv = figureOf(figures, 'csv');
+    if (full === undefined || csv === undefined) return 'not measured';
+    return `${fmt(full.maxRssBytes / 2 ** 20)} / ${fmt(csv.maxRssBytes / 2 ** 20)} MiB`;
+  };
+  const rssValues = [generated, corpus].flatMap((f) =>
+    [figureOf(f, 'full'), figureOf(f, 'csv')].map((x) => (x === undefined ? null : x.maxRssBytes / 2 ** 20)),
+  );
+  const rows = [
+    '| measure | generated corpus | reference corpus | target | met |',
+    '|---|---|---|---|---|',
+    `| full analysis (summary only) vs tshark \`-Y smtp\` (tshark time ÷ ours) | ${cell(generated, 'tshark', 'full')} | ${cell(corpus, 'tshark', 'full')} | at least 30 × | ${met([ratioOf(generated, 'tshark', 'full'), ratioOf(corpus, 'tshark', 'full')], (v) => v >= 30)} |`,
+    `| full analysis (summary only) vs the bare header walk | ${cell(generated, 'full', 'walk')} | ${cell(corpus, 'full', 'walk')} | at most 4 × | ${met([ratioOf(generated, 'full', 'walk'), ratioOf(corpus, 'full', 'walk')], (v) => v <= 4)} |`,
+    `| read + decode + reassemble vs the walk | ${cell(generated, 'reassemble', 'walk')} | ${cell(corpus, 'reassemble', 'walk')} | at most 3 × | ${met([ratioOf(generated, 'reassemble', 'walk'), ratioOf(corpus, 'reassemble', 'walk')], (v) => v <= 3)} |`,
+    `| 1 kB-message sessions per second (scaling table, 1 kB point) | ${oneKbSessionsPerSecond === null ? 'not measured' : fmt(oneKbSessionsPerSecond)} | (generated only) | at least 40,000 | ${met([oneKbSessionsPerSecond], (v) => v >= 40_000)} |`,
+    `| peak RSS, summary only / all four CSVs | ${rss(generated)} | ${rss(corpus)} | at most 150 MB (143 MiB), flat (memory table) | ${met(rssValues, (v) => v <= 143)} |`,
+    `| connection attempts (issue "Memory that does not grow with the output"): ${attempts === null ? '' : fmt(attempts.count)} SYNs, whole process | ${attempts === null ? 'not measured' : `${fmt(attempts.wallMs)} ms wall, ${fmt((1000 * attempts.wallMs) / attempts.count, 1)} µs per attempt (${fmt((1000 * attempts.childMs) / attempts.count, 1)} µs without Node's start-up)`} | (generated only) | under 2 s for 300,000 (scaled to the count), 2 µs per attempt | ${attempts === null ? 'not measured' : attempts.wallMs < (2000 * attempts.count) / 300_000 ? 'yes' : 'no'} |`,
+    '| TLS-decrypted corpus vs the same sessions in clear | see "TLS decryption" (its own corpus and run) | | at most 2 × | |',
+  ];
+  return (
+    `Command: \`${command}\`. Every figure from the tables of this run (medians; the ratios are of times measured ` +
+    'in the same run, runs interleaved, so load from other programs falls on both sides).\n\n' +
+    `${rows.join('\n')}\n`
+  );
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const log = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -405,54 +508,19 @@ async function main(): Promise<void> {
     .filter((a) => a !== '--write-doc')
     .join(' ');
   const command = `npm run bench${argsText === '' ? '' : ` -- ${argsText}`}`;
-  try {
-    if (options.tlsCorpus !== null) {
-      log(`measuring the TLS corpus in ${options.tlsCorpus}`);
-      const text = tlsSection(options.tlsCorpus, options.runs, outDir, command, log);
-      process.stdout.write(`\n${text}\n`);
-      if (options.writeDoc) {
-        const docPath = join(REPO, 'docs', 'PERFORMANCE.md');
-        writeFileSync(docPath, replaceSection(readFileSync(docPath, 'utf8'), 'tls-results', text));
-        log(`wrote ${docPath}`);
-      }
-      return;
-    }
-    let files: { format: string; path: string }[];
-    let description: string;
-    if (options.corpus !== null) {
-      const format =
-        readFileSync(options.corpus).subarray(0, 4).readUInt32LE(0) === 0x0a0d0d0a ? 'pcapng' : 'pcap';
-      files = [{ format, path: options.corpus }];
-      description = `an existing capture of ${fmt(statSync(options.corpus).size / MB)} MB`;
-    } else {
-      const spec: CorpusSpec = {
-        name: `mixed-${options.sizeMb}MB`,
-        sizeBytes: options.sizeMb * MB,
-        concurrency: 200,
-        smtpShare: 2 / 3,
-        smtp: 'mixed',
-        seed: 1,
-        stepMicros: 10,
-      };
-      log(`building the ${options.sizeMb} MB corpus...`);
-      const corpus = await buildCorpus(spec, capturesDir);
-      generated.push(corpus);
-      files = [
-        { format: 'pcap', path: corpus.pcapPath },
-        { format: 'pcapng', path: corpus.pcapngPath },
-      ];
-      description =
-        `the generated corpus: ${fmt(corpus.pcapBytes / MB)} MB as pcap (${fmt(corpus.pcapngBytes / MB)} MB as pcapng), ` +
-        `${fmt(corpus.packets)} packets, ${fmt(corpus.smtpSessions)} SMTP sessions, ` +
-        `${fmt((100 * corpus.smtpFrameBytes) / corpus.pcapBytes)} % SMTP by bytes, 200 connections open at once`;
-    }
+  /** Measures the main table's modes on `files` (and tshark on the pcap); its section text. */
+  const mainSection = (
+    files: readonly { format: string; path: string }[],
+    description: string,
+    isCorpus: boolean,
+  ): { figures: Figure[]; text: string } => {
     const useTshark = options.tshark ?? tsharkPath !== null;
     if (useTshark && tsharkPath === null) throw new Error('--tshark: tshark is not installed');
     let tshark: TsharkInput | null = null;
     let tsharkNote = '';
     const pcapFile = files.find((f) => f.format === 'pcap');
-    const tsharkMaxMb = options.tsharkMaxMb ?? (options.corpus === null ? 100 : Number.POSITIVE_INFINITY);
-    const tsharkRuns = options.tsharkRuns ?? (options.corpus === null ? options.runs : 1);
+    const tsharkMaxMb = options.tsharkMaxMb ?? (isCorpus ? Number.POSITIVE_INFINITY : 100);
+    const tsharkRuns = options.tsharkRuns ?? (isCorpus ? 1 : options.runs);
     if (useTshark && tsharkPath !== null && pcapFile !== undefined) {
       const whole = statSync(pcapFile.path).size;
       if (whole <= tsharkMaxMb * MB) {
@@ -478,19 +546,11 @@ async function main(): Promise<void> {
           " RSS is the prefix run's (tshark's memory grows with the file, so the whole file would need more).";
       }
       // Warm the page cache and tshark's own files (not on a whole reference corpus: a run there takes minutes).
-      if (options.corpus === null) runTsharkMeasurement(tshark.exe, tshark.path);
+      if (!isCorpus) runTsharkMeasurement(tshark.exe, tshark.path);
     }
     log(`measuring ${description}`);
-    const figures = measureFiles(
-      files,
-      ['read', 'walk', 'reassemble', 'full', 'csv', 'ndjson', 'threads', 'csv-threads', 'files-threads'],
-      options.runs,
-      tshark,
-      tsharkRuns,
-      outDir,
-      log,
-    );
-    let text =
+    const figures = measureFiles(files, options.modes, options.runs, tshark, tsharkRuns, outDir, log);
+    const text =
       `Command: \`${command}\`. Machine: ${machine()}. Input: ${description}. ` +
       `Median of ${options.runs} runs per figure${tsharkRuns === options.runs ? '' : ` (tshark: ${tsharkRuns})`}, each in its own child process, the runs of all rows interleaved.\n\n` +
       `${mainTable(figures)}\n\n` +
@@ -498,8 +558,70 @@ async function main(): Promise<void> {
       "Node's start-up; peak RSS is the child's `ru_maxrss`. The tshark row is the whole process under " +
       `\`/usr/bin/time\`: \`tshark -r FILE ${TSHARK_ARGS.join(' ')}\`.${tsharkNote}\n`;
     process.stdout.write(`\n${text}\n`);
-    // The real-traffic reference corpus has its own section beside the generated one's.
-    sections.set(options.corpus === null ? 'results' : 'corpus-results', text);
+    return { figures, text };
+  };
+  const corpusFiles = (path: string) => {
+    const format = readFileSync(path).subarray(0, 4).readUInt32LE(0) === 0x0a0d0d0a ? 'pcapng' : 'pcap';
+    return {
+      files: [{ format, path }],
+      description: `an existing capture of ${fmt(statSync(path).size / MB)} MB`,
+    };
+  };
+  try {
+    if (options.tlsCorpus !== null) {
+      log(`measuring the TLS corpus in ${options.tlsCorpus}`);
+      const text = tlsSection(options.tlsCorpus, options.runs, outDir, command, log);
+      process.stdout.write(`\n${text}\n`);
+      if (options.writeDoc) {
+        const docPath = join(REPO, 'docs', 'PERFORMANCE.md');
+        writeFileSync(docPath, replaceSection(readFileSync(docPath, 'utf8'), 'tls-results', text));
+        log(`wrote ${docPath}`);
+      }
+      return;
+    }
+    /** The generated corpus's main table, and the existing capture's (--corpus, --with-corpus). */
+    let generatedFigures: Figure[] | null = null;
+    let corpusFigures: Figure[] | null = null;
+    let oneKbSessionsPerSecond: number | null = null;
+    if (options.corpus !== null) {
+      const { files, description } = corpusFiles(options.corpus);
+      const main = mainSection(files, description, true);
+      corpusFigures = main.figures;
+      sections.set('corpus-results', main.text);
+    } else {
+      const spec: CorpusSpec = {
+        name: `mixed-${options.sizeMb}MB`,
+        sizeBytes: options.sizeMb * MB,
+        concurrency: 200,
+        smtpShare: 2 / 3,
+        smtp: 'mixed',
+        seed: 1,
+        stepMicros: 10,
+      };
+      log(`building the ${options.sizeMb} MB corpus...`);
+      const corpus = await buildCorpus(spec, capturesDir);
+      generated.push(corpus);
+      const main = mainSection(
+        [
+          { format: 'pcap', path: corpus.pcapPath },
+          { format: 'pcapng', path: corpus.pcapngPath },
+        ],
+        `the generated corpus: ${fmt(corpus.pcapBytes / MB)} MB as pcap (${fmt(corpus.pcapngBytes / MB)} MB as pcapng), ` +
+          `${fmt(corpus.packets)} packets, ${fmt(corpus.smtpSessions)} SMTP sessions, ` +
+          `${fmt((100 * corpus.smtpFrameBytes) / corpus.pcapBytes)} % SMTP by bytes, 200 connections open at once`,
+        false,
+      );
+      generatedFigures = main.figures;
+      sections.set('results', main.text);
+      if (options.withCorpus !== null) {
+        const { files, description } = corpusFiles(options.withCorpus);
+        const second = mainSection(files, description, true);
+        corpusFigures = second.figures;
+        sections.set('corpus-results', second.text);
+      }
+    }
+    const figures = generatedFigures ?? corpusFigures ?? [];
+    let text = '';
 
     if (options.scaling) {
       const rows: { point: ScalingPoint; corpus: Corpus; figure: Figure }[] = [];
@@ -522,6 +644,8 @@ async function main(): Promise<void> {
       );
       for (const b of built)
         rows.push({ ...b, figure: figures2.find((f) => f.format === b.point.spec.name)! });
+      const oneKb = rows.find((r) => r.point.spec.name === 'scale-msg-1000');
+      if (oneKb !== undefined) oneKbSessionsPerSecond = oneKb.corpus.smtpSessions / (oneKb.figure.ms / 1000);
       // File size: the main corpus at a third of its size, same shape.
       if (options.corpus === null) {
         const small = await buildCorpus(
@@ -603,6 +727,51 @@ async function main(): Promise<void> {
       sections.set('memory', text);
     }
 
+    let attempts: AttemptFigures | null = null;
+    if (options.attempts > 0) {
+      const path = join(outDir, 'attempts.pcap');
+      log(`writing ${fmt(options.attempts)} connection attempts...`);
+      writeSynFlood(path, { connections: options.attempts });
+      runNodeMeasurement('read', path, outDir);
+      const inChild: Measurement[] = [];
+      const whole: ProcessMeasurement[] = [];
+      for (let r = 0; r < options.runs; r++) {
+        const m = runNodeMeasurement('full', path, outDir);
+        const p = runCliMeasurement(PRODUCT_CLI, [path, '--summary']);
+        log(
+          `  run ${r + 1}/${options.runs} attempts: ${m.ms.toFixed(0)} ms in the child; whole process ${p.wallMs.toFixed(0)} ms wall, ${p.cpuMs.toFixed(0)} ms CPU, ${(p.maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
+        );
+        inChild.push(m);
+        whole.push(p);
+      }
+      rmSync(path, { force: true });
+      attempts = {
+        count: options.attempts,
+        childMs: median(inChild.map((m) => m.ms)),
+        wallMs: median(whole.map((p) => p.wallMs)),
+        cpuMs: median(whole.map((p) => p.cpuMs)),
+        maxRssBytes: Math.max(...whole.map((p) => p.maxRssBytes)),
+      };
+      text =
+        `Command: \`${command}\`. Machine: ${machine()}. ${fmt(attempts.count)} bare SYNs to port 25 from distinct ` +
+        "clients, 10 µs apart, and one complete session among them (the adversarial generator's flood, " +
+        'test/harness/adversarial/scenarios.ts), analysed with the summary only; median of ' +
+        `${options.runs} runs.\n\n` +
+        '| measure | median | per attempt |\n|---|--:|--:|\n' +
+        `| analysis inside the child process (opening the file to the summary) | ${fmt(attempts.childMs)} ms | ${fmt((1000 * attempts.childMs) / attempts.count, 1)} µs |\n` +
+        `| whole process, wall (\`smtpscope FILE --summary\`, Node's start-up included) | ${fmt(attempts.wallMs)} ms | ${fmt((1000 * attempts.wallMs) / attempts.count, 1)} µs |\n` +
+        `| whole process, CPU (user + system) | ${fmt(attempts.cpuMs)} ms | ${fmt((1000 * attempts.cpuMs) / attempts.count, 1)} µs |\n` +
+        `| whole process, peak RSS | ${fmt(attempts.maxRssBytes / 2 ** 20)} MiB | |\n`;
+      process.stdout.write(`\n${text}\n`);
+      sections.set('attempts', text);
+    }
+
+    if (generatedFigures !== null || corpusFigures !== null) {
+      text = targetsText(command, generatedFigures, corpusFigures, oneKbSessionsPerSecond, attempts);
+      process.stdout.write(`\n${text}\n`);
+      sections.set('targets', text);
+    }
+
     if (options.writeDoc) {
       const docPath = join(REPO, 'docs', 'PERFORMANCE.md');
       let doc = readFileSync(docPath, 'utf8');
@@ -610,7 +779,7 @@ async function main(): Promise<void> {
       writeFileSync(docPath, doc);
       log(`wrote ${docPath}`);
     }
-    if (tsharkPath !== null && !useTshark) log('tshark left out (--no-tshark)');
+    if (tsharkPath !== null && options.tshark === false) log('tshark left out (--no-tshark)');
   } finally {
     rmSync(outDir, { recursive: true, force: true });
     if (!options.keep) for (const c of generated) removeCorpus(c);

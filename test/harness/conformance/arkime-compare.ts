@@ -1,15 +1,22 @@
 /**
  * smtpscope against Arkime's expected sessions (`sessions3[].body`). Only sessions Arkime tagged with the smtp
  * protocol are compared; each is matched to the smtpscope session with the same client and server endpoint.
- * Mapping: email.src ↔ set of MAIL FROM addresses; email.dst ↔ set of RCPT TO addresses; email.subject ↔ set of
- * decoded subjects; email.smtpHello ↔ session.helo; user ↔ AUTH user names; tag `smtp:statuscode:NNN` ↔ the
- * codes of the final replies to message bodies; tag `smtp:starttls` ↔ STARTTLS accepted; tag `smtp:authMECH`
- * ↔ AUTH mechanisms (lower-cased). Rule `arkime-empty-record`: a record with no packets that names a root session
- * (`rootId`) is a second record Arkime writes for a connection it already has; it is not a session.
+ * Mapping (Arkime's SMTP parser, capture/parsers/smtp.c: which command or header feeds which field):
+ * email.src ↔ set of MAIL FROM addresses and From: header addresses; email.dst ↔ set of RCPT TO addresses and
+ * To:/Cc: header addresses (both lower-cased, the address inside angle brackets); email.subject ↔ set of decoded
+ * subjects; email.smtpHello ↔ session.helo; user ↔ AUTH user names; tag `smtp:statuscode:NNN` ↔ the codes of the
+ * final replies to message bodies; tag `smtp:starttls` ↔ STARTTLS accepted; tag `smtp:authMECH` ↔ AUTH
+ * mechanisms (lower-cased). Rules, each a behaviour of that parser:
+ * - `arkime-empty-record`: a record with no packets that names a root session (`rootId`) is a second record
+ *   Arkime writes for a connection it already has; it is not a session.
+ * - `arkime-statuscode-data`: Arkime tags the status code of the server line after the final dot of a DATA body
+ *   only; a BDAT message's final reply gets no tag.
+ * - `arkime-subject-space`: Arkime skips exactly one character after `Subject:` (the space), so further leading
+ *   white space stays in its subject; smtpscope's decoded subject has none.
  */
 
 import type { SmtpSession } from '../../../src/model/types.js';
-import { type Finding, finding, setValue } from './finding.js';
+import { bareAddress, type Finding, finding, setValue } from './finding.js';
 import { hasDialogue } from './session-views.js';
 
 interface ArkimeSession {
@@ -25,7 +32,19 @@ interface ArkimeSession {
   readonly linked: boolean;
 }
 
-export const ARKIME_RULES = { emptyRecord: 'arkime-empty-record' } as const;
+export const ARKIME_RULES = {
+  emptyRecord: 'arkime-empty-record',
+  statuscodeData: 'arkime-statuscode-data',
+  subjectSpace: 'arkime-subject-space',
+} as const;
+
+/** A finding that agrees through `rule` when the values as the rule reads them are equal. */
+function byRule(f: Finding, rule: string, oursByRule: string, theirsByRule: string): Finding {
+  return f.agree || oursByRule !== theirsByRule ? f : { ...f, agree: true, rule };
+}
+
+const lowerAddresses = (values: readonly string[]): string[] =>
+  values.map((v) => bareAddress(v).toLowerCase());
 
 /** A record Arkime writes for a connection it already recorded: no packets, linked to a root session. */
 const isEmptyRecord = (a: ArkimeSession): boolean => a.packets === 0 && a.linked;
@@ -96,9 +115,10 @@ export function compareArkime(
         capture,
         'arkime',
         `${at}.src`,
-        setValue(
-          tx.flatMap((t) => (t.mailFrom === null || t.mailFrom === '' ? [] : [t.mailFrom.toLowerCase()])),
-        ),
+        setValue([
+          ...tx.flatMap((t) => (t.mailFrom === null || t.mailFrom === '' ? [] : [t.mailFrom.toLowerCase()])),
+          ...tx.flatMap((t) => lowerAddresses(t.message?.from == null ? [] : [t.message.from])),
+        ]),
         setValue(strings(a.email['src']).map((s) => s.toLowerCase())),
       ),
     );
@@ -107,17 +127,21 @@ export function compareArkime(
         capture,
         'arkime',
         `${at}.dst`,
-        setValue(tx.flatMap((t) => t.recipients.map((r) => r.address.toLowerCase()))),
+        setValue([
+          ...tx.flatMap((t) => t.recipients.map((r) => r.address.toLowerCase())),
+          ...tx.flatMap((t) => lowerAddresses([...(t.message?.to ?? []), ...(t.message?.cc ?? [])])),
+        ]),
         setValue(strings(a.email['dst']).map((s) => s.toLowerCase())),
       ),
     );
+    const subjectsOurs = tx.flatMap((t) => (t.message?.subject == null ? [] : [t.message.subject]));
+    const subjectsTheirs = strings(a.email['subject']);
     out.push(
-      finding(
-        capture,
-        'arkime',
-        `${at}.subject`,
-        setValue(tx.flatMap((t) => (t.message?.subject == null ? [] : [t.message.subject]))),
-        setValue(strings(a.email['subject'])),
+      byRule(
+        finding(capture, 'arkime', `${at}.subject`, setValue(subjectsOurs), setValue(subjectsTheirs)),
+        ARKIME_RULES.subjectSpace,
+        setValue(subjectsOurs.map((s) => s.trimStart())),
+        setValue(subjectsTheirs.map((s) => s.trimStart())),
       ),
     );
     out.push(
@@ -138,13 +162,23 @@ export function compareArkime(
         setValue(a.user),
       ),
     );
-    const statusOurs = tx.flatMap((t) =>
-      t.mode !== null && t.finalReply !== null ? [String(t.finalReply.code)] : [],
+    const finalCodes = (mode: 'DATA' | 'BDAT' | null) =>
+      tx.flatMap((t) =>
+        t.mode !== null && (mode === null || t.mode === mode) && t.finalReply !== null
+          ? [String(t.finalReply.code)]
+          : [],
+      );
+    const statusTheirs = setValue(
+      a.tags.filter((t) => t.startsWith('smtp:statuscode:')).map((t) => t.slice('smtp:statuscode:'.length)),
     );
-    const statusTheirs = a.tags
-      .filter((t) => t.startsWith('smtp:statuscode:'))
-      .map((t) => t.slice('smtp:statuscode:'.length));
-    out.push(finding(capture, 'arkime', `${at}.statuscode`, setValue(statusOurs), setValue(statusTheirs)));
+    out.push(
+      byRule(
+        finding(capture, 'arkime', `${at}.statuscode`, setValue(finalCodes(null)), statusTheirs),
+        ARKIME_RULES.statuscodeData,
+        setValue(finalCodes('DATA')),
+        statusTheirs,
+      ),
+    );
     out.push(
       finding(
         capture,

@@ -37,6 +37,7 @@ export function renderConformanceDoc(
   reports: readonly CaptureReport[],
   notCompared: ReadonlySet<string>,
   summaryLine: string,
+  skippedCounts: readonly string[] = [],
 ): string {
   const lines: string[] = [];
   lines.push('# Conformance with Zeek, Suricata, Arkime and tshark', '');
@@ -55,9 +56,10 @@ export function renderConformanceDoc(
     '',
     '## How the models are mapped',
     '',
-    '- **Zeek** (`smtp.log`, one row per transaction, `trans_depth` 1-based): rows are matched to the session',
-    '  with the same client address and port and the transaction with the same depth; a session without MAIL is',
-    '  compared with the single session-level row Zeek writes for it. `helo` ↔ the last HELO/EHLO argument;',
+    '- **Zeek** (`smtp.log`, one row per transaction): rows are matched to the session with the same client',
+    "  address and port, and a connection's rows, in log order, to its transactions in order (Zeek's `trans_depth`",
+    '  is the number of messages delivered so far plus one, so rows of one connection can share it); a session',
+    '  without MAIL is compared with the single session-level row Zeek writes for it. `helo` ↔ the last HELO/EHLO argument;',
     '  `mailfrom` ↔ the MAIL FROM address (Zeek keeps the first address, no brackets, no parameters); `rcptto`',
     '  (a set) ↔ the set of RCPT TO addresses (parameters such as ORCPT are not part of the address on either',
     '  side); `last_reply` ↔ code and last line of the last reply to a command of that transaction (of the',
@@ -69,27 +71,33 @@ export function renderConformanceDoc(
     '- **Suricata** (`test.yaml` `checks:`, filters that apply to Suricata 8.0.7 or later): smtpscope yields one',
     '  smtp event per transaction (tx_id 0, 1, ...) and one for a session with commands but no MAIL. An',
     '  `event_type: smtp` filter agrees when the number of smtpscope events matching all its compared keys',
-    '  equals its `count`. Filters on other events (no event_type, alert, fileinfo) that expect events carry the',
+    '  equals its `count`; a count filter with a key smtpscope has no equivalent for is skipped (listed below),',
+    '  not counted on its other keys. Filters on other events (no event_type, alert, fileinfo) that expect events carry the',
     '  fields of their transaction: some smtpscope event must have their `smtp.*`/`email.*` keys. `has-key` and',
     '  `not-has-key` take array names without an index (`smtp.rcpt_to`: any recipient). Addresses are compared',
     '  with one pair of angle brackets removed, because Suricata logs the path as the client sent it.',
     '  `email.status: PARSE_DONE` ↔ the whole message was seen; `email.attachment[i]` ↔ file names of MIME parts.',
     '  Any sign that Suricata saw SMTP (smtp events or fields, `app_proto: smtp`, `stats: app_layer.tx.smtp`)',
     '  needs a smtpscope session. A test whose pcap is not in the folder fails the run.',
-    '- **Arkime** (`.test`, sessions tagged smtp): matched by client and server endpoint. `email.src`/`dst` ↔',
-    '  the sets of MAIL FROM / RCPT TO addresses (lower-cased), `email.subject` ↔ decoded subjects,',
+    '- **Arkime** (`.test`, sessions tagged smtp): matched by client and server endpoint. `email.src` ↔ the',
+    '  MAIL FROM addresses and the From: header address, `email.dst` ↔ the RCPT TO addresses and the To: and Cc:',
+    '  header addresses (lower-cased; Arkime fills both fields from the commands and those headers),',
+    '  `email.subject` ↔ decoded subjects,',
     '  `smtpHello` ↔ HELO/EHLO argument, `user` ↔ AUTH user names, tags `smtp:statuscode:NNN` ↔ codes of the',
     '  final replies to message bodies, `smtp:starttls` ↔ STARTTLS accepted, `smtp:authMECH` ↔ AUTH mechanisms.',
     '- **nDPI** (`.out`): every flow classified SMTP or SMTPS needs a smtpscope session with the same two',
     '  endpoints, and the number of flows is compared.',
     '- **tshark** (`-Y smtp` fields `smtp.req.command`, `smtp.response.code`, in frame order): per TCP stream',
-    '  (tshark run with `tcp.stream` and the ports; the stored dumps, without them, are one sequence per capture),',
+    '  (tshark run with `tcp.stream` and the ports, and with `-o tcp.analyze_sequence_numbers:FALSE` so that it',
+    '  dissects the segments it would call spurious retransmissions; the stored dumps, without streams, are one',
+    '  sequence per capture),',
     '  the ordered sequence of client commands and the ordered sequence of reply codes are aligned with',
     "  smtpscope's, and every token on one side only must be explained by a rule below. smtpscope's commands:",
     '  every client command but the end of a message; its codes: greeting, command replies, end-of-message',
     "  replies and replies no command awaited, in the server's order. tshark's `STAR` is read as STARTTLS. The",
-    '  number of streams is compared, and a stream smtpscope has no session for is a lost session. When tshark',
-    '  is installed the run also checks that it still gives the stored rows.',
+    '  number of streams is compared (a stream whose rows carry ports but no command or code still counts: tshark',
+    '  saw it), and a stream smtpscope has no session for is a lost session. When tshark is installed the run',
+    '  also checks that it still gives the stored rows, run as they were made (sequence analysis on).',
     '- Every capture must be compared with some peer output; a capture with none is a difference to record.',
     '- A lost session (a peer saw an SMTP flow smtpscope did not report) can never be recorded as accepted.',
     '',
@@ -108,10 +116,19 @@ export function renderConformanceDoc(
   if (notCompared.size > 0) {
     lines.push(
       'Suricata filter keys that smtpscope has no equivalent for, and which are therefore not compared:',
-      [...new Set([...notCompared].map((k) => k.replace(/\[\d+\]/g, '[i]')))]
+      `${[...new Set([...notCompared].map((k) => k.replace(/\[\d+\]/g, '[i]')))]
         .sort()
         .map((k) => `\`${k}\``)
-        .join(', ') + '.',
+        .join(', ')}.`,
+      '',
+    );
+  }
+  if (skippedCounts.length > 0) {
+    lines.push(
+      'Suricata `event_type: smtp` count checks skipped because some of their keys are not compared (a count',
+      'over the other keys would judge another set of events):',
+      '',
+      ...[...skippedCounts].sort().map((s) => `- ${s}`),
       '',
     );
   }

@@ -26,8 +26,14 @@ export const NORMALISATION_RULES: Readonly<Record<string, string>> = {
     "a session smtpscope saw as implicit TLS (port 465, no plaintext) is not SMTP to tshark's dissector, so tshark has no stream for it.",
   [ARKIME_RULES.emptyRecord]:
     'Arkime writes a second record for a connection it already recorded, with no packets (empty `packetPos`) and a `rootId` naming the first: it is not a session and is not compared.',
+  [ARKIME_RULES.statuscodeData]:
+    "Arkime tags `smtp:statuscode:NNN` from the server line that follows the final dot of a DATA body only (its parser sets the flag on the `.` line, which a BDAT message does not have): smtpscope's final reply to a BDAT message is not compared with a missing tag.",
+  [ARKIME_RULES.subjectSpace]:
+    'Arkime takes the subject from the ninth character of the `Subject:` line, skipping exactly one space: further leading white space stays in its value. Subjects are compared without leading white space.',
   [SURICATA_RULES.firewallBlocked]:
     "in a test whose stats say `firewall.blocked` above 0, Suricata ran as a firewall with the test's drop rules and stopped the flow: it logs fewer smtp transactions than the capture holds, smtpscope (passive) sees them all. Only fewer, never more.",
+  [SURICATA_RULES.receivedUnfold]:
+    "Suricata's MIME parser (rust/src/mime/smtp.rs) unfolds a header by appending the continuation line without its first white-space character and without the line break, so a fold indented by one tab or space joins the words around it; smtpscope unfolds as RFC 5322 2.2.3 says (the white space stays). A Received value that differs only there agrees when both are compared without white space.",
   [SURICATA_RULES.filenameCut]:
     "Suricata's MIME decoder keeps the first 255 characters of a file name (and raises MIME_LONG_FILENAME): file names are compared on their first 255 characters.",
 };

@@ -247,13 +247,27 @@ function sequenceFinding(capture: string, check: string, r: SequenceResult): Fin
   return r.rules.length === 0 ? { ...f, agree: true } : { ...f, agree: true, rule: r.rules.join(',') };
 }
 
-/** The ports of a stream's first row with any port information, as [client side, server side]. */
-function streamPorts(rows: readonly TsharkRow[]): readonly [number, number] | null {
+/**
+ * The ports of a stream as [client side, server side], from its first row with a command or a code; `oriented`
+ * false when no row has either (tshark still saw the stream: a row with ports but no command or code, e.g. a
+ * segment of message data) and the ports are those of its first row, in either order.
+ */
+export function streamPorts(
+  rows: readonly TsharkRow[],
+): { readonly ports: readonly [number, number]; readonly oriented: boolean } | null {
   for (const r of rows) {
     if (r.ports === null || r.commands.length + r.codes.length === 0) continue;
-    return r.commands.length > 0 ? r.ports : [r.ports[1], r.ports[0]];
+    return { ports: r.commands.length > 0 ? r.ports : [r.ports[1], r.ports[0]], oriented: true };
   }
+  for (const r of rows) if (r.ports !== null) return { ports: r.ports, oriented: false };
   return null;
+}
+
+/** Whether the session is the connection of a stream with these ports. */
+function onPorts(s: SmtpSession, stream: NonNullable<ReturnType<typeof streamPorts>>): boolean {
+  const [a, b] = stream.ports;
+  if (s.client.port === a && s.server.port === b) return true;
+  return !stream.oriented && s.client.port === b && s.server.port === a;
 }
 
 export function compareTshark(
@@ -273,11 +287,9 @@ export function compareTshark(
     const used = new Set<SmtpSession>();
     for (const streamRows of byStream.values()) {
       const ports = streamPorts(streamRows);
-      const mine = plain.filter(
-        (s) => ports !== null && s.client.port === ports[0] && s.server.port === ports[1],
-      );
+      const mine = plain.filter((s) => ports !== null && onPorts(s, ports));
       for (const s of mine) used.add(s);
-      const at = ports === null ? 'stream' : String(ports[0]);
+      const at = ports === null ? 'stream' : String(mine[0]?.client.port ?? ports.ports[0]);
       if (mine.length === 0) {
         out.push(finding(capture, 'tshark', `${at}.session`, 'absent', 'present', { lostSession: true }));
         continue;

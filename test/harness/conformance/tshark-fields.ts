@@ -3,6 +3,11 @@
  * -e smtp.req.parameter -e smtp.response.code`, in frame order. A row can carry several reply codes separated by
  * commas (several replies in one segment). The run adds `-e tcp.stream -e tcp.srcport -e tcp.dstport` when it
  * runs tshark itself, so rows can be grouped by TCP stream; the stored dumps have only the first three columns.
+ *
+ * The rows compared with smtpscope come from tshark run with `-o tcp.analyze_sequence_numbers:FALSE`: with its TCP
+ * sequence analysis on, tshark takes segments it judges spurious retransmissions out of the SMTP dissection,
+ * although they carry the stream's bytes. The stored dumps were made with the analysis on; tshark is also run that
+ * way to check that the installed version still gives them.
  */
 
 import { execFile } from 'node:child_process';
@@ -57,13 +62,21 @@ export function sameRows(stored: readonly TsharkRow[], live: readonly TsharkRow[
   return stored.length === live.length && stored.every((r, i) => r.text === live[i]?.text);
 }
 
-/** Runs tshark on the file (stream and port columns added); resolves null when tshark is missing or fails. */
+/** tshark's option that turns its TCP sequence analysis off (see above). */
+export const NO_SEQUENCE_ANALYSIS = ['-o', 'tcp.analyze_sequence_numbers:FALSE'] as const;
+
+/**
+ * Runs tshark on the file (stream and port columns added); resolves null when tshark is missing or fails.
+ * `sequenceAnalysis`: false for the rows compared with smtpscope, true for the check against the stored dump.
+ */
 export function runTsharkFields(
   path: string,
   decodeAsPort: number | null,
   timeoutMs: number,
+  sequenceAnalysis: boolean,
 ): Promise<string | null> {
   const args = ['-r', path, '-Y', 'smtp', '-T', 'fields'];
+  if (!sequenceAnalysis) args.push(...NO_SEQUENCE_ANALYSIS);
   for (const f of ['smtp.req.command', 'smtp.req.parameter', 'smtp.response.code']) args.push('-e', f);
   for (const f of ['tcp.stream', 'tcp.srcport', 'tcp.dstport']) args.push('-e', f);
   if (decodeAsPort !== null) args.push('-d', `tcp.port==${decodeAsPort},smtp`);

@@ -1,8 +1,10 @@
 /**
  * smtpscope against Zeek's smtp.log. Zeek writes one row per transaction (`trans_depth`, 1-based per
  * connection); a connection with no MAIL still gets one row (helo, last_reply, tls). Mapping:
- * - row ↔ session with the same client and server port, transaction with the same depth (no transaction:
- *   depth 1 of a session-level row);
+ * - row ↔ session with the same client and server port; within a connection the rows are taken in log order and
+ *   the k-th row ↔ the k-th transaction (rule `zeek-trans-depth-order`: Zeek's `trans_depth` counts the messages
+ *   delivered so far plus one, so several rows of one connection can share a depth; no transaction: a
+ *   session-level row);
  * - helo ↔ session.helo; mailfrom ↔ transaction.mailFrom (Zeek keeps the first address, without brackets or
  *   parameters); rcptto (a set) ↔ the set of recipient addresses (ORCPT and other parameters not part of it);
  * - last_reply ↔ code and last line of the last reply to a command of the transaction (session-level row: last
@@ -22,8 +24,12 @@ export function compareZeek(
   sessions: readonly SmtpSession[],
 ): Finding[] {
   const out: Finding[] = [];
+  /** Rows seen so far per connection: the row's place among its connection's rows. */
+  const seen = new Map<string, number>();
   for (const row of rows) {
-    const depth = Number(row['trans_depth'] ?? '1');
+    const connection = `${row['id.orig_h'] ?? ''}:${row['id.orig_p'] ?? ''}>${row['id.resp_p'] ?? ''}`;
+    const depth = (seen.get(connection) ?? 0) + 1;
+    seen.set(connection, depth);
     const session = sessions.find(
       (s) =>
         String(s.client.port) === row['id.orig_p'] &&
@@ -35,7 +41,7 @@ export function compareZeek(
       out.push(finding(capture, 'zeek', `${at}.session`, 'absent', 'present', { lostSession: true }));
       continue;
     }
-    const tx = session.transactions.find((t) => t.depth === depth) ?? null;
+    const tx = session.transactions[depth - 1] ?? null;
     if (tx === null && session.transactions.length > 0) {
       out.push(
         finding(
@@ -43,7 +49,7 @@ export function compareZeek(
           'zeek',
           `${at}.trans_depth`,
           `${session.transactions.length} transactions`,
-          String(depth),
+          `row ${depth} (trans_depth ${row['trans_depth'] ?? '-'})`,
         ),
       );
       continue;
@@ -65,7 +71,7 @@ export function compareZeek(
         capture,
         'zeek',
         `${at}.last_reply`,
-        replyLine(lastReplyOf(session, tx === null ? null : depth)),
+        replyLine(lastReplyOf(session, tx === null ? null : tx.depth)),
         row['last_reply'] ?? '-',
       ),
     );
