@@ -250,6 +250,7 @@ export function summarizeMessageSync(
   }
   return {
     from: firstAddress(headers, 'from'),
+    fromAll: addressesOf(headers, 'from'),
     to: addressesOf(headers, 'to'),
     cc: addressesOf(headers, 'cc'),
     replyTo: firstAddress(headers, 'reply-to'),

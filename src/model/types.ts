@@ -138,7 +138,10 @@ export interface DsnReport {
 
 /** What the message headers and MIME structure say, from the first bytes of the body. */
 export interface MessageSummary {
+  /** The first From: address (the author a one-line view shows). */
   readonly from: string | null;
+  /** Every From: address, in order (RFC 5322 allows several authors, with a Sender:). */
+  readonly fromAll: readonly string[];
   readonly to: readonly string[];
   readonly cc: readonly string[];
   readonly replyTo: string | null;

@@ -67,7 +67,7 @@ function dateIso(date: string | null): string | null {
 
 function email(t: TransactionRecord | null, m: MessageSummary | null, hashes: readonly PartHash[] | null) {
   return {
-    from: { address: m === null || m.from === null ? [] : addresses([m.from]) },
+    from: { address: m === null ? [] : addresses(m.fromAll) },
     to: { address: m === null ? [] : addresses(m.to) },
     cc: { address: m === null ? [] : addresses(m.cc) },
     reply_to: { address: m === null || m.replyTo === null ? [] : addresses([m.replyTo]) },

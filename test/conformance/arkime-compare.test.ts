@@ -35,13 +35,14 @@ describe('arkime-compare', () => {
   };
   const message = (extra: Record<string, unknown>) => ({
     from: null,
+    fromAll: [],
     to: [],
     cc: [],
     subject: null,
     ...extra,
   });
 
-  it('takes email.src from MAIL FROM and the From: header, email.dst from RCPT TO, To: and Cc:', () => {
+  it('takes email.src from MAIL FROM and every From: address, email.dst from RCPT TO, To: and Cc:', () => {
     const s = session({
       transactions: [
         transaction(1, {
@@ -49,6 +50,7 @@ describe('arkime-compare', () => {
           recipients: [{ address: 'rcpt@y.example' }],
           message: message({
             from: 'Alice <Alice@x.example>',
+            fromAll: ['Alice <Alice@x.example>', 'dave@x.example'],
             to: ['Bob <bob@y.example>'],
             cc: ['carol@y.example'],
           }),
@@ -56,15 +58,15 @@ describe('arkime-compare', () => {
       ],
     });
     const email = {
-      src: ['bounce@x.example', 'alice@x.example'],
+      src: ['bounce@x.example', 'alice@x.example', 'dave@x.example'],
       dst: ['rcpt@y.example', 'bob@y.example', 'carol@y.example'],
     };
     const findings = compareArkime('c', parseArkimeTest(JSON.stringify({ sessions3: [record({ email })] })), [
       s,
     ]);
     expect(check(findings, 'src')).toEqual([
-      'alice@x.example,bounce@x.example',
-      'alice@x.example,bounce@x.example',
+      'alice@x.example,bounce@x.example,dave@x.example',
+      'alice@x.example,bounce@x.example,dave@x.example',
       true,
       null,
     ]);

@@ -127,6 +127,7 @@ export function makeDsn(overrides: Overrides<DsnReport> = {}): DsnReport {
 export function makeMessage(overrides: Overrides<MessageSummary> = {}): MessageSummary {
   return {
     from: 'Alice <alice@example.org>',
+    fromAll: ['Alice <alice@example.org>'],
     to: ['Bob <bob@example.net>'],
     cc: [],
     replyTo: null,

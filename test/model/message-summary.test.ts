@@ -64,6 +64,7 @@ describe('message-summary', () => {
     );
     expect(summary).toEqual({
       from: 'Alice Example <alice@example.org>',
+      fromAll: ['Alice Example <alice@example.org>'],
       to: ['Bob <bob@example.net>', 'carol@example.net', 'dave@example.net'],
       cc: ['erin@example.net', 'frank@example.net', 'undisclosed-recipients:;'],
       replyTo: 'Help Desk <help@example.org>',
@@ -114,6 +115,15 @@ describe('message-summary', () => {
     ['plain', 'plain'],
   ])('decodes the subject %s', async (encoded, expected) => {
     expect(await subjectOf(encoded)).toBe(expected);
+  });
+
+  it('keeps every author of a From: field with several, the first as `from`', async () => {
+    const summary = await summarizeMessage(
+      bytesOf(['From: Alice <alice@example.org>, bob@example.net', 'Sender: alice@example.org', '', 'x']),
+      false,
+    );
+    expect(summary.from).toBe('Alice <alice@example.org>');
+    expect(summary.fromAll).toEqual(['Alice <alice@example.org>', 'bob@example.net']);
   });
 
   it('decodes encoded display names', async () => {

@@ -117,7 +117,7 @@ export function compareArkime(
         `${at}.src`,
         setValue([
           ...tx.flatMap((t) => (t.mailFrom === null || t.mailFrom === '' ? [] : [t.mailFrom.toLowerCase()])),
-          ...tx.flatMap((t) => lowerAddresses(t.message?.from == null ? [] : [t.message.from])),
+          ...tx.flatMap((t) => lowerAddresses(t.message?.fromAll ?? [])),
         ]),
         setValue(strings(a.email['src']).map((s) => s.toLowerCase())),
       ),
