@@ -12,7 +12,6 @@ import { activate } from '../../src/dashboard/ui-actions.js';
 import {
   type DashboardModel,
   INITIAL_UI_STATE,
-  NO_OPEN_SESSIONS,
   type RunView,
   type StyledLine,
   toDashboardModel,
@@ -21,36 +20,13 @@ import {
 import { createLogIndex } from '../../src/maillog/log-index.js';
 import { createJoinState, joinSession } from '../../src/maillog/session-join.js';
 import { withSessionLog } from '../../src/maillog/session-log.js';
-import { NO_ATTEMPTS } from '../../src/model/connection-attempt.js';
-import type { RunStats } from '../../src/model/sink.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { parseFilter } from '../../src/query/filter.js';
+import { runView } from '../helpers/dashboard-run.js';
 import { makeRecipient, makeReply, makeSession, makeTransaction, T0 } from '../helpers/sessions.js';
 
-const STATS = {
-  source: { packets: 0, bytes: 0, storedBytes: 0, dropped: 0, truncated: 0 },
-  decode: { tcp: 0, skipped: {}, malformed: {} } as unknown as RunStats['decode'],
-  assembler: {} as RunStats['assembler'],
-  sessionsClosed: 0,
-  sessionsOpen: 0,
-  firstTsMicros: null,
-  lastTsMicros: null,
-  attempts: NO_ATTEMPTS,
-} as unknown as RunStats;
-
-const RUN: RunView = {
-  live: false,
-  utc: true,
-  title: 't',
-  phase: 'finished',
-  stats: STATS,
-  open: NO_OPEN_SESSIONS,
-  elapsedMs: 1,
-  packetsPerSecond: 0,
-  bytesPerSecond: 0,
-  error: null,
-};
+const RUN: RunView = runView({ utc: true });
 
 function model(sessions: readonly SmtpSession[], ui: Partial<UiState> = {}, width = 200): DashboardModel {
   const window = createSessionWindow(100);
