@@ -139,7 +139,6 @@ export function createAssembler(
       server: { ip: conn.addressText(!aIsClient), port: aIsClient ? conn.portB : conn.portA },
       basis,
     };
-    conn.flow = flow;
     const handler = factory.create(flow, tsMicros);
     if (handler === null) {
       conn.state = 'ignored';
@@ -272,6 +271,7 @@ export function createAssembler(
     // bookkeeping, not the handler (for SMTP, the decoder and the whole session model behind it).
     conn.handler = null;
     releaseHalves(conn);
+    conn.dropHalves();
     if (conn.finDeadlineMicros >= 0) {
       conn.finDeadlineMicros = -1;
       const index = finWaiting.indexOf(conn);
@@ -399,8 +399,7 @@ export function createAssembler(
       if (conn === null) return;
       table.fromA = true;
     } else if (conn.state === 'closed') {
-      const half = conn.halfOf(table.fromA);
-      if ((flags & (SYN | ACK)) === SYN && !(half?.isnKnown && half.isn === segment.seq)) {
+      if ((flags & (SYN | ACK)) === SYN && !conn.isnIs(table.fromA, segment.seq)) {
         // Port reuse: a new handshake on the addresses and ports of a closed connection.
         table.remove(conn);
         conn = start(segment, ts);
