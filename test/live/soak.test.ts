@@ -41,7 +41,7 @@ describe('soak', () => {
   });
 
   it.skipIf(skip)(
-    `captures all of ${SESSIONS} sessions in CSV and NDJSON with flat memory${skip ? ` [${liveSkipReason}]` : ''}`,
+    `captures ${SESSIONS} sessions in CSV and NDJSON, every missing row a counted drop, with flat memory${skip ? ` [${liveSkipReason}]` : ''}`,
     async () => {
       await ensureCliBuilt();
       const report = await runSoak({
