@@ -41,7 +41,7 @@ import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
 import { Connection } from './connection.js';
 import { FlowTable, hashSegment } from './flow-table.js';
-import { HalfStream, newReusedChunk, type SharedCounters } from './half-stream.js';
+import { HalfStream, HalfStreamShared, type SharedCounters } from './half-stream.js';
 import { resolveAssemblerOptions } from './options.js';
 import { RingPool } from './ring-pool.js';
 import { type AssemblerShard, SHARD_PHASE, type ShardPosition } from './shard.js';
@@ -50,6 +50,7 @@ import {
   type AssemblerOptions,
   type AssemblerStats,
   type CloseReason,
+  type DirectionStats,
   emptyDirectionStats,
   type FlowStats,
   type OrientationBasis,
@@ -61,6 +62,8 @@ const ACK = TCP_FLAG.ACK;
 const FIN = TCP_FLAG.FIN;
 const RST = TCP_FLAG.RST;
 const CONTROL = SYN | FIN | RST;
+/** The counts of a side that never got a half-stream (it sent nothing): shared, frozen, all zero. */
+const NO_TRAFFIC: Readonly<DirectionStats> = Object.freeze(emptyDirectionStats());
 /** Connections looked at from the least recently active one for a silent one to evict. */
 const EVICTION_LOOK = 64;
 
@@ -122,11 +125,15 @@ export function createAssembler(
   const finWaiting: Connection[] = [];
   let finWaitingNext = Number.POSITIVE_INFINITY;
 
-  const chunk = newReusedChunk();
-  const rings = new RingPool();
+  const shared = new HalfStreamShared(
+    counters,
+    o.maxBufferedBytesPerDirection,
+    o.overlapCheckBytes,
+    new RingPool(),
+  );
 
   function newHalf(): HalfStream {
-    return new HalfStream(counters, o.maxBufferedBytesPerDirection, o.overlapCheckBytes, chunk, rings);
+    return new HalfStream(shared);
   }
 
   /** Decides orientation, builds the FlowKey and asks the factory for a handler. */
@@ -139,7 +146,6 @@ export function createAssembler(
       server: { ip: conn.addressText(!aIsClient), port: aIsClient ? conn.portB : conn.portA },
       basis,
     };
-    conn.flow = flow;
     const handler = factory.create(flow, tsMicros);
     if (handler === null) {
       conn.state = 'ignored';
@@ -219,8 +225,8 @@ export function createAssembler(
   function flowStats(conn: Connection): FlowStats {
     const client = conn.halfOf(conn.aIsClient);
     const server = conn.halfOf(!conn.aIsClient);
-    const c2s = client === null ? emptyDirectionStats() : client.stats;
-    const s2c = server === null ? emptyDirectionStats() : server.stats;
+    const c2s = client === null ? NO_TRAFFIC : client.stats;
+    const s2c = server === null ? NO_TRAFFIC : server.stats;
     const firstClose = conn.firstClose;
     // Two literal shapes rather than a spread: one object per close.
     return firstClose === null
@@ -272,6 +278,7 @@ export function createAssembler(
     // bookkeeping, not the handler (for SMTP, the decoder and the whole session model behind it).
     conn.handler = null;
     releaseHalves(conn);
+    conn.dropHalves();
     if (conn.finDeadlineMicros >= 0) {
       conn.finDeadlineMicros = -1;
       const index = finWaiting.indexOf(conn);
@@ -399,8 +406,7 @@ export function createAssembler(
       if (conn === null) return;
       table.fromA = true;
     } else if (conn.state === 'closed') {
-      const half = conn.halfOf(table.fromA);
-      if ((flags & (SYN | ACK)) === SYN && !(half?.isnKnown && half.isn === segment.seq)) {
+      if ((flags & (SYN | ACK)) === SYN && !conn.isnIs(table.fromA, segment.seq)) {
         // Port reuse: a new handshake on the addresses and ports of a closed connection.
         table.remove(conn);
         conn = start(segment, ts);

@@ -10,7 +10,7 @@
 import { formatAddress } from '../decode/address.js';
 import { readWord } from './flow-table.js';
 import type { HalfStream } from './half-stream.js';
-import type { FlowKey, OrientationBasis, StreamHandler } from './types.js';
+import type { OrientationBasis, StreamHandler } from './types.js';
 
 /** `pending`: orientation undecided, no handler yet; `ignored`: the factory returned null. */
 /** Where an IPv6 address is rebuilt from its words for formatting (one, reused). */
@@ -50,7 +50,6 @@ export class Connection {
   /** Its handler declined it: later segments are dropped at once. */
   declined = false;
   handler: StreamHandler | null = null;
-  flow: FlowKey | null = null;
   basis: OrientationBasis = 'guess';
   aIsClient = true;
   sawSyn = false;
@@ -69,9 +68,16 @@ export class Connection {
   next: Connection | null = null;
   /** The next connection whose table hash is the same (flow-table.ts). */
   bucketNext: Connection | null = null;
-  /** The two half-streams, made at first use (see `a` and `b`). */
+  /** The two half-streams, made at first use (see `a` and `b`); dropped at close (see `dropHalves`). */
   private halfA: HalfStream | null = null;
   private halfB: HalfStream | null = null;
+  /**
+   * After close: each side's ISN as an int32 (a small integer, no boxed number), or null when that side's ISN
+   * was not seen. A lingering connection keeps these instead of its half-streams, to tell a retransmitted SYN
+   * from a new handshake on the same addresses and ports.
+   */
+  private closedIsnA: number | null = null;
+  private closedIsnB: number | null = null;
   /** Which list the connection is on. */
   listed: 'open' | 'closed' | 'none' = 'none';
   /** Addresses as int32 words for lookup (IPv4: w1..w3 are 0); the text is made from them when asked. */
@@ -148,6 +154,30 @@ export class Connection {
   /** A side's half-stream if it was made (null: that side has sent nothing and nothing was asked of it). */
   halfOf(sideA: boolean): HalfStream | null {
     return sideA ? this.halfA : this.halfB;
+  }
+
+  /**
+   * Whether side A's (`sideA`) or side B's ISN is known and equals `seq`: from its half-stream while open, from
+   * what `dropHalves` kept once closed.
+   */
+  isnIs(sideA: boolean, seq: number): boolean {
+    const half = sideA ? this.halfA : this.halfB;
+    if (half !== null) return half.isnKnown && half.isn === seq;
+    return (sideA ? this.closedIsnA : this.closedIsnB) === (seq | 0);
+  }
+
+  /**
+   * At close, after the half-streams were released: lets go of them, keeping only their ISNs. What a lingering
+   * connection needs to recognise its late segments is its key, its close time and the ISNs (`isnIs`); a
+   * half-stream with its counters is about 300 bytes, most of a closed connection's footprint.
+   */
+  dropHalves(): void {
+    const a = this.halfA;
+    const b = this.halfB;
+    this.closedIsnA = a?.isnKnown ? a.isn | 0 : null;
+    this.closedIsnB = b?.isnKnown ? b.isn | 0 : null;
+    this.halfA = null;
+    this.halfB = null;
   }
 
   /** Orients the half-streams made so far and hands them `handler` (those made later get it when made). */

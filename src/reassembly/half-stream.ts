@@ -90,6 +90,30 @@ export function newReusedChunk(): ReusedChunk {
   return { direction: 'c2s', offset: 0, tsMicros: 0, bytes: NO_BYTES };
 }
 
+/**
+ * What the half-streams of one assembler share: counters, limits, the chunk handed to handlers, the ring pool,
+ * and the segment being handled (kept in fields so the helpers need no closures; one segment is handled at a
+ * time, and a delivery ends before the next segment). One object per assembler rather than ten fields per
+ * half-stream: a direction is made for every connection attempt.
+ */
+export class HalfStreamShared {
+  segBuffer: Uint8Array = NO_BYTES;
+  segPayload = 0;
+  segOffset = 0;
+  segPresentEnd = 0;
+  segOverlap = false;
+  segDiffers = false;
+  readonly chunk: ReusedChunk = newReusedChunk();
+
+  constructor(
+    readonly counters: SharedCounters,
+    readonly maxBufferedBytes: number,
+    readonly maxHistoryBytes: number,
+    /** Where rings come from and go back to; null: each ring is new and left to the collector. */
+    readonly rings: RingPool | null = null,
+  ) {}
+}
+
 export class HalfStream {
   direction: Direction = 'c2s';
   handler: StreamHandler = NO_HANDLER;
@@ -130,22 +154,7 @@ export class HalfStream {
   /** Lowest offset whose delivered byte is still in `history`. */
   private historyStart = 0;
 
-  // The segment being handled, kept in fields so the helpers below need no closures.
-  private segBuffer: Uint8Array = NO_BYTES;
-  private segPayload = 0;
-  private segOffset = 0;
-  private segPresentEnd = 0;
-  private segOverlap = false;
-  private segDiffers = false;
-
-  constructor(
-    private readonly counters: SharedCounters,
-    private readonly maxBufferedBytes: number,
-    private readonly maxHistoryBytes: number,
-    private readonly chunk: ReusedChunk = newReusedChunk(),
-    /** Where rings come from and go back to; null: each ring is new and left to the collector. */
-    private readonly rings: RingPool | null = null,
-  ) {}
+  constructor(private readonly shared: HalfStreamShared) {}
 
   /** Sets offset 0 to `isn + 1` (from a SYN or SYN+ACK), unless the base is already known. */
   setIsn(isn: number): void {
@@ -188,7 +197,7 @@ export class HalfStream {
       this.data(seg, offset, present, wire, tsMicros);
       // Let go of the packet buffer: from a stream source (standard input, gzip) each chunk is a new buffer,
       // and a connection keeping the view of its last packet would keep that whole chunk alive.
-      this.segBuffer = NO_BYTES;
+      this.shared.segBuffer = NO_BYTES;
     }
     if (fin) {
       if (this.finOffset < 0) {
@@ -254,12 +263,12 @@ export class HalfStream {
     // The peer acknowledged everything before this copy and nothing from its start, after the first copy's
     // bytes there had been seen.
     if (seqToOffset(this.ack, this.baseSeq, next) !== offset || this.deliveredAtAck <= offset) return false;
-    this.segBuffer = seg.buffer;
-    this.segPayload = seg.payloadOffset;
-    this.segOffset = offset;
-    this.segPresentEnd = offset + seg.payloadLength;
+    this.shared.segBuffer = seg.buffer;
+    this.shared.segPayload = seg.payloadOffset;
+    this.shared.segOffset = offset;
+    this.shared.segPresentEnd = offset + seg.payloadLength;
     const differs = this.compareHistory(offset, Math.min(offset + seg.payloadLength, next));
-    this.segBuffer = NO_BYTES;
+    this.shared.segBuffer = NO_BYTES;
     if (!differs) return false;
     this.countRetransmission(true);
     this.emitGap(1, 'replaced', tsMicros);
@@ -272,29 +281,29 @@ export class HalfStream {
   /** Drops held data and history (after close). */
   /** Frees what the closed direction holds, its handler included (the SMTP decoder and session behind it). */
   release(): void {
-    this.counters.bufferedBytes -= this.bufferedBytes;
+    this.shared.counters.bufferedBytes -= this.bufferedBytes;
     this.bufferedBytes = 0;
     this.held = NO_HELD;
-    if (this.history !== null) this.rings?.give(this.history);
+    if (this.history !== null) this.shared.rings?.give(this.history);
     this.history = null;
     this.handler = NO_HANDLER;
   }
 
   private data(seg: TcpSegment, offset: number, present: number, wire: number, tsMicros: number): void {
     const end = offset + wire;
-    this.segBuffer = seg.buffer;
-    this.segPayload = seg.payloadOffset;
-    this.segOffset = offset;
-    this.segPresentEnd = offset + present;
-    this.segOverlap = false;
-    this.segDiffers = false;
+    this.shared.segBuffer = seg.buffer;
+    this.shared.segPayload = seg.payloadOffset;
+    this.shared.segOffset = offset;
+    this.shared.segPresentEnd = offset + present;
+    this.shared.segOverlap = false;
+    this.shared.segDiffers = false;
     const next = this.nextOffset;
     if (offset < next) {
       // Some or all of it was delivered (or reported) already.
-      this.segOverlap = true;
-      if (this.compareHistory(offset, Math.min(end, next))) this.segDiffers = true;
+      this.shared.segOverlap = true;
+      if (this.compareHistory(offset, Math.min(end, next))) this.shared.segDiffers = true;
       if (end <= next) {
-        this.countRetransmission(this.segDiffers);
+        this.countRetransmission(this.shared.segDiffers);
         return;
       }
       this.inOrder(next, end, tsMicros);
@@ -303,15 +312,15 @@ export class HalfStream {
     } else {
       this.outOfOrder(offset, end, tsMicros);
     }
-    if (this.segOverlap) this.countRetransmission(this.segDiffers);
+    if (this.shared.segOverlap) this.countRetransmission(this.shared.segDiffers);
   }
 
   private countRetransmission(differs: boolean): void {
     this.stats.retransmissions++;
-    this.counters.retransmissions++;
+    this.shared.counters.retransmissions++;
     if (differs) {
       this.stats.overlapsDiffering++;
-      this.counters.overlapsDiffering++;
+      this.shared.counters.overlapsDiffering++;
     }
   }
 
@@ -330,8 +339,8 @@ export class HalfStream {
       }
       // The held copy arrived first: it wins over the overlapping part of this segment.
       const firstEnd = first.offset + first.length;
-      this.segOverlap = true;
-      if (this.compareHeld(first, cursor, Math.min(end, firstEnd))) this.segDiffers = true;
+      this.shared.segOverlap = true;
+      if (this.compareHeld(first, cursor, Math.min(end, firstEnd))) this.shared.segDiffers = true;
       held.shift();
       this.deliverHeld(first, tsMicros);
       cursor = firstEnd;
@@ -366,16 +375,16 @@ export class HalfStream {
         cursor = range.offset;
       }
       const rangeEnd = range.offset + range.length;
-      this.segOverlap = true;
-      if (this.compareHeld(range, cursor, Math.min(end, rangeEnd))) this.segDiffers = true;
+      this.shared.segOverlap = true;
+      if (this.compareHeld(range, cursor, Math.min(end, rangeEnd))) this.shared.segDiffers = true;
       cursor = rangeEnd;
       index++;
     }
     if (!added) return;
     this.stats.outOfOrder++;
-    if (this.bufferedBytes > this.maxBufferedBytes) {
-      this.counters.perDirectionLimitHits++;
-      while (this.bufferedBytes > this.maxBufferedBytes && this.held.length > 0) {
+    if (this.bufferedBytes > this.shared.maxBufferedBytes) {
+      this.shared.counters.perDirectionLimitHits++;
+      while (this.bufferedBytes > this.shared.maxBufferedBytes && this.held.length > 0) {
         this.skipHole('buffer-limit', tsMicros);
       }
     }
@@ -383,16 +392,16 @@ export class HalfStream {
 
   /** Inserts copies of the current segment's [from, to) at `index`; returns how many ranges were inserted. */
   private hold(index: number, from: number, to: number): number {
-    const presentEnd = this.segPresentEnd;
+    const presentEnd = this.shared.segPresentEnd;
     let inserted = 0;
     if (this.held === NO_HELD) this.held = [];
     if (from < presentEnd) {
       const stop = Math.min(to, presentEnd);
-      const start = this.segPayload + (from - this.segOffset);
-      const bytes = copyBytes(this.segBuffer.subarray(start, start + (stop - from)));
+      const start = this.shared.segPayload + (from - this.shared.segOffset);
+      const bytes = copyBytes(this.shared.segBuffer.subarray(start, start + (stop - from)));
       this.held.splice(index, 0, new HeldRange(from, stop - from, bytes));
       this.bufferedBytes += bytes.length;
-      this.counters.bufferedBytes += bytes.length;
+      this.shared.counters.bufferedBytes += bytes.length;
       inserted++;
     }
     if (to > presentEnd) {
@@ -405,11 +414,11 @@ export class HalfStream {
 
   /** Delivers [from, to) of the current segment: present bytes as a view, the cut remainder as a gap. */
   private deliverSegmentPart(from: number, to: number, tsMicros: number): void {
-    const presentEnd = this.segPresentEnd;
+    const presentEnd = this.shared.segPresentEnd;
     if (from < presentEnd) {
       const stop = Math.min(to, presentEnd);
-      const start = this.segPayload + (from - this.segOffset);
-      this.emitData(this.segBuffer.subarray(start, start + (stop - from)), tsMicros);
+      const start = this.shared.segPayload + (from - this.shared.segOffset);
+      this.emitData(this.shared.segBuffer.subarray(start, start + (stop - from)), tsMicros);
     }
     if (to > presentEnd) this.emitGap(to - Math.max(from, presentEnd), 'snaplen', tsMicros);
   }
@@ -421,7 +430,7 @@ export class HalfStream {
       return;
     }
     this.bufferedBytes -= bytes.length;
-    this.counters.bufferedBytes -= bytes.length;
+    this.shared.counters.bufferedBytes -= bytes.length;
     this.emitData(bytes, tsMicros);
   }
 
@@ -452,11 +461,11 @@ export class HalfStream {
     const length = bytes.length;
     if (length === 0) return;
     const offset = this.nextOffset;
-    if (this.maxHistoryBytes > 0) this.remember(bytes, offset);
+    if (this.shared.maxHistoryBytes > 0) this.remember(bytes, offset);
     this.nextOffset = offset + length;
     this.delivered = true;
     this.stats.bytes += length;
-    const chunk = this.chunk;
+    const chunk = this.shared.chunk;
     chunk.direction = this.direction;
     chunk.offset = offset;
     chunk.tsMicros = tsMicros;
@@ -473,7 +482,7 @@ export class HalfStream {
     this.delivered = true;
     this.stats.gaps++;
     this.stats.gapBytes += length;
-    this.counters.gaps++;
+    this.shared.counters.gaps++;
     this.handler.onGap(this.direction, offset, length, cause, tsMicros);
   }
 
@@ -481,9 +490,9 @@ export class HalfStream {
   private compareHeld(range: HeldRange, from: number, to: number): boolean {
     const bytes = range.bytes;
     if (bytes === null) return false;
-    if (to > this.segPresentEnd) to = this.segPresentEnd;
-    const buffer = this.segBuffer;
-    let s = this.segPayload + (from - this.segOffset);
+    if (to > this.shared.segPresentEnd) to = this.shared.segPresentEnd;
+    const buffer = this.shared.segBuffer;
+    let s = this.shared.segPayload + (from - this.shared.segOffset);
     let h = from - range.offset;
     for (let o = from; o < to; o++) {
       if (buffer[s++] !== bytes[h++]) return true;
@@ -496,12 +505,12 @@ export class HalfStream {
     const history = this.history;
     if (history === null) return false;
     if (from < this.historyStart) from = this.historyStart;
-    if (to > this.segPresentEnd) to = this.segPresentEnd;
+    if (to > this.shared.segPresentEnd) to = this.shared.segPresentEnd;
     if (to > this.nextOffset) to = this.nextOffset;
     if (from >= to) return false;
     const capacity = history.length;
-    const buffer = this.segBuffer;
-    let s = this.segPayload + (from - this.segOffset);
+    const buffer = this.shared.segBuffer;
+    let s = this.shared.segPayload + (from - this.shared.segOffset);
     let h = from % capacity;
     for (let o = from; o < to; o++) {
       if (buffer[s++] !== history[h]) return true;
@@ -514,7 +523,7 @@ export class HalfStream {
   private remember(bytes: Uint8Array, offset: number): void {
     const end = offset + bytes.length;
     let need = end - this.historyStart;
-    if (need > this.maxHistoryBytes) need = this.maxHistoryBytes;
+    if (need > this.shared.maxHistoryBytes) need = this.shared.maxHistoryBytes;
     let history = this.history;
     if (history === null || history.length < need) history = this.growHistory(need, offset);
     const capacity = history.length;
@@ -539,9 +548,9 @@ export class HalfStream {
     const old = this.history;
     let capacity = old === null ? FIRST_HISTORY_BYTES : old.length * 2;
     while (capacity < need) capacity *= 2;
-    if (capacity > HISTORY_JUMP_BYTES) capacity = this.maxHistoryBytes;
-    if (capacity > this.maxHistoryBytes) capacity = this.maxHistoryBytes;
-    const grown = this.rings === null ? new Uint8Array(capacity) : this.rings.take(capacity);
+    if (capacity > HISTORY_JUMP_BYTES) capacity = this.shared.maxHistoryBytes;
+    if (capacity > this.shared.maxHistoryBytes) capacity = this.shared.maxHistoryBytes;
+    const grown = this.shared.rings === null ? new Uint8Array(capacity) : this.shared.rings.take(capacity);
     if (old !== null) {
       const oldCapacity = old.length;
       const from = Math.max(next - oldCapacity, this.historyStart);
@@ -555,7 +564,7 @@ export class HalfStream {
         o += length;
       }
     }
-    if (old !== null) this.rings?.give(old);
+    if (old !== null) this.shared.rings?.give(old);
     this.history = grown;
     return grown;
   }

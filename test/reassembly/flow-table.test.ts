@@ -4,7 +4,7 @@ import { formatAddress } from '../../src/decode/address.js';
 import type { TcpSegment } from '../../src/decode/types.js';
 import { Connection } from '../../src/reassembly/connection.js';
 import { FlowTable, hashSegment } from '../../src/reassembly/flow-table.js';
-import { HalfStream, type SharedCounters } from '../../src/reassembly/half-stream.js';
+import { HalfStream, HalfStreamShared, type SharedCounters } from '../../src/reassembly/half-stream.js';
 import { makeSegment, parseAddress } from '../helpers/segments.js';
 
 const counters: SharedCounters = {
@@ -27,7 +27,7 @@ function connection(hash: number, id: string, src: string, srcPort: number, dst:
     parseAddress(dst),
     0,
     dstPort,
-    () => new HalfStream(counters, 1000, 0),
+    () => new HalfStream(new HalfStreamShared(counters, 1000, 0)),
     0,
   );
 }

@@ -1,24 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { createAssembler } from '../../src/reassembly/assembler.js';
-import { RINGS_PER_SIZE, RingPool } from '../../src/reassembly/ring-pool.js';
+import { POOL_BYTES, RingPool } from '../../src/reassembly/ring-pool.js';
 import { Conversation, type Peer } from '../helpers/segments.js';
 import { createRecorder } from './recorder.js';
 
 const server: Peer = { ip: '198.51.100.25', port: 25 };
 
 describe('ring pool', () => {
-  it('hands back a ring of the size asked for, and keeps at most RINGS_PER_SIZE of a size', () => {
+  it('hands back a ring of the size asked for, and keeps at most POOL_BYTES of rings whatever their sizes', () => {
     const pool = new RingPool();
     const fresh = pool.take(1024);
     expect(fresh.length).toBe(1024);
     pool.give(fresh);
+    expect(pool.bytes).toBe(1024);
     expect(pool.take(2048)).not.toBe(fresh);
     expect(pool.take(1024)).toBe(fresh);
+    expect(pool.bytes).toBe(0);
     expect(pool.take(1024)).not.toBe(fresh);
-    const rings = Array.from({ length: RINGS_PER_SIZE + 5 }, () => new Uint8Array(4096));
-    for (const ring of rings) pool.give(ring);
-    const back = new Set(Array.from({ length: RINGS_PER_SIZE + 5 }, () => pool.take(4096)));
-    expect(rings.filter((ring) => back.has(ring))).toHaveLength(RINGS_PER_SIZE);
+    // Large rings fill half the budget; small ones the rest, and five more of each are dropped.
+    const large = Array.from({ length: POOL_BYTES / 2 / 16384 + 5 }, () => new Uint8Array(16384));
+    const small = Array.from({ length: POOL_BYTES / 2 / 1024 + 5 }, () => new Uint8Array(1024));
+    for (let i = 0; i < POOL_BYTES / 2 / 16384; i++) pool.give(large[i]!);
+    for (const ring of small) pool.give(ring);
+    for (const ring of large.slice(POOL_BYTES / 2 / 16384)) pool.give(ring);
+    expect(pool.bytes).toBe(POOL_BYTES);
+    const backLarge = new Set(large.map(() => pool.take(16384)));
+    const backSmall = new Set(small.map(() => pool.take(1024)));
+    expect(large.filter((ring) => backLarge.has(ring))).toHaveLength(POOL_BYTES / 2 / 16384);
+    expect(small.filter((ring) => backSmall.has(ring))).toHaveLength(POOL_BYTES / 2 / 1024);
+    expect(pool.bytes).toBe(0);
   });
 
   it("never compares a retransmission with an earlier connection's bytes left in a reused ring", () => {
