@@ -7,12 +7,15 @@
  * Flow and bounds (all wall-clock: this is an adapter, not the core):
  *  - Rows collect per level; a level's rows become a batch at `batchRows`, and every `flushIntervalMs`
  *    whatever has collected becomes a batch. One batch is sent at a time, oldest first.
+ *  - Rows are held as their JSON text (row-json.ts), made from the values clickhouse-rows.ts hands over without
+ *    a row object: the same text is the JSONEachRow input and the `row` of a spill line.
  *  - A failed insert is retried up to `maxAttempts` times in all, with exponential backoff and jitter
  *    (`retryBaseMs` … `retryMaxMs`); a batch that still fails is spilled, and the sink turns "degraded":
- *    each later batch gets one attempt until one succeeds, so a dead server drains the buffer to disk at
- *    disk speed instead of holding it; while degraded, the batches cut while that attempt is in flight go to the
- *    spill file at once instead of waiting in memory.
- *  - Rows held (collecting + queued + in flight) are bounded by `maxBufferedRows`. `sessionClosed` never
+ *    at most once per `flushIntervalMs` what has collected goes out as a probe, with one attempt, and
+ *    otherwise every row goes to the spill file as it is made (buffered up to 64 KiB or `batchRows` rows per
+ *    write), so a dead server costs disk writes and holds nothing per session; the first probe that succeeds
+ *    ends degraded mode.
+ *  - Rows held (collecting + queued + in flight + in the spill write buffer) are bounded by `maxBufferedRows`. `sessionClosed` never
  *    returns a promise, so the analysis (and the sinks after this one) never wait for the server: when a
  *    session's rows take the held rows past the bound, every level is cut into batches and the newest
  *    queued batches are spilled at once, synchronously, until the held rows are down to the low-water mark
@@ -86,7 +89,7 @@ export interface ClickHouseSinkStats {
   overflows: number;
   /** Rows spilled by those overflows (part of rowsSpilled). */
   rowsSpilledOnOverflow: number;
-  /** Most rows held (collecting, queued, in flight) when a sessionClosed call returned. */
+  /** Most rows held (collecting, queued, in flight, in the spill write buffer) when a sessionClosed call returned. */
   peakHeldRows: number;
   /** Nulls in non-Nullable columns replaced by zero values (a schema drift; should stay 0). */
   nullsReplaced: number;

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   attemptValues,
   type FleetRow,
+  hash64,
   type RowConversionStats,
   sessionKey,
   toAttemptRow,
@@ -191,6 +192,14 @@ describe('connection attempt rows', () => {
     expect(toAttemptRow({ ...attempt, firstTsMicros: attempt.firstTsMicros + 1 }, 'mx1', 1)['id']).not.toBe(
       row['id'],
     );
+  });
+});
+
+describe('hash64', () => {
+  it('is the first 8 bytes of SHA-256, big-endian, in decimal (FIPS 180-2 vector "abc")', () => {
+    // SHA-256("abc") starts ba7816bf8f01cfea; SHA-256 of one NUL byte starts 6e340b9cffb37a98.
+    expect(hash64('abc')).toBe('13436514500253700074');
+    expect(hash64('\u0000')).toBe('7940984811893783192');
   });
 });
 
