@@ -22,9 +22,6 @@ export function replyMeaning(
   };
 }
 
-/** The name model/session-builder.ts imports; the rule lives in session-queries.ts. */
-export { decidingReply as recipientDecidingReply } from './session-queries.js';
-
 /** The meaning of a transaction's final reply, from the record or derived when it was built without one. */
 export function finalMeaningOf(t: TransactionRecord): ReplyMeaning | null {
   return t.finalMeaning !== undefined ? t.finalMeaning : replyMeaning(t.finalReply);
