@@ -80,9 +80,16 @@ export interface SessionBuilder {
 
 /**
  * A command row, in the shape (and key order) of the {@link CommandRecord} it becomes: a closed session hands its
- * rows out as they are, with `latencyMicros` filled in. `encrypted` is added (true) only for rows read inside TLS.
+ * rows out as they are, with `seq` and `latencyMicros` filled in. `encrypted` is added (true) only for rows read
+ * inside TLS.
  */
 interface MutableCommand {
+  /**
+   * Until the session is closed, the key a reply finds its command's row by (binary search: the keys never go
+   * down): twice the decoder's seq of its command, or for an END-OF-DATA row (no command) the previous row's key
+   * made odd. Once closed, the row's 0-based position in the session's command list (unique; CSV and ClickHouse key
+   * on it).
+   */
   seq: number;
   verb: CommandRecord['verb'];
   verbText: string;
@@ -160,6 +167,10 @@ interface AwaitingFinal {
 }
 
 const EMPTY_PARAMS: SmtpCommand['params'] = Object.freeze({});
+/** A transaction's recipients before the first (shared, never pushed to: the first RCPT makes the list). */
+/** A session's transactions before the first (shared, never pushed to). */
+const NO_TRANSACTIONS: MutableTransaction[] = Object.freeze([]) as unknown as MutableTransaction[];
+const NO_RECIPIENTS: MutableRecipient[] = Object.freeze([]) as unknown as MutableRecipient[];
 /** The empty list a closed session hands out for a list it never filled (shared: the records are read-only). */
 const NONE: readonly never[] = Object.freeze([]);
 /** Past this many transactions, the decoder's ids are looked up in a map instead of by a walk from the latest. */
@@ -189,10 +200,12 @@ export function createSessionBuilder(
   return new Builder(flow, limitsOf(options), lmtp);
 }
 
+const SPACE = /\s/;
+
 /** The first word of a HELO/EHLO/LHLO argument (what `trim().split(/\s+/)[0]` gives, without the array). */
 function firstWord(argument: string): string {
   const trimmed = argument.trim();
-  const space = trimmed.search(/\s/);
+  const space = trimmed.search(SPACE);
   return space < 0 ? trimmed : trimmed.slice(0, space);
 }
 
@@ -259,17 +272,12 @@ class Builder implements SessionBuilder {
    * reply target) name them: the builder follows the decoder's one transaction tracker instead of keeping its own.
    * An accepted nested MAIL points its id at the transaction it starts (the latest with an id is the one it names).
    */
-  private readonly transactions: MutableTransaction[] = [];
+  private transactions: MutableTransaction[] = NO_TRANSACTIONS;
   /** The transactions by the decoder's id, made once there are more than ID_WALK_MAX. */
   private byIdIndex: Map<number, MutableTransaction> | null = null;
   /** The transaction whose message bytes are arriving (from the latest message-start or bdat-chunk). */
   private receiving: MutableTransaction | null = null;
   private readonly commands: MutableCommand[] = [];
-  /**
-   * The decoder's seq of each row of `commands` (same index), non-decreasing so that a reply finds its command's row
-   * by binary search: an END-OF-DATA row, which has no seq, holds the previous row's seq plus one half.
-   */
-  private readonly rowSeqs: number[] = [];
   /** MAIL commands sent inside an open transaction (the decoder gives them its id), awaiting their reply. */
   private nestedMailSeqs: Set<number> | null = null;
   /**
@@ -341,37 +349,38 @@ class Builder implements SessionBuilder {
     return { code: reply.code, enhancedStatus: reply.enhancedStatus, text, tsMicros: reply.tsMicros };
   }
 
-  /** Appends a row; `seq` is the decoder's seq of its command (NaN: an END-OF-DATA row). */
+  /** Appends a row; `seq` is the decoder's seq of its command (-1: an END-OF-DATA row). */
   private addCommand(record: MutableCommand, seq: number): boolean {
     const commands = this.commands;
     if (commands.length >= this.limits.maxCommands) {
       this.commandsDropped++;
       return false;
     }
-    // seq is the record's position in the session's command list (unique; CSV and ClickHouse key on it).
-    record.seq = commands.length;
+    record.seq = seq < 0 ? this.oddKeyAfter(commands.length) : 2 * seq;
     commands.push(record);
-    this.rowSeqs.push(Number.isNaN(seq) ? this.halfAfter(commands.length - 1) : seq);
     return true;
   }
 
-  /** The row seq of an END-OF-DATA row at `at`: the previous row's seq plus one half (never a decoder seq). */
-  private halfAfter(at: number): number {
-    return at === 0 ? -0.5 : Math.floor(this.rowSeqs[at - 1] as number) + 0.5;
+  /** The key of an END-OF-DATA row put at `at`: the previous row's key made odd (never a command's key). */
+  private oddKeyAfter(at: number): number {
+    if (at === 0) return -1;
+    const before = (this.commands[at - 1] as MutableCommand).seq;
+    return before % 2 === 0 ? before + 1 : before;
   }
 
   /** The row of the command with the decoder's `seq` (kept ones only). */
   private rowOf(seq: number): MutableCommand | undefined {
-    const seqs = this.rowSeqs;
+    const commands = this.commands;
+    const key = 2 * seq;
     let lo = 0;
-    let hi = seqs.length - 1;
+    let hi = commands.length - 1;
     // A reply mostly answers the latest command.
-    if (hi >= 0 && seqs[hi] === seq) return this.commands[hi];
+    if (hi >= 0 && (commands[hi] as MutableCommand).seq === key) return commands[hi];
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const v = seqs[mid] as number;
-      if (v === seq) return this.commands[mid];
-      if (v < seq) lo = mid + 1;
+      const row = commands[mid] as MutableCommand;
+      if (row.seq === key) return row;
+      if (row.seq < key) lo = mid + 1;
       else hi = mid - 1;
     }
     return undefined;
@@ -451,7 +460,7 @@ class Builder implements SessionBuilder {
       mailFrom: command === null ? null : command.path,
       mailParams: command === null ? EMPTY_PARAMS : command.params,
       mailReply: null,
-      recipients: [],
+      recipients: NO_RECIPIENTS,
       recipientsDropped: 0,
       mode: null,
       dataReply: null,
@@ -474,11 +483,13 @@ class Builder implements SessionBuilder {
       startedAt: tsMicros,
       endedAt: null,
     };
-    transactions.push(t);
+    // The first in a list of its own size (most sessions have one transaction; a push would make room for 17).
+    if (transactions.length === 0) this.transactions = [t];
+    else transactions.push(t);
     if (this.byIdIndex !== null) this.byIdIndex.set(id, t);
     else if (transactions.length > ID_WALK_MAX) {
       const index = new Map<number, MutableTransaction>();
-      for (const each of transactions) index.set(each.id, each);
+      for (const each of this.transactions) index.set(each.id, each);
       this.byIdIndex = index;
     }
     return t;
@@ -555,8 +566,8 @@ class Builder implements SessionBuilder {
       case 'RCPT':
         if (transaction === null) break;
         if (transaction.recipients.length >= this.limits.maxRecipients) transaction.recipientsDropped++;
-        else
-          transaction.recipients.push({
+        else {
+          const r: MutableRecipient = {
             seq: command.seq,
             index: transaction.recipients.length + 1,
             address: command.path ?? command.argument,
@@ -564,7 +575,11 @@ class Builder implements SessionBuilder {
             rcptTsMicros: command.tsMicros,
             rcptReply: null,
             lmtpReply: null,
-          });
+          };
+          // The first in a list of its own size (most transactions have one recipient; a push would make room for 17).
+          if (transaction.recipients.length === 0) transaction.recipients = [r];
+          else transaction.recipients.push(r);
+        }
         break;
       case 'DATA':
       case 'BDAT':
@@ -750,7 +765,8 @@ class Builder implements SessionBuilder {
     for (const r of previous.recipients) {
       if (r.seq < command.seq) continue;
       r.index = t.recipients.length + 1;
-      t.recipients.push(r);
+      if (t.recipients.length === 0) t.recipients = [r];
+      else t.recipients.push(r);
     }
     previous.recipients = kept;
   }
@@ -786,10 +802,9 @@ class Builder implements SessionBuilder {
       return false;
     }
     const at = commands.lastIndexOf(after) + 1;
-    if (at === 0 || at === commands.length) return this.addCommand(record, Number.NaN);
+    if (at === 0 || at === commands.length) return this.addCommand(record, -1);
+    record.seq = this.oddKeyAfter(at);
     commands.splice(at, 0, record);
-    this.rowSeqs.splice(at, 0, this.halfAfter(at));
-    for (let i = at; i < commands.length; i++) (commands[i] as MutableCommand).seq = i;
     return true;
   }
 
@@ -868,7 +883,7 @@ class Builder implements SessionBuilder {
         const row = this.endOfDataRow(t, t?.endedAt ?? record.tsMicros);
         row.argument = argument;
         row.reply = record;
-        this.addCommand(row, Number.NaN);
+        this.addCommand(row, -1);
       }
     }
     if (t === undefined) return;
@@ -926,10 +941,13 @@ class Builder implements SessionBuilder {
       if (t.mode === 'BDAT') row = this.lastBdatRow(t);
       else {
         row = this.endOfDataRow(t, ts);
-        if (!this.addCommand(row, Number.NaN)) row = null;
+        if (!this.addCommand(row, -1)) row = null;
       }
-      if (this.awaitingFinal === null) this.awaitingFinal = [];
-      const list = this.awaitingFinal;
+      let list = this.awaitingFinal;
+      if (list === null) {
+        list = [];
+        this.awaitingFinal = list;
+      }
       // Bounded: a reply-less capture never answers; the oldest wait is dropped.
       if (list.length >= this.limits.maxTransactions) list.shift();
       const waiting: AwaitingFinal = {
@@ -1120,9 +1138,10 @@ class Builder implements SessionBuilder {
     const end = this.sessionEnd();
     const connectionLost = end !== 'quit' && end !== 'quit-unanswered';
     const transactions = this.transactions;
-    const built: TransactionRecord[] = [];
+    // Made at their final length (a push would make room for 17).
+    const built = new Array<TransactionRecord>(transactions.length);
     for (let i = 0; i < transactions.length; i++)
-      built.push(buildTransaction(transactions[i] as MutableTransaction, noReplies, connectionLost));
+      built[i] = buildTransaction(transactions[i] as MutableTransaction, noReplies, connectionLost);
     const oneSided: SmtpSession['quality']['oneSided'] =
       stats.s2c.packets === 0 && stats.c2s.packets > 0
         ? 'c2s-only'
@@ -1185,11 +1204,12 @@ class Builder implements SessionBuilder {
     return this.proxy === null ? session : { ...session, proxy: this.proxy };
   }
 
-  /** The rows themselves, their latency filled in (a closed session: nothing changes them any more). */
+  /** The rows themselves, their position and latency filled in (a closed session: nothing changes them any more). */
   private finalRows(): readonly CommandRecord[] {
     const commands = this.commands;
     for (let i = 0; i < commands.length; i++) {
       const c = commands[i] as MutableCommand;
+      c.seq = i;
       c.latencyMicros = c.reply === null ? null : c.reply.tsMicros - c.tsMicros;
     }
     return commands;
@@ -1197,8 +1217,10 @@ class Builder implements SessionBuilder {
 
   /** A copy of every row as it stands (an open session: later replies must not change a snapshot). */
   private copiedRows(): CommandRecord[] {
+    const commands = this.commands;
     const out: CommandRecord[] = [];
-    for (const c of this.commands) {
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[i] as MutableCommand;
       const row = this.newRow(
         c.verb,
         c.verbText,
@@ -1208,7 +1230,7 @@ class Builder implements SessionBuilder {
         c.pipelined,
         c.encrypted === true,
       );
-      row.seq = c.seq;
+      row.seq = i;
       row.reply = c.reply;
       row.latencyMicros = c.reply === null ? null : c.reply.tsMicros - c.tsMicros;
       out.push(row);
@@ -1315,9 +1337,9 @@ function buildTransaction(
       ? null
       : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, failureStage ?? undefined);
 
-  const recipients: RecipientRecord[] = [];
+  const recipients = new Array<RecipientRecord>(list.length);
   for (let i = 0; i < list.length; i++)
-    recipients.push(buildRecipient(list[i] as MutableRecipient, t, connectionLost));
+    recipients[i] = buildRecipient(list[i] as MutableRecipient, t, connectionLost);
   return {
     depth: t.depth,
     mailFrom: t.mailFrom,
