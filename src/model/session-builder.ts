@@ -1292,9 +1292,15 @@ function buildTransaction(
     allRcptFailed = isFailure((list[i] as MutableRecipient).rcptReply);
 
   if (t.lmtpReplies > 0) {
-    const finals = t.recipients.map((r) => r.lmtpReply).filter((r): r is ReplyRecord => r !== null);
-    const ok = finals.some((r) => r.code < 400);
-    const failed = finals.find(isFailure) ?? null;
+    // Accepted when any recipient's own reply accepted it; else decided by the first failing one.
+    let ok = false;
+    let failed: ReplyRecord | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const reply = (list[i] as MutableRecipient).lmtpReply;
+      if (reply === null) continue;
+      if (reply.code < 400) ok = true;
+      else if (failed === null) failed = reply;
+    }
     outcome = ok ? 'accepted' : failed !== null ? outcomeOf(failed) : 'unknown';
     if (!ok && failed !== null) {
       failureStage = 'end-of-data';
@@ -1311,8 +1317,13 @@ function buildTransaction(
     failureStage = 'mail';
     deciding = t.mailReply;
   } else if (allRcptFailed) {
-    const rcptReplies = list.map((r) => r.rcptReply);
-    const worst = rcptReplies.find((r) => r !== null && r.code >= 500) ?? rcptReplies[0] ?? null;
+    // The first permanent refusal, else the first recipient's (every recipient was refused).
+    let worst: ReplyRecord | null = null;
+    for (let i = 0; worst === null && i < list.length; i++) {
+      const reply = (list[i] as MutableRecipient).rcptReply;
+      if (reply !== null && reply.code >= 500) worst = reply;
+    }
+    if (worst === null) worst = (list[0] as MutableRecipient).rcptReply;
     deciding = worst;
     outcome = worst !== null ? outcomeOf(worst) : 'rejected';
     failureStage = 'rcpt';
