@@ -383,6 +383,13 @@ class Builder implements SessionBuilder {
       if (row.seq < key) lo = mid + 1;
       else hi = mid - 1;
     }
+    // Rows are kept in the order their commands came, and the decoder numbers commands in that order, so a miss is
+    // a command that was not kept (the list was full: every later one is dropped, and its key is past the last).
+    // A key inside the range missing would mean commands came out of their order: walk the rows rather than lose it.
+    const last = commands[commands.length - 1];
+    if (last === undefined || key > last.seq) return undefined;
+    for (let i = commands.length - 1; i >= 0; i--)
+      if ((commands[i] as MutableCommand).seq === key) return commands[i];
     return undefined;
   }
 

@@ -506,4 +506,38 @@ describe('session-builder', () => {
     expect(session.commands.map((c) => c.seq)).toEqual(session.commands.map((_, i) => i));
     expect(session.commands.every((c) => c.reply !== null)).toBe(true);
   });
+
+  it('pairs a reply with its command even when the commands came out of their numbering order', async () => {
+    const s = new Script().greet();
+    const sent = [s.cmd('NOOP', 'a'), s.cmd('NOOP', 'b'), s.cmd('NOOP', 'c')];
+    // The decoder numbers commands in the order they come; here the numbers are out of that order.
+    const renumbered = sent.map((c, i) => ({ ...c, seq: [7, 3, 9][i] as number }));
+    const events: SmtpEvent[] = s.events.map((e) => {
+      const at = e.type === 'command' ? sent.indexOf(e.command) : -1;
+      return at < 0 ? e : { type: 'command', command: renumbered[at] as SmtpCommand };
+    });
+    renumbered.forEach((command, i) => {
+      const ts = 2_000_000 + i;
+      events.push({
+        type: 'reply',
+        reply: {
+          code: 250 + i,
+          enhancedStatus: null,
+          lines: ['Ok'],
+          offset: 0,
+          tsMicros: ts,
+          endTsMicros: ts,
+          encrypted: false,
+        },
+        to: { kind: 'command', command },
+      });
+    });
+    events.push({ type: 'closed', reason: 'fin', tsMicros: 3_000_000, stats: stats() });
+    const session = await build(events);
+    expect(session.commands.map((c) => [c.argument, c.reply?.code ?? null])).toEqual([
+      ['a', 250],
+      ['b', 251],
+      ['c', 252],
+    ]);
+  });
 });
