@@ -39,6 +39,10 @@ export class PendingEntry {
 
 const EMPTY: readonly number[] = Object.freeze([]);
 
+/** The reply targets that carry nothing but their kind: one frozen object each, shared by every reply. */
+export const GREETING: ReplyTarget = Object.freeze({ kind: 'greeting' });
+export const UNMATCHED: ReplyTarget = Object.freeze({ kind: 'unmatched' });
+
 /**
  * Whether a reply with this code can answer the entry. Only codes tied to one command are checked: 354 answers
  * DATA alone, 334 and 235 an AUTH command or AUTH response, 221 QUIT. Every other code can answer anything, so
