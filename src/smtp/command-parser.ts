@@ -52,9 +52,19 @@ const VERBS: ReadonlySet<string> = new Set<SmtpVerb>([
 /** Parameters whose values are xtext (RFC 3461 §4, RFC 4954 §5) and are decoded. */
 const XTEXT_PARAMS: ReadonlySet<string> = new Set(['ORCPT', 'ENVID', 'AUTH']);
 
+/** No lower-case ASCII letter and nothing outside ASCII: `toUpperCase` would not change it. */
+function isUpperAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || c > 0x7f) return false;
+  }
+  return true;
+}
+
 /** Maps a verb token to an SmtpVerb (case-insensitive), or null when unknown. */
 export function toSmtpVerb(token: string): SmtpVerb | null {
-  const upper = token.toUpperCase();
+  // A verb sent in upper case (nearly all) is looked up as it is: `toUpperCase` makes a new string every time.
+  const upper = isUpperAscii(token) ? token : token.toUpperCase();
   return VERBS.has(upper) ? (upper as SmtpVerb) : null;
 }
 
@@ -154,8 +164,40 @@ function startsWithKeyword(argument: string, keyword: string): boolean {
 
 const NO_PARAMS: SmtpParams = Object.freeze({});
 
+/** A parsed command line with writable fields: `readCommandLine` fills one again and again (no object per line). */
+export class CommandLine implements ParsedCommand {
+  verb: SmtpVerb = 'UNKNOWN';
+  verbText = '';
+  argument = '';
+  path: string | null = null;
+  params: SmtpParams = NO_PARAMS;
+  malformedPath = false;
+
+  set(
+    verb: SmtpVerb,
+    verbText: string,
+    argument: string,
+    path: string | null,
+    params: SmtpParams,
+    malformedPath: boolean,
+  ): this {
+    this.verb = verb;
+    this.verbText = verbText;
+    this.argument = argument;
+    this.path = path;
+    this.params = params;
+    this.malformedPath = malformedPath;
+    return this;
+  }
+}
+
 /** Parses a command line. Never throws; an empty or unknown verb gives `UNKNOWN` with `verbText` kept. */
 export function parseCommandLine(line: string): ParsedCommand {
+  return readCommandLine(line, new CommandLine());
+}
+
+/** `parseCommandLine` into `into` (overwritten; valid until its next use). */
+export function readCommandLine(line: string, into: CommandLine): CommandLine {
   let start = 0;
   while (isSpace(line[start])) start++;
   let end = start;
@@ -166,13 +208,12 @@ export function parseCommandLine(line: string): ParsedCommand {
   while (isSpace(line[argStart])) argStart++;
   const argument = argStart === 0 ? line : line.slice(argStart);
   if (verb === null) {
-    return { verb: 'UNKNOWN', verbText, argument, path: null, params: NO_PARAMS, malformedPath: false };
+    return into.set('UNKNOWN', verbText, argument, null, NO_PARAMS, false);
   }
   if (verb === 'MAIL' || verb === 'RCPT' || verb === 'SEND' || verb === 'SOML' || verb === 'SAML') {
     const keyword = verb === 'RCPT' ? 'TO' : 'FROM';
     const i = startsWithKeyword(argument, keyword) ? pathStart(argument, keyword.length) : -1;
-    if (i >= argument.length)
-      return { verb, verbText, argument, path: null, params: NO_PARAMS, malformedPath: false };
+    if (i >= argument.length) return into.set(verb, verbText, argument, null, NO_PARAMS, false);
     if (i >= 0) {
       // MAIL FROM / RCPT TO: `<path>` (up to its '>', quoted parts skipped) or a bare address, then parameters.
       let path: string;
@@ -187,18 +228,18 @@ export function parseCommandLine(line: string): ParsedCommand {
         path = argument.slice(i, j);
         paramsStart = j;
       }
-      return {
+      return into.set(
         verb,
         verbText,
         argument,
-        path: stripSourceRoute(path.trim()),
-        params: parseEsmtpParams(argument, paramsStart),
-        malformedPath: false,
-      };
+        stripSourceRoute(path.trim()),
+        parseEsmtpParams(argument, paramsStart),
+        false,
+      );
     }
-    return { verb, verbText, argument, path: null, params: NO_PARAMS, malformedPath: true };
+    return into.set(verb, verbText, argument, null, NO_PARAMS, true);
   }
-  return { verb, verbText, argument, path: null, params: NO_PARAMS, malformedPath: false };
+  return into.set(verb, verbText, argument, null, NO_PARAMS, false);
 }
 
 /** Result of checking a BDAT argument (`<size> [LAST]`). */

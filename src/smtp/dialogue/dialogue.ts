@@ -25,7 +25,7 @@ import type {
   StreamChunk,
 } from '../../reassembly/types.js';
 import { clip } from '../../util/display-text.js';
-import { parseBdatArgument, parseCommandLine } from '../command-parser.js';
+import { CommandLine, parseBdatArgument, readCommandLine } from '../command-parser.js';
 import { DotDecoder, type DotDecoderCallbacks } from '../dot-decoder.js';
 import { type LineEnding, type LineSink, LineSplitter } from '../line-splitter.js';
 import { resolveSmtpDecoderOptions } from '../options.js';
@@ -173,6 +173,8 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
   /** Client lines before this offset were sent while an AUTH step awaited its reply: credential lines. */
   credentialUntil = -1;
 
+  /** The command line being read (one object per connection, filled again for each line). */
+  private readonly commandLine = new CommandLine();
   /** Made at the first DATA body: most connections without one never pay for it. */
   dotDecoder: DotDecoder | null = null;
   readonly splitters: { c2s: LineSplitter; s2c: LineSplitter };
@@ -405,26 +407,31 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     }
     if (authLine(this, text, offset, ts)) return;
 
-    const parsed = parseCommandLine(text);
-    let argument = parsed.argument;
+    // The fields are read out at once: the one CommandLine is filled again by a line read further down.
+    const parsed = readCommandLine(text, this.commandLine);
+    const verb = parsed.verb;
+    const verbText = parsed.verbText;
+    const sent = parsed.argument;
+    const path = parsed.path;
+    const params = parsed.params;
+    let argument = sent;
     this.authInitial = null;
-    if (parsed.verb === 'AUTH') {
-      const args = words(parsed.argument);
+    if (verb === 'AUTH') {
+      const args = words(sent);
       const initial = args[1] ?? null;
       this.authInitial = initial;
       if (initial !== null && !this.opts.revealSecrets && initial !== '=')
         argument = `${args[0] ?? ''} ${REDACTED}`;
     }
-    const verb = parsed.verb;
-    beforeCommand(this, verb, parsed.verbText, offset, ts);
-    const transaction = this.tx.place(verb, verb !== 'BDAT' || parseBdatArgument(parsed.argument).ok);
+    beforeCommand(this, verb, verbText, offset, ts);
+    const transaction = this.tx.place(verb, verb !== 'BDAT' || parseBdatArgument(sent).ok);
     const command: SmtpCommand = {
       seq: this.commandSeq++,
       verb,
-      verbText: parsed.verbText,
+      verbText,
       argument,
-      path: parsed.path,
-      params: parsed.params,
+      path,
+      params,
       kind: 'command',
       offset,
       tsMicros: ts,
@@ -486,7 +493,8 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
 
   onData(chunk: StreamChunk): void {
     if (this.closed || chunk.bytes.length === 0) return;
-    this.start(chunk.tsMicros);
+    // The time is read only when needed: each read of the chunk's time as an argument boxes a new number.
+    if (!this.started) this.start(chunk.tsMicros);
     const direction = chunk.direction;
     const held = this.firstByte;
     if (held !== null) {

@@ -101,7 +101,7 @@ export class PendingQueue {
   }
 
   peek(): PendingEntry | null {
-    return this.head < this.tail ? this.entries[this.head] ?? null : null;
+    return this.head < this.tail ? (this.entries[this.head] ?? null) : null;
   }
 
   /** Drops the head (its reply arrived, or it is skipped). */
