@@ -26,7 +26,9 @@ export {
   type InputSpec,
 } from './pipeline/analyzer.js';
 export { createParallelAnalyzer, type ParallelOptions } from './pipeline/parallel.js';
-// The sinks: CSV, NDJSON, extracted messages, ClickHouse.
+// The sinks: CSV, NDJSON, extracted messages, ClickHouse (above), Zeek-format logs, the HTML report.
 export { type CsvSinkOptions, createCsvSink } from './report/csv-sink.js';
 export { createExtractSink, type ExtractSink, type ExtractSinkOptions } from './report/extract-sink.js';
 export { createJsonSink, type JsonSinkOptions, toNdjsonLine } from './report/json-sink.js';
+export { createZeekSink, type ZeekSinkOptions } from './report/zeek-sink.js';
+export { createHtmlSink, type HtmlSinkOptions } from './text/html-sink.js';

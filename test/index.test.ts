@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   createAnalyzer,
+  createHtmlSink,
   createJsonSink,
+  createZeekSink,
   type RecipientDisposition,
   type Sink,
   type SmtpSession,
@@ -46,6 +48,28 @@ describe('src/index.ts', () => {
       expect([...outcomes.values()]).toContain('rejected-rcpt');
       expect([...outcomes.values()]).toContain('deferred-rcpt');
       expect([...outcomes.values()]).toContain('delivered');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exports the Zeek-format log and HTML report sinks the command line uses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpscope-index-'));
+    try {
+      const html = join(dir, 'report.html');
+      await createAnalyzer({ inputs: [{ kind: 'file', path: CAPTURE }] }, [
+        createZeekSink({ dir }),
+        createHtmlSink({ path: html }),
+      ]).run();
+      // One smtp.log row per transaction with a MAIL FROM, under Zeek's header lines.
+      const smtpLog = readFileSync(join(dir, 'smtp.log'), 'utf8').split('\n');
+      expect(smtpLog[0]).toBe('#separator \\x09');
+      expect(smtpLog.filter((l) => l !== '' && !l.startsWith('#')).length).toBeGreaterThan(0);
+      const conn = readFileSync(join(dir, 'conn.log'), 'utf8').split('\n');
+      expect(conn.filter((l) => l !== '' && !l.startsWith('#'))).toHaveLength(4);
+      const page = readFileSync(html, 'utf8');
+      expect(page.startsWith('<!DOCTYPE html>')).toBe(true);
+      expect(page).toContain('550');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -13,6 +13,10 @@
  *
  * Matching ignores case. A word with a colon whose key is not listed is an ordinary word (so `::1` and
  * `a:b` still search text).
+ *
+ * A term is matched against a session's {@link FilterFacts}. The HTML report's page evaluates the same language
+ * with these very functions: {@link PAGE_FILTER_FUNCTIONS} are written to need nothing but each other,
+ * `FILTER_KEYS` and `FILTER_REASONS`, so the page carries their source text (text/html-script.ts).
  */
 
 import type { SmtpSession } from '../model/types.js';
@@ -136,6 +140,62 @@ export function parseFilter(text: string): FilterParse {
   return { ok: true, filter: { source: text.trim(), terms } };
 }
 
+/**
+ * What a filter term reads of one session, lower case wherever text is compared: `--where` and the dashboard
+ * build it from the session ({@link filterFactsOf}); the HTML report's page holds one per listed session.
+ */
+export interface FilterFacts {
+  /** The searchable text of plain words (query/session-facts.ts `haystack`). */
+  readonly text: string;
+  /** Every reply: code and enhanced status. */
+  readonly replies: readonly (readonly [number, string | null])[];
+  readonly reasons: readonly string[];
+  readonly clientIp: string;
+  readonly serverIp: string;
+  readonly senderDomains: readonly string[];
+  readonly recipientDomains: readonly string[];
+  /** MAIL FROM addresses and recipients. */
+  readonly from: readonly string[];
+  readonly to: readonly string[];
+  readonly helo: string | null;
+  readonly software: string;
+  readonly serverName: string | null;
+  /** The session's end (`quit`, `rst`, ...). */
+  readonly end: string;
+}
+
+const filterFactsCache = new WeakMap<SmtpSession, FilterFacts>();
+
+/** The facts of a session (computed once per session object, as query/session-facts.ts does). */
+export function filterFactsOf(session: SmtpSession): FilterFacts {
+  const cached = filterFactsCache.get(session);
+  if (cached !== undefined) return cached;
+  const f = factsOf(session);
+  const from: string[] = [];
+  const to: string[] = [];
+  for (const t of session.transactions) {
+    if (t.mailFrom !== null) from.push(t.mailFrom.toLowerCase());
+    for (const r of t.recipients) to.push(r.address.toLowerCase());
+  }
+  const facts: FilterFacts = {
+    text: f.haystack,
+    replies: f.replies.map((r) => [r.code, r.enhancedStatus] as const),
+    reasons: f.reasons,
+    clientIp: session.client.ip.toLowerCase(),
+    serverIp: session.server.ip.toLowerCase(),
+    senderDomains: f.senderDomains,
+    recipientDomains: f.recipientDomains,
+    from,
+    to,
+    helo: session.helo?.toLowerCase() ?? null,
+    software: session.software,
+    serverName: session.serverName?.toLowerCase() ?? null,
+    end: session.end,
+  };
+  filterFactsCache.set(session, facts);
+  return facts;
+}
+
 function codeMatches(pattern: string, code: number, enhanced: string | null): boolean {
   if (pattern.includes('.')) return enhanced !== null && enhanced === pattern;
   const digits = String(code);
@@ -147,54 +207,68 @@ function codeMatches(pattern: string, code: number, enhanced: string | null): bo
 }
 
 function ipMatches(pattern: string, ip: string): boolean {
-  const lower = ip.toLowerCase();
-  if (pattern.endsWith('.') || pattern.endsWith(':')) return lower.startsWith(pattern);
-  return lower === pattern;
+  if (pattern.endsWith('.') || pattern.endsWith(':')) return ip.startsWith(pattern);
+  return ip === pattern;
 }
 
 function domainMatches(pattern: string, domain: string): boolean {
   return domain === pattern || domain.endsWith(`.${pattern}`);
 }
 
-function termMatches(term: FilterTerm, session: SmtpSession): boolean {
+function termMatches(term: FilterTerm, f: FilterFacts): boolean {
   const v = term.value;
   switch (term.key) {
     case 'text':
-      return factsOf(session).haystack.includes(v);
+      return f.text.includes(v);
     case 'code':
-      return factsOf(session).replies.some((r) => codeMatches(v, r.code, r.enhancedStatus));
+      return f.replies.some((r) => codeMatches(v, r[0], r[1]));
     case 'reason':
-      return factsOf(session).reasons.some((r) => r.startsWith(v));
+      return f.reasons.some((r) => r.startsWith(v));
     case 'ip':
-      return ipMatches(v, session.client.ip) || ipMatches(v, session.server.ip);
-    case 'domain': {
-      const f = factsOf(session);
+      return ipMatches(v, f.clientIp) || ipMatches(v, f.serverIp);
+    case 'domain':
       return (
         f.senderDomains.some((d) => domainMatches(v, d)) ||
         f.recipientDomains.some((d) => domainMatches(v, d))
       );
-    }
     case 'from':
-      return session.transactions.some((t) => t.mailFrom?.toLowerCase().includes(v));
+      return f.from.some((a) => a.includes(v));
     case 'to':
-      return session.transactions.some((t) => t.recipients.some((r) => r.address.toLowerCase().includes(v)));
+      return f.to.some((a) => a.includes(v));
     case 'helo':
-      return session.helo?.toLowerCase().includes(v) === true;
+      return f.helo?.includes(v) === true;
     case 'server':
-      return (
-        session.software.includes(v) ||
-        session.serverName?.toLowerCase().includes(v) ||
-        session.server.ip.toLowerCase().includes(v)
-      );
+      return f.software.includes(v) || f.serverName?.includes(v) === true || f.serverIp.includes(v);
     case 'end':
-      return session.end.startsWith(v);
+      return f.end.startsWith(v);
   }
+}
+
+/** Whether facts match every term (the page's entry point; {@link matchesFilter} for a session). */
+export function matchFacts(terms: readonly FilterTerm[], facts: FilterFacts): boolean {
+  for (const term of terms) {
+    if (termMatches(term, facts) === term.negated) return false;
+  }
+  return true;
 }
 
 /** Whether the session matches every term of the filter. */
 export function matchesFilter(filter: Filter, session: SmtpSession): boolean {
-  for (const term of filter.terms) {
-    if (termMatches(term, session) === term.negated) return false;
-  }
-  return true;
+  return filter.terms.length === 0 || matchFacts(filter.terms, filterFactsOf(session));
 }
+
+/**
+ * The functions the HTML report's page evaluates the language with, in the order the page defines them (their
+ * source text is the page's filter: text/html-script.ts). They use nothing but each other, `FILTER_KEYS` and
+ * `FILTER_REASONS`.
+ */
+export const PAGE_FILTER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
+  tokens,
+  checkValue,
+  parseFilter,
+  codeMatches,
+  ipMatches,
+  domainMatches,
+  termMatches,
+  matchFacts,
+];

@@ -19,6 +19,7 @@
 
 import type { RunSummary } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
+import { type FilterFacts, filterFactsOf } from '../query/filter.js';
 import { factsOf } from '../query/session-facts.js';
 import { type FailureRow, sessionFailures } from '../report/bounce-failures.js';
 import { MAX_LISTED_FAILURES } from '../report/bounce-sink.js';
@@ -41,31 +42,10 @@ export const MAX_HAYSTACK_CHARS = 4096;
 export const MAX_DOMAINS = 5000;
 
 /**
- * The facts the page's filter reads, one per session (the page evaluates the `--where` language over them:
- * html-script.ts). Lower-cased where the command line's filter compares lower-cased text.
+ * The facts the page's filter reads, one per session: the command line's (query/filter.ts), with the searchable
+ * text's pieces each once and cut at {@link MAX_HAYSTACK_CHARS}.
  */
-export interface PageFacts {
-  /**
-   * The session's searchable text, lower case: the pieces `--where` searches (query/session-facts.ts), each
-   * distinct piece once, cut at {@link MAX_HAYSTACK_CHARS}.
-   */
-  readonly text: string;
-  /** Every reply: code and enhanced status. */
-  readonly replies: readonly (readonly [number, string | null])[];
-  readonly reasons: readonly string[];
-  readonly clientIp: string;
-  readonly serverIp: string;
-  readonly senderDomains: readonly string[];
-  readonly recipientDomains: readonly string[];
-  /** MAIL FROM addresses and recipients, lower case. */
-  readonly from: readonly string[];
-  readonly to: readonly string[];
-  readonly helo: string | null;
-  readonly software: string;
-  readonly serverName: string | null;
-  /** The session's end (`quit`, `rst`, ...). */
-  readonly end: string;
-}
+export type PageFacts = FilterFacts;
 
 export type PageLineKind = 'header' | 'command' | 'reply' | 'meaning' | 'anomaly' | 'note' | 'end';
 
@@ -149,29 +129,9 @@ function cut(text: string, max: number): string {
 
 /** The facts of one session the page's filter reads. */
 export function pageFacts(session: SmtpSession): PageFacts {
-  const f = factsOf(session);
-  const from: string[] = [];
-  const to: string[] = [];
-  for (const t of session.transactions) {
-    if (t.mailFrom !== null) from.push(t.mailFrom.toLowerCase());
-    for (const r of t.recipients) to.push(r.address.toLowerCase());
-  }
-  return {
-    // Each distinct piece once (a hundred recipients' `250 2.1.5 Ok` once), then cut.
-    text: [...new Set(f.haystack.split('\n'))].join('\n').slice(0, MAX_HAYSTACK_CHARS),
-    replies: f.replies.map((r) => [r.code, r.enhancedStatus] as const),
-    reasons: f.reasons,
-    clientIp: session.client.ip.toLowerCase(),
-    serverIp: session.server.ip.toLowerCase(),
-    senderDomains: f.senderDomains,
-    recipientDomains: f.recipientDomains,
-    from,
-    to,
-    helo: session.helo?.toLowerCase() ?? null,
-    software: session.software,
-    serverName: session.serverName?.toLowerCase() ?? null,
-    end: session.end,
-  };
+  const f = filterFactsOf(session);
+  // Each distinct piece once (a hundred recipients' `250 2.1.5 Ok` once), then cut.
+  return { ...f, text: [...new Set(f.text.split('\n'))].join('\n').slice(0, MAX_HAYSTACK_CHARS) };
 }
 
 function pageTranscript(session: SmtpSession): [PageLineKind, string][] {

@@ -1,122 +1,33 @@
 /**
  * The HTML report's script, inlined in the page (no network fetch). Two parts:
  *
- *  - {@link filterScript}: the `--where` filter language (query/filter.ts, docs/FILTERS.md) in plain JavaScript:
- *    the same tokens, keys, checks and error messages, evaluated over the facts the report keeps per session
- *    (html-report-data.ts `PageFacts`). It defines `parseFilter(text)` and `matchFacts(terms, facts)`; a unit
- *    test runs it beside the command line's filter on real sessions and expressions and expects the same
- *    answers.
+ *  - {@link filterScript}: the `--where` filter language (query/filter.ts, docs/FILTERS.md): the command line's
+ *    own functions, carried as their source text, evaluated over the facts the report keeps per session
+ *    (query/filter.ts `FilterFacts`). It defines `parseFilter(text)` and `matchFacts(terms, facts)`; a unit
+ *    test loads it from the page's script text and runs it beside the command line's filter on real sessions
+ *    and expressions, expecting the same answers.
  *  - {@link PAGE_SCRIPT}: the failures and sessions tables (sorted by a click on a column title, filtered by the
  *    filter box), and a session's transcript on demand. Every value from the traffic reaches the page through
  *    `textContent`, never as markup. The address's fragment sets the filter and opens a transcript:
  *    `report.html#where=code:5xx&session=C000002`.
  */
 
-import { FILTER_KEYS, FILTER_REASONS } from '../query/filter.js';
+import { FILTER_KEYS, FILTER_REASONS, PAGE_FILTER_FUNCTIONS } from '../query/filter.js';
 
 /** Rows drawn at most per table (the rest are counted: refine the filter to see them). */
 export const MAX_DRAWN_ROWS = 2000;
 
-/** The filter language in JavaScript, with the command line's keys and reason classes filled in. */
+/**
+ * The filter language as the page runs it: the command line's own parsing and matching functions
+ * (query/filter.ts `PAGE_FILTER_FUNCTIONS`), as their source text, after the keys and reason classes they read.
+ */
 export function filterScript(): string {
-  return `
-var FILTER_KEYS = ${JSON.stringify([...FILTER_KEYS])};
-var FILTER_REASONS = ${JSON.stringify(FILTER_REASONS)};
-function filterTokens(text) {
-  var out = [];
-  var i = 0;
-  while (i < text.length) {
-    while (i < text.length && text[i] === ' ') i++;
-    if (i >= text.length) break;
-    var token = '';
-    while (i < text.length && text[i] !== ' ') {
-      if (text[i] === '"') {
-        var end = text.indexOf('"', i + 1);
-        var stop = end < 0 ? text.length : end;
-        token += text.slice(i + 1, stop);
-        i = stop + 1;
-      } else {
-        token += text[i];
-        i++;
-      }
-    }
-    if (token !== '') out.push(token);
-  }
-  return out;
-}
-function filterCheck(key, value) {
-  if (value === '') return "'" + key + ":' needs a value";
-  if (key === 'code' && !/^[2-5](?:\\d\\d|\\dx|xx)$/.test(value) && !/^[245]\\.\\d{1,3}\\.\\d{1,3}$/.test(value))
-    return "'code:' takes a reply code (550), a class (5xx, 55x) or an enhanced status (5.1.1), not '" + value + "'";
-  if (key === 'reason' && !FILTER_REASONS.some(function (r) { return r.startsWith(value); }))
-    return "'reason:' takes one of " + FILTER_REASONS.join(', ') + "; '" + value + "' matches none";
-  return null;
-}
-function parseFilter(text) {
-  var terms = [];
-  var raw = filterTokens(text.trim());
-  for (var n = 0; n < raw.length; n++) {
-    var token = raw[n];
-    var negated = false;
-    if (token.length > 1 && token.startsWith('-')) {
-      negated = true;
-      token = token.slice(1);
-    }
-    var colon = token.indexOf(':');
-    var maybeKey = colon > 0 ? token.slice(0, colon).toLowerCase() : '';
-    if (FILTER_KEYS.indexOf(maybeKey) >= 0) {
-      var value = token.slice(colon + 1).toLowerCase();
-      var error = filterCheck(maybeKey, value);
-      if (error !== null) return { ok: false, error: error };
-      terms.push({ key: maybeKey, value: value, negated: negated });
-    } else {
-      terms.push({ key: 'text', value: token.toLowerCase(), negated: negated });
-    }
-  }
-  return { ok: true, terms: terms };
-}
-function filterCodeMatches(pattern, code, enhanced) {
-  if (pattern.indexOf('.') >= 0) return enhanced !== null && enhanced === pattern;
-  var digits = String(code);
-  for (var i = 0; i < 3; i++) {
-    var p = pattern[i];
-    if (p !== 'x' && p !== digits[i]) return false;
-  }
-  return true;
-}
-function filterIpMatches(pattern, ip) {
-  if (pattern.endsWith('.') || pattern.endsWith(':')) return ip.startsWith(pattern);
-  return ip === pattern;
-}
-function filterDomainMatches(pattern, domain) {
-  return domain === pattern || domain.endsWith('.' + pattern);
-}
-function filterTermMatches(term, f) {
-  var v = term.value;
-  switch (term.key) {
-    case 'text': return f.text.indexOf(v) >= 0;
-    case 'code': return f.replies.some(function (r) { return filterCodeMatches(v, r[0], r[1]); });
-    case 'reason': return f.reasons.some(function (r) { return r.startsWith(v); });
-    case 'ip': return filterIpMatches(v, f.clientIp) || filterIpMatches(v, f.serverIp);
-    case 'domain':
-      return f.senderDomains.some(function (d) { return filterDomainMatches(v, d); }) ||
-        f.recipientDomains.some(function (d) { return filterDomainMatches(v, d); });
-    case 'from': return f.from.some(function (a) { return a.indexOf(v) >= 0; });
-    case 'to': return f.to.some(function (a) { return a.indexOf(v) >= 0; });
-    case 'helo': return f.helo !== null && f.helo.indexOf(v) >= 0;
-    case 'server':
-      return f.software.indexOf(v) >= 0 || (f.serverName !== null && f.serverName.indexOf(v) >= 0) ||
-        f.serverIp.indexOf(v) >= 0;
-    case 'end': return f.end.startsWith(v);
-  }
-  return false;
-}
-function matchFacts(terms, facts) {
-  for (var i = 0; i < terms.length; i++)
-    if (filterTermMatches(terms[i], facts) === terms[i].negated) return false;
-  return true;
-}
-`;
+  return [
+    `var FILTER_KEYS = new Set(${JSON.stringify([...FILTER_KEYS])});`,
+    `var FILTER_REASONS = ${JSON.stringify(FILTER_REASONS)};`,
+    ...PAGE_FILTER_FUNCTIONS.map((f) => f.toString()),
+    '',
+  ].join('\n');
 }
 
 /** The page's behaviour: tables, filter box, transcripts. Runs once the document is parsed (at the end of body). */
@@ -247,7 +158,7 @@ export const PAGE_SCRIPT = `
     }
     problem.textContent = '';
     box.classList.remove('invalid');
-    terms = parsed.terms;
+    terms = parsed.filter.terms;
     redraw();
     if (!fromHash) setHash();
   }

@@ -63,6 +63,7 @@ export function session(extra: Record<string, unknown> = {}): SmtpSession {
     auth: [],
     transactions: [],
     commands: [],
+    unmatchedReplies: [],
     anomalies: [],
     startedAt: 0,
     ...extra,

@@ -139,4 +139,20 @@ describe('tshark-compare', () => {
       expect(findings.find((f) => f.check === '40000.commands')?.theirs).toBe('-');
     }
   });
+
+  it('places replies no command waited for (unmatchedReplies) by their time among the others', () => {
+    const s = session({
+      greeting: reply(220, 'x', 1),
+      commands: [command('EHLO', 250, at(10, 250)), command('QUIT', 221, at(30, 221))],
+      unmatchedReplies: [reply(451, 'late', 20)],
+    });
+    const codes = (f: ReturnType<typeof compareTshark>) => f.find((x) => x.check === '40000.codes');
+    const withIt = compareTshark('c', rows('S 220', 'C EHLO', 'S 250', 'S 451', 'C QUIT', 'S 221'), [s]);
+    expect(codes(withIt)?.agree).toBe(true);
+    expect(codes(withIt)?.ours).toBe('220 250 451 221');
+    const without = compareTshark('c', rows('S 220', 'C EHLO', 'S 250', 'S 451', 'C QUIT', 'S 221'), [
+      session({ ...s, unmatchedReplies: [] }),
+    ]);
+    expect(codes(without)?.agree).toBe(false);
+  });
 });

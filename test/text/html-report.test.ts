@@ -278,7 +278,7 @@ describe('HTML report escaping', () => {
 
 /** The page's filter, loaded from the very script text the page carries. */
 function pageFilter(): {
-  parseFilter: (text: string) => { ok: boolean; error?: string; terms?: unknown[] };
+  parseFilter: (text: string) => { ok: boolean; error?: string; filter?: { terms: unknown[] } };
   matchFacts: (terms: unknown[], facts: PageFacts) => boolean;
 } {
   return new Function(`${filterScript()}\nreturn { parseFilter, matchFacts };`)();
@@ -348,7 +348,7 @@ describe('the page filter', () => {
           // Plain words search the first MAX_HAYSTACK_CHARS of the text; these sessions' text is shorter.
           expect(fact.text.length).toBeLessThan(MAX_HAYSTACK_CHARS);
           const want = matchesFilter(cli.filter, session);
-          expect(f.matchFacts(page.terms as unknown[], fact), `${name} ${session.id} '${expr}'`).toBe(want);
+          expect(f.matchFacts(page.filter?.terms ?? [], fact), `${name} ${session.id} '${expr}'`).toBe(want);
           compared++;
           if (want && expr !== '') matched++;
         }

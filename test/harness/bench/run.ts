@@ -11,6 +11,8 @@
  *   --tls-corpus DIR   measure the TLS row alone on the corpus make-tls-corpus.sh wrote into DIR (clear.pcap,
  *                      tls.pcap, tls.keys): the same sessions in clear, decrypted with the key log, and without
  *                      it; its table is the doc's `tls-results` section
+ *   --with-tls-corpus DIR  the same TLS measurement after the others, in the same run, and its ratios in the
+ *                      targets (with --with-corpus: every target of the performance issue from one run)
  *   --runs N           timed runs per figure, the median is reported (default 3)
  *   --modes A,B,...    the main table's rows (default all: read, walk, reassemble, full, csv, ndjson, threads,
  *                      csv-threads, files-threads); the targets need read, walk, reassemble, full and csv
@@ -54,6 +56,7 @@ interface Options {
   attempts: number;
   modes: MeasureMode[];
   tlsCorpus: string | null;
+  withTlsCorpus: string | null;
   runs: number;
   tshark: boolean | null;
   /** null: 100 MB for a generated corpus, the whole file with --corpus. */
@@ -77,6 +80,7 @@ function parseOptions(argv: readonly string[]): Options {
     attempts: 300_000,
     modes: [...MEASURE_MODES],
     tlsCorpus: null,
+    withTlsCorpus: null,
     runs: 3,
     tshark: null,
     tsharkMaxMb: null,
@@ -96,6 +100,7 @@ function parseOptions(argv: readonly string[]): Options {
     if (arg === '--size-mb') o.sizeMb = Number(value());
     else if (arg === '--corpus') o.corpus = resolve(value());
     else if (arg === '--tls-corpus') o.tlsCorpus = resolve(value());
+    else if (arg === '--with-tls-corpus') o.withTlsCorpus = resolve(value());
     else if (arg === '--with-corpus') o.withCorpus = resolve(value());
     else if (arg === '--attempts') o.attempts = Number(value());
     else if (arg === '--modes') {
@@ -344,7 +349,7 @@ function tlsSection(
   outDir: string,
   command: string,
   log: (text: string) => void,
-): string {
+): TlsFigures {
   const inputs: TlsInput[] = [
     { label: 'clear', path: join(dir, 'clear.pcap'), tls: { keyLog: null } },
     {
@@ -373,6 +378,7 @@ function tlsSection(
   ];
   const ratios: string[] = [];
   const wallRatios: string[] = [];
+  const cpuRatio = new Map<string, number>();
   for (const mode of modes) {
     const clearRuns = results.get(`${mode}\u0000${inputs[0]!.label}`)!;
     const clearCpu = median(clearRuns.map((m) => m.cpuMs ?? m.ms));
@@ -387,21 +393,29 @@ function tlsSection(
         `| ${MODE_LABELS[mode].replace('smtpscope full analysis', 'full analysis')} | ${input.label} | ${fmt(last.sessions)} | ${fmt(last.tls?.decrypted ?? 0)} | ${fmt(last.tls?.transactions ?? 0)} | ${fmt(last.tls?.recipients ?? 0)} | ${fmt(ms)} | ${fmt(cpu)} | ${fmt(bytes / MB / (ms / 1000))} | ${fmt(Math.max(...list.map((m) => m.maxRssBytes)) / 2 ** 20)} | ${fmt(cpu / clearCpu, 2)} |`,
       );
       if (input === inputs[1]) {
+        cpuRatio.set(mode, cpu / clearCpu);
         ratios.push(`${fmt(cpu / clearCpu, 2)} × (${mode === 'full' ? 'summary only' : 'all four CSVs'})`);
         wallRatios.push(`${fmt(ms / clearWall, 2)} ×`);
       }
     }
   }
   const size = (name: string): string => fmt(statSync(join(dir, name)).size / MB);
-  return (
+  const text =
     `Command: \`${command}\`. Machine: ${machine()}. Input: the TLS corpus (test/harness/bench/make-tls-corpus.sh), ` +
     `clear.pcap ${size('clear.pcap')} MB and tls.pcap ${size('tls.pcap')} MB. Median of ${runs} runs per figure, ` +
     'each in its own child process, the runs of all rows interleaved; CPU time is user + system of the child over ' +
     'the analysis (every thread), the ratio is taken on it because wall time on a loaded machine is mostly waiting.\n\n' +
     `${rows.join('\n')}\n\n` +
     `Decryption costs ${ratios.join(', ')} the CPU time of the analysis of the same sessions in clear ` +
-    `(wall-time medians: ${wallRatios.join(', ')}).\n`
-  );
+    `(wall-time medians: ${wallRatios.join(', ')}).\n`;
+  return { text, summaryCpuRatio: cpuRatio.get('full') ?? null, csvCpuRatio: cpuRatio.get('csv') ?? null };
+}
+
+/** The TLS section's text and its two CPU ratios (decrypted ÷ clear), for the targets. */
+interface TlsFigures {
+  readonly text: string;
+  readonly summaryCpuRatio: number | null;
+  readonly csvCpuRatio: number | null;
 }
 
 function machine(): string {
@@ -451,6 +465,7 @@ function targetsText(
   corpus: readonly Figure[] | null,
   oneKbSessionsPerSecond: number | null,
   attempts: AttemptFigures | null,
+  tls: TlsFigures | null,
 ): string {
   const cell = (figures: readonly Figure[] | null, a: MeasureMode | 'tshark', b: MeasureMode): string => {
     const x = figureOf(figures, a);
@@ -486,7 +501,9 @@ function targetsText(
     `| 1 kB-message sessions per second (scaling table, 1 kB point) | ${oneKbSessionsPerSecond === null ? 'not measured' : fmt(oneKbSessionsPerSecond)} | (generated only) | at least 40,000 | ${met([oneKbSessionsPerSecond], (v) => v >= 40_000)} |`,
     `| peak RSS, summary only / all four CSVs | ${rss(generated)} | ${rss(corpus)} | at most 150 MB (143 MiB), flat (memory table) | ${met(rssValues, (v) => v <= 143)} |`,
     `| connection attempts (issue "Memory that does not grow with the output"): ${attempts === null ? '' : fmt(attempts.count)} SYNs, whole process | ${attempts === null ? 'not measured' : `${fmt(attempts.wallMs)} ms wall, ${fmt((1000 * attempts.wallMs) / attempts.count, 1)} µs per attempt (${fmt((1000 * attempts.childMs) / attempts.count, 1)} µs without Node's start-up)`} | (generated only) | under 2 s for 300,000 (scaled to the count), 2 µs per attempt | ${attempts === null ? 'not measured' : attempts.wallMs < (2000 * attempts.count) / 300_000 ? 'yes' : 'no'} |`,
-    '| TLS-decrypted corpus vs the same sessions in clear | see "TLS decryption" (its own corpus and run) | | at most 2 × | |',
+    tls === null || tls.summaryCpuRatio === null || tls.csvCpuRatio === null
+      ? '| TLS-decrypted corpus vs the same sessions in clear | see "TLS decryption" (its own corpus and run) | | at most 2 × | |'
+      : `| TLS-decrypted corpus vs the same sessions in clear, CPU (summary only / all four CSVs; "TLS decryption") | ${fmt(tls.summaryCpuRatio, 2)} × / ${fmt(tls.csvCpuRatio, 2)} × | (its own corpus) | at most 2 × | ${tls.summaryCpuRatio <= 2 && tls.csvCpuRatio <= 2 ? 'yes' : tls.summaryCpuRatio <= 2 || tls.csvCpuRatio <= 2 ? 'one of the two' : 'no'} |`,
   ];
   return (
     `Command: \`${command}\`. Every figure from the tables of this run (medians; the ratios are of times measured ` +
@@ -570,7 +587,7 @@ async function main(): Promise<void> {
   try {
     if (options.tlsCorpus !== null) {
       log(`measuring the TLS corpus in ${options.tlsCorpus}`);
-      const text = tlsSection(options.tlsCorpus, options.runs, outDir, command, log);
+      const { text } = tlsSection(options.tlsCorpus, options.runs, outDir, command, log);
       process.stdout.write(`\n${text}\n`);
       if (options.writeDoc) {
         const docPath = join(REPO, 'docs', 'PERFORMANCE.md');
@@ -766,8 +783,16 @@ async function main(): Promise<void> {
       sections.set('attempts', text);
     }
 
+    let tls: TlsFigures | null = null;
+    if (options.withTlsCorpus !== null) {
+      log(`measuring the TLS corpus in ${options.withTlsCorpus}`);
+      tls = tlsSection(options.withTlsCorpus, options.runs, outDir, command, log);
+      process.stdout.write(`\n${tls.text}\n`);
+      sections.set('tls-results', tls.text);
+    }
+
     if (generatedFigures !== null || corpusFigures !== null) {
-      text = targetsText(command, generatedFigures, corpusFigures, oneKbSessionsPerSecond, attempts);
+      text = targetsText(command, generatedFigures, corpusFigures, oneKbSessionsPerSecond, attempts, tls);
       process.stdout.write(`\n${text}\n`);
       sections.set('targets', text);
     }

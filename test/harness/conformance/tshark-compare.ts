@@ -85,8 +85,8 @@ export function ourCommands(session: SmtpSession): OurCommand[] {
  * smtpscope's replies in the order the server sent them: the greeting, then the replies of the commands in the
  * order the commands were sent. The model records the end of a message when its reply arrives, after commands
  * pipelined behind it; it is put back right after the last earlier command of its own transaction. Replies no
- * command was waiting for (`unmatched-reply` anomalies, "reply NNN ...") go after the last reply not later than
- * them. The replies are then put in time order (stable, so equal times keep that order).
+ * command was waiting for (the session's `unmatchedReplies`) go after the last reply not later than them. The
+ * replies are then put in time order (stable, so equal times keep that order).
  */
 export function ourReplies(session: SmtpSession): OurReply[] {
   const ordered: CommandRecord[] = [];
@@ -109,12 +109,10 @@ export function ourReplies(session: SmtpSession): OurReply[] {
   }
   // Replies in time order; equal times (one segment, or a capture without times) keep the command order.
   out.sort((x, y) => x.tsMicros - y.tsMicros);
-  for (const a of session.anomalies) {
-    const code = a.code === 'unmatched-reply' ? /^reply (\d{3})\b/.exec(a.detail)?.[1] : undefined;
-    if (code === undefined) continue;
+  for (const r of session.unmatchedReplies) {
     let k = out.length;
-    while (k > 0 && (out[k - 1]?.tsMicros ?? 0) > a.tsMicros) k--;
-    out.splice(k, 0, { code, multiLine: false, tsMicros: a.tsMicros });
+    while (k > 0 && (out[k - 1]?.tsMicros ?? 0) > r.tsMicros) k--;
+    out.splice(k, 0, { code: String(r.code), multiLine: r.text.includes('\n'), tsMicros: r.tsMicros });
   }
   return out;
 }
