@@ -14,10 +14,8 @@ import type { ReplyTarget, SmtpCommand } from '../types.js';
 export class PendingEntry {
   /** Resolved once its reply (or an optimistic decision) decided what the client bytes after it are. */
   resolved = false;
-  /** LMTP end of data: replies still expected (-1 until the first one arrives). */
-  lmtpRemaining = -1;
-  lmtpRecipients: readonly number[] = EMPTY;
-  lmtpNext = 0;
+  /** LMTP end of data: the replies it expects, set at the first one (null before, and for every other entry). */
+  lmtp: LmtpReplies | null = null;
 
   constructor(
     readonly target: ReplyTarget,
@@ -37,7 +35,19 @@ export class PendingEntry {
   }
 }
 
-const EMPTY: readonly number[] = Object.freeze([]);
+/** An LMTP end of data (RFC 2033 4.2): one reply per accepted recipient, in RCPT order. */
+export class LmtpReplies {
+  /** Replies still expected. */
+  remaining: number;
+  /** Index in `recipients` of the recipient the next reply is for. */
+  next = 0;
+  constructor(
+    /** The accepted recipients' RCPT indexes when the first reply came. */
+    readonly recipients: readonly number[],
+  ) {
+    this.remaining = Math.max(1, recipients.length);
+  }
+}
 
 /** The reply targets that carry nothing but their kind: one frozen object each, shared by every reply. */
 export const GREETING: ReplyTarget = Object.freeze({ kind: 'greeting' });

@@ -9,7 +9,7 @@ import { onLoneChallenge } from './auth-steps.js';
 import { resolveBarrier } from './barriers.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { endMessage, startData } from './messages.js';
-import { canAnswer, GREETING, type PendingEntry, UNMATCHED } from './pending-queue.js';
+import { canAnswer, GREETING, LmtpReplies, type PendingEntry, UNMATCHED } from './pending-queue.js';
 import { TRANSITIONS } from './transitions.js';
 
 export function afterGapAnywhere(d: SmtpDialogue): boolean {
@@ -106,14 +106,15 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
   }
   let target: ReplyTarget;
   if (matched.target.kind === 'end-of-data' && d.lmtp) {
-    if (matched.lmtpRemaining < 0) {
-      matched.lmtpRecipients = d.tx.accepted;
-      matched.lmtpRemaining = Math.max(1, d.tx.accepted.length);
+    let lmtp = matched.lmtp;
+    if (lmtp === null) {
+      lmtp = new LmtpReplies(d.tx.accepted);
+      matched.lmtp = lmtp;
     }
-    const index = matched.lmtpRecipients[matched.lmtpNext] ?? null;
-    matched.lmtpNext++;
-    matched.lmtpRemaining--;
-    if (matched.lmtpRemaining <= 0) d.queue.shift();
+    const index = lmtp.recipients[lmtp.next] ?? null;
+    lmtp.next++;
+    lmtp.remaining--;
+    if (lmtp.remaining <= 0) d.queue.shift();
     target = { ...matched.target, lmtpRecipient: index };
   } else {
     d.queue.shift();
