@@ -1,7 +1,7 @@
 /**
  * The HTTP connection to ClickHouse shared by the sink and the spill replay: version detection, table
  * creation (and the columns a table made by an older version lacks) and batch inserts (JSONEachRow, explicit
- * column list).
+ * column list, rows given as the JSON text row-json.ts made).
  *
  * Only settings that 18.16 knows are sent. On a server of version 22.2 or later each insert also carries
  * `insert_deduplication_token` (the level and a hash of the batch's row ids), so a retried batch is
@@ -16,7 +16,6 @@ import {
   type ClickHouseSettings,
   createClient,
 } from '@clickhouse/client';
-import type { FleetRow } from './clickhouse-rows.js';
 import { hash64 } from './clickhouse-rows.js';
 import {
   addMissingColumnStatements,
@@ -29,6 +28,7 @@ import {
   quoteIdentifier,
 } from './clickhouse-schema.js';
 import { DEFAULT_DATABASE, resolveClickHouseTarget } from './clickhouse-target.js';
+import type { RowTexts } from './row-json.js';
 
 export { DEFAULT_DATABASE };
 
@@ -64,8 +64,8 @@ export interface ClickHouseConnection {
    * lacks (a table made by an older version), so that inserts naming every column work.
    */
   ensureTables(): Promise<void>;
-  /** One INSERT of rows into a table. */
-  insert(level: FleetTableName, rows: readonly FleetRow[], signal?: AbortSignal): Promise<void>;
+  /** One INSERT of rows, given as their JSON text (row-json.ts), into a table. */
+  insert(level: FleetTableName, rows: RowTexts, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,9 +82,15 @@ export function supportsDeduplicationToken(v: ServerVersion): boolean {
 }
 
 /** The token of a batch: its level and a hash of its ids, in order. */
-export function deduplicationToken(level: FleetTableName, rows: readonly FleetRow[]): string {
-  return `${level}-${hash64(rows.map(({ id }) => String(id)).join(','))}`;
+export function deduplicationToken(level: FleetTableName, ids: readonly string[]): string {
+  return `${level}-${hash64(ids.join(','))}`;
 }
+
+/**
+ * The client's JSON encoder for inserts: rows arrive as their JSON text already (row-json.ts) and go out as
+ * they are; anything else is stringified as the client would.
+ */
+const stringifyRow = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
 export function createClickHouseConnection(options: ClickHouseConnectionOptions): ClickHouseConnection {
   const target = resolveClickHouseTarget(options);
@@ -98,6 +104,7 @@ export function createClickHouseConnection(options: ClickHouseConnectionOptions)
     clickhouse_settings: {},
     // Failures are counted and reported by the caller; the client would log each one to stderr.
     log: { level: ClickHouseLogLevel.OFF },
+    json: { stringify: stringifyRow },
   });
   // The client joins column names as given: quote them (`index` and `end` are keywords).
   const columns = new Map(FLEET_TABLE_NAMES.map((l) => [l, insertColumns(l).map(quoteIdentifier)] as const));
@@ -135,14 +142,15 @@ export function createClickHouseConnection(options: ClickHouseConnectionOptions)
       }
     },
     async insert(level, rows, signal) {
-      if (rows.length === 0) return;
+      if (rows.lines.length === 0) return;
       const v = await version();
       const settings: ClickHouseSettings = supportsDeduplicationToken(v)
-        ? { insert_deduplication_token: deduplicationToken(level, rows) }
+        ? { insert_deduplication_token: deduplicationToken(level, rows.ids) }
         : {};
       await client.insert({
+        // Each line is one row's JSON text; stringifyRow passes it through.
         table: qualifiedTable(database, level),
-        values: rows as FleetRow[],
+        values: rows.lines as string[],
         format: 'JSONEachRow',
         columns: columns.get(level) as [string, ...string[]],
         clickhouse_settings: settings,

@@ -18,13 +18,23 @@
  * seconds (DateTime) or as microseconds for the added `_us` twin, UInt64 keys as decimal strings (JSON
  * numbers lose precision above 2^53; ClickHouse accepts quoted integers). A null in a column that is not
  * Nullable (a contract drift in columns.ts) becomes the type's zero and is counted.
+ *
+ * The sink does not build row objects: {@link visitFleetRows} hands each row's values, in column order, in
+ * an array reused for every row of a table, and row-json.ts writes them straight into the JSON line that is
+ * both the JSONEachRow input and the `row` of a spill line. {@link toFleetRows} and {@link toAttemptRow}
+ * build the same rows as objects (tests, library use).
  */
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ConnectionAttempt } from '../model/connection-attempt.js';
 import type { SmtpSession } from '../model/types.js';
 import { type CellValue, LEVEL_NAMES, LEVELS, type LevelName } from '../report/columns.js';
-import { FLEET_TABLES, type FleetColumn, toDateTimeSeconds } from './clickhouse-schema.js';
+import {
+  FLEET_TABLES,
+  type FleetColumn,
+  type FleetTableName,
+  toDateTimeSeconds,
+} from './clickhouse-schema.js';
 
 export type FleetValue = string | number | null;
 export type FleetRow = Record<string, FleetValue>;
@@ -41,8 +51,8 @@ export interface RowConversionStats {
 
 /** Unsigned 64-bit decimal from the first 8 bytes of SHA-256 of `text`. */
 export function hash64(text: string): string {
-  const digest = createHash('sha256').update(text, 'utf8').digest();
-  return digest.readBigUInt64BE(0).toString();
+  // The first 16 hex digits are the first 8 bytes; a hex string costs less than a Buffer per call.
+  return BigInt(`0x${hash('sha256', text, 'hex').slice(0, 16)}`).toString();
 }
 
 /** The key of a connection: sensor, first packet time and both endpoints (see the module comment). */
@@ -64,41 +74,66 @@ export function sessionKey(sensor: string, session: SmtpSession): string {
   return connectionKey(sensor, session.startedAt, session.client, session.server);
 }
 
+/** One value per column of `connection_attempts`, reused for every attempt (see {@link attemptValues}). */
+const ATTEMPT_VALUES: FleetValue[] = new Array(FLEET_TABLES.connection_attempts.columns.length).fill(null);
+
 /**
- * The `connection_attempts` row of an attempt: its key made as a session's (from its first packet time and
- * endpoints), its id from that key and the table name.
+ * The values of an attempt's `connection_attempts` row, in column order: its key made as a session's (from its
+ * first packet time and endpoints), its id from that key and the table name. The array is reused by the next
+ * call: read it before.
  */
-export function toAttemptRow(attempt: ConnectionAttempt, sensor: string, insertedAt: number): FleetRow {
+export function attemptValues(
+  attempt: ConnectionAttempt,
+  sensor: string,
+  insertedAt: number,
+): readonly FleetValue[] {
   const key = connectionKey(sensor, attempt.firstTsMicros, attempt.client, attempt.server);
-  const row: FleetRow = {};
-  for (const column of FLEET_TABLES.connection_attempts.columns) {
-    const src = column.source;
+  const columns = FLEET_TABLES.connection_attempts.columns;
+  for (let i = 0; i < columns.length; i++) {
+    const src = columns[i]!.source;
+    let value: FleetValue;
     switch (src.kind) {
       case 'sensor':
-        row[column.name] = sensor;
+        value = sensor;
         break;
       case 'session-key':
-        row[column.name] = key;
+        value = key;
         break;
       case 'id':
-        row[column.name] = hash64([key, 'connection_attempts'].join('\u0000'));
+        value = hash64(`${key}\u0000connection_attempts`);
         break;
       case 'inserted-at':
-        row[column.name] = insertedAt;
+        value = insertedAt;
         break;
       case 'attempt':
-        row[column.name] = src.get(attempt);
+        value = src.get(attempt);
         break;
       default:
-        row[column.name] = null;
+        value = null;
     }
+    ATTEMPT_VALUES[i] = value;
   }
+  return ATTEMPT_VALUES;
+}
+
+/** The `connection_attempts` row of an attempt as an object ({@link attemptValues}). */
+export function toAttemptRow(attempt: ConnectionAttempt, sensor: string, insertedAt: number): FleetRow {
+  return rowObject('connection_attempts', attemptValues(attempt, sensor, insertedAt));
+}
+
+/** A row as an object: column names to values. */
+export function rowObject(table: FleetTableName, values: readonly FleetValue[]): FleetRow {
+  const row: FleetRow = {};
+  const columns = FLEET_TABLES[table].columns;
+  for (let i = 0; i < columns.length; i++) row[columns[i]!.name] = values[i] ?? null;
   return row;
 }
 
 /** A row's id from its session key, level and level-key values. */
 export function rowId(key: string, level: LevelName, levelKey: readonly CellValue[]): string {
-  return hash64([key, level, ...levelKey.map((v) => String(v))].join('\u0000'));
+  let text = `${key}\u0000${level}`;
+  for (const v of levelKey) text += `\u0000${String(v)}`;
+  return hash64(text);
 }
 
 function zeroOf(column: FleetColumn): FleetValue {
@@ -145,27 +180,41 @@ function levelKeyValues(
   return out;
 }
 
+/** Receives one row: its table, its id and its values in column order (an array reused for the next row). */
+export type FleetRowVisitor = (level: FleetTableName, id: string, values: readonly FleetValue[]) => void;
+
+/** One reused value array per level (see {@link visitFleetRows}). */
+const LEVEL_VALUES: Readonly<Record<LevelName, FleetValue[]>> = {
+  sessions: new Array(FLEET_TABLES.sessions.columns.length).fill(null),
+  transactions: new Array(FLEET_TABLES.transactions.columns.length).fill(null),
+  recipients: new Array(FLEET_TABLES.recipients.columns.length).fill(null),
+  commands: new Array(FLEET_TABLES.commands.columns.length).fill(null),
+};
+
 /**
- * Rows of every level for one session. `insertedAt` is whole seconds of wall-clock time (the version column
- * of ReplacingMergeTree: a later insert of the same id wins at merge time).
+ * Hands every row of every level of one session to `visit`, level by level. `insertedAt` is whole seconds of
+ * wall-clock time (the version column of ReplacingMergeTree: a later insert of the same id wins at merge
+ * time). The values array is reused for the next row: `visit` reads it before it returns.
  */
-export function toFleetRows(
+export function visitFleetRows(
   session: SmtpSession,
   sensor: string,
   insertedAt: number,
-  stats?: RowConversionStats,
-): SessionRows[] {
+  stats: RowConversionStats | undefined,
+  visit: FleetRowVisitor,
+): void {
   const key = sessionKey(sensor, session);
-  const out: SessionRows[] = [];
   for (const level of LEVEL_NAMES) {
     const table = FLEET_TABLES[level];
+    const columns = table.columns;
     const keyIndexes = KEY_INDEXES[level];
+    const values = LEVEL_VALUES[level];
     const records = LEVELS[level].records(session);
-    const rows: FleetRow[] = new Array(records.length);
     for (let r = 0; r < records.length; r++) {
       const cells = records[r]!;
-      const row: FleetRow = {};
-      for (const column of table.columns) {
+      let id = '';
+      for (let c = 0; c < columns.length; c++) {
+        const column = columns[c]!;
         const src = column.source;
         let value: FleetValue;
         switch (src.kind) {
@@ -176,7 +225,8 @@ export function toFleetRows(
             value = key;
             break;
           case 'id':
-            value = rowId(key, level, levelKeyValues(cells, keyIndexes, table.ordinalKey ? r : null));
+            id = rowId(key, level, levelKeyValues(cells, keyIndexes, table.ordinalKey ? r : null));
+            value = id;
             break;
           case 'inserted-at':
             value = insertedAt;
@@ -195,11 +245,23 @@ export function toFleetRows(
           value = zeroOf(column);
           if (stats !== undefined) stats.nullsReplaced++;
         }
-        row[column.name] = value;
+        values[c] = value;
       }
-      rows[r] = row;
+      visit(level, id, values);
     }
-    out.push({ level, rows });
   }
+}
+
+/** Rows of every level for one session, as objects ({@link visitFleetRows}). */
+export function toFleetRows(
+  session: SmtpSession,
+  sensor: string,
+  insertedAt: number,
+  stats?: RowConversionStats,
+): SessionRows[] {
+  const out: SessionRows[] = LEVEL_NAMES.map((level) => ({ level, rows: [] }));
+  visitFleetRows(session, sensor, insertedAt, stats, (level, _id, values) => {
+    out.find((r) => r.level === level)!.rows.push(rowObject(level, values));
+  });
   return out;
 }

@@ -7,12 +7,15 @@
  * Flow and bounds (all wall-clock: this is an adapter, not the core):
  *  - Rows collect per level; a level's rows become a batch at `batchRows`, and every `flushIntervalMs`
  *    whatever has collected becomes a batch. One batch is sent at a time, oldest first.
+ *  - Rows are held as their JSON text (row-json.ts), made from the values clickhouse-rows.ts hands over without
+ *    a row object: the same text is the JSONEachRow input and the `row` of a spill line.
  *  - A failed insert is retried up to `maxAttempts` times in all, with exponential backoff and jitter
  *    (`retryBaseMs` … `retryMaxMs`); a batch that still fails is spilled, and the sink turns "degraded":
- *    each later batch gets one attempt until one succeeds, so a dead server drains the buffer to disk at
- *    disk speed instead of holding it; while degraded, the batches cut while that attempt is in flight go to the
- *    spill file at once instead of waiting in memory.
- *  - Rows held (collecting + queued + in flight) are bounded by `maxBufferedRows`. `sessionClosed` never
+ *    at most once per `flushIntervalMs` what has collected goes out as a probe, with one attempt, and
+ *    otherwise every row goes to the spill file as it is made (buffered up to 64 KiB or `batchRows` rows per
+ *    write), so a dead server costs disk writes and holds nothing per session; the first probe that succeeds
+ *    ends degraded mode.
+ *  - Rows held (collecting + queued + in flight + in the spill write buffer) are bounded by `maxBufferedRows`. `sessionClosed` never
  *    returns a promise, so the analysis (and the sinks after this one) never wait for the server: when a
  *    session's rows take the held rows past the bound, every level is cut into batches and the newest
  *    queued batches are spilled at once, synchronously, until the held rows are down to the low-water mark
@@ -28,9 +31,15 @@ import type { ConnectionAttempt } from '../model/connection-attempt.js';
 import type { RunSummary, Sink } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
 import { type ClickHouseConnectionOptions, createClickHouseConnection } from './clickhouse-connection.js';
-import { type FleetRow, type RowConversionStats, toAttemptRow, toFleetRows } from './clickhouse-rows.js';
-import { FLEET_TABLE_NAMES, type FleetTableName } from './clickhouse-schema.js';
+import {
+  attemptValues,
+  type FleetRowVisitor,
+  type RowConversionStats,
+  visitFleetRows,
+} from './clickhouse-rows.js';
+import { FLEET_TABLE_NAMES, FLEET_TABLES, type FleetTableName } from './clickhouse-schema.js';
 import { retryDelayMs, sleep } from './retry-delay.js';
+import { rowJson } from './row-json.js';
 import { createSpillWriter } from './spill.js';
 
 export interface ClickHouseSinkOptions extends ClickHouseConnectionOptions {
@@ -80,7 +89,7 @@ export interface ClickHouseSinkStats {
   overflows: number;
   /** Rows spilled by those overflows (part of rowsSpilled). */
   rowsSpilledOnOverflow: number;
-  /** Most rows held (collecting, queued, in flight) when a sessionClosed call returned. */
+  /** Most rows held (collecting, queued, in flight, in the spill write buffer) when a sessionClosed call returned. */
   peakHeldRows: number;
   /** Nulls in non-Nullable columns replaced by zero values (a schema drift; should stay 0). */
   nullsReplaced: number;
@@ -95,10 +104,21 @@ export interface ClickHouseSink extends Sink {
 
 export const DEFAULT_SPILL_FILE = 'smtpscope-clickhouse-spill.ndjson';
 
+/** Rows of one table: each row's JSON text (row-json.ts) and its id, in the same order. */
 interface Batch {
   readonly level: FleetTableName;
-  readonly rows: FleetRow[];
+  readonly lines: string[];
+  readonly ids: string[];
 }
+
+/**
+ * Characters of spill lines buffered before one write (64 KiB, about 100 rows), on the path that spills rows
+ * as they are made (a degraded server); a spill of held batches writes in pieces of this size too.
+ */
+const SPILL_WRITE_CHARS = 64 * 1024;
+
+/** Where the id is among the values of a `connection_attempts` row. */
+const ATTEMPT_ID_COLUMN = FLEET_TABLES.connection_attempts.columns.findIndex((c) => c.name === 'id');
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -136,44 +156,59 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   };
   const conversion: RowConversionStats = { nullsReplaced: 0 };
 
-  const collecting: Record<FleetTableName, FleetRow[]> = {
-    sessions: [],
-    transactions: [],
-    recipients: [],
-    commands: [],
-    connection_attempts: [],
-  };
+  const collecting = Object.fromEntries(
+    FLEET_TABLE_NAMES.map((level) => [level, { level, lines: [], ids: [] }]),
+  ) as unknown as Record<FleetTableName, Batch>;
   const queue: Batch[] = [];
   let held = 0;
   let tablesReady = !createTables;
   let degraded = false;
   let pumping: Promise<void> | null = null;
+  /**
+   * While degraded: when the next batch may be sent as a probe (wall clock, ms). Until then, and while a probe
+   * is out, rows go to the spill file as they are made.
+   */
+  let nextProbeAt = 0;
   /** Aborted when close gives up waiting: stops retries and the request in flight. */
   const giveUp = new AbortController();
 
   const cut = (level: FleetTableName, all: boolean): void => {
-    const rows = collecting[level];
-    while (rows.length >= batchRows || (all && rows.length > 0)) {
-      queue.push({ level, rows: rows.splice(0, batchRows) });
+    const { lines, ids } = collecting[level];
+    while (lines.length >= batchRows || (all && lines.length > 0)) {
+      queue.push({ level, lines: lines.splice(0, batchRows), ids: ids.splice(0, batchRows) });
     }
   };
   const cutAll = (): void => {
     for (const level of FLEET_TABLE_NAMES) cut(level, true);
   };
 
-  /** Writes a batch to the spill file (synchronously) and lets go of its rows. */
-  const spillBatch = (batch: Batch): void => {
-    held -= batch.rows.length;
+  /** Writes the spill buffer (synchronously) and lets go of its rows; they count as spilled, or lost. */
+  const flushSpill = (): boolean => {
+    const n = spill.pendingRows;
+    if (n === 0) return true;
+    held -= n;
     try {
-      spill.append(batch.level, batch.rows);
+      spill.flush();
       if (stats.rowsSpilled === 0)
         warn(`ClickHouse: spilling rows to ${spillFile} (${stats.lastError ?? 'no server'})`);
-      stats.rowsSpilled += batch.rows.length;
-      stats.batchesSpilled++;
+      stats.rowsSpilled += n;
+      return true;
     } catch (error) {
-      stats.rowsLost += batch.rows.length;
+      stats.rowsLost += n;
       warn(`ClickHouse: could not write the spill file ${spillFile}: ${errorText(error)}`);
+      return false;
     }
+  };
+
+  /** Writes a batch to the spill file (synchronously) and lets go of its rows. */
+  const spillBatch = (batch: Batch): void => {
+    let written = true;
+    for (const line of batch.lines) {
+      spill.add(batch.level, line);
+      if (spill.pendingChars >= SPILL_WRITE_CHARS) written = flushSpill() && written;
+    }
+    written = flushSpill() && written;
+    if (written) stats.batchesSpilled++;
   };
 
   /** Sends one batch with retries; true when the server confirmed it. */
@@ -188,10 +223,10 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
           tablesReady = true;
         }
         if (stats.serverVersion === null) stats.serverVersion = (await conn.version()).text;
-        await conn.insert(batch.level, batch.rows, giveUp.signal);
+        await conn.insert(batch.level, batch, giveUp.signal);
         if (degraded) warn('ClickHouse: inserts succeed again');
         degraded = false;
-        stats.rowsInserted += batch.rows.length;
+        stats.rowsInserted += batch.lines.length;
         stats.batchesInserted++;
         return true;
       } catch (error) {
@@ -203,6 +238,7 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
     if (!degraded)
       warn(`ClickHouse: insert failed ${attempts} times (${stats.lastError}); spilling until it works`);
     degraded = true;
+    nextProbeAt = Date.now() + flushIntervalMs;
     return false;
   };
 
@@ -214,7 +250,7 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
       try {
         while (queue.length > 0) {
           const batch = queue.shift()!;
-          if (await send(batch)) held -= batch.rows.length;
+          if (await send(batch)) held -= batch.lines.length;
           else spillBatch(batch);
         }
       } finally {
@@ -224,10 +260,25 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
     return pumping;
   };
 
+  /** Whether a degraded sink sends the next batch (one attempt) to find out whether the server is back. */
+  const probeDue = (): boolean => pumping === null && Date.now() >= nextProbeAt;
+
+  /**
+   * Sends what is queued; while degraded, only one batch and only when a probe is due, and the rest goes to the
+   * spill file at once (it would only wait in memory for one attempt each).
+   */
+  const dispatch = (): void => {
+    if (queue.length === 0) return;
+    // pump takes its first batch synchronously: what is still queued after it is not in flight.
+    if (!degraded || probeDue()) void pump();
+    if (degraded) while (queue.length > 0) spillBatch(queue.shift()!);
+  };
+
   /** Past the bound: spills the newest queued batches, synchronously, until the held rows are at the low-water mark. */
   const spillOverflow = (): void => {
+    flushSpill();
     cutAll();
-    if (queue.length > 0) void pump();
+    dispatch();
     if (held <= maxBuffered) return;
     stats.overflows++;
     const victims: Batch[] = [];
@@ -235,7 +286,7 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
     while (excess > 0 && queue.length > 0) {
       const b = queue.pop()!;
       victims.push(b);
-      excess -= b.rows.length;
+      excess -= b.lines.length;
     }
     const before = stats.rowsSpilled;
     for (const b of victims.reverse()) spillBatch(b);
@@ -243,17 +294,36 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   };
 
   const timer = setInterval(() => {
+    flushSpill();
     cutAll();
-    if (queue.length > 0) void pump();
+    dispatch();
   }, flushIntervalMs);
   timer.unref();
 
+  /** Collects a row for a batch. */
+  const collect: FleetRowVisitor = (level, id, values) => {
+    const c = collecting[level];
+    c.lines.push(rowJson(level, values));
+    c.ids.push(id);
+    held++;
+    stats.rowsAccepted++;
+  };
+  /** Puts a row straight into the spill buffer (degraded, no probe due): no batch, no id kept. */
+  const toSpill: FleetRowVisitor = (level, _id, values) => {
+    spill.add(level, rowJson(level, values));
+    held++;
+    stats.rowsAccepted++;
+  };
+  /**
+   * Degraded (the last batch failed every attempt) and no probe due: the rows of a session or attempt go to the
+   * spill file as they are made, in writes of about 64 KiB, instead of waiting in batches.
+   */
+  const spillsDirectly = (): boolean => degraded && !probeDue();
+
   /** After rows were added: start sending, spill past the bound, note the peak. */
   const added = (): void => {
-    if (queue.length > 0) void pump();
-    // Degraded (the last batch failed every attempt): the batch the sender took is the probe that finds the server
-    // back; the others would only wait in memory for one attempt each, so they go to the spill file at once.
-    if (degraded) while (queue.length > 0) spillBatch(queue.shift()!);
+    if (spill.pendingRows >= batchRows || spill.pendingChars >= SPILL_WRITE_CHARS) flushSpill();
+    dispatch();
     if (held > maxBuffered) spillOverflow();
     if (held > stats.peakHeldRows) stats.peakHeldRows = held;
   };
@@ -266,18 +336,15 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
     },
     sessionClosed(session: SmtpSession) {
       const insertedAt = Math.floor(Date.now() / 1000);
-      for (const { level, rows } of toFleetRows(session, sensor, insertedAt, conversion)) {
-        if (rows.length === 0) continue;
-        const target = collecting[level];
-        for (const row of rows) target.push(row);
-        held += rows.length;
-        stats.rowsAccepted += rows.length;
-        cut(level, false);
-      }
+      const direct = spillsDirectly();
+      visitFleetRows(session, sensor, insertedAt, conversion, direct ? toSpill : collect);
+      // A degraded sink with a probe due sends what it collected now: the probe need not be a full batch.
+      if (!direct) for (const level of FLEET_TABLE_NAMES) cut(level, degraded);
       added();
     },
     async close(_summary: RunSummary) {
       clearInterval(timer);
+      flushSpill();
       cutAll();
       // A degraded server would take one attempt (up to the request timeout) per batch: spill them now.
       if (degraded) while (queue.length > 0) spillBatch(queue.shift()!);
@@ -310,10 +377,10 @@ export function createClickHouseSink(options: ClickHouseSinkOptions): ClickHouse
   return {
     ...sink,
     connectionAttempt(attempt: ConnectionAttempt) {
-      collecting.connection_attempts.push(toAttemptRow(attempt, sensor, Math.floor(Date.now() / 1000)));
-      held++;
-      stats.rowsAccepted++;
-      cut('connection_attempts', false);
+      const values = attemptValues(attempt, sensor, Math.floor(Date.now() / 1000));
+      const direct = spillsDirectly();
+      (direct ? toSpill : collect)('connection_attempts', String(values[ATTEMPT_ID_COLUMN]), values);
+      if (!direct) cut('connection_attempts', degraded);
       added();
     },
   };

@@ -7,7 +7,6 @@
  */
 
 import { type ClickHouseConnectionOptions, createClickHouseConnection } from './clickhouse-connection.js';
-import type { FleetRow } from './clickhouse-rows.js';
 import { FLEET_TABLE_NAMES, type FleetTableName } from './clickhouse-schema.js';
 import { retryDelayMs, sleep } from './retry-delay.js';
 import { readSpillFile } from './spill.js';
@@ -46,7 +45,10 @@ export async function replayClickHouseSpill(
     recipients: 0,
     commands: 0,
   };
-  const pending = new Map<FleetTableName, FleetRow[]>(FLEET_TABLE_NAMES.map((t) => [t, []]));
+  /** Rows read and not sent yet, per table: their JSON text and ids. */
+  const pending = new Map<FleetTableName, { lines: string[]; ids: string[] }>(
+    FLEET_TABLE_NAMES.map((t) => [t, { lines: [], ids: [] }]),
+  );
   const badLines: number[] = [];
   let batches = 0;
 
@@ -62,11 +64,11 @@ export async function replayClickHouseSpill(
     }
   };
   const flush = async (level: FleetTableName): Promise<void> => {
-    const batch = pending.get(level) ?? [];
-    if (batch.length === 0) return;
-    pending.set(level, []);
+    const batch = pending.get(level);
+    if (batch === undefined || batch.lines.length === 0) return;
+    pending.set(level, { lines: [], ids: [] });
     await withRetries(() => conn.insert(level, batch));
-    rows[level] = (rows[level] ?? 0) + batch.length;
+    rows[level] = (rows[level] ?? 0) + batch.lines.length;
     batches++;
   };
 
@@ -75,8 +77,9 @@ export async function replayClickHouseSpill(
     for await (const line of readSpillFile(file, (n) => badLines.push(n))) {
       const list = pending.get(line.table);
       if (list === undefined) continue;
-      list.push(line.row);
-      if (list.length >= batchRows) await flush(line.table);
+      list.lines.push(JSON.stringify(line.row));
+      list.ids.push(String(line.row['id']));
+      if (list.lines.length >= batchRows) await flush(line.table);
     }
     for (const level of FLEET_TABLE_NAMES) await flush(level);
   } finally {

@@ -5,7 +5,7 @@
  * replay writes exactly what the sink would have written.
  *
  * The writer appends (a file left by an earlier run is kept) with synchronous writes, so a spilled row has
- * left memory when `append` returns (the sink spills instead of waiting for a slow server, and must not
+ * left memory when `flush` returns (the sink spills instead of waiting for a slow server, and must not
  * pile rows up in a write queue instead); it opens the file only when the first row spills. The open uses
  * O_APPEND|O_CREAT|O_NOFOLLOW with mode 0600: a symbolic link planted at the name makes it fail instead of
  * being followed, and a new file is readable by its owner only (it holds mail addresses and subjects). The
@@ -25,11 +25,23 @@ export interface SpillLine {
 
 export interface SpillWriter {
   readonly path: string;
-  /** Appends rows of one level, synchronously (written, not fsync'ed); throws when the file cannot be written. */
-  append(level: FleetTableName, rows: readonly FleetRow[]): void;
+  /**
+   * Adds one row (its JSON text, row-json.ts) to the write buffer; nothing is written until {@link flush}.
+   * The caller flushes when the buffer holds enough ({@link pendingChars}, {@link pendingRows}).
+   */
+  add(level: FleetTableName, rowJson: string): void;
+  /** Rows in the write buffer. */
+  readonly pendingRows: number;
+  /** Characters in the write buffer. */
+  readonly pendingChars: number;
+  /**
+   * Writes the buffer, synchronously (written, not fsync'ed), and empties it; returns the rows written. Throws
+   * when the file cannot be written: the buffered rows are dropped then too (the caller counts them lost).
+   */
+  flush(): number;
   /** Rows written so far. */
   readonly rows: number;
-  /** Syncs and closes the file (if it was opened). */
+  /** Syncs and closes the file (if it was opened); the caller flushes first. */
   close(): void;
 }
 
@@ -37,12 +49,16 @@ export interface SpillWriter {
 export const SPILL_OPEN_FLAGS =
   constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
-/** Rows serialised per write, so that one append of many rows does not build one huge string. */
-const ROWS_PER_WRITE = 1_000;
+/** The start of a spill line of each table, up to the row: what `JSON.stringify({ table, row })` writes. */
+const LINE_START: Readonly<Record<FleetTableName, string>> = Object.fromEntries(
+  FLEET_TABLE_NAMES.map((t) => [t, `{"table":${JSON.stringify(t)},"row":`]),
+) as Record<FleetTableName, string>;
 
 export function createSpillWriter(path: string): SpillWriter {
   let fd: number | null = null;
   let rows = 0;
+  let pending = '';
+  let pendingRows = 0;
   const writeAll = (handle: number, text: string): void => {
     const bytes = Buffer.from(text, 'utf8');
     let offset = 0;
@@ -57,16 +73,26 @@ export function createSpillWriter(path: string): SpillWriter {
     get rows() {
       return rows;
     },
-    append(level, batch) {
-      if (batch.length === 0) return;
+    get pendingRows() {
+      return pendingRows;
+    },
+    get pendingChars() {
+      return pending.length;
+    },
+    add(level, rowJson) {
+      pending += `${LINE_START[level]}${rowJson}}\n`;
+      pendingRows++;
+    },
+    flush() {
+      if (pendingRows === 0) return 0;
+      const text = pending;
+      const n = pendingRows;
+      pending = '';
+      pendingRows = 0;
       fd ??= openSync(path, SPILL_OPEN_FLAGS, 0o600);
-      for (let i = 0; i < batch.length; i += ROWS_PER_WRITE) {
-        let text = '';
-        const end = Math.min(batch.length, i + ROWS_PER_WRITE);
-        for (let j = i; j < end; j++) text += `${JSON.stringify({ table: level, row: batch[j] })}\n`;
-        writeAll(fd, text);
-      }
-      rows += batch.length;
+      writeAll(fd, text);
+      rows += n;
+      return n;
     },
     close() {
       if (fd === null) return;

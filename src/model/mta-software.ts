@@ -42,8 +42,9 @@ const EHLO_RULES: readonly Rule[] = [
 ];
 
 function firstMatch(rules: readonly Rule[], text: string): MtaSoftware | null {
-  for (const [pattern, software] of rules) {
-    if (pattern.test(text)) return software;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as Rule;
+    if (rule[0].test(text)) return rule[1];
   }
   return null;
 }
@@ -68,6 +69,11 @@ const HOST_NAME =
   /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const ADDRESS_LITERAL = /^\[(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+)\]$/;
 const ENHANCED_STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
+const SPACE = /\s/;
+const LETTER = /[A-Za-z]/;
+const DOTTED_QUAD = /^\d{1,3}(\.\d{1,3}){3}$/;
+const LOWER_LABEL = /^[a-z0-9-]+$/;
+const DIGIT_OR_HYPHEN = /[0-9-]/;
 /** Single words that open banners but are not host names. */
 const NOT_HOST_WORDS = new Set([
   'esmtp',
@@ -95,18 +101,20 @@ const NOT_HOST_WORDS = new Set([
  * "[192.0.2.1]"). A leading enhanced status is skipped. Null when the first word is not a name.
  */
 export function serverNameFromGreeting(text: string): string | null {
-  const firstLine = text.split('\n', 1)[0] ?? '';
-  const words = firstLine.trim().split(/\s+/);
-  let word = words[0] ?? '';
-  if (ENHANCED_STATUS.test(word)) word = words[1] ?? '';
+  const lineEnd = text.indexOf('\n');
+  const line = (lineEnd < 0 ? text : text.slice(0, lineEnd)).trim();
+  // The first word (what split(/\s+/)[0] gives, without the array); the second only after an enhanced status.
+  const space = line.search(SPACE);
+  let word = space < 0 ? line : line.slice(0, space);
+  if (ENHANCED_STATUS.test(word)) word = line.split(/\s+/)[1] ?? '';
   if (word.length === 0) return null;
   if (ADDRESS_LITERAL.test(word)) return word;
   if (!HOST_NAME.test(word)) return null;
   if (word.includes('.')) {
     // A dotted name needs a letter somewhere unless it is a dotted quad.
-    return /[A-Za-z]/.test(word) || /^\d{1,3}(\.\d{1,3}){3}$/.test(word) ? word : null;
+    return LETTER.test(word) || DOTTED_QUAD.test(word) ? word : null;
   }
   if (NOT_HOST_WORDS.has(word.toLowerCase())) return null;
   // A single label: accept lower-case names (localhost, mailhub) and names with digits or hyphens.
-  return /^[a-z0-9-]+$/.test(word) || /[0-9-]/.test(word) ? word : null;
+  return LOWER_LABEL.test(word) || DIGIT_OR_HYPHEN.test(word) ? word : null;
 }

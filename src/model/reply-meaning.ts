@@ -8,11 +8,37 @@ import { describeReplyCode } from '../smtp/reply-codes.js';
 import { decidingReply } from './session-queries.js';
 import type { RecipientRecord, ReplyMeaning, ReplyRecord, TransactionRecord } from './types.js';
 
+/**
+ * Meanings made so far, by enhanced status ('' for none) and code: a run sees a few dozen pairs, so each session
+ * shares the record of its pair instead of making one per reply (the records are read-only). Bounded: past
+ * MAX_CACHED pairs a meaning is made afresh each time.
+ */
+const cache = new Map<string, Map<number, ReplyMeaning>>();
+let cached = 0;
+const MAX_CACHED = 4096;
+
 /** What a reply's code and enhanced status stand for; null for no reply. */
 export function replyMeaning(
   reply: Pick<ReplyRecord, 'code' | 'enhancedStatus'> | null,
 ): ReplyMeaning | null {
   if (reply === null) return null;
+  const key = reply.enhancedStatus ?? '';
+  let byCode = cache.get(key);
+  const known = byCode?.get(reply.code);
+  if (known !== undefined) return known;
+  const meaning = makeMeaning(reply);
+  if (cached < MAX_CACHED) {
+    if (byCode === undefined) {
+      byCode = new Map();
+      cache.set(key, byCode);
+    }
+    byCode.set(reply.code, meaning);
+    cached++;
+  }
+  return meaning;
+}
+
+function makeMeaning(reply: Pick<ReplyRecord, 'code' | 'enhancedStatus'>): ReplyMeaning {
   const status = reply.enhancedStatus === null ? null : describeEnhancedStatus(reply.enhancedStatus);
   return {
     code: reply.code,
@@ -21,9 +47,6 @@ export function replyMeaning(
     statusMeaning: status === null ? null : status.detail,
   };
 }
-
-/** The name model/session-builder.ts imports; the rule lives in session-queries.ts. */
-export { decidingReply as recipientDecidingReply } from './session-queries.js';
 
 /** The meaning of a transaction's final reply, from the record or derived when it was built without one. */
 export function finalMeaningOf(t: TransactionRecord): ReplyMeaning | null {

@@ -16,7 +16,7 @@ import { summarizeMessageSync } from './message-summary.js';
 import { guessMtaSoftware, serverNameFromGreeting } from './mta-software.js';
 import { parseQueueId } from './queue-id.js';
 import { classifyFailure } from './reason-class.js';
-import { recipientDecidingReply, replyMeaning } from './reply-meaning.js';
+import { replyMeaning } from './reply-meaning.js';
 import type {
   AnomalyRecord,
   AuthInfo,
@@ -78,7 +78,18 @@ export interface SessionBuilder {
   readonly closed: boolean;
 }
 
+/**
+ * A command row, in the shape (and key order) of the {@link CommandRecord} it becomes: a closed session hands its
+ * rows out as they are, with `seq` and `latencyMicros` filled in. `encrypted` is added (true) only for rows read
+ * inside TLS.
+ */
 interface MutableCommand {
+  /**
+   * Until the session is closed, the key a reply finds its command's row by (binary search: the keys never go
+   * down): twice the decoder's seq of its command, or for an END-OF-DATA row (no command) the previous row's key
+   * made odd. Once closed, the row's 0-based position in the session's command list (unique; CSV and ClickHouse key
+   * on it).
+   */
   seq: number;
   verb: CommandRecord['verb'];
   verbText: string;
@@ -87,7 +98,8 @@ interface MutableCommand {
   reply: ReplyRecord | null;
   transaction: number | null;
   pipelined: boolean;
-  encrypted: boolean;
+  latencyMicros: number | null;
+  encrypted?: boolean;
 }
 
 interface MutableRecipient {
@@ -102,6 +114,8 @@ interface MutableRecipient {
 }
 
 interface MutableTransaction {
+  /** The decoder's transaction id it was started for (a nested MAIL's transaction takes over its id). */
+  readonly id: number;
   depth: number;
   mailFrom: string | null;
   mailParams: SmtpCommand['params'];
@@ -140,6 +154,8 @@ interface MutableTransaction {
 
 /** A message whose final reply is due: its transaction and the command row that shows the end of data. */
 interface AwaitingFinal {
+  /** The decoder's transaction id whose message ended (the reply's target names it). */
+  readonly id: number;
   readonly transaction: MutableTransaction;
   /** The END-OF-DATA row (DATA) or the BDAT LAST row; null when the command list was full. */
   readonly record: MutableCommand | null;
@@ -151,171 +167,307 @@ interface AwaitingFinal {
 }
 
 const EMPTY_PARAMS: SmtpCommand['params'] = Object.freeze({});
+/** A transaction's recipients before the first (shared, never pushed to: the first RCPT makes the list). */
+/** A session's transactions before the first (shared, never pushed to). */
+const NO_TRANSACTIONS: MutableTransaction[] = Object.freeze([]) as unknown as MutableTransaction[];
+const NO_RECIPIENTS: MutableRecipient[] = Object.freeze([]) as unknown as MutableRecipient[];
+/** The empty list a closed session hands out for a list it never filled (shared: the records are read-only). */
+const NONE: readonly never[] = Object.freeze([]);
+/** Past this many transactions, the decoder's ids are looked up in a map instead of by a walk from the latest. */
+const ID_WALK_MAX = 16;
 
+/** The limits of the latest options object, merged once: the analyzer passes the same object for every session. */
+let lastOptions: Partial<SessionLimits> | null = null;
+let lastLimits: SessionLimits = DEFAULT_SESSION_LIMITS;
+
+function limitsOf(options: Partial<SessionLimits>): SessionLimits {
+  if (options !== lastOptions) {
+    lastLimits = { ...DEFAULT_SESSION_LIMITS, ...options };
+    lastOptions = options;
+  }
+  return lastLimits;
+}
+
+/**
+ * `options` may be shared by every session (its limits are merged once per object); `lmtp` (or `options.lmtp`) says
+ * the server port is an LMTP one.
+ */
 export function createSessionBuilder(
   flow: FlowKey,
   options: Partial<SessionLimits> & { lmtp?: boolean } = {},
+  lmtp: boolean = options.lmtp === true,
 ): SessionBuilder {
-  const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options };
-  let protocol: SmtpSession['protocol'] = options.lmtp === true ? 'lmtp' : 'smtp';
-  let startedAt = Number.NaN;
-  let lastTs = Number.NaN;
-  let greeting: ReplyRecord | null = null;
-  let helo: string | null = null;
-  let heloVerb: SmtpSession['heloVerb'] = null;
-  let ehloLines: readonly string[] = [];
-  let capabilities: Capabilities | null = null;
+  return new Builder(flow, limitsOf(options), lmtp);
+}
+
+const SPACE = /\s/;
+
+/** The first word of a HELO/EHLO/LHLO argument (what `trim().split(/\s+/)[0]` gives, without the array). */
+function firstWord(argument: string): string {
+  const trimmed = argument.trim();
+  const space = trimmed.search(SPACE);
+  return space < 0 ? trimmed : trimmed.slice(0, space);
+}
+
+/** The recipient of a RCPT command's seq in a list ordered by seq (binary search), or undefined. */
+function recipientWithSeq(list: readonly MutableRecipient[], seq: number): MutableRecipient | undefined {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = list[mid] as MutableRecipient;
+    if (r.seq === seq) return r;
+    if (r.seq < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+/**
+ * One session's model under construction: a fixed-shape object whose fields are all set in the constructor, in one
+ * order, and whose lists are made when their first entry comes (most sessions have no auth, anomaly, unmatched reply
+ * or second transaction).
+ */
+class Builder implements SessionBuilder {
+  private readonly flow: FlowKey;
+  private readonly limits: SessionLimits;
+  private protocol: SmtpSession['protocol'];
+  private startedAt = Number.NaN;
+  private lastTs = Number.NaN;
+  private greeting: ReplyRecord | null = null;
+  private helo: string | null = null;
+  private heloVerb: SmtpSession['heloVerb'] = null;
+  private ehloLines: readonly string[] = NONE;
+  private capabilities: Capabilities | null = null;
   /** What the other side said after an ATRN/TURN swap. */
-  const swapped: {
-    greeting: ReplyRecord | null;
-    helo: string | null;
-    heloVerb: SmtpSession['heloVerb'];
-    ehloLines: readonly string[];
-    capabilities: Capabilities | null;
-  } = { greeting: null, helo: null, heloVerb: null, ehloLines: [], capabilities: null };
-  const tls: {
-    mode: TlsInfo['mode'];
-    refused: boolean;
-    clientHello: TlsInfo['clientHello'];
-    serverHello: TlsInfo['serverHello'];
-    c2s: number;
-    s2c: number;
-    /** TLS started (tls-start): an EHLO answered from now on is the TLS one. */
-    started: boolean;
-    /** A 220 answered STARTTLS. */
-    accepted: boolean;
-    capabilities: Capabilities | null;
-    decryption: TlsDecryptionStatus | null;
-  } = {
-    mode: 'none',
-    refused: false,
-    clientHello: null,
-    serverHello: null,
-    c2s: 0,
-    s2c: 0,
-    started: false,
-    accepted: false,
-    capabilities: null,
-    decryption: null,
-  };
-  /** A HELO/EHLO/LHLO awaiting its reply: what a refusal restores (RFC 5321 4.1.4: only acceptance resets). */
-  let helloPending: {
-    readonly seq: number;
-    readonly helo: string | null;
-    readonly heloVerb: SmtpSession['heloVerb'];
-    /** The transaction it left behind; the decoder keeps it open when the greeting command is refused. */
-    readonly left: MutableTransaction | null;
-  } | null = null;
-  const auth: AuthInfo[] = [];
-  const transactions: MutableTransaction[] = [];
+  private swappedGreeting: ReplyRecord | null = null;
+  private swappedHelo: string | null = null;
+  private swappedHeloVerb: SmtpSession['heloVerb'] = null;
+  private swappedEhloLines: readonly string[] = NONE;
+  private swappedCapabilities: Capabilities | null = null;
+  private tlsMode: TlsInfo['mode'] = 'none';
+  private tlsRefused = false;
+  private tlsClientHello: TlsInfo['clientHello'] = null;
+  private tlsServerHello: TlsInfo['serverHello'] = null;
+  private tlsC2s = 0;
+  private tlsS2c = 0;
+  /** TLS started (tls-start): an EHLO answered from now on is the TLS one. */
+  private tlsStarted = false;
+  /** A 220 answered STARTTLS. */
+  private tlsAccepted = false;
+  private tlsCapabilities: Capabilities | null = null;
+  private tlsDecryption: TlsDecryptionStatus | null = null;
   /**
-   * The model's transaction for each of the decoder's transaction ids (`SmtpCommand.transaction`, the message
-   * events, the end-of-data reply target): the builder follows the decoder's one transaction tracker instead of
-   * keeping its own. An accepted nested MAIL points its id at the transaction it starts.
+   * A HELO/EHLO/LHLO awaiting its reply (its seq; -1: none), and what a refusal restores (RFC 5321 4.1.4: only
+   * acceptance resets): the name said before it, and the transaction it left behind (the decoder keeps it open when
+   * the greeting command is refused).
    */
-  const byId = new Map<number, MutableTransaction>();
+  private helloSeq = -1;
+  private helloBefore: string | null = null;
+  private helloVerbBefore: SmtpSession['heloVerb'] = null;
+  private helloLeft: MutableTransaction | null = null;
+  private auth: AuthInfo[] | null = null;
+  /**
+   * The model's transactions. The decoder's ids (`SmtpCommand.transaction`, the message events, the end-of-data
+   * reply target) name them: the builder follows the decoder's one transaction tracker instead of keeping its own.
+   * An accepted nested MAIL points its id at the transaction it starts (the latest with an id is the one it names).
+   */
+  private transactions: MutableTransaction[] = NO_TRANSACTIONS;
+  /** The transactions by the decoder's id, made once there are more than ID_WALK_MAX. */
+  private byIdIndex: Map<number, MutableTransaction> | null = null;
   /** The transaction whose message bytes are arriving (from the latest message-start or bdat-chunk). */
-  let receiving: MutableTransaction | null = null;
-  const commands: MutableCommand[] = [];
-  /** Command records by decoder command seq (only those kept). */
-  const commandBySeq = new Map<number, MutableCommand>();
-  /** Recipient awaiting a reply, by the RCPT command's seq. */
-  const recipientBySeq = new Map<number, MutableRecipient>();
-  /** MAIL commands sent inside an open transaction (the decoder gives them its id), awaiting their reply, by seq. */
-  const nestedMailSeqs = new Set<number>();
+  private receiving: MutableTransaction | null = null;
+  private readonly commands: MutableCommand[] = [];
+  /** MAIL commands sent inside an open transaction (the decoder gives them its id), awaiting their reply. */
+  private nestedMailSeqs: Set<number> | null = null;
   /**
-   * Messages whose end-of-data mark was sent, awaiting their final reply (LMTP: one per accepted recipient), by the
-   * decoder's transaction id, which the reply's target names: the reply goes to the transaction whose message
-   * ended, not to the one open when it arrives (a client may pipeline the next MAIL right after the final dot).
+   * Messages whose end-of-data mark was sent, awaiting their final reply (LMTP: one per accepted recipient), oldest
+   * first, by the decoder's transaction id, which the reply's target names: the reply goes to the transaction whose
+   * message ended, not to the one open when it arrives (a client may pipeline the next MAIL right after the final dot).
    */
-  const awaitingFinal = new Map<number, AwaitingFinal>();
-  let commandsDropped = 0;
-  const anomalies: AnomalyRecord[] = [];
-  let anomaliesDropped = 0;
-  const unmatchedReplies: ReplyRecord[] = [];
-  let pendingReplies = 0;
-  let quitSent = false;
+  private awaitingFinal: AwaitingFinal[] | null = null;
+  private commandsDropped = 0;
+  private anomalies: AnomalyRecord[] | null = null;
+  private anomaliesDropped = 0;
+  private unmatchedReplies: ReplyRecord[] | null = null;
+  private pendingReplies = 0;
+  private quitSent = false;
   /**
    * The latest client line was read inside TLS: a message body, and so its END-OF-DATA row, travelled as the DATA
    * command before it did (TLS cannot start inside a message).
    */
-  let clientEncrypted = false;
-  let quitAnswered = false;
+  private clientEncrypted = false;
+  private quitAnswered = false;
   /** A 354 that answered no command: the DATA reply of the message the decoder starts right after it. */
-  let unmatched354: ReplyRecord | null = null;
+  private unmatched354: ReplyRecord | null = null;
   /** A server-only capture (nothing pairs): the transaction a 354 started, whose next reply is its final one. */
-  let replyOnlyMessage: MutableTransaction | null = null;
-  let saw421 = false;
-  let rolesSwapped = false;
-  let proxy: ProxyInfo | null = null;
-  let repliesSeen = 0;
-  let closeReason: SmtpSession['closeReason'] | null = null;
-  let flowStats: FlowStats | null = null;
-  let gaps = 0;
-  let gapBytes = 0;
-  let closed = false;
+  private replyOnlyMessage: MutableTransaction | null = null;
+  private saw421 = false;
+  private rolesSwapped = false;
+  private proxy: ProxyInfo | null = null;
+  private repliesSeen = 0;
+  private closeReason: SmtpSession['closeReason'] | null = null;
+  private flowStats: FlowStats | null = null;
+  private gaps = 0;
+  private gapBytes = 0;
+  private isClosed = false;
   /** Command events seen (none: a server-only capture, where replies pair with nothing). */
-  let commandsSeen = 0;
+  private commandsSeen = 0;
 
-  const touch = (ts: number): void => {
-    if (Number.isNaN(startedAt)) startedAt = ts;
-    lastTs = ts;
-  };
+  constructor(flow: FlowKey, limits: SessionLimits, lmtp: boolean) {
+    this.flow = flow;
+    this.limits = limits;
+    this.protocol = lmtp ? 'lmtp' : 'smtp';
+  }
 
-  const toReply = (reply: SmtpReply): ReplyRecord => {
-    let text = reply.lines.join('\n');
-    if (text.length > limits.maxReplyTextChars) text = `${text.slice(0, limits.maxReplyTextChars)}…`;
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  peek(): SmtpSession {
+    return this.build();
+  }
+
+  finish(): Promise<SmtpSession> {
+    return Promise.resolve(this.build());
+  }
+
+  finishNow(): SmtpSession {
+    return this.build();
+  }
+
+  private touch(ts: number): void {
+    if (Number.isNaN(this.startedAt)) this.startedAt = ts;
+    this.lastTs = ts;
+  }
+
+  private toReply(reply: SmtpReply): ReplyRecord {
+    const lines = reply.lines;
+    let text = lines.length === 1 ? (lines[0] as string) : lines.join('\n');
+    const max = this.limits.maxReplyTextChars;
+    if (text.length > max) text = `${text.slice(0, max)}…`;
     return { code: reply.code, enhancedStatus: reply.enhancedStatus, text, tsMicros: reply.tsMicros };
-  };
+  }
 
-  const addCommand = (record: MutableCommand): boolean => {
-    if (commands.length >= limits.maxCommands) {
-      commandsDropped++;
+  /** Appends a row; `seq` is the decoder's seq of its command (-1: an END-OF-DATA row). */
+  private addCommand(record: MutableCommand, seq: number): boolean {
+    const commands = this.commands;
+    if (commands.length >= this.limits.maxCommands) {
+      this.commandsDropped++;
       return false;
     }
-    // seq is the record's position in the session's command list (unique; CSV and ClickHouse key on it).
-    record.seq = commands.length;
+    record.seq = seq < 0 ? this.oddKeyAfter(commands.length) : 2 * seq;
     commands.push(record);
     return true;
-  };
+  }
 
-  const addAnomaly = (record: AnomalyRecord): void => {
-    if (anomalies.length >= limits.maxAnomalies) anomaliesDropped++;
-    else anomalies.push(record);
-  };
+  /** The key of an END-OF-DATA row put at `at`: the previous row's key made odd (never a command's key). */
+  private oddKeyAfter(at: number): number {
+    if (at === 0) return -1;
+    const before = (this.commands[at - 1] as MutableCommand).seq;
+    return before % 2 === 0 ? before + 1 : before;
+  }
+
+  /** The row of the command with the decoder's `seq` (kept ones only). */
+  private rowOf(seq: number): MutableCommand | undefined {
+    const commands = this.commands;
+    const key = 2 * seq;
+    let lo = 0;
+    let hi = commands.length - 1;
+    // A reply mostly answers the latest command.
+    if (hi >= 0 && (commands[hi] as MutableCommand).seq === key) return commands[hi];
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const row = commands[mid] as MutableCommand;
+      if (row.seq === key) return row;
+      if (row.seq < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    // Rows are kept in the order their commands came, and the decoder numbers commands in that order, so a miss is
+    // a command that was not kept (the list was full: every later one is dropped, and its key is past the last).
+    // A key inside the range missing would mean commands came out of their order: walk the rows rather than lose it.
+    const last = commands[commands.length - 1];
+    if (last === undefined || key > last.seq) return undefined;
+    for (let i = commands.length - 1; i >= 0; i--)
+      if ((commands[i] as MutableCommand).seq === key) return commands[i];
+    return undefined;
+  }
+
+  private newRow(
+    verb: CommandRecord['verb'],
+    verbText: string,
+    argument: string,
+    tsMicros: number,
+    transaction: number | null,
+    pipelined: boolean,
+    encrypted: boolean,
+  ): MutableCommand {
+    const row: MutableCommand = {
+      seq: 0,
+      verb,
+      verbText,
+      argument,
+      tsMicros,
+      reply: null,
+      transaction,
+      pipelined,
+      latencyMicros: null,
+    };
+    if (encrypted) row.encrypted = true;
+    return row;
+  }
+
+  private addAnomaly(record: AnomalyRecord): void {
+    if (this.anomalies === null) this.anomalies = [];
+    if (this.anomalies.length >= this.limits.maxAnomalies) this.anomaliesDropped++;
+    else this.anomalies.push(record);
+  }
+
+  /** The transaction the decoder's id names now (the latest started for it). */
+  private byId(id: number): MutableTransaction | undefined {
+    if (this.byIdIndex !== null) return this.byIdIndex.get(id);
+    const ts = this.transactions;
+    for (let i = ts.length - 1; i >= 0; i--) {
+      const t = ts[i] as MutableTransaction;
+      if (t.id === id) return t;
+    }
+    return undefined;
+  }
 
   /**
    * RSET, QUIT, a greeting command or the start of another transaction came after the latest transaction: it is
    * over, and abandoned when its message was not sent. Returns it when this abandoned it.
    */
-  const leaveLatest = (): MutableTransaction | null => {
-    const t = transactions[transactions.length - 1];
+  private leaveLatest(): MutableTransaction | null {
+    const t = this.transactions[this.transactions.length - 1];
     if (t === undefined || t.left) return null;
     t.left = true;
     if (t.messageStarted || t.finalReply !== null) return null;
     t.abandoned = true;
     return t;
-  };
+  }
 
   /**
    * Starts the transaction the decoder opened as `id`: at MAIL (`command`), or with an unknown sender when a RCPT,
    * DATA, BDAT or message came first. `midstream`: its MAIL was lost (the capture started, or a gap ended, inside
    * it). Null once `maxTransactions` are kept.
    */
-  const newTransaction = (
+  private newTransaction(
     id: number,
     command: SmtpCommand | null,
     tsMicros: number,
     midstream: boolean,
-  ): MutableTransaction | null => {
-    leaveLatest();
-    if (transactions.length >= limits.maxTransactions) return null;
+  ): MutableTransaction | null {
+    this.leaveLatest();
+    const transactions = this.transactions;
+    if (transactions.length >= this.limits.maxTransactions) return null;
     const t: MutableTransaction = {
+      id,
       depth: transactions.length + 1,
       mailFrom: command === null ? null : command.path,
       mailParams: command === null ? EMPTY_PARAMS : command.params,
       mailReply: null,
-      recipients: [],
+      recipients: NO_RECIPIENTS,
       recipientsDropped: 0,
       mode: null,
       dataReply: null,
@@ -338,58 +490,74 @@ export function createSessionBuilder(
       startedAt: tsMicros,
       endedAt: null,
     };
-    transactions.push(t);
-    byId.set(id, t);
+    // The first in a list of its own size (most sessions have one transaction; a push would make room for 17).
+    if (transactions.length === 0) this.transactions = [t];
+    else transactions.push(t);
+    if (this.byIdIndex !== null) this.byIdIndex.set(id, t);
+    else if (transactions.length > ID_WALK_MAX) {
+      const index = new Map<number, MutableTransaction>();
+      for (const each of this.transactions) index.set(each.id, each);
+      this.byIdIndex = index;
+    }
     return t;
-  };
+  }
 
   /** The transaction a command belongs to, started here when the decoder says the command opens it. */
-  const transactionOf = (command: SmtpCommand): MutableTransaction | null => {
+  private transactionOf(command: SmtpCommand): MutableTransaction | null {
     const id = command.transaction;
     if (id === null) return null;
     if (command.opens !== null)
-      return newTransaction(
+      return this.newTransaction(
         id,
         command.opens === 'mail' ? command : null,
         command.tsMicros,
         command.opens === 'lost-mail',
       );
-    return byId.get(id) ?? null;
-  };
+    return this.byId(id) ?? null;
+  }
 
   /** The transaction of a message event; one the decoder opened for a message alone (its start lost) starts here. */
-  const messageTransaction = (id: number | null, ts: number, create = true): MutableTransaction | null => {
+  private messageTransaction(id: number | null, ts: number, create: boolean): MutableTransaction | null {
     if (id === null) return null;
-    return byId.get(id) ?? (create ? newTransaction(id, null, ts, true) : null);
-  };
+    return this.byId(id) ?? (create ? this.newTransaction(id, null, ts, true) : null);
+  }
 
-  const onCommand = (command: SmtpCommand): void => {
-    touch(command.tsMicros);
-    commandsSeen++;
-    unmatched354 = null;
-    clientEncrypted = command.encrypted;
+  /** The index in `awaitingFinal` of the message of the decoder's transaction `id`, or -1. */
+  private awaitingIndex(id: number): number {
+    const list = this.awaitingFinal;
+    if (list === null) return -1;
+    for (let i = 0; i < list.length; i++) if ((list[i] as AwaitingFinal).id === id) return i;
+    return -1;
+  }
+
+  private onCommand(command: SmtpCommand): void {
+    this.touch(command.tsMicros);
+    this.commandsSeen++;
+    this.unmatched354 = null;
+    this.clientEncrypted = command.encrypted;
+    const isCommand = command.kind === 'command';
     // Sent while earlier commands, or a final dot, still awaited replies (QUIT or MAIL behind the dot, RFC 2920).
-    const pipelined = command.kind === 'command' && (pendingReplies > 0 || awaitingFinal.size > 0);
-    if (command.kind === 'command') pendingReplies++;
-    const transaction = transactionOf(command);
+    const pipelined =
+      isCommand &&
+      (this.pendingReplies > 0 || (this.awaitingFinal !== null && this.awaitingFinal.length > 0));
+    if (isCommand) this.pendingReplies++;
+    const transaction = this.transactionOf(command);
     switch (command.verb) {
       case 'HELO':
       case 'EHLO':
       case 'LHLO':
-        helloPending = {
-          seq: command.seq,
-          helo: rolesSwapped ? swapped.helo : helo,
-          heloVerb: rolesSwapped ? swapped.heloVerb : heloVerb,
-          left: leaveLatest(),
-        };
-        if (rolesSwapped) {
-          swapped.helo = command.argument.trim().split(/\s+/)[0] ?? '';
-          swapped.heloVerb = command.verb;
+        this.helloSeq = command.seq;
+        this.helloBefore = this.rolesSwapped ? this.swappedHelo : this.helo;
+        this.helloVerbBefore = this.rolesSwapped ? this.swappedHeloVerb : this.heloVerb;
+        this.helloLeft = this.leaveLatest();
+        if (this.rolesSwapped) {
+          this.swappedHelo = firstWord(command.argument);
+          this.swappedHeloVerb = command.verb;
         } else {
-          helo = command.argument.trim().split(/\s+/)[0] ?? '';
-          heloVerb = command.verb;
+          this.helo = firstWord(command.argument);
+          this.heloVerb = command.verb;
         }
-        if (command.verb === 'LHLO') protocol = 'lmtp';
+        if (command.verb === 'LHLO') this.protocol = 'lmtp';
         break;
       case 'MAIL':
       case 'SEND':
@@ -397,12 +565,14 @@ export function createSessionBuilder(
       case 'SAML':
         // Inside an open transaction (RFC 5321 3.3: the server refuses it and the transaction goes on); an
         // accepted one starts a new transaction at its reply.
-        if (command.opens === null && transaction !== null && nestedMailSeqs.size < limits.maxTransactions)
-          nestedMailSeqs.add(command.seq);
+        if (command.opens === null && transaction !== null) {
+          if (this.nestedMailSeqs === null) this.nestedMailSeqs = new Set();
+          if (this.nestedMailSeqs.size < this.limits.maxTransactions) this.nestedMailSeqs.add(command.seq);
+        }
         break;
       case 'RCPT':
         if (transaction === null) break;
-        if (transaction.recipients.length >= limits.maxRecipients) transaction.recipientsDropped++;
+        if (transaction.recipients.length >= this.limits.maxRecipients) transaction.recipientsDropped++;
         else {
           const r: MutableRecipient = {
             seq: command.seq,
@@ -413,8 +583,9 @@ export function createSessionBuilder(
             rcptReply: null,
             lmtpReply: null,
           };
-          transaction.recipients.push(r);
-          recipientBySeq.set(command.seq, r);
+          // The first in a list of its own size (most transactions have one recipient; a push would make room for 17).
+          if (transaction.recipients.length === 0) transaction.recipients = [r];
+          else transaction.recipients.push(r);
         }
         break;
       case 'DATA':
@@ -422,82 +593,93 @@ export function createSessionBuilder(
         if (transaction !== null && transaction.mode === null) transaction.mode = command.verb;
         break;
       case 'RSET':
-        leaveLatest();
+        this.leaveLatest();
         break;
       case 'QUIT':
-        quitSent = true;
-        leaveLatest();
+        this.quitSent = true;
+        this.leaveLatest();
         break;
       default:
         break;
     }
-    const record: MutableCommand = {
-      seq: 0,
-      verb: command.kind === 'auth-response' ? 'AUTH-RESPONSE' : command.verb,
-      verbText: command.verbText,
-      argument: command.argument,
-      tsMicros: command.tsMicros,
-      reply: null,
-      transaction: transaction?.depth ?? null,
+    const record = this.newRow(
+      isCommand ? command.verb : 'AUTH-RESPONSE',
+      command.verbText,
+      command.argument,
+      command.tsMicros,
+      transaction === null ? null : transaction.depth,
       pipelined,
-      encrypted: command.encrypted,
-    };
-    if (addCommand(record)) commandBySeq.set(command.seq, record);
-  };
+      command.encrypted,
+    );
+    this.addCommand(record, command.seq);
+  }
 
-  const onReply = (reply: SmtpReply, to: ReplyTarget): void => {
-    touch(reply.tsMicros);
-    repliesSeen++;
-    const record = toReply(reply);
-    if (reply.code === 421) saw421 = true;
+  /**
+   * The recipient of the RCPT command `seq` still awaiting its reply: in `t` (the transaction its row shows), else
+   * in any transaction (recipients are in seq order in each).
+   */
+  private awaitingRecipient(seq: number, t: MutableTransaction | null): MutableRecipient | undefined {
+    let r = t === null ? undefined : recipientWithSeq(t.recipients, seq);
+    for (let i = this.transactions.length - 1; r === undefined && i >= 0; i--) {
+      const other = this.transactions[i] as MutableTransaction;
+      if (other !== t) r = recipientWithSeq(other.recipients, seq);
+    }
+    return r !== undefined && r.rcptReply === null ? r : undefined;
+  }
+
+  private onReply(reply: SmtpReply, to: ReplyTarget): void {
+    this.touch(reply.tsMicros);
+    this.repliesSeen++;
+    const record = this.toReply(reply);
+    if (reply.code === 421) this.saw421 = true;
     switch (to.kind) {
       case 'greeting':
         // After ATRN/TURN the greeting is the other side's; the first server's is kept.
-        if (rolesSwapped) swapped.greeting = record;
-        else greeting = record;
+        if (this.rolesSwapped) this.swappedGreeting = record;
+        else this.greeting = record;
         return;
       case 'unmatched':
-        onUnmatchedReply(record);
+        this.onUnmatchedReply(record);
         return;
       case 'end-of-data':
-        onEndOfData(record, to);
+        this.onEndOfData(record, to);
         return;
       case 'command':
         break;
     }
     const command = to.command;
-    if (command.kind === 'command' && pendingReplies > 0) pendingReplies--;
-    const kept = commandBySeq.get(command.seq);
+    if (command.kind === 'command' && this.pendingReplies > 0) this.pendingReplies--;
+    const kept = this.rowOf(command.seq);
     if (kept !== undefined && kept.reply === null) kept.reply = record;
     // The transaction the command's row shows (fixed when it was sent), else the one the decoder placed it in.
     const t =
       kept !== undefined
         ? kept.transaction === null
           ? null
-          : (transactions[kept.transaction - 1] ?? null)
+          : (this.transactions[kept.transaction - 1] ?? null)
         : command.transaction === null
           ? null
-          : (byId.get(command.transaction) ?? null);
+          : (this.byId(command.transaction) ?? null);
     const positive = reply.code < 400;
-    if (command.kind === 'command' && helloPending !== null && helloPending.seq === command.seq) {
-      const before = helloPending;
-      helloPending = null;
-      if (!positive) restoreAfterRefusedHello(before);
+    if (command.kind === 'command' && this.helloSeq >= 0 && this.helloSeq === command.seq) {
+      this.helloSeq = -1;
+      if (!positive) this.restoreAfterRefusedHello();
+      this.helloLeft = null;
     }
     switch (command.verb) {
       case 'EHLO':
       case 'LHLO':
-        if (positive && (tls.started || tls.accepted) && !rolesSwapped) {
+        if (positive && (this.tlsStarted || this.tlsAccepted) && !this.rolesSwapped) {
           // The EHLO sent again after STARTTLS (RFC 3207 4.2: inside TLS, or in clear text when TLS never started):
           // its capabilities are kept apart, so that the clear-text offer (tls.offered) stays.
-          tls.capabilities = parseEhloCapabilities(reply.lines);
+          this.tlsCapabilities = parseEhloCapabilities(reply.lines);
         } else if (positive) {
-          if (rolesSwapped) {
-            swapped.ehloLines = reply.lines;
-            swapped.capabilities = parseEhloCapabilities(reply.lines);
+          if (this.rolesSwapped) {
+            this.swappedEhloLines = reply.lines;
+            this.swappedCapabilities = parseEhloCapabilities(reply.lines);
           } else {
-            ehloLines = reply.lines;
-            capabilities = parseEhloCapabilities(reply.lines);
+            this.ehloLines = reply.lines;
+            this.capabilities = parseEhloCapabilities(reply.lines);
           }
         }
         break;
@@ -505,18 +687,17 @@ export function createSessionBuilder(
       case 'SEND':
       case 'SOML':
       case 'SAML':
-        if (nestedMailSeqs.delete(command.seq)) {
-          if (positive) startAfterNestedMail(command, record, kept);
+        if (this.nestedMailSeqs?.delete(command.seq) === true) {
+          if (positive) this.startAfterNestedMail(command, record, kept);
           break;
         }
         if (t !== null) t.mailReply = record;
         break;
       case 'RCPT': {
-        const r = recipientBySeq.get(command.seq);
-        if (r !== undefined) {
-          r.rcptReply = record;
-          recipientBySeq.delete(command.seq);
-        }
+        // A RCPT in no transaction made no recipient.
+        if (command.transaction === null) break;
+        const r = this.awaitingRecipient(command.seq, t);
+        if (r !== undefined) r.rcptReply = record;
         break;
       }
       case 'DATA':
@@ -526,54 +707,55 @@ export function createSessionBuilder(
         }
         break;
       case 'STARTTLS':
-        if (reply.code !== 220) tls.refused = true;
-        else tls.accepted = true;
+        if (reply.code !== 220) this.tlsRefused = true;
+        else this.tlsAccepted = true;
         break;
       case 'BDAT':
         // RFC 3030 3: a refused chunk (or a malformed BDAT) fails the transaction; its reply decides it.
         if (!positive && t !== null && t.dataReply === null) t.dataReply = record;
         break;
       case 'QUIT':
-        if (reply.code === 221) quitAnswered = true;
+        if (reply.code === 221) this.quitAnswered = true;
         break;
       default:
         break;
     }
-  };
+  }
 
   /** A refused HELO/EHLO/LHLO: the name said before it, and the transaction it would have reset, stay. */
-  const restoreAfterRefusedHello = (before: NonNullable<typeof helloPending>): void => {
-    if (rolesSwapped) {
-      swapped.helo = before.helo;
-      swapped.heloVerb = before.heloVerb;
+  private restoreAfterRefusedHello(): void {
+    if (this.rolesSwapped) {
+      this.swappedHelo = this.helloBefore;
+      this.swappedHeloVerb = this.helloVerbBefore;
     } else {
-      helo = before.helo;
-      heloVerb = before.heloVerb;
+      this.helo = this.helloBefore;
+      this.heloVerb = this.helloVerbBefore;
     }
-    const left = before.left;
-    if (left !== null && transactions[transactions.length - 1] === left) {
+    const left = this.helloLeft;
+    if (left !== null && this.transactions[this.transactions.length - 1] === left) {
       left.left = false;
       left.abandoned = false;
     }
-  };
+  }
 
   /**
    * A MAIL sent inside an open transaction and accepted (the server allowed it): the open transaction is left and
    * a new one starts with this sender; the decoder's id now names it. What was sent after the MAIL (pipelined RCPT
    * and DATA) moves to it.
    */
-  const startAfterNestedMail = (
+  private startAfterNestedMail(
     command: SmtpCommand,
     record: ReplyRecord,
     row: MutableCommand | undefined,
-  ): void => {
+  ): void {
     const id = command.transaction;
     if (id === null) return;
-    const previous = byId.get(id);
-    const t = newTransaction(id, command, command.tsMicros, false);
+    const previous = this.byId(id);
+    const t = this.newTransaction(id, command, command.tsMicros, false);
     if (t === null) return;
     t.mailReply = record;
     if (previous === undefined) return;
+    const commands = this.commands;
     if (row !== undefined) {
       const from = commands.indexOf(row);
       for (let i = from; i >= 0 && i < commands.length; i++) {
@@ -590,107 +772,106 @@ export function createSessionBuilder(
     for (const r of previous.recipients) {
       if (r.seq < command.seq) continue;
       r.index = t.recipients.length + 1;
-      t.recipients.push(r);
+      if (t.recipients.length === 0) t.recipients = [r];
+      else t.recipients.push(r);
     }
     previous.recipients = kept;
-  };
+  }
 
   /**
    * A reply that answers no command the capture holds. A 354 still says a message is starting: the decoder starts
    * one (message-start follows), whose DATA reply it is. In a server-only capture, where nothing pairs, the reply
    * after a 354 is that message's final reply.
    */
-  const onUnmatchedReply = (record: ReplyRecord): void => {
+  private onUnmatchedReply(record: ReplyRecord): void {
     if (record.code === 354) {
-      unmatched354 = record;
+      this.unmatched354 = record;
       return;
     }
-    const t = replyOnlyMessage;
-    if (commandsSeen === 0 && t !== null && t.finalReply === null) {
+    const t = this.replyOnlyMessage;
+    if (this.commandsSeen === 0 && t !== null && t.finalReply === null) {
       t.finalReply = record;
       t.endedAt = record.tsMicros;
-      replyOnlyMessage = null;
+      this.replyOnlyMessage = null;
       return;
     }
-    if (commands.length + unmatchedReplies.length < limits.maxCommands) unmatchedReplies.push(record);
-    else commandsDropped++;
-  };
+    if (this.unmatchedReplies === null) this.unmatchedReplies = [];
+    if (this.commands.length + this.unmatchedReplies.length < this.limits.maxCommands)
+      this.unmatchedReplies.push(record);
+    else this.commandsDropped++;
+  }
 
   /** Inserts a row after `after` (LMTP's further per-recipient replies), renumbering the rows after it. */
-  const insertCommandAfter = (after: MutableCommand, record: MutableCommand): boolean => {
-    if (commands.length >= limits.maxCommands) {
-      commandsDropped++;
+  private insertCommandAfter(after: MutableCommand, record: MutableCommand): boolean {
+    const commands = this.commands;
+    if (commands.length >= this.limits.maxCommands) {
+      this.commandsDropped++;
       return false;
     }
     const at = commands.lastIndexOf(after) + 1;
-    if (at === 0 || at === commands.length) return addCommand(record);
+    if (at === 0 || at === commands.length) return this.addCommand(record, -1);
+    record.seq = this.oddKeyAfter(at);
     commands.splice(at, 0, record);
-    for (let i = at; i < commands.length; i++) (commands[i] as MutableCommand).seq = i;
     return true;
-  };
+  }
 
-  const endOfDataRow = (t: MutableTransaction | undefined, tsMicros: number): MutableCommand => ({
-    seq: 0,
-    verb: 'END-OF-DATA',
-    verbText: '.',
-    argument: '',
-    tsMicros,
-    reply: null,
-    transaction: t?.depth ?? null,
-    pipelined: false,
-    encrypted: clientEncrypted,
-  });
+  private endOfDataRow(t: MutableTransaction | undefined, tsMicros: number): MutableCommand {
+    return this.newRow(
+      'END-OF-DATA',
+      '.',
+      '',
+      tsMicros,
+      t === undefined ? null : t.depth,
+      false,
+      this.clientEncrypted,
+    );
+  }
 
   /** The BDAT command row that carries this transaction's LAST chunk (the latest BDAT row of the transaction). */
-  const lastBdatRow = (t: MutableTransaction): MutableCommand | null => {
+  private lastBdatRow(t: MutableTransaction): MutableCommand | null {
+    const commands = this.commands;
     for (let i = commands.length - 1; i >= 0; i--) {
       const c = commands[i] as MutableCommand;
       if (c.transaction !== null && c.transaction < t.depth) break;
       if (c.verb === 'BDAT' && c.transaction === t.depth) return c;
     }
     return null;
-  };
+  }
 
-  /** Recipients accepted at RCPT (2xx): the number of final replies an LMTP server sends. */
-  const acceptedRecipients = (t: MutableTransaction): number => {
-    let n = 0;
-    for (const r of t.recipients)
-      if (r.rcptReply !== null && r.rcptReply.code >= 200 && r.rcptReply.code < 300) n++;
-    return n;
-  };
-
-  const onEndOfData = (record: ReplyRecord, to: Extract<ReplyTarget, { kind: 'end-of-data' }>): void => {
-    if (to.lmtpRecipient !== null) protocol = 'lmtp';
+  private onEndOfData(record: ReplyRecord, to: Extract<ReplyTarget, { kind: 'end-of-data' }>): void {
+    if (to.lmtpRecipient !== null) this.protocol = 'lmtp';
     const id = to.transaction;
-    const waiting = id === null ? undefined : awaitingFinal.get(id);
+    const at = id === null ? -1 : this.awaitingIndex(id);
+    const waiting = at < 0 ? undefined : (this.awaitingFinal as AwaitingFinal[])[at];
     const argument = to.lmtpRecipient === null ? '' : `recipient ${to.lmtpRecipient + 1}`;
     let t: MutableTransaction | undefined;
     if (waiting !== undefined) {
       t = waiting.transaction;
       if (waiting.remaining === null)
-        waiting.remaining = protocol === 'lmtp' ? Math.max(1, acceptedRecipients(t)) : 1;
+        waiting.remaining = this.protocol === 'lmtp' ? Math.max(1, acceptedRecipients(t)) : 1;
       const row = waiting.record;
       if (row !== null && row.reply === null) {
         row.reply = record;
-        if (row.verb === 'BDAT' && pendingReplies > 0) pendingReplies--;
+        if (row.verb === 'BDAT' && this.pendingReplies > 0) this.pendingReplies--;
         if (row.verb === 'END-OF-DATA') row.argument = argument;
       } else if (waiting.last !== null) {
         // A further LMTP reply: its own row, at the time of the final dot, next to the first one.
-        const extra = endOfDataRow(t, waiting.endTsMicros);
+        const extra = this.endOfDataRow(t, waiting.endTsMicros);
         extra.argument = argument;
         extra.reply = record;
-        if (insertCommandAfter(waiting.last, extra)) waiting.last = extra;
+        if (this.insertCommandAfter(waiting.last, extra)) waiting.last = extra;
       }
       waiting.remaining--;
-      if (waiting.remaining <= 0 && id !== null) awaitingFinal.delete(id);
+      if (waiting.remaining <= 0) (this.awaitingFinal as AwaitingFinal[]).splice(at, 1);
     } else if (to.mode === 'BDAT' && id === null) {
       // BDAT LAST of a message in no transaction (sent with no MAIL): the reply is its chunk's, nothing else.
+      const commands = this.commands;
       for (let i = commands.length - 1; i >= 0; i--) {
         const c = commands[i] as MutableCommand;
         if (c.verb !== 'BDAT') continue;
         if (c.transaction === null && c.reply === null) {
           c.reply = record;
-          if (pendingReplies > 0) pendingReplies--;
+          if (this.pendingReplies > 0) this.pendingReplies--;
         }
         break;
       }
@@ -698,18 +879,18 @@ export function createSessionBuilder(
     } else {
       // No message end awaits this reply: a BDAT LAST answered before its octets ended, or the end of a body
       // whose final dot a gap took. The reply goes to the transaction the decoder names.
-      t = id === null ? undefined : byId.get(id);
+      t = id === null ? undefined : this.byId(id);
       if (to.mode === 'BDAT') {
-        const bdat = t === undefined ? null : lastBdatRow(t);
+        const bdat = t === undefined ? null : this.lastBdatRow(t);
         if (bdat !== null && bdat.reply === null) {
           bdat.reply = record;
-          if (pendingReplies > 0) pendingReplies--;
+          if (this.pendingReplies > 0) this.pendingReplies--;
         }
       } else {
-        const row = endOfDataRow(t, t?.endedAt ?? record.tsMicros);
+        const row = this.endOfDataRow(t, t?.endedAt ?? record.tsMicros);
         row.argument = argument;
         row.reply = record;
-        addCommand(row);
+        this.addCommand(row, -1);
       }
     }
     if (t === undefined) return;
@@ -723,16 +904,16 @@ export function createSessionBuilder(
       t.finalReply = record;
     }
     t.endedAt = record.tsMicros;
-  };
+  }
 
   /**
    * Copies the start of the message body (the bytes are views valid during the event only) into pooled blocks.
    * Once messageKeepBytes are kept, or the message was summarised, later pieces cost a comparison or two.
    */
-  const keepBody = (bytes: Uint8Array): void => {
-    const t = receiving;
+  private keepBody(bytes: Uint8Array): void {
+    const t = this.receiving;
     if (t === null || t.summarised) return; // summarised already: nothing reads more bytes
-    const room = limits.messageKeepBytes - t.bodyKept;
+    const room = this.limits.messageKeepBytes - t.bodyKept;
     if (room <= 0) {
       if (bytes.length > 0) t.bodyTruncated = true;
       return;
@@ -746,14 +927,14 @@ export function createSessionBuilder(
     if (t.body === null) t.body = new KeptBody();
     t.body.append(bytes, n);
     t.bodyKept += n;
-  };
+  }
 
-  const endMessage = (event: Extract<SmtpEvent, { type: 'message-end' }>): void => {
+  private endMessage(event: Extract<SmtpEvent, { type: 'message-end' }>): void {
     const ts = event.tsMicros;
-    receiving = null;
+    this.receiving = null;
     // The end of a body whose start the capture lost: the decoder opened a transaction for it (unknown sender),
     // so that the final reply (and its queue id) is kept.
-    const t = messageTransaction(event.transaction, ts, event.awaitsReply);
+    const t = this.messageTransaction(event.transaction, ts, event.awaitsReply);
     if (t === null || event.transaction === null) return;
     t.messageStarted = true;
     t.messageComplete = event.complete;
@@ -764,23 +945,30 @@ export function createSessionBuilder(
     if (event.awaitsReply && t.finalReply === null) {
       // The row is added now, where the dot was sent, so that commands pipelined after it come after it.
       let row: MutableCommand | null;
-      if (t.mode === 'BDAT') row = lastBdatRow(t);
+      if (t.mode === 'BDAT') row = this.lastBdatRow(t);
       else {
-        row = endOfDataRow(t, ts);
-        if (!addCommand(row)) row = null;
+        row = this.endOfDataRow(t, ts);
+        if (!this.addCommand(row, -1)) row = null;
+      }
+      let list = this.awaitingFinal;
+      if (list === null) {
+        list = [];
+        this.awaitingFinal = list;
       }
       // Bounded: a reply-less capture never answers; the oldest wait is dropped.
-      if (awaitingFinal.size >= limits.maxTransactions) {
-        const oldest = awaitingFinal.keys().next();
-        if (oldest.done !== true) awaitingFinal.delete(oldest.value);
-      }
-      awaitingFinal.set(event.transaction, {
+      if (list.length >= this.limits.maxTransactions) list.shift();
+      const waiting: AwaitingFinal = {
+        id: event.transaction,
         transaction: t,
         record: row,
         last: row,
         remaining: null,
         endTsMicros: ts,
-      });
+      };
+      // A second end for the same id takes the first one's place (as a map's set would).
+      const at = this.awaitingIndex(event.transaction);
+      if (at < 0) list.push(waiting);
+      else list[at] = waiting;
     }
     const body = t.body;
     if (body !== null && !t.summarised) {
@@ -788,7 +976,7 @@ export function createSessionBuilder(
       // Synchronous: contiguous() may be a shared scratch buffer, and the blocks go back to the pool after.
       let summary: MessageSummary | null;
       try {
-        summary = summarizeMessageSync(body.contiguous(), truncated, limits.maxHeaderBytes);
+        summary = summarizeMessageSync(body.contiguous(), truncated, this.limits.maxHeaderBytes);
       } catch {
         summary = null;
       }
@@ -797,76 +985,77 @@ export function createSessionBuilder(
       t.summarised = true;
       t.summary = summary;
     }
-  };
+  }
 
   /** A message starts or a BDAT chunk was sent: its transaction receives the bytes that follow. */
-  const messageStarted = (t: MutableTransaction, mode: 'DATA' | 'BDAT'): void => {
+  private messageStarted(t: MutableTransaction, mode: 'DATA' | 'BDAT'): void {
     t.mode = mode;
     t.messageStarted = true;
     t.bodySeen = true;
-  };
+  }
 
-  const apply = (event: SmtpEvent): void => {
+  apply(event: SmtpEvent): void {
     switch (event.type) {
       case 'command':
-        onCommand(event.command);
+        this.onCommand(event.command);
         return;
       case 'reply':
-        onReply(event.reply, event.to);
+        this.onReply(event.reply, event.to);
         return;
       case 'state':
-        touch(event.tsMicros);
+        this.touch(event.tsMicros);
         return;
       case 'message-start': {
-        touch(event.tsMicros);
-        const t = messageTransaction(event.transaction, event.tsMicros);
-        receiving = t;
+        this.touch(event.tsMicros);
+        const t = this.messageTransaction(event.transaction, event.tsMicros, true);
+        this.receiving = t;
         if (t !== null) {
-          messageStarted(t, event.mode);
-          if (unmatched354 !== null && event.mode === 'DATA') {
-            if (t.dataReply === null) t.dataReply = unmatched354;
-            if (commandsSeen === 0) replyOnlyMessage = t;
+          this.messageStarted(t, event.mode);
+          if (this.unmatched354 !== null && event.mode === 'DATA') {
+            if (t.dataReply === null) t.dataReply = this.unmatched354;
+            if (this.commandsSeen === 0) this.replyOnlyMessage = t;
           }
         }
-        unmatched354 = null;
+        this.unmatched354 = null;
         return;
       }
       case 'message-bytes':
-        keepBody(event.bytes);
+        this.keepBody(event.bytes);
         return;
       case 'message-end':
-        touch(event.tsMicros);
-        endMessage(event);
+        this.touch(event.tsMicros);
+        this.endMessage(event);
         return;
       case 'bdat-chunk': {
-        touch(event.tsMicros);
-        const t = messageTransaction(event.transaction, event.tsMicros);
+        this.touch(event.tsMicros);
+        const t = this.messageTransaction(event.transaction, event.tsMicros, true);
         if (t !== null) {
           t.bdatChunks++;
-          messageStarted(t, 'BDAT');
+          this.messageStarted(t, 'BDAT');
         }
         return;
       }
       case 'tls-start':
-        touch(event.tsMicros);
-        tls.mode = event.mode;
-        tls.started = true;
+        this.touch(event.tsMicros);
+        this.tlsMode = event.mode;
+        this.tlsStarted = true;
         return;
       case 'tls-decryption':
-        touch(event.tsMicros);
-        tls.decryption = event.status;
+        this.touch(event.tsMicros);
+        this.tlsDecryption = event.status;
         return;
       case 'tls-hello':
-        if (event.hello.side === 'client') tls.clientHello = event.hello;
-        else tls.serverHello = event.hello;
+        if (event.hello.side === 'client') this.tlsClientHello = event.hello;
+        else this.tlsServerHello = event.hello;
         return;
       case 'tls-bytes':
-        if (event.direction === 'c2s') tls.c2s += event.length;
-        else tls.s2c += event.length;
+        if (event.direction === 'c2s') this.tlsC2s += event.length;
+        else this.tlsS2c += event.length;
         return;
       case 'auth':
-        touch(event.tsMicros);
-        auth.push({
+        this.touch(event.tsMicros);
+        if (this.auth === null) this.auth = [];
+        this.auth.push({
           mechanism: event.mechanism,
           username: event.username,
           secret: event.secret,
@@ -875,35 +1064,41 @@ export function createSessionBuilder(
         });
         return;
       case 'proxy':
-        touch(event.tsMicros);
-        proxy = { protocol: event.protocol, target: event.target, accepted: event.accepted };
+        this.touch(event.tsMicros);
+        this.proxy = { protocol: event.protocol, target: event.target, accepted: event.accepted };
         return;
       case 'roles-swapped':
-        rolesSwapped = true;
-        awaitingFinal.clear();
+        this.rolesSwapped = true;
+        if (this.awaitingFinal !== null) this.awaitingFinal.length = 0;
         return;
       case 'gap': {
-        touch(event.tsMicros);
+        this.touch(event.tsMicros);
         // The decoder clears its queue: the messages awaiting a final reply will not get it from this capture.
-        const latest = transactions[transactions.length - 1];
+        const latest = this.transactions[this.transactions.length - 1];
         if (latest !== undefined && !latest.left) latest.gapped = true;
-        for (const waiting of awaitingFinal.values()) waiting.transaction.gapped = true;
-        awaitingFinal.clear();
-        gaps++;
-        gapBytes += event.length;
+        const waiting = this.awaitingFinal;
+        if (waiting !== null) {
+          for (const w of waiting) w.transaction.gapped = true;
+          waiting.length = 0;
+        }
+        this.gaps++;
+        this.gapBytes += event.length;
         return;
       }
       case 'anomaly': {
-        touch(event.tsMicros);
+        this.touch(event.tsMicros);
         const skipped = event.skipped;
         // A command the decoder knows will get no reply (a later reply could only answer a later command) no
         // longer waits for one; an end of data it skipped will get no final reply, and the next one must not take it.
-        if (skipped?.kind === 'command' && pendingReplies > 0) pendingReplies--;
+        if (skipped?.kind === 'command' && this.pendingReplies > 0) this.pendingReplies--;
         if (skipped?.kind === 'end-of-data') {
-          const id = skipped.transaction ?? awaitingFinal.keys().next().value;
-          if (id !== undefined) awaitingFinal.delete(id);
+          const waiting = this.awaitingFinal;
+          if (waiting !== null && waiting.length > 0) {
+            const at = skipped.transaction === null ? 0 : this.awaitingIndex(skipped.transaction);
+            if (at >= 0) waiting.splice(at, 1);
+          }
         }
-        addAnomaly({
+        this.addAnomaly({
           code: event.code,
           direction: event.direction,
           detail: event.detail,
@@ -913,19 +1108,19 @@ export function createSessionBuilder(
         return;
       }
       case 'closed':
-        touch(event.tsMicros);
-        closeReason = event.reason;
-        flowStats = event.stats;
-        closed = true;
+        this.touch(event.tsMicros);
+        this.closeReason = event.reason;
+        this.flowStats = event.stats;
+        this.isClosed = true;
         return;
     }
-  };
+  }
 
-  const sessionEnd = (): SessionEnd => {
-    if (quitAnswered) return 'quit';
-    if (saw421) return 'server-421';
-    if (quitSent) return 'quit-unanswered';
-    switch (closeReason) {
+  private sessionEnd(): SessionEnd {
+    if (this.quitAnswered) return 'quit';
+    if (this.saw421) return 'server-421';
+    if (this.quitSent) return 'quit-unanswered';
+    switch (this.closeReason) {
       case 'rst':
         return 'rst';
       case 'fin':
@@ -938,126 +1133,144 @@ export function createSessionBuilder(
       default:
         return 'end-of-capture';
     }
-  };
+  }
 
-  const build = (): SmtpSession => {
-    const stats: FlowStats = flowStats ?? emptyFlowStats(startedAt, lastTs);
-    const noReplies = repliesSeen === 0 && stats.s2c.packets === 0;
-    const end = sessionEnd();
+  /**
+   * The session's record. A closed session hands out its own rows and lists (nothing changes them any more); an
+   * open one (the dashboard's view) copies them, so that the snapshot stays as it was.
+   */
+  private build(): SmtpSession {
+    const stats: FlowStats = this.flowStats ?? emptyFlowStats(this.startedAt, this.lastTs);
+    const noReplies = this.repliesSeen === 0 && stats.s2c.packets === 0;
+    const end = this.sessionEnd();
     const connectionLost = end !== 'quit' && end !== 'quit-unanswered';
-    const built = transactions.map((t) => buildTransaction(t, { noReplies, connectionLost }));
+    const transactions = this.transactions;
+    // Made at their final length (a push would make room for 17).
+    const built = new Array<TransactionRecord>(transactions.length);
+    for (let i = 0; i < transactions.length; i++)
+      built[i] = buildTransaction(transactions[i] as MutableTransaction, noReplies, connectionLost);
     const oneSided: SmtpSession['quality']['oneSided'] =
       stats.s2c.packets === 0 && stats.c2s.packets > 0
         ? 'c2s-only'
         : stats.c2s.packets === 0 && stats.s2c.packets > 0
           ? 's2c-only'
           : null;
-    const greetingText = greeting?.text ?? null;
+    const greeting = this.greeting;
+    const greetingText = greeting === null ? null : greeting.text;
+    const capabilities = this.capabilities;
+    const flow = this.flow;
+    const closed = this.isClosed;
     const session: SmtpSession = {
       id: flow.id,
       client: flow.client,
       server: flow.server,
       orientation: flow.basis,
-      protocol,
-      startedAt: Number.isNaN(startedAt) ? stats.firstTsMicros : Math.min(startedAt, stats.firstTsMicros),
-      endedAt: Number.isNaN(lastTs) ? stats.lastTsMicros : Math.max(lastTs, stats.lastTsMicros),
+      protocol: this.protocol,
+      startedAt: Number.isNaN(this.startedAt)
+        ? stats.firstTsMicros
+        : Math.min(this.startedAt, stats.firstTsMicros),
+      endedAt: Number.isNaN(this.lastTs) ? stats.lastTsMicros : Math.max(this.lastTs, stats.lastTsMicros),
       end,
-      closeReason: closeReason ?? 'end-of-capture',
+      closeReason: this.closeReason ?? 'end-of-capture',
       greeting,
       serverName: greetingText === null ? null : serverNameFromGreeting(greetingText),
-      software: guessMtaSoftware(greetingText, ehloLines),
-      helo,
-      heloVerb,
+      software: guessMtaSoftware(greetingText, this.ehloLines),
+      helo: this.helo,
+      heloVerb: this.heloVerb,
       capabilities,
       tls: {
-        mode: tls.mode,
+        mode: this.tlsMode,
         offered: capabilities?.starttls ?? false,
-        refused: tls.refused,
-        clientHello: tls.clientHello,
-        serverHello: tls.serverHello,
-        bytes: { c2s: tls.c2s, s2c: tls.s2c },
-        capabilities: tls.capabilities,
-        clearTextAfterStarttls: tls.accepted && !tls.started,
-        decryption: tls.decryption,
+        refused: this.tlsRefused,
+        clientHello: this.tlsClientHello,
+        serverHello: this.tlsServerHello,
+        bytes: { c2s: this.tlsC2s, s2c: this.tlsS2c },
+        capabilities: this.tlsCapabilities,
+        clearTextAfterStarttls: this.tlsAccepted && !this.tlsStarted,
+        decryption: this.tlsDecryption,
       },
-      auth: auth.slice(),
+      auth: listOut(this.auth, closed),
       transactions: built,
-      // Written out rather than spread (measured: the spread was most of build()); same key order.
-      commands: commands.map((c) =>
-        c.encrypted
-          ? {
-              seq: c.seq,
-              verb: c.verb,
-              verbText: c.verbText,
-              argument: c.argument,
-              tsMicros: c.tsMicros,
-              reply: c.reply,
-              transaction: c.transaction,
-              pipelined: c.pipelined,
-              latencyMicros: c.reply === null ? null : c.reply.tsMicros - c.tsMicros,
-              encrypted: true,
-            }
-          : {
-              seq: c.seq,
-              verb: c.verb,
-              verbText: c.verbText,
-              argument: c.argument,
-              tsMicros: c.tsMicros,
-              reply: c.reply,
-              transaction: c.transaction,
-              pipelined: c.pipelined,
-              latencyMicros: c.reply === null ? null : c.reply.tsMicros - c.tsMicros,
-            },
-      ),
-      commandsDropped,
-      unmatchedReplies: unmatchedReplies.slice(),
-      anomalies: anomalies.slice(),
-      anomaliesDropped,
+      commands: closed ? this.finalRows() : this.copiedRows(),
+      commandsDropped: this.commandsDropped,
+      unmatchedReplies: listOut(this.unmatchedReplies, closed),
+      anomalies: listOut(this.anomalies, closed),
+      anomaliesDropped: this.anomaliesDropped,
       quality: {
         midstream: !stats.sawSyn && !stats.sawSynAck,
         oneSided,
-        gaps: stats.c2s.gaps + stats.s2c.gaps || gaps,
-        gapBytes: stats.c2s.gapBytes + stats.s2c.gapBytes || gapBytes,
+        gaps: stats.c2s.gaps + stats.s2c.gaps || this.gaps,
+        gapBytes: stats.c2s.gapBytes + stats.s2c.gapBytes || this.gapBytes,
         retransmissions: stats.c2s.retransmissions + stats.s2c.retransmissions,
         overlapsDiffering: stats.c2s.overlapsDiffering + stats.s2c.overlapsDiffering,
       },
       flow: stats,
-      rolesSwapped,
-      swapped: rolesSwapped ? buildSwapped() : null,
+      rolesSwapped: this.rolesSwapped,
+      swapped: this.rolesSwapped ? this.buildSwapped() : null,
     };
-    return proxy === null ? session : { ...session, proxy };
-  };
+    return this.proxy === null ? session : { ...session, proxy: this.proxy };
+  }
 
-  const buildSwapped = (): SwappedSide => {
-    const text = swapped.greeting?.text ?? null;
+  /** The rows themselves, their position and latency filled in (a closed session: nothing changes them any more). */
+  private finalRows(): readonly CommandRecord[] {
+    const commands = this.commands;
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[i] as MutableCommand;
+      c.seq = i;
+      c.latencyMicros = c.reply === null ? null : c.reply.tsMicros - c.tsMicros;
+    }
+    return commands;
+  }
+
+  /** A copy of every row as it stands (an open session: later replies must not change a snapshot). */
+  private copiedRows(): CommandRecord[] {
+    const commands = this.commands;
+    const out: CommandRecord[] = [];
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[i] as MutableCommand;
+      const row = this.newRow(
+        c.verb,
+        c.verbText,
+        c.argument,
+        c.tsMicros,
+        c.transaction,
+        c.pipelined,
+        c.encrypted === true,
+      );
+      row.seq = i;
+      row.reply = c.reply;
+      row.latencyMicros = c.reply === null ? null : c.reply.tsMicros - c.tsMicros;
+      out.push(row);
+    }
+    return out;
+  }
+
+  private buildSwapped(): SwappedSide {
+    const greeting = this.swappedGreeting;
+    const text = greeting === null ? null : greeting.text;
     return {
-      greeting: swapped.greeting,
+      greeting,
       serverName: text === null ? null : serverNameFromGreeting(text),
-      software: guessMtaSoftware(text, swapped.ehloLines),
-      helo: swapped.helo,
-      heloVerb: swapped.heloVerb,
-      capabilities: swapped.capabilities,
+      software: guessMtaSoftware(text, this.swappedEhloLines),
+      helo: this.swappedHelo,
+      heloVerb: this.swappedHeloVerb,
+      capabilities: this.swappedCapabilities,
     };
-  };
-
-  return {
-    apply,
-    peek: build,
-    finish(): Promise<SmtpSession> {
-      return Promise.resolve(build());
-    },
-    finishNow: build,
-    get closed() {
-      return closed;
-    },
-  };
+  }
 }
 
-interface TransactionContext {
-  /** No server reply was captured in the whole session (client-only capture). */
-  readonly noReplies: boolean;
-  /** The session ended without QUIT (reset, lost, timed out, cut by the end of the capture). */
-  readonly connectionLost: boolean;
+/** A list for the record: the builder's own once closed (or the shared empty one), else a copy. */
+function listOut<T>(list: T[] | null, closed: boolean): readonly T[] {
+  if (list === null) return closed ? NONE : [];
+  return closed ? list : list.slice();
+}
+
+/** Recipients accepted at RCPT (2xx): the number of final replies an LMTP server sends. */
+function acceptedRecipients(t: MutableTransaction): number {
+  let n = 0;
+  for (const r of t.recipients)
+    if (r.rcptReply !== null && r.rcptReply.code >= 200 && r.rcptReply.code < 300) n++;
+  return n;
 }
 
 function isFailure(reply: ReplyRecord | null): reply is ReplyRecord {
@@ -1068,17 +1281,33 @@ function outcomeOf(reply: ReplyRecord): TransactionOutcome {
   return reply.code >= 500 ? 'rejected' : reply.code >= 400 ? 'deferred' : 'accepted';
 }
 
-function buildTransaction(t: MutableTransaction, ctx: TransactionContext): TransactionRecord {
+/**
+ * `noReplies`: no server reply was captured in the whole session (client-only capture). `connectionLost`: the session
+ * ended without QUIT (reset, lost, timed out, cut by the end of the capture).
+ */
+function buildTransaction(
+  t: MutableTransaction,
+  noReplies: boolean,
+  connectionLost: boolean,
+): TransactionRecord {
   let outcome: TransactionOutcome;
   let failureStage: FailureStage | null = null;
   let deciding: ReplyRecord | null = null;
-  const rcptReplies = t.recipients.map((r) => r.rcptReply);
-  const allRcptFailed = rcptReplies.length > 0 && rcptReplies.every(isFailure);
+  const list = t.recipients;
+  let allRcptFailed = list.length > 0;
+  for (let i = 0; allRcptFailed && i < list.length; i++)
+    allRcptFailed = isFailure((list[i] as MutableRecipient).rcptReply);
 
   if (t.lmtpReplies > 0) {
-    const finals = t.recipients.map((r) => r.lmtpReply).filter((r): r is ReplyRecord => r !== null);
-    const ok = finals.some((r) => r.code < 400);
-    const failed = finals.find(isFailure) ?? null;
+    // Accepted when any recipient's own reply accepted it; else decided by the first failing one.
+    let ok = false;
+    let failed: ReplyRecord | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const reply = (list[i] as MutableRecipient).lmtpReply;
+      if (reply === null) continue;
+      if (reply.code < 400) ok = true;
+      else if (failed === null) failed = reply;
+    }
     outcome = ok ? 'accepted' : failed !== null ? outcomeOf(failed) : 'unknown';
     if (!ok && failed !== null) {
       failureStage = 'end-of-data';
@@ -1095,7 +1324,13 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
     failureStage = 'mail';
     deciding = t.mailReply;
   } else if (allRcptFailed) {
-    const worst = rcptReplies.find((r) => r !== null && r.code >= 500) ?? rcptReplies[0] ?? null;
+    // The first permanent refusal, else the first recipient's (every recipient was refused).
+    let worst: ReplyRecord | null = null;
+    for (let i = 0; worst === null && i < list.length; i++) {
+      const reply = (list[i] as MutableRecipient).rcptReply;
+      if (reply !== null && reply.code >= 500) worst = reply;
+    }
+    if (worst === null) worst = (list[0] as MutableRecipient).rcptReply;
     deciding = worst;
     outcome = worst !== null ? outcomeOf(worst) : 'rejected';
     failureStage = 'rcpt';
@@ -1103,12 +1338,12 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
     outcome = outcomeOf(t.dataReply);
     failureStage = 'data';
     deciding = t.dataReply;
-  } else if (ctx.noReplies) {
+  } else if (noReplies) {
     outcome = 'unknown';
   } else if (t.messageStarted || t.mode !== null) {
     outcome = 'incomplete';
     failureStage = t.gapped ? 'capture-gap' : 'connection-lost';
-  } else if (t.abandoned || !ctx.connectionLost) {
+  } else if (t.abandoned || !connectionLost) {
     outcome = 'aborted';
   } else {
     outcome = 'incomplete';
@@ -1120,7 +1355,9 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
       ? null
       : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, failureStage ?? undefined);
 
-  const recipients: RecipientRecord[] = t.recipients.map((r) => buildRecipient(r, t, ctx));
+  const recipients = new Array<RecipientRecord>(list.length);
+  for (let i = 0; i < list.length; i++)
+    recipients[i] = buildRecipient(list[i] as MutableRecipient, t, connectionLost);
   return {
     depth: t.depth,
     mailFrom: t.mailFrom,
@@ -1148,7 +1385,7 @@ function buildTransaction(t: MutableTransaction, ctx: TransactionContext): Trans
 function buildRecipient(
   r: MutableRecipient,
   t: MutableTransaction,
-  ctx: TransactionContext,
+  connectionLost: boolean,
 ): RecipientRecord {
   let disposition: RecipientDisposition;
   let deciding: ReplyRecord | null = null;
@@ -1173,7 +1410,7 @@ function buildRecipient(
     stage = 'data';
   } else if (t.messageStarted || t.mode !== null) {
     disposition = 'unknown';
-  } else if (t.abandoned || !ctx.connectionLost) {
+  } else if (t.abandoned || !connectionLost) {
     disposition = 'not-sent';
   } else {
     disposition = 'unknown';
@@ -1190,7 +1427,8 @@ function buildRecipient(
       deciding === null
         ? null
         : classifyFailure(deciding.code, deciding.enhancedStatus, deciding.text, stage),
-    meaning: replyMeaning(recipientDecidingReply({ rcptReply: r.rcptReply, finalReply })),
+    // The deciding reply (session-queries.ts decidingReply): the RCPT refusal, else the final reply.
+    meaning: replyMeaning(r.rcptReply !== null && r.rcptReply.code >= 400 ? r.rcptReply : finalReply),
   };
 }
 

@@ -252,7 +252,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     return (event: SmtpEvent): void => {
       if (done) return;
       if (builder === null) {
-        builder = createSessionBuilder(flow, { ...sessionLimits, lmtp: flow.server.port === 24 });
+        builder = createSessionBuilder(flow, sessionLimits, flow.server.port === 24);
         open.set(flow.id, builder);
         awaitingFirstEvent--;
       }

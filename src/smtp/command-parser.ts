@@ -52,9 +52,19 @@ const VERBS: ReadonlySet<string> = new Set<SmtpVerb>([
 /** Parameters whose values are xtext (RFC 3461 §4, RFC 4954 §5) and are decoded. */
 const XTEXT_PARAMS: ReadonlySet<string> = new Set(['ORCPT', 'ENVID', 'AUTH']);
 
+/** No lower-case ASCII letter and nothing outside ASCII: `toUpperCase` would not change it. */
+function isUpperAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || c > 0x7f) return false;
+  }
+  return true;
+}
+
 /** Maps a verb token to an SmtpVerb (case-insensitive), or null when unknown. */
 export function toSmtpVerb(token: string): SmtpVerb | null {
-  const upper = token.toUpperCase();
+  // A verb sent in upper case (nearly all) is looked up as it is: `toUpperCase` makes a new string every time.
+  const upper = isUpperAscii(token) ? token : token.toUpperCase();
   return VERBS.has(upper) ? (upper as SmtpVerb) : null;
 }
 
@@ -78,21 +88,37 @@ function isSpace(c: string | undefined): boolean {
   return c === ' ' || c === '\t';
 }
 
-/** Parses `KEY[=VALUE]` words separated by spaces. Keys are upper-cased; xtext values decoded. */
-export function parseEsmtpParams(text: string): SmtpParams {
-  const params: Record<string, string | true> = {};
-  for (const word of text.split(/[ \t]+/)) {
-    if (word === '') continue;
-    const eq = word.indexOf('=');
+function isBlankCode(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/**
+ * Parses `KEY[=VALUE]` words separated by spaces, from `start` on. Keys are upper-cased; xtext values decoded.
+ * No words: the shared empty (frozen) parameters.
+ */
+export function parseEsmtpParams(text: string, start = 0): SmtpParams {
+  let params: Record<string, string | true> | null = null;
+  const length = text.length;
+  let i = start;
+  for (;;) {
+    while (i < length && isBlankCode(text.charCodeAt(i))) i++;
+    if (i >= length) break;
+    const wordStart = i;
+    let eq = -1;
+    while (i < length && !isBlankCode(text.charCodeAt(i))) {
+      if (eq < 0 && text.charCodeAt(i) === 0x3d) eq = i;
+      i++;
+    }
+    if (params === null) params = {};
     if (eq < 0) {
-      params[word.toUpperCase()] = true;
+      params[text.slice(wordStart, i).toUpperCase()] = true;
       continue;
     }
-    const key = word.slice(0, eq).toUpperCase();
-    const raw = word.slice(eq + 1);
+    const key = text.slice(wordStart, eq).toUpperCase();
+    const raw = text.slice(eq + 1, i);
     params[key] = XTEXT_PARAMS.has(key) ? decodeXtext(raw) : raw;
   }
-  return params;
+  return params ?? NO_PARAMS;
 }
 
 /** Strips an RFC 5321 source route: `@a,@b:user@host` → `user@host`. */
@@ -102,66 +128,118 @@ function stripSourceRoute(path: string): string {
   return colon < 0 ? path : path.slice(colon + 1);
 }
 
-/**
- * Parses the part after `FROM`/`TO`: optional spaces, ':', optional spaces, then `<path>` or a bare address,
- * then parameters. Returns null when there is no colon.
- */
-function parsePathArgument(rest: string): { path: string | null; params: SmtpParams } | null {
-  let i = 0;
+/** Where the path starts in `rest` after `FROM`/`TO`: past spaces, ':' and spaces; -1 when there is no colon. */
+function pathStart(rest: string, from: number): number {
+  let i = from;
   while (isSpace(rest[i])) i++;
-  if (rest[i] !== ':') return null;
+  if (rest[i] !== ':') return -1;
   i++;
   while (isSpace(rest[i])) i++;
-  if (i >= rest.length) return { path: null, params: {} };
-  let path: string;
-  let end: number;
-  if (rest[i] === '<') {
-    let j = i + 1;
-    let quoted = false;
-    for (; j < rest.length; j++) {
-      const c = rest[j];
-      if (c === '\\' && quoted) j++;
-      else if (c === '"') quoted = !quoted;
-      else if (c === '>' && !quoted) break;
-    }
-    path = rest.slice(i + 1, Math.min(j, rest.length));
-    end = Math.min(j + 1, rest.length);
-  } else {
-    let j = i;
-    while (j < rest.length && !isSpace(rest[j])) j++;
-    path = rest.slice(i, j);
-    end = j;
+  return i;
+}
+
+/** End of a `<path>` that starts at `i` (the index of its '>', or the end of `rest` when it has none). */
+function bracketEnd(rest: string, i: number): number {
+  let j = i + 1;
+  let quoted = false;
+  for (; j < rest.length; j++) {
+    const c = rest[j];
+    if (c === '\\' && quoted) j++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === '>' && !quoted) break;
   }
-  return { path: stripSourceRoute(path.trim()), params: parseEsmtpParams(rest.slice(end)) };
+  return Math.min(j, rest.length);
+}
+
+/** `argument` starts with `keyword` (upper case), in any case. */
+function startsWithKeyword(argument: string, keyword: string): boolean {
+  if (argument.length < keyword.length) return false;
+  for (let i = 0; i < keyword.length; i++) {
+    let c = argument.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    if (c !== keyword.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 const NO_PARAMS: SmtpParams = Object.freeze({});
 
+/** A parsed command line with writable fields: `readCommandLine` fills one again and again (no object per line). */
+export class CommandLine implements ParsedCommand {
+  verb: SmtpVerb = 'UNKNOWN';
+  verbText = '';
+  argument = '';
+  path: string | null = null;
+  params: SmtpParams = NO_PARAMS;
+  malformedPath = false;
+
+  set(
+    verb: SmtpVerb,
+    verbText: string,
+    argument: string,
+    path: string | null,
+    params: SmtpParams,
+    malformedPath: boolean,
+  ): this {
+    this.verb = verb;
+    this.verbText = verbText;
+    this.argument = argument;
+    this.path = path;
+    this.params = params;
+    this.malformedPath = malformedPath;
+    return this;
+  }
+}
+
 /** Parses a command line. Never throws; an empty or unknown verb gives `UNKNOWN` with `verbText` kept. */
 export function parseCommandLine(line: string): ParsedCommand {
+  return readCommandLine(line, new CommandLine());
+}
+
+/** `parseCommandLine` into `into` (overwritten; valid until its next use). */
+export function readCommandLine(line: string, into: CommandLine): CommandLine {
   let start = 0;
   while (isSpace(line[start])) start++;
   let end = start;
   while (end < line.length && !isSpace(line[end])) end++;
-  const verbText = line.slice(start, end);
+  const verbText = start === 0 && end === line.length ? line : line.slice(start, end);
   let argStart = end;
   const verb = toSmtpVerb(verbText);
   while (isSpace(line[argStart])) argStart++;
-  const argument = line.slice(argStart);
+  const argument = argStart === 0 ? line : line.slice(argStart);
   if (verb === null) {
-    return { verb: 'UNKNOWN', verbText, argument, path: null, params: NO_PARAMS, malformedPath: false };
+    return into.set('UNKNOWN', verbText, argument, null, NO_PARAMS, false);
   }
   if (verb === 'MAIL' || verb === 'RCPT' || verb === 'SEND' || verb === 'SOML' || verb === 'SAML') {
     const keyword = verb === 'RCPT' ? 'TO' : 'FROM';
-    if (argument.slice(0, keyword.length).toUpperCase() === keyword) {
-      const parsed = parsePathArgument(argument.slice(keyword.length));
-      if (parsed !== null) {
-        return { verb, verbText, argument, path: parsed.path, params: parsed.params, malformedPath: false };
+    const i = startsWithKeyword(argument, keyword) ? pathStart(argument, keyword.length) : -1;
+    if (i >= argument.length) return into.set(verb, verbText, argument, null, NO_PARAMS, false);
+    if (i >= 0) {
+      // MAIL FROM / RCPT TO: `<path>` (up to its '>', quoted parts skipped) or a bare address, then parameters.
+      let path: string;
+      let paramsStart: number;
+      if (argument[i] === '<') {
+        const j = bracketEnd(argument, i);
+        path = argument.slice(i + 1, j);
+        paramsStart = Math.min(j + 1, argument.length);
+      } else {
+        let j = i;
+        while (j < argument.length && !isSpace(argument[j])) j++;
+        path = argument.slice(i, j);
+        paramsStart = j;
       }
+      return into.set(
+        verb,
+        verbText,
+        argument,
+        stripSourceRoute(path.trim()),
+        parseEsmtpParams(argument, paramsStart),
+        false,
+      );
     }
-    return { verb, verbText, argument, path: null, params: NO_PARAMS, malformedPath: true };
+    return into.set(verb, verbText, argument, null, NO_PARAMS, true);
   }
-  return { verb, verbText, argument, path: null, params: NO_PARAMS, malformedPath: false };
+  return into.set(verb, verbText, argument, null, NO_PARAMS, false);
 }
 
 /** Result of checking a BDAT argument (`<size> [LAST]`). */

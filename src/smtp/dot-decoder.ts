@@ -22,22 +22,6 @@ export interface DotDecoderCallbacks {
   onBareLf(offset: number): void;
 }
 
-export interface DotDecoder {
-  /** Consumes body bytes; returns how many, which is less than `bytes.length` when the end line was found. */
-  push(bytes: Uint8Array, offset: number): number;
-  /** The end-of-data line was seen. */
-  readonly ended: boolean;
-  /** Unstuffed bytes delivered so far. */
-  readonly sizeBytes: number;
-  /** Prepares for a new body. */
-  reset(): void;
-  /**
-   * Goes on after bytes lost in a capture gap: the position is then inside a line (a lone dot right after the gap
-   * does not end the body, since its line start is not known), and a LF there is not taken for a bare one.
-   */
-  resumeAfterGap(): void;
-}
-
 import { indexOfByte } from '../util/find-byte.js';
 
 const LF = 10;
@@ -51,24 +35,30 @@ const AFTER_DOT = 2;
 const AFTER_DOT_CR = 3;
 const ENDED = 4;
 
-export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
-  let state = BEGIN_LINE;
-  let prevCr = false; // IN_LINE: the byte before the current position was CR
-  let sizeBytes = 0;
-  let bareLfReported = false;
+/** The DATA body decoder of one connection: a class with fixed fields, no per-instance closures. */
+export class DotDecoder {
+  private state = BEGIN_LINE;
+  /** IN_LINE: the byte before the current position was CR. */
+  private prevCr = false;
+  private size = 0;
+  private bareLfReported = false;
+  /** Start of the run not yet delivered, handed back by skipLines. */
+  private lastRunStart = 0;
 
-  function emit(bytes: Uint8Array, start: number, end: number): void {
+  constructor(private readonly callbacks: DotDecoderCallbacks) {}
+
+  private emit(bytes: Uint8Array, start: number, end: number): void {
     if (end > start) {
-      sizeBytes += end - start;
+      this.size += end - start;
       // A whole chunk of ordinary lines is passed as it came: a new view costs about 80 ns.
-      callbacks.onBytes(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+      this.callbacks.onBytes(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
     }
   }
 
-  function bareLf(offset: number): void {
-    if (!bareLfReported) {
-      bareLfReported = true;
-      callbacks.onBareLf(offset);
+  private bareLf(offset: number): void {
+    if (!this.bareLfReported) {
+      this.bareLfReported = true;
+      this.callbacks.onBareLf(offset);
     }
   }
 
@@ -77,125 +67,136 @@ export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
    * at a line that starts with '.', which needs a step of the state machine, or at the end of the chunk.
    * Everything passed over is body data as it stands, delivered later as one run. Returns the new position.
    */
-  /** Start of the run not yet delivered, handed back by skipLines. */
-  let lastRunStart = 0;
-
-  function skipLines(bytes: Uint8Array, p: number, offset: number, runStart: number): number {
+  private skipLines(bytes: Uint8Array, p: number, offset: number, runStart: number): number {
     const length = bytes.length;
     let start = p;
     for (;;) {
       const lf = indexOfByte(bytes, LF, start);
       if (lf < 0) {
-        prevCr = bytes[length - 1] === CR;
-        lastRunStart = runStart;
+        this.prevCr = bytes[length - 1] === CR;
+        this.lastRunStart = runStart;
         return length;
       }
-      const crlf = lf > start ? bytes[lf - 1] === CR : prevCr;
+      const crlf = lf > start ? bytes[lf - 1] === CR : this.prevCr;
       const next = lf + 1;
-      if (!crlf && !bareLfReported) {
+      if (!crlf && !this.bareLfReported) {
         // The anomaly follows the bytes before it, as it would in any chunking.
-        emit(bytes, runStart, next);
+        this.emit(bytes, runStart, next);
         runStart = next;
-        bareLf(offset + lf);
+        this.bareLf(offset + lf);
       }
       if (next === length) {
-        state = BEGIN_LINE;
-        lastRunStart = runStart;
+        this.state = BEGIN_LINE;
+        this.lastRunStart = runStart;
         return next;
       }
       if (bytes[next] === DOT) {
-        state = BEGIN_LINE;
-        lastRunStart = runStart;
+        this.state = BEGIN_LINE;
+        this.lastRunStart = runStart;
         return next;
       }
-      prevCr = false;
+      this.prevCr = false;
       start = next;
     }
   }
 
-  return {
-    push(bytes: Uint8Array, offset: number): number {
-      const length = bytes.length;
-      let p = 0;
-      let runStart = 0;
-      while (p < length) {
-        switch (state) {
-          case IN_LINE: {
-            p = skipLines(bytes, p, offset, runStart);
-            runStart = lastRunStart;
-            break;
-          }
-          case BEGIN_LINE: {
-            const b = bytes[p];
-            if (b === DOT) {
-              emit(bytes, runStart, p);
-              p++;
-              runStart = p;
-              state = AFTER_DOT;
-            } else if (b === LF) {
-              p++;
-              if (!bareLfReported) {
-                emit(bytes, runStart, p);
-                runStart = p;
-                bareLf(offset + p - 1);
-              }
-            } else {
-              state = IN_LINE;
-              prevCr = false;
-            }
-            break;
-          }
-          case AFTER_DOT: {
-            const b = bytes[p];
-            if (b === CR) {
-              p++;
-              runStart = p;
-              state = AFTER_DOT_CR;
-            } else if (b === LF) {
-              bareLf(offset + p);
-              state = ENDED;
-              return p + 1;
-            } else {
-              state = IN_LINE;
-              prevCr = false;
-            }
-            break;
-          }
-          case AFTER_DOT_CR: {
-            if (bytes[p] === LF) {
-              state = ENDED;
-              return p + 1;
-            }
-            sizeBytes += 1;
-            callbacks.onBytes(CR_BYTES);
-            runStart = p;
-            state = IN_LINE;
-            prevCr = true;
-            break;
-          }
-          default:
-            return p;
+  /** Consumes body bytes; returns how many, which is less than `bytes.length` when the end line was found. */
+  push(bytes: Uint8Array, offset: number): number {
+    const length = bytes.length;
+    let p = 0;
+    let runStart = 0;
+    while (p < length) {
+      switch (this.state) {
+        case IN_LINE: {
+          p = this.skipLines(bytes, p, offset, runStart);
+          runStart = this.lastRunStart;
+          break;
         }
+        case BEGIN_LINE: {
+          const b = bytes[p];
+          if (b === DOT) {
+            this.emit(bytes, runStart, p);
+            p++;
+            runStart = p;
+            this.state = AFTER_DOT;
+          } else if (b === LF) {
+            p++;
+            if (!this.bareLfReported) {
+              this.emit(bytes, runStart, p);
+              runStart = p;
+              this.bareLf(offset + p - 1);
+            }
+          } else {
+            this.state = IN_LINE;
+            this.prevCr = false;
+          }
+          break;
+        }
+        case AFTER_DOT: {
+          const b = bytes[p];
+          if (b === CR) {
+            p++;
+            runStart = p;
+            this.state = AFTER_DOT_CR;
+          } else if (b === LF) {
+            this.bareLf(offset + p);
+            this.state = ENDED;
+            return p + 1;
+          } else {
+            this.state = IN_LINE;
+            this.prevCr = false;
+          }
+          break;
+        }
+        case AFTER_DOT_CR: {
+          if (bytes[p] === LF) {
+            this.state = ENDED;
+            return p + 1;
+          }
+          this.size += 1;
+          this.callbacks.onBytes(CR_BYTES);
+          runStart = p;
+          this.state = IN_LINE;
+          this.prevCr = true;
+          break;
+        }
+        default:
+          return p;
       }
-      emit(bytes, runStart, length);
-      return length;
-    },
-    get ended(): boolean {
-      return state === ENDED;
-    },
-    get sizeBytes(): number {
-      return sizeBytes;
-    },
-    reset(): void {
-      state = BEGIN_LINE;
-      prevCr = false;
-      sizeBytes = 0;
-      bareLfReported = false;
-    },
-    resumeAfterGap(): void {
-      if (state === ENDED) return;
-      state = IN_LINE;
-      prevCr = true;
-    },
-  };
+    }
+    this.emit(bytes, runStart, length);
+    return length;
+  }
+
+  /** The end-of-data line was seen. */
+  get ended(): boolean {
+    return this.state === ENDED;
+  }
+
+  /** Unstuffed bytes delivered so far. */
+  get sizeBytes(): number {
+    return this.size;
+  }
+
+  /** Prepares for a new body. */
+  reset(): void {
+    this.state = BEGIN_LINE;
+    this.prevCr = false;
+    this.size = 0;
+    this.bareLfReported = false;
+  }
+
+  /**
+   * Goes on after bytes lost in a capture gap: the position is then inside a line (a lone dot right after the gap
+   * does not end the body, since its line start is not known), and a LF there is not taken for a bare one.
+   */
+  resumeAfterGap(): void {
+    if (this.state === ENDED) return;
+    this.state = IN_LINE;
+    this.prevCr = true;
+  }
+}
+
+export function createDotDecoder(callbacks: DotDecoderCallbacks): DotDecoder {
+  return new DotDecoder(callbacks);
 }

@@ -188,6 +188,22 @@ export function parseEnhancedStatus(text: string): string | null {
  * `class.subject.detail` form.
  */
 export function describeEnhancedStatus(status: string): EnhancedStatusDescription | null {
+  const known = DESCRIBED.get(status);
+  if (known !== undefined) return known;
+  const description = makeDescription(status);
+  if (DESCRIBED.size < MAX_DESCRIBED)
+    DESCRIBED.set(status, description === null ? null : Object.freeze(description));
+  return description;
+}
+
+/**
+ * Statuses described so far, each with its one frozen description (or null), shared by every reply that carries
+ * it. Bounded: past MAX_DESCRIBED distinct texts (real traffic has a few dozen) the others are described anew.
+ */
+const DESCRIBED = new Map<string, EnhancedStatusDescription | null>();
+const MAX_DESCRIBED = 1024;
+
+function makeDescription(status: string): EnhancedStatusDescription | null {
   const parsed = parseEnhancedStatus(status);
   if (parsed === null || parsed.length !== status.trim().length) return null;
   const firstDot = parsed.indexOf('.');

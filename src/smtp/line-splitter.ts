@@ -16,6 +16,17 @@ import { indexOfByte } from '../util/find-byte.js';
 
 export type LineEnding = 'crlf' | 'lf' | 'overflow' | 'eof';
 
+/**
+ * The consumer of a splitter's lines, as ranges: `bytes[start, end)` is the line without its ending (CR of CRLF
+ * stripped), valid during the call only; `offset` is the stream offset of its first byte. A consumer that only
+ * reads the line (decodes it to text, classifies it) needs no view of its own.
+ */
+export interface LineSink {
+  onLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void;
+  /** Plain-delivery bytes (BDAT octets). Valid during the call only. */
+  onPlain(bytes: Uint8Array, offset: number): void;
+}
+
 export interface LineSplitterCallbacks {
   readonly maxLineLength: number;
   /** `line` excludes the ending (CR of CRLF stripped). Valid during the call only. `offset`: first byte. */
@@ -24,143 +35,173 @@ export interface LineSplitterCallbacks {
   onPlain(bytes: Uint8Array, offset: number): void;
 }
 
-export interface LineSplitter {
+const LF = 10;
+const CR = 13;
+/** First size of the carry buffer of a line that spans chunks; it doubles up to `maxLineLength + 1`. */
+const FIRST_CARRY_BYTES = 64;
+
+/**
+ * One direction's line framing. A class with fixed fields and no per-instance closures: two per connection. The
+ * carry buffer (a line that spans chunks) is made only when such a line comes.
+ */
+export class LineSplitter {
+  private readonly max: number;
+  /** The carry buffer: grows up to max + 1 bytes (room for a trailing CR). */
+  private partial: Uint8Array | null = null;
+  private partialLength = 0;
+  private partialOffset = 0;
+  private discarding = false;
+  private plain = 0;
+  private paused = false;
+
+  constructor(
+    maxLineLength: number,
+    private readonly sink: LineSink,
+  ) {
+    this.max = Math.max(1, maxLineLength);
+  }
+
+  private deliver(bytes: Uint8Array, start: number, end: number, offset: number, crlf: boolean): void {
+    if (end - start > this.max) this.sink.onLine(bytes, start, start + this.max, 'overflow', offset);
+    else if (crlf) this.sink.onLine(bytes, start, end - 1, 'crlf', offset);
+    else this.sink.onLine(bytes, start, end, 'lf', offset);
+  }
+
+  /** Appends bytes[start, end) to the partial line; cuts it on overflow. */
+  private append(bytes: Uint8Array, start: number, end: number, offset: number): void {
+    const max = this.max;
+    let length = this.partialLength;
+    if (length === 0) this.partialOffset = offset;
+    const n = Math.min(max + 1 - length, end - start);
+    let partial = this.partial;
+    if (partial === null || partial.length < length + n) {
+      const grown = new Uint8Array(Math.min(max + 1, Math.max(FIRST_CARRY_BYTES, (length + n) * 2)));
+      if (partial !== null) grown.set(partial.subarray(0, length));
+      partial = grown;
+      this.partial = grown;
+    }
+    if (n === 1) partial[length] = bytes[start] as number;
+    else partial.set(bytes.subarray(start, start + n), length);
+    length += n;
+    this.partialLength = length;
+    if (length > max) {
+      // Content already longer than max (even if the next byte were LF): cut now.
+      this.sink.onLine(partial, 0, max, 'overflow', this.partialOffset);
+      this.partialLength = 0;
+      this.discarding = true;
+    }
+  }
+
   /** Consumes bytes; returns how many were consumed (less than `bytes.length` only after `pause()`). */
-  push(bytes: Uint8Array, offset: number): number;
+  push(bytes: Uint8Array, offset: number): number {
+    this.paused = false;
+    const length = bytes.length;
+    let pos = 0;
+    while (pos < length) {
+      // The rest of an overflowed line goes before any plain delivery its (cut) command asked for, as it
+      // does when the whole line arrives in one chunk.
+      if (this.discarding) {
+        const end = indexOfByte(bytes, LF, pos);
+        if (end < 0) return length;
+        this.discarding = false;
+        pos = end + 1;
+        if (this.paused) return pos;
+        continue;
+      }
+      if (this.plain > 0) {
+        const n = Math.min(this.plain, length - pos);
+        this.plain -= n;
+        this.sink.onPlain(bytes.subarray(pos, pos + n), offset + pos);
+        pos += n;
+        if (this.paused) return pos;
+        continue;
+      }
+      const lf = indexOfByte(bytes, LF, pos);
+      if (lf < 0) {
+        this.append(bytes, pos, length, offset + pos);
+        return length;
+      }
+      if (this.partialLength === 0) {
+        this.deliver(bytes, pos, lf, offset + pos, lf > pos && bytes[lf - 1] === CR);
+      } else {
+        this.append(bytes, pos, lf, offset + pos);
+        if (this.discarding) {
+          this.discarding = false; // the LF ends the discarded line
+        } else {
+          const partial = this.partial as Uint8Array;
+          const end = this.partialLength;
+          this.partialLength = 0;
+          this.deliver(partial, 0, end, this.partialOffset, partial[end - 1] === CR);
+        }
+      }
+      pos = lf + 1;
+      if (this.paused) return pos;
+    }
+    return pos;
+  }
+
   /** The next `length` bytes go to `onPlain` (added to any plain delivery still pending). */
-  setPlainDelivery(length: number): void;
+  setPlainDelivery(length: number): void {
+    if (length > 0) this.plain += length;
+  }
+
   /** Plain bytes still expected. */
-  readonly plainRemaining: number;
+  get plainRemaining(): number {
+    return this.plain;
+  }
+
   /** Stop the current `push` after the line being delivered. */
-  pause(): void;
-  /** Delivers a pending partial line with ending 'eof' (end of the stream). */
-  flush(): void;
+  pause(): void {
+    this.paused = true;
+  }
+
   /**
    * While the rest of an overflowed line is being discarded: consumes it, up to and including its LF (all of
    * `bytes` when they hold none), and returns how many bytes that was; 0 when nothing is being discarded. For
    * a caller that holds the bytes after a line instead of pushing them (the decoder waiting for a reply).
    */
-  skipDiscarded(bytes: Uint8Array): number;
+  skipDiscarded(bytes: Uint8Array): number {
+    if (!this.discarding || bytes.length === 0) return 0;
+    const end = indexOfByte(bytes, LF, 0);
+    if (end < 0) return bytes.length;
+    this.discarding = false;
+    return end + 1;
+  }
+
+  /** Delivers a pending partial line with ending 'eof' (end of the stream). */
+  flush(): void {
+    const partial = this.partial;
+    const end = this.partialLength;
+    if (end > 0 && partial !== null) {
+      this.partialLength = 0;
+      this.sink.onLine(partial, 0, end, 'eof', this.partialOffset);
+    }
+    this.discarding = false;
+  }
+
   /** Drops any partial line, discard state and plain delivery (after a gap). */
-  reset(): void;
+  reset(): void {
+    this.partialLength = 0;
+    this.discarding = false;
+    this.plain = 0;
+    this.paused = false;
+  }
 }
 
-const LF = 10;
-const CR = 13;
+/** Hands each line range to a consumer that wants a view of the line. */
+class ViewSink implements LineSink {
+  constructor(private readonly callbacks: LineSplitterCallbacks) {}
 
+  onLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void {
+    this.callbacks.onLine(bytes.subarray(start, end), ending, offset);
+  }
+
+  onPlain(bytes: Uint8Array, offset: number): void {
+    this.callbacks.onPlain(bytes, offset);
+  }
+}
+
+/** A splitter whose consumer takes each line as a view (`onLine(line, ending, offset)`). */
 export function createLineSplitter(callbacks: LineSplitterCallbacks): LineSplitter {
-  const max = Math.max(1, callbacks.maxLineLength);
-  let partial: Uint8Array | null = null; // grows up to max + 1 bytes (room for a trailing CR)
-  let partialLength = 0;
-  let partialOffset = 0;
-  let discarding = false;
-  let plainRemaining = 0;
-  let paused = false;
-
-  function deliver(line: Uint8Array, offset: number, crlf: boolean): void {
-    if (line.length > max) {
-      callbacks.onLine(line.subarray(0, max), 'overflow', offset);
-      return;
-    }
-    if (crlf) callbacks.onLine(line.subarray(0, line.length - 1), 'crlf', offset);
-    else callbacks.onLine(line, 'lf', offset);
-  }
-
-  function append(bytes: Uint8Array, start: number, end: number, offset: number): void {
-    // Appends bytes[start, end) to the partial line; cuts it on overflow.
-    if (partialLength === 0) partialOffset = offset;
-    const room = max + 1 - partialLength;
-    const n = Math.min(room, end - start);
-    if (partial === null || partial.length < partialLength + n) {
-      const grown = new Uint8Array(Math.min(max + 1, Math.max(64, (partialLength + n) * 2)));
-      if (partial !== null) grown.set(partial.subarray(0, partialLength));
-      partial = grown;
-    }
-    partial.set(bytes.subarray(start, start + n), partialLength);
-    partialLength += n;
-    if (partialLength > max) {
-      // Content already longer than max (even if the next byte were LF): cut now.
-      callbacks.onLine(partial.subarray(0, max), 'overflow', partialOffset);
-      partialLength = 0;
-      discarding = true;
-    }
-  }
-
-  return {
-    push(bytes: Uint8Array, offset: number): number {
-      paused = false;
-      const length = bytes.length;
-      let pos = 0;
-      while (pos < length) {
-        // The rest of an overflowed line goes before any plain delivery its (cut) command asked for, as it
-        // does when the whole line arrives in one chunk.
-        if (discarding) {
-          const end = indexOfByte(bytes, LF, pos);
-          if (end < 0) return length;
-          discarding = false;
-          pos = end + 1;
-          if (paused) return pos;
-          continue;
-        }
-        if (plainRemaining > 0) {
-          const n = Math.min(plainRemaining, length - pos);
-          plainRemaining -= n;
-          callbacks.onPlain(bytes.subarray(pos, pos + n), offset + pos);
-          pos += n;
-          if (paused) return pos;
-          continue;
-        }
-        const lf = indexOfByte(bytes, LF, pos);
-        if (lf < 0) {
-          append(bytes, pos, length, offset + pos);
-          return length;
-        }
-        if (partialLength === 0) {
-          deliver(bytes.subarray(pos, lf), offset + pos, lf > pos && bytes[lf - 1] === CR);
-        } else {
-          append(bytes, pos, lf, offset + pos);
-          if (discarding) {
-            discarding = false; // the LF ends the discarded line
-          } else {
-            const line = (partial as Uint8Array).subarray(0, partialLength);
-            partialLength = 0;
-            deliver(line, partialOffset, line[line.length - 1] === CR);
-          }
-        }
-        pos = lf + 1;
-        if (paused) return pos;
-      }
-      return pos;
-    },
-    setPlainDelivery(n: number): void {
-      if (n > 0) plainRemaining += n;
-    },
-    get plainRemaining(): number {
-      return plainRemaining;
-    },
-    pause(): void {
-      paused = true;
-    },
-    skipDiscarded(bytes: Uint8Array): number {
-      if (!discarding || bytes.length === 0) return 0;
-      const end = indexOfByte(bytes, LF, 0);
-      if (end < 0) return bytes.length;
-      discarding = false;
-      return end + 1;
-    },
-    flush(): void {
-      if (partialLength > 0 && partial !== null) {
-        const line = partial.subarray(0, partialLength);
-        partialLength = 0;
-        callbacks.onLine(line, 'eof', partialOffset);
-      }
-      discarding = false;
-    },
-    reset(): void {
-      partialLength = 0;
-      discarding = false;
-      plainRemaining = 0;
-      paused = false;
-    },
-  };
+  return new LineSplitter(callbacks.maxLineLength, new ViewSink(callbacks));
 }

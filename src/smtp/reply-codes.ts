@@ -94,8 +94,22 @@ export function replyCodeClass(code: number): ReplyCodeClass {
   }
 }
 
+/** Descriptions of the codes 100–599 made so far, by code − 100: one frozen object per code, shared. */
+const DESCRIBED: (ReplyCodeDescription | undefined)[] = new Array(500).fill(undefined);
+
 /** Describes a reply code; codes not in the table are described by their class digit. */
 export function describeReplyCode(code: number): ReplyCodeDescription {
+  const slot = Number.isInteger(code) && code >= 100 && code <= 599 ? code - 100 : -1;
+  if (slot < 0) return makeDescription(code);
+  let description = DESCRIBED[slot];
+  if (description === undefined) {
+    description = Object.freeze(makeDescription(code));
+    DESCRIBED[slot] = description;
+  }
+  return description;
+}
+
+function makeDescription(code: number): ReplyCodeDescription {
   const cls = replyCodeClass(code);
   const meaning = cls === 'unknown' ? undefined : MEANINGS.get(code);
   if (meaning !== undefined) return { code, class: cls, meaning, known: true };

@@ -37,17 +37,50 @@ export function isValidReplyCode(code: number): boolean {
   return first >= 2 && first <= 5 && second <= 5;
 }
 
-const ENHANCED = /^[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})(?=$|[ \t])/;
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** End of the run of 1 to 3 digits at `start`, or -1 when there is none or it is longer. */
+function digitsEnd(text: string, start: number): number {
+  let i = start;
+  while (i < text.length && i - start < 4 && isDigit(text.charCodeAt(i))) i++;
+  const n = i - start;
+  return n === 0 || n > 3 ? -1 : i;
+}
+
+/** The digits `text[start, end)` as a number's decimal text (leading zeros dropped). */
+function numberText(text: string, start: number, end: number): string {
+  let i = start;
+  while (i < end - 1 && text.charCodeAt(i) === 48) i++;
+  return text.slice(i, end);
+}
 
 /**
  * RFC 3463 enhanced status at the start of a reply's text: class 2/4/5, subject and detail of 1–3 digits,
  * followed by a space or the end. The class must agree with the reply code's first digit; else null.
+ * Read by character codes: no match array or intermediate string when the status is written as it is kept.
  */
 export function extractEnhancedStatus(code: number, text: string): string | null {
-  const m = ENHANCED.exec(text);
-  if (m === null) return null;
-  if (Number(m[1]) !== Math.floor(code / 100)) return null;
-  return `${m[1]}.${Number(m[2])}.${Number(m[3])}`;
+  const length = text.length;
+  let i = 0;
+  while (i < length && isBlank(text.charCodeAt(i))) i++;
+  const start = i;
+  const cls = text.charCodeAt(i);
+  if (cls !== 50 && cls !== 52 && cls !== 53) return null;
+  if (text.charCodeAt(i + 1) !== 46) return null;
+  const subjectStart = i + 2;
+  const subjectEnd = digitsEnd(text, subjectStart);
+  if (subjectEnd < 0 || text.charCodeAt(subjectEnd) !== 46) return null;
+  const detailStart = subjectEnd + 1;
+  const detailEnd = digitsEnd(text, detailStart);
+  if (detailEnd < 0 || (detailEnd < length && !isBlank(text.charCodeAt(detailEnd)))) return null;
+  if (cls - 48 !== Math.floor(code / 100)) return null;
+  const plain =
+    (subjectEnd - subjectStart === 1 || text.charCodeAt(subjectStart) !== 48) &&
+    (detailEnd - detailStart === 1 || text.charCodeAt(detailStart) !== 48);
+  if (plain) return text.slice(start, detailEnd);
+  return `${text[start]}.${numberText(text, subjectStart, subjectEnd)}.${numberText(text, detailStart, detailEnd)}`;
 }
 
 export interface ReplyAssemblerCallbacks {
@@ -60,83 +93,111 @@ export interface ReplyAssemblerCallbacks {
 
 export type ReplyLineResult = 'complete' | 'continued' | 'invalid';
 
-export interface ReplyAssembler {
+/** The code of a reply line (three digits then SP, '-', TAB or the end), or -1: `parseReplyLine` without objects. */
+function replyLineCode(line: string): number {
+  if (line.length < 3) return -1;
+  const a = line.charCodeAt(0);
+  const b = line.charCodeAt(1);
+  const c = line.charCodeAt(2);
+  if (!isDigit(a) || !isDigit(b) || !isDigit(c)) return -1;
+  if (line.length > 3) {
+    const sep = line.charCodeAt(3);
+    if (sep !== 0x2d && sep !== 0x20 && sep !== 0x09) return -1;
+  }
+  return (a - 48) * 100 + (b - 48) * 10 + (c - 48);
+}
+
+/** Assembles multi-line replies. A class with fixed fields: one per connection, no per-instance closures. */
+export class ReplyAssembler {
+  private code = 0;
+  /** The reply's first line, kept alone until a second comes: most replies have one line. */
+  private first = '';
+  /** Every line kept so far once there are two or more; null before. */
+  private more: string[] | null = null;
+  /** Lines kept so far (at most `maxReplyLines`). */
+  private count = 0;
+  private offset = 0;
+  private firstTs = 0;
+  private isOpen = false;
+  /** Replies completed from now on were read from decrypted TLS bytes (`SmtpReply.encrypted`). */
+  encrypted = false;
+  private readonly maxLines: number;
+
+  constructor(private readonly callbacks: ReplyAssemblerCallbacks) {
+    this.maxLines = callbacks.maxReplyLines;
+  }
+
+  private finish(endTs: number): void {
+    const code = this.code;
+    const lines = this.more ?? (this.count === 0 ? [] : [this.first]);
+    const reply: SmtpReply = {
+      code,
+      enhancedStatus: extractEnhancedStatus(code, this.count === 0 ? '' : this.first),
+      lines,
+      offset: this.offset,
+      tsMicros: this.firstTs,
+      endTsMicros: endTs,
+      encrypted: this.encrypted,
+    };
+    this.isOpen = false;
+    this.more = null;
+    this.count = 0;
+    this.callbacks.onReply(reply);
+  }
+
   /**
    * Adds a line. 'invalid': not a reply line; inside an open multi-line reply it is kept as text (RFC 959 style
    * continuation), otherwise dropped.
    */
-  pushLine(line: string, offset: number, tsMicros: number): ReplyLineResult;
+  pushLine(line: string, lineOffset: number, tsMicros: number): ReplyLineResult {
+    const code = replyLineCode(line);
+    if (code < 0) {
+      if (!this.isOpen) return 'invalid';
+      this.keep(line);
+      return 'invalid';
+    }
+    if (!this.isOpen) {
+      this.code = code;
+      this.offset = lineOffset;
+      this.firstTs = tsMicros;
+      this.isOpen = true;
+    } else if (code !== this.code) {
+      this.callbacks.onCodeMismatch(this.code, code, lineOffset, tsMicros);
+    }
+    this.keep(line.length === 3 ? '' : line.slice(4));
+    if (line.length > 3 && line.charCodeAt(3) === 0x2d) return 'continued';
+    this.finish(tsMicros);
+    return 'complete';
+  }
+
   /** A multi-line reply is open. */
-  readonly open: boolean;
+  get open(): boolean {
+    return this.isOpen;
+  }
+
   /** Completes an open reply with the lines seen so far (end of stream). Returns whether one was open. */
-  flush(tsMicros: number): boolean;
-  reset(): void;
-  /** Replies completed from now on were read from decrypted TLS bytes (`SmtpReply.encrypted`). */
-  encrypted: boolean;
+  flush(tsMicros: number): boolean {
+    if (!this.isOpen) return false;
+    this.finish(tsMicros);
+    return true;
+  }
+
+  reset(): void {
+    this.isOpen = false;
+    this.more = null;
+    this.count = 0;
+  }
+
+  private keep(text: string): void {
+    const count = this.count;
+    if (count >= this.maxLines) return;
+    this.count = count + 1;
+    if (count === 0) this.first = text;
+    else if (this.more === null) this.more = [this.first, text];
+    else this.more.push(text);
+  }
 }
 
 export function createReplyAssembler(callbacks: ReplyAssemblerCallbacks): ReplyAssembler {
-  let code = 0;
-  let lines: string[] = [];
-  let offset = 0;
-  let firstTs = 0;
-  let isOpen = false;
-  let encrypted = false;
-
-  function finish(endTs: number): void {
-    const first = lines[0] ?? '';
-    const reply: SmtpReply = {
-      code,
-      enhancedStatus: extractEnhancedStatus(code, first),
-      lines,
-      offset,
-      tsMicros: firstTs,
-      endTsMicros: endTs,
-      encrypted,
-    };
-    isOpen = false;
-    lines = [];
-    callbacks.onReply(reply);
-  }
-
-  return {
-    pushLine(line: string, lineOffset: number, tsMicros: number): ReplyLineResult {
-      const parsed = parseReplyLine(line);
-      if (parsed === null) {
-        if (!isOpen) return 'invalid';
-        if (lines.length < callbacks.maxReplyLines) lines.push(line);
-        return 'invalid';
-      }
-      if (!isOpen) {
-        code = parsed.code;
-        offset = lineOffset;
-        firstTs = tsMicros;
-        isOpen = true;
-      } else if (parsed.code !== code) {
-        callbacks.onCodeMismatch(code, parsed.code, lineOffset, tsMicros);
-      }
-      if (lines.length < callbacks.maxReplyLines) lines.push(parsed.text);
-      if (parsed.continued) return 'continued';
-      finish(tsMicros);
-      return 'complete';
-    },
-    get open(): boolean {
-      return isOpen;
-    },
-    flush(tsMicros: number): boolean {
-      if (!isOpen) return false;
-      finish(tsMicros);
-      return true;
-    },
-    reset(): void {
-      isOpen = false;
-      lines = [];
-    },
-    get encrypted(): boolean {
-      return encrypted;
-    },
-    set encrypted(value: boolean) {
-      encrypted = value;
-    },
-  };
+  return new ReplyAssembler(callbacks);
 }

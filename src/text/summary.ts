@@ -8,7 +8,7 @@ import { ATTEMPT_FATES, TOP_ADDRESSES } from '../model/connection-attempt.js';
 import { addressDomain } from '../model/session-queries.js';
 import type { RunSummary, Sink } from '../model/sink.js';
 import { tlsDecryptionCount, tlsDecryptionOf } from '../model/tls-decryption.js';
-import type { ReasonClass, RecipientDisposition, SmtpSession } from '../model/types.js';
+import type { ReasonClass, RecipientDisposition, ReplyRecord, SmtpSession } from '../model/types.js';
 import { clip, safeText, table } from '../util/display-text.js';
 import { byCount, endpoint, formatBytes, formatDuration, increment, isoMicros } from './format.js';
 import { createLatencyHistogram, type LatencyHistogram } from './latency-histogram.js';
@@ -178,6 +178,24 @@ export function createSummaryAggregator(
   let last: number | null = null;
   let messageBytes = 0;
 
+  const countReply = (r: ReplyRecord): void => {
+    bump(codes, r.code, 0);
+    if (r.enhancedStatus !== null) bump(enhanced, r.enhancedStatus, '(other)');
+  };
+
+  /** The latest server's key, kept: consecutive sessions mostly share a server, and the key is made once for them. */
+  let lastServerIp: string | null = null;
+  let lastServerPort = 0;
+  let lastServerKey = '';
+  const serverKey = (server: SmtpSession['server']): string => {
+    if (server.ip !== lastServerIp || server.port !== lastServerPort) {
+      lastServerIp = server.ip;
+      lastServerPort = server.port;
+      lastServerKey = endpoint(server);
+    }
+    return lastServerKey;
+  };
+
   const addSession = (s: SmtpSession): void => {
     sessions++;
     const file = options.fileOf?.(s) ?? null;
@@ -206,16 +224,13 @@ export function createSummaryAggregator(
     if (s.quality.gaps > 0) withGaps++;
     retransmissions += s.quality.retransmissions;
     for (const a of s.anomalies) bump(anomalies, a.code, '(other)');
-    const replies = s.greeting === null ? [] : [s.greeting];
+    // The greeting's and every command's reply, counted in place (no list of them).
+    if (s.greeting !== null) countReply(s.greeting);
     for (const c of s.commands) {
       commands++;
-      if (c.reply !== null) replies.push(c.reply);
+      if (c.reply !== null) countReply(c.reply);
     }
-    for (const r of replies) {
-      bump(codes, r.code, 0);
-      if (r.enhancedStatus !== null) bump(enhanced, r.enhancedStatus, '(other)');
-    }
-    const key = endpoint(s.server);
+    const key = serverKey(s.server);
     let server = servers.get(key);
     if (server === undefined && servers.size < MAX_KEYS) {
       server = {

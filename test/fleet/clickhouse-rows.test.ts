@@ -3,20 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  attemptValues,
   type FleetRow,
+  hash64,
   type RowConversionStats,
   sessionKey,
   toAttemptRow,
   toFleetRows,
+  visitFleetRows,
 } from '../../src/fleet/clickhouse-rows.js';
 import {
   addMissingColumnStatements,
   FLEET_TABLES,
+  type FleetTableName,
   insertColumns,
   staleNotNullNames,
 } from '../../src/fleet/clickhouse-schema.js';
 import { retryDelayMs } from '../../src/fleet/retry-delay.js';
-import { createSpillWriter, parseSpillLine, readSpillFile } from '../../src/fleet/spill.js';
+import { rowJson } from '../../src/fleet/row-json.js';
+import { createSpillWriter, parseSpillLine, readSpillFile, type SpillWriter } from '../../src/fleet/spill.js';
 import type { ConnectionAttempt } from '../../src/model/connection-attempt.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
@@ -109,6 +114,21 @@ describe('clickhouse-rows', () => {
     expect(cmdRows.map((r) => r['verb'])).toEqual(s.commands.map((c) => c.verb));
   });
 
+  it('writes each row as the JSON text JSON.stringify makes of the row object, with the id of the row', () => {
+    let rows = 0;
+    for (const s of sessions) {
+      const objects = new Map(toFleetRows(s, 'sensor-j', 7).map((r) => [r.level, [...r.rows]]));
+      visitFleetRows(s, 'sensor-j', 7, undefined, (level, id, values) => {
+        const expected = objects.get(level as (typeof LEVEL_NAMES)[number])!.shift()!;
+        expect(rowJson(level, values)).toBe(JSON.stringify(expected));
+        expect(id).toBe(expected['id']);
+        rows++;
+      });
+      for (const [level, left] of objects) expect(left, level).toEqual([]);
+    }
+    expect(rows).toBeGreaterThan(sessions.length);
+  });
+
   it('has a column for every CSV column of each level, and no stale non-Nullable names', () => {
     expect(staleNotNullNames()).toEqual([]);
     for (const level of LEVEL_NAMES) {
@@ -175,6 +195,52 @@ describe('connection attempt rows', () => {
   });
 });
 
+describe('hash64', () => {
+  it('is the first 8 bytes of SHA-256, big-endian, in decimal (FIPS 180-2 vector "abc")', () => {
+    // SHA-256("abc") starts ba7816bf8f01cfea; SHA-256 of one NUL byte starts 6e340b9cffb37a98.
+    expect(hash64('abc')).toBe('13436514500253700074');
+    expect(hash64('\u0000')).toBe('7940984811893783192');
+  });
+});
+
+describe('row text', () => {
+  it('escapes strings and writes numbers as JSON.stringify does, NaN and infinities as null', () => {
+    const columns = FLEET_TABLES.connection_attempts.columns;
+    const awkward = [
+      'a"b\\c',
+      'line\nbreak\ttab\u0000nul\u001f',
+      'caf\u00e9 \u{1f4e7}',
+      'lone \ud800 half',
+      '',
+    ];
+    const numbers = [0, -0, 1.5, -42, 1e21, 2 ** 53 + 2, Number.NaN, Number.POSITIVE_INFINITY, -Infinity];
+    const pool = [null, ...awkward, ...numbers];
+    expect(columns.length).toBeGreaterThanOrEqual(pool.length);
+    const values = columns.map((_, i) => pool[i % pool.length] ?? null);
+    const object = Object.fromEntries(columns.map((c, i) => [c.name, values[i]]));
+    const text = rowJson('connection_attempts', values);
+    expect(text).toBe(JSON.stringify(object));
+    expect(Object.keys(JSON.parse(text))).toEqual(insertColumns('connection_attempts'));
+  });
+
+  it('writes a connection attempt as its row object', () => {
+    const attempt: ConnectionAttempt = {
+      id: 'C000001',
+      client: { ip: '2001:db8::1', port: 1 },
+      server: { ip: '2001:db8::25', port: 25 },
+      fate: 'unanswered',
+      closeReason: 'idle-timeout',
+      firstTsMicros: 1,
+      lastTsMicros: 2,
+      packetsC2s: 3,
+      packetsS2c: 0,
+    };
+    expect(rowJson('connection_attempts', attemptValues(attempt, 's"1', 9))).toBe(
+      JSON.stringify(toAttemptRow(attempt, 's"1', 9)),
+    );
+  });
+});
+
 describe('migration of older tables', () => {
   it('adds only the missing columns, each after the one before it, materialized ones with their expression', () => {
     const all = new Set([...insertColumns('recipients'), 'rcpt_domain']);
@@ -189,6 +255,12 @@ describe('migration of older tables', () => {
   });
 });
 
+/** Buffers rows given as objects and writes them; the rows written. */
+function append(w: SpillWriter, table: FleetTableName, rows: readonly FleetRow[]): number {
+  for (const row of rows) w.add(table, JSON.stringify(row));
+  return w.flush();
+}
+
 describe('spill', () => {
   it('writes rows as NDJSON lines and reads them back, skipping lines that are not rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smtpscope-spill-'));
@@ -199,8 +271,13 @@ describe('spill', () => {
         { id: '1', sensor: 's', note: 'a\nb "q"' },
         { id: '2', sensor: 's', note: null },
       ];
-      w.append('recipients', rows);
-      w.append('sessions', [{ id: '3', sensor: 's', n: 4 }]);
+      for (const row of rows) w.add('recipients', JSON.stringify(row));
+      expect(w.pendingRows).toBe(2);
+      expect(w.rows).toBe(0);
+      expect(w.flush()).toBe(2);
+      expect(w.pendingRows).toBe(0);
+      expect(w.pendingChars).toBe(0);
+      expect(append(w, 'sessions', [{ id: '3', sensor: 's', n: 4 }])).toBe(1);
       expect(w.rows).toBe(3);
       w.close();
       writeFileSync(path, '{"table":"nope","row":{}}\n[1]\n{"table":"commands","row":{"id":"9"', {
@@ -225,11 +302,11 @@ describe('spill', () => {
     try {
       const path = join(dir, 'spill.ndjson');
       const first = createSpillWriter(path);
-      first.append('sessions', [{ id: '1' }]);
+      append(first, 'sessions', [{ id: '1' }]);
       first.close();
       expect(statSync(path).mode & 0o777).toBe(0o600);
       const second = createSpillWriter(path);
-      second.append('sessions', [{ id: '2' }]);
+      append(second, 'sessions', [{ id: '2' }]);
       second.close();
       expect(
         readFileSync(path, 'utf8')
@@ -248,14 +325,17 @@ describe('spill', () => {
       writeFileSync(victim, 'keep\n');
       symlinkSync(victim, join(dir, 'spill.ndjson'));
       const w = createSpillWriter(join(dir, 'spill.ndjson'));
-      expect(() => w.append('sessions', [{ id: '1' }])).toThrow(/ELOOP|symbolic/);
+      expect(() => append(w, 'sessions', [{ id: '1' }])).toThrow(/ELOOP|symbolic/);
       expect(readFileSync(victim, 'utf8')).toBe('keep\n');
+      // The rows of a failed write are dropped (the sink counts them lost), not written by the next flush.
+      expect(w.pendingRows).toBe(0);
+      expect(w.flush()).toBe(0);
       w.close();
 
       const missing = join(dir, 'not-yet');
       symlinkSync(missing, join(dir, 'dangling.ndjson'));
       const d = createSpillWriter(join(dir, 'dangling.ndjson'));
-      expect(() => d.append('sessions', [{ id: '1' }])).toThrow(/ELOOP|symbolic/);
+      expect(() => append(d, 'sessions', [{ id: '1' }])).toThrow(/ELOOP|symbolic/);
       expect(existsSync(missing)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

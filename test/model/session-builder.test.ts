@@ -426,4 +426,118 @@ describe('session-builder', () => {
     expect(session.commands).toHaveLength(10);
     expect(session.commandsDropped).toBe(20);
   });
+
+  it("keeps a snapshot taken while open as it was, and numbers the closed session's rows in list order", async () => {
+    const s = new Script().greet(220, 'lmtp.example.org LMTP ready');
+    s.c('LHLO', 'c').s(250, 'lmtp.example.org\nPIPELINING');
+    s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<one@y>').s(250, 'Ok');
+    s.c('RCPT', 'TO:<two@y>').s(250, 'Ok');
+    s.c('DATA').s(354, 'go');
+    s.body(MESSAGE);
+    const quit = s.cmd('QUIT'); // pipelined right behind the final dot
+    const builder = createSessionBuilder(flow, {}, true);
+    for (const e of s.events) builder.apply(e);
+    const sent = s.events.length;
+    const open = builder.peek();
+    const rowsOpen = open.commands.map((c) => [c.seq, c.verb, c.reply?.code ?? null, c.latencyMicros]);
+
+    s.endOfData(250, '2.0.0 <one@y> delivered', 0).endOfData(452, '4.2.2 <two@y> Mailbox full', 1);
+    s.s(221, 'Bye');
+    for (const e of s.close().slice(sent)) builder.apply(e);
+    const closed = builder.finishNow();
+
+    // The open snapshot: one end-of-data row awaiting its reply, QUIT unanswered; later replies left it alone.
+    expect(rowsOpen).toEqual([
+      [0, 'LHLO', 250, 1000],
+      [1, 'MAIL', 250, 1000],
+      [2, 'RCPT', 250, 1000],
+      [3, 'RCPT', 250, 1000],
+      [4, 'DATA', 354, 1000],
+      [5, 'END-OF-DATA', null, null],
+      [6, 'QUIT', null, null],
+    ]);
+    expect(open.commands.map((c) => [c.seq, c.verb, c.reply?.code ?? null, c.latencyMicros])).toEqual(
+      rowsOpen,
+    );
+    // Closed: the second LMTP reply's row sits next to the first, QUIT after both, every row numbered by position.
+    expect(closed.commands.map((c) => [c.seq, c.verb, c.argument, c.reply?.code ?? null])).toEqual([
+      [0, 'LHLO', 'c', 250],
+      [1, 'MAIL', 'FROM:<a@x>', 250],
+      [2, 'RCPT', 'TO:<one@y>', 250],
+      [3, 'RCPT', 'TO:<two@y>', 250],
+      [4, 'DATA', '', 354],
+      [5, 'END-OF-DATA', 'recipient 1', 250],
+      [6, 'END-OF-DATA', 'recipient 2', 452],
+      [7, 'QUIT', '', 221],
+    ]);
+    const quitRow = closed.commands[7]!;
+    expect(quitRow.latencyMicros).toBe(closed.commands[7]!.reply!.tsMicros - quit.tsMicros);
+    expect(quitRow.pipelined).toBe(true);
+    expect(closed.end).toBe('quit');
+  });
+
+  it("pairs replies that come long after their pipelined commands, and follows the decoder's ids past many transactions", async () => {
+    const s = new Script().greet();
+    s.c('EHLO', 'c').s(250, 'mx.example.org\nPIPELINING');
+    // 20 recipients sent in one batch, answered after all of them were sent: each reply finds its own RCPT.
+    s.c('MAIL', 'FROM:<a@x>');
+    for (let i = 0; i < 20; i++) s.c('RCPT', `TO:<r${i}@y>`);
+    s.s(250, 'Ok');
+    for (let i = 0; i < 20; i++) s.s(i % 3 === 0 ? 550 : 250, i % 3 === 0 ? '5.1.1 unknown' : 'Ok');
+    s.c('DATA').s(354, 'go');
+    s.body(MESSAGE).endOfData(250, '2.0.0 Ok: queued as Q0');
+    // Then 24 more transactions, one message each, with their own queue ids.
+    for (let n = 1; n <= 24; n++) {
+      s.c('MAIL', 'FROM:<a@x>').s(250, 'Ok');
+      s.c('RCPT', 'TO:<b@y>').s(250, 'Ok');
+      s.c('DATA').s(354, 'go');
+      s.body(MESSAGE).endOfData(250, `2.0.0 Ok: queued as Q${n}`);
+    }
+    s.c('QUIT').s(221, 'Bye');
+    const session = await build(s.close());
+    const first = session.transactions[0]!;
+    expect(first.recipients.map((r) => r.disposition)).toEqual(
+      Array.from({ length: 20 }, (_, i) => (i % 3 === 0 ? 'rejected-rcpt' : 'delivered')),
+    );
+    expect(first.recipients.map((r) => r.address)).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}@y`));
+    expect(session.transactions.map((t) => t.queueId)).toEqual(Array.from({ length: 25 }, (_, n) => `Q${n}`));
+    expect(session.transactions.every((t) => t.outcome === 'accepted' && t.sizeBytes !== null)).toBe(true);
+    expect(session.commands.map((c) => c.seq)).toEqual(session.commands.map((_, i) => i));
+    expect(session.commands.every((c) => c.reply !== null)).toBe(true);
+  });
+
+  it('pairs a reply with its command even when the commands came out of their numbering order', async () => {
+    const s = new Script().greet();
+    const sent = [s.cmd('NOOP', 'a'), s.cmd('NOOP', 'b'), s.cmd('NOOP', 'c')];
+    // The decoder numbers commands in the order they come; here the numbers are out of that order.
+    const renumbered = sent.map((c, i) => ({ ...c, seq: [7, 3, 9][i] as number }));
+    const events: SmtpEvent[] = s.events.map((e) => {
+      const at = e.type === 'command' ? sent.indexOf(e.command) : -1;
+      return at < 0 ? e : { type: 'command', command: renumbered[at] as SmtpCommand };
+    });
+    renumbered.forEach((command, i) => {
+      const ts = 2_000_000 + i;
+      events.push({
+        type: 'reply',
+        reply: {
+          code: 250 + i,
+          enhancedStatus: null,
+          lines: ['Ok'],
+          offset: 0,
+          tsMicros: ts,
+          endTsMicros: ts,
+          encrypted: false,
+        },
+        to: { kind: 'command', command },
+      });
+    });
+    events.push({ type: 'closed', reason: 'fin', tsMicros: 3_000_000, stats: stats() });
+    const session = await build(events);
+    expect(session.commands.map((c) => [c.argument, c.reply?.code ?? null])).toEqual([
+      ['a', 250],
+      ['b', 251],
+      ['c', 252],
+    ]);
+  });
 });

@@ -76,4 +76,69 @@ describe('extensions', () => {
     expect(caps.keywords).toEqual([]);
     expect(caps.pipelining).toBe(false);
   });
+
+  it('reads any mix of spacing and case as a word-by-word reading of each line does', () => {
+    // Reference: RFC 5321 4.1.1.1 read literally, one line at a time: trim it, split it into words on runs of
+    // blanks, the first word is the keyword (AUTH=x gives AUTH with x as its first mechanism).
+    const reference = (lines: string[]) => {
+      const keywords: string[] = [];
+      const auth: string[] = [];
+      const other: string[] = [];
+      let size: number | null = null;
+      for (const line of lines.slice(1)) {
+        const text = line.trim();
+        if (text === '') continue;
+        const words = text.split(/[ \t]+/);
+        let keyword = (words[0] as string).toUpperCase();
+        let params = words.slice(1);
+        if (keyword.startsWith('AUTH=')) {
+          params = [keyword.slice(5), ...params].filter((w) => w !== '');
+          keyword = 'AUTH';
+        }
+        keywords.push(keyword);
+        if (keyword === 'AUTH') {
+          for (const m of params) if (!auth.includes(m.toUpperCase())) auth.push(m.toUpperCase());
+        } else if (keyword === 'SIZE') {
+          if (params[0] !== undefined && /^[0-9]{1,15}$/.test(params[0])) size = Number(params[0]);
+        } else if (
+          !['PIPELINING', 'CHUNKING', '8BITMIME', 'BINARYMIME', 'SMTPUTF8', 'DSN'].includes(keyword)
+        ) {
+          if (!['ENHANCEDSTATUSCODES', 'STARTTLS'].includes(keyword)) other.push(text);
+        }
+      }
+      return { keywords, auth, other, size };
+    };
+    const tokens = [
+      'AUTH',
+      'auth=',
+      'AUTH=plain',
+      'SIZE',
+      '123',
+      '1234567890123456',
+      'x1',
+      'PIPELINING',
+      'Dsn',
+    ];
+    const blanks = ['', ' ', '\t', '  \t', '\r', '\u00a0'];
+    let seed = 20;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 3000; round++) {
+      const lines = ['greeting'];
+      for (let l = next(4); l >= 0; l--) {
+        let line = blanks[next(blanks.length)] as string;
+        for (let w = next(4); w >= 0; w--)
+          line += (tokens[next(tokens.length)] as string) + (blanks[next(blanks.length)] as string);
+        lines.push(line);
+      }
+      const caps = parseEhloCapabilities(lines);
+      const want = reference(lines);
+      expect(
+        { keywords: caps.keywords, auth: caps.authMechanisms, other: caps.other, size: caps.size },
+        JSON.stringify(lines),
+      ).toEqual(want);
+    }
+  });
 });

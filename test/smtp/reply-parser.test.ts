@@ -51,6 +51,48 @@ describe('reply-parser', () => {
     expect(extractEnhancedStatus(code, text)).toBe(status);
   });
 
+  it('reads the enhanced status as the RFC 3463 grammar does, for every short text over its characters', () => {
+    // The grammar as a regular expression (RFC 3463 section 2: class "." subject "." detail, subject and detail
+    // of 1 to 3 digits), leading blanks allowed, a blank or the end after it; the numbers are kept without
+    // leading zeros.
+    const grammar = /^[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})(?=$|[ \t])/;
+    const oracle = (code: number, text: string): string | null => {
+      const m = grammar.exec(text);
+      if (m === null || Number(m[1]) !== Math.floor(code / 100)) return null;
+      return `${m[1]}.${Number(m[2])}.${Number(m[3])}`;
+    };
+    const alphabet = [' ', '\t', '0', '1', '2', '5', '.', 'x'];
+    let texts = [''];
+    let checked = 0;
+    for (let length = 1; length <= 6; length++) {
+      const longer: string[] = [];
+      for (const text of texts) for (const c of alphabet) longer.push(text + c);
+      texts = longer;
+      for (const text of texts) {
+        for (const code of [250, 550]) {
+          if (extractEnhancedStatus(code, text) !== oracle(code, text))
+            expect(extractEnhancedStatus(code, text), `${code} ${JSON.stringify(text)}`).toBe(
+              oracle(code, text),
+            );
+          checked++;
+        }
+      }
+    }
+    for (const text of [
+      '5.007.0100 x',
+      '5.000.000',
+      '5.010.100\tx',
+      '2.0.00 ok',
+      '5.1.1x',
+      '5.1.1\t',
+      '5..1',
+    ]) {
+      expect(extractEnhancedStatus(550, text), JSON.stringify(text)).toBe(oracle(550, text));
+      expect(extractEnhancedStatus(250, text), JSON.stringify(text)).toBe(oracle(250, text));
+    }
+    expect(checked).toBe(2 * (8 + 8 ** 2 + 8 ** 3 + 8 ** 4 + 8 ** 5 + 8 ** 6));
+  });
+
   function assemble(lines: string[]): { replies: SmtpReply[]; mismatches: number[] } {
     const replies: SmtpReply[] = [];
     const mismatches: number[] = [];

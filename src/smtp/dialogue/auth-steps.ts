@@ -11,7 +11,7 @@ import { AuthExchange, couldBeAuthResponse, expectedAuthResponses } from './auth
 import { resolveBarrier } from './barriers.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { firstWord, latin1, words } from './lines.js';
-import type { PendingEntry } from './pending-queue.js';
+import { type PendingEntry, UNMATCHED } from './pending-queue.js';
 
 export const REDACTED = '[redacted]';
 const EMPTY_PARAMS = Object.freeze({});
@@ -149,7 +149,7 @@ export function onLoneChallenge(d: SmtpDialogue, reply: SmtpReply, ts: number): 
     reply.offset,
     ts,
   );
-  d.emit({ type: 'reply', reply, to: { kind: 'unmatched' } });
+  d.emit({ type: 'reply', reply, to: UNMATCHED });
   finishAuth(d, 'unknown', ts);
   const exchange = new AuthExchange(
     d.lastAuthMechanism === '' ? 'UNKNOWN' : d.lastAuthMechanism,

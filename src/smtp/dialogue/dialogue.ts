@@ -25,11 +25,11 @@ import type {
   StreamChunk,
 } from '../../reassembly/types.js';
 import { clip } from '../../util/display-text.js';
-import { parseBdatArgument, parseCommandLine } from '../command-parser.js';
-import { createDotDecoder, type DotDecoder } from '../dot-decoder.js';
-import { createLineSplitter, type LineEnding, type LineSplitter } from '../line-splitter.js';
+import { CommandLine, parseBdatArgument, readCommandLine } from '../command-parser.js';
+import { DotDecoder, type DotDecoderCallbacks } from '../dot-decoder.js';
+import { type LineEnding, type LineSink, LineSplitter } from '../line-splitter.js';
 import { resolveSmtpDecoderOptions } from '../options.js';
-import { createReplyAssembler, type ReplyAssembler } from '../reply-parser.js';
+import { ReplyAssembler, type ReplyAssemblerCallbacks } from '../reply-parser.js';
 import type {
   AnomalyCode,
   ReplyTarget,
@@ -37,6 +37,7 @@ import type {
   SmtpCommand,
   SmtpDecoderOptions,
   SmtpEvent,
+  SmtpReply,
   SmtpState,
 } from '../types.js';
 import type { AuthExchange } from './auth-exchange.js';
@@ -52,7 +53,7 @@ import type { DialogueMode } from './modes.js';
 import { PendingEntry, PendingQueue } from './pending-queue.js';
 import { type ProxyPreamble, sniffProxy } from './proxy-preamble.js';
 import { closeProxy, proxyClient, proxyServer } from './proxy-stage.js';
-import { onReply } from './reply-pairing.js';
+import { onReply as pairReply } from './reply-pairing.js';
 import type { TlsLayer } from './tls-layer.js';
 import { decideTls, isClientHelloStart, startTls, TLS_HANDSHAKE } from './tls-start.js';
 import { TransactionTracker } from './transaction.js';
@@ -67,7 +68,55 @@ const ONCE_BITS: Partial<Record<AnomalyCode, number>> = {
   'junk-before-greeting': 16,
 };
 
-export class SmtpDialogue {
+/** One direction's lines, routed to the dialogue's command or reply side (a fixed-shape object, no closures). */
+class DirectionLines implements LineSink {
+  constructor(
+    private readonly d: SmtpDialogue,
+    private readonly direction: Direction,
+  ) {}
+
+  onLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void {
+    const d = this.d;
+    const direction = this.direction;
+    // Checked per line, not per chunk, so that bytes after the 221 are found whatever the chunking.
+    if (d.quitAnswered)
+      d.anomalyOnce(
+        'data-after-close',
+        direction,
+        'bytes after the 221 reply to QUIT',
+        offset,
+        d.tsNow[direction],
+      );
+    if (direction === d.cmdDir) d.onCommandLine(bytes, start, end, ending, offset);
+    else d.onReplyLine(bytes, start, end, ending, offset);
+  }
+
+  onPlain(bytes: Uint8Array): void {
+    onBdatOctets(this.d, bytes);
+  }
+}
+
+/** The DATA body's bytes and bare LF, from the dot decoder to the dialogue's events. */
+class BodyBytes implements DotDecoderCallbacks {
+  constructor(private readonly d: SmtpDialogue) {}
+
+  onBytes(bytes: Uint8Array): void {
+    this.d.emit({ type: 'message-bytes', bytes });
+  }
+
+  onBareLf(offset: number): void {
+    const d = this.d;
+    d.anomaly(
+      'bare-lf',
+      d.cmdDir,
+      'body line ended by a bare LF (accepted as a line end, as Postfix does)',
+      offset,
+      d.tsNow[d.cmdDir],
+    );
+  }
+}
+
+export class SmtpDialogue implements ReplyAssemblerCallbacks {
   readonly opts: SmtpDecoderOptions;
   /** The handshake was seen (orientation from the SYN): a capture without it may start mid-session. */
   readonly handshakeSeen: boolean;
@@ -124,6 +173,8 @@ export class SmtpDialogue {
   /** Client lines before this offset were sent while an AUTH step awaited its reply: credential lines. */
   credentialUntil = -1;
 
+  /** The command line being read (one object per connection, filled again for each line). */
+  private readonly commandLine = new CommandLine();
   /** Made at the first DATA body: most connections without one never pay for it. */
   dotDecoder: DotDecoder | null = null;
   readonly splitters: { c2s: LineSplitter; s2c: LineSplitter };
@@ -141,34 +192,34 @@ export class SmtpDialogue {
     this.queue = new PendingQueue(opts.maxPendingCommands);
     this.held = new HeldBytes(opts.maxHeldBytes);
     this.tx = new TransactionTracker(!this.handshakeSeen);
-    this.splitters = { c2s: this.makeSplitter('c2s'), s2c: this.makeSplitter('s2c') };
-    this.assembler = createReplyAssembler({
-      maxReplyLines: opts.maxReplyLines,
-      onReply: (reply) => onReply(this, reply),
-      onCodeMismatch: (expected, got, offset, ts) =>
-        this.anomaly(
-          'reply-code-mismatch',
-          this.replyDir,
-          `continuation line has code ${got}, reply began with ${expected}`,
-          offset,
-          ts,
-        ),
-    });
+    this.splitters = {
+      c2s: new LineSplitter(opts.maxLineLength, new DirectionLines(this, 'c2s')),
+      s2c: new LineSplitter(opts.maxLineLength, new DirectionLines(this, 's2c')),
+    };
+    this.assembler = new ReplyAssembler(this);
+  }
+
+  // ---------------------------------------------------------------- the reply assembler's callbacks
+  get maxReplyLines(): number {
+    return this.opts.maxReplyLines;
+  }
+
+  onReply(reply: SmtpReply): void {
+    pairReply(this, reply);
+  }
+
+  onCodeMismatch(expected: number, got: number, offset: number, ts: number): void {
+    this.anomaly(
+      'reply-code-mismatch',
+      this.replyDir,
+      `continuation line has code ${got}, reply began with ${expected}`,
+      offset,
+      ts,
+    );
   }
 
   get dot(): DotDecoder {
-    if (this.dotDecoder === null)
-      this.dotDecoder = createDotDecoder({
-        onBytes: (bytes) => this.emit({ type: 'message-bytes', bytes }),
-        onBareLf: (offset) =>
-          this.anomaly(
-            'bare-lf',
-            this.cmdDir,
-            'body line ended by a bare LF (accepted as a line end, as Postfix does)',
-            offset,
-            this.tsNow[this.cmdDir],
-          ),
-      });
+    if (this.dotDecoder === null) this.dotDecoder = new DotDecoder(new BodyBytes(this));
     return this.dotDecoder;
   }
 
@@ -207,26 +258,6 @@ export class SmtpDialogue {
     this.onceBits |= bit;
     if (code === 'midstream') this.midstream = true;
     this.anomaly(code, direction, detail, offset, ts);
-  }
-
-  makeSplitter(direction: Direction): LineSplitter {
-    return createLineSplitter({
-      maxLineLength: this.opts.maxLineLength,
-      onLine: (line, ending, offset) => {
-        // Checked per line, not per chunk, so that bytes after the 221 are found whatever the chunking.
-        if (this.quitAnswered)
-          this.anomalyOnce(
-            'data-after-close',
-            direction,
-            'bytes after the 221 reply to QUIT',
-            offset,
-            this.tsNow[direction],
-          );
-        if (direction === this.cmdDir) this.onCommandLine(line, ending, offset);
-        else this.onReplyLine(line, ending, offset);
-      },
-      onPlain: (bytes) => onBdatOctets(this, bytes),
-    });
   }
 
   // ---------------------------------------------------------------- queue
@@ -364,10 +395,10 @@ export class SmtpDialogue {
   // ---------------------------------------------------------------- proxy preamble
 
   // ---------------------------------------------------------------- commands
-  onCommandLine(line: Uint8Array, ending: LineEnding, offset: number): void {
+  onCommandLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void {
     const cmdDir = this.cmdDir;
     const ts = this.tsNow[cmdDir];
-    const text = lineText(this, line, ending, offset, cmdDir);
+    const text = lineText(this, bytes, start, end, ending, offset, cmdDir);
 
     if (this.mode === 'gap-recovery') {
       if (recoveringLine(this, text, ending, ts)) return;
@@ -376,26 +407,31 @@ export class SmtpDialogue {
     }
     if (authLine(this, text, offset, ts)) return;
 
-    const parsed = parseCommandLine(text);
-    let argument = parsed.argument;
+    // The fields are read out at once: the one CommandLine is filled again by a line read further down.
+    const parsed = readCommandLine(text, this.commandLine);
+    const verb = parsed.verb;
+    const verbText = parsed.verbText;
+    const sent = parsed.argument;
+    const path = parsed.path;
+    const params = parsed.params;
+    let argument = sent;
     this.authInitial = null;
-    if (parsed.verb === 'AUTH') {
-      const args = words(parsed.argument);
+    if (verb === 'AUTH') {
+      const args = words(sent);
       const initial = args[1] ?? null;
       this.authInitial = initial;
       if (initial !== null && !this.opts.revealSecrets && initial !== '=')
         argument = `${args[0] ?? ''} ${REDACTED}`;
     }
-    const verb = parsed.verb;
-    beforeCommand(this, verb, parsed.verbText, offset, ts);
-    const transaction = this.tx.place(verb, verb !== 'BDAT' || parseBdatArgument(parsed.argument).ok);
+    beforeCommand(this, verb, verbText, offset, ts);
+    const transaction = this.tx.place(verb, verb !== 'BDAT' || parseBdatArgument(sent).ok);
     const command: SmtpCommand = {
       seq: this.commandSeq++,
       verb,
-      verbText: parsed.verbText,
+      verbText,
       argument,
-      path: parsed.path,
-      params: parsed.params,
+      path,
+      params,
       kind: 'command',
       offset,
       tsMicros: ts,
@@ -409,10 +445,10 @@ export class SmtpDialogue {
   }
 
   // ---------------------------------------------------------------- replies
-  onReplyLine(line: Uint8Array, ending: LineEnding, offset: number): void {
+  onReplyLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void {
     const direction = this.replyDir;
     const ts = this.tsNow[direction];
-    const text = lineText(this, line, ending, offset, direction);
+    const text = lineText(this, bytes, start, end, ending, offset, direction);
     const assembler = this.assembler;
     if (this.replyRecovering && !assembler.open) {
       if (!startsLikeReply(text)) return;
@@ -457,7 +493,8 @@ export class SmtpDialogue {
 
   onData(chunk: StreamChunk): void {
     if (this.closed || chunk.bytes.length === 0) return;
-    this.start(chunk.tsMicros);
+    // The time is read only when needed: each read of the chunk's time as an argument boxes a new number.
+    if (!this.started) this.start(chunk.tsMicros);
     const direction = chunk.direction;
     const held = this.firstByte;
     if (held !== null) {

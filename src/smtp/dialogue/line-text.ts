@@ -6,18 +6,23 @@
 import type { Direction } from '../../reassembly/types.js';
 import type { LineEnding } from '../line-splitter.js';
 import type { SmtpDialogue } from './dialogue.js';
-import { latin1 } from './lines.js';
+import { latin1Range } from './lines.js';
 
-/** Line-level anomalies shared by both sides; returns the line text without a stray trailing CR. */
+/**
+ * Line-level anomalies shared by both sides; returns the text of the line `bytes[start, end)` without a stray
+ * trailing CR.
+ */
 export function lineText(
   d: SmtpDialogue,
-  line: Uint8Array,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
   ending: LineEnding,
   offset: number,
   direction: Direction,
 ): string {
   const ts = d.tsNow[direction];
-  let text = latin1(line);
+  let text = latin1Range(bytes, start, end);
   if (ending === 'lf') d.anomaly('bare-lf', direction, 'line ended by a bare LF', offset, ts);
   else if (ending === 'overflow')
     d.anomaly('line-too-long', direction, `line longer than ${d.opts.maxLineLength} bytes, cut`, offset, ts);

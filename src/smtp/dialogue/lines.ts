@@ -10,6 +10,11 @@ export function latin1(bytes: Uint8Array): string {
   return latin1Slice.call(bytes, 0, bytes.length);
 }
 
+/** The latin1 text of `bytes[start, end)`, without a view of the range. */
+export function latin1Range(bytes: Uint8Array, start: number, end: number): string {
+  return latin1Slice.call(bytes, start, end);
+}
+
 export function other(direction: Direction): Direction {
   return direction === 'c2s' ? 's2c' : 'c2s';
 }

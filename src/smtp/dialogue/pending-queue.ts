@@ -14,10 +14,8 @@ import type { ReplyTarget, SmtpCommand } from '../types.js';
 export class PendingEntry {
   /** Resolved once its reply (or an optimistic decision) decided what the client bytes after it are. */
   resolved = false;
-  /** LMTP end of data: replies still expected (-1 until the first one arrives). */
-  lmtpRemaining = -1;
-  lmtpRecipients: readonly number[] = EMPTY;
-  lmtpNext = 0;
+  /** LMTP end of data: the replies it expects, set at the first one (null before, and for every other entry). */
+  lmtp: LmtpReplies | null = null;
 
   constructor(
     readonly target: ReplyTarget,
@@ -37,7 +35,23 @@ export class PendingEntry {
   }
 }
 
-const EMPTY: readonly number[] = Object.freeze([]);
+/** An LMTP end of data (RFC 2033 4.2): one reply per accepted recipient, in RCPT order. */
+export class LmtpReplies {
+  /** Replies still expected. */
+  remaining: number;
+  /** Index in `recipients` of the recipient the next reply is for. */
+  next = 0;
+  constructor(
+    /** The accepted recipients' RCPT indexes when the first reply came. */
+    readonly recipients: readonly number[],
+  ) {
+    this.remaining = Math.max(1, recipients.length);
+  }
+}
+
+/** The reply targets that carry nothing but their kind: one frozen object each, shared by every reply. */
+export const GREETING: ReplyTarget = Object.freeze({ kind: 'greeting' });
+export const UNMATCHED: ReplyTarget = Object.freeze({ kind: 'unmatched' });
 
 /**
  * Whether a reply with this code can answer the entry. Only codes tied to one command are checked: 354 answers
@@ -63,8 +77,13 @@ export function canAnswer(code: number, entry: PendingEntry): boolean {
 export const MAX_REPLY_LINE_BYTES = 512;
 
 export class PendingQueue {
-  private readonly entries: PendingEntry[] = [];
+  /**
+   * Waiting entries at [head, tail); the slots outside are null. The array keeps its room when the queue empties,
+   * so that a connection's commands, queued and answered one at a time, reuse one backing store.
+   */
+  private readonly entries: (PendingEntry | null)[] = [];
   private head = 0;
+  private tail = 0;
   /**
    * Replies the client proved were sent (a command after an AUTH step, which waits for its reply) that the reply
    * stream has not shown, with no reply read since. A hole in the reply stream that follows can hold just them:
@@ -75,7 +94,7 @@ export class PendingQueue {
   constructor(readonly limit: number) {}
 
   get size(): number {
-    return this.entries.length - this.head;
+    return this.tail - this.head;
   }
 
   /** Adds an entry; false when the queue was full and has been cleared first (the caller flags it). */
@@ -85,29 +104,39 @@ export class PendingQueue {
       this.clear();
       kept = false;
     }
-    this.entries.push(entry);
+    if (this.tail === this.entries.length) this.entries.push(entry);
+    else this.entries[this.tail] = entry;
+    this.tail++;
     return kept;
   }
 
   peek(): PendingEntry | null {
-    return this.head < this.entries.length ? (this.entries[this.head] as PendingEntry) : null;
+    return this.head < this.tail ? (this.entries[this.head] ?? null) : null;
   }
 
   /** Drops the head (its reply arrived, or it is skipped). */
   shift(): void {
+    if (this.head >= this.tail) return;
+    const entries = this.entries;
+    entries[this.head] = null;
     this.head++;
-    if (this.head >= this.entries.length) {
-      this.entries.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
-    } else if (this.head > 64 && this.head * 2 > this.entries.length) {
-      this.entries.splice(0, this.head);
+      this.tail = 0;
+    } else if (this.head > 64 && this.head * 2 > this.tail) {
+      entries.copyWithin(0, this.head, this.tail);
+      entries.fill(null, this.tail - this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
   }
 
   clear(): void {
-    this.entries.length = 0;
+    // A queue cleared at its limit gives its large array back; a small one keeps its room.
+    if (this.entries.length > 64) this.entries.length = 0;
+    else this.entries.fill(null, this.head, this.tail);
     this.head = 0;
+    this.tail = 0;
     this.unseenReplies = 0;
   }
 
@@ -134,23 +163,33 @@ export class PendingQueue {
 
   /** The first entry after the head that a reply with this code can answer, or null. */
   laterAnswering(code: number): PendingEntry | null {
-    for (let i = this.head + 1; i < this.entries.length; i++) {
+    for (let i = this.head + 1; i < this.tail; i++) {
       const entry = this.entries[i] as PendingEntry;
       if (canAnswer(code, entry)) return entry;
     }
     return null;
   }
 
+  private indexOf(entry: PendingEntry): number {
+    for (let i = this.head; i < this.tail; i++) if (this.entries[i] === entry) return i;
+    return -1;
+  }
+
   /** Takes one entry out wherever it is; false when it is not waiting. */
   remove(entry: PendingEntry): boolean {
-    const index = this.entries.indexOf(entry, this.head);
+    const index = this.indexOf(entry);
     if (index < 0) return false;
     if (index === this.head) this.shift();
-    else this.entries.splice(index, 1);
+    else {
+      const entries = this.entries;
+      entries.copyWithin(index, index + 1, this.tail);
+      this.tail--;
+      entries[this.tail] = null;
+    }
     return true;
   }
 
   has(entry: PendingEntry): boolean {
-    return this.entries.indexOf(entry, this.head) >= 0;
+    return this.indexOf(entry) >= 0;
   }
 }

@@ -9,7 +9,7 @@ import { onLoneChallenge } from './auth-steps.js';
 import { resolveBarrier } from './barriers.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { endMessage, startData } from './messages.js';
-import { canAnswer, type PendingEntry } from './pending-queue.js';
+import { canAnswer, GREETING, LmtpReplies, type PendingEntry, UNMATCHED } from './pending-queue.js';
 import { TRANSITIONS } from './transitions.js';
 
 export function afterGapAnywhere(d: SmtpDialogue): boolean {
@@ -66,7 +66,7 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
           ts,
         );
       d.greetingSeen = true;
-      d.emit({ type: 'reply', reply, to: { kind: 'greeting' } });
+      d.emit({ type: 'reply', reply, to: GREETING });
       if (d.state === 'connected') d.setState('ready', ts);
       return;
     }
@@ -100,20 +100,21 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
       );
     else
       d.anomaly('unmatched-reply', direction, `reply ${code} with no command awaiting it`, reply.offset, ts);
-    d.emit({ type: 'reply', reply, to: { kind: 'unmatched' } });
+    d.emit({ type: 'reply', reply, to: UNMATCHED });
     if (code === 354 && d.mode !== 'data' && d.mode !== 'tls') startData(d, null, ts);
     return;
   }
   let target: ReplyTarget;
   if (matched.target.kind === 'end-of-data' && d.lmtp) {
-    if (matched.lmtpRemaining < 0) {
-      matched.lmtpRecipients = d.tx.accepted;
-      matched.lmtpRemaining = Math.max(1, d.tx.accepted.length);
+    let lmtp = matched.lmtp;
+    if (lmtp === null) {
+      lmtp = new LmtpReplies(d.tx.accepted);
+      matched.lmtp = lmtp;
     }
-    const index = matched.lmtpRecipients[matched.lmtpNext] ?? null;
-    matched.lmtpNext++;
-    matched.lmtpRemaining--;
-    if (matched.lmtpRemaining <= 0) d.queue.shift();
+    const index = lmtp.recipients[lmtp.next] ?? null;
+    lmtp.next++;
+    lmtp.remaining--;
+    if (lmtp.remaining <= 0) d.queue.shift();
     target = { ...matched.target, lmtpRecipient: index };
   } else {
     d.queue.shift();

@@ -102,10 +102,35 @@ export function hasPacketSocket(pid: number): boolean {
   return false;
 }
 
+/** The child processes of `pid` (from /proc/PID/task/TID/children); empty when unknown. */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' '))
+        if (c.trim() !== '') out.push(Number(c));
+    } catch {
+      // The task ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** Whether `pid` or one of its child processes (a capture helper such as tcpdump) holds a packet socket. */
+export function capturesPackets(pid: number): boolean {
+  return hasPacketSocket(pid) || childPids(pid).some((c) => hasPacketSocket(c));
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Waits until the child's capture is open, then `settleMs` more (the CLI installs its signal handlers just
+ * Waits until the child's capture is open (in the child or in its capture helper), then `settleMs` more (the CLI installs its signal handlers just
  * after opening the capture). Rejects if the child exits first or `timeoutMs` passes.
  */
 export async function waitUntilCapturing(child: CliChild, timeoutMs: number, settleMs = 300): Promise<void> {
@@ -121,7 +146,7 @@ export async function waitUntilCapturing(child: CliChild, timeoutMs: number, set
         `smtpscope exited before capturing (code ${e.code}, signal ${e.signal}): ${child.stderr().trim()}`,
       );
     }
-    if (hasPacketSocket(child.pid)) break;
+    if (capturesPackets(child.pid)) break;
     if (Date.now() > deadline)
       throw new Error(`smtpscope did not open the capture within ${timeoutMs} ms: ${child.stderr().trim()}`);
     await sleep(25);
