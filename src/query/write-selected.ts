@@ -35,7 +35,9 @@ export class ConnectionSet {
     // A connection's packets run from its first packet to the first packet of the next connection on the same
     // addresses and ports (the last ACK after the FINs comes after the session closed).
     if (list === undefined) return false;
-    return list.some((w) => tsMicros >= w.first && !list.some((x) => x.first > w.first && x.first <= tsMicros));
+    return list.some(
+      (w) => tsMicros >= w.first && !list.some((x) => x.first > w.first && x.first <= tsMicros),
+    );
   }
 }
 
