@@ -51,7 +51,10 @@ export interface ClickHouseSinkOptions extends ClickHouseConnectionOptions {
   readonly batchRows?: number;
   /** Longest time rows wait before they are sent, in milliseconds (default 5 000). */
   readonly flushIntervalMs?: number;
-  /** Rows held in memory at most: collecting, queued and in flight (default 20 000; at least 2 × batchRows). */
+  /**
+   * Rows held in memory at most: collecting, queued, in flight and in the spill write buffer (default 20 000; at
+   * least 2 × batchRows).
+   */
   readonly maxBufferedRows?: number;
   /** Attempts per batch, the first included (default 5). */
   readonly maxAttempts?: number;
@@ -89,7 +92,7 @@ export interface ClickHouseSinkStats {
   overflows: number;
   /** Rows spilled by those overflows (part of rowsSpilled). */
   rowsSpilledOnOverflow: number;
-  /** Most rows held (collecting, queued, in flight, in the spill write buffer) when a sessionClosed call returned. */
+  /** Most rows held (collecting, queued, in flight, spill write buffer) when a sessionClosed call returned. */
   peakHeldRows: number;
   /** Nulls in non-Nullable columns replaced by zero values (a schema drift; should stay 0). */
   nullsReplaced: number;
