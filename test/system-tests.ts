@@ -15,6 +15,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   // ClickHouse servers.
   'test/cli/clickhouse.test.ts',
   'test/fleet/clickhouse.test.ts',
+  'test/fleet/clickhouse-sink-spill.test.ts',
   'test/report/json-clickhouse.test.ts',
   // The built CLI as a child process, worker threads.
   'test/cli/main.test.ts',
