@@ -139,14 +139,18 @@ export function createPacketDecoder(options: Partial<DecoderOptions> = {}): Pack
     return CODE.TCP;
   }
 
-  /** IP layer at `offset`, then TCP; reassembles fragments and decodes the datagram once complete. */
+  /**
+   * IP layer at `offset`, then TCP; reassembles fragments and decodes the datagram once complete. Takes the
+   * packet, not its time: a time passed as an argument is a boxed number (16 bytes) per packet, read here only
+   * for fragments.
+   */
   function decodeIp(
     buffer: Uint8Array,
     offset: number,
     end: number,
     missingBytes: number,
     ipVersion: 4 | 6,
-    tsMicros: number,
+    packet: PacketView,
     reassembled: boolean,
   ): number {
     const code =
@@ -168,7 +172,7 @@ export function createPacketDecoder(options: Partial<DecoderOptions> = {}): Pack
     if (verify && ipVersion === 4 && !ipv4HeaderChecksumOk(buffer, ip.headerOffset))
       return CODE.IPV4_BAD_CHECKSUM;
     if (fragments === null || ip.capturedEnd !== ip.wireEnd) return CODE.FRAGMENT_DROPPED;
-    switch (fragments.add(buffer, ip, tsMicros)) {
+    switch (fragments.add(buffer, ip, packet.tsMicros)) {
       case 'pending':
         return CODE.FRAGMENT_PENDING;
       case 'overlap':
@@ -177,7 +181,7 @@ export function createPacketDecoder(options: Partial<DecoderOptions> = {}): Pack
         return CODE.FRAGMENT_TOO_LARGE;
       case 'complete':
         fragmentsReassembled++;
-        return decodeIp(fragments.output, 0, fragments.outputLength, 0, ipVersion, tsMicros, true);
+        return decodeIp(fragments.output, 0, fragments.outputLength, 0, ipVersion, packet, true);
     }
   }
 
@@ -191,7 +195,7 @@ export function createPacketDecoder(options: Partial<DecoderOptions> = {}): Pack
     if (!(missingBytes > 0)) missingBytes = 0;
     let code = decodeLinkLayer(buffer, start, end, packet.linkType, link);
     if (code === CONTINUE) {
-      code = decodeIp(buffer, link.networkOffset, end, missingBytes, link.ipVersion, packet.tsMicros, false);
+      code = decodeIp(buffer, link.networkOffset, end, missingBytes, link.ipVersion, packet, false);
     }
     if (code === CODE.TCP) {
       segment.tsMicros = packet.tsMicros;

@@ -15,9 +15,9 @@
  *    otherwise every row goes to the spill file as it is made (buffered up to 64 KiB or `batchRows` rows per
  *    write), so a dead server costs disk writes and holds nothing per session; the first probe that succeeds
  *    ends degraded mode.
- *  - Rows held (collecting + queued + in flight + in the spill write buffer) are bounded by `maxBufferedRows`. `sessionClosed` never
- *    returns a promise, so the analysis (and the sinks after this one) never wait for the server: when a
- *    session's rows take the held rows past the bound, every level is cut into batches and the newest
+ *  - Rows held (collecting + queued + in flight + in the spill write buffer) are bounded by `maxBufferedRows`.
+ *    `sessionClosed` never returns a promise, so the analysis (and the sinks after this one) never wait for the
+ *    server: when a session's rows take the held rows past the bound, every level is cut into batches and the newest
  *    queued batches are spilled at once, synchronously, until the held rows are down to the low-water mark
  *    (half the bound). The batch in flight stays; it spills itself if it fails. A slow or hanging server
  *    then costs disk writes, not throughput, and memory stays within the bound.
@@ -51,7 +51,10 @@ export interface ClickHouseSinkOptions extends ClickHouseConnectionOptions {
   readonly batchRows?: number;
   /** Longest time rows wait before they are sent, in milliseconds (default 5 000). */
   readonly flushIntervalMs?: number;
-  /** Rows held in memory at most: collecting, queued and in flight (default 20 000; at least 2 × batchRows). */
+  /**
+   * Rows held in memory at most: collecting, queued, in flight and in the spill write buffer (default 20 000; at
+   * least 2 × batchRows).
+   */
   readonly maxBufferedRows?: number;
   /** Attempts per batch, the first included (default 5). */
   readonly maxAttempts?: number;
@@ -89,7 +92,7 @@ export interface ClickHouseSinkStats {
   overflows: number;
   /** Rows spilled by those overflows (part of rowsSpilled). */
   rowsSpilledOnOverflow: number;
-  /** Most rows held (collecting, queued, in flight, in the spill write buffer) when a sessionClosed call returned. */
+  /** Most rows held (collecting, queued, in flight, spill write buffer) when a sessionClosed call returned. */
   peakHeldRows: number;
   /** Nulls in non-Nullable columns replaced by zero values (a schema drift; should stay 0). */
   nullsReplaced: number;

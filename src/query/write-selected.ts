@@ -34,9 +34,9 @@ export class ConnectionSet {
     const list = this.windows.get(keyOf(ipA, portA, ipB, portB));
     // A connection's packets run from its first packet to the first packet of the next connection on the same
     // addresses and ports (the last ACK after the FINs comes after the session closed).
-    return (
-      list !== undefined &&
-      list.some((w) => tsMicros >= w.first && !list.some((x) => x.first > w.first && x.first <= tsMicros))
+    if (list === undefined) return false;
+    return list.some(
+      (w) => tsMicros >= w.first && !list.some((x) => x.first > w.first && x.first <= tsMicros),
     );
   }
 }
