@@ -61,6 +61,31 @@ function isUpperAscii(text: string): boolean {
   return true;
 }
 
+/** The verbs by length, for `upperVerbAt`. */
+const VERBS_BY_LENGTH: readonly (readonly SmtpVerb[])[] = (() => {
+  const out: SmtpVerb[][] = [];
+  for (const verb of VERBS) {
+    while (out.length <= verb.length) out.push([]);
+    (out[verb.length] as SmtpVerb[]).push(verb as SmtpVerb);
+  }
+  return out;
+})();
+
+/**
+ * The verb written exactly (in upper case) as `line[start, end)`, or null: the verb's own constant string is then
+ * the verb text, so that a line sent as most are makes no string for its verb.
+ */
+function upperVerbAt(line: string, start: number, end: number): SmtpVerb | null {
+  const candidates = VERBS_BY_LENGTH[end - start];
+  if (candidates === undefined) return null;
+  for (const verb of candidates) {
+    let i = 0;
+    while (i < verb.length && line.charCodeAt(start + i) === verb.charCodeAt(i)) i++;
+    if (i === verb.length) return verb;
+  }
+  return null;
+}
+
 /** Maps a verb token to an SmtpVerb (case-insensitive), or null when unknown. */
 export function toSmtpVerb(token: string): SmtpVerb | null {
   // A verb sent in upper case (nearly all) is looked up as it is: `toUpperCase` makes a new string every time.
@@ -202,9 +227,10 @@ export function readCommandLine(line: string, into: CommandLine): CommandLine {
   while (isSpace(line[start])) start++;
   let end = start;
   while (end < line.length && !isSpace(line[end])) end++;
-  const verbText = start === 0 && end === line.length ? line : line.slice(start, end);
+  const exact = upperVerbAt(line, start, end);
+  const verbText = exact ?? (start === 0 && end === line.length ? line : line.slice(start, end));
   let argStart = end;
-  const verb = toSmtpVerb(verbText);
+  const verb = exact ?? toSmtpVerb(verbText);
   while (isSpace(line[argStart])) argStart++;
   const argument = argStart === 0 ? line : line.slice(argStart);
   if (verb === null) {

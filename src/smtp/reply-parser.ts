@@ -3,6 +3,7 @@
  * are assembled here; every code is kept, out-of-range ones are reported by the caller as `invalid-reply`.
  */
 
+import { latin1Range, replyCodeAt } from './dialogue/lines.js';
 import type { SmtpReply } from './types.js';
 
 export interface ReplyLine {
@@ -152,10 +153,41 @@ export class ReplyAssembler {
   pushLine(line: string, lineOffset: number, tsMicros: number): ReplyLineResult {
     const code = replyLineCode(line);
     if (code < 0) {
-      if (!this.isOpen) return 'invalid';
-      this.keep(line);
+      if (this.isOpen) this.keep(line);
       return 'invalid';
     }
+    const continued = line.length > 3 && line.charCodeAt(3) === 0x2d;
+    return this.accept(code, continued, line.length === 3 ? '' : line.slice(4), lineOffset, tsMicros);
+  }
+
+  /**
+   * `pushLine` for the line `bytes[start, end)`, read on the bytes: only the text kept is made into a string
+   * (the text after the code, or the whole line when an open reply keeps a line that is not a reply line).
+   */
+  pushRange(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    lineOffset: number,
+    tsMicros: number,
+  ): ReplyLineResult {
+    const code = replyCodeAt(bytes, start, end);
+    if (code < 0) {
+      if (this.isOpen) this.keep(latin1Range(bytes, start, end));
+      return 'invalid';
+    }
+    const continued = end - start > 3 && bytes[start + 3] === 0x2d;
+    const text = end - start === 3 ? '' : latin1Range(bytes, start + 4, end);
+    return this.accept(code, continued, text, lineOffset, tsMicros);
+  }
+
+  private accept(
+    code: number,
+    continued: boolean,
+    text: string,
+    lineOffset: number,
+    tsMicros: number,
+  ): ReplyLineResult {
     if (!this.isOpen) {
       this.code = code;
       this.offset = lineOffset;
@@ -164,8 +196,8 @@ export class ReplyAssembler {
     } else if (code !== this.code) {
       this.callbacks.onCodeMismatch(this.code, code, lineOffset, tsMicros);
     }
-    this.keep(line.length === 3 ? '' : line.slice(4));
-    if (line.length > 3 && line.charCodeAt(3) === 0x2d) return 'continued';
+    this.keep(text);
+    if (continued) return 'continued';
     this.finish(tsMicros);
     return 'complete';
   }

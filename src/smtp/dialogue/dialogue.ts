@@ -46,8 +46,8 @@ import { resolveBarrierSniff, resolveHeldOptimistically } from './barriers.js';
 import { beforeCommand, firstClientLine } from './command-checks.js';
 import { lineGap, recoveringLine } from './gap-recovery.js';
 import { HeldBytes } from './held-bytes.js';
-import { lineText } from './line-text.js';
-import { other, startsLikeReply, words } from './lines.js';
+import { lineEnd, lineText } from './line-text.js';
+import { latin1Range, other, replyCodeAt, words } from './lines.js';
 import { endMessage, endOfData, onBdatOctets } from './messages.js';
 import type { DialogueMode } from './modes.js';
 import { PendingEntry, PendingQueue } from './pending-queue.js';
@@ -448,13 +448,14 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
   onReplyLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void {
     const direction = this.replyDir;
     const ts = this.tsNow[direction];
-    const text = lineText(this, bytes, start, end, ending, offset, direction);
+    // Checked on the bytes: the assembler makes only the text it keeps, no string of the whole line.
+    const stop = lineEnd(this, bytes, start, end, ending, offset, direction);
     const assembler = this.assembler;
     if (this.replyRecovering && !assembler.open) {
-      if (!startsLikeReply(text)) return;
+      if (replyCodeAt(bytes, start, stop) < 0) return;
       this.replyRecovering = false;
     }
-    if (!this.replySeen && !assembler.open && offset === 0 && !startsLikeReply(text)) {
+    if (!this.replySeen && !assembler.open && offset === 0 && replyCodeAt(bytes, start, stop) < 0) {
       this.anomalyOnce(
         'midstream',
         direction,
@@ -465,8 +466,14 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
       this.replyRecovering = true;
       return;
     }
-    if (assembler.pushLine(text, offset, ts) === 'invalid')
-      this.anomaly('invalid-reply', direction, `not a reply line: ${clip(text, 61)}`, offset, ts);
+    if (assembler.pushRange(bytes, start, stop, offset, ts) === 'invalid')
+      this.anomaly(
+        'invalid-reply',
+        direction,
+        `not a reply line: ${clip(latin1Range(bytes, start, stop), 61)}`,
+        offset,
+        ts,
+      );
   }
 
   swapRoles(ts: number): void {

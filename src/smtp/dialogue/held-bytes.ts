@@ -13,10 +13,14 @@ export interface HeldChunk {
   readonly tsMicros: number;
 }
 
+/** Nothing held: one frozen array shared by every connection. */
+const NO_CHUNKS: readonly HeldChunk[] = Object.freeze([]);
+
 export class HeldBytes {
   /** The command whose reply the held bytes wait for; null when nothing is held back. */
   barrier: PendingEntry | null = null;
-  private chunks: HeldChunk[] = [];
+  /** Null while nothing is held: most connections never hold a byte, and a first chunk makes an array to fit. */
+  private chunks: HeldChunk[] | null = null;
   private total = 0;
 
   constructor(readonly limit: number) {}
@@ -29,11 +33,13 @@ export class HeldBytes {
   hold(bytes: Uint8Array, offset: number, tsMicros: number): number {
     const n = Math.min(bytes.length, this.room);
     if (n <= 0) return 0;
-    this.chunks.push({
+    const chunk: HeldChunk = {
       bytes: copyBytes(n === bytes.length ? bytes : bytes.subarray(0, n)),
       offset,
       tsMicros,
-    });
+    };
+    if (this.chunks === null) this.chunks = [chunk];
+    else this.chunks.push(chunk);
     this.total += n;
     return n;
   }
@@ -41,7 +47,7 @@ export class HeldBytes {
   /** Calls `fn` with each complete held line (without its LF) until it returns true; returns that answer. */
   someLine(fn: (line: Uint8Array) => boolean): boolean {
     const chunks = this.chunks;
-    if (chunks.length === 0) return false;
+    if (chunks === null || chunks.length === 0) return false;
     let all: Uint8Array;
     if (chunks.length === 1) all = (chunks[0] as HeldChunk).bytes;
     else {
@@ -61,12 +67,11 @@ export class HeldBytes {
   }
 
   /** Hands out everything held and empties the store. */
-  take(): HeldChunk[] {
+  take(): readonly HeldChunk[] {
     const chunks = this.chunks;
-    if (chunks.length > 0) {
-      this.chunks = [];
-      this.total = 0;
-    }
+    if (chunks === null) return NO_CHUNKS;
+    this.chunks = null;
+    this.total = 0;
     return chunks;
   }
 }

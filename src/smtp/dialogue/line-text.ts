@@ -1,6 +1,7 @@
 /**
  * Line-level anomalies shared by both sides of the dialogue (docs/SMTP.md, anomaly catalogue): bare LF, lines cut
- * at the length limit, a last line without CRLF, extra or bare CR, NUL bytes.
+ * at the length limit, a last line without CRLF, extra or bare CR, NUL bytes. Checked on the bytes, so that a
+ * side can make only the strings it keeps (a reply keeps the text after its code, not the whole line).
  */
 
 import type { Direction } from '../../reassembly/types.js';
@@ -8,10 +9,49 @@ import type { LineEnding } from '../line-splitter.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { latin1Range } from './lines.js';
 
+/** Whether the byte `value` occurs in `bytes[start, end)`. */
+function hasByte(bytes: Uint8Array, start: number, end: number, value: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i] === value) return true;
+  return false;
+}
+
 /**
- * Line-level anomalies shared by both sides; returns the text of the line `bytes[start, end)` without a stray
- * trailing CR.
+ * Line-level anomalies shared by both sides; returns the end of the line `bytes[start, end)` without a stray
+ * trailing CR (several before a CRLF's LF, or one before the end of the connection).
  */
+export function lineEnd(
+  d: SmtpDialogue,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  ending: LineEnding,
+  offset: number,
+  direction: Direction,
+): number {
+  const ts = d.tsNow[direction];
+  let stop = end;
+  if (ending === 'lf') d.anomaly('bare-lf', direction, 'line ended by a bare LF', offset, ts);
+  else if (ending === 'overflow')
+    d.anomaly('line-too-long', direction, `line longer than ${d.opts.maxLineLength} bytes, cut`, offset, ts);
+  else if (ending === 'eof' && end > start && !(end - start === 1 && bytes[start] === 13))
+    d.anomaly(
+      'unterminated-line',
+      direction,
+      'last line ended by the end of the connection, no CRLF',
+      offset,
+      ts,
+    );
+  if (ending === 'crlf' && stop > start && bytes[stop - 1] === 13) {
+    d.anomaly('extra-cr', direction, 'more than one CR before LF', offset, ts);
+    while (stop > start && bytes[stop - 1] === 13) stop--;
+  }
+  if (ending === 'eof' && stop > start && bytes[stop - 1] === 13) stop--;
+  if (hasByte(bytes, start, stop, 0)) d.anomaly('nul-in-line', direction, 'NUL byte in line', offset, ts);
+  if (hasByte(bytes, start, stop, 13)) d.anomaly('bare-cr', direction, 'bare CR inside line', offset, ts);
+  return stop;
+}
+
+/** `lineEnd`'s checks, then the line's text without a stray trailing CR. */
 export function lineText(
   d: SmtpDialogue,
   bytes: Uint8Array,
@@ -21,25 +61,5 @@ export function lineText(
   offset: number,
   direction: Direction,
 ): string {
-  const ts = d.tsNow[direction];
-  let text = latin1Range(bytes, start, end);
-  if (ending === 'lf') d.anomaly('bare-lf', direction, 'line ended by a bare LF', offset, ts);
-  else if (ending === 'overflow')
-    d.anomaly('line-too-long', direction, `line longer than ${d.opts.maxLineLength} bytes, cut`, offset, ts);
-  else if (ending === 'eof' && text !== '' && text !== '\r')
-    d.anomaly(
-      'unterminated-line',
-      direction,
-      'last line ended by the end of the connection, no CRLF',
-      offset,
-      ts,
-    );
-  if (ending === 'crlf' && text.charCodeAt(text.length - 1) === 13) {
-    d.anomaly('extra-cr', direction, 'more than one CR before LF', offset, ts);
-    while (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-  }
-  if (ending === 'eof' && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-  if (text.indexOf('\0') >= 0) d.anomaly('nul-in-line', direction, 'NUL byte in line', offset, ts);
-  if (text.indexOf('\r') >= 0) d.anomaly('bare-cr', direction, 'bare CR inside line', offset, ts);
-  return text;
+  return latin1Range(bytes, start, lineEnd(d, bytes, start, end, ending, offset, direction));
 }

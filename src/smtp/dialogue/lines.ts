@@ -31,6 +31,23 @@ export function startsLikeReply(text: string): boolean {
   return c === 0x20 || c === 0x09 || c === 0x2d;
 }
 
+/**
+ * The reply code of the line `bytes[start, end)` when it starts like a reply (`^[0-9]{3}([ \t-]|$)`, as
+ * `startsLikeReply`), else -1: read on the bytes, before any string is made.
+ */
+export function replyCodeAt(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 3) return -1;
+  const a = bytes[start] as number;
+  const b = bytes[start + 1] as number;
+  const c = bytes[start + 2] as number;
+  if (a < 0x30 || a > 0x39 || b < 0x30 || b > 0x39 || c < 0x30 || c > 0x39) return -1;
+  if (end - start > 3) {
+    const sep = bytes[start + 3];
+    if (sep !== 0x2d && sep !== 0x20 && sep !== 0x09) return -1;
+  }
+  return (a - 48) * 100 + (b - 48) * 10 + (c - 48);
+}
+
 /** The first word of a line (up to a space or tab). */
 export function firstWord(text: string): string {
   for (let i = 0; i < text.length; i++) {

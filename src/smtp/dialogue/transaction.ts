@@ -42,6 +42,9 @@ interface Snapshot {
   readonly unknown: boolean;
 }
 
+/** No accepted recipients: one frozen array shared by every connection. */
+const NO_RECIPIENTS: readonly number[] = Object.freeze([]);
+
 export class TransactionTracker {
   /** A transaction is open (MAIL sent and not refused, no end of data, RSET or accepted HELO since). */
   open = false;
@@ -54,8 +57,8 @@ export class TransactionTracker {
   tooMany = false;
   /** After a gap or a midstream start the envelope so far is unknown: no envelope-order anomalies. */
   unknown: boolean;
-  /** RCPT indexes accepted (2xx) in the latest transaction: LMTP sends one final reply per entry. */
-  accepted: number[] = [];
+  /** RCPT indexes accepted so far (see `accepted`); null until the first, so most transactions make one array. */
+  private acceptedList: number[] | null = null;
   message: MessageInFlight | null = null;
   /** A BDAT message awaits more chunks (no LAST yet). */
   bdatOpen = false;
@@ -76,6 +79,25 @@ export class TransactionTracker {
 
   constructor(startUnknown: boolean) {
     this.unknown = startUnknown;
+  }
+
+  /**
+   * RCPT indexes accepted (2xx) in the latest transaction: LMTP sends one final reply per entry. An array handed
+   * out here is never emptied: `clearAccepted` starts a new one.
+   */
+  get accepted(): readonly number[] {
+    return this.acceptedList ?? NO_RECIPIENTS;
+  }
+
+  /** A RCPT of the latest transaction was accepted. */
+  accept(index: number): void {
+    if (this.acceptedList === null) this.acceptedList = [index];
+    else this.acceptedList.push(index);
+  }
+
+  /** A MAIL was answered: its transaction's recipients are accepted from none. */
+  clearAccepted(): void {
+    this.acceptedList = null;
   }
 
   /**
@@ -189,7 +211,7 @@ export class TransactionTracker {
     this.open = false;
     this.implicit = false;
     this.rcpts = 0;
-    this.accepted = [];
+    this.acceptedList = null;
     this.beforeHelo = null;
   }
 

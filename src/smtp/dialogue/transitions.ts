@@ -78,7 +78,7 @@ const MAIL: Transition = {
   },
   onReply(d, entry, reply, ts) {
     if (entry.generation !== d.tx.generation) return;
-    d.tx.accepted = [];
+    d.tx.clearAccepted();
     if (!positive(reply.code)) {
       d.tx.close();
       if (d.state === 'mail' || d.state === 'rcpt') d.setState('ready', ts);
@@ -94,7 +94,7 @@ const RCPT: Transition = {
   onReply(d, entry, reply) {
     const index = entry.command?.recipient;
     if (positive(reply.code) && entry.generation === d.tx.generation && index !== undefined && index !== null)
-      d.tx.accepted.push(index);
+      d.tx.accept(index);
   },
 };
 
