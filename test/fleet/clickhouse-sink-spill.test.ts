@@ -6,7 +6,6 @@
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,23 +17,11 @@ import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { writeShortSessions } from '../harness/adversarial/scenarios.js';
+import { closedPort } from '../harness/closed-port.js';
 import { distinctCaptureInputs } from '../helpers/distinct-captures.js';
 
 const CAPTURES = join(import.meta.dirname, '../../captures');
 const PORTS = new Set([...DEFAULT_SMTP_PORTS, 2526, 2587, 2588, 2589, 2590, 2591, 2592]);
-
-/** A port of 127.0.0.1 that was free a moment ago and has nothing listening now. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('ClickHouse sink with no server', () => {
   let sessions: SmtpSession[];

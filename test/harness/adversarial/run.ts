@@ -17,11 +17,11 @@
 
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { closedPort } from '../closed-port.js';
 import { PRODUCT_CLI } from '../repo-root.js';
 import { INTACT_CLIENT_IP, INTACT_RECIPIENTS, INTACT_SENDER } from './intact-session.js';
 import {
@@ -349,19 +349,6 @@ function runChild(
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal });
-    });
-  });
-}
-
-/** A free TCP port of 127.0.0.1 with nothing listening on it (a stopped ClickHouse server). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
     });
   });
 }
