@@ -209,15 +209,15 @@ function firstWord(argument: string): string {
   return space < 0 ? trimmed : trimmed.slice(0, space);
 }
 
-/** The recipient of a RCPT command's seq in a list ordered by seq (binary search), or undefined. */
-function recipientWithSeq(list: readonly MutableRecipient[], seq: number): MutableRecipient | undefined {
+/** The entry with `seq` in a list ordered by seq (binary search), or undefined. */
+function withSeq<T extends { readonly seq: number }>(list: readonly T[], seq: number): T | undefined {
   let lo = 0;
   let hi = list.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const r = list[mid] as MutableRecipient;
-    if (r.seq === seq) return r;
-    if (r.seq < seq) lo = mid + 1;
+    const entry = list[mid] as T;
+    if (entry.seq === seq) return entry;
+    if (entry.seq < seq) lo = mid + 1;
     else hi = mid - 1;
   }
   return undefined;
@@ -372,17 +372,11 @@ class Builder implements SessionBuilder {
   private rowOf(seq: number): MutableCommand | undefined {
     const commands = this.commands;
     const key = 2 * seq;
-    let lo = 0;
-    let hi = commands.length - 1;
     // A reply mostly answers the latest command.
-    if (hi >= 0 && (commands[hi] as MutableCommand).seq === key) return commands[hi];
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const row = commands[mid] as MutableCommand;
-      if (row.seq === key) return row;
-      if (row.seq < key) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    const latest = commands[commands.length - 1];
+    if (latest?.seq === key) return latest;
+    const found = withSeq(commands, key);
+    if (found !== undefined) return found;
     // Rows are kept in the order their commands came, and the decoder numbers commands in that order, so a miss is
     // a command that was not kept (the list was full: every later one is dropped, and its key is past the last).
     // A key inside the range missing would mean commands came out of their order: walk the rows rather than lose it.
@@ -619,10 +613,10 @@ class Builder implements SessionBuilder {
    * in any transaction (recipients are in seq order in each).
    */
   private awaitingRecipient(seq: number, t: MutableTransaction | null): MutableRecipient | undefined {
-    let r = t === null ? undefined : recipientWithSeq(t.recipients, seq);
+    let r = t === null ? undefined : withSeq(t.recipients, seq);
     for (let i = this.transactions.length - 1; r === undefined && i >= 0; i--) {
       const other = this.transactions[i] as MutableTransaction;
-      if (other !== t) r = recipientWithSeq(other.recipients, seq);
+      if (other !== t) r = withSeq(other.recipients, seq);
     }
     return r !== undefined && r.rcptReply === null ? r : undefined;
   }
