@@ -6,9 +6,9 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../harness/free-port.js';
 
 const CANDIDATES: readonly (readonly string[])[] = [
   ['/usr/sbin/clickhouse-server'],
@@ -22,18 +22,6 @@ export function findClickHouseServer(): readonly string[] | null {
   const which = spawnSync('sh', ['-c', 'command -v clickhouse-server'], { encoding: 'utf8' });
   const path = which.stdout.trim();
   return which.status === 0 && path !== '' ? [path] : null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface TestClickHouse {

@@ -17,7 +17,7 @@ import type { SmtpSession } from '../../src/model/types.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { DEFAULT_SMTP_PORTS } from '../../src/reassembly/options.js';
 import { writeShortSessions } from '../harness/adversarial/scenarios.js';
-import { closedPort } from '../harness/closed-port.js';
+import { freePort } from '../harness/free-port.js';
 import { distinctCaptureInputs } from '../helpers/distinct-captures.js';
 
 const CAPTURES = join(import.meta.dirname, '../../captures');
@@ -45,7 +45,7 @@ describe('ClickHouse sink with no server', () => {
     const batchRows = 100;
     const flushIntervalMs = 300;
     const sink = createClickHouseSink({
-      url: `http://127.0.0.1:${await closedPort()}`,
+      url: `http://127.0.0.1:${await freePort()}`,
       sensor: 'sensor-n',
       spillFile,
       batchRows,

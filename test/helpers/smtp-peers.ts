@@ -6,13 +6,13 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import nodemailer from 'nodemailer';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { REDACTED } from '../../src/smtp/decoder.js';
+import { freePort } from '../harness/free-port.js';
 
 /** One recipient as the server decided it: the reply line it sent for the RCPT command. */
 export interface PeerRecipient {
@@ -73,18 +73,7 @@ export interface SmtpPeer {
   close(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; good enough on a quiet machine). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A throw-away self-signed certificate for `name`, made with openssl in a temporary folder. */
 export function makeSelfSignedCert(name: string): { key: Buffer; cert: Buffer } {

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { closedPort } from '../closed-port.js';
+import { freePort } from '../free-port.js';
 import { PRODUCT_CLI } from '../repo-root.js';
 import { INTACT_CLIENT_IP, INTACT_RECIPIENTS, INTACT_SENDER } from './intact-session.js';
 import {
@@ -435,7 +435,7 @@ async function sinkRuns(
   });
   rmSync(bouncesCsv, { force: true });
   const spill = join(dir, `${scenario.name}.spill.ndjson`);
-  const port = await closedPort();
+  const port = await freePort();
   const c = await timedRun(
     dir,
     `${scenario.name}.clickhouse`,

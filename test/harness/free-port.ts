@@ -1,11 +1,12 @@
 /**
- * A TCP port of 127.0.0.1 that was free a moment ago and has nothing listening on it now: where a stopped
- * server (ClickHouse in the adversarial runs and the spill test) would be.
+ * A TCP port of 127.0.0.1 that was free a moment ago (bound and released): for a test server to listen on, or,
+ * left alone, a port where nothing listens (a stopped ClickHouse server in the adversarial runs and the spill
+ * test). Good enough on a quiet machine.
  */
 
 import { createServer } from 'node:net';
 
-export function closedPort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
