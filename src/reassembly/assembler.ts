@@ -29,6 +29,13 @@
  * half-stream; a hole in that direction that the ACK covers is reported as a `lost` gap at once (the receiver
  * got bytes the capture missed) and the data held after it is delivered, before this segment's own payload.
  *
+ * Connection attempts: when the factory takes unopened closes (`closeUnopened`), a client's bare SYN on the listed
+ * ports starts an entry of the SYN table (syn-table.ts), not a Connection; the table handles the SYNs, SYN+ACKs and
+ * RSTs of the handshake in place and promotes the entry to a Connection (made as the connection path would have
+ * made it, `create` called with the first SYN's time) at any other segment. Wherever the least recently active
+ * open connection is taken (expiry, eviction, shedding, the end), the two tables' activity lists are merged by the
+ * segment number of each connection's last activity, so the order is the single list's.
+ *
  * Limits degrade instead of failing: per direction, past `maxBufferedBytesPerDirection` the oldest hole
  * becomes a `buffer-limit` gap and the held data is delivered; past `maxBufferedBytesTotal` the directions
  * holding the most bytes are flushed the same way until under the limit; past `maxConnections` a connection
