@@ -68,10 +68,11 @@ export class SynTable {
   isnB = new Uint32Array(0);
   /** ACK number of the server's latest segment (valid once it sent one). */
   ackB = new Uint32Array(0);
-  packetsA = new Float64Array(0);
-  packetsB = new Float64Array(0);
-  retransmissionsA = new Float64Array(0);
-  retransmissionsB = new Float64Array(0);
+  /** Packets and SYN retransmissions per side (int32: small integers for the counts they become). */
+  packetsA = new Int32Array(0);
+  packetsB = new Int32Array(0);
+  retransmissionsA = new Int32Array(0);
+  retransmissionsB = new Int32Array(0);
   /** 1 once the server's SYN+ACK was seen (its ISN is known). */
   synAck = new Uint8Array(0);
   firstTs = new Float64Array(0);
@@ -242,10 +243,10 @@ export class SynTable {
     this.isnA = grow(this.isnA, (n) => new Uint32Array(n));
     this.isnB = grow(this.isnB, (n) => new Uint32Array(n));
     this.ackB = grow(this.ackB, (n) => new Uint32Array(n));
-    this.packetsA = grow(this.packetsA, (n) => new Float64Array(n));
-    this.packetsB = grow(this.packetsB, (n) => new Float64Array(n));
-    this.retransmissionsA = grow(this.retransmissionsA, (n) => new Float64Array(n));
-    this.retransmissionsB = grow(this.retransmissionsB, (n) => new Float64Array(n));
+    this.packetsA = grow(this.packetsA, (n) => new Int32Array(n));
+    this.packetsB = grow(this.packetsB, (n) => new Int32Array(n));
+    this.retransmissionsA = grow(this.retransmissionsA, (n) => new Int32Array(n));
+    this.retransmissionsB = grow(this.retransmissionsB, (n) => new Int32Array(n));
     this.synAck = grow(this.synAck, (n) => new Uint8Array(n));
     this.firstTs = grow(this.firstTs, (n) => new Float64Array(n));
     this.lastTs = grow(this.lastTs, (n) => new Float64Array(n));
