@@ -287,6 +287,8 @@ describe('SYN table', () => {
       closedLingerMs: fc.constantFrom(0, 10, 30_000),
       finLingerMs: fc.constantFrom(1, 50),
       allowMidstream: fc.boolean(),
+      // Content detection: connections off the listed ports are tracked too, never in the SYN table.
+      detect: fc.boolean(),
     });
     fc.assert(
       fc.property(options, fc.array(step, { minLength: 1, maxLength: 150, size: 'max' }), (opts, steps) => {
