@@ -222,7 +222,10 @@ export function createAssembler(
     return conn;
   }
 
-  /** Whether the least recently active open connection is in the SYN table (never both: see `evict`). */
+  /**
+   * Whether the least recently active open connection is in the SYN table: the two activity lists' heads compared
+   * by the segment number of their last activity, which no two open connections share (see `evict`).
+   */
   function unopenedFirst(): boolean {
     const slot = syn.head;
     if (slot === NONE) return false;
