@@ -1,99 +1,70 @@
 /**
- * The assembler hands every handler one chunk object, refilled for each delivery (StreamChunk: read it during
- * the call). The SMTP handler must give the same events through the assembler as when each delivery is a
- * fresh object of its own with its own copy of the bytes: a handler that kept the chunk past the call would
- * read the next delivery's fields in place of its own.
+ * The assembler hands its handlers one chunk object, refilled for each delivery (StreamChunk: read it during
+ * the call, copy what you keep). A handler that kept the object would read the next delivery's fields in
+ * place of its own. The SMTP dialogue holds a connection's lone first client byte 0x16 (a TLS record's type)
+ * until the next client bytes decide between TLS and a line: through the whole pipeline, a ClientHello whose
+ * first byte came alone must be read as the same ClientHello in one segment is.
  */
 
-import { describe, expect, it } from 'vitest';
-import type { TcpSegment } from '../../src/decode/types.js';
-import { createAssembler } from '../../src/reassembly/assembler.js';
-import type {
-  FlowKey,
-  StreamChunk,
-  StreamHandler,
-  StreamHandlerFactory,
-} from '../../src/reassembly/types.js';
-import { createSmtpStreamFactory } from '../../src/smtp/stream-factory.js';
-import type { SmtpEvent } from '../../src/smtp/types.js';
-import { Conversation } from '../helpers/segments.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeToArray } from '../../src/pipeline/analyzer.js';
+import { tcpFrame } from '../helpers/frames.js';
+import { buildPcap } from '../helpers/pcap-builder.js';
+
+const work = mkdtempSync(join(tmpdir(), 'smtpscope-reused-chunk-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const CLIENT = { ip: '192.0.2.10', port: 40000 };
 const SERVER = { ip: '198.51.100.25', port: 25 };
 
-/** The SMTP events of the segments, delivered by the assembler (reused chunk) or copied into fresh chunks. */
-function eventsOf(segments: readonly TcpSegment[], fresh: boolean): SmtpEvent[] {
-  const events: SmtpEvent[] = [];
-  const smtp = createSmtpStreamFactory(() => (event) => events.push(event));
-  const factory: StreamHandlerFactory = fresh
-    ? {
-        create(flow: FlowKey, tsMicros: number): StreamHandler | null {
-          const inner = smtp.create(flow, tsMicros);
-          if (inner === null) return null;
-          return {
-            onData(chunk: StreamChunk): void {
-              const { direction, offset, tsMicros: ts } = chunk;
-              inner.onData({ direction, offset, tsMicros: ts, bytes: chunk.bytes.slice() });
-            },
-            onGap: (...args) => inner.onGap(...args),
-            onClose: (...args) => inner.onClose(...args),
-          };
-        },
-      }
-    : smtp;
-  const assembler = createAssembler(factory);
-  for (const segment of segments) assembler.push(segment);
-  assembler.flushAll('end-of-capture');
-  return events;
+/** A ClientHello record's start: type 0x16, version 3.1, length, handshake type 1 and its length. */
+const HELLO = Uint8Array.of(0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00);
+
+/** A capture of one connection whose client sends `pieces` (one segment each) and the server nothing. */
+function capture(name: string, pieces: readonly Uint8Array[]): string {
+  const next = { c2s: 1000, s2c: 5000 };
+  const frames: Uint8Array[] = [];
+  const frame = (direction: 'c2s' | 's2c', flags: string, payload: Uint8Array = new Uint8Array(0)): void => {
+    const [from, to] = direction === 'c2s' ? [CLIENT, SERVER] : [SERVER, CLIENT];
+    const other = direction === 'c2s' ? 's2c' : 'c2s';
+    frames.push(
+      tcpFrame({
+        src: from.ip,
+        dst: to.ip,
+        sport: from.port,
+        dport: to.port,
+        seq: next[direction],
+        ack: flags === 'S' ? 0 : next[other],
+        flags,
+        payload,
+      }),
+    );
+    next[direction] += payload.length + (flags.includes('S') || flags.includes('F') ? 1 : 0);
+  };
+  frame('c2s', 'S');
+  frame('s2c', 'SA');
+  frame('c2s', 'A');
+  for (const piece of pieces) frame('c2s', 'PA', piece);
+  frame('c2s', 'FA');
+  frame('s2c', 'FA');
+  const path = join(work, name);
+  const records = frames.map((data, i) => ({ seconds: 1_700_000_000, fraction: i * 1000, data }));
+  writeFileSync(path, buildPcap({ endian: 'le', records }));
+  return path;
 }
 
-/** A ClientHello's record header and the start of its body (enough for the decoder to call it TLS). */
-const HELLO_REST = Uint8Array.of(0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00);
-
-describe('the SMTP handler and the reused chunk', () => {
-  it('holds a lone first client byte 0x16 by copy: the next client bytes decide, as with fresh chunks', () => {
-    const c = new Conversation(CLIENT, SERVER);
-    const segments = [
-      ...c.handshake(),
-      c.data('c2s', Uint8Array.of(0x16)),
-      c.data('c2s', HELLO_REST),
-      c.fin('c2s'),
-      c.fin('s2c'),
-    ];
-    const reused = eventsOf(segments, false);
-    expect(reused.map((e) => e.type)).toContain('tls-start');
-    expect(reused).toEqual(eventsOf(segments, true));
-  });
-
-  it('holds a lone first client byte 0x16 by copy when server bytes come next', () => {
-    const c = new Conversation(CLIENT, SERVER);
-    const segments = [
-      ...c.handshake(),
-      c.data('c2s', Uint8Array.of(0x16)),
-      c.data('s2c', '220 mx.example.net ESMTP\r\n'),
-      c.data('c2s', 'EHLO c.example\r\n'),
-      c.data('s2c', '500 what\r\n'),
-      c.fin('c2s'),
-      c.fin('s2c'),
-    ];
-    expect(eventsOf(segments, false)).toEqual(eventsOf(segments, true));
-  });
-
-  it('gives the events of fresh chunks for a whole dialogue', () => {
-    const c = new Conversation(CLIENT, SERVER);
-    const lines: ['c2s' | 's2c', string][] = [
-      ['s2c', '220 mx.example.net ESMTP\r\n'],
-      ['c2s', 'EHLO c.example\r\n'],
-      ['s2c', '250-mx.example.net\r\n250 PIPELINING\r\n'],
-      ['c2s', 'MAIL FROM:<a@c.example>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n'],
-      ['s2c', '250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n'],
-      ['c2s', 'Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n'],
-      ['s2c', '250 2.0.0 Ok: queued as Q1\r\n221 2.0.0 Bye\r\n'],
-    ];
-    const segments = [...c.handshake(), ...lines.map(([side, text]) => c.data(side, text))];
-    segments.push(c.fin('c2s'), c.fin('s2c'));
-    const reused = eventsOf(segments, false);
-    expect(reused.filter((e) => e.type === 'command')).toHaveLength(5);
-    expect(reused).toEqual(eventsOf(segments, true));
+describe('the chunk object the assembler refills', () => {
+  it('reads a ClientHello whose first byte came alone as the same bytes in one segment', async () => {
+    const whole = await analyzeToArray({ inputs: [{ kind: 'file', path: capture('whole.pcap', [HELLO]) }] });
+    const split = await analyzeToArray({
+      inputs: [{ kind: 'file', path: capture('split.pcap', [HELLO.subarray(0, 1), HELLO.subarray(1)]) }],
+    });
+    expect(whole.sessions).toHaveLength(1);
+    expect(whole.sessions[0]?.tls.mode).toBe('implicit');
+    expect(split.sessions.map((s) => s.tls)).toEqual(whole.sessions.map((s) => s.tls));
+    expect(split.sessions.map((s) => s.commands)).toEqual(whole.sessions.map((s) => s.commands));
   });
 });
