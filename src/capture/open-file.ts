@@ -230,6 +230,17 @@ async function openGzipSource(
 }
 
 /**
+ * The same memory as a plain Uint8Array. Streams (standard input, gzip) yield Node Buffers: the packet views,
+ * the decoder and the half-streams would then see two kinds of arrays (Buffers and the parser's own carry), so
+ * every byte load in them would check for both, and each payload view would be made by the Buffer's own
+ * constructor (`subarray` honours the subclass). Costs a check per chunk and, for a Buffer, one view.
+ */
+function plainBytes(chunk: Uint8Array): Uint8Array {
+  if (Object.getPrototypeOf(chunk) === Uint8Array.prototype) return chunk;
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/**
  * The PacketSource over a chunk reader and the parser for `format`. `first` is a chunk already read (for
  * sniffing) that must be parsed before the reader's next one. `dropped` is what stats() reports as drops.
  * `readerWarnings` is filled by the reader (gzip errors) and merged after the parser's warnings at the end of
@@ -269,7 +280,7 @@ function createSource(
     const p = format === 'pcapng' ? createPcapngParser(config) : createPcapParser(config);
     parser = p;
     try {
-      if (first !== null) p.push(first);
+      if (first !== null) p.push(plainBytes(first));
       first = null;
       while (!closed && !p.stopped) {
         const wait = ready?.();
@@ -291,7 +302,7 @@ function createSource(
           p.end();
           break;
         }
-        p.push(chunk);
+        p.push(plainBytes(chunk));
       }
     } finally {
       await reader.close();

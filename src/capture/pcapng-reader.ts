@@ -15,7 +15,7 @@
  * types this parser does not know at all give one `unknown-block` warning per type.
  *
  * Timestamps are converted to exact integer microseconds: the 64-bit count hi*2^32+lo can exceed 2^53 (for
- * nanosecond resolution it always does), so it is divided in two exact steps (see `toMicros`).
+ * nanosecond resolution it always does), so it is divided in two exact steps (see `writeMicros`).
  *
  * Limits: blocks that are parsed (SHB, IDB, packet blocks) may be at most `maxRecordBytes` + 64 KiB (room for
  * the block header and options); a longer one is a lying length (`oversized-record` for packet blocks,
@@ -111,32 +111,48 @@ export function describeResolution(tsresol: number): {
 }
 
 /**
- * Exact floor(ts * 10^6 / unitsPerSecond) for ts = hi * 2^32 + lo (unsigned).
+ * Writes the time of the packet whose 8-byte timestamp (high word first) is at `at` in `b` into `out[0]`:
+ * exact floor(ts * 10^6 / unitsPerSecond) for ts = hi * 2^32 + lo (unsigned), plus the interface's offset.
  * - divide: with hi = hq * D + hr, ts / D = hq * 2^32 + (hr * 2^32 + lo) / D, and hr * 2^32 + lo < D * 2^32
  *   < 2^53, so both the numerator and the floor of the quotient are exact in doubles.
  * - binary: seconds = hi * 2^(32-n) + floor(lo / 2^n); the fraction lo mod 2^n is below 2^32, so
  *   fraction * 10^6 < 2^52 is exact, and dividing by 2^n is exact.
+ * It reads the words and stores the result itself: a time (or a word past 2^30) passed in or returned as a
+ * number by a call that is not inlined is a new heap number per packet.
  */
-function toMicros(iface: InterfaceInfo, hi: number, lo: number): number {
+function writeMicros(
+  iface: InterfaceInfo,
+  b: Uint8Array,
+  at: number,
+  littleEndian: boolean,
+  out: Float64Array,
+): void {
+  const hi = readU32(b, at, littleEndian);
+  const lo = readU32(b, at + 4, littleEndian);
+  // Each case stores its own result: a variable joining the BigInt case's number would box the others'.
   switch (iface.mode) {
     case 'multiply':
-      return (hi * TWO_POW_32 + lo) * iface.factor;
+      out[0] = (hi * TWO_POW_32 + lo) * iface.factor + iface.offsetMicros;
+      return;
     case 'divide': {
       const divisor = iface.factor;
       const hq = Math.floor(hi / divisor);
       const hr = hi - hq * divisor;
-      return hq * TWO_POW_32 + Math.floor((hr * TWO_POW_32 + lo) / divisor);
+      out[0] = hq * TWO_POW_32 + Math.floor((hr * TWO_POW_32 + lo) / divisor) + iface.offsetMicros;
+      return;
     }
     case 'binary': {
       const units = iface.factor;
       const loSeconds = Math.floor(lo / units);
       const fraction = lo - loSeconds * units;
       const seconds = hi * (TWO_POW_32 / units) + loSeconds;
-      return seconds * 1_000_000 + Math.floor((fraction * 1_000_000) / units);
+      out[0] = seconds * 1_000_000 + Math.floor((fraction * 1_000_000) / units) + iface.offsetMicros;
+      return;
     }
     case 'bigint': {
       const ts = (BigInt(hi) << 32n) | BigInt(lo);
-      return Number((ts * 1_000_000n) / iface.unitsPerSecond);
+      out[0] = Number((ts * 1_000_000n) / iface.unitsPerSecond) + iface.offsetMicros;
+      return;
     }
   }
 }
@@ -168,8 +184,12 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
   /** Interfaces already reported as unknown in this section (reported once each). */
   let unknownInterfaces = new Set<number>();
   const unknownTypes = new Set<number>();
-  /** Timestamp given to Simple Packet Blocks, which carry none: the previous packet's. */
-  let lastMicros = 0;
+  /**
+   * [0]: the time of the packet being delivered, which is also the time given to Simple Packet Blocks (they
+   * carry none: the previous packet's). In a typed array: a microsecond time is no small integer, and one kept
+   * in a closure variable or passed as an argument is a new heap number per packet.
+   */
+  const packetMicros = new Float64Array(1);
 
   let carry: Uint8Array = new Uint8Array(0);
   let carryLength = 0;
@@ -344,7 +364,6 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
     dataOffset: number,
     capturedLength: number,
     originalLength: number,
-    tsMicros: number,
     iface: InterfaceInfo,
     interfaceId: number,
   ): void {
@@ -352,11 +371,10 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
     view.offset = dataOffset;
     view.capturedLength = capturedLength;
     view.originalLength = originalLength;
-    view.tsMicros = tsMicros;
+    view.tsMicros = packetMicros[0]!;
     view.linkType = iface.linkType;
     view.interfaceId = interfaceId;
     view.index = packets;
-    lastMicros = tsMicros;
     packets++;
     if (capturedLength < originalLength) truncated++;
     onPacket(view);
@@ -398,10 +416,8 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
           );
           return;
         }
-        const tsMicros =
-          toMicros(iface, readU32(b, p + 12, littleEndian), readU32(b, p + 16, littleEndian)) +
-          iface.offsetMicros;
-        deliver(b, p + 28, capturedLength, readU32(b, p + 24, littleEndian), tsMicros, iface, interfaceId);
+        writeMicros(iface, b, p + 12, littleEndian, packetMicros);
+        deliver(b, p + 28, capturedLength, readU32(b, p + 24, littleEndian), iface, interfaceId);
         return;
       }
       case PCAPNG_BLOCK.SIMPLE_PACKET: {
@@ -421,7 +437,7 @@ export function createPcapngParser(config: CaptureParserConfig): PcapngParser {
         const originalLength = readU32(b, p + 8, littleEndian);
         let capturedLength = Math.min(originalLength, length - 16);
         if (iface.snaplen > 0 && iface.snaplen < capturedLength) capturedLength = iface.snaplen;
-        deliver(b, p + 12, capturedLength, originalLength, lastMicros, iface, 0);
+        deliver(b, p + 12, capturedLength, originalLength, iface, 0);
         return;
       }
       case PCAPNG_BLOCK.INTERFACE_DESCRIPTION:

@@ -10,6 +10,9 @@
  * counted, and decoded at the running time instead of its own; otherwise the clock really jumped (a quiet
  * period, a new day of a long capture) and the held packet goes on with its own time. A packet held at the end
  * of the input goes on with its own time. Sources stamped on arrival (live capture) are not checked.
+ *
+ * The three times the loop keeps (first, last, running) live in a Float64Array: a microsecond time is no small
+ * integer, and a number kept in a closure variable is a heap object written anew for every packet.
  */
 
 import type { PacketSource, PacketView } from '../capture/types.js';
@@ -18,6 +21,11 @@ import type { Assembler } from '../reassembly/types.js';
 
 /** Distance from the running time beyond which a packet's own timestamp needs the next packet to confirm it. */
 export const WILD_JUMP_MICROS = 300 * 1_000_000;
+
+/** Indexes into the loop's times (see the file comment). */
+const FIRST = 0;
+const LAST = 1;
+const CLOCK = 2;
 
 export interface PacketLoopHooks {
   /** Sees every packet before decoding (the `-w` capture writer). */
@@ -52,8 +60,8 @@ export async function runPacketLoop(
   assembler: Assembler,
   hooks: PacketLoopHooks = {},
 ): Promise<PacketLoopResult> {
-  let first: number | null = null;
-  let last: number | null = null;
+  /** [first packet time, last packet time, running time]; NaN until set (see the file comment). */
+  const times = new Float64Array([Number.NaN, Number.NaN, Number.NaN]);
   const tap = hooks.tap;
   const accept = hooks.accept;
   const tick = hooks.tick;
@@ -61,16 +69,15 @@ export async function runPacketLoop(
   const check = hooks.checkTimestamps !== false;
   let untilTick = tickEvery;
   const segment = decoder.segment;
-  /** The running time: the latest trusted packet time. */
-  let clock: number | null = null;
   let held: PacketView | null = null;
   let wildCount = 0;
   let firstWild: WildTimestamps['first'] = null;
 
   const handle = (packet: PacketView): void => {
     const ts = packet.tsMicros;
-    if (first === null || ts < first) first = ts;
-    if (last === null || ts > last) last = ts;
+    // Comparisons with NaN are false: the first packet sets both.
+    if (!(ts >= times[FIRST]!)) times[FIRST] = ts;
+    if (!(ts <= times[LAST]!)) times[LAST] = ts;
     if (decoder.decodeSegment(packet) && (accept === undefined || accept(segment))) assembler.push(segment);
   };
 
@@ -82,16 +89,19 @@ export async function runPacketLoop(
       if (held !== null) {
         const h = held;
         held = null;
-        if (clock !== null && Math.abs(ts - clock) <= WILD_JUMP_MICROS) {
+        const clock = times[CLOCK]!;
+        if (Math.abs(ts - clock) <= WILD_JUMP_MICROS) {
           // Back near the running time: the held packet's own time was wild.
           wildCount++;
           firstWild ??= { index: h.index, tsMicros: h.tsMicros, usedMicros: clock };
           h.tsMicros = clock;
-        } else clock = h.tsMicros;
+        } else times[CLOCK] = h.tsMicros;
         handle(h);
       }
-      if (clock === null || Math.abs(ts - clock) <= WILD_JUMP_MICROS) {
-        if (clock === null || ts > clock) clock = ts;
+      const clock = times[CLOCK]!;
+      // NaN (no running time yet) compares false both ways.
+      if (!(Math.abs(ts - clock) > WILD_JUMP_MICROS)) {
+        if (!(ts <= clock)) times[CLOCK] = ts;
         handle(packet);
       } else {
         const start = packet.offset;
@@ -105,9 +115,11 @@ export async function runPacketLoop(
   }, hooks.ready);
   const rest = held as PacketView | null;
   if (rest !== null) handle(rest);
+  const first = times[FIRST]!;
+  const last = times[LAST]!;
   return {
-    firstTsMicros: first,
-    lastTsMicros: last,
+    firstTsMicros: Number.isNaN(first) ? null : first,
+    lastTsMicros: Number.isNaN(last) ? null : last,
     wildTimestamps: { count: wildCount, first: firstWild },
   };
 }

@@ -551,7 +551,11 @@ export class HalfStream {
     if (capacity > HISTORY_JUMP_BYTES) capacity = this.shared.maxHistoryBytes;
     if (capacity > this.shared.maxHistoryBytes) capacity = this.shared.maxHistoryBytes;
     const grown = this.shared.rings === null ? new Uint8Array(capacity) : this.shared.rings.take(capacity);
-    if (old !== null) {
+    if (old !== null && next <= old.length) {
+      // Nothing written past the old ring's first lap: every offset sits at the same index in both rings, and
+      // one copy of the whole old ring (stale bytes past `next` included, never read) makes no view object.
+      grown.set(old, 0);
+    } else if (old !== null) {
       const oldCapacity = old.length;
       const from = Math.max(next - oldCapacity, this.historyStart);
       // Copy [from, next) in pieces that wrap in neither ring.

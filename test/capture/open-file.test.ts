@@ -248,6 +248,25 @@ describe('open-file', () => {
     expect(stream.destroyed).toBe(true);
   });
 
+  it('hands out packets of Buffer streams (plain, gzip) in plain Uint8Arrays, whose slice() copies', async () => {
+    const plain = Readable.from([Buffer.from(pcapLe.subarray(0, 1000)), Buffer.from(pcapLe.subarray(1000))]);
+    const zipped = Readable.from([gzipSync(pcapLe)]);
+    for (const stream of [plain, zipped]) {
+      const source = await openStreamSource(stream, 'pipe');
+      let plainArrays = true;
+      let copied = true;
+      await source.forEach((packet) => {
+        if (Object.getPrototypeOf(packet.buffer) !== Uint8Array.prototype) plainArrays = false;
+        const piece = packet.buffer.slice(packet.offset, packet.offset + 1);
+        piece[0] = piece[0]! ^ 0xff;
+        if (packet.buffer[packet.offset] === piece[0]) copied = false;
+      });
+      expect(plainArrays).toBe(true);
+      expect(copied).toBe(true);
+      expect(source.stats().packets).toBe(records.length);
+    }
+  });
+
   it("reads standard input when the path is '-'", async () => {
     const stdin = Readable.from([pcapLe.subarray(0, 1000), pcapLe.subarray(1000)]);
     const spy = vi.spyOn(process, 'stdin', 'get').mockReturnValue(stdin as unknown as typeof process.stdin);

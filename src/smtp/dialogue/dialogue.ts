@@ -525,7 +525,13 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
       !this.replySeen &&
       this.commandSeq === 0
     ) {
-      this.firstByte = chunk;
+      // A copy: the assembler refills the chunk object for its next delivery (StreamChunk).
+      this.firstByte = {
+        direction,
+        offset: 0,
+        tsMicros: chunk.tsMicros,
+        bytes: Uint8Array.of(TLS_HANDSHAKE),
+      };
       return;
     }
     this.judgeFirst(chunk);
