@@ -68,22 +68,17 @@ const IGNORED = new Set([
 
 const LATER_TRAFFIC_SECRET = /^(CLIENT|SERVER)_TRAFFIC_SECRET_([1-9][0-9]*|N)$/;
 
-/** The value of a hex digit's character code, or -1. */
-function hexDigit(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48; // 0-9
-  const lower = code | 0x20;
-  return lower >= 97 && lower <= 102 ? lower - 87 : -1; // a-f, A-F
-}
-
+/**
+ * The bytes of a hex string, or null when it is not an even number of hex digits. Decoded by Buffer's native
+ * hex decoder, which stops at the first pair that is not two hex digits: a shorter result means a bad digit.
+ * The result is copied out of Buffer's shared pool into its own array.
+ */
 function fromHex(text: string): Uint8Array | null {
   if (text.length % 2 !== 0) return null;
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    const high = hexDigit(text.charCodeAt(2 * i));
-    const low = hexDigit(text.charCodeAt(2 * i + 1));
-    if (high < 0 || low < 0) return null;
-    out[i] = (high << 4) | low;
-  }
+  const decoded = Buffer.from(text, 'hex');
+  if (decoded.length * 2 !== text.length) return null;
+  const out = new Uint8Array(decoded.length);
+  out.set(decoded);
   return out;
 }
 
@@ -102,7 +97,6 @@ function isKnownLabel(label: string): label is KeyLogLabel {
 
 export function createKeyLogParser(options: KeyLogParserOptions): KeyLogParser {
   const maxLine = options.maxLineBytes ?? DEFAULT_MAX_KEYLOG_LINE;
-  const decoder = new TextDecoder('latin1');
   let carry = '';
   /** Inside a line already found too long: skip to its end. */
   let skipping = false;
@@ -152,7 +146,12 @@ export function createKeyLogParser(options: KeyLogParserOptions): KeyLogParser {
 
   return {
     push(chunk: string | Uint8Array): void {
-      const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+      // One character per byte (latin1, made natively): a line's length is its byte count, and a chunk boundary
+      // never falls inside a character.
+      const text =
+        typeof chunk === 'string'
+          ? chunk
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString('latin1');
       let start = 0;
       for (;;) {
         const nl = text.indexOf('\n', start);

@@ -5,7 +5,7 @@
  * block cipher and HMAC work. A record that fails to authenticate is reported, never thrown.
  */
 
-import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHmac, type DecipherGCM, timingSafeEqual } from 'node:crypto';
 import { hashLength, type RecordProtection } from './cipher-suites.js';
 
 export type OpenResult =
@@ -77,6 +77,10 @@ function tls12Header(
 
 const AEAD_OPTIONS = Object.freeze({ authTagLength: TAG });
 
+/**
+ * One AEAD record: the plaintext as node:crypto's own buffer (no copy), or null when the tag does not verify.
+ * `aad` is set without a plaintext length: only CCM needs one, and no CCM suite is decrypted.
+ */
 function aeadOpen(
   aead: string,
   key: Uint8Array,
@@ -84,19 +88,19 @@ function aeadOpen(
   aad: Uint8Array,
   ciphertext: Uint8Array,
   tag: Uint8Array,
-): Uint8Array | null {
+): Buffer | null {
   try {
     // A decipher cannot be given a new nonce, so each record needs its own; the nonce and AAD buffers are the
     // opener's, reused (node:crypto copies them).
-    const decipher =
+    const decipher: DecipherGCM =
       aead === 'chacha20-poly1305'
-        ? createDecipheriv('chacha20-poly1305', key, nonce, AEAD_OPTIONS)
+        ? (createDecipheriv('chacha20-poly1305', key, nonce, AEAD_OPTIONS) as unknown as DecipherGCM)
         : createDecipheriv(aead as 'aes-128-gcm', key, nonce, AEAD_OPTIONS);
-    decipher.setAAD(aad, { plaintextLength: ciphertext.length });
+    decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     const head = decipher.update(ciphertext);
     const tail = decipher.final();
-    return plain(tail.length === 0 ? head : Buffer.concat([head, tail]));
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch {
     return null;
   }
@@ -108,15 +112,18 @@ function cbcDecrypt(cipher: string, key: Uint8Array, iv: Uint8Array, data: Uint8
     decipher.setAutoPadding(false);
     const head = decipher.update(data);
     const tail = decipher.final();
-    return plain(tail.length === 0 ? head : Buffer.concat([head, tail]));
+    return view(tail.length === 0 ? head : Buffer.concat([head, tail]), head.length + tail.length);
   } catch {
     return null;
   }
 }
 
-/** A Buffer as a plain Uint8Array view (callers compare and slice it as bytes). */
-function plain(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+/**
+ * The first `length` bytes of a Buffer as a plain Uint8Array (callers compare and slice it as bytes: a Buffer's
+ * `slice` would not copy).
+ */
+function view(b: Buffer, length: number): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, length);
 }
 
 function macMatches(expected: Uint8Array, actual: Uint8Array): boolean {
@@ -137,30 +144,32 @@ export function createRecordOpener(
   // Scratch for each record's nonce and additional data (or MAC header).
   const nonce = new Uint8Array(12);
   const header = new Uint8Array(13);
+  /** TLS 1.3's additional data: the record header (5 bytes of `header`). */
+  const aad13 = header.subarray(0, 5);
 
   function tls13(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
     if (protection.kind !== 'tls13') return { ok: false, reason: 'malformed' };
     if (body.length < TAG + 1) return { ok: false, reason: 'malformed' };
-    const aad = header.subarray(0, 5);
-    aad[0] = type;
-    aad[1] = version >> 8;
-    aad[2] = version & 0xff;
-    aad[3] = body.length >> 8;
-    aad[4] = body.length & 0xff;
+    aad13[0] = type;
+    aad13[1] = version >> 8;
+    aad13[2] = version & 0xff;
+    aad13[3] = body.length >> 8;
+    aad13[4] = body.length & 0xff;
     const inner = aeadOpen(
       protection.aead,
       keys.key,
       xorNonce(nonce, keys.iv, seq),
-      aad,
+      aad13,
       body.subarray(0, body.length - TAG),
       body.subarray(body.length - TAG),
     );
     if (inner === null) return { ok: false, reason: 'auth' };
     next = seq + 1;
+    // TLSInnerPlaintext: the content, its real type, then zero padding.
     let end = inner.length;
     while (end > 0 && inner[end - 1] === 0) end--;
     if (end === 0) return { ok: false, reason: 'malformed' };
-    return { ok: true, type: inner[end - 1] as number, plaintext: inner.subarray(0, end - 1) };
+    return { ok: true, type: inner[end - 1] as number, plaintext: view(inner, end - 1) };
   }
 
   function gcm(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
@@ -179,7 +188,7 @@ export function createRecordOpener(
     );
     if (plain === null) return { ok: false, reason: 'auth' };
     next = seq + 1;
-    return { ok: true, type, plaintext: plain };
+    return { ok: true, type, plaintext: view(plain, plain.length) };
   }
 
   function chacha(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
@@ -196,7 +205,7 @@ export function createRecordOpener(
     );
     if (plain === null) return { ok: false, reason: 'auth' };
     next = seq + 1;
-    return { ok: true, type, plaintext: plain };
+    return { ok: true, type, plaintext: view(plain, plain.length) };
   }
 
   function cbc(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
