@@ -78,6 +78,15 @@ function tls12Header(
 const AEAD_OPTIONS = Object.freeze({ authTagLength: TAG });
 
 /**
+ * Scratch for a record's nonce and additional data (or MAC header), shared by every opener: a record is opened
+ * start to end in one synchronous call, and node:crypto copies both before returning.
+ */
+const NONCE = new Uint8Array(12);
+const HEADER = new Uint8Array(13);
+/** TLS 1.3's additional data: the record header (5 bytes of the scratch header). */
+const AAD13 = HEADER.subarray(0, 5);
+
+/**
  * One AEAD record: the plaintext as node:crypto's own buffer (no copy), or null when the tag does not verify.
  * `aad` is set without a plaintext length: only CCM needs one, and no CCM suite is decrypted.
  */
@@ -141,11 +150,9 @@ export function createRecordOpener(
 ): RecordOpener {
   /** The next record's sequence number; each opener below sets it on success. */
   let next = 0;
-  // Scratch for each record's nonce and additional data (or MAC header).
-  const nonce = new Uint8Array(12);
-  const header = new Uint8Array(13);
-  /** TLS 1.3's additional data: the record header (5 bytes of `header`). */
-  const aad13 = header.subarray(0, 5);
+  const nonce = NONCE;
+  const header = HEADER;
+  const aad13 = AAD13;
 
   function tls13(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
     if (protection.kind !== 'tls13') return { ok: false, reason: 'malformed' };
