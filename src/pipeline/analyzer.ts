@@ -11,7 +11,7 @@ import { openFileSource } from '../capture/open-file.js';
 import type { PacketSource, PacketView, SourceStats, SourceWarning } from '../capture/types.js';
 import { createPacketDecoder } from '../decode/packet-decoder.js';
 import type { DecodeCounters, DecoderOptions, MalformedKind, SkipReason } from '../decode/types.js';
-import { type ConnectionAttempt, NO_ATTEMPTS } from '../model/connection-attempt.js';
+import { type AttemptFate, type ConnectionAttempt, NO_ATTEMPTS } from '../model/connection-attempt.js';
 import { createSessionBuilder, type SessionBuilder, type SessionLimits } from '../model/session-builder.js';
 import type { MessageBodyListener, RunStats, RunSummary, Sink, Snapshot } from '../model/sink.js';
 import type { SmtpSession } from '../model/types.js';
@@ -19,7 +19,13 @@ import { compileBpf } from '../query/bpf.js';
 import { createAssembler } from '../reassembly/assembler.js';
 import { DEFAULT_ASSEMBLER_OPTIONS, DEFAULT_SMTP_PORTS } from '../reassembly/options.js';
 import type { AssemblerShard } from '../reassembly/shard.js';
-import type { AssemblerOptions, AssemblerStats, FlowKey } from '../reassembly/types.js';
+import type {
+  AssemblerOptions,
+  AssemblerStats,
+  CloseReason,
+  FlowKey,
+  FlowStats,
+} from '../reassembly/types.js';
 import { createContentDetector } from '../smtp/content-detector.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
@@ -329,9 +335,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
       smtpOptionsFor(inputKeys),
     );
-    const attempts = createAttemptGate(factory, (flow, fate, reason, flowStats) => {
-      attemptCounter.add(flow, fate);
-      if (attemptSinks.length === 0) return;
+    const recordAttempt = (flow: FlowKey, fate: AttemptFate, reason: CloseReason, flowStats: FlowStats) =>
       deliverAttempt({
         id: prefix === '' ? flow.id : `${prefix}${flow.id}`,
         client: flow.client,
@@ -343,8 +347,17 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
         packetsC2s: flowStats.c2s.packets,
         packetsS2c: flowStats.s2c.packets,
       });
+    const attempts = createAttemptGate(factory, {
+      attempt(flow, fate, reason, flowStats) {
+        attemptCounter.add(flow, fate);
+        if (attemptSinks.length > 0) recordAttempt(flow, fate, reason, flowStats);
+      },
+      // An attempt closed in the assembler's SYN table: its key and text are made only for a record.
+      unopened(connection, fate, reason) {
+        attemptCounter.addUnopened(connection, fate);
+        if (attemptSinks.length > 0) recordAttempt(connection.flow(), fate, reason, connection.stats());
+      },
     });
-    liveWaiting = () => attempts.waiting;
     // Connections on other ports reach the attempt gate only once their content says SMTP.
     const gate = detect ? createContentDetector(attempts, ports) : attempts;
     const budgetBytes = config.memoryBudgetBytes;
@@ -362,6 +375,8 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
             ),
           };
     const assembler = createAssembler(gate, assemblerOptions, config.shard);
+    // Waiting: connections at the gate, and those the assembler keeps in its SYN table (no handler yet).
+    liveWaiting = () => attempts.waiting + assembler.unopened();
     liveShed = { open: () => assembler.stats().openFlows, shed: (n) => assembler.shedOldest(n) };
     const shard = config.shard;
     liveDecode = () => decoder.counters();

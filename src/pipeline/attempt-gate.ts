@@ -7,7 +7,9 @@
  * first call).
  *
  * A connection waiting for its first byte costs this one small object: a SYN flood costs no decoder, no session
- * model and no delivery to the sinks.
+ * model and no delivery to the sinks. A connection that only sent SYNs and their answers costs not even that:
+ * the assembler keeps it in its SYN table without asking for a handler, and hands its close here
+ * (`closeUnopened`), judged from its handshake alone.
  */
 
 import type { AttemptFate } from '../model/connection-attempt.js';
@@ -20,22 +22,24 @@ import type {
   StreamChunk,
   StreamHandler,
   StreamHandlerFactory,
+  UnopenedConnection,
 } from '../reassembly/types.js';
-import { attemptFate } from './connection-attempts.js';
+import { attemptFate, handshakeFate } from './connection-attempts.js';
 
 export interface AttemptGate extends StreamHandlerFactory {
-  /** Connections seen that have neither carried a byte nor closed. */
+  /** Connections handed to the gate that have neither carried a byte nor closed (not the SYN table's). */
   readonly waiting: number;
+  closeUnopened(connection: UnopenedConnection, reason: CloseReason, tsMicros: number): void;
 }
 
-export type AttemptListener = (
-  flow: FlowKey,
-  fate: AttemptFate,
-  reason: CloseReason,
-  stats: FlowStats,
-) => void;
+export interface AttemptListener {
+  /** A connection closed as an attempt: its key and statistics. */
+  attempt(flow: FlowKey, fate: AttemptFate, reason: CloseReason, stats: FlowStats): void;
+  /** A connection of the assembler's SYN table closed as an attempt: valid during the call only. */
+  unopened(connection: UnopenedConnection, fate: AttemptFate, reason: CloseReason): void;
+}
 
-export function createAttemptGate(inner: StreamHandlerFactory, onAttempt: AttemptListener): AttemptGate {
+export function createAttemptGate(inner: StreamHandlerFactory, listener: AttemptListener): AttemptGate {
   let waiting = 0;
 
   class GatedHandler implements StreamHandler {
@@ -70,7 +74,7 @@ export function createAttemptGate(inner: StreamHandlerFactory, onAttempt: Attemp
         if (fate !== null) {
           waiting--;
           this.state = 'dropped';
-          onAttempt(this.flow, fate, reason, stats);
+          listener.attempt(this.flow, fate, reason, stats);
           return;
         }
       }
@@ -82,6 +86,18 @@ export function createAttemptGate(inner: StreamHandlerFactory, onAttempt: Attemp
     create(flow: FlowKey, tsMicros: number): StreamHandler {
       waiting++;
       return new GatedHandler(flow, tsMicros);
+    },
+    closeUnopened(connection: UnopenedConnection, reason: CloseReason, tsMicros: number): void {
+      // It never carried a byte: its handshake decides.
+      const fate = handshakeFate(connection.sawSyn, connection.sawSynAck, connection.firstClose);
+      if (fate !== null) {
+        listener.unopened(connection, fate, reason);
+        return;
+      }
+      // A session after all (the server closed first after the handshake): as a handler made at the start.
+      inner
+        .create(connection.flow(), connection.firstTsMicros)
+        ?.onClose(reason, tsMicros, connection.stats());
     },
     get waiting(): number {
       return waiting;

@@ -27,7 +27,8 @@ import {
   type AttemptStats,
   NO_ATTEMPTS,
 } from '../model/connection-attempt.js';
-import type { FlowKey, FlowStats } from '../reassembly/types.js';
+import { addressText } from '../reassembly/connection.js';
+import type { Direction, FlowKey, FlowStats, UnopenedConnection } from '../reassembly/types.js';
 
 /** Distinct addresses counted exactly per table (servers, clients); the tables' memory is bounded by it. */
 export const ADDRESS_SLOTS = 1024;
@@ -40,22 +41,71 @@ export function attemptFate(stats: FlowStats): AttemptFate | null {
   const c2s = stats.c2s;
   const s2c = stats.s2c;
   if (c2s.bytes !== 0 || s2c.bytes !== 0 || c2s.gaps !== 0 || s2c.gaps !== 0) return null;
-  if (stats.sawSynAck) {
-    if (stats.firstClose === 's2c') return null;
-    return stats.firstClose === 'c2s' ? 'client-closed' : 'silent';
+  return handshakeFate(stats.sawSyn, stats.sawSynAck, stats.firstClose ?? null);
+}
+
+/**
+ * The fate of a closed connection that carried no byte and lost none, from its handshake and who closed first
+ * (null: no FIN or RST), or null when it is a session (the server closed first after the handshake).
+ */
+export function handshakeFate(
+  sawSyn: boolean,
+  sawSynAck: boolean,
+  firstClose: Direction | null,
+): AttemptFate | null {
+  if (sawSynAck) {
+    if (firstClose === 's2c') return null;
+    return firstClose === 'c2s' ? 'client-closed' : 'silent';
   }
-  if (!stats.sawSyn) return 'midstream';
-  return stats.firstClose === 's2c' ? 'refused' : 'unanswered';
+  if (!sawSyn) return 'midstream';
+  return firstClose === 's2c' ? 'refused' : 'unanswered';
+}
+
+/**
+ * How the address tables key an address: an IPv4 address as its int32 word (no string per address, so a flood
+ * from many sources makes none), any other as its text. The text is made back only for the listing.
+ */
+type AddressKey = number | string;
+
+/** The int32 word of canonical dotted-quad text (as the assembler formats IPv4 addresses), or null. */
+function ipv4Word(text: string): number | null {
+  let word = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part > 255 || ++parts > 4) return null;
+      word = (word << 8) | part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      // No leading zero: the key must give back the same text.
+      if (digits === 1 && part === 0) return null;
+      part = part * 10 + (c - 0x30);
+      digits++;
+    } else return null;
+  }
+  return parts === 4 ? word : null;
+}
+
+function keyOfText(text: string): AddressKey {
+  return ipv4Word(text) ?? text;
+}
+
+function textOfKey(key: AddressKey): string {
+  return typeof key === 'number' ? addressText(4, key, 0, 0, 0) : key;
 }
 
 /** A bounded frequent-items table (Misra-Gries). */
 class AddressTable {
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new Map<AddressKey, number>();
   overflowed = false;
 
   constructor(private readonly slots: number) {}
 
-  add(address: string, by = 1): void {
+  add(address: AddressKey, by = 1): void {
     const counts = this.counts;
     const n = counts.get(address);
     if (n !== undefined) {
@@ -80,14 +130,28 @@ class AddressTable {
 
   top(n: number): AddressCount[] {
     return [...this.counts]
-      .map(([address, count]) => ({ address, count }))
+      .map(([key, count]) => ({ address: textOfKey(key), count }))
       .sort((a, b) => b.count - a.count || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
       .slice(0, n);
   }
 }
 
+/** The address key of an unopened connection's client or server. */
+function unopenedKey(connection: UnopenedConnection, client: boolean): AddressKey {
+  if (client) {
+    if (connection.ipVersion === 4) return connection.clientWord(0);
+    const c = connection;
+    return addressText(6, c.clientWord(0), c.clientWord(1), c.clientWord(2), c.clientWord(3));
+  }
+  if (connection.ipVersion === 4) return connection.serverWord(0);
+  const c = connection;
+  return addressText(6, c.serverWord(0), c.serverWord(1), c.serverWord(2), c.serverWord(3));
+}
+
 export interface AttemptCounter {
   add(flow: FlowKey, fate: AttemptFate): void;
+  /** The same for an attempt closed in the assembler's SYN table: no address text is made for IPv4. */
+  addUnopened(connection: UnopenedConnection, fate: AttemptFate): void;
   stats(): AttemptStats;
 }
 
@@ -106,8 +170,14 @@ export function createAttemptCounter(slots = ADDRESS_SLOTS): AttemptCounter {
     add(flow, fate) {
       total++;
       byFate[fate]++;
-      servers.add(flow.server.ip);
-      clients.add(flow.client.ip);
+      servers.add(keyOfText(flow.server.ip));
+      clients.add(keyOfText(flow.client.ip));
+    },
+    addUnopened(connection, fate) {
+      total++;
+      byFate[fate]++;
+      servers.add(unopenedKey(connection, false));
+      clients.add(unopenedKey(connection, true));
     },
     stats() {
       return {
@@ -135,8 +205,8 @@ export function mergeAttemptStats(all: readonly AttemptStats[]): AttemptStats {
   for (const s of all) {
     total += s.total;
     for (const fate of ATTEMPT_FATES) byFate[fate] += s.byFate[fate];
-    for (const a of s.servers) servers.add(a.address, a.count);
-    for (const a of s.clients) clients.add(a.address, a.count);
+    for (const a of s.servers) servers.add(keyOfText(a.address), a.count);
+    for (const a of s.clients) clients.add(keyOfText(a.address), a.count);
     approximate ||= s.approximate;
   }
   return {

@@ -29,6 +29,13 @@
  * half-stream; a hole in that direction that the ACK covers is reported as a `lost` gap at once (the receiver
  * got bytes the capture missed) and the data held after it is delivered, before this segment's own payload.
  *
+ * Connection attempts: when the factory takes unopened closes (`closeUnopened`), a client's bare SYN on the listed
+ * ports starts an entry of the SYN table (syn-table.ts), not a Connection; the table handles the SYNs, SYN+ACKs and
+ * RSTs of the handshake in place and promotes the entry to a Connection (made as the connection path would have
+ * made it, `create` called with the first SYN's time) at any other segment. Wherever the least recently active
+ * open connection is taken (expiry, eviction, shedding, the end), the two tables' activity lists are merged by the
+ * segment number of each connection's last activity, so the order is the single list's.
+ *
  * Limits degrade instead of failing: per direction, past `maxBufferedBytesPerDirection` the oldest hole
  * becomes a `buffer-limit` gap and the held data is delivered; past `maxBufferedBytesTotal` the directions
  * holding the most bytes are flushed the same way until under the limit; past `maxConnections` a connection
@@ -39,22 +46,22 @@
 
 import type { TcpSegment } from '../decode/types.js';
 import { TCP_FLAG } from '../decode/types.js';
-import { Connection } from './connection.js';
-import { FlowTable, hashSegment } from './flow-table.js';
+import { Connection, formatId } from './connection.js';
+import { FlowTable, hashSegment, readSegmentWords } from './flow-table.js';
 import { HalfStream, HalfStreamShared, type SharedCounters } from './half-stream.js';
 import { resolveAssemblerOptions } from './options.js';
 import { RingPool } from './ring-pool.js';
 import { type AssemblerShard, SHARD_PHASE, type ShardPosition } from './shard.js';
-import {
-  type Assembler,
-  type AssemblerOptions,
-  type AssemblerStats,
-  type CloseReason,
-  type DirectionStats,
-  emptyDirectionStats,
-  type FlowStats,
-  type OrientationBasis,
-  type StreamHandlerFactory,
+import { NO_TRAFFIC, NONE, SynTable, UnopenedView } from './syn-table.js';
+import type {
+  Assembler,
+  AssemblerOptions,
+  AssemblerStats,
+  CloseReason,
+  Direction,
+  FlowStats,
+  OrientationBasis,
+  StreamHandlerFactory,
 } from './types.js';
 
 const SYN = TCP_FLAG.SYN;
@@ -62,8 +69,6 @@ const ACK = TCP_FLAG.ACK;
 const FIN = TCP_FLAG.FIN;
 const RST = TCP_FLAG.RST;
 const CONTROL = SYN | FIN | RST;
-/** The counts of a side that never got a half-stream (it sent nothing): shared, frozen, all zero. */
-const NO_TRAFFIC: Readonly<DirectionStats> = Object.freeze(emptyDirectionStats());
 /** Connections looked at from the least recently active one for a silent one to evict. */
 const EVICTION_LOOK = 64;
 
@@ -87,9 +92,7 @@ function looksLikeReply(segment: TcpSegment): boolean {
   return isDigit(b[p]) && isDigit(b[p + 1]) && isDigit(b[p + 2]) && (fourth === 0x20 || fourth === 0x2d);
 }
 
-export function formatId(n: number): string {
-  return `C${String(n).padStart(6, '0')}`;
-}
+export { formatId };
 
 export function createAssembler(
   factory: StreamHandlerFactory,
@@ -106,6 +109,15 @@ export function createAssembler(
   const lingerMicros = o.closedLingerMs * 1000;
   const finLingerMicros = o.finLingerMs * 1000;
   const table = new FlowTable();
+  /**
+   * Connections that only sent SYNs and their answers, kept without a Connection or handler when the factory
+   * takes their closes (`closeUnopened`); open entries here and in `table` share `maxConnections`.
+   */
+  const syn = new SynTable();
+  const deferring = factory.closeUnopened !== undefined;
+  const unopenedView = new UnopenedView(syn);
+  /** A new connection's address words (side A's, then side B's). */
+  const words = new Int32Array(8);
   const counters: SharedCounters = {
     bufferedBytes: 0,
     gaps: 0,
@@ -156,7 +168,10 @@ export function createAssembler(
     return true;
   }
 
-  /** Starts tracking the connection of `segment`, or returns null (counted as an orphan when on our ports). */
+  /**
+   * Starts tracking the connection of `segment`, or returns null: counted as an orphan when on our ports, or
+   * started in the SYN table (the segment is then handled in full).
+   */
   function start(segment: TcpSegment, tsMicros: number): Connection | null {
     const srcIn = ports.has(segment.srcPort);
     const dstIn = ports.has(segment.dstPort);
@@ -177,20 +192,25 @@ export function createAssembler(
       basis = 'port';
       aIsClient = dstIn;
     }
-    if (table.openCount >= o.maxConnections && table.openHead !== null) {
+    if (table.openCount + syn.count >= o.maxConnections && (table.openHead !== null || syn.head !== NONE)) {
       connectionLimitHits++;
-      close(evictionVictim(table.openHead), 'evicted', tsMicros);
+      evict(tsMicros);
     }
-    const buffer = segment.buffer;
+    if (deferring && listed && (flags & (SYN | ACK | FIN | RST)) === SYN && !hasPayload) {
+      // A client's bare SYN: an entry of the SYN table, no Connection (handled there until it needs one).
+      const serial = ++totalFlows;
+      syn.insert(segment, table.lastHash, serial, at.segment);
+      shard?.onStart(formatId(serial));
+      return null;
+    }
+    readSegmentWords(segment, words);
     const conn = new Connection(
       table.lastHash,
       formatId(++totalFlows),
       segment.ipVersion,
-      buffer,
-      segment.srcAddrOffset,
+      words,
+      0,
       segment.srcPort,
-      buffer,
-      segment.dstAddrOffset,
       segment.dstPort,
       newHalf,
       tsMicros,
@@ -203,23 +223,188 @@ export function createAssembler(
   }
 
   /**
-   * The connection to evict at the connection limit. Among the least recently active few: the first that
-   * never carried a byte and heard nothing from its second side (a bare SYN: what a flood is made of), else
-   * the first that never carried a byte (a handshake in progress), else the least recently active. So a flood
-   * of bare SYNs evicts its own kind, not the sessions and handshakes between them; the look is bounded, so a
-   * full table of busy connections costs no scan.
+   * Whether the least recently active open connection is in the SYN table: the two activity lists' heads compared
+   * by the segment number of their last activity, which no two open connections share (see `evict`).
    */
-  function evictionVictim(head: Connection): Connection {
+  function unopenedFirst(): boolean {
+    const slot = syn.head;
+    if (slot === NONE) return false;
+    const head = table.openHead;
+    return head === null || syn.touchedAt[slot]! < head.touchedAt;
+  }
+
+  /**
+   * Closes a connection at the connection limit. Among the least recently active few: the first that never
+   * carried a byte and heard nothing from its second side (a bare SYN: what a flood is made of), else the first
+   * that never carried a byte (a handshake in progress), else the least recently active. So a flood of bare SYNs
+   * evicts its own kind, not the sessions and handshakes between them; the look is bounded, so a full table of
+   * busy connections costs no scan. The SYN table's entries and the open connections are looked at in one order
+   * of last activity: the segment number of each one's last activity, which no two open entries share (a
+   * segment touches one connection).
+   */
+  function evict(tsMicros: number): void {
+    let conn = table.openHead;
+    let slot = syn.head;
     let silent: Connection | null = null;
-    let conn: Connection | null = head;
-    for (let i = 0; i < EVICTION_LOOK && conn !== null; i++, conn = conn.next) {
+    let silentSlot = NONE;
+    for (let i = 0; i < EVICTION_LOOK && (conn !== null || slot !== NONE); i++) {
+      if (slot !== NONE && (conn === null || syn.touchedAt[slot]! < conn.touchedAt)) {
+        // Never carried a byte; a bare SYN when the server sent nothing.
+        if (syn.packetsB[slot] === 0) {
+          closeUnopened(slot, 'evicted', tsMicros, null);
+          return;
+        }
+        if (silent === null && silentSlot === NONE) silentSlot = slot;
+        slot = syn.next[slot]!;
+        continue;
+      }
+      if (conn === null) break;
       const a = conn.halfOf(true);
       const b = conn.halfOf(false);
-      if ((a !== null && !a.silent) || (b !== null && !b.silent)) continue;
-      if (b === null || b.stats.packets === 0) return conn;
-      silent ??= conn;
+      if (!((a !== null && !a.silent) || (b !== null && !b.silent))) {
+        if (b === null || b.stats.packets === 0) {
+          close(conn, 'evicted', tsMicros);
+          return;
+        }
+        if (silent === null && silentSlot === NONE) silent = conn;
+      }
+      conn = conn.next;
     }
-    return silent ?? head;
+    if (silent !== null) close(silent, 'evicted', tsMicros);
+    else if (silentSlot !== NONE) closeUnopened(silentSlot, 'evicted', tsMicros, null);
+    else if (unopenedFirst()) closeUnopened(syn.head, 'evicted', tsMicros, null);
+    else if (table.openHead !== null) close(table.openHead, 'evicted', tsMicros);
+  }
+
+  /**
+   * Closes the SYN table's entry `slot` with `reason` at `tsMicros` (`firstClose`: who sent the closing RST):
+   * the factory is told (closeUnopened), and one closed by a RST lingers like any connection, as a Connection
+   * that kept only its ISNs.
+   */
+  function closeUnopened(
+    slot: number,
+    reason: CloseReason,
+    tsMicros: number,
+    firstClose: Direction | null,
+  ): void {
+    unopenedView.slot = slot;
+    unopenedView.firstClose = firstClose;
+    factory.closeUnopened?.(unopenedView, reason, tsMicros);
+    if (reason === 'rst' && lingerMicros > 0) {
+      const conn = new Connection(
+        syn.hash[slot]!,
+        formatId(syn.serial[slot]!),
+        syn.v6[slot] === 1 ? 6 : 4,
+        syn.words,
+        slot * 8,
+        syn.portA[slot]!,
+        syn.portB[slot]!,
+        newHalf,
+        syn.firstTs[slot]!,
+      );
+      conn.closedWithIsns(tsMicros, syn.isnA[slot]!, syn.synAck[slot] === 1 ? syn.isnB[slot]! : null);
+      table.insertClosed(conn);
+      if (table.closedCount > o.maxConnections && table.closedHead !== null) table.remove(table.closedHead);
+    }
+    syn.remove(slot);
+  }
+
+  /** Moves the SYN table's entry `slot` to the table's activity tail: a segment of it at `tsMicros`. */
+  function touchUnopened(slot: number, tsMicros: number): void {
+    syn.lastTs[slot] = tsMicros;
+    syn.touch(slot, at.segment);
+  }
+
+  /**
+   * Handles a segment of the SYN table's entry `slot` in place when it is one the table keeps (a SYN or its
+   * retransmission from the client, a SYN+ACK from the server, a RST answering the SYN); returns false for
+   * anything else, which needs a Connection (`promote`). Each case does what the connection path does.
+   */
+  function unopenedSegment(slot: number, segment: TcpSegment, tsMicros: number): boolean {
+    if (segment.payloadLength > 0 || segment.wirePayloadLength > 0) return false;
+    const control = segment.flags & (SYN | ACK | FIN | RST);
+    if (syn.fromA) {
+      if (control === SYN) {
+        touchUnopened(slot, tsMicros);
+        syn.packetsA[slot]!++;
+        if (syn.isnA[slot] === segment.seq) {
+          syn.retransmissionsA[slot]!++;
+          counters.retransmissions++;
+          return true;
+        }
+        // Another ISN: a new handshake on the same addresses and ports; the first one is evicted.
+        closeUnopened(slot, 'evicted', tsMicros, null);
+        start(segment, tsMicros);
+        return true;
+      }
+      if (control === RST || control === (RST | ACK)) {
+        touchUnopened(slot, tsMicros);
+        syn.packetsA[slot]!++;
+        closeUnopened(slot, 'rst', tsMicros, 'c2s');
+        return true;
+      }
+      return false;
+    }
+    if (control === (SYN | ACK)) {
+      touchUnopened(slot, tsMicros);
+      syn.packetsB[slot]!++;
+      syn.ackB[slot] = segment.ack;
+      if (syn.synAck[slot] === 0) {
+        syn.synAck[slot] = 1;
+        syn.isnB[slot] = segment.seq;
+      } else if (syn.isnB[slot] === segment.seq) {
+        syn.retransmissionsB[slot]!++;
+        counters.retransmissions++;
+      }
+      return true;
+    }
+    if ((control === RST || control === (RST | ACK)) && syn.synAck[slot] === 0) {
+      // The SYN refused.
+      touchUnopened(slot, tsMicros);
+      syn.packetsB[slot]!++;
+      closeUnopened(slot, 'rst', tsMicros, 's2c');
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Turns the SYN table's entry `slot` into the Connection the connection path would have built from the same
+   * segments (its half-streams, counts, ISNs and the server's latest ACK), hands it a handler (created now,
+   * with the first SYN's time) and puts it in the connection table. The caller touches it at once.
+   */
+  function promote(slot: number): Connection {
+    const conn = new Connection(
+      syn.hash[slot]!,
+      formatId(syn.serial[slot]!),
+      syn.v6[slot] === 1 ? 6 : 4,
+      syn.words,
+      slot * 8,
+      syn.portA[slot]!,
+      syn.portB[slot]!,
+      newHalf,
+      syn.firstTs[slot]!,
+    );
+    conn.lastTsMicros = syn.lastTs[slot]!;
+    conn.touchedAt = syn.touchedAt[slot]!;
+    conn.sawSyn = true;
+    const a = conn.a;
+    a.setIsn(syn.isnA[slot]!);
+    a.stats.packets = syn.packetsA[slot]!;
+    a.stats.retransmissions = syn.retransmissionsA[slot]!;
+    if (syn.packetsB[slot]! > 0) {
+      // The server sent SYN+ACKs only (its RST closes the entry).
+      const b = conn.b;
+      b.setIsn(syn.isnB[slot]!);
+      b.stats.packets = syn.packetsB[slot]!;
+      b.stats.retransmissions = syn.retransmissionsB[slot]!;
+      conn.sawSynAck = true;
+      a.peerAcked(syn.ackB[slot]!, conn.lastTsMicros);
+    }
+    syn.remove(slot);
+    table.insert(conn);
+    orient(conn, true, 'syn', conn.firstTsMicros);
+    return conn;
   }
 
   function flowStats(conn: Connection): FlowStats {
@@ -314,15 +499,42 @@ export function createAssembler(
     close(conn, bothFins ? 'fin' : 'idle-timeout', Math.min(due, latestTsMicros));
   }
 
-  function expire(nowMicros: number): void {
-    const idleCutoff = nowMicros - idleMicros;
-    let head = table.openHead;
-    while (head !== null && head.lastTsMicros < idleCutoff) {
-      at.phase = SHARD_PHASE.IDLE;
-      at.rank = head.touchedAt;
-      idleClose(head);
-      head = table.openHead;
+  /** Idle close of the SYN table's entry `slot`, as `idleClose` (no FIN there). */
+  function idleCloseUnopened(slot: number): void {
+    closeUnopened(slot, 'idle-timeout', Math.min(syn.lastTs[slot]! + idleMicros, latestTsMicros), null);
+  }
+
+  /**
+   * Closes open connections, least recently active first (both tables), while their last packet is before
+   * `cutoff`, as idle; returns how many. `shardPhase`: label the closes for sharding (expiry at a segment).
+   */
+  function closeIdleBefore(cutoff: number, shardPhase: boolean): number {
+    let closed = 0;
+    for (;;) {
+      if (unopenedFirst()) {
+        const slot = syn.head;
+        if (syn.lastTs[slot]! >= cutoff) break;
+        if (shardPhase) {
+          at.phase = SHARD_PHASE.IDLE;
+          at.rank = syn.touchedAt[slot]!;
+        }
+        idleCloseUnopened(slot);
+      } else {
+        const head = table.openHead;
+        if (head === null || head.lastTsMicros >= cutoff) break;
+        if (shardPhase) {
+          at.phase = SHARD_PHASE.IDLE;
+          at.rank = head.touchedAt;
+        }
+        idleClose(head);
+      }
+      closed++;
     }
+    return closed;
+  }
+
+  function expire(nowMicros: number): void {
+    closeIdleBefore(nowMicros - idleMicros, true);
     const lingerCutoff = nowMicros - lingerMicros;
     let closed = table.closedHead;
     while (closed !== null && closed.closedTsMicros < lingerCutoff) {
@@ -387,8 +599,10 @@ export function createAssembler(
     if (ts > latestTsMicros) latestTsMicros = ts;
     at.segment = segments++;
     const head = table.openHead;
+    const oldest = syn.head;
     if (
       (head !== null && head.lastTsMicros < ts - idleMicros) ||
+      (oldest !== NONE && syn.lastTs[oldest]! < ts - idleMicros) ||
       (table.closedHead !== null && table.closedHead.closedTsMicros < ts - lingerMicros) ||
       ts >= finWaitingNext
     ) {
@@ -402,9 +616,17 @@ export function createAssembler(
     let conn = table.lookup(segment);
     const flags = segment.flags;
     if (conn === null) {
-      conn = start(segment, ts);
-      if (conn === null) return;
-      table.fromA = true;
+      const slot = syn.count === 0 ? NONE : syn.find(segment, table.lastHash);
+      if (slot === NONE) {
+        conn = start(segment, ts);
+        if (conn === null) return;
+        table.fromA = true;
+      } else {
+        if (unopenedSegment(slot, segment, ts)) return;
+        const fromA = syn.fromA;
+        conn = promote(slot);
+        table.fromA = fromA;
+      }
     } else if (conn.state === 'closed') {
       if ((flags & (SYN | ACK)) === SYN && !conn.isnIs(table.fromA, segment.seq)) {
         // Port reuse: a new handshake on the addresses and ports of a closed connection.
@@ -502,13 +724,7 @@ export function createAssembler(
   }
 
   function flushOlderThan(tsMicros: number): number {
-    let closedCount = 0;
-    let head = table.openHead;
-    while (head !== null && head.lastTsMicros < tsMicros) {
-      idleClose(head);
-      closedCount++;
-      head = table.openHead;
-    }
+    const closedCount = closeIdleBefore(tsMicros, false);
     let closed = table.closedHead;
     while (closed !== null && closed.closedTsMicros < tsMicros) {
       table.remove(closed);
@@ -519,33 +735,40 @@ export function createAssembler(
 
   function shedOldest(count: number): number {
     let closedCount = 0;
-    let head = table.openHead;
-    while (head !== null && closedCount < count) {
-      close(head, 'limit', latestTsMicros);
+    while (closedCount < count) {
+      if (unopenedFirst()) closeUnopened(syn.head, 'limit', latestTsMicros, null);
+      else if (table.openHead !== null) close(table.openHead, 'limit', latestTsMicros);
+      else break;
       closedCount++;
-      head = table.openHead;
     }
     return closedCount;
   }
 
   function flushAll(reason: CloseReason): void {
-    let head = table.openHead;
     at.segment = segments;
     at.phase = SHARD_PHASE.END;
-    while (head !== null) {
+    for (;;) {
+      if (unopenedFirst()) {
+        const slot = syn.head;
+        at.rank = syn.touchedAt[slot]!;
+        closeUnopened(slot, reason, latestTsMicros, null);
+        continue;
+      }
+      const head = table.openHead;
+      if (head === null) break;
       at.rank = head.touchedAt;
       // A connection waiting after both FINs for holes to fill was closed by FIN, whatever ends the input.
       close(head, bothFinsSeen(head) ? 'fin' : reason, latestTsMicros);
-      head = table.openHead;
     }
     table.clear();
+    syn.clear();
     finWaiting.length = 0;
     finWaitingNext = Number.POSITIVE_INFINITY;
   }
 
   function stats(): AssemblerStats {
     return {
-      openFlows: table.openCount,
+      openFlows: table.openCount + syn.count,
       totalFlows,
       bufferedBytes: counters.bufferedBytes,
       gaps: counters.gaps,
@@ -561,5 +784,5 @@ export function createAssembler(
     };
   }
 
-  return { push, advance, flushOlderThan, shedOldest, flushAll, stats };
+  return { push, advance, flushOlderThan, shedOldest, flushAll, stats, unopened: () => syn.count };
 }

@@ -8,7 +8,6 @@
  */
 
 import { formatAddress } from '../decode/address.js';
-import { readWord } from './flow-table.js';
 import type { HalfStream } from './half-stream.js';
 import type { OrientationBasis, StreamHandler } from './types.js';
 
@@ -41,6 +40,22 @@ function ipv4Text(word: number): string {
   ipv4TextWords[slot] = word;
   ipv4Texts[slot] = text;
   return text;
+}
+
+/** The text of an address given as int32 words (IPv4: `w0` only). */
+export function addressText(ipVersion: 4 | 6, w0: number, w1: number, w2: number, w3: number): string {
+  if (ipVersion === 4) return ipv4Text(w0);
+  const bytes = ADDRESS_SCRATCH;
+  writeWord(bytes, 0, w0);
+  writeWord(bytes, 4, w1);
+  writeWord(bytes, 8, w2);
+  writeWord(bytes, 12, w3);
+  return formatAddress(bytes, 0, 6);
+}
+
+/** A connection id: `C` and its number in first-seen order, zero-padded to six digits (`C000001`). */
+export function formatId(n: number): string {
+  return `C${String(n).padStart(6, '0')}`;
 }
 
 export type ConnectionState = 'pending' | 'open' | 'ignored' | 'closed';
@@ -90,47 +105,36 @@ export class Connection {
   readonly b2: number;
   readonly b3: number;
 
-  /**
-   * `addrA`/`addrB` at `offsetA`/`offsetB` are the packet's address bytes: read into words here, not kept (a
-   * connection holds no copy of its first packet's bytes).
-   */
   constructor(
     /** Table hash of the connection's address/port pair (either order). */
     readonly hash: number,
     readonly id: string,
     readonly ipVersion: 4 | 6,
-    addrA: Uint8Array,
-    offsetA: number,
+    /** Side A's address words at `at` (IPv4: a word and three zeros), then side B's: read here, not kept. */
+    words: Int32Array,
+    at: number,
     readonly portA: number,
-    addrB: Uint8Array,
-    offsetB: number,
     readonly portB: number,
     /** Makes a half-stream when a side first needs one. */
     private readonly newHalf: () => HalfStream,
     readonly firstTsMicros: number,
   ) {
     this.lastTsMicros = firstTsMicros;
-    const v6 = ipVersion === 6;
-    this.a0 = readWord(addrA, offsetA);
-    this.a1 = v6 ? readWord(addrA, offsetA + 4) : 0;
-    this.a2 = v6 ? readWord(addrA, offsetA + 8) : 0;
-    this.a3 = v6 ? readWord(addrA, offsetA + 12) : 0;
-    this.b0 = readWord(addrB, offsetB);
-    this.b1 = v6 ? readWord(addrB, offsetB + 4) : 0;
-    this.b2 = v6 ? readWord(addrB, offsetB + 8) : 0;
-    this.b3 = v6 ? readWord(addrB, offsetB + 12) : 0;
+    this.a0 = words[at]!;
+    this.a1 = words[at + 1]!;
+    this.a2 = words[at + 2]!;
+    this.a3 = words[at + 3]!;
+    this.b0 = words[at + 4]!;
+    this.b1 = words[at + 5]!;
+    this.b2 = words[at + 6]!;
+    this.b3 = words[at + 7]!;
   }
 
   /** The text of side A's (`sideA`) or side B's address. */
   addressText(sideA: boolean): string {
-    const w0 = sideA ? this.a0 : this.b0;
-    if (this.ipVersion === 4) return ipv4Text(w0);
-    const bytes = ADDRESS_SCRATCH;
-    writeWord(bytes, 0, w0);
-    writeWord(bytes, 4, sideA ? this.a1 : this.b1);
-    writeWord(bytes, 8, sideA ? this.a2 : this.b2);
-    writeWord(bytes, 12, sideA ? this.a3 : this.b3);
-    return formatAddress(bytes, 0, 6);
+    return sideA
+      ? addressText(this.ipVersion, this.a0, this.a1, this.a2, this.a3)
+      : addressText(this.ipVersion, this.b0, this.b1, this.b2, this.b3);
   }
 
   /** Side A's half-stream, made at its first use. */
@@ -178,6 +182,19 @@ export class Connection {
     this.closedIsnB = b?.isnKnown ? b.isn | 0 : null;
     this.halfA = null;
     this.halfB = null;
+  }
+
+  /**
+   * Makes this connection one closed at `tsMicros` that kept the ISNs `isnA` and `isnB` (null: not seen), as
+   * `dropHalves` leaves one: for a connection of the SYN table (syn-table.ts) closed by a RST, which lingers like
+   * any other.
+   */
+  closedWithIsns(tsMicros: number, isnA: number, isnB: number | null): void {
+    this.state = 'closed';
+    this.lastTsMicros = tsMicros;
+    this.closedTsMicros = tsMicros;
+    this.closedIsnA = isnA | 0;
+    this.closedIsnB = isnB === null ? null : isnB | 0;
   }
 
   /** Orients the half-streams made so far and hands them `handler` (those made later get it when made). */

@@ -37,6 +37,20 @@ export function readWord(b: Uint8Array, o: number): number {
   return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
+/** Writes the segment's source address words to `out[0..3]` and its destination's to `out[4..7]` (IPv4: one word and zeros). */
+export function readSegmentWords(segment: TcpSegment, out: Int32Array): void {
+  const b = segment.buffer;
+  const s = segment.srcAddrOffset;
+  const d = segment.dstAddrOffset;
+  const v6 = segment.ipVersion === 6;
+  out[0] = readWord(b, s);
+  out[4] = readWord(b, d);
+  for (let i = 1; i < 4; i++) {
+    out[i] = v6 ? readWord(b, s + 4 * i) : 0;
+    out[4 + i] = v6 ? readWord(b, d + 4 * i) : 0;
+  }
+}
+
 /** Symmetric hash of a segment's two endpoints (either direction gives the same value), as a small integer. */
 export function hashSegment(segment: TcpSegment): number {
   const b = segment.buffer;
@@ -147,12 +161,22 @@ export class FlowTable {
   }
 
   insert(conn: Connection): void {
+    this.link(conn);
+    this.appendOpen(conn);
+  }
+
+  /** Adds a connection that is already closed, at the tail of the closed list (it lingers like any other). */
+  insertClosed(conn: Connection): void {
+    this.link(conn);
+    this.appendClosed(conn);
+  }
+
+  private link(conn: Connection): void {
     if (this.count >= this.buckets.length) this.grow();
     const index = conn.hash & this.mask;
     conn.bucketNext = this.buckets[index] ?? null;
     this.buckets[index] = conn;
     this.count++;
-    this.appendOpen(conn);
   }
 
   /** Removes a connection from the table and from whichever list it is on. */
@@ -204,6 +228,10 @@ export class FlowTable {
   /** Moves a connection from the open list to the tail of the closed list. */
   moveToClosed(conn: Connection): void {
     this.unlist(conn);
+    this.appendClosed(conn);
+  }
+
+  private appendClosed(conn: Connection): void {
     conn.listed = 'closed';
     conn.prev = this.closedTail;
     conn.next = null;

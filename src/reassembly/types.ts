@@ -106,6 +106,43 @@ export interface StreamHandler {
 
 export interface StreamHandlerFactory {
   create(flow: FlowKey, tsMicros: number): StreamHandler | null;
+  /**
+   * Optional. A factory with this method lets the assembler keep a connection on the listed ports that has only
+   * sent SYNs (and the SYN+ACKs and RSTs answering them) in a compact table (syn-table.ts) without calling
+   * `create`: `create(flow, firstTsMicros)` is called when the connection first needs more (data, the
+   * handshake's ACK, a FIN: see docs/REASSEMBLY.md, "Connection attempts"). One that closes before that is
+   * handed here instead of `create` and `onClose`: the factory must do what a handler it made at the first SYN
+   * and closed now with `reason` would have done. The connection is valid during the call only.
+   */
+  closeUnopened?(connection: UnopenedConnection, reason: CloseReason, tsMicros: number): void;
+}
+
+/**
+ * A connection closing in the assembler's table of connections that only sent SYNs and their answers: what a
+ * handler's onClose would have been told, read in place. Nothing is allocated unless asked (`flow`, `stats`,
+ * `id`). Never carried a byte or a gap; its orientation basis is `syn`.
+ */
+export interface UnopenedConnection {
+  readonly ipVersion: 4 | 6;
+  /** Word `i` (0 to 3, big-endian, as an int32) of the client's or the server's address; IPv4 has word 0 only. */
+  clientWord(i: number): number;
+  serverWord(i: number): number;
+  readonly clientPort: number;
+  readonly serverPort: number;
+  readonly firstTsMicros: number;
+  readonly lastTsMicros: number;
+  readonly c2sPackets: number;
+  readonly s2cPackets: number;
+  readonly sawSyn: boolean;
+  readonly sawSynAck: boolean;
+  /** Who sent the RST that closed it; null when no RST came (idle timeout, eviction, end of input). */
+  readonly firstClose: Direction | null;
+  /** Its FlowKey id (`C000001`), made on call. */
+  id(): string;
+  /** Its FlowKey, made on call. */
+  flow(): FlowKey;
+  /** Its FlowStats, as the handler's onClose would have had them, made on call. */
+  stats(): FlowStats;
 }
 
 /** Every reassembly limit in one place; defaults in reassembly/options.ts and docs/LIMITS.md. */
@@ -167,4 +204,9 @@ export interface Assembler {
   /** Closes every open connection with `reason` (end of input, shutdown). */
   flushAll(reason: CloseReason): void;
   stats(): AssemblerStats;
+  /**
+   * Open connections held in the table of connections that only sent SYNs (no handler made yet: see
+   * StreamHandlerFactory.closeUnopened); counted in `stats().openFlows` too.
+   */
+  unopened(): number;
 }

@@ -21,6 +21,7 @@ import type {
   StreamChunk,
   StreamHandler,
   StreamHandlerFactory,
+  UnopenedConnection,
 } from '../reassembly/types.js';
 import { ProxyPreamble, sniffProxy } from './dialogue/proxy-preamble.js';
 
@@ -209,10 +210,19 @@ export function createContentDetector(
   inner: StreamHandlerFactory,
   ports: ReadonlySet<number>,
 ): StreamHandlerFactory {
+  const create = (flow: FlowKey, tsMicros: number): StreamHandler | null => {
+    if (ports.has(flow.server.port) || ports.has(flow.client.port)) return inner.create(flow, tsMicros);
+    return new DetectingHandler(flow, inner, tsMicros);
+  };
+  const closeUnopened = inner.closeUnopened?.bind(inner);
+  if (closeUnopened === undefined) return { create };
   return {
-    create(flow: FlowKey, tsMicros: number): StreamHandler | null {
-      if (ports.has(flow.server.port) || ports.has(flow.client.port)) return inner.create(flow, tsMicros);
-      return new DetectingHandler(flow, inner, tsMicros);
+    create,
+    // A connection closing in the assembler's SYN table: one on the listed ports goes straight through like its
+    // handler would have; one on other ports closed before deciding, so it is dropped.
+    closeUnopened(connection: UnopenedConnection, reason: CloseReason, tsMicros: number): void {
+      if (ports.has(connection.serverPort) || ports.has(connection.clientPort))
+        closeUnopened(connection, reason, tsMicros);
     },
   };
 }

@@ -64,6 +64,47 @@ describe('analyzer', () => {
     expect(summary.stats.connectionsWaiting).toBe(0);
   });
 
+  it('counts the SYN-only connections still open as waiting while a live input runs', async () => {
+    const path = floodCapture(300);
+    const file = await openFileSource(path);
+    let fed: () => void = () => {};
+    const allFed = new Promise<void>((resolve) => {
+      fed = resolve;
+    });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const live: PacketSource = {
+      description: 'live:test',
+      format: 'live',
+      compressed: false,
+      forEach: async (onPacket) => {
+        await file.forEach(onPacket);
+        fed();
+        await held;
+      },
+      close: async () => {
+        release();
+        await file.close();
+      },
+      stats: () => file.stats(),
+      warnings: () => file.warnings(),
+    };
+    const analyzer = createAnalyzer({ inputs: [{ kind: 'source', open: async () => live }] }, []);
+    const running = analyzer.run();
+    await allFed;
+    // The 300 bare SYNs have neither carried a byte nor closed; the server that spoke is an open session.
+    const during = analyzer.snapshot().stats;
+    expect(during.connectionsWaiting).toBe(300);
+    expect(during.sessionsOpen).toBe(1);
+    expect(during.assembler.openFlows).toBe(301);
+    analyzer.stop();
+    const summary = await running;
+    expect(summary.stats.connectionsWaiting).toBe(0);
+    expect(summary.stats.attempts.total).toBe(300);
+  });
+
   it('closes an idle connection on a quiet live link from the source clock, with no packet to move time', async () => {
     const seconds = 1_700_000_000;
     const greeting = new TextEncoder().encode('220 mx ESMTP\r\n');

@@ -11,10 +11,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AttemptFate } from '../../src/model/connection-attempt.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
+import { createAttemptGate } from '../../src/pipeline/attempt-gate.js';
 import { createAttemptCounter } from '../../src/pipeline/connection-attempts.js';
+import type { FlowKey, FlowStats, UnopenedConnection } from '../../src/reassembly/types.js';
 import { tcpFrame } from '../helpers/frames.js';
 import { buildPcap } from '../helpers/pcap-builder.js';
 import { runMain } from '../helpers/run-main.js';
+import { parseAddress } from '../helpers/segments.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smtpscope-attempts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -191,5 +194,165 @@ describe('connection attempts', () => {
     expect(stats.clients[0]?.address).toBe('10.0.0.1');
     expect(stats.clients[0]!.count).toBeGreaterThanOrEqual(1000 - 6000 / 9);
     expect(stats.servers).toEqual([{ address: SERVER, count: 6000 }]);
+  });
+
+  it('counts an attempt from the SYN table as the same attempt handed over as a flow key', () => {
+    // An unopened connection built from address text: the words are the address bytes, big-endian.
+    const unopened = (
+      client: string,
+      server: string,
+      firstClose: 'c2s' | 's2c' | null,
+    ): UnopenedConnection => {
+      const words = (text: string) => {
+        const b = parseAddress(text);
+        return [0, 1, 2, 3].map((i) =>
+          4 * i < b.length
+            ? (b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!
+            : 0,
+        );
+      };
+      const flow: FlowKey = {
+        id: 'C000001',
+        client: { ip: client, port: 40000 },
+        server: { ip: server, port: 25 },
+        basis: 'syn',
+      };
+      const none = {
+        packets: 0,
+        bytes: 0,
+        gapBytes: 0,
+        gaps: 0,
+        retransmissions: 0,
+        overlapsDiffering: 0,
+        outOfOrder: 0,
+      };
+      const stats: FlowStats = {
+        firstTsMicros: 1,
+        lastTsMicros: 2,
+        c2s: { ...none, packets: 1 },
+        s2c: none,
+        sawSyn: true,
+        sawSynAck: false,
+        ...(firstClose === null ? {} : { firstClose }),
+      };
+      return {
+        ipVersion: client.includes(':') ? 6 : 4,
+        clientWord: (i) => words(client)[i]!,
+        serverWord: (i) => words(server)[i]!,
+        clientPort: 40000,
+        serverPort: 25,
+        firstTsMicros: 1,
+        lastTsMicros: 2,
+        c2sPackets: 1,
+        s2cPackets: 0,
+        sawSyn: true,
+        sawSynAck: false,
+        firstClose,
+        id: () => flow.id,
+        flow: () => flow,
+        stats: () => stats,
+      };
+    };
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < 40; i++)
+      pairs.push([`10.${i % 3}.0.${i % 7}`, i % 2 === 0 ? SERVER : '255.255.255.255']);
+    for (let i = 0; i < 12; i++) pairs.push([`2001:db8::${(i % 5) + 1}`, '2001:db8::25']);
+    // Not text the assembler makes (a leading zero): kept as text, apart from 10.0.0.1.
+    pairs.push(['010.0.0.1', SERVER], ['10.0.0.1', SERVER], ['0.0.0.0', '128.0.0.1']);
+    const byFlow = createAttemptCounter(6);
+    const mixed = createAttemptCounter(6);
+    pairs.forEach(([client, server], i) => {
+      const c = unopened(client, server, null);
+      byFlow.add(c.flow(), 'unanswered');
+      // Half of them through the SYN table's path, interleaved: one table whatever the path.
+      if (i % 2 === 0 || client.startsWith('0')) mixed.add(c.flow(), 'unanswered');
+      else mixed.addUnopened(c, 'unanswered');
+    });
+    expect(mixed.stats()).toEqual(byFlow.stats());
+    const exact = createAttemptCounter();
+    const fromTable = createAttemptCounter();
+    for (const [client, server] of pairs) {
+      exact.add(unopened(client, server, null).flow(), 'unanswered');
+      if (!client.startsWith('0')) fromTable.addUnopened(unopened(client, server, null), 'unanswered');
+      else fromTable.add(unopened(client, server, null).flow(), 'unanswered');
+    }
+    expect(fromTable.stats()).toEqual(exact.stats());
+    expect(exact.stats().clients.map((c) => c.address)).toContain('010.0.0.1');
+    expect(exact.stats().servers.map((c) => c.address)).toContain('255.255.255.255');
+  });
+
+  it('the gate judges a connection closed in the SYN table by its handshake alone', () => {
+    const seen: string[] = [];
+    const gate = createAttemptGate(
+      {
+        create(flow, ts) {
+          seen.push(`create ${flow.id} ${ts}`);
+          return {
+            onData() {},
+            onGap() {},
+            onClose(reason, ts2, stats) {
+              seen.push(`close ${reason} ${ts2} ${stats.firstClose}`);
+            },
+          };
+        },
+      },
+      {
+        attempt: () => seen.push('attempt'),
+        unopened: (c, fate, reason) => seen.push(`unopened ${c.id()} ${fate} ${reason}`),
+      },
+    );
+    const flow: FlowKey = {
+      id: 'C000007',
+      client: { ip: '10.0.0.1', port: 40000 },
+      server: { ip: SERVER, port: 25 },
+      basis: 'syn',
+    };
+    const none = {
+      packets: 1,
+      bytes: 0,
+      gapBytes: 0,
+      gaps: 0,
+      retransmissions: 0,
+      overlapsDiffering: 0,
+      outOfOrder: 0,
+    };
+    const view = (sawSynAck: boolean, firstClose: 'c2s' | 's2c' | null): UnopenedConnection => ({
+      ipVersion: 4,
+      clientWord: () => 0x0a000001,
+      serverWord: () => 0,
+      clientPort: 40000,
+      serverPort: 25,
+      firstTsMicros: 5,
+      lastTsMicros: 9,
+      c2sPackets: 1,
+      s2cPackets: 1,
+      sawSyn: true,
+      sawSynAck,
+      firstClose,
+      id: () => flow.id,
+      flow: () => flow,
+      stats: () => ({
+        firstTsMicros: 5,
+        lastTsMicros: 9,
+        c2s: none,
+        s2c: none,
+        sawSyn: true,
+        sawSynAck,
+        ...(firstClose === null ? {} : { firstClose }),
+      }),
+    });
+    gate.closeUnopened(view(false, 's2c'), 'rst', 9);
+    gate.closeUnopened(view(true, null), 'idle-timeout', 9);
+    gate.closeUnopened(view(true, 'c2s'), 'rst', 9);
+    // The server closed first after its SYN+ACK: a session, as a handler made at the first SYN would see it.
+    gate.closeUnopened(view(true, 's2c'), 'rst', 9);
+    expect(seen).toEqual([
+      'unopened C000007 refused rst',
+      'unopened C000007 silent idle-timeout',
+      'unopened C000007 client-closed rst',
+      'create C000007 5',
+      'close rst 9 s2c',
+    ]);
+    expect(gate.waiting).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatAddress } from '../../src/decode/address.js';
 import type { TcpSegment } from '../../src/decode/types.js';
 import { Connection } from '../../src/reassembly/connection.js';
-import { FlowTable, hashSegment } from '../../src/reassembly/flow-table.js';
+import { FlowTable, hashSegment, readSegmentWords } from '../../src/reassembly/flow-table.js';
 import { HalfStream, HalfStreamShared, type SharedCounters } from '../../src/reassembly/half-stream.js';
 import { makeSegment, parseAddress } from '../helpers/segments.js';
 
@@ -17,15 +17,15 @@ const counters: SharedCounters = {
 
 function connection(hash: number, id: string, src: string, srcPort: number, dst: string, dstPort: number) {
   const a = parseAddress(src);
+  const words = new Int32Array(8);
+  readSegmentWords(makeSegment({ src, srcPort, dst, dstPort, seq: 0 }), words);
   return new Connection(
     hash,
     id,
     a.length === 4 ? 4 : 6,
-    a,
+    words,
     0,
     srcPort,
-    parseAddress(dst),
-    0,
     dstPort,
     () => new HalfStream(new HalfStreamShared(counters, 1000, 0)),
     0,

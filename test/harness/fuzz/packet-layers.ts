@@ -17,7 +17,14 @@ import { LINKTYPE, type PacketView } from '../../../src/capture/types.js';
 import { createPacketDecoder } from '../../../src/decode/packet-decoder.js';
 import { TCP_FLAG, type TcpSegment } from '../../../src/decode/types.js';
 import { createAssembler } from '../../../src/reassembly/assembler.js';
-import type { AssemblerOptions, Direction, FlowKey, StreamHandler } from '../../../src/reassembly/types.js';
+import type {
+  AssemblerOptions,
+  CloseReason,
+  Direction,
+  FlowKey,
+  StreamHandler,
+  UnopenedConnection,
+} from '../../../src/reassembly/types.js';
 import type { Corpus, DialogueSeed, FrameSeed } from './corpus.js';
 import type { FuzzLayer } from './layer.js';
 import { mutate, mutateRegion } from './mutate.js';
@@ -282,10 +289,16 @@ function randomAssemblerOptions(random: Random): Partial<AssemblerOptions> {
   return options;
 }
 
-/** Feeds `segments` to an assembler and checks the stream contract; returns a violation or null. */
+/**
+ * Feeds `segments` to an assembler and checks the stream contract; returns a violation or null. With `unopened`,
+ * the factory takes closes of connections that only sent SYNs (the SYN table's path): each such close must be
+ * of a connection not open at that moment, that saw a SYN and carried no byte, and come once per connection (its
+ * times are the packets' own, which damaged captures may put out of order).
+ */
 export function runAssembler(
   segments: readonly TcpSegment[],
   options: Partial<AssemblerOptions>,
+  unopened = false,
 ): string | null {
   const flows = new Map<string, FlowRecord>();
   let violation: string | null = null;
@@ -318,6 +331,19 @@ export function runAssembler(
           },
         };
       },
+      ...(unopened
+        ? {
+            closeUnopened(connection: UnopenedConnection, _reason: CloseReason, _tsMicros: number): void {
+              const id = connection.id();
+              const rec = flows.get(id);
+              if (rec !== undefined && !rec.closed) fail(`${id}: closed unopened while open`);
+              if (!connection.sawSyn) fail(`${id}: closed unopened without a SYN`);
+              const stats = connection.stats();
+              if (stats.c2s.bytes !== 0 || stats.s2c.bytes !== 0) fail(`${id}: closed unopened with bytes`);
+              flows.set(id, { next: { c2s: 0, s2c: 0 }, closed: true });
+            },
+          }
+        : {}),
     },
     options,
   );
@@ -360,7 +386,7 @@ export const reassemblyLayer: FuzzLayer = {
     }
     damageSegments(specs, random);
     const segments = specs.map((s, i) => toSegment(s, i));
-    return runAssembler(segments, randomAssemblerOptions(random));
+    return runAssembler(segments, randomAssemblerOptions(random), random.chance(0.5));
   },
 };
 
