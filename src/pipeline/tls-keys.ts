@@ -13,8 +13,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { SourceWarning } from '../capture/types.js';
 import { createTlsDecryptorFactory } from '../tls/decryptor.js';
-import { createTlsKeyStore, type MutableTlsKeyStore } from '../tls/key-store.js';
-import type { KeyLogParser } from '../tls/keylog-parser.js';
+import { createTlsKeyStore, MAX_KEYLOG_PROBLEMS_KEPT, type MutableTlsKeyStore } from '../tls/key-store.js';
+import { createKeyLogParser, type KeyLogParser } from '../tls/keylog-parser.js';
 import { DEFAULT_TLS_DECRYPTOR_OPTIONS } from '../tls/options.js';
 import type { TlsDecryptor, TlsDecryptorFactory, TlsDecryptorOptions, TlsKeyStore } from '../tls/types.js';
 
@@ -195,8 +195,9 @@ function keyLogWarning(line: number, reason: string): SourceWarning {
 }
 
 /**
- * Reads the key log files once, as the analysis will, and returns their malformed lines (for the command line to
- * report once, whatever the number of threads). Throws the system error when a file cannot be read.
+ * Reads the key log files once, parsing them as the analysis will, and returns their malformed lines (for the
+ * command line to report once, whatever the number of threads). Only the parser runs: no secret is kept.
+ * Throws the system error when a file cannot be read.
  */
 export function checkKeyLogFiles(
   paths: readonly string[],
@@ -204,8 +205,18 @@ export function checkKeyLogFiles(
   const out: { source: string; message: string }[] = [];
   const chunk = new Uint8Array(KEYLOG_FOLLOW_READ_BYTES);
   for (const path of paths) {
-    const store = createTlsKeyStore();
-    const parser = store.parser(path);
+    let entries = 0;
+    let malformed = 0;
+    const parser = createKeyLogParser({
+      onEntry() {
+        entries++;
+      },
+      onMalformed(problem) {
+        malformed++;
+        if (malformed <= MAX_KEYLOG_PROBLEMS_KEPT)
+          out.push({ source: path, message: keyLogWarning(problem.line, problem.reason).message });
+      },
+    });
     const fd = openSync(path, 'r');
     try {
       for (;;) {
@@ -217,15 +228,12 @@ export function checkKeyLogFiles(
       closeSync(fd);
     }
     parser.end();
-    for (const p of store.problems())
-      out.push({ source: path, message: keyLogWarning(p.line, p.reason).message });
-    const { malformed } = store.counts();
-    if (malformed > store.problems().length)
+    if (malformed > MAX_KEYLOG_PROBLEMS_KEPT)
       out.push({
         source: path,
-        message: `${malformed - store.problems().length} more malformed TLS key log lines`,
+        message: `${malformed - MAX_KEYLOG_PROBLEMS_KEPT} more malformed TLS key log lines`,
       });
-    if (store.counts().entries === 0) out.push({ source: path, message: 'no usable TLS key log line' });
+    if (entries === 0) out.push({ source: path, message: 'no usable TLS key log line' });
   }
   return out;
 }

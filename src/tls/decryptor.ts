@@ -51,7 +51,13 @@ import { nextTrafficSecret, trafficKeys } from './hkdf.js';
 import { MAX_HANDSHAKE_MESSAGE_BYTES, MAX_TRANSCRIPT_BYTES, resolveTlsDecryptorOptions } from './options.js';
 import { keyBlock, masterSecretFromPreMaster, sessionHash } from './prf.js';
 import { createRecordOpener, type RecordKeys, type RecordOpener } from './record-cipher.js';
-import { CONTENT_TYPE, createRecordReader, type RecordReader } from './record-reader.js';
+import {
+  CONTENT_TYPE,
+  createRecordBufferPool,
+  createRecordReader,
+  type RecordBufferPool,
+  type RecordReader,
+} from './record-reader.js';
 import type {
   TlsDecryptionStatus,
   TlsDecryptor,
@@ -159,9 +165,11 @@ export function createTlsDecryptorFactory(
   options?: Partial<TlsDecryptorOptions>,
 ): TlsDecryptorFactory {
   const limits = resolveTlsDecryptorOptions(options);
+  // The connections of this factory assemble their records cut by chunk boundaries in shared buffers.
+  const buffers = createRecordBufferPool(limits.maxRecordBytes);
   return {
     create(_flow: FlowKey, callbacks: TlsDecryptorCallbacks): TlsDecryptor {
-      return createConnection(store, limits, callbacks);
+      return createConnection(store, limits, buffers, callbacks);
     },
   };
 }
@@ -169,6 +177,7 @@ export function createTlsDecryptorFactory(
 function createConnection(
   store: TlsKeyStore,
   limits: TlsDecryptorOptions,
+  buffers: RecordBufferPool,
   callbacks: TlsDecryptorCallbacks,
 ): TlsDecryptor {
   let status: TlsDecryptionStatus = { kind: 'pending' };
@@ -223,6 +232,7 @@ function createConnection(
     const side: Side = {
       records: createRecordReader({
         maxRecordBytes: limits.maxRecordBytes,
+        buffers,
         onRecord: (type, version, body) => onRecord(direction, type, version, body),
         onError: (detail) => streamBroken(direction, detail),
         onDamaged: () => damagedRecord(direction),

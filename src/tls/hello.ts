@@ -95,12 +95,17 @@ class Reader {
     this.p += 2;
     return v;
   }
+  /** A copy of the next `n` bytes (for values kept after the parse: randoms, session ids). */
   bytes(n: number): Uint8Array {
+    return this.view(n).slice();
+  }
+  /** A view of the next `n` bytes, valid while the body is (for values read during the parse only). */
+  view(n: number): Uint8Array {
     if (n < 0 || this.p + n > this.end) {
       this.bad = true;
       return new Uint8Array(0);
     }
-    const out = this.b.slice(this.p, this.p + n);
+    const out = this.b.subarray(this.p, this.p + n);
     this.p += n;
     return out;
   }
@@ -126,7 +131,7 @@ function readExtensions(r: Reader): Extension[] | null {
     const type = r.u16();
     const extLength = r.u16();
     if (r.p + extLength > end) return null;
-    out.push({ type, data: r.bytes(extLength) });
+    out.push({ type, data: r.view(extLength) });
   }
   return out;
 }
@@ -174,7 +179,7 @@ export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
   while (r.p + 2 <= suitesEnd) cipherSuites.push(r.u16());
   r.p = suitesEnd;
   const compressionLength = r.u8();
-  r.bytes(compressionLength);
+  r.view(compressionLength);
   if (r.bad) return null;
   const extensions = readExtensions(r);
   if (extensions === null) return null;

@@ -5,7 +5,7 @@
  * block cipher and HMAC work. A record that fails to authenticate is reported, never thrown.
  */
 
-import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHmac, type DecipherGCM, timingSafeEqual } from 'node:crypto';
 import { hashLength, type RecordProtection } from './cipher-suites.js';
 
 export type OpenResult =
@@ -77,6 +77,19 @@ function tls12Header(
 
 const AEAD_OPTIONS = Object.freeze({ authTagLength: TAG });
 
+/**
+ * Scratch for a record's nonce and additional data (or MAC header), shared by every opener: a record is opened
+ * start to end in one synchronous call, and node:crypto copies both before returning.
+ */
+const NONCE = new Uint8Array(12);
+const HEADER = new Uint8Array(13);
+/** TLS 1.3's additional data: the record header (5 bytes of the scratch header). */
+const AAD13 = HEADER.subarray(0, 5);
+
+/**
+ * One AEAD record: the plaintext as node:crypto's own buffer (no copy), or null when the tag does not verify.
+ * `aad` is set without a plaintext length: only CCM needs one, and no CCM suite is decrypted.
+ */
 function aeadOpen(
   aead: string,
   key: Uint8Array,
@@ -84,19 +97,19 @@ function aeadOpen(
   aad: Uint8Array,
   ciphertext: Uint8Array,
   tag: Uint8Array,
-): Uint8Array | null {
+): Buffer | null {
   try {
     // A decipher cannot be given a new nonce, so each record needs its own; the nonce and AAD buffers are the
     // opener's, reused (node:crypto copies them).
-    const decipher =
+    const decipher: DecipherGCM =
       aead === 'chacha20-poly1305'
-        ? createDecipheriv('chacha20-poly1305', key, nonce, AEAD_OPTIONS)
+        ? (createDecipheriv('chacha20-poly1305', key, nonce, AEAD_OPTIONS) as unknown as DecipherGCM)
         : createDecipheriv(aead as 'aes-128-gcm', key, nonce, AEAD_OPTIONS);
-    decipher.setAAD(aad, { plaintextLength: ciphertext.length });
+    decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     const head = decipher.update(ciphertext);
     const tail = decipher.final();
-    return plain(tail.length === 0 ? head : Buffer.concat([head, tail]));
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch {
     return null;
   }
@@ -108,15 +121,18 @@ function cbcDecrypt(cipher: string, key: Uint8Array, iv: Uint8Array, data: Uint8
     decipher.setAutoPadding(false);
     const head = decipher.update(data);
     const tail = decipher.final();
-    return plain(tail.length === 0 ? head : Buffer.concat([head, tail]));
+    return view(tail.length === 0 ? head : Buffer.concat([head, tail]), head.length + tail.length);
   } catch {
     return null;
   }
 }
 
-/** A Buffer as a plain Uint8Array view (callers compare and slice it as bytes). */
-function plain(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+/**
+ * The first `length` bytes of a Buffer as a plain Uint8Array (callers compare and slice it as bytes: a Buffer's
+ * `slice` would not copy).
+ */
+function view(b: Buffer, length: number): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, length);
 }
 
 function macMatches(expected: Uint8Array, actual: Uint8Array): boolean {
@@ -132,81 +148,127 @@ export function createRecordOpener(
   keys: RecordKeys,
   encryptThenMac: boolean,
 ): RecordOpener {
-  /** The next record's sequence number; each opener below sets it on success. */
-  let next = 0;
-  // Scratch for each record's nonce and additional data (or MAC header).
-  const nonce = new Uint8Array(12);
-  const header = new Uint8Array(13);
+  return new Opener(protection, keys, encryptThenMac);
+}
 
-  function tls13(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+/** One direction's opener: its state is the next sequence number; the methods are shared by every opener. */
+class Opener implements RecordOpener {
+  /** The next record's sequence number; each protection's method sets it once a record authenticates. */
+  private next = 0;
+
+  constructor(
+    private readonly protection: RecordProtection,
+    private readonly keys: RecordKeys,
+    private readonly encryptThenMac: boolean,
+  ) {}
+
+  open(type: number, version: number, body: Uint8Array): OpenResult {
+    return this.openAt(type, version, body, this.next);
+  }
+
+  openAhead(type: number, version: number, body: Uint8Array, ahead: number): OpenResult {
+    let last: OpenResult = { ok: false, reason: 'auth' };
+    for (let s = this.next; s <= this.next + ahead; s++) {
+      last = this.openAt(type, version, body, s);
+      if (last.ok || last.reason === 'malformed') return last;
+    }
+    return last;
+  }
+
+  skipRecord(): void {
+    this.next++;
+  }
+
+  get sequence(): number {
+    return this.next;
+  }
+
+  private openAt(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+    switch (this.protection.kind) {
+      case 'tls13':
+        return this.tls13(type, version, body, seq);
+      case 'tls12-gcm':
+        return this.gcm(type, version, body, seq);
+      case 'tls12-chacha':
+        return this.chacha(type, version, body, seq);
+      default:
+        return this.cbc(type, version, body, seq);
+    }
+  }
+
+  private tls13(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+    const { protection, keys } = this;
     if (protection.kind !== 'tls13') return { ok: false, reason: 'malformed' };
     if (body.length < TAG + 1) return { ok: false, reason: 'malformed' };
-    const aad = header.subarray(0, 5);
-    aad[0] = type;
-    aad[1] = version >> 8;
-    aad[2] = version & 0xff;
-    aad[3] = body.length >> 8;
-    aad[4] = body.length & 0xff;
+    AAD13[0] = type;
+    AAD13[1] = version >> 8;
+    AAD13[2] = version & 0xff;
+    AAD13[3] = body.length >> 8;
+    AAD13[4] = body.length & 0xff;
     const inner = aeadOpen(
       protection.aead,
       keys.key,
-      xorNonce(nonce, keys.iv, seq),
-      aad,
+      xorNonce(NONCE, keys.iv, seq),
+      AAD13,
       body.subarray(0, body.length - TAG),
       body.subarray(body.length - TAG),
     );
     if (inner === null) return { ok: false, reason: 'auth' };
-    next = seq + 1;
+    this.next = seq + 1;
+    // TLSInnerPlaintext: the content, its real type, then zero padding.
     let end = inner.length;
     while (end > 0 && inner[end - 1] === 0) end--;
     if (end === 0) return { ok: false, reason: 'malformed' };
-    return { ok: true, type: inner[end - 1] as number, plaintext: inner.subarray(0, end - 1) };
+    return { ok: true, type: inner[end - 1] as number, plaintext: view(inner, end - 1) };
   }
 
-  function gcm(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+  private gcm(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+    const { protection, keys } = this;
     if (protection.kind !== 'tls12-gcm') return { ok: false, reason: 'malformed' };
     if (body.length < 8 + TAG) return { ok: false, reason: 'malformed' };
-    nonce.set(keys.iv.subarray(0, 4), 0);
-    nonce.set(body.subarray(0, 8), 4);
+    NONCE.set(keys.iv.subarray(0, 4), 0);
+    NONCE.set(body.subarray(0, 8), 4);
     const length = body.length - 8 - TAG;
     const plain = aeadOpen(
       protection.aead,
       keys.key,
-      nonce,
-      tls12Header(header, seq, type, version, length),
+      NONCE,
+      tls12Header(HEADER, seq, type, version, length),
       body.subarray(8, 8 + length),
       body.subarray(8 + length),
     );
     if (plain === null) return { ok: false, reason: 'auth' };
-    next = seq + 1;
-    return { ok: true, type, plaintext: plain };
+    this.next = seq + 1;
+    return { ok: true, type, plaintext: view(plain, plain.length) };
   }
 
-  function chacha(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+  private chacha(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+    const { protection, keys } = this;
     if (protection.kind !== 'tls12-chacha') return { ok: false, reason: 'malformed' };
     if (body.length < TAG) return { ok: false, reason: 'malformed' };
     const length = body.length - TAG;
     const plain = aeadOpen(
       protection.aead,
       keys.key,
-      xorNonce(nonce, keys.iv, seq),
-      tls12Header(header, seq, type, version, length),
+      xorNonce(NONCE, keys.iv, seq),
+      tls12Header(HEADER, seq, type, version, length),
       body.subarray(0, length),
       body.subarray(length),
     );
     if (plain === null) return { ok: false, reason: 'auth' };
-    next = seq + 1;
-    return { ok: true, type, plaintext: plain };
+    this.next = seq + 1;
+    return { ok: true, type, plaintext: view(plain, plain.length) };
   }
 
-  function cbc(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+  private cbc(type: number, version: number, body: Uint8Array, seq: number): OpenResult {
+    const { protection, keys } = this;
     if (protection.kind !== 'tls12-cbc') return { ok: false, reason: 'malformed' };
     const macBytes = hashLength(protection.mac);
-    if (encryptThenMac) {
+    if (this.encryptThenMac) {
       const encrypted = body.length - macBytes;
       if (encrypted < 2 * AES_BLOCK || encrypted % AES_BLOCK !== 0) return { ok: false, reason: 'malformed' };
       const mac = createHmac(protection.mac, keys.macKey)
-        .update(tls12Header(header, seq, type, version, encrypted))
+        .update(tls12Header(HEADER, seq, type, version, encrypted))
         .update(body.subarray(0, encrypted))
         .digest();
       if (!macMatches(mac, body.subarray(encrypted))) return { ok: false, reason: 'auth' };
@@ -221,7 +283,7 @@ export function createRecordOpener(
       if (padding + 1 > plain.length) return { ok: false, reason: 'malformed' };
       for (let i = plain.length - 1 - padding; i < plain.length; i++)
         if (plain[i] !== padding) return { ok: false, reason: 'malformed' };
-      next = seq + 1;
+      this.next = seq + 1;
       return { ok: true, type, plaintext: plain.subarray(0, plain.length - 1 - padding) };
     }
     if (body.length < 2 * AES_BLOCK || body.length % AES_BLOCK !== 0)
@@ -241,41 +303,12 @@ export function createRecordOpener(
     const contentLength = plain.length - 1 - padding - macBytes;
     const content = plain.subarray(0, contentLength);
     const mac = createHmac(protection.mac, keys.macKey)
-      .update(tls12Header(header, seq, type, version, contentLength))
+      .update(tls12Header(HEADER, seq, type, version, contentLength))
       .update(content)
       .digest();
     if (!macMatches(mac, plain.subarray(contentLength, contentLength + macBytes)))
       return { ok: false, reason: 'auth' };
-    next = seq + 1;
+    this.next = seq + 1;
     return { ok: true, type, plaintext: content };
   }
-
-  const openAt =
-    protection.kind === 'tls13'
-      ? tls13
-      : protection.kind === 'tls12-gcm'
-        ? gcm
-        : protection.kind === 'tls12-chacha'
-          ? chacha
-          : cbc;
-
-  return {
-    open(type: number, version: number, body: Uint8Array): OpenResult {
-      return openAt(type, version, body, next);
-    },
-    openAhead(type: number, version: number, body: Uint8Array, ahead: number): OpenResult {
-      let last: OpenResult = { ok: false, reason: 'auth' };
-      for (let s = next; s <= next + ahead; s++) {
-        last = openAt(type, version, body, s);
-        if (last.ok || last.reason === 'malformed') return last;
-      }
-      return last;
-    },
-    skipRecord(): void {
-      next++;
-    },
-    get sequence(): number {
-      return next;
-    },
-  };
 }

@@ -1,7 +1,8 @@
 /**
  * One direction's TLS records (RFC 8446 section 5.1, RFC 5246 section 6.2), reassembled across arbitrary chunk
  * boundaries. A record that lies inside one chunk is handed over as a view of that chunk; only a record cut by
- * a chunk boundary is copied into a buffer of at most 5 + `maxRecordBytes` bytes. A header that is not TLS
+ * a chunk boundary is copied into a buffer of at most 5 + `maxRecordBytes` bytes, taken from a shared pool when
+ * one is given (`buffers`) and given back as soon as the record is read. A header that is not TLS
  * (content type outside 20-24, major version not 3) or announces more than `maxRecordBytes` stops the reader
  * with one `onError`: after it, record boundaries are unknown.
  *
@@ -22,8 +23,40 @@ export const CONTENT_TYPE = {
   HEARTBEAT: 24,
 } as const;
 
+/**
+ * Record buffers shared by the readers of one analysis: a record cut by a chunk boundary is assembled in one
+ * only while it is incomplete, so a few buffers serve every connection instead of one per connection and
+ * direction. At most `maxFree` buffers are kept between uses ({@link RECORD_BUFFER_POOL_FREE}).
+ */
+export interface RecordBufferPool {
+  /** Each buffer's size: 5 + the largest record body. */
+  readonly bufferBytes: number;
+  take(): Uint8Array;
+  give(buffer: Uint8Array): void;
+}
+
+/** Buffers a pool keeps free: 16 of 18,437 bytes (about 290 KiB) with the default record limit. */
+export const RECORD_BUFFER_POOL_FREE = 16;
+
+export function createRecordBufferPool(
+  maxRecordBytes: number,
+  maxFree: number = RECORD_BUFFER_POOL_FREE,
+): RecordBufferPool {
+  const bufferBytes = RECORD_HEADER_BYTES + maxRecordBytes;
+  const free: Uint8Array[] = [];
+  return {
+    bufferBytes,
+    take: () => free.pop() ?? new Uint8Array(bufferBytes),
+    give(buffer: Uint8Array): void {
+      if (buffer.length === bufferBytes && free.length < maxFree) free.push(buffer);
+    },
+  };
+}
+
 export interface RecordReaderOptions {
   readonly maxRecordBytes: number;
+  /** Where records cut by chunk boundaries are assembled; without one, each reader has its own buffer. */
+  readonly buffers?: RecordBufferPool;
   /** A complete record; `body` is valid during the call only. */
   onRecord(type: number, version: number, body: Uint8Array): void;
   /** The stream is not (or no longer) TLS records; `detail` names what was wrong. */
@@ -53,9 +86,15 @@ function hex2(v: number): string {
   return v.toString(16).padStart(2, '0');
 }
 
+const NO_BUFFER = new Uint8Array(0);
+
 export function createRecordReader(options: RecordReaderOptions): RecordReader {
   const max = options.maxRecordBytes;
-  let buf: Uint8Array = new Uint8Array(0);
+  const pool =
+    options.buffers !== undefined && options.buffers.bufferBytes === RECORD_HEADER_BYTES + max
+      ? options.buffers
+      : null;
+  let buf: Uint8Array = NO_BUFFER;
   let held = 0;
   /** Length of the record being assembled in `buf` (header included) once its header is known. */
   let want = 0;
@@ -84,9 +123,20 @@ export function createRecordReader(options: RecordReaderOptions): RecordReader {
 
   function ensure(size: number): void {
     if (buf.length >= size) return;
-    const grown = new Uint8Array(Math.max(size, Math.min(RECORD_HEADER_BYTES + max, buf.length * 2 || 1024)));
+    const grown =
+      pool !== null
+        ? pool.take()
+        : new Uint8Array(Math.max(size, Math.min(RECORD_HEADER_BYTES + max, buf.length * 2 || 1024)));
     grown.set(buf.subarray(0, held));
+    release();
     buf = grown;
+  }
+
+  /** Nothing is held: the buffer goes back to the pool. */
+  function release(): void {
+    if (pool === null || buf === NO_BUFFER) return;
+    pool.give(buf);
+    buf = NO_BUFFER;
   }
 
   function complete(total: number): void {
@@ -94,6 +144,7 @@ export function createRecordReader(options: RecordReaderOptions): RecordReader {
     want = 0;
     if (damaged) {
       damaged = false;
+      release();
       options.onDamaged?.();
       return;
     }
@@ -102,6 +153,8 @@ export function createRecordReader(options: RecordReaderOptions): RecordReader {
       ((buf[1] as number) << 8) | (buf[2] as number),
       buf.subarray(5, total),
     );
+    // The record's body was valid during the call only: the buffer can serve another connection now.
+    release();
   }
 
   /** Scans for a record boundary; returns the bytes of `bytes` not consumed by the scan (to read normally). */
@@ -239,6 +292,7 @@ export function createRecordReader(options: RecordReaderOptions): RecordReader {
       want = 0;
       damaged = false;
       scanning = true;
+      release();
       return 'lost';
     },
     get buffered(): number {

@@ -103,6 +103,49 @@ describe('key log parser', () => {
       expect(parse([TEXT.slice(0, i), TEXT.slice(i)])).toEqual(expected);
   });
 
+  it('reads lines of unusual spacing, case and length from bytes as from text', () => {
+    const odd = [
+      `CLIENT_RANDOM\t${R1} ${S48}`, // tab after the label
+      `CLIENT_RANDOM ${R1}  ${S48}`, // two spaces
+      `CLIENT_RANDOM ${R1} ${S48} `, // trailing space
+      `CLIENT_RANDOM ${R1} ${S48}\r\r`, // two CRs
+      ` CLIENT_RANDOM ${R1} ${S48}`, // leading space
+      `CLIENT_RANDOM ${R1.toUpperCase()} ${S48.toUpperCase()}\r`,
+      `EXPORTER_SECRET\t${R1} ${S32}`,
+      'EXPORTER_SECRET',
+      `RSA 0102030405060708 ${S48}`,
+      `RSA 01020304050607 ${S48}`, // short prefix
+      `CLIENT_RANDOM ${R1} ${S48}${S48}`, // secret too long
+      `CLIENT_HANDSHAKE_TRAFFIC_SECRET ${R1} ${'0g'.repeat(32)}`, // not hex
+      `CLIENT_RANDOM ${R1} `, // empty secret
+      `CLIENT_TRAFFIC_SECRET_1 ${R1} ${S32}`,
+      '#CLIENT_RANDOM',
+      `CLIENT_RANDOM ${R2} ${S48}`,
+    ].join('\n');
+    for (const maxLineBytes of [1024, 150]) {
+      const viaText: unknown[] = [];
+      const viaBytes: unknown[] = [];
+      for (const [out, input] of [
+        [viaText, odd],
+        [viaBytes, new TextEncoder().encode(odd)],
+      ] as const) {
+        const parser = createKeyLogParser({
+          maxLineBytes,
+          onEntry: (e) =>
+            out.push([e.label, Buffer.from(e.id).toString('hex'), Buffer.from(e.secret).toString('hex')]),
+          onMalformed: (problem) => out.push(problem),
+          onIgnored: (label) => out.push(label),
+        });
+        parser.push(input);
+        parser.end();
+      }
+      expect(viaBytes).toEqual(viaText);
+      // Entries: the six CLIENT_RANDOM lines whose fields split on blanks into three (tab, spaces, CRs, case),
+      // the RSA line and the last one; with 150-character lines only the RSA line (117) is short enough.
+      expect(viaText.filter((e) => Array.isArray(e)).length).toBe(maxLineBytes === 1024 ? 8 : 1);
+    }
+  });
+
   it('a too-long line cut over many chunks is skipped once, and the next line still parses', () => {
     const long = 'y'.repeat(5000);
     const chunks = [...long.match(/.{1,100}/g)!, `\nCLIENT_RANDOM ${R1} ${S48}\n`];
