@@ -36,7 +36,7 @@ import type {
   SkippedReply,
   SmtpCommand,
   SmtpDecoderOptions,
-  SmtpEvent,
+  SmtpHandler,
   SmtpReply,
   SmtpState,
 } from '../types.js';
@@ -101,7 +101,7 @@ class BodyBytes implements DotDecoderCallbacks {
   constructor(private readonly d: SmtpDialogue) {}
 
   onBytes(bytes: Uint8Array): void {
-    this.d.emit({ type: 'message-bytes', bytes });
+    this.d.out.messageBytes(bytes);
   }
 
   onBareLf(offset: number): void {
@@ -182,7 +182,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
 
   constructor(
     readonly flow: FlowKey,
-    readonly emit: (event: SmtpEvent) => void,
+    readonly out: SmtpHandler,
     options?: Partial<SmtpDecoderOptions>,
   ) {
     const opts = resolveSmtpDecoderOptions(options);
@@ -227,12 +227,12 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     return other(this.cmdDir);
   }
 
-  // ---------------------------------------------------------------- emit helpers
+  // ---------------------------------------------------------------- event helpers
   setState(to: SmtpState, tsMicros: number): void {
     if (to === this.state) return;
     const from = this.state;
     this.state = to;
-    this.emit({ type: 'state', from, to, tsMicros });
+    this.out.state(from, to, tsMicros);
   }
 
   anomaly(
@@ -243,7 +243,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     ts: number,
     skipped: SkippedReply | null = null,
   ): void {
-    this.emit({ type: 'anomaly', code, direction, detail, offset, tsMicros: ts, skipped });
+    this.out.anomaly(code, direction, detail, offset, ts, skipped);
   }
 
   anomalyOnce(
@@ -440,7 +440,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
       opens: this.tx.opened,
       encrypted: this.encrypted,
     };
-    this.emit({ type: 'command', command });
+    this.out.command(command);
     TRANSITIONS[verb].onCommand(this, command, ts);
   }
 
@@ -487,7 +487,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     this.pipelining = null;
     this.heloAccepted = false;
     this.tx.swap();
-    this.emit({ type: 'roles-swapped', tsMicros: ts });
+    this.out.rolesSwapped(ts);
     this.setState('connected', ts);
   }
 
@@ -578,7 +578,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
       this.mode = 'lines';
       startTls(this, 'starttls', this.tlsPendingSince);
     }
-    this.emit({ type: 'gap', direction, length, tsMicros });
+    this.out.gap(direction, length, tsMicros);
     if (cause === 'midstream')
       this.anomalyOnce(
         'midstream',
@@ -622,7 +622,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     else if (this.bytesSeen.s2c > 0 && !this.seen.c2s)
       this.anomaly('one-sided', null, 'only server-to-client bytes were captured', null, tsMicros);
     this.closed = true;
-    this.emit({ type: 'closed', reason, tsMicros, stats });
+    this.out.closed(reason, tsMicros, stats);
   }
 
   /** The end of the streams the dialogue reads: held bytes decided, partial lines and replies delivered. */

@@ -88,14 +88,7 @@ export function recoveringLine(d: SmtpDialogue, text: string, ending: LineEnding
     // tells the model that a message ended here, of unknown size.
     d.mode = 'lines';
     const transaction = d.tx.forMessage();
-    d.emit({
-      type: 'message-end',
-      transaction,
-      sizeBytes: 0,
-      complete: false,
-      awaitsReply: true,
-      tsMicros: ts,
-    });
+    d.out.messageEnd(transaction, 0, false, true, ts);
     d.tx.close();
     d.queueEndOfData('DATA', transaction, ts);
     d.setState('ready', ts);

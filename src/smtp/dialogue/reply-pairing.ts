@@ -66,7 +66,7 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
           ts,
         );
       d.greetingSeen = true;
-      d.emit({ type: 'reply', reply, to: GREETING });
+      d.out.reply(reply, GREETING);
       if (d.state === 'connected') d.setState('ready', ts);
       return;
     }
@@ -100,7 +100,7 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
       );
     else
       d.anomaly('unmatched-reply', direction, `reply ${code} with no command awaiting it`, reply.offset, ts);
-    d.emit({ type: 'reply', reply, to: UNMATCHED });
+    d.out.reply(reply, UNMATCHED);
     if (code === 354 && d.mode !== 'data' && d.mode !== 'tls') startData(d, null, ts);
     return;
   }
@@ -120,7 +120,7 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
     d.queue.shift();
     target = matched.target;
   }
-  d.emit({ type: 'reply', reply, to: target });
+  d.out.reply(reply, target);
   const command = matched.command;
   if (command === null) return; // end of data: nothing changes beyond what the command side did
   if (command.kind === 'auth-response') TRANSITIONS.AUTH.onReply(d, matched, reply, ts);
