@@ -177,7 +177,7 @@ export function authLine(d: SmtpDialogue, text: string, offset: number, ts: numb
   if (d.mode === 'auth' && auth !== null) {
     // Base64 evidence: a line that cannot be base64 is a command, whatever the (missing) replies said.
     const looksLikeCommandLine = toSmtpVerb(firstWord(text)) !== null && text.indexOf(' ') >= 0;
-    const countingOnly = !d.seen[d.replyDir] && auth.expectedRemaining === Number.POSITIVE_INFINITY;
+    const countingOnly = !d.seen(d.replyDir) && auth.expectedRemaining === Number.POSITIVE_INFINITY;
     if (!(looksLikeCommandLine && (countingOnly || !couldBeAuthResponse(text.trim())))) {
       authResponse(d, auth, text, offset, ts);
       return true;

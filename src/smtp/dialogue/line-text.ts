@@ -28,7 +28,7 @@ export function lineEnd(
   offset: number,
   direction: Direction,
 ): number {
-  const ts = d.tsNow[direction];
+  const ts = d.tsOf(direction);
   let stop = end;
   if (ending === 'lf') d.anomaly('bare-lf', direction, 'line ended by a bare LF', offset, ts);
   else if (ending === 'overflow')

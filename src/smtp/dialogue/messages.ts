@@ -76,7 +76,7 @@ export function startBdatChunk(
   if (size === 0) bdatChunkDone(d, ts);
   else {
     d.mode = 'bdat';
-    d.splitters[d.cmdDir].setPlainDelivery(size);
+    d.splitter(d.cmdDir).setPlainDelivery(size);
   }
 }
 
@@ -87,7 +87,7 @@ export function onBdatOctets(d: SmtpDialogue, bytes: Uint8Array): void {
   d.out.messageBytes(bytes);
   chunk.remaining -= bytes.length;
   if (message !== null) message.bdatSize += bytes.length;
-  if (chunk.remaining <= 0) bdatChunkDone(d, d.tsNow[d.cmdDir]);
+  if (chunk.remaining <= 0) bdatChunkDone(d, d.tsOf(d.cmdDir));
 }
 
 export function bdatChunkDone(d: SmtpDialogue, ts: number): void {

@@ -83,12 +83,12 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
     // With nothing later that can take it, a reply pairs in order; but a 334 never answers anything but AUTH.
     matched = skipToAnswerable(d, reply, ts) ?? (code === 334 ? null : matched);
   }
-  if (matched === null && code === 334 && d.seen[cmdDir] && d.mode !== 'tls') {
+  if (matched === null && code === 334 && d.seen(cmdDir) && d.mode !== 'tls') {
     onLoneChallenge(d, reply, ts);
     return;
   }
   if (matched === null) {
-    if (!d.seen[cmdDir]) {
+    if (!d.seen(cmdDir)) {
       // Server-only capture: nothing could be paired; `one-sided` says so once at the end.
     } else if (afterGapAnywhere(d))
       d.anomaly(

@@ -36,8 +36,8 @@ export function restartInsideTls(d: SmtpDialogue, ts: number): void {
   d.encrypted = true;
   d.assembler.encrypted = true;
   d.mode = 'lines';
-  d.splitters.c2s.reset();
-  d.splitters.s2c.reset();
+  d.c2sLines.reset();
+  d.s2cLines.reset();
   d.assembler.reset();
   d.heloAccepted = false;
   d.pipelining = null;
