@@ -13,7 +13,6 @@ import { parseEhloCapabilities } from '../smtp/extensions.js';
 import type {
   AnomalyCode,
   AuthOutcome,
-  ReplyTarget,
   SkippedReply,
   SmtpCommand,
   SmtpHandler,
@@ -246,7 +245,7 @@ class Builder implements SessionBuilder {
   private protocol: SmtpSession['protocol'];
   private startedAt = Number.NaN;
   private lastTs = Number.NaN;
-  private greeting: ReplyRecord | null = null;
+  private greetingRecord: ReplyRecord | null = null;
   private helo: string | null = null;
   private heloVerb: SmtpSession['heloVerb'] = null;
   private ehloLines: readonly string[] = NONE;
@@ -633,27 +632,36 @@ class Builder implements SessionBuilder {
     return r !== undefined && r.rcptReply === null ? r : undefined;
   }
 
-  reply(reply: SmtpReply, to: ReplyTarget): void {
+  /** Every reply: counted, its time taken, and its record made. */
+  private replyRecord(reply: SmtpReply): ReplyRecord {
     this.touch(reply.tsMicros);
     this.repliesSeen++;
-    const record = this.toReply(reply);
     if (reply.code === 421) this.saw421 = true;
-    switch (to.kind) {
-      case 'greeting':
-        // After ATRN/TURN the greeting is the other side's; the first server's is kept.
-        if (this.swappedRoles) this.swappedGreeting = record;
-        else this.greeting = record;
-        return;
-      case 'unmatched':
-        this.onUnmatchedReply(record);
-        return;
-      case 'end-of-data':
-        this.onEndOfData(record, to);
-        return;
-      case 'command':
-        break;
-    }
-    const command = to.command;
+    return this.toReply(reply);
+  }
+
+  greeting(reply: SmtpReply): void {
+    const record = this.replyRecord(reply);
+    // After ATRN/TURN the greeting is the other side's; the first server's is kept.
+    if (this.swappedRoles) this.swappedGreeting = record;
+    else this.greetingRecord = record;
+  }
+
+  unmatchedReply(reply: SmtpReply): void {
+    this.onUnmatchedReply(this.replyRecord(reply));
+  }
+
+  endOfDataReply(
+    reply: SmtpReply,
+    mode: 'DATA' | 'BDAT',
+    lmtpRecipient: number | null,
+    transaction: number | null,
+  ): void {
+    this.onEndOfData(this.replyRecord(reply), mode, lmtpRecipient, transaction);
+  }
+
+  reply(reply: SmtpReply, command: SmtpCommand): void {
+    const record = this.replyRecord(reply);
     if (command.kind === 'command' && this.pendingReplies > 0) this.pendingReplies--;
     const kept = this.rowOf(command.seq);
     if (kept !== undefined && kept.reply === null) kept.reply = record;
@@ -844,12 +852,16 @@ class Builder implements SessionBuilder {
     return null;
   }
 
-  private onEndOfData(record: ReplyRecord, to: Extract<ReplyTarget, { kind: 'end-of-data' }>): void {
-    if (to.lmtpRecipient !== null) this.protocol = 'lmtp';
-    const id = to.transaction;
+  private onEndOfData(
+    record: ReplyRecord,
+    mode: 'DATA' | 'BDAT',
+    lmtpRecipient: number | null,
+    id: number | null,
+  ): void {
+    if (lmtpRecipient !== null) this.protocol = 'lmtp';
     const at = id === null ? -1 : this.awaitingIndex(id);
     const waiting = at < 0 ? undefined : (this.awaitingFinal as AwaitingFinal[])[at];
-    const argument = to.lmtpRecipient === null ? '' : `recipient ${to.lmtpRecipient + 1}`;
+    const argument = lmtpRecipient === null ? '' : `recipient ${lmtpRecipient + 1}`;
     let t: MutableTransaction | undefined;
     if (waiting !== undefined) {
       t = waiting.transaction;
@@ -869,7 +881,7 @@ class Builder implements SessionBuilder {
       }
       waiting.remaining--;
       if (waiting.remaining <= 0) (this.awaitingFinal as AwaitingFinal[]).splice(at, 1);
-    } else if (to.mode === 'BDAT' && id === null) {
+    } else if (mode === 'BDAT' && id === null) {
       // BDAT LAST of a message in no transaction (sent with no MAIL): the reply is its chunk's, nothing else.
       const commands = this.commands;
       for (let i = commands.length - 1; i >= 0; i--) {
@@ -886,7 +898,7 @@ class Builder implements SessionBuilder {
       // No message end awaits this reply: a BDAT LAST answered before its octets ended, or the end of a body
       // whose final dot a gap took. The reply goes to the transaction the decoder names.
       t = id === null ? undefined : this.byId(id);
-      if (to.mode === 'BDAT') {
+      if (mode === 'BDAT') {
         const bdat = t === undefined ? null : this.lastBdatRow(t);
         if (bdat !== null && bdat.reply === null) {
           bdat.reply = record;
@@ -900,9 +912,9 @@ class Builder implements SessionBuilder {
       }
     }
     if (t === undefined) return;
-    if (to.lmtpRecipient !== null) {
+    if (lmtpRecipient !== null) {
       // lmtpRecipient is the 0-based position among the transaction's RCPT commands.
-      const r = t.recipients[to.lmtpRecipient];
+      const r = t.recipients[lmtpRecipient];
       if (r !== undefined) r.lmtpReply = record;
       if (t.finalReply === null) t.finalReply = record;
       t.lmtpReplies++;
@@ -1167,7 +1179,7 @@ class Builder implements SessionBuilder {
         : stats.c2s.packets === 0 && stats.s2c.packets > 0
           ? 's2c-only'
           : null;
-    const greeting = this.greeting;
+    const greeting = this.greetingRecord;
     const greetingText = greeting === null ? null : greeting.text;
     const capabilities = this.capabilities;
     const flow = this.flow;

@@ -10,7 +10,6 @@ import type { CloseReason, Direction, FlowKey, FlowStats } from '../reassembly/t
 import type {
   AnomalyCode,
   AuthOutcome,
-  ReplyTarget,
   SkippedReply,
   SmtpCommand,
   SmtpHandler,
@@ -58,8 +57,25 @@ export class ConnectionHandler implements SmtpHandler {
     if (this.body !== undefined && command.verb === 'MAIL') this.depth++;
   }
 
-  reply(reply: SmtpReply, to: ReplyTarget): void {
-    this.model()?.reply(reply, to);
+  greeting(reply: SmtpReply): void {
+    this.model()?.greeting(reply);
+  }
+
+  reply(reply: SmtpReply, command: SmtpCommand): void {
+    this.model()?.reply(reply, command);
+  }
+
+  endOfDataReply(
+    reply: SmtpReply,
+    mode: 'DATA' | 'BDAT',
+    lmtpRecipient: number | null,
+    transaction: number | null,
+  ): void {
+    this.model()?.endOfDataReply(reply, mode, lmtpRecipient, transaction);
+  }
+
+  unmatchedReply(reply: SmtpReply): void {
+    this.model()?.unmatchedReply(reply);
   }
 
   state(from: SmtpState, to: SmtpState, tsMicros: number): void {

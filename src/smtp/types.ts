@@ -95,7 +95,7 @@ export interface SmtpReply {
   readonly encrypted: boolean;
 }
 
-/** What a reply answers. */
+/** What a reply answers (in the record form: the handler has a method per kind). */
 export type ReplyTarget =
   | { readonly kind: 'greeting' }
   | { readonly kind: 'command'; readonly command: SmtpCommand }
@@ -272,7 +272,19 @@ export type SmtpEvent =
  */
 export interface SmtpHandler {
   command(command: SmtpCommand): void;
-  reply(reply: SmtpReply, to: ReplyTarget): void;
+  /** A reply; the record's target (`ReplyTarget`) is which of these four is called. The greeting: */
+  greeting(reply: SmtpReply): void;
+  /** The reply to a command (or to an AUTH response). */
+  reply(reply: SmtpReply, command: SmtpCommand): void;
+  /** The reply to the end of a message (DATA's final dot, BDAT LAST); LMTP gives one per accepted recipient. */
+  endOfDataReply(
+    reply: SmtpReply,
+    mode: 'DATA' | 'BDAT',
+    lmtpRecipient: number | null,
+    transaction: number | null,
+  ): void;
+  /** A reply that answers nothing the capture shows. */
+  unmatchedReply(reply: SmtpReply): void;
   state(from: SmtpState, to: SmtpState, tsMicros: number): void;
   messageStart(mode: 'DATA' | 'BDAT', transaction: number | null, tsMicros: number): void;
   messageBytes(bytes: Uint8Array): void;

@@ -10,7 +10,11 @@ import type { SmtpEvent, SmtpHandler } from '../../src/smtp/types.js';
 export function eventRecorder(push: (event: SmtpEvent) => void): SmtpHandler {
   return {
     command: (command) => push({ type: 'command', command }),
-    reply: (reply, to) => push({ type: 'reply', reply, to }),
+    greeting: (reply) => push({ type: 'reply', reply, to: { kind: 'greeting' } }),
+    reply: (reply, command) => push({ type: 'reply', reply, to: { kind: 'command', command } }),
+    endOfDataReply: (reply, mode, lmtpRecipient, transaction) =>
+      push({ type: 'reply', reply, to: { kind: 'end-of-data', mode, lmtpRecipient, transaction } }),
+    unmatchedReply: (reply) => push({ type: 'reply', reply, to: { kind: 'unmatched' } }),
     state: (from, to, tsMicros) => push({ type: 'state', from, to, tsMicros }),
     messageStart: (mode, transaction, tsMicros) =>
       push({ type: 'message-start', mode, transaction, tsMicros }),
@@ -50,9 +54,15 @@ export function applyEvent(handler: SmtpHandler, event: SmtpEvent): void {
     case 'command':
       handler.command(event.command);
       break;
-    case 'reply':
-      handler.reply(event.reply, event.to);
+    case 'reply': {
+      const to = event.to;
+      if (to.kind === 'greeting') handler.greeting(event.reply);
+      else if (to.kind === 'command') handler.reply(event.reply, to.command);
+      else if (to.kind === 'end-of-data')
+        handler.endOfDataReply(event.reply, to.mode, to.lmtpRecipient, to.transaction);
+      else handler.unmatchedReply(event.reply);
       break;
+    }
     case 'state':
       handler.state(event.from, event.to, event.tsMicros);
       break;

@@ -11,7 +11,7 @@ import { AuthExchange, couldBeAuthResponse, expectedAuthResponses } from './auth
 import { resolveBarrier } from './barriers.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { firstWord, latin1, words } from './lines.js';
-import { type PendingEntry, UNMATCHED } from './pending-queue.js';
+import type { PendingEntry } from './pending-queue.js';
 
 export const REDACTED = '[redacted]';
 const EMPTY_PARAMS = Object.freeze({});
@@ -134,7 +134,7 @@ export function onLoneChallenge(d: SmtpDialogue, reply: SmtpReply, ts: number): 
   const prompt = decodeBase64Text(reply.lines[0] ?? '');
   const auth = d.auth;
   if (auth !== null && auth.lastStep !== null) {
-    d.out.reply(reply, { kind: 'command', command: auth.lastStep });
+    d.out.reply(reply, auth.lastStep);
     expectAuthResponse(d, true);
     auth.prompt = prompt;
     return;
@@ -148,7 +148,7 @@ export function onLoneChallenge(d: SmtpDialogue, reply: SmtpReply, ts: number): 
     reply.offset,
     ts,
   );
-  d.out.reply(reply, UNMATCHED);
+  d.out.unmatchedReply(reply);
   finishAuth(d, 'unknown', ts);
   const exchange = new AuthExchange(
     d.lastAuthMechanism === '' ? 'UNKNOWN' : d.lastAuthMechanism,

@@ -32,7 +32,6 @@ import { resolveSmtpDecoderOptions } from '../options.js';
 import { ReplyAssembler, type ReplyAssemblerCallbacks } from '../reply-parser.js';
 import type {
   AnomalyCode,
-  ReplyTarget,
   SkippedReply,
   SmtpCommand,
   SmtpDecoderOptions,
@@ -297,7 +296,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks, LineSink, DotDecod
     ts: number,
     generation = this.tx.generation,
   ): PendingEntry {
-    const entry = new PendingEntry({ kind: 'command', command }, command, barrier, generation);
+    const entry = new PendingEntry(command, barrier, generation, 'DATA', null);
     this.push(entry, ts);
     if (barrier) {
       this.held.barrier = entry;
@@ -307,8 +306,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks, LineSink, DotDecod
   }
 
   queueEndOfData(mode: 'DATA' | 'BDAT', transaction: number | null, ts: number): void {
-    const target: ReplyTarget = { kind: 'end-of-data', mode, lmtpRecipient: null, transaction };
-    this.push(new PendingEntry(target, null, false, this.tx.generation), ts);
+    this.push(new PendingEntry(null, false, this.tx.generation, mode, transaction), ts);
   }
 
   push(entry: PendingEntry, ts: number): void {
