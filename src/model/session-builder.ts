@@ -974,13 +974,6 @@ class Builder implements SessionBuilder {
         row = this.endOfDataRow(t, ts);
         if (!this.addCommand(row, -1)) row = null;
       }
-      let list = this.awaitingFinal;
-      if (list === null) {
-        list = [];
-        this.awaitingFinal = list;
-      }
-      // Bounded: a reply-less capture never answers; the oldest wait is dropped.
-      if (list.length >= this.limits.maxTransactions) list.shift();
       const waiting: AwaitingFinal = {
         id: transaction,
         transaction: t,
@@ -989,10 +982,17 @@ class Builder implements SessionBuilder {
         remaining: null,
         endTsMicros: ts,
       };
-      // A second end for the same id takes the first one's place (as a map's set would).
-      const at = this.awaitingIndex(transaction);
-      if (at < 0) list.push(waiting);
-      else list[at] = waiting;
+      const list = this.awaitingFinal;
+      // The first in a list of its own size (a push on an empty list would make room for 17).
+      if (list === null) this.awaitingFinal = [waiting];
+      else {
+        // Bounded: a reply-less capture never answers; the oldest wait is dropped.
+        if (list.length >= this.limits.maxTransactions) list.shift();
+        // A second end for the same id takes the first one's place (as a map's set would).
+        const at = this.awaitingIndex(transaction);
+        if (at < 0) list.push(waiting);
+        else list[at] = waiting;
+      }
     }
     const body = t.body;
     if (body !== null && !t.summarised) {
@@ -1078,8 +1078,9 @@ class Builder implements SessionBuilder {
     tsMicros: number,
   ): void {
     this.touch(tsMicros);
-    if (this.auths === null) this.auths = [];
-    this.auths.push({ mechanism, username, secret, outcome, tsMicros });
+    const info: AuthInfo = { mechanism, username, secret, outcome, tsMicros };
+    if (this.auths === null) this.auths = [info];
+    else this.auths.push(info);
   }
 
   proxy(

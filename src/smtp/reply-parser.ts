@@ -50,23 +50,29 @@ function digitsEnd(text: string, start: number): number {
   return n === 0 || n > 3 ? -1 : i;
 }
 
-/** The digits `text[start, end)` as a number's decimal text (leading zeros dropped). */
-function numberText(text: string, start: number, end: number): string {
-  let i = start;
-  while (i < end - 1 && text.charCodeAt(i) === 48) i++;
-  return text.slice(i, end);
+/** The digits `text[start, end)` as a number. */
+function digitsValue(text: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) n = n * 10 + text.charCodeAt(i) - 48;
+  return n;
 }
+
+/**
+ * Enhanced status texts made so far, by their value (class, subject, detail as one number): most replies of a
+ * capture carry a few statuses (2.0.0, 2.1.0, 2.1.5), so each is made once instead of once per reply. Bounded.
+ */
+const STATUS_TEXTS = new Map<number, string>();
+const MAX_STATUS_TEXTS = 1024;
 
 /**
  * RFC 3463 enhanced status at the start of a reply's text: class 2/4/5, subject and detail of 1–3 digits,
  * followed by a space or the end. The class must agree with the reply code's first digit; else null.
- * Read by character codes: no match array or intermediate string when the status is written as it is kept.
+ * Read by character codes: no match array or intermediate string; each status's text is made once (STATUS_TEXTS).
  */
 export function extractEnhancedStatus(code: number, text: string): string | null {
   const length = text.length;
   let i = 0;
   while (i < length && isBlank(text.charCodeAt(i))) i++;
-  const start = i;
   const cls = text.charCodeAt(i);
   if (cls !== 50 && cls !== 52 && cls !== 53) return null;
   if (text.charCodeAt(i + 1) !== 46) return null;
@@ -77,11 +83,15 @@ export function extractEnhancedStatus(code: number, text: string): string | null
   const detailEnd = digitsEnd(text, detailStart);
   if (detailEnd < 0 || (detailEnd < length && !isBlank(text.charCodeAt(detailEnd)))) return null;
   if (cls - 48 !== Math.floor(code / 100)) return null;
-  const plain =
-    (subjectEnd - subjectStart === 1 || text.charCodeAt(subjectStart) !== 48) &&
-    (detailEnd - detailStart === 1 || text.charCodeAt(detailStart) !== 48);
-  if (plain) return text.slice(start, detailEnd);
-  return `${text[start]}.${numberText(text, subjectStart, subjectEnd)}.${numberText(text, detailStart, detailEnd)}`;
+  const subject = digitsValue(text, subjectStart, subjectEnd);
+  const detail = digitsValue(text, detailStart, detailEnd);
+  const key = ((cls - 48) * 1000 + subject) * 1000 + detail;
+  const known = STATUS_TEXTS.get(key);
+  if (known !== undefined) return known;
+  // Leading zeros dropped: the text of the numbers.
+  const status = `${cls - 48}.${subject}.${detail}`;
+  if (STATUS_TEXTS.size < MAX_STATUS_TEXTS) STATUS_TEXTS.set(key, status);
+  return status;
 }
 
 export interface ReplyAssemblerCallbacks {

@@ -83,7 +83,7 @@ export class PendingQueue {
    * Waiting entries at [head, tail); the slots outside are null. The array keeps its room when the queue empties,
    * so that a connection's commands, queued and answered one at a time, reuse one backing store.
    */
-  private readonly entries: (PendingEntry | null)[] = [];
+  private readonly entries: (PendingEntry | null)[] = [null, null, null, null];
   private head = 0;
   private tail = 0;
   /**
