@@ -689,10 +689,11 @@ class Builder implements SessionBuilder {
           this.tlsCapabilities = parseEhloCapabilities(reply.lines);
         } else if (positive) {
           if (this.swappedRoles) {
-            this.swappedEhloLines = reply.lines;
+            // Copied: the reply's lines are valid during the call only.
+            this.swappedEhloLines = reply.lines.slice();
             this.swappedCapabilities = parseEhloCapabilities(reply.lines);
           } else {
-            this.ehloLines = reply.lines;
+            this.ehloLines = reply.lines.slice();
             this.capabilities = parseEhloCapabilities(reply.lines);
           }
         }

@@ -77,7 +77,8 @@ export function parseEhloCapabilities(lines: readonly string[]): Capabilities {
   const last = lastLines;
   if (last !== null && lastCapabilities !== null && sameKeywordLines(lines, last)) return lastCapabilities;
   const capabilities = parseLines(lines);
-  lastLines = lines;
+  // A copy: a reply's lines may be an array its owner fills again (the decoder's one-line replies).
+  lastLines = lines.slice();
   lastCapabilities = capabilities;
   return capabilities;
 }

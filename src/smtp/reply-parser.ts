@@ -118,7 +118,27 @@ function replyLineCode(line: string): number {
   return (a - 48) * 100 + (b - 48) * 10 + (c - 48);
 }
 
-/** Assembles multi-line replies. A class with fixed fields: one per connection, no per-instance closures. */
+/** No lines (a reply whose lines were all past the limit cannot happen; a flushed empty reply can). */
+const NO_LINES: readonly string[] = Object.freeze([]);
+
+/** The one reply object a reusing assembler fills again for each reply. */
+class ReusedReply implements SmtpReply {
+  code = 0;
+  enhancedStatus: string | null = null;
+  lines: readonly string[] = NO_LINES;
+  offset = 0;
+  tsMicros = 0;
+  endTsMicros = 0;
+  encrypted = false;
+}
+
+/**
+ * Assembles multi-line replies. A class with fixed fields: one per connection, no per-instance closures.
+ *
+ * With `reuse`, the reply handed to `onReply` is one object filled again for each reply, and a one-line reply's
+ * `lines` one array: both are valid during the call only (the SMTP dialogue's replies; the handler copies what it
+ * keeps). A reply of two or more lines has an array of its own. Without it, each reply is a new object.
+ */
 export class ReplyAssembler {
   private code = 0;
   /** The reply's first line, kept alone until a second comes: most replies have one line. */
@@ -133,27 +153,63 @@ export class ReplyAssembler {
   /** Replies completed from now on were read from decrypted TLS bytes (`SmtpReply.encrypted`). */
   encrypted = false;
   private readonly maxLines: number;
+  /** The reused reply; null when every reply is a new object. */
+  private readonly reused: ReusedReply | null;
+  /** The reused reply's `lines` when it has one line: one array, its line replaced for each reply. */
+  private readonly single: string[] = [''];
+  /** The reused reply is being handed out (a reply completed inside that call gets an object of its own). */
+  private delivering = false;
 
-  constructor(private readonly callbacks: ReplyAssemblerCallbacks) {
+  constructor(
+    private readonly callbacks: ReplyAssemblerCallbacks,
+    reuse = false,
+  ) {
     this.maxLines = callbacks.maxReplyLines;
+    this.reused = reuse ? new ReusedReply() : null;
   }
 
   private finish(endTs: number): void {
     const code = this.code;
-    const lines = this.more ?? (this.count === 0 ? [] : [this.first]);
-    const reply: SmtpReply = {
-      code,
-      enhancedStatus: extractEnhancedStatus(code, this.count === 0 ? '' : this.first),
-      lines,
-      offset: this.offset,
-      tsMicros: this.firstTs,
-      endTsMicros: endTs,
-      encrypted: this.encrypted,
-    };
+    const enhancedStatus = extractEnhancedStatus(code, this.count === 0 ? '' : this.first);
+    const reused = this.reused;
+    if (reused === null || this.delivering) {
+      const reply: SmtpReply = {
+        code,
+        enhancedStatus,
+        lines: this.more ?? (this.count === 0 ? [] : [this.first]),
+        offset: this.offset,
+        tsMicros: this.firstTs,
+        endTsMicros: endTs,
+        encrypted: this.encrypted,
+      };
+      this.isOpen = false;
+      this.more = null;
+      this.count = 0;
+      this.callbacks.onReply(reply);
+      return;
+    }
+    reused.code = code;
+    reused.enhancedStatus = enhancedStatus;
+    if (this.more !== null) reused.lines = this.more;
+    else if (this.count === 0) reused.lines = NO_LINES;
+    else {
+      this.single[0] = this.first;
+      reused.lines = this.single;
+    }
+    reused.offset = this.offset;
+    reused.tsMicros = this.firstTs;
+    reused.endTsMicros = endTs;
+    reused.encrypted = this.encrypted;
     this.isOpen = false;
     this.more = null;
     this.count = 0;
-    this.callbacks.onReply(reply);
+    this.delivering = true;
+    try {
+      this.callbacks.onReply(reused);
+    } finally {
+      this.delivering = false;
+      reused.lines = NO_LINES;
+    }
   }
 
   /**

@@ -268,7 +268,9 @@ export type SmtpEvent =
  * What the decoder tells about one connection, as calls: one method per kind of event, in the order the events
  * happen (the decoder calls it directly; no event object is made). The session model implements it
  * (src/model/session-builder.ts). Arguments are the fields of the `SmtpEvent` of the same kind (its record form,
- * kept for tests and tools); `messageBytes` views are valid during the call only.
+ * kept for tests and tools). Valid during the call only: `messageBytes` views, and every `SmtpReply` with its
+ * `lines` (the decoder fills one reply object again for each reply): a handler copies what it keeps. Commands are
+ * the handler's to keep.
  */
 export interface SmtpHandler {
   command(command: SmtpCommand): void;

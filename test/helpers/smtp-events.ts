@@ -4,17 +4,38 @@
  * (so hand-written events drive a session builder or any other handler).
  */
 
-import type { SmtpEvent, SmtpHandler } from '../../src/smtp/types.js';
+import type { SmtpEvent, SmtpHandler, SmtpReply } from '../../src/smtp/types.js';
 
-/** A handler that passes each call on as its `SmtpEvent` record (message bytes as given: valid during the call). */
+/** A reply as a record keeps it: the decoder's reply object is filled again for the next reply. */
+function copied(reply: SmtpReply): SmtpReply {
+  return {
+    code: reply.code,
+    enhancedStatus: reply.enhancedStatus,
+    lines: reply.lines.slice(),
+    offset: reply.offset,
+    tsMicros: reply.tsMicros,
+    endTsMicros: reply.endTsMicros,
+    encrypted: reply.encrypted,
+  };
+}
+
+/**
+ * A handler that passes each call on as its `SmtpEvent` record (message bytes as given: valid during the call;
+ * replies copied, since the decoder reuses its reply object).
+ */
 export function eventRecorder(push: (event: SmtpEvent) => void): SmtpHandler {
   return {
     command: (command) => push({ type: 'command', command }),
-    greeting: (reply) => push({ type: 'reply', reply, to: { kind: 'greeting' } }),
-    reply: (reply, command) => push({ type: 'reply', reply, to: { kind: 'command', command } }),
+    greeting: (reply) => push({ type: 'reply', reply: copied(reply), to: { kind: 'greeting' } }),
+    reply: (reply, command) =>
+      push({ type: 'reply', reply: copied(reply), to: { kind: 'command', command } }),
     endOfDataReply: (reply, mode, lmtpRecipient, transaction) =>
-      push({ type: 'reply', reply, to: { kind: 'end-of-data', mode, lmtpRecipient, transaction } }),
-    unmatchedReply: (reply) => push({ type: 'reply', reply, to: { kind: 'unmatched' } }),
+      push({
+        type: 'reply',
+        reply: copied(reply),
+        to: { kind: 'end-of-data', mode, lmtpRecipient, transaction },
+      }),
+    unmatchedReply: (reply) => push({ type: 'reply', reply: copied(reply), to: { kind: 'unmatched' } }),
     state: (from, to, tsMicros) => push({ type: 'state', from, to, tsMicros }),
     messageStart: (mode, transaction, tsMicros) =>
       push({ type: 'message-start', mode, transaction, tsMicros }),

@@ -162,7 +162,8 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks, LineSink, DotDecod
     this.tx = new TransactionTracker(!this.handshakeSeen);
     this.c2sLines = new LineSplitter(opts.maxLineLength, this, 'c2s');
     this.s2cLines = new LineSplitter(opts.maxLineLength, this, 's2c');
-    this.assembler = new ReplyAssembler(this);
+    // The replies it hands out are one reused object (valid during the handler's call, as SmtpHandler says).
+    this.assembler = new ReplyAssembler(this, true);
   }
 
   // ---------------------------------------------------------------- the reply assembler's callbacks
