@@ -50,10 +50,37 @@ function firstMatch(rules: readonly Rule[], text: string): MtaSoftware | null {
 }
 
 /**
+ * The latest question and answer of each function below: the sessions of a capture mostly come from a few servers
+ * that greet alike, so the next session's server asks the same question (the greeting text is compared, then each
+ * EHLO line). One entry each, copies of what was asked.
+ */
+let lastGreeting: string | null = null;
+let lastEhloLines: readonly string[] | null = null;
+let lastSoftware: MtaSoftware = 'unknown';
+let lastNameText: string | null = null;
+let lastName: string | null = null;
+
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
  * Guesses the server software from the greeting text (without the 220 code, lines joined with
  * "\n") and the EHLO reply lines (without codes). Returns `unknown` unless the text identifies it.
  */
 export function guessMtaSoftware(greetingText: string | null, ehloLines: readonly string[]): MtaSoftware {
+  const lines = lastEhloLines;
+  if (lines !== null && greetingText === lastGreeting && sameLines(ehloLines, lines)) return lastSoftware;
+  const software = guess(greetingText, ehloLines);
+  lastGreeting = greetingText;
+  lastEhloLines = ehloLines.slice();
+  lastSoftware = software;
+  return software;
+}
+
+function guess(greetingText: string | null, ehloLines: readonly string[]): MtaSoftware {
   if (greetingText !== null) {
     const byGreeting = firstMatch(GREETING_RULES, greetingText);
     if (byGreeting !== null) return byGreeting;
@@ -101,6 +128,14 @@ const NOT_HOST_WORDS = new Set([
  * "[192.0.2.1]"). A leading enhanced status is skipped. Null when the first word is not a name.
  */
 export function serverNameFromGreeting(text: string): string | null {
+  if (text === lastNameText) return lastName;
+  const name = nameFromGreeting(text);
+  lastNameText = text;
+  lastName = name;
+  return name;
+}
+
+function nameFromGreeting(text: string): string | null {
   const lineEnd = text.indexOf('\n');
   const line = (lineEnd < 0 ? text : text.slice(0, lineEnd)).trim();
   // The first word (what split(/\s+/)[0] gives, without the array); the second only after an enhanced status.

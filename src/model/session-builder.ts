@@ -1,15 +1,25 @@
 /**
- * Builds the {@link SmtpSession} model of one connection from its decoder events.
+ * Builds the {@link SmtpSession} model of one connection from its decoder's calls (it is the decoder's
+ * {@link SmtpHandler}: one method per kind of event).
  *
  * The builder is mutable inside and hands out immutable snapshots: `peek()` for the dashboard while the
  * connection is open, `finish()` or `finishNow()` once it has closed. Each message's summary is parsed when
  * the message ends, from its kept prefix. Every list it keeps is bounded (see {@link SessionLimits}).
  */
 
-import type { FlowKey, FlowStats } from '../reassembly/types.js';
+import type { CloseReason, Direction, FlowKey, FlowStats } from '../reassembly/types.js';
 import { emptyDirectionStats } from '../reassembly/types.js';
 import { parseEhloCapabilities } from '../smtp/extensions.js';
-import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpReply } from '../smtp/types.js';
+import type {
+  AnomalyCode,
+  AuthOutcome,
+  SkippedReply,
+  SmtpCommand,
+  SmtpHandler,
+  SmtpReply,
+  SmtpState,
+  TlsHello,
+} from '../smtp/types.js';
 import type { TlsDecryptionStatus } from '../tls/types.js';
 import { KeptBody } from './kept-body.js';
 import { summarizeMessageSync } from './message-summary.js';
@@ -64,18 +74,19 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxReplyTextChars: 4_096,
 };
 
-export interface SessionBuilder {
-  apply(event: SmtpEvent): void;
+/** The session model of one connection: the decoder's handler, and the model it builds from the calls. */
+export interface SessionBuilder extends SmtpHandler {
   /** The model as it stands (open sessions on the dashboard); the summary of a message not yet ended is null. */
   peek(): SmtpSession;
-  /** The final model; call after the `closed` event. */
+  /** The final model; call after `closed`. */
   finish(): Promise<SmtpSession>;
   /**
    * The final model at once (message summaries are parsed when each message ends, so nothing is pending):
    * lets the analyzer hand a session to the sinks as it closes instead of after the current read.
    */
   finishNow(): SmtpSession;
-  readonly closed: boolean;
+  /** `closed` was called. */
+  readonly isClosed: boolean;
 }
 
 /**
@@ -234,7 +245,7 @@ class Builder implements SessionBuilder {
   private protocol: SmtpSession['protocol'];
   private startedAt = Number.NaN;
   private lastTs = Number.NaN;
-  private greeting: ReplyRecord | null = null;
+  private greetingRecord: ReplyRecord | null = null;
   private helo: string | null = null;
   private heloVerb: SmtpSession['heloVerb'] = null;
   private ehloLines: readonly string[] = NONE;
@@ -256,7 +267,7 @@ class Builder implements SessionBuilder {
   /** A 220 answered STARTTLS. */
   private tlsAccepted = false;
   private tlsCapabilities: Capabilities | null = null;
-  private tlsDecryption: TlsDecryptionStatus | null = null;
+  private tlsDecryptionStatus: TlsDecryptionStatus | null = null;
   /**
    * A HELO/EHLO/LHLO awaiting its reply (its seq; -1: none), and what a refusal restores (RFC 5321 4.1.4: only
    * acceptance resets): the name said before it, and the transaction it left behind (the decoder keeps it open when
@@ -266,7 +277,7 @@ class Builder implements SessionBuilder {
   private helloBefore: string | null = null;
   private helloVerbBefore: SmtpSession['heloVerb'] = null;
   private helloLeft: MutableTransaction | null = null;
-  private auth: AuthInfo[] | null = null;
+  private auths: AuthInfo[] | null = null;
   /**
    * The model's transactions. The decoder's ids (`SmtpCommand.transaction`, the message events, the end-of-data
    * reply target) name them: the builder follows the decoder's one transaction tracker instead of keeping its own.
@@ -303,14 +314,14 @@ class Builder implements SessionBuilder {
   /** A server-only capture (nothing pairs): the transaction a 354 started, whose next reply is its final one. */
   private replyOnlyMessage: MutableTransaction | null = null;
   private saw421 = false;
-  private rolesSwapped = false;
-  private proxy: ProxyInfo | null = null;
+  private swappedRoles = false;
+  private proxyInfo: ProxyInfo | null = null;
   private repliesSeen = 0;
   private closeReason: SmtpSession['closeReason'] | null = null;
   private flowStats: FlowStats | null = null;
   private gaps = 0;
   private gapBytes = 0;
-  private isClosed = false;
+  private sawClose = false;
   /** Command events seen (none: a server-only capture, where replies pair with nothing). */
   private commandsSeen = 0;
 
@@ -320,8 +331,8 @@ class Builder implements SessionBuilder {
     this.protocol = lmtp ? 'lmtp' : 'smtp';
   }
 
-  get closed(): boolean {
-    return this.isClosed;
+  get isClosed(): boolean {
+    return this.sawClose;
   }
 
   peek(): SmtpSession {
@@ -524,7 +535,7 @@ class Builder implements SessionBuilder {
     return -1;
   }
 
-  private onCommand(command: SmtpCommand): void {
+  command(command: SmtpCommand): void {
     this.touch(command.tsMicros);
     this.commandsSeen++;
     this.unmatched354 = null;
@@ -541,10 +552,10 @@ class Builder implements SessionBuilder {
       case 'EHLO':
       case 'LHLO':
         this.helloSeq = command.seq;
-        this.helloBefore = this.rolesSwapped ? this.swappedHelo : this.helo;
-        this.helloVerbBefore = this.rolesSwapped ? this.swappedHeloVerb : this.heloVerb;
+        this.helloBefore = this.swappedRoles ? this.swappedHelo : this.helo;
+        this.helloVerbBefore = this.swappedRoles ? this.swappedHeloVerb : this.heloVerb;
         this.helloLeft = this.leaveLatest();
-        if (this.rolesSwapped) {
+        if (this.swappedRoles) {
           this.swappedHelo = firstWord(command.argument);
           this.swappedHeloVerb = command.verb;
         } else {
@@ -621,27 +632,36 @@ class Builder implements SessionBuilder {
     return r !== undefined && r.rcptReply === null ? r : undefined;
   }
 
-  private onReply(reply: SmtpReply, to: ReplyTarget): void {
+  /** Every reply: counted, its time taken, and its record made. */
+  private replyRecord(reply: SmtpReply): ReplyRecord {
     this.touch(reply.tsMicros);
     this.repliesSeen++;
-    const record = this.toReply(reply);
     if (reply.code === 421) this.saw421 = true;
-    switch (to.kind) {
-      case 'greeting':
-        // After ATRN/TURN the greeting is the other side's; the first server's is kept.
-        if (this.rolesSwapped) this.swappedGreeting = record;
-        else this.greeting = record;
-        return;
-      case 'unmatched':
-        this.onUnmatchedReply(record);
-        return;
-      case 'end-of-data':
-        this.onEndOfData(record, to);
-        return;
-      case 'command':
-        break;
-    }
-    const command = to.command;
+    return this.toReply(reply);
+  }
+
+  greeting(reply: SmtpReply): void {
+    const record = this.replyRecord(reply);
+    // After ATRN/TURN the greeting is the other side's; the first server's is kept.
+    if (this.swappedRoles) this.swappedGreeting = record;
+    else this.greetingRecord = record;
+  }
+
+  unmatchedReply(reply: SmtpReply): void {
+    this.onUnmatchedReply(this.replyRecord(reply));
+  }
+
+  endOfDataReply(
+    reply: SmtpReply,
+    mode: 'DATA' | 'BDAT',
+    lmtpRecipient: number | null,
+    transaction: number | null,
+  ): void {
+    this.onEndOfData(this.replyRecord(reply), mode, lmtpRecipient, transaction);
+  }
+
+  reply(reply: SmtpReply, command: SmtpCommand): void {
+    const record = this.replyRecord(reply);
     if (command.kind === 'command' && this.pendingReplies > 0) this.pendingReplies--;
     const kept = this.rowOf(command.seq);
     if (kept !== undefined && kept.reply === null) kept.reply = record;
@@ -663,16 +683,17 @@ class Builder implements SessionBuilder {
     switch (command.verb) {
       case 'EHLO':
       case 'LHLO':
-        if (positive && (this.tlsStarted || this.tlsAccepted) && !this.rolesSwapped) {
+        if (positive && (this.tlsStarted || this.tlsAccepted) && !this.swappedRoles) {
           // The EHLO sent again after STARTTLS (RFC 3207 4.2: inside TLS, or in clear text when TLS never started):
           // its capabilities are kept apart, so that the clear-text offer (tls.offered) stays.
           this.tlsCapabilities = parseEhloCapabilities(reply.lines);
         } else if (positive) {
-          if (this.rolesSwapped) {
-            this.swappedEhloLines = reply.lines;
+          if (this.swappedRoles) {
+            // Copied: the reply's lines are valid during the call only.
+            this.swappedEhloLines = reply.lines.slice();
             this.swappedCapabilities = parseEhloCapabilities(reply.lines);
           } else {
-            this.ehloLines = reply.lines;
+            this.ehloLines = reply.lines.slice();
             this.capabilities = parseEhloCapabilities(reply.lines);
           }
         }
@@ -718,7 +739,7 @@ class Builder implements SessionBuilder {
 
   /** A refused HELO/EHLO/LHLO: the name said before it, and the transaction it would have reset, stay. */
   private restoreAfterRefusedHello(): void {
-    if (this.rolesSwapped) {
+    if (this.swappedRoles) {
       this.swappedHelo = this.helloBefore;
       this.swappedHeloVerb = this.helloVerbBefore;
     } else {
@@ -832,12 +853,16 @@ class Builder implements SessionBuilder {
     return null;
   }
 
-  private onEndOfData(record: ReplyRecord, to: Extract<ReplyTarget, { kind: 'end-of-data' }>): void {
-    if (to.lmtpRecipient !== null) this.protocol = 'lmtp';
-    const id = to.transaction;
+  private onEndOfData(
+    record: ReplyRecord,
+    mode: 'DATA' | 'BDAT',
+    lmtpRecipient: number | null,
+    id: number | null,
+  ): void {
+    if (lmtpRecipient !== null) this.protocol = 'lmtp';
     const at = id === null ? -1 : this.awaitingIndex(id);
     const waiting = at < 0 ? undefined : (this.awaitingFinal as AwaitingFinal[])[at];
-    const argument = to.lmtpRecipient === null ? '' : `recipient ${to.lmtpRecipient + 1}`;
+    const argument = lmtpRecipient === null ? '' : `recipient ${lmtpRecipient + 1}`;
     let t: MutableTransaction | undefined;
     if (waiting !== undefined) {
       t = waiting.transaction;
@@ -857,7 +882,7 @@ class Builder implements SessionBuilder {
       }
       waiting.remaining--;
       if (waiting.remaining <= 0) (this.awaitingFinal as AwaitingFinal[]).splice(at, 1);
-    } else if (to.mode === 'BDAT' && id === null) {
+    } else if (mode === 'BDAT' && id === null) {
       // BDAT LAST of a message in no transaction (sent with no MAIL): the reply is its chunk's, nothing else.
       const commands = this.commands;
       for (let i = commands.length - 1; i >= 0; i--) {
@@ -874,7 +899,7 @@ class Builder implements SessionBuilder {
       // No message end awaits this reply: a BDAT LAST answered before its octets ended, or the end of a body
       // whose final dot a gap took. The reply goes to the transaction the decoder names.
       t = id === null ? undefined : this.byId(id);
-      if (to.mode === 'BDAT') {
+      if (mode === 'BDAT') {
         const bdat = t === undefined ? null : this.lastBdatRow(t);
         if (bdat !== null && bdat.reply === null) {
           bdat.reply = record;
@@ -888,9 +913,9 @@ class Builder implements SessionBuilder {
       }
     }
     if (t === undefined) return;
-    if (to.lmtpRecipient !== null) {
+    if (lmtpRecipient !== null) {
       // lmtpRecipient is the 0-based position among the transaction's RCPT commands.
-      const r = t.recipients[to.lmtpRecipient];
+      const r = t.recipients[lmtpRecipient];
       if (r !== undefined) r.lmtpReply = record;
       if (t.finalReply === null) t.finalReply = record;
       t.lmtpReplies++;
@@ -923,20 +948,26 @@ class Builder implements SessionBuilder {
     t.bodyKept += n;
   }
 
-  private endMessage(event: Extract<SmtpEvent, { type: 'message-end' }>): void {
-    const ts = event.tsMicros;
+  messageEnd(
+    transaction: number | null,
+    sizeBytes: number,
+    complete: boolean,
+    awaitsReply: boolean,
+    ts: number,
+  ): void {
+    this.touch(ts);
     this.receiving = null;
     // The end of a body whose start the capture lost: the decoder opened a transaction for it (unknown sender),
     // so that the final reply (and its queue id) is kept.
-    const t = this.messageTransaction(event.transaction, ts, event.awaitsReply);
-    if (t === null || event.transaction === null) return;
+    const t = this.messageTransaction(transaction, ts, awaitsReply);
+    if (t === null || transaction === null) return;
     t.messageStarted = true;
-    t.messageComplete = event.complete;
+    t.messageComplete = complete;
     // Without a message-start the body's start was lost: its size is unknown.
-    t.sizeBytes = t.bodySeen ? event.sizeBytes : null;
+    t.sizeBytes = t.bodySeen ? sizeBytes : null;
     if (t.mode === null) t.mode = 'DATA';
     if (t.endedAt === null) t.endedAt = ts;
-    if (event.awaitsReply && t.finalReply === null) {
+    if (awaitsReply && t.finalReply === null) {
       // The row is added now, where the dot was sent, so that commands pipelined after it come after it.
       let row: MutableCommand | null;
       if (t.mode === 'BDAT') row = this.lastBdatRow(t);
@@ -944,29 +975,29 @@ class Builder implements SessionBuilder {
         row = this.endOfDataRow(t, ts);
         if (!this.addCommand(row, -1)) row = null;
       }
-      let list = this.awaitingFinal;
-      if (list === null) {
-        list = [];
-        this.awaitingFinal = list;
-      }
-      // Bounded: a reply-less capture never answers; the oldest wait is dropped.
-      if (list.length >= this.limits.maxTransactions) list.shift();
       const waiting: AwaitingFinal = {
-        id: event.transaction,
+        id: transaction,
         transaction: t,
         record: row,
         last: row,
         remaining: null,
         endTsMicros: ts,
       };
-      // A second end for the same id takes the first one's place (as a map's set would).
-      const at = this.awaitingIndex(event.transaction);
-      if (at < 0) list.push(waiting);
-      else list[at] = waiting;
+      const list = this.awaitingFinal;
+      // The first in a list of its own size (a push on an empty list would make room for 17).
+      if (list === null) this.awaitingFinal = [waiting];
+      else {
+        // Bounded: a reply-less capture never answers; the oldest wait is dropped.
+        if (list.length >= this.limits.maxTransactions) list.shift();
+        // A second end for the same id takes the first one's place (as a map's set would).
+        const at = this.awaitingIndex(transaction);
+        if (at < 0) list.push(waiting);
+        else list[at] = waiting;
+      }
     }
     const body = t.body;
     if (body !== null && !t.summarised) {
-      const truncated = t.bodyTruncated || !event.complete;
+      const truncated = t.bodyTruncated || !complete;
       // Synchronous: contiguous() may be a shared scratch buffer, and the blocks go back to the pool after.
       let summary: MessageSummary | null;
       try {
@@ -988,126 +1019,127 @@ class Builder implements SessionBuilder {
     t.bodySeen = true;
   }
 
-  apply(event: SmtpEvent): void {
-    switch (event.type) {
-      case 'command':
-        this.onCommand(event.command);
-        return;
-      case 'reply':
-        this.onReply(event.reply, event.to);
-        return;
-      case 'state':
-        this.touch(event.tsMicros);
-        return;
-      case 'message-start': {
-        this.touch(event.tsMicros);
-        const t = this.messageTransaction(event.transaction, event.tsMicros, true);
-        this.receiving = t;
-        if (t !== null) {
-          this.messageStarted(t, event.mode);
-          if (this.unmatched354 !== null && event.mode === 'DATA') {
-            if (t.dataReply === null) t.dataReply = this.unmatched354;
-            if (this.commandsSeen === 0) this.replyOnlyMessage = t;
-          }
-        }
-        this.unmatched354 = null;
-        return;
+  state(_from: SmtpState, _to: SmtpState, tsMicros: number): void {
+    this.touch(tsMicros);
+  }
+
+  messageStart(mode: 'DATA' | 'BDAT', transaction: number | null, tsMicros: number): void {
+    this.touch(tsMicros);
+    const t = this.messageTransaction(transaction, tsMicros, true);
+    this.receiving = t;
+    if (t !== null) {
+      this.messageStarted(t, mode);
+      if (this.unmatched354 !== null && mode === 'DATA') {
+        if (t.dataReply === null) t.dataReply = this.unmatched354;
+        if (this.commandsSeen === 0) this.replyOnlyMessage = t;
       }
-      case 'message-bytes':
-        this.keepBody(event.bytes);
-        return;
-      case 'message-end':
-        this.touch(event.tsMicros);
-        this.endMessage(event);
-        return;
-      case 'bdat-chunk': {
-        this.touch(event.tsMicros);
-        const t = this.messageTransaction(event.transaction, event.tsMicros, true);
-        if (t !== null) {
-          t.bdatChunks++;
-          this.messageStarted(t, 'BDAT');
-        }
-        return;
-      }
-      case 'tls-start':
-        this.touch(event.tsMicros);
-        this.tlsMode = event.mode;
-        this.tlsStarted = true;
-        return;
-      case 'tls-decryption':
-        this.touch(event.tsMicros);
-        this.tlsDecryption = event.status;
-        return;
-      case 'tls-hello':
-        if (event.hello.side === 'client') this.tlsClientHello = event.hello;
-        else this.tlsServerHello = event.hello;
-        return;
-      case 'tls-bytes':
-        if (event.direction === 'c2s') this.tlsC2s += event.length;
-        else this.tlsS2c += event.length;
-        return;
-      case 'auth':
-        this.touch(event.tsMicros);
-        if (this.auth === null) this.auth = [];
-        this.auth.push({
-          mechanism: event.mechanism,
-          username: event.username,
-          secret: event.secret,
-          outcome: event.outcome,
-          tsMicros: event.tsMicros,
-        });
-        return;
-      case 'proxy':
-        this.touch(event.tsMicros);
-        this.proxy = { protocol: event.protocol, target: event.target, accepted: event.accepted };
-        return;
-      case 'roles-swapped':
-        this.rolesSwapped = true;
-        if (this.awaitingFinal !== null) this.awaitingFinal.length = 0;
-        return;
-      case 'gap': {
-        this.touch(event.tsMicros);
-        // The decoder clears its queue: the messages awaiting a final reply will not get it from this capture.
-        const latest = this.transactions[this.transactions.length - 1];
-        if (latest !== undefined && !latest.left) latest.gapped = true;
-        const waiting = this.awaitingFinal;
-        if (waiting !== null) {
-          for (const w of waiting) w.transaction.gapped = true;
-          waiting.length = 0;
-        }
-        this.gaps++;
-        this.gapBytes += event.length;
-        return;
-      }
-      case 'anomaly': {
-        this.touch(event.tsMicros);
-        const skipped = event.skipped;
-        // A command the decoder knows will get no reply (a later reply could only answer a later command) no
-        // longer waits for one; an end of data it skipped will get no final reply, and the next one must not take it.
-        if (skipped?.kind === 'command' && this.pendingReplies > 0) this.pendingReplies--;
-        if (skipped?.kind === 'end-of-data') {
-          const waiting = this.awaitingFinal;
-          if (waiting !== null && waiting.length > 0) {
-            const at = skipped.transaction === null ? 0 : this.awaitingIndex(skipped.transaction);
-            if (at >= 0) waiting.splice(at, 1);
-          }
-        }
-        this.addAnomaly({
-          code: event.code,
-          direction: event.direction,
-          detail: event.detail,
-          offset: event.offset,
-          tsMicros: event.tsMicros,
-        });
-        return;
-      }
-      case 'closed':
-        this.touch(event.tsMicros);
-        this.closeReason = event.reason;
-        this.flowStats = event.stats;
-        this.isClosed = true;
-        return;
     }
+    this.unmatched354 = null;
+  }
+
+  messageBytes(bytes: Uint8Array): void {
+    this.keepBody(bytes);
+  }
+
+  bdatChunk(transaction: number | null, _sizeBytes: number, _last: boolean, tsMicros: number): void {
+    this.touch(tsMicros);
+    const t = this.messageTransaction(transaction, tsMicros, true);
+    if (t !== null) {
+      t.bdatChunks++;
+      this.messageStarted(t, 'BDAT');
+    }
+  }
+
+  tlsStart(mode: 'starttls' | 'implicit', tsMicros: number): void {
+    this.touch(tsMicros);
+    this.tlsMode = mode;
+    this.tlsStarted = true;
+  }
+
+  tlsDecryption(status: TlsDecryptionStatus, tsMicros: number): void {
+    this.touch(tsMicros);
+    this.tlsDecryptionStatus = status;
+  }
+
+  tlsHello(hello: TlsHello, _tsMicros: number): void {
+    if (hello.side === 'client') this.tlsClientHello = hello;
+    else this.tlsServerHello = hello;
+  }
+
+  tlsBytes(direction: Direction, length: number): void {
+    if (direction === 'c2s') this.tlsC2s += length;
+    else this.tlsS2c += length;
+  }
+
+  auth(
+    mechanism: string,
+    username: string | null,
+    secret: string | null,
+    outcome: AuthOutcome,
+    tsMicros: number,
+  ): void {
+    this.touch(tsMicros);
+    const info: AuthInfo = { mechanism, username, secret, outcome, tsMicros };
+    if (this.auths === null) this.auths = [info];
+    else this.auths.push(info);
+  }
+
+  proxy(
+    protocol: ProxyInfo['protocol'],
+    target: string | null,
+    accepted: boolean | null,
+    tsMicros: number,
+  ): void {
+    this.touch(tsMicros);
+    this.proxyInfo = { protocol, target, accepted };
+  }
+
+  rolesSwapped(_tsMicros: number): void {
+    this.swappedRoles = true;
+    if (this.awaitingFinal !== null) this.awaitingFinal.length = 0;
+  }
+
+  gap(_direction: Direction, length: number, tsMicros: number): void {
+    this.touch(tsMicros);
+    // The decoder clears its queue: the messages awaiting a final reply will not get it from this capture.
+    const latest = this.transactions[this.transactions.length - 1];
+    if (latest !== undefined && !latest.left) latest.gapped = true;
+    const waiting = this.awaitingFinal;
+    if (waiting !== null) {
+      for (const w of waiting) w.transaction.gapped = true;
+      waiting.length = 0;
+    }
+    this.gaps++;
+    this.gapBytes += length;
+  }
+
+  anomaly(
+    code: AnomalyCode,
+    direction: Direction | null,
+    detail: string,
+    offset: number | null,
+    tsMicros: number,
+    skipped: SkippedReply | null,
+  ): void {
+    this.touch(tsMicros);
+    // A command the decoder knows will get no reply (a later reply could only answer a later command) no
+    // longer waits for one; an end of data it skipped will get no final reply, and the next one must not take it.
+    if (skipped?.kind === 'command' && this.pendingReplies > 0) this.pendingReplies--;
+    if (skipped?.kind === 'end-of-data') {
+      const waiting = this.awaitingFinal;
+      if (waiting !== null && waiting.length > 0) {
+        const at = skipped.transaction === null ? 0 : this.awaitingIndex(skipped.transaction);
+        if (at >= 0) waiting.splice(at, 1);
+      }
+    }
+    this.addAnomaly({ code, direction, detail, offset, tsMicros });
+  }
+
+  closed(reason: CloseReason, tsMicros: number, stats: FlowStats): void {
+    this.touch(tsMicros);
+    this.closeReason = reason;
+    this.flowStats = stats;
+    this.sawClose = true;
   }
 
   private sessionEnd(): SessionEnd {
@@ -1149,11 +1181,11 @@ class Builder implements SessionBuilder {
         : stats.c2s.packets === 0 && stats.s2c.packets > 0
           ? 's2c-only'
           : null;
-    const greeting = this.greeting;
+    const greeting = this.greetingRecord;
     const greetingText = greeting === null ? null : greeting.text;
     const capabilities = this.capabilities;
     const flow = this.flow;
-    const closed = this.isClosed;
+    const closed = this.sawClose;
     const session: SmtpSession = {
       id: flow.id,
       client: flow.client,
@@ -1181,9 +1213,9 @@ class Builder implements SessionBuilder {
         bytes: { c2s: this.tlsC2s, s2c: this.tlsS2c },
         capabilities: this.tlsCapabilities,
         clearTextAfterStarttls: this.tlsAccepted && !this.tlsStarted,
-        decryption: this.tlsDecryption,
+        decryption: this.tlsDecryptionStatus,
       },
-      auth: listOut(this.auth, closed),
+      auth: listOut(this.auths, closed),
       transactions: built,
       commands: closed ? this.finalRows() : this.copiedRows(),
       commandsDropped: this.commandsDropped,
@@ -1199,10 +1231,10 @@ class Builder implements SessionBuilder {
         overlapsDiffering: stats.c2s.overlapsDiffering + stats.s2c.overlapsDiffering,
       },
       flow: stats,
-      rolesSwapped: this.rolesSwapped,
-      swapped: this.rolesSwapped ? this.buildSwapped() : null,
+      rolesSwapped: this.swappedRoles,
+      swapped: this.swappedRoles ? this.buildSwapped() : null,
     };
-    return this.proxy === null ? session : { ...session, proxy: this.proxy };
+    return this.proxyInfo === null ? session : { ...session, proxy: this.proxyInfo };
   }
 
   /** The rows themselves, their position and latency filled in (a closed session: nothing changes them any more). */

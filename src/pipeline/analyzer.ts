@@ -28,10 +28,11 @@ import type {
 } from '../reassembly/types.js';
 import { createContentDetector } from '../smtp/content-detector.js';
 import { createSmtpStreamFactory } from '../smtp/stream-factory.js';
-import type { SmtpDecoderOptions, SmtpEvent } from '../smtp/types.js';
+import type { SmtpDecoderOptions } from '../smtp/types.js';
 import { createAttemptGate } from './attempt-gate.js';
 import { sessionLimitsForSinks } from './config-for-sinks.js';
 import { createAttemptCounter, mergeAttemptStats } from './connection-attempts.js';
+import { ConnectionHandler, type SessionHost } from './connection-handler.js';
 import { createMemoryBudget, mergeBudgetStats, NO_BUDGET } from './memory-budget.js';
 import { runPacketLoop, type WildTimestamps } from './packet-loop.js';
 import { createTlsKeys, type TlsAnalyzerConfig, type TlsInputKeys } from './tls-keys.js';
@@ -103,7 +104,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
   const segmentFilter = config.segmentFilter === undefined ? null : compileBpf(config.segmentFilter);
   const sessionLimits = sessionLimitsForSinks(config.session, sinks);
   const open = new Map<string, SessionBuilder>();
-  /** Connections seen whose decoder has not spoken yet (no session model made: see emitterFor). */
+  /** Connections seen whose decoder has not spoken yet (no session model made: see handlerFor). */
   let awaitingFirstEvent = 0;
   let sessionsClosed = 0;
   let current: PacketSource | null = null;
@@ -247,43 +248,26 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     }
   };
 
-  const emitterFor = (flow: FlowKey, body: MessageBodyListener | undefined) => {
+  /** Each connection's session model: made at its decoder's first call, delivered at its close. */
+  const host: SessionHost = {
+    open(flow: FlowKey): SessionBuilder {
+      const builder = createSessionBuilder(flow, sessionLimits, flow.server.port === 24);
+      open.set(flow.id, builder);
+      awaitingFirstEvent--;
+      return builder;
+    },
+    close(flow: FlowKey, builder: SessionBuilder): void {
+      open.delete(flow.id);
+      sessionsClosed++;
+      deliver(builder);
+    },
+  };
+
+  const handlerFor = (flow: FlowKey, body: MessageBodyListener | undefined): ConnectionHandler => {
     // The session model is made at the connection's first event, not when the connection is seen. A connection
     // that never carries a byte (a SYN flood) never gets here: the attempt gate counts it instead.
-    let builder: SessionBuilder | null = null;
-    let done = false;
     awaitingFirstEvent++;
-    let depth = 0;
-    let inMessage = false;
-    return (event: SmtpEvent): void => {
-      if (done) return;
-      if (builder === null) {
-        builder = createSessionBuilder(flow, sessionLimits, flow.server.port === 24);
-        open.set(flow.id, builder);
-        awaitingFirstEvent--;
-      }
-      builder.apply(event);
-      if (body !== undefined) {
-        if (event.type === 'command' && event.command.verb === 'MAIL') depth++;
-        else if (event.type === 'message-start' && !inMessage) {
-          inMessage = true;
-          body.messageStart(flow.id, Math.max(depth, 1), event.mode);
-        } else if (event.type === 'message-bytes' && inMessage)
-          body.messageBytes(flow.id, Math.max(depth, 1), event.bytes);
-        else if (event.type === 'message-end' && inMessage) {
-          inMessage = false;
-          body.messageEnd(flow.id, Math.max(depth, 1), event.complete);
-        }
-      }
-      if (event.type === 'closed') {
-        open.delete(flow.id);
-        sessionsClosed++;
-        deliver(builder);
-        // Let go of the session model now, so that it lives only until delivered.
-        builder = null;
-        done = true;
-      }
-    };
+    return new ConnectionHandler(flow, host, body);
   };
 
   const stats = (): RunStats => {
@@ -332,7 +316,7 @@ export function createAnalyzer(config: AnalyzerConfig, sinks: readonly Sink[]): 
     const prefix = many ? `${index + 1}-` : '';
     const factory = createSmtpStreamFactory(
       (flow) =>
-        emitterFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
+        handlerFor(prefix === '' ? flow : { ...flow, id: `${prefix}${flow.id}` }, config.bodyListener),
       smtpOptionsFor(inputKeys),
     );
     const recordAttempt = (flow: FlowKey, fate: AttemptFate, reason: CloseReason, flowStats: FlowStats) =>

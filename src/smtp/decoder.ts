@@ -6,7 +6,7 @@
 
 import type { FlowKey, StreamHandler } from '../reassembly/types.js';
 import { SmtpDialogue } from './dialogue/dialogue.js';
-import type { SmtpDecoderOptions, SmtpEvent, SmtpState } from './types.js';
+import type { SmtpDecoderOptions, SmtpHandler, SmtpState } from './types.js';
 
 export { REDACTED } from './dialogue/auth-steps.js';
 export { looksLikeCommand } from './dialogue/looks-like-command.js';
@@ -17,8 +17,8 @@ export interface SmtpDecoder extends StreamHandler {
 
 export function createSmtpDecoder(
   flow: FlowKey,
-  emit: (event: SmtpEvent) => void,
+  out: SmtpHandler,
   options?: Partial<SmtpDecoderOptions>,
 ): SmtpDecoder {
-  return new SmtpDialogue(flow, emit, options);
+  return new SmtpDialogue(flow, out, options);
 }

@@ -100,11 +100,16 @@ export class DotDecoder {
     }
   }
 
-  /** Consumes body bytes; returns how many, which is less than `bytes.length` when the end line was found. */
-  push(bytes: Uint8Array, offset: number): number {
+  /**
+   * Consumes body bytes `bytes[start..]` (`offset`: the stream offset of `bytes[start]`); returns how many, which
+   * is less than all when the end line was found.
+   */
+  push(bytes: Uint8Array, offset: number, start = 0): number {
     const length = bytes.length;
-    let p = 0;
-    let runStart = 0;
+    let p = start;
+    let runStart = start;
+    // From here `offset` is the stream offset of bytes[0].
+    offset -= start;
     while (p < length) {
       switch (this.state) {
         case IN_LINE: {
@@ -141,7 +146,7 @@ export class DotDecoder {
           } else if (b === LF) {
             this.bareLf(offset + p);
             this.state = ENDED;
-            return p + 1;
+            return p + 1 - start;
           } else {
             this.state = IN_LINE;
             this.prevCr = false;
@@ -151,7 +156,7 @@ export class DotDecoder {
         case AFTER_DOT_CR: {
           if (bytes[p] === LF) {
             this.state = ENDED;
-            return p + 1;
+            return p + 1 - start;
           }
           this.size += 1;
           this.callbacks.onBytes(CR_BYTES);
@@ -161,11 +166,11 @@ export class DotDecoder {
           break;
         }
         default:
-          return p;
+          return p - start;
       }
     }
     this.emit(bytes, runStart, length);
-    return length;
+    return length - start;
   }
 
   /** The end-of-data line was seen. */

@@ -58,11 +58,36 @@ function addOnce(list: string[], value: string): void {
   if (!list.includes(value)) list.push(value);
 }
 
+/** The keyword lines (all but the first) of the latest reply parsed, and what they gave. */
+let lastLines: readonly string[] | null = null;
+let lastCapabilities: Capabilities | null = null;
+
+/** The keyword lines of two EHLO replies are the same text (the first line, the server's name, is not read). */
+function sameKeywordLines(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 1; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
- * Parses the lines (text after the code) of a 250 reply to EHLO or LHLO. Each line is read by index: no split,
- * no word arrays; the arrays of AUTH mechanisms and other keywords are made only when there is one.
+ * Parses the lines (text after the code) of a 250 reply to EHLO or LHLO. The servers of a capture mostly answer
+ * alike: when the keyword lines are those of the latest reply parsed, its result (read-only) is given again.
  */
 export function parseEhloCapabilities(lines: readonly string[]): Capabilities {
+  const last = lastLines;
+  if (last !== null && lastCapabilities !== null && sameKeywordLines(lines, last)) return lastCapabilities;
+  const capabilities = parseLines(lines);
+  // A copy: a reply's lines may be an array its owner fills again (the decoder's one-line replies).
+  lastLines = lines.slice();
+  lastCapabilities = capabilities;
+  return capabilities;
+}
+
+/**
+ * Each line is read by index: no split, no word arrays; the arrays of AUTH mechanisms and other keywords are made
+ * only when there is one.
+ */
+function parseLines(lines: readonly string[]): Capabilities {
   const keywords: string[] = [];
   let other: string[] | null = null;
   let auth: string[] | null = null;

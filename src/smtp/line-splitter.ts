@@ -12,17 +12,26 @@
  * can route the rest of the chunk elsewhere (DATA body, TLS).
  */
 
+import type { Direction } from '../reassembly/types.js';
 import { indexOfByte } from '../util/find-byte.js';
 
 export type LineEnding = 'crlf' | 'lf' | 'overflow' | 'eof';
 
 /**
  * The consumer of a splitter's lines, as ranges: `bytes[start, end)` is the line without its ending (CR of CRLF
- * stripped), valid during the call only; `offset` is the stream offset of its first byte. A consumer that only
- * reads the line (decodes it to text, classifies it) needs no view of its own.
+ * stripped), valid during the call only; `offset` is the stream offset of its first byte; `direction` the
+ * splitter's (so that one consumer can take both directions' lines). A consumer that only reads the line (decodes
+ * it to text, classifies it) needs no view of its own.
  */
 export interface LineSink {
-  onLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void;
+  onLine(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    ending: LineEnding,
+    offset: number,
+    direction: Direction,
+  ): void;
   /** Plain-delivery bytes (BDAT octets). Valid during the call only. */
   onPlain(bytes: Uint8Array, offset: number): void;
 }
@@ -57,14 +66,18 @@ export class LineSplitter {
   constructor(
     maxLineLength: number,
     private readonly sink: LineSink,
+    /** The direction the splitter frames, passed with each line. */
+    readonly direction: Direction = 'c2s',
   ) {
     this.max = Math.max(1, maxLineLength);
   }
 
   private deliver(bytes: Uint8Array, start: number, end: number, offset: number, crlf: boolean): void {
-    if (end - start > this.max) this.sink.onLine(bytes, start, start + this.max, 'overflow', offset);
-    else if (crlf) this.sink.onLine(bytes, start, end - 1, 'crlf', offset);
-    else this.sink.onLine(bytes, start, end, 'lf', offset);
+    const direction = this.direction;
+    if (end - start > this.max)
+      this.sink.onLine(bytes, start, start + this.max, 'overflow', offset, direction);
+    else if (crlf) this.sink.onLine(bytes, start, end - 1, 'crlf', offset, direction);
+    else this.sink.onLine(bytes, start, end, 'lf', offset, direction);
   }
 
   /** Appends bytes[start, end) to the partial line; cuts it on overflow. */
@@ -86,45 +99,50 @@ export class LineSplitter {
     this.partialLength = length;
     if (length > max) {
       // Content already longer than max (even if the next byte were LF): cut now.
-      this.sink.onLine(partial, 0, max, 'overflow', this.partialOffset);
+      this.sink.onLine(partial, 0, max, 'overflow', this.partialOffset, this.direction);
       this.partialLength = 0;
       this.discarding = true;
     }
   }
 
-  /** Consumes bytes; returns how many were consumed (less than `bytes.length` only after `pause()`). */
-  push(bytes: Uint8Array, offset: number): number {
+  /**
+   * Consumes `bytes[start..]` (`offset`: the stream offset of `bytes[start]`; a start saves the caller a view);
+   * returns how many were consumed (less than all only after `pause()`).
+   */
+  push(bytes: Uint8Array, offset: number, start = 0): number {
     this.paused = false;
     const length = bytes.length;
-    let pos = 0;
+    /** The stream offset of bytes[0]. */
+    const base = offset - start;
+    let pos = start;
     while (pos < length) {
       // The rest of an overflowed line goes before any plain delivery its (cut) command asked for, as it
       // does when the whole line arrives in one chunk.
       if (this.discarding) {
         const end = indexOfByte(bytes, LF, pos);
-        if (end < 0) return length;
+        if (end < 0) return length - start;
         this.discarding = false;
         pos = end + 1;
-        if (this.paused) return pos;
+        if (this.paused) return pos - start;
         continue;
       }
       if (this.plain > 0) {
         const n = Math.min(this.plain, length - pos);
         this.plain -= n;
-        this.sink.onPlain(bytes.subarray(pos, pos + n), offset + pos);
+        this.sink.onPlain(pos === 0 && n === length ? bytes : bytes.subarray(pos, pos + n), base + pos);
         pos += n;
-        if (this.paused) return pos;
+        if (this.paused) return pos - start;
         continue;
       }
       const lf = indexOfByte(bytes, LF, pos);
       if (lf < 0) {
-        this.append(bytes, pos, length, offset + pos);
-        return length;
+        this.append(bytes, pos, length, base + pos);
+        return length - start;
       }
       if (this.partialLength === 0) {
-        this.deliver(bytes, pos, lf, offset + pos, lf > pos && bytes[lf - 1] === CR);
+        this.deliver(bytes, pos, lf, base + pos, lf > pos && bytes[lf - 1] === CR);
       } else {
-        this.append(bytes, pos, lf, offset + pos);
+        this.append(bytes, pos, lf, base + pos);
         if (this.discarding) {
           this.discarding = false; // the LF ends the discarded line
         } else {
@@ -135,9 +153,9 @@ export class LineSplitter {
         }
       }
       pos = lf + 1;
-      if (this.paused) return pos;
+      if (this.paused) return pos - start;
     }
-    return pos;
+    return pos - start;
   }
 
   /** The next `length` bytes go to `onPlain` (added to any plain delivery still pending). */
@@ -160,12 +178,12 @@ export class LineSplitter {
    * `bytes` when they hold none), and returns how many bytes that was; 0 when nothing is being discarded. For
    * a caller that holds the bytes after a line instead of pushing them (the decoder waiting for a reply).
    */
-  skipDiscarded(bytes: Uint8Array): number {
-    if (!this.discarding || bytes.length === 0) return 0;
-    const end = indexOfByte(bytes, LF, 0);
-    if (end < 0) return bytes.length;
+  skipDiscarded(bytes: Uint8Array, start = 0): number {
+    if (!this.discarding || bytes.length <= start) return 0;
+    const end = indexOfByte(bytes, LF, start);
+    if (end < 0) return bytes.length - start;
     this.discarding = false;
-    return end + 1;
+    return end + 1 - start;
   }
 
   /** Delivers a pending partial line with ending 'eof' (end of the stream). */
@@ -174,7 +192,7 @@ export class LineSplitter {
     const end = this.partialLength;
     if (end > 0 && partial !== null) {
       this.partialLength = 0;
-      this.sink.onLine(partial, 0, end, 'eof', this.partialOffset);
+      this.sink.onLine(partial, 0, end, 'eof', this.partialOffset, this.direction);
     }
     this.discarding = false;
   }

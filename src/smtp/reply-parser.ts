@@ -50,23 +50,29 @@ function digitsEnd(text: string, start: number): number {
   return n === 0 || n > 3 ? -1 : i;
 }
 
-/** The digits `text[start, end)` as a number's decimal text (leading zeros dropped). */
-function numberText(text: string, start: number, end: number): string {
-  let i = start;
-  while (i < end - 1 && text.charCodeAt(i) === 48) i++;
-  return text.slice(i, end);
+/** The digits `text[start, end)` as a number. */
+function digitsValue(text: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) n = n * 10 + text.charCodeAt(i) - 48;
+  return n;
 }
+
+/**
+ * Enhanced status texts made so far, by their value (class, subject, detail as one number): most replies of a
+ * capture carry a few statuses (2.0.0, 2.1.0, 2.1.5), so each is made once instead of once per reply. Bounded.
+ */
+const STATUS_TEXTS = new Map<number, string>();
+const MAX_STATUS_TEXTS = 1024;
 
 /**
  * RFC 3463 enhanced status at the start of a reply's text: class 2/4/5, subject and detail of 1–3 digits,
  * followed by a space or the end. The class must agree with the reply code's first digit; else null.
- * Read by character codes: no match array or intermediate string when the status is written as it is kept.
+ * Read by character codes: no match array or intermediate string; each status's text is made once (STATUS_TEXTS).
  */
 export function extractEnhancedStatus(code: number, text: string): string | null {
   const length = text.length;
   let i = 0;
   while (i < length && isBlank(text.charCodeAt(i))) i++;
-  const start = i;
   const cls = text.charCodeAt(i);
   if (cls !== 50 && cls !== 52 && cls !== 53) return null;
   if (text.charCodeAt(i + 1) !== 46) return null;
@@ -77,11 +83,15 @@ export function extractEnhancedStatus(code: number, text: string): string | null
   const detailEnd = digitsEnd(text, detailStart);
   if (detailEnd < 0 || (detailEnd < length && !isBlank(text.charCodeAt(detailEnd)))) return null;
   if (cls - 48 !== Math.floor(code / 100)) return null;
-  const plain =
-    (subjectEnd - subjectStart === 1 || text.charCodeAt(subjectStart) !== 48) &&
-    (detailEnd - detailStart === 1 || text.charCodeAt(detailStart) !== 48);
-  if (plain) return text.slice(start, detailEnd);
-  return `${text[start]}.${numberText(text, subjectStart, subjectEnd)}.${numberText(text, detailStart, detailEnd)}`;
+  const subject = digitsValue(text, subjectStart, subjectEnd);
+  const detail = digitsValue(text, detailStart, detailEnd);
+  const key = ((cls - 48) * 1000 + subject) * 1000 + detail;
+  const known = STATUS_TEXTS.get(key);
+  if (known !== undefined) return known;
+  // Leading zeros dropped: the text of the numbers.
+  const status = `${cls - 48}.${subject}.${detail}`;
+  if (STATUS_TEXTS.size < MAX_STATUS_TEXTS) STATUS_TEXTS.set(key, status);
+  return status;
 }
 
 export interface ReplyAssemblerCallbacks {
@@ -108,7 +118,27 @@ function replyLineCode(line: string): number {
   return (a - 48) * 100 + (b - 48) * 10 + (c - 48);
 }
 
-/** Assembles multi-line replies. A class with fixed fields: one per connection, no per-instance closures. */
+/** No lines (a reply whose lines were all past the limit cannot happen; a flushed empty reply can). */
+const NO_LINES: readonly string[] = Object.freeze([]);
+
+/** The one reply object a reusing assembler fills again for each reply. */
+class ReusedReply implements SmtpReply {
+  code = 0;
+  enhancedStatus: string | null = null;
+  lines: readonly string[] = NO_LINES;
+  offset = 0;
+  tsMicros = 0;
+  endTsMicros = 0;
+  encrypted = false;
+}
+
+/**
+ * Assembles multi-line replies. A class with fixed fields: one per connection, no per-instance closures.
+ *
+ * With `reuse`, the reply handed to `onReply` is one object filled again for each reply, and a one-line reply's
+ * `lines` one array: both are valid during the call only (the SMTP dialogue's replies; the handler copies what it
+ * keeps). A reply of two or more lines has an array of its own. Without it, each reply is a new object.
+ */
 export class ReplyAssembler {
   private code = 0;
   /** The reply's first line, kept alone until a second comes: most replies have one line. */
@@ -123,27 +153,63 @@ export class ReplyAssembler {
   /** Replies completed from now on were read from decrypted TLS bytes (`SmtpReply.encrypted`). */
   encrypted = false;
   private readonly maxLines: number;
+  /** The reused reply; null when every reply is a new object. */
+  private readonly reused: ReusedReply | null;
+  /** The reused reply's `lines` when it has one line: one array, its line replaced for each reply. */
+  private readonly single: string[] = [''];
+  /** The reused reply is being handed out (a reply completed inside that call gets an object of its own). */
+  private delivering = false;
 
-  constructor(private readonly callbacks: ReplyAssemblerCallbacks) {
+  constructor(
+    private readonly callbacks: ReplyAssemblerCallbacks,
+    reuse = false,
+  ) {
     this.maxLines = callbacks.maxReplyLines;
+    this.reused = reuse ? new ReusedReply() : null;
   }
 
   private finish(endTs: number): void {
     const code = this.code;
-    const lines = this.more ?? (this.count === 0 ? [] : [this.first]);
-    const reply: SmtpReply = {
-      code,
-      enhancedStatus: extractEnhancedStatus(code, this.count === 0 ? '' : this.first),
-      lines,
-      offset: this.offset,
-      tsMicros: this.firstTs,
-      endTsMicros: endTs,
-      encrypted: this.encrypted,
-    };
+    const enhancedStatus = extractEnhancedStatus(code, this.count === 0 ? '' : this.first);
+    const reused = this.reused;
+    if (reused === null || this.delivering) {
+      const reply: SmtpReply = {
+        code,
+        enhancedStatus,
+        lines: this.more ?? (this.count === 0 ? [] : [this.first]),
+        offset: this.offset,
+        tsMicros: this.firstTs,
+        endTsMicros: endTs,
+        encrypted: this.encrypted,
+      };
+      this.isOpen = false;
+      this.more = null;
+      this.count = 0;
+      this.callbacks.onReply(reply);
+      return;
+    }
+    reused.code = code;
+    reused.enhancedStatus = enhancedStatus;
+    if (this.more !== null) reused.lines = this.more;
+    else if (this.count === 0) reused.lines = NO_LINES;
+    else {
+      this.single[0] = this.first;
+      reused.lines = this.single;
+    }
+    reused.offset = this.offset;
+    reused.tsMicros = this.firstTs;
+    reused.endTsMicros = endTs;
+    reused.encrypted = this.encrypted;
     this.isOpen = false;
     this.more = null;
     this.count = 0;
-    this.callbacks.onReply(reply);
+    this.delivering = true;
+    try {
+      this.callbacks.onReply(reused);
+    } finally {
+      this.delivering = false;
+      reused.lines = NO_LINES;
+    }
   }
 
   /**

@@ -5,8 +5,8 @@
  * The decoder itself (two line splitters, the reply assembler, the dot decoder, the command queue: some
  * kilobytes) is created at the connection's first call: its first data, gap or close. A connection that
  * never carries a byte, such as each connection of a SYN flood, holds only a small placeholder until it
- * closes; the decoder then created gives exactly the events an eager one would have (it emits nothing before
- * its first call). `emitFor(flow)` is still called at once, so the session is known (open) from the start.
+ * closes; the decoder then created gives exactly the events an eager one would have (it calls nothing before
+ * its first call). `handlerFor(flow)` is still called at once, so the session is known (open) from the start.
  */
 
 import type {
@@ -21,7 +21,7 @@ import type {
 } from '../reassembly/types.js';
 import { SmtpDialogue } from './dialogue/dialogue.js';
 import { resolveSmtpDecoderOptions } from './options.js';
-import type { SmtpDecoderOptions, SmtpEvent } from './types.js';
+import type { SmtpDecoderOptions, SmtpHandler } from './types.js';
 
 export const IMPLICIT_TLS_PORT = 465;
 export const LMTP_PORT = 24;
@@ -31,13 +31,13 @@ class LazySmtpHandler implements StreamHandler {
 
   constructor(
     private readonly flow: FlowKey,
-    private readonly emit: (event: SmtpEvent) => void,
+    private readonly out: SmtpHandler,
     private readonly options: ResolvedOptions,
   ) {}
 
   private open(): StreamHandler {
     const port = this.flow.server.port;
-    const decoder = new SmtpDialogue(this.flow, this.emit, this.options.forPort(port));
+    const decoder = new SmtpDialogue(this.flow, this.out, this.options.forPort(port));
     this.decoder = decoder;
     return decoder;
   }
@@ -77,13 +77,13 @@ class ResolvedOptions {
 }
 
 export function createSmtpStreamFactory(
-  emitFor: (flow: FlowKey) => (event: SmtpEvent) => void,
+  handlerFor: (flow: FlowKey) => SmtpHandler,
   options?: Partial<SmtpDecoderOptions>,
 ): StreamHandlerFactory {
   const resolved = new ResolvedOptions(options);
   return {
     create(flow: FlowKey): StreamHandler {
-      return new LazySmtpHandler(flow, emitFor(flow), resolved);
+      return new LazySmtpHandler(flow, handlerFor(flow), resolved);
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * SMTP decoder contracts: events emitted from the two reassembled byte streams of one connection.
+ * SMTP decoder contracts: the events of one connection's two reassembled byte streams, told to an `SmtpHandler`.
  * Shape after Zeek's SMTP analyzer: per-direction line framing, a pending-command FIFO for pipelining,
  * state changes keyed on <command, reply> pairs, explicit gap recovery. See docs/SMTP.md.
  */
@@ -95,7 +95,7 @@ export interface SmtpReply {
   readonly encrypted: boolean;
 }
 
-/** What a reply answers. */
+/** What a reply answers (in the record form: the handler has a method per kind). */
 export type ReplyTarget =
   | { readonly kind: 'greeting' }
   | { readonly kind: 'command'; readonly command: SmtpCommand }
@@ -169,6 +169,10 @@ export type SkippedReply =
 
 export type AuthOutcome = 'success' | 'failure' | 'aborted' | 'unknown';
 
+/**
+ * The record form of one `SmtpHandler` call (`type`: the method's name in kebab case, then its arguments by name).
+ * The decoder makes none: tests record them to compare dialogues (test/helpers/smtp-events.ts).
+ */
 export type SmtpEvent =
   | { readonly type: 'command'; readonly command: SmtpCommand }
   | { readonly type: 'reply'; readonly reply: SmtpReply; readonly to: ReplyTarget }
@@ -259,6 +263,70 @@ export type SmtpEvent =
       readonly tsMicros: number;
       readonly stats: FlowStats;
     };
+
+/**
+ * What the decoder tells about one connection, as calls: one method per kind of event, in the order the events
+ * happen (the decoder calls it directly; no event object is made). The session model implements it
+ * (src/model/session-builder.ts). Arguments are the fields of the `SmtpEvent` of the same kind (its record form,
+ * kept for tests and tools). Valid during the call only: `messageBytes` views, and every `SmtpReply` with its
+ * `lines` (the decoder fills one reply object again for each reply): a handler copies what it keeps. Commands are
+ * the handler's to keep.
+ */
+export interface SmtpHandler {
+  command(command: SmtpCommand): void;
+  /** A reply; the record's target (`ReplyTarget`) is which of these four is called. The greeting: */
+  greeting(reply: SmtpReply): void;
+  /** The reply to a command (or to an AUTH response). */
+  reply(reply: SmtpReply, command: SmtpCommand): void;
+  /** The reply to the end of a message (DATA's final dot, BDAT LAST); LMTP gives one per accepted recipient. */
+  endOfDataReply(
+    reply: SmtpReply,
+    mode: 'DATA' | 'BDAT',
+    lmtpRecipient: number | null,
+    transaction: number | null,
+  ): void;
+  /** A reply that answers nothing the capture shows. */
+  unmatchedReply(reply: SmtpReply): void;
+  state(from: SmtpState, to: SmtpState, tsMicros: number): void;
+  messageStart(mode: 'DATA' | 'BDAT', transaction: number | null, tsMicros: number): void;
+  messageBytes(bytes: Uint8Array): void;
+  messageEnd(
+    transaction: number | null,
+    sizeBytes: number,
+    complete: boolean,
+    awaitsReply: boolean,
+    tsMicros: number,
+  ): void;
+  bdatChunk(transaction: number | null, sizeBytes: number, last: boolean, tsMicros: number): void;
+  tlsStart(mode: 'starttls' | 'implicit', tsMicros: number): void;
+  tlsHello(hello: TlsHello, tsMicros: number): void;
+  tlsBytes(direction: Direction, length: number): void;
+  auth(
+    mechanism: string,
+    username: string | null,
+    secret: string | null,
+    outcome: AuthOutcome,
+    tsMicros: number,
+  ): void;
+  rolesSwapped(tsMicros: number): void;
+  proxy(
+    protocol: 'socks4' | 'socks5' | 'http-connect',
+    target: string | null,
+    accepted: boolean | null,
+    tsMicros: number,
+  ): void;
+  tlsDecryption(status: TlsDecryptionStatus, tsMicros: number): void;
+  gap(direction: Direction, length: number, tsMicros: number): void;
+  anomaly(
+    code: AnomalyCode,
+    direction: Direction | null,
+    detail: string,
+    offset: number | null,
+    tsMicros: number,
+    skipped: SkippedReply | null,
+  ): void;
+  closed(reason: CloseReason, tsMicros: number, stats: FlowStats): void;
+}
 
 export interface SmtpDecoderOptions {
   /** Longest command or reply line kept; longer lines are cut and flagged `line-too-long`. */

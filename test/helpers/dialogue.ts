@@ -1,6 +1,6 @@
 /**
  * Golden dialogue helper: turns a `.dialogue.txt` file into the calls the assembler would make on an SMTP
- * decoder, runs them, and prints the decoder's events as a chunk-independent text log.
+ * decoder, runs them, and prints the decoder's calls (as event records) as a chunk-independent text log.
  *
  * File format, one directive per line:
  *   C: text        client line, sent with CRLF ("C:" alone is an empty line)
@@ -27,6 +27,7 @@ import type {
 } from '../../src/reassembly/types.js';
 import { createSmtpDecoder } from '../../src/smtp/decoder.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../../src/smtp/types.js';
+import { eventList } from './smtp-events.js';
 import { createRandom, cutAt, randomChunks } from './splits.js';
 
 export type DialogueStep =
@@ -197,15 +198,7 @@ export function runDialogue(
   flow: FlowKey = dialogue.basis === TEST_FLOW.basis ? TEST_FLOW : { ...TEST_FLOW, basis: dialogue.basis },
 ): SmtpEvent[] {
   const events: SmtpEvent[] = [];
-  const decoder = createSmtpDecoder(
-    flow,
-    (event) => {
-      events.push(
-        event.type === 'message-bytes' ? { type: 'message-bytes', bytes: event.bytes.slice() } : event,
-      );
-    },
-    dialogue.options,
-  );
+  const decoder = createSmtpDecoder(flow, eventList(events), dialogue.options);
   const offsets = { c2s: 0, s2c: 0 };
   dialogue.steps.forEach((step, index) => {
     if (step.kind === 'gap') {

@@ -89,4 +89,19 @@ describe('mta-software', () => {
   ])('finds the server name in "%s"', (text, expected) => {
     expect(serverNameFromGreeting(text)).toBe(expected);
   });
+
+  it('answers each question afresh when the same server comes back after another (one remembered answer)', () => {
+    const postfix = ['mx.example.org ESMTP Postfix (Debian/GNU)', ['mx.example.org', 'PIPELINING']] as const;
+    const exim = ['mx.example.net ESMTP Exim 4.96', ['mx.example.net Hello', 'SIZE 52428800']] as const;
+    for (let round = 0; round < 3; round++) {
+      expect(guessMtaSoftware(postfix[0], postfix[1])).toBe('postfix');
+      expect(guessMtaSoftware(postfix[0], postfix[1])).toBe('postfix');
+      expect(serverNameFromGreeting(postfix[0])).toBe('mx.example.org');
+      expect(guessMtaSoftware(exim[0], exim[1])).toBe('exim');
+      expect(serverNameFromGreeting(exim[0])).toBe('mx.example.net');
+      // Same greeting, EHLO lines that differ: not the remembered answer.
+      expect(guessMtaSoftware('localhost ESMTP', ['localhost', 'XEXCH50'])).toBe('exchange');
+      expect(guessMtaSoftware('localhost ESMTP', ['localhost', 'SIZE 1'])).toBe('unknown');
+    }
+  });
 });

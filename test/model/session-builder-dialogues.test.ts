@@ -13,6 +13,7 @@ import {
   TEST_FLOW,
   WHOLE,
 } from '../helpers/dialogue.js';
+import { applyEvents } from '../helpers/smtp-events.js';
 
 const GOLDEN = join(import.meta.dirname, '..', 'golden', 'smtp');
 
@@ -33,7 +34,7 @@ function build(
 ): SmtpSession {
   const builder = createSessionBuilder(flow, { lmtp: dialogue.options.lmtp === true });
   const events = runDialogue(dialogue, chunker, flow);
-  for (const event of events) builder.apply(event);
+  applyEvents(builder, events);
   return builder.finishNow();
 }
 

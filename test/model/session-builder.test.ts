@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createSessionBuilder } from '../../src/model/session-builder.js';
 import type { CloseReason, FlowKey, FlowStats } from '../../src/reassembly/types.js';
 import type { ReplyTarget, SmtpCommand, SmtpEvent, SmtpVerb } from '../../src/smtp/types.js';
+import { applyEvent, applyEvents } from '../helpers/smtp-events.js';
 
 const flow: FlowKey = {
   id: 'C000001',
@@ -170,8 +171,8 @@ class Script {
 
 async function build(events: SmtpEvent[], options: { lmtp?: boolean } = {}) {
   const builder = createSessionBuilder(flow, options);
-  for (const e of events) builder.apply(e);
-  expect(builder.closed).toBe(events.some((e) => e.type === 'closed'));
+  applyEvents(builder, events);
+  expect(builder.isClosed).toBe(events.some((e) => e.type === 'closed'));
   return builder.finish();
 }
 
@@ -398,13 +399,13 @@ describe('session-builder', () => {
     s.c('DATA').s(354, 'go');
     const shared = Buffer.from(MESSAGE, 'latin1');
     const builder = createSessionBuilder(flow);
-    for (const e of s.events) builder.apply(e);
-    builder.apply({ type: 'message-start', mode: 'DATA', transaction: 1, tsMicros: 2_000_000 });
+    applyEvents(builder, s.events);
+    applyEvent(builder, { type: 'message-start', mode: 'DATA', transaction: 1, tsMicros: 2_000_000 });
     // Buffer#slice is a view: the builder must copy, or the next packet overwrites what it kept.
-    builder.apply({ type: 'message-bytes', bytes: shared.subarray(0, 40) });
-    builder.apply({ type: 'message-bytes', bytes: shared.subarray(40) });
+    applyEvent(builder, { type: 'message-bytes', bytes: shared.subarray(0, 40) });
+    applyEvent(builder, { type: 'message-bytes', bytes: shared.subarray(40) });
     shared.fill(0x58);
-    builder.apply({
+    applyEvent(builder, {
       type: 'message-end',
       transaction: 1,
       sizeBytes: MESSAGE.length,
@@ -412,7 +413,7 @@ describe('session-builder', () => {
       awaitsReply: true,
       tsMicros: 2_000_001,
     });
-    builder.apply({ type: 'closed', reason: 'fin', tsMicros: 2_000_002, stats: stats() });
+    applyEvent(builder, { type: 'closed', reason: 'fin', tsMicros: 2_000_002, stats: stats() });
     const session = await builder.finish();
     expect(session.transactions[0]?.message?.from).toContain('alice@example.com');
   });
@@ -421,7 +422,7 @@ describe('session-builder', () => {
     const s = new Script().greet();
     for (let i = 0; i < 30; i++) s.c('NOOP').s(250, 'Ok');
     const builder = createSessionBuilder(flow, { maxCommands: 10 });
-    for (const e of s.close()) builder.apply(e);
+    for (const e of s.close()) applyEvent(builder, e);
     const session = await builder.finish();
     expect(session.commands).toHaveLength(10);
     expect(session.commandsDropped).toBe(20);
@@ -437,14 +438,14 @@ describe('session-builder', () => {
     s.body(MESSAGE);
     const quit = s.cmd('QUIT'); // pipelined right behind the final dot
     const builder = createSessionBuilder(flow, {}, true);
-    for (const e of s.events) builder.apply(e);
+    applyEvents(builder, s.events);
     const sent = s.events.length;
     const open = builder.peek();
     const rowsOpen = open.commands.map((c) => [c.seq, c.verb, c.reply?.code ?? null, c.latencyMicros]);
 
     s.endOfData(250, '2.0.0 <one@y> delivered', 0).endOfData(452, '4.2.2 <two@y> Mailbox full', 1);
     s.s(221, 'Bye');
-    for (const e of s.close().slice(sent)) builder.apply(e);
+    for (const e of s.close().slice(sent)) applyEvent(builder, e);
     const closed = builder.finishNow();
 
     // The open snapshot: one end-of-data row awaiting its reply, QUIT unanswered; later replies left it alone.

@@ -4,6 +4,7 @@ import { createSmtpDecoder } from '../../src/smtp/decoder.js';
 import { createLineSplitter } from '../../src/smtp/line-splitter.js';
 import type { SmtpEvent } from '../../src/smtp/types.js';
 import { eventLog } from '../harness/fuzz/smtp-layers.js';
+import { eventRecorder } from '../helpers/smtp-events.js';
 import { forEachSplit } from '../helpers/splits.js';
 
 const encoder = new TextEncoder();
@@ -43,7 +44,11 @@ function runDialogue(
   split: (bytes: Uint8Array) => Uint8Array[],
 ): string[] {
   const events: SmtpEvent[] = [];
-  const decoder = createSmtpDecoder(FLOW, (e) => events.push(e), options);
+  const decoder = createSmtpDecoder(
+    FLOW,
+    eventRecorder((e) => events.push(e)),
+    options,
+  );
   const offsets = { c2s: 0, s2c: 0 };
   let ts = 0;
   for (const [direction, text] of dialogue) {
@@ -102,7 +107,10 @@ describe('regressions found by the fuzz runner', () => {
   it('reports bytes after the 221 reply to QUIT at the same offset whether or not they share its chunk', () => {
     const run = (serverChunks: string[]): SmtpEvent[] => {
       const events: SmtpEvent[] = [];
-      const decoder = createSmtpDecoder(FLOW, (e) => events.push(e));
+      const decoder = createSmtpDecoder(
+        FLOW,
+        eventRecorder((e) => events.push(e)),
+      );
       const offsets = { c2s: 0, s2c: 0 };
       const send = (direction: 'c2s' | 's2c', text: string, ts: number) => {
         decoder.onData({ direction, offset: offsets[direction], tsMicros: ts, bytes: encoder.encode(text) });

@@ -16,6 +16,7 @@ import {
   runDialogue,
   TEST_FLOW,
 } from '../helpers/dialogue.js';
+import { eventRecorder } from '../helpers/smtp-events.js';
 
 function events(text: string): SmtpEvent[] {
   return runDialogue(parseDialogue(text));
@@ -167,7 +168,7 @@ S: 250 ok`),
 
   it('creates decoders with implicit TLS on port 465 and LMTP on port 24', () => {
     const seen: SmtpEvent[] = [];
-    const factory = createSmtpStreamFactory(() => (e) => seen.push(e));
+    const factory = createSmtpStreamFactory(() => eventRecorder((e) => seen.push(e)));
     const flow = (port: number): FlowKey => ({ ...TEST_FLOW, server: { ip: '192.0.2.25', port } });
     const tlsHandler = factory.create(flow(465), 0);
     tlsHandler?.onData({ direction: 'c2s', offset: 0, tsMicros: 1, bytes: Uint8Array.of(0x16, 3, 1) });
@@ -274,7 +275,10 @@ S: 250 ok`),
 
   it('ignores calls after close', () => {
     const seen: SmtpEvent[] = [];
-    const decoder = createSmtpDecoder(TEST_FLOW, (e) => seen.push(e));
+    const decoder = createSmtpDecoder(
+      TEST_FLOW,
+      eventRecorder((e) => seen.push(e)),
+    );
     const stats = {
       firstTsMicros: 0,
       lastTsMicros: 0,

@@ -37,7 +37,7 @@ function command(verb: SmtpVerb, seq = 0, kind: SmtpCommand['kind'] = 'command')
 
 function entry(verb: SmtpVerb, seq = 0, kind: SmtpCommand['kind'] = 'command'): PendingEntry {
   const c = command(verb, seq, kind);
-  return new PendingEntry({ kind: 'command', command: c }, c, false, 0);
+  return new PendingEntry(c, false, 0, 'DATA', null);
 }
 
 const text = fc.string({ unit: fc.constantFrom(...'abcXYZ019 \t-+/=*:<@>.\r'.split('')), maxLength: 12 });

@@ -24,6 +24,7 @@ import {
   runDialogue,
   TEST_FLOW,
 } from '../helpers/dialogue.js';
+import { applyEvents } from '../helpers/smtp-events.js';
 
 const XOR = 0x5a;
 
@@ -135,7 +136,7 @@ function withDecryptor(text: string, factory: TlsDecryptorFactory = xorFactory()
 
 function sessionOf(events: readonly SmtpEvent[]) {
   const builder = createSessionBuilder(TEST_FLOW);
-  for (const event of events) builder.apply(event);
+  applyEvents(builder, events);
   return builder.finishNow();
 }
 

@@ -141,4 +141,17 @@ describe('extensions', () => {
       ).toEqual(want);
     }
   });
+
+  it('gives each reply its own keywords when replies alternate (the latest result is reused only for the same lines)', () => {
+    const a = ['mx1.example.org', 'PIPELINING', 'SIZE 1000'];
+    const b = ['mx1.example.org', 'PIPELINING', 'SIZE 2000', 'STARTTLS'];
+    const aOtherHost = ['mx2.example.org Hello', 'PIPELINING', 'SIZE 1000'];
+    expect(parseEhloCapabilities(a).size).toBe(1000);
+    expect(parseEhloCapabilities(b)).toMatchObject({ size: 2000, starttls: true });
+    const again = parseEhloCapabilities(aOtherHost);
+    expect(again).toMatchObject({ size: 1000, starttls: false, keywords: ['PIPELINING', 'SIZE'] });
+    // The same keyword lines under another server name: the same (read-only) result.
+    expect(parseEhloCapabilities(a)).toBe(again);
+    expect(parseEhloCapabilities(['mx1.example.org', 'PIPELINING'])).toMatchObject({ size: null });
+  });
 });

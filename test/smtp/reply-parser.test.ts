@@ -4,6 +4,7 @@ import {
   extractEnhancedStatus,
   isValidReplyCode,
   parseReplyLine,
+  ReplyAssembler,
 } from '../../src/smtp/reply-parser.js';
 import type { SmtpReply } from '../../src/smtp/types.js';
 
@@ -129,6 +130,56 @@ describe('reply-parser', () => {
         encrypted: false,
       },
     ]);
+  });
+
+  it('a reusing assembler fills one reply object again; a reply of several lines keeps its own lines', () => {
+    const seen: { reply: SmtpReply; copy: SmtpReply }[] = [];
+    const assembler = new ReplyAssembler(
+      {
+        maxReplyLines: 10,
+        onReply: (r) => seen.push({ reply: r, copy: { ...r, lines: [...r.lines] } }),
+        onCodeMismatch: () => {},
+      },
+      true,
+    );
+    const lines = ['220 mx ESMTP', '250-mx', '250-PIPELINING', '250 SIZE 10', '250 2.1.0 Ok'];
+    lines.forEach((line, i) => {
+      assembler.pushLine(line, i * 10, i);
+    });
+    expect(seen.map((s) => s.copy)).toEqual([
+      {
+        code: 220,
+        enhancedStatus: null,
+        lines: ['mx ESMTP'],
+        offset: 0,
+        tsMicros: 0,
+        endTsMicros: 0,
+        encrypted: false,
+      },
+      {
+        code: 250,
+        enhancedStatus: null,
+        lines: ['mx', 'PIPELINING', 'SIZE 10'],
+        offset: 10,
+        tsMicros: 1,
+        endTsMicros: 3,
+        encrypted: false,
+      },
+      {
+        code: 250,
+        enhancedStatus: '2.1.0',
+        lines: ['2.1.0 Ok'],
+        offset: 40,
+        tsMicros: 4,
+        endTsMicros: 4,
+        encrypted: false,
+      },
+    ]);
+    const [first, second, third] = seen.map((s) => s.reply);
+    expect(first).toBe(second);
+    expect(second).toBe(third);
+    // The multi-line reply's lines were an array of its own while it was handed out; it is not filled again.
+    expect(seen[1]?.copy.lines).toEqual(['mx', 'PIPELINING', 'SIZE 10']);
   });
 
   it('reports a continuation with another code and keeps the first code', () => {

@@ -5,13 +5,14 @@ import { createSessionBuilder } from '../../src/model/session-builder.js';
 import type { SmtpSession } from '../../src/model/types.js';
 import { formatTranscript } from '../../src/text/transcript.js';
 import { parseDialogue, runDialogue, TEST_FLOW } from '../helpers/dialogue.js';
+import { applyEvents } from '../helpers/smtp-events.js';
 
 const GOLDEN = join(import.meta.dirname, '..', 'golden', 'smtp');
 
 function sessionOf(name: string): SmtpSession {
   const dialogue = parseDialogue(readFileSync(join(GOLDEN, `${name}.dialogue.txt`), 'latin1'));
   const builder = createSessionBuilder(TEST_FLOW, { lmtp: dialogue.options.lmtp === true });
-  for (const event of runDialogue(dialogue)) builder.apply(event);
+  applyEvents(builder, runDialogue(dialogue));
   return builder.finishNow();
 }
 

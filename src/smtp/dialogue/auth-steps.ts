@@ -11,7 +11,7 @@ import { AuthExchange, couldBeAuthResponse, expectedAuthResponses } from './auth
 import { resolveBarrier } from './barriers.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { firstWord, latin1, words } from './lines.js';
-import { type PendingEntry, UNMATCHED } from './pending-queue.js';
+import type { PendingEntry } from './pending-queue.js';
 
 export const REDACTED = '[redacted]';
 const EMPTY_PARAMS = Object.freeze({});
@@ -43,14 +43,13 @@ export function finishAuth(d: SmtpDialogue, outcome: AuthOutcome, ts: number): v
   d.auth = null;
   if (d.mode === 'auth') d.mode = 'lines';
   const credentials = extractAuthCredentials(exchange.mechanism, exchange.items);
-  d.emit({
-    type: 'auth',
-    mechanism: exchange.mechanism,
-    username: credentials.username,
-    secret: d.opts.revealSecrets ? credentials.secret : null,
-    outcome: exchange.aborted && outcome !== 'success' ? 'aborted' : outcome,
-    tsMicros: ts,
-  });
+  d.out.auth(
+    exchange.mechanism,
+    credentials.username,
+    d.opts.revealSecrets ? credentials.secret : null,
+    exchange.aborted && outcome !== 'success' ? 'aborted' : outcome,
+    ts,
+  );
   if (d.state === 'auth') d.setState('ready', ts);
 }
 
@@ -122,7 +121,7 @@ export function credentialCommand(d: SmtpDialogue, text: string, offset: number,
     opens: null,
     encrypted: d.encrypted,
   };
-  d.emit({ type: 'command', command });
+  d.out.command(command);
   return command;
 }
 
@@ -135,7 +134,7 @@ export function onLoneChallenge(d: SmtpDialogue, reply: SmtpReply, ts: number): 
   const prompt = decodeBase64Text(reply.lines[0] ?? '');
   const auth = d.auth;
   if (auth !== null && auth.lastStep !== null) {
-    d.emit({ type: 'reply', reply, to: { kind: 'command', command: auth.lastStep } });
+    d.out.reply(reply, auth.lastStep);
     expectAuthResponse(d, true);
     auth.prompt = prompt;
     return;
@@ -149,7 +148,7 @@ export function onLoneChallenge(d: SmtpDialogue, reply: SmtpReply, ts: number): 
     reply.offset,
     ts,
   );
-  d.emit({ type: 'reply', reply, to: UNMATCHED });
+  d.out.unmatchedReply(reply);
   finishAuth(d, 'unknown', ts);
   const exchange = new AuthExchange(
     d.lastAuthMechanism === '' ? 'UNKNOWN' : d.lastAuthMechanism,
@@ -178,7 +177,7 @@ export function authLine(d: SmtpDialogue, text: string, offset: number, ts: numb
   if (d.mode === 'auth' && auth !== null) {
     // Base64 evidence: a line that cannot be base64 is a command, whatever the (missing) replies said.
     const looksLikeCommandLine = toSmtpVerb(firstWord(text)) !== null && text.indexOf(' ') >= 0;
-    const countingOnly = !d.seen[d.replyDir] && auth.expectedRemaining === Number.POSITIVE_INFINITY;
+    const countingOnly = !d.seen(d.replyDir) && auth.expectedRemaining === Number.POSITIVE_INFINITY;
     if (!(looksLikeCommandLine && (countingOnly || !couldBeAuthResponse(text.trim())))) {
       authResponse(d, auth, text, offset, ts);
       return true;

@@ -71,7 +71,7 @@ export function resolveBarrier(
     );
   }
   for (const chunk of chunks) {
-    d.tsNow[d.cmdDir] = chunk.tsMicros;
+    d.setTs(d.cmdDir, chunk.tsMicros);
     d.feed(d.cmdDir, chunk.bytes, chunk.offset, chunk.tsMicros);
   }
 }

@@ -28,7 +28,7 @@ export function beforeCommand(
     d.queue.size > 0 &&
     verb !== 'UNKNOWN' &&
     d.greetingSeen &&
-    d.seen[other(dir)]
+    d.seen(other(dir))
   )
     d.anomalyOnce(
       'unadvertised-pipelining',

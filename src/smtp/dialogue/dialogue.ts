@@ -32,11 +32,10 @@ import { resolveSmtpDecoderOptions } from '../options.js';
 import { ReplyAssembler, type ReplyAssemblerCallbacks } from '../reply-parser.js';
 import type {
   AnomalyCode,
-  ReplyTarget,
   SkippedReply,
   SmtpCommand,
   SmtpDecoderOptions,
-  SmtpEvent,
+  SmtpHandler,
   SmtpReply,
   SmtpState,
 } from '../types.js';
@@ -68,55 +67,17 @@ const ONCE_BITS: Partial<Record<AnomalyCode, number>> = {
   'junk-before-greeting': 16,
 };
 
-/** One direction's lines, routed to the dialogue's command or reply side (a fixed-shape object, no closures). */
-class DirectionLines implements LineSink {
-  constructor(
-    private readonly d: SmtpDialogue,
-    private readonly direction: Direction,
-  ) {}
-
-  onLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void {
-    const d = this.d;
-    const direction = this.direction;
-    // Checked per line, not per chunk, so that bytes after the 221 are found whatever the chunking.
-    if (d.quitAnswered)
-      d.anomalyOnce(
-        'data-after-close',
-        direction,
-        'bytes after the 221 reply to QUIT',
-        offset,
-        d.tsNow[direction],
-      );
-    if (direction === d.cmdDir) d.onCommandLine(bytes, start, end, ending, offset);
-    else d.onReplyLine(bytes, start, end, ending, offset);
-  }
-
-  onPlain(bytes: Uint8Array): void {
-    onBdatOctets(this.d, bytes);
-  }
+/** `bytes` from `start` on, as a view only when it does not start at 0. */
+function rest(bytes: Uint8Array, start: number): Uint8Array {
+  return start === 0 ? bytes : bytes.subarray(start);
 }
 
-/** The DATA body's bytes and bare LF, from the dot decoder to the dialogue's events. */
-class BodyBytes implements DotDecoderCallbacks {
-  constructor(private readonly d: SmtpDialogue) {}
-
-  onBytes(bytes: Uint8Array): void {
-    this.d.emit({ type: 'message-bytes', bytes });
-  }
-
-  onBareLf(offset: number): void {
-    const d = this.d;
-    d.anomaly(
-      'bare-lf',
-      d.cmdDir,
-      'body line ended by a bare LF (accepted as a line end, as Postfix does)',
-      offset,
-      d.tsNow[d.cmdDir],
-    );
-  }
-}
-
-export class SmtpDialogue implements ReplyAssemblerCallbacks {
+/**
+ * One connection's dialogue: every piece of its state is a field of this one object (the parts with a concern of
+ * their own, the queue, held bytes, transaction tracker, line splitters and reply assembler, are objects it
+ * makes once); it is also the sink of both line splitters, of the reply assembler and of the DATA dot decoder.
+ */
+export class SmtpDialogue implements ReplyAssemblerCallbacks, LineSink, DotDecoderCallbacks {
   readonly opts: SmtpDecoderOptions;
   /** The handshake was seen (orientation from the SYN): a capture without it may start mid-session. */
   readonly handshakeSeen: boolean;
@@ -128,9 +89,15 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
   closed = false;
   /** Direction that carries commands: c2s until ATRN/TURN swaps the roles. */
   cmdDir: Direction = 'c2s';
-  readonly seen = { c2s: false, s2c: false };
-  readonly bytesSeen = { c2s: 0, s2c: 0 };
-  readonly tsNow = { c2s: 0, s2c: 0 };
+  /** Each direction carried a byte or a gap (`seen`). */
+  seenC2s = false;
+  seenS2c = false;
+  /** Bytes each direction carried. */
+  bytesC2s = 0;
+  bytesS2c = 0;
+  /** Capture time of the bytes each direction is reading (`tsOf`). */
+  tsC2s = 0;
+  tsS2c = 0;
   /** The reply side lost its framing (a gap): lines are skipped until one starts like a reply. */
   replyRecovering = false;
   /** `tls-pending`: time of the 220 to STARTTLS. */
@@ -177,12 +144,13 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
   private readonly commandLine = new CommandLine();
   /** Made at the first DATA body: most connections without one never pay for it. */
   dotDecoder: DotDecoder | null = null;
-  readonly splitters: { c2s: LineSplitter; s2c: LineSplitter };
+  readonly c2sLines: LineSplitter;
+  readonly s2cLines: LineSplitter;
   readonly assembler: ReplyAssembler;
 
   constructor(
     readonly flow: FlowKey,
-    readonly emit: (event: SmtpEvent) => void,
+    readonly out: SmtpHandler,
     options?: Partial<SmtpDecoderOptions>,
   ) {
     const opts = resolveSmtpDecoderOptions(options);
@@ -192,11 +160,10 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     this.queue = new PendingQueue(opts.maxPendingCommands);
     this.held = new HeldBytes(opts.maxHeldBytes);
     this.tx = new TransactionTracker(!this.handshakeSeen);
-    this.splitters = {
-      c2s: new LineSplitter(opts.maxLineLength, new DirectionLines(this, 'c2s')),
-      s2c: new LineSplitter(opts.maxLineLength, new DirectionLines(this, 's2c')),
-    };
-    this.assembler = new ReplyAssembler(this);
+    this.c2sLines = new LineSplitter(opts.maxLineLength, this, 'c2s');
+    this.s2cLines = new LineSplitter(opts.maxLineLength, this, 's2c');
+    // The replies it hands out are one reused object (valid during the handler's call, as SmtpHandler says).
+    this.assembler = new ReplyAssembler(this, true);
   }
 
   // ---------------------------------------------------------------- the reply assembler's callbacks
@@ -219,20 +186,82 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
   }
 
   get dot(): DotDecoder {
-    if (this.dotDecoder === null) this.dotDecoder = new DotDecoder(new BodyBytes(this));
+    if (this.dotDecoder === null) this.dotDecoder = new DotDecoder(this);
     return this.dotDecoder;
+  }
+
+  // ---------------------------------------------------------------- per direction
+  /** The direction carried a byte or a gap. */
+  seen(direction: Direction): boolean {
+    return direction === 'c2s' ? this.seenC2s : this.seenS2c;
+  }
+
+  /** Capture time of the bytes the direction is reading. */
+  tsOf(direction: Direction): number {
+    return direction === 'c2s' ? this.tsC2s : this.tsS2c;
+  }
+
+  setTs(direction: Direction, ts: number): void {
+    if (direction === 'c2s') this.tsC2s = ts;
+    else this.tsS2c = ts;
+  }
+
+  splitter(direction: Direction): LineSplitter {
+    return direction === 'c2s' ? this.c2sLines : this.s2cLines;
+  }
+
+  // ---------------------------------------------------------------- the line splitters' sink
+  onLine(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    ending: LineEnding,
+    offset: number,
+    direction: Direction,
+  ): void {
+    // Checked per line, not per chunk, so that bytes after the 221 are found whatever the chunking.
+    if (this.quitAnswered)
+      this.anomalyOnce(
+        'data-after-close',
+        direction,
+        'bytes after the 221 reply to QUIT',
+        offset,
+        this.tsOf(direction),
+      );
+    if (direction === this.cmdDir) this.onCommandLine(bytes, start, end, ending, offset);
+    else this.onReplyLine(bytes, start, end, ending, offset);
+  }
+
+  onPlain(bytes: Uint8Array): void {
+    onBdatOctets(this, bytes);
+  }
+
+  // ---------------------------------------------------------------- the DATA dot decoder's sink
+  onBytes(bytes: Uint8Array): void {
+    this.out.messageBytes(bytes);
+  }
+
+  onBareLf(offset: number): void {
+    const cmdDir = this.cmdDir;
+    this.anomaly(
+      'bare-lf',
+      cmdDir,
+      'body line ended by a bare LF (accepted as a line end, as Postfix does)',
+      offset,
+      this.tsOf(cmdDir),
+    );
   }
 
   get replyDir(): Direction {
     return other(this.cmdDir);
   }
 
-  // ---------------------------------------------------------------- emit helpers
+  // ---------------------------------------------------------------- event helpers
   setState(to: SmtpState, tsMicros: number): void {
     if (to === this.state) return;
     const from = this.state;
     this.state = to;
-    this.emit({ type: 'state', from, to, tsMicros });
+    this.out.state(from, to, tsMicros);
   }
 
   anomaly(
@@ -243,7 +272,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     ts: number,
     skipped: SkippedReply | null = null,
   ): void {
-    this.emit({ type: 'anomaly', code, direction, detail, offset, tsMicros: ts, skipped });
+    this.out.anomaly(code, direction, detail, offset, ts, skipped);
   }
 
   anomalyOnce(
@@ -268,18 +297,17 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     ts: number,
     generation = this.tx.generation,
   ): PendingEntry {
-    const entry = new PendingEntry({ kind: 'command', command }, command, barrier, generation);
+    const entry = new PendingEntry(command, barrier, generation, 'DATA', null);
     this.push(entry, ts);
     if (barrier) {
       this.held.barrier = entry;
-      this.splitters[this.cmdDir].pause();
+      this.splitter(this.cmdDir).pause();
     }
     return entry;
   }
 
   queueEndOfData(mode: 'DATA' | 'BDAT', transaction: number | null, ts: number): void {
-    const target: ReplyTarget = { kind: 'end-of-data', mode, lmtpRecipient: null, transaction };
-    this.push(new PendingEntry(target, null, false, this.tx.generation), ts);
+    this.push(new PendingEntry(null, false, this.tx.generation, mode, transaction), ts);
   }
 
   push(entry: PendingEntry, ts: number): void {
@@ -301,7 +329,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
   }
 
   pauseReplies(): void {
-    this.splitters[this.replyDir].pause();
+    this.splitter(this.replyDir).pause();
   }
 
   // ---------------------------------------------------------------- messages
@@ -320,76 +348,82 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     let pos = 0;
     let stalls = 0;
     while (pos < bytes.length) {
-      this.tsNow[direction] = ts;
-      const rest = pos === 0 ? bytes : bytes.subarray(pos);
+      this.setTs(direction, ts);
       const n =
         direction === this.cmdDir
-          ? this.stepCommand(rest, offset + pos, ts)
-          : this.stepReply(rest, offset + pos);
+          ? this.stepCommand(bytes, pos, offset + pos, ts)
+          : this.stepReply(bytes, pos, offset + pos);
       pos += n;
       if (n > 0) stalls = 0;
       else if (++stalls > 4) break; // mode changes that consume nothing; never loop forever
     }
   }
 
-  stepReply(bytes: Uint8Array, offset: number): number {
+  /**
+   * Reads the reply side's bytes from `bytes[start]` (stream offset `offset`) as far as the mode lets it; returns
+   * how many it consumed. The steps take a start rather than a view: most chunks are read in one step, and a view
+   * costs an object.
+   */
+  stepReply(bytes: Uint8Array, start: number, offset: number): number {
     const direction = this.replyDir;
-    const splitter = this.splitters[direction];
-    const skipped = splitter.skipDiscarded(bytes);
+    const splitter = this.splitter(direction);
+    const skipped = splitter.skipDiscarded(bytes, start);
     if (skipped > 0) return skipped;
     if (this.mode === 'tls-pending') {
-      decideTls(this, direction, bytes[0] as number, offset, this.tsNow[direction]);
+      decideTls(this, direction, bytes[start] as number, offset, this.tsOf(direction));
       return 0;
     }
     const proxy = this.proxy;
     if (proxy !== null && !proxy.serverDone)
-      return proxyServer(this, proxy, bytes, offset, this.tsNow[direction]);
+      return proxyServer(this, proxy, rest(bytes, start), offset, this.tsOf(direction));
     if (this.tls !== null && !this.readingPlaintext) {
-      this.tls.wire(direction, bytes, this.tsNow[direction]);
-      return bytes.length;
+      this.tls.wire(direction, rest(bytes, start), this.tsOf(direction));
+      return bytes.length - start;
     }
-    return splitter.push(bytes, offset);
+    return splitter.push(bytes, offset, start);
   }
 
-  stepCommand(bytes: Uint8Array, offset: number, ts: number): number {
+  /** As `stepReply`, for the command side. */
+  stepCommand(bytes: Uint8Array, start: number, offset: number, ts: number): number {
     // The rest of a line cut at the length limit is discarded up to its LF before anything else reads these
     // bytes (a TLS decision, held bytes, a DATA body), as it is when the whole line comes in one chunk.
-    const splitter = this.splitters[this.cmdDir];
-    const skipped = splitter.skipDiscarded(bytes);
+    const splitter = this.splitter(this.cmdDir);
+    const skipped = splitter.skipDiscarded(bytes, start);
     if (skipped > 0) return skipped;
     const mode = this.mode;
-    if (mode === 'proxy-preamble') return proxyClient(this, bytes, ts);
+    if (mode === 'proxy-preamble') return proxyClient(this, rest(bytes, start), ts);
     if (mode === 'tls-pending') {
-      decideTls(this, this.cmdDir, bytes[0] as number, offset, ts);
+      decideTls(this, this.cmdDir, bytes[start] as number, offset, ts);
       return 0;
     }
     if (this.tls !== null && !this.readingPlaintext) {
-      this.tls.wire(this.cmdDir, bytes, ts);
-      return bytes.length;
+      this.tls.wire(this.cmdDir, rest(bytes, start), ts);
+      return bytes.length - start;
     }
     const barrier = this.held.barrier;
     if (barrier !== null) {
-      if (!this.seen[this.replyDir]) {
+      if (!this.seen(this.replyDir)) {
         // No server bytes in this capture: assume success, sniffing TLS from the next byte.
-        resolveBarrierSniff(this, barrier, bytes[0], ts);
+        resolveBarrierSniff(this, barrier, bytes[start], ts);
         return 0;
       }
-      const kept = this.held.hold(bytes, offset, ts);
+      const kept = this.held.hold(rest(bytes, start), offset, ts);
       if (barrier.command?.verb === 'AUTH' && heldCommandAfterAuth(this)) {
         // A line that cannot be base64 was sent after an AUTH step: its reply came before and is missing.
         authReplyMissing(this, barrier, ts);
         return kept;
       }
-      if (kept === bytes.length) return kept;
+      if (kept === bytes.length - start) return kept;
       resolveHeldOptimistically(this, ts);
       return kept;
     }
     if (mode === 'data') {
-      const n = this.dot.push(bytes, offset);
-      if (this.dot.ended) endOfData(this, ts);
+      const dot = this.dot;
+      const n = dot.push(bytes, offset, start);
+      if (dot.ended) endOfData(this, ts);
       return n;
     }
-    return splitter.push(bytes, offset);
+    return splitter.push(bytes, offset, start);
   }
 
   // ---------------------------------------------------------------- proxy preamble
@@ -397,7 +431,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
   // ---------------------------------------------------------------- commands
   onCommandLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void {
     const cmdDir = this.cmdDir;
-    const ts = this.tsNow[cmdDir];
+    const ts = this.tsOf(cmdDir);
     const text = lineText(this, bytes, start, end, ending, offset, cmdDir);
 
     if (this.mode === 'gap-recovery') {
@@ -440,14 +474,14 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
       opens: this.tx.opened,
       encrypted: this.encrypted,
     };
-    this.emit({ type: 'command', command });
+    this.out.command(command);
     TRANSITIONS[verb].onCommand(this, command, ts);
   }
 
   // ---------------------------------------------------------------- replies
   onReplyLine(bytes: Uint8Array, start: number, end: number, ending: LineEnding, offset: number): void {
     const direction = this.replyDir;
-    const ts = this.tsNow[direction];
+    const ts = this.tsOf(direction);
     // Checked on the bytes: the assembler makes only the text it keeps, no string of the whole line.
     const stop = lineEnd(this, bytes, start, end, ending, offset, direction);
     const assembler = this.assembler;
@@ -478,7 +512,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
 
   swapRoles(ts: number): void {
     const oldServer = this.replyDir;
-    this.splitters[oldServer].pause();
+    this.splitter(oldServer).pause();
     this.cmdDir = oldServer;
     this.clearPending();
     this.assembler.reset();
@@ -487,7 +521,7 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     this.pipelining = null;
     this.heloAccepted = false;
     this.tx.swap();
-    this.emit({ type: 'roles-swapped', tsMicros: ts });
+    this.out.rolesSwapped(ts);
     this.setState('connected', ts);
   }
 
@@ -569,8 +603,13 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
       // SOCKS4/5 or HTTP CONNECT before the greeting: the proxy exchange is read first.
       this.mode = 'proxy-preamble';
     }
-    this.seen[direction] = true;
-    this.bytesSeen[direction] += chunk.bytes.length;
+    if (direction === 'c2s') {
+      this.seenC2s = true;
+      this.bytesC2s += chunk.bytes.length;
+    } else {
+      this.seenS2c = true;
+      this.bytesS2c += chunk.bytes.length;
+    }
     this.feed(direction, chunk.bytes, chunk.offset, chunk.tsMicros);
   }
 
@@ -578,13 +617,13 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     if (this.closed) return;
     this.releaseFirstByte();
     this.start(tsMicros);
-    this.tsNow[direction] = tsMicros;
+    this.setTs(direction, tsMicros);
     // Bytes after a 220 to STARTTLS lost: assume TLS started, as the reply said.
     if (this.mode === 'tls-pending') {
       this.mode = 'lines';
       startTls(this, 'starttls', this.tlsPendingSince);
     }
-    this.emit({ type: 'gap', direction, length, tsMicros });
+    this.out.gap(direction, length, tsMicros);
     if (cause === 'midstream')
       this.anomalyOnce(
         'midstream',
@@ -597,7 +636,8 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
       this.tls.wireGap(direction, length, tsMicros);
       return;
     }
-    this.seen[direction] = true;
+    if (direction === 'c2s') this.seenC2s = true;
+    else this.seenS2c = true;
     lineGap(this, direction, offset, length, tsMicros);
   }
 
@@ -605,8 +645,8 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
     if (this.closed) return;
     this.releaseFirstByte();
     this.start(tsMicros);
-    this.tsNow.c2s = tsMicros;
-    this.tsNow.s2c = tsMicros;
+    this.tsC2s = tsMicros;
+    this.tsS2c = tsMicros;
     if (this.tls !== null) this.tls.close(tsMicros);
     closeProxy(this, tsMicros);
     this.flushLines(tsMicros);
@@ -623,22 +663,22 @@ export class SmtpDialogue implements ReplyAssemblerCallbacks {
       endMessage(this, false, tsMicros);
     }
     finishAuth(this, 'unknown', tsMicros);
-    if (this.bytesSeen.c2s > 0 && !this.seen.s2c)
+    if (this.bytesC2s > 0 && !this.seenS2c)
       this.anomaly('one-sided', null, 'only client-to-server bytes were captured', null, tsMicros);
-    else if (this.bytesSeen.s2c > 0 && !this.seen.c2s)
+    else if (this.bytesS2c > 0 && !this.seenC2s)
       this.anomaly('one-sided', null, 'only server-to-client bytes were captured', null, tsMicros);
     this.closed = true;
-    this.emit({ type: 'closed', reason, tsMicros, stats });
+    this.out.closed(reason, tsMicros, stats);
   }
 
   /** The end of the streams the dialogue reads: held bytes decided, partial lines and replies delivered. */
   flushLines(tsMicros: number): void {
     resolveHeldOptimistically(this, tsMicros);
     const readsLines = this.mode !== 'tls';
-    if (readsLines) this.splitters[this.cmdDir].flush();
+    if (readsLines) this.splitter(this.cmdDir).flush();
     const replyDir = this.replyDir;
     if (readsLines) {
-      this.splitters[replyDir].flush();
+      this.splitter(replyDir).flush();
       if (this.assembler.open) {
         this.anomaly(
           'invalid-reply',

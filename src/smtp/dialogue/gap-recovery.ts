@@ -23,7 +23,7 @@ export function lineGap(
   if (direction === d.replyDir && d.queue.gapHoldsMissingReplies(length)) {
     // The hole holds the AUTH replies the client proved were sent: the commands after them still await their
     // own replies, so the queue and the transaction stay; the reply side resumes at the next reply line.
-    d.splitters[direction].reset();
+    d.splitter(direction).reset();
     d.assembler.reset();
     d.replyRecovering = true;
     return;
@@ -32,7 +32,7 @@ export function lineGap(
   const tx = d.tx;
   const message = tx.message;
   if (direction === d.cmdDir) {
-    const splitter = d.splitters[direction];
+    const splitter = d.splitter(direction);
     if (
       message !== null &&
       message.mode === 'BDAT' &&
@@ -68,7 +68,7 @@ export function lineGap(
     splitter.reset();
     d.mode = 'gap-recovery';
   } else {
-    d.splitters[direction].reset();
+    d.splitter(direction).reset();
     d.assembler.reset();
     d.replyRecovering = true;
   }
@@ -88,14 +88,7 @@ export function recoveringLine(d: SmtpDialogue, text: string, ending: LineEnding
     // tells the model that a message ended here, of unknown size.
     d.mode = 'lines';
     const transaction = d.tx.forMessage();
-    d.emit({
-      type: 'message-end',
-      transaction,
-      sizeBytes: 0,
-      complete: false,
-      awaitsReply: true,
-      tsMicros: ts,
-    });
+    d.out.messageEnd(transaction, 0, false, true, ts);
     d.tx.close();
     d.queueEndOfData('DATA', transaction, ts);
     d.setState('ready', ts);

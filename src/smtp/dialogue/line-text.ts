@@ -9,10 +9,22 @@ import type { LineEnding } from '../line-splitter.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { latin1Range } from './lines.js';
 
-/** Whether the byte `value` occurs in `bytes[start, end)`. */
-function hasByte(bytes: Uint8Array, start: number, end: number, value: number): boolean {
-  for (let i = start; i < end; i++) if (bytes[i] === value) return true;
-  return false;
+const NUL = 0;
+const CR = 13;
+/** `strayBytes`: a NUL byte is in the range. */
+const HAS_NUL = 1;
+/** `strayBytes`: a CR is in the range. */
+const HAS_CR = 2;
+
+/** Which of NUL and CR occur in `bytes[start, end)` (HAS_NUL, HAS_CR bits): one pass over the line. */
+function strayBytes(bytes: Uint8Array, start: number, end: number): number {
+  let found = 0;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i] as number;
+    if (b === NUL) found |= HAS_NUL;
+    else if (b === CR) found |= HAS_CR;
+  }
+  return found;
 }
 
 /**
@@ -28,7 +40,7 @@ export function lineEnd(
   offset: number,
   direction: Direction,
 ): number {
-  const ts = d.tsNow[direction];
+  const ts = d.tsOf(direction);
   let stop = end;
   if (ending === 'lf') d.anomaly('bare-lf', direction, 'line ended by a bare LF', offset, ts);
   else if (ending === 'overflow')
@@ -46,8 +58,9 @@ export function lineEnd(
     while (stop > start && bytes[stop - 1] === 13) stop--;
   }
   if (ending === 'eof' && stop > start && bytes[stop - 1] === 13) stop--;
-  if (hasByte(bytes, start, stop, 0)) d.anomaly('nul-in-line', direction, 'NUL byte in line', offset, ts);
-  if (hasByte(bytes, start, stop, 13)) d.anomaly('bare-cr', direction, 'bare CR inside line', offset, ts);
+  const stray = strayBytes(bytes, start, stop);
+  if ((stray & HAS_NUL) !== 0) d.anomaly('nul-in-line', direction, 'NUL byte in line', offset, ts);
+  if ((stray & HAS_CR) !== 0) d.anomaly('bare-cr', direction, 'bare CR inside line', offset, ts);
   return stop;
 }
 

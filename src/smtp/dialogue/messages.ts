@@ -16,7 +16,7 @@ export function startMessage(
   ts: number,
 ): void {
   d.tx.message = new MessageInFlight(mode, transaction);
-  d.emit({ type: 'message-start', mode, transaction, tsMicros: ts });
+  d.out.messageStart(mode, transaction, ts);
 }
 
 /** `atEnd`: the end-of-data mark was reached (final dot, BDAT LAST octets), so a final reply is due. */
@@ -24,14 +24,7 @@ export function endMessage(d: SmtpDialogue, complete: boolean, ts: number, atEnd
   const message = d.tx.message;
   if (message === null) return;
   const sizeBytes = message.mode === 'DATA' ? d.dot.sizeBytes : message.bdatSize;
-  d.emit({
-    type: 'message-end',
-    transaction: message.transaction,
-    sizeBytes,
-    complete: complete && !message.damaged,
-    awaitsReply: atEnd,
-    tsMicros: ts,
-  });
+  d.out.messageEnd(message.transaction, sizeBytes, complete && !message.damaged, atEnd, ts);
   d.tx.message = null;
   d.tx.bdatOpen = false;
   d.tx.chunk = null;
@@ -83,7 +76,7 @@ export function startBdatChunk(
   if (size === 0) bdatChunkDone(d, ts);
   else {
     d.mode = 'bdat';
-    d.splitters[d.cmdDir].setPlainDelivery(size);
+    d.splitter(d.cmdDir).setPlainDelivery(size);
   }
 }
 
@@ -91,10 +84,10 @@ export function onBdatOctets(d: SmtpDialogue, bytes: Uint8Array): void {
   const chunk = d.tx.chunk;
   const message = d.tx.message;
   if (chunk === null) return;
-  d.emit({ type: 'message-bytes', bytes });
+  d.out.messageBytes(bytes);
   chunk.remaining -= bytes.length;
   if (message !== null) message.bdatSize += bytes.length;
-  if (chunk.remaining <= 0) bdatChunkDone(d, d.tsNow[d.cmdDir]);
+  if (chunk.remaining <= 0) bdatChunkDone(d, d.tsOf(d.cmdDir));
 }
 
 export function bdatChunkDone(d: SmtpDialogue, ts: number): void {
@@ -102,7 +95,7 @@ export function bdatChunkDone(d: SmtpDialogue, ts: number): void {
   d.tx.chunk = null;
   if (d.mode === 'bdat') d.mode = 'lines';
   const transaction = d.tx.message?.transaction ?? null;
-  d.emit({ type: 'bdat-chunk', transaction, sizeBytes: done.size, last: done.last, tsMicros: ts });
+  d.out.bdatChunk(transaction, done.size, done.last, ts);
   if (done.refused) endMessage(d, false, ts);
   else if (done.last) {
     endMessage(d, true, ts, true);

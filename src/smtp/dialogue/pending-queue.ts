@@ -8,9 +8,12 @@
  * caller skips the others (`missing-reply`).
  */
 
-import type { ReplyTarget, SmtpCommand } from '../types.js';
+import type { SmtpCommand } from '../types.js';
 
-/** One command awaiting its reply. Fixed shape: every field is set by the constructor. */
+/**
+ * One command, or one end of data, awaiting its reply. Fixed shape: every field is set by the constructor. An end
+ * of data has no command, and its message's mode and transaction (which its reply names).
+ */
 export class PendingEntry {
   /** Resolved once its reply (or an optimistic decision) decided what the client bytes after it are. */
   resolved = false;
@@ -18,19 +21,22 @@ export class PendingEntry {
   lmtp: LmtpReplies | null = null;
 
   constructor(
-    readonly target: ReplyTarget,
     /** The command, or null for an end of data (DATA's final dot, BDAT LAST). */
     readonly command: SmtpCommand | null,
     /** DATA, STARTTLS, AUTH, AUTH response: what the client sends next depends on this reply. */
     readonly barrier: boolean,
     /** The transaction generation when it was sent; -1 for a nested MAIL (its refusal changes nothing). */
     readonly generation: number,
+    /** An end of data: how the message was sent (DATA for a command entry, unused). */
+    readonly mode: 'DATA' | 'BDAT',
+    /** An end of data: the decoder's transaction whose message ended (null for a command entry). */
+    readonly transaction: number | null,
   ) {}
 
   /** Words for anomaly texts: the verb, "an AUTH response" or "the end of data". */
   describe(): string {
     const command = this.command;
-    if (command === null) return this.target.kind === 'end-of-data' ? 'the end of data' : 'a command';
+    if (command === null) return 'the end of data';
     return command.kind === 'auth-response' ? 'an AUTH response' : command.verb;
   }
 }
@@ -48,10 +54,6 @@ export class LmtpReplies {
     this.remaining = Math.max(1, recipients.length);
   }
 }
-
-/** The reply targets that carry nothing but their kind: one frozen object each, shared by every reply. */
-export const GREETING: ReplyTarget = Object.freeze({ kind: 'greeting' });
-export const UNMATCHED: ReplyTarget = Object.freeze({ kind: 'unmatched' });
 
 /**
  * Whether a reply with this code can answer the entry. Only codes tied to one command are checked: 354 answers
@@ -81,7 +83,7 @@ export class PendingQueue {
    * Waiting entries at [head, tail); the slots outside are null. The array keeps its room when the queue empties,
    * so that a connection's commands, queued and answered one at a time, reuse one backing store.
    */
-  private readonly entries: (PendingEntry | null)[] = [];
+  private readonly entries: (PendingEntry | null)[] = [null, null, null, null];
   private head = 0;
   private tail = 0;
   /**

@@ -72,13 +72,7 @@ export function reportProxy(d: SmtpDialogue, ts: number): void {
   const proxy = d.proxy;
   if (proxy === null || d.proxyReported || !proxy.clientDone || !proxy.serverDone) return;
   d.proxyReported = true;
-  d.emit({
-    type: 'proxy',
-    protocol: proxy.protocol,
-    target: proxy.target,
-    accepted: proxy.accepted,
-    tsMicros: ts,
-  });
+  d.out.proxy(proxy.protocol, proxy.target, proxy.accepted, ts);
 }
 
 /** The end of the connection: bytes held to tell whether a proxy exchange starts are read as SMTP; a proxy

@@ -4,12 +4,12 @@
  */
 
 import { isValidReplyCode } from '../reply-parser.js';
-import type { ReplyTarget, SmtpReply } from '../types.js';
+import type { SmtpReply } from '../types.js';
 import { onLoneChallenge } from './auth-steps.js';
 import { resolveBarrier } from './barriers.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { endMessage, startData } from './messages.js';
-import { canAnswer, GREETING, LmtpReplies, type PendingEntry, UNMATCHED } from './pending-queue.js';
+import { canAnswer, LmtpReplies, type PendingEntry } from './pending-queue.js';
 import { TRANSITIONS } from './transitions.js';
 
 export function afterGapAnywhere(d: SmtpDialogue): boolean {
@@ -66,7 +66,7 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
           ts,
         );
       d.greetingSeen = true;
-      d.emit({ type: 'reply', reply, to: GREETING });
+      d.out.greeting(reply);
       if (d.state === 'connected') d.setState('ready', ts);
       return;
     }
@@ -83,12 +83,12 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
     // With nothing later that can take it, a reply pairs in order; but a 334 never answers anything but AUTH.
     matched = skipToAnswerable(d, reply, ts) ?? (code === 334 ? null : matched);
   }
-  if (matched === null && code === 334 && d.seen[cmdDir] && d.mode !== 'tls') {
+  if (matched === null && code === 334 && d.seen(cmdDir) && d.mode !== 'tls') {
     onLoneChallenge(d, reply, ts);
     return;
   }
   if (matched === null) {
-    if (!d.seen[cmdDir]) {
+    if (!d.seen(cmdDir)) {
       // Server-only capture: nothing could be paired; `one-sided` says so once at the end.
     } else if (afterGapAnywhere(d))
       d.anomaly(
@@ -100,29 +100,30 @@ export function onReply(d: SmtpDialogue, reply: SmtpReply): void {
       );
     else
       d.anomaly('unmatched-reply', direction, `reply ${code} with no command awaiting it`, reply.offset, ts);
-    d.emit({ type: 'reply', reply, to: UNMATCHED });
+    d.out.unmatchedReply(reply);
     if (code === 354 && d.mode !== 'data' && d.mode !== 'tls') startData(d, null, ts);
     return;
   }
-  let target: ReplyTarget;
-  if (matched.target.kind === 'end-of-data' && d.lmtp) {
-    let lmtp = matched.lmtp;
-    if (lmtp === null) {
-      lmtp = new LmtpReplies(d.tx.accepted);
-      matched.lmtp = lmtp;
-    }
-    const index = lmtp.recipients[lmtp.next] ?? null;
-    lmtp.next++;
-    lmtp.remaining--;
-    if (lmtp.remaining <= 0) d.queue.shift();
-    target = { ...matched.target, lmtpRecipient: index };
-  } else {
-    d.queue.shift();
-    target = matched.target;
-  }
-  d.emit({ type: 'reply', reply, to: target });
   const command = matched.command;
-  if (command === null) return; // end of data: nothing changes beyond what the command side did
+  if (command === null) {
+    // End of data: nothing changes beyond what the command side did.
+    let index: number | null = null;
+    if (d.lmtp) {
+      let lmtp = matched.lmtp;
+      if (lmtp === null) {
+        lmtp = new LmtpReplies(d.tx.accepted);
+        matched.lmtp = lmtp;
+      }
+      index = lmtp.recipients[lmtp.next] ?? null;
+      lmtp.next++;
+      lmtp.remaining--;
+      if (lmtp.remaining <= 0) d.queue.shift();
+    } else d.queue.shift();
+    d.out.endOfDataReply(reply, matched.mode, index, matched.transaction);
+    return;
+  }
+  d.queue.shift();
+  d.out.reply(reply, command);
   if (command.kind === 'auth-response') TRANSITIONS.AUTH.onReply(d, matched, reply, ts);
   else TRANSITIONS[command.verb].onReply(d, matched, reply, ts);
 }
@@ -142,7 +143,6 @@ export function skipToAnswerable(d: SmtpDialogue, reply: SmtpReply, ts: number):
   for (let skipped = queue.peek(); skipped !== null && skipped !== answered; skipped = queue.peek()) {
     queue.shift();
     const command = skipped.command;
-    const target = skipped.target;
     d.anomaly(
       'missing-reply',
       d.cmdDir,
@@ -150,7 +150,7 @@ export function skipToAnswerable(d: SmtpDialogue, reply: SmtpReply, ts: number):
       command?.kind === 'command' ? command.offset : null,
       ts,
       command === null
-        ? { kind: 'end-of-data', transaction: target.kind === 'end-of-data' ? target.transaction : null }
+        ? { kind: 'end-of-data', transaction: skipped.transaction }
         : { kind: command.kind, seq: command.seq },
     );
     if (d.held.barrier === skipped) {

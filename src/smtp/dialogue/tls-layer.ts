@@ -10,7 +10,7 @@
 import type { Direction, FlowKey } from '../../reassembly/types.js';
 import type { TlsDecryptor, TlsDecryptorCallbacks } from '../../tls/types.js';
 import { createTlsHelloParser, type TlsHelloParser } from '../tls-hello.js';
-import type { SmtpDecoderOptions, SmtpEvent } from '../types.js';
+import type { SmtpDecoderOptions, SmtpHandler } from '../types.js';
 import type { SmtpDialogue } from './dialogue.js';
 import { feedPlaintext, plaintextGap, restartInsideTls } from './tls-start.js';
 
@@ -26,7 +26,7 @@ export class TlsLayer {
 
   constructor(
     private readonly dialogue: SmtpDialogue,
-    private readonly emit: (event: SmtpEvent) => void,
+    private readonly out: SmtpHandler,
     private readonly opts: SmtpDecoderOptions,
     clientDir: Direction,
   ) {
@@ -38,7 +38,7 @@ export class TlsLayer {
     return createTlsHelloParser({
       side: direction === clientDir ? 'client' : 'server',
       maxBytes: this.opts.maxTlsHelloBytes,
-      onHello: (hello) => this.emit({ type: 'tls-hello', hello, tsMicros: this.tsNow }),
+      onHello: (hello) => this.out.tlsHello(hello, this.tsNow),
       onNotTls: (detail) => this.dialogue.anomaly('tls-not-tls', direction, detail, null, this.tsNow),
     });
   }
@@ -53,7 +53,7 @@ export class TlsLayer {
       onHello: () => {
         // The layer's own parsers read the same hellos from the wire; one report is enough.
       },
-      onStatus: (status, tsMicros) => this.emit({ type: 'tls-decryption', status, tsMicros }),
+      onStatus: (status, tsMicros) => this.out.tlsDecryption(status, tsMicros),
       onPlaintextGap: (direction, tsMicros) => {
         if (this.restarted) plaintextGap(this.dialogue, direction, tsMicros);
       },
@@ -69,7 +69,7 @@ export class TlsLayer {
     this.tsNow = ts;
     const parser = direction === 'c2s' ? this.c2s : this.s2c;
     if (!parser.done) parser.push(bytes);
-    this.emit({ type: 'tls-bytes', direction, length: bytes.length });
+    this.out.tlsBytes(direction, bytes.length);
     if (this.decryptor !== null) this.decryptor.push(direction, bytes, ts);
   }
 

@@ -21,9 +21,9 @@ export function startTls(d: SmtpDialogue, how: 'starttls' | 'implicit', ts: numb
   endMessage(d, false, ts);
   finishAuth(d, 'unknown', ts);
   d.clearPending();
-  d.tls = new TlsLayer(d, d.emit, d.opts, d.cmdDir);
+  d.tls = new TlsLayer(d, d.out, d.opts, d.cmdDir);
   d.mode = 'tls';
-  d.emit({ type: 'tls-start', mode: how, tsMicros: ts });
+  d.out.tlsStart(how, ts);
   d.setState('tls', ts);
   d.tls.start(d.flow, ts);
 }
@@ -36,8 +36,8 @@ export function restartInsideTls(d: SmtpDialogue, ts: number): void {
   d.encrypted = true;
   d.assembler.encrypted = true;
   d.mode = 'lines';
-  d.splitters.c2s.reset();
-  d.splitters.s2c.reset();
+  d.c2sLines.reset();
+  d.s2cLines.reset();
   d.assembler.reset();
   d.heloAccepted = false;
   d.pipelining = null;
@@ -65,7 +65,7 @@ export function feedPlaintext(
 /** The decrypted stream of a direction lost bytes: read it like a capture gap. */
 export function plaintextGap(d: SmtpDialogue, direction: Direction, ts: number): void {
   if (d.closed) return;
-  d.emit({ type: 'gap', direction, length: 0, tsMicros: ts });
+  d.out.gap(direction, 0, ts);
   d.readingPlaintext = true;
   try {
     lineGap(d, direction, 0, 0, ts);

@@ -19,6 +19,7 @@ import { partText, walkMime } from '../../../src/model/mime-parts.js';
 import { createAssembler } from '../../../src/reassembly/assembler.js';
 import type { Direction, FlowKey, StreamHandler } from '../../../src/reassembly/types.js';
 import { createSmtpDecoder } from '../../../src/smtp/decoder.js';
+import { eventRecorder } from '../../helpers/smtp-events.js';
 import { REPO_ROOT } from '../repo-root.js';
 
 export interface FrameSeed {
@@ -285,14 +286,14 @@ export function loadCorpus(capturesDir = defaultCapturesDir()): Corpus {
     let body: Uint8Array[] | null = null;
     const decoder = createSmtpDecoder(
       { ...FLOW, server: { ip: '192.0.2.25', port: dialogue.serverPort } },
-      (e) => {
+      eventRecorder((e) => {
         if (e.type === 'message-start') body = [];
         else if (e.type === 'message-bytes' && body !== null) body.push(e.bytes.slice());
         else if (e.type === 'message-end' && body !== null) {
           messages.push(Buffer.concat(body));
           body = null;
         }
-      },
+      }),
     );
     const offsets = { c2s: 0, s2c: 0 };
     for (const step of dialogue.steps) {

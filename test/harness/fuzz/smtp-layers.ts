@@ -25,6 +25,7 @@ import { createLineSplitter, type LineEnding } from '../../../src/smtp/line-spli
 import { createReplyAssembler, parseReplyLine } from '../../../src/smtp/reply-parser.js';
 import { createTlsHelloParser, parseHelloBody } from '../../../src/smtp/tls-hello.js';
 import type { SmtpDecoderOptions, SmtpEvent } from '../../../src/smtp/types.js';
+import { eventList } from '../../helpers/smtp-events.js';
 import type { Corpus, DialogueSeed } from './corpus.js';
 import { diffLogs, type FuzzLayer, hashBytes, latin1Bytes, latin1Text } from './layer.js';
 import { mutate } from './mutate.js';
@@ -435,13 +436,7 @@ export function runSmtpDecoder(
     server: { ip: '192.0.2.25', port: serverPort },
     basis: 'syn',
   };
-  const decoder = createSmtpDecoder(
-    flow,
-    (e) => {
-      events.push(e.type === 'message-bytes' ? { type: 'message-bytes', bytes: e.bytes.slice() } : e);
-    },
-    options,
-  );
+  const decoder = createSmtpDecoder(flow, eventList(events), options);
   const offsets = { c2s: 0, s2c: 0 };
   let ts = 1_000_000;
   for (const step of steps) {
