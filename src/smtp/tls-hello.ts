@@ -2,7 +2,8 @@
  * Reads the first TLS handshake message of one direction after STARTTLS (or on an implicit-TLS port): the
  * ClientHello (SNI, offered versions, ALPN) or the ServerHello (chosen version and cipher suite). Tolerates the
  * hello being split over several records and chunks; buffers at most `maxBytes`. Bytes that are not a TLS
- * handshake are reported once through `onNotTls`; after the hello (or a failure) the parser ignores input.
+ * handshake are reported once through `onNotTls`; after the hello (or a failure) the parser ignores input. A hello
+ * that comes whole in its first chunk is read in place; otherwise the buffer grows as the bytes come.
  */
 
 import { parseHelloFacts } from '../tls/hello.js';
@@ -121,11 +122,28 @@ export function createTlsHelloParser(options: TlsHelloParserOptions): TlsHelloPa
   return {
     push(bytes: Uint8Array): void {
       if (done || bytes.length === 0) return;
-      if (raw === null) raw = new Uint8Array(max);
       const n = Math.min(bytes.length, max - rawLength);
-      raw.set(bytes.subarray(0, n), rawLength);
-      rawLength += n;
-      tryParse();
+      if (raw === null) {
+        // The first bytes are read where they are (a hello usually comes whole in one chunk); only what is still
+        // undecided after them is copied, into a buffer that grows by doubling up to `max`.
+        raw = bytes.subarray(0, n);
+        rawLength = n;
+        tryParse();
+        if (!done) {
+          const own = new Uint8Array(Math.min(max, Math.max(1024, 2 * n)));
+          own.set(raw);
+          raw = own;
+        }
+      } else {
+        if (rawLength + n > raw.length) {
+          const grown = new Uint8Array(Math.min(max, Math.max(2 * raw.length, rawLength + n)));
+          grown.set(raw.subarray(0, rawLength));
+          raw = grown;
+        }
+        raw.set(bytes.subarray(0, n), rawLength);
+        rawLength += n;
+        tryParse();
+      }
       if (!done && rawLength >= max) fail(`no complete hello in the first ${max} bytes`);
     },
     get done(): boolean {

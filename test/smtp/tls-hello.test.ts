@@ -64,6 +64,30 @@ function parse(
 }
 
 describe('tls-hello', () => {
+  it('keeps its own copy of undecided bytes: a caller that refills its chunk after each push gets the same hello', () => {
+    const bytes = clientHello({ sni: 'mx.example.org', versions: [0x0304], alpn: ['smtp'], recordSplit: 9 });
+    forEachSplit(bytes, (chunks, label) => {
+      // One buffer refilled for every push, as the assembler does with its chunk, and scribbled over afterwards.
+      const reused = new Uint8Array(bytes.length);
+      const hellos: TlsHello[] = [];
+      const parser = createTlsHelloParser({
+        side: 'client',
+        maxBytes: 16384,
+        onHello: (h) => hellos.push(h),
+        onNotTls: () => {},
+      });
+      for (const chunk of chunks) {
+        reused.set(chunk);
+        parser.push(reused.subarray(0, chunk.length));
+        reused.fill(0xee);
+      }
+      expect(
+        hellos.map((h) => h.sni),
+        label,
+      ).toEqual(['mx.example.org']);
+    });
+  });
+
   it('reads SNI, offered versions without GREASE and ALPN from a ClientHello split over records and chunks', () => {
     const bytes = clientHello({
       sni: 'mx.example.org',
