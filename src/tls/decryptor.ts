@@ -38,9 +38,13 @@ import {
   tlsCipherName,
   tlsVersionName,
 } from './cipher-suites.js';
-import { createHandshakeReader, HANDSHAKE_TYPE, type HandshakeReader } from './handshake-reader.js';
 import {
-  type ClientHelloInfo,
+  createHandshakeReader,
+  HANDSHAKE_TYPE,
+  type HandshakeReader,
+  type HandshakeReaderOptions,
+} from './handshake-reader.js';
+import {
   clientHelloFacts,
   parseClientHello,
   parseServerHello,
@@ -57,6 +61,7 @@ import {
   createRecordReader,
   type RecordBufferPool,
   type RecordReader,
+  type RecordReaderOptions,
 } from './record-reader.js';
 import type {
   TlsDecryptionStatus,
@@ -65,6 +70,7 @@ import type {
   TlsDecryptorFactory,
   TlsDecryptorOptions,
   TlsKeyStore,
+  TlsSessionSecrets,
 } from './types.js';
 
 /** Who sent a record: the client (c2s) or the server (s2c). */
@@ -113,8 +119,6 @@ function alertName(description: number): string {
   return ALERTS[description] ?? `alert ${description}`;
 }
 
-const PEERS: readonly Peer[] = ['client', 'server'];
-
 interface HeldRecord {
   readonly kind: 'record';
   readonly direction: Peer;
@@ -133,32 +137,10 @@ interface HeldGap {
 
 type Held = HeldRecord | HeldGap;
 
-/** Per direction state. */
-interface Side {
-  readonly records: RecordReader;
-  handshake: HandshakeReader;
-  /** A capture gap was skipped in this direction: a record that fails to open ends it, not the session. */
-  afterGap: boolean;
-  /** Protected records from now on (TLS 1.2: after ChangeCipherSpec; TLS 1.3: after the ServerHello). */
-  encrypted: boolean;
-  opener: RecordOpener | null;
-  /** TLS 1.3 key phase. */
-  phase: 'handshake' | 'application';
-  /** TLS 1.3 application traffic secret in use, once derived. */
-  appSecret: Uint8Array | null;
-  /** KeyUpdates seen whose secret is not derived yet (the base secret was not known then). */
-  pendingUpdates: number;
-  /** Set while a record is read: key change to apply after it. */
-  switchAfterRecord: 'application' | 'update' | null;
-  /** No more records can be read (gap, bad header). */
-  dead: boolean;
-  /** Records opened. */
-  opened: number;
-  /** A clear alert seen in this direction before encryption. */
-  alert: string | null;
-}
-
 type Step = 'ok' | 'wait';
+
+const PENDING: TlsDecryptionStatus = Object.freeze({ kind: 'pending' });
+const NO_MAC_KEY = new Uint8Array(0);
 
 export function createTlsDecryptorFactory(
   store: TlsKeyStore,
@@ -169,210 +151,349 @@ export function createTlsDecryptorFactory(
   const buffers = createRecordBufferPool(limits.maxRecordBytes);
   return {
     create(_flow: FlowKey, callbacks: TlsDecryptorCallbacks): TlsDecryptor {
-      return createConnection(store, limits, buffers, callbacks);
+      return new Connection(store, limits, buffers, callbacks);
     },
   };
 }
 
-function createConnection(
-  store: TlsKeyStore,
-  limits: TlsDecryptorOptions,
-  buffers: RecordBufferPool,
-  callbacks: TlsDecryptorCallbacks,
-): TlsDecryptor {
-  let status: TlsDecryptionStatus = { kind: 'pending' };
+/**
+ * One direction's state. It is also the options object of its record and handshake readers: their callbacks
+ * are its methods, which hand the event to the connection with the direction (no closures per connection).
+ */
+class Side implements RecordReaderOptions, HandshakeReaderOptions {
+  readonly maxRecordBytes: number;
+  readonly maxMessageBytes = MAX_HANDSHAKE_MESSAGE_BYTES;
+  readonly records: RecordReader;
+  handshake: HandshakeReader;
+  /** A capture gap was skipped in this direction: a record that fails to open ends it, not the session. */
+  afterGap = false;
+  /** Protected records from now on (TLS 1.2: after ChangeCipherSpec; TLS 1.3: after the ServerHello). */
+  encrypted = false;
+  opener: RecordOpener | null = null;
+  /** TLS 1.3 key phase. */
+  phase: 'handshake' | 'application' = 'handshake';
+  /** TLS 1.3 application traffic secret in use, once derived. */
+  appSecret: Uint8Array | null = null;
+  /** KeyUpdates seen whose secret is not derived yet (the base secret was not known then). */
+  pendingUpdates = 0;
+  /** Set while a record is read: key change to apply after it. */
+  switchAfterRecord: 'application' | 'update' | null = null;
+  /** No more records can be read (gap, bad header). */
+  dead = false;
+  /** Records opened. */
+  opened = 0;
+  /** A clear alert seen in this direction before encryption. */
+  alert: string | null = null;
+
+  constructor(
+    private readonly connection: Connection,
+    readonly peer: Peer,
+    limits: TlsDecryptorOptions,
+    readonly buffers: RecordBufferPool,
+  ) {
+    this.maxRecordBytes = limits.maxRecordBytes;
+    this.records = createRecordReader(this);
+    this.handshake = createHandshakeReader(this);
+  }
+
+  /** A new handshake reader (after a gap: a message partly read is lost). */
+  resetHandshake(): void {
+    this.handshake = createHandshakeReader(this);
+  }
+
+  onRecord(type: number, version: number, body: Uint8Array): void {
+    this.connection.onRecord(this, type, version, body);
+  }
+
+  onError(detail: string): void {
+    this.connection.streamBroken(this, detail);
+  }
+
+  onDamaged(): void {
+    this.connection.damagedRecord(this);
+  }
+
+  onCandidate(type: number, version: number, body: Uint8Array, lostBytes: number): boolean {
+    return this.connection.candidate(this, type, version, body, lostBytes);
+  }
+
+  onMessage(type: number, message: Uint8Array): void {
+    this.connection.onHandshake(this, type, message);
+  }
+}
+
+/**
+ * The decryptor of one connection: one object (and its two sides, readers and openers) whose methods are shared
+ * by every connection. What only the handshake needs (the hellos beyond the fields kept below, the transcript,
+ * the key store's entry) is dropped as soon as the keys it serves are set up.
+ */
+class Connection implements TlsDecryptor {
+  private current: TlsDecryptionStatus = PENDING;
   /** A final verdict: nothing more is read. */
-  let finished = false;
-  let closed = false;
-  let now = 0;
+  private finished = false;
+  private closed = false;
+  private now = 0;
 
-  let clientHello: ClientHelloInfo | null = null;
-  let serverHello: ServerHelloInfo | null = null;
-  let suite: CipherSuite | null = null;
-  let resumed = false;
-  let tls12Keys: { client: RecordKeys; server: RecordKeys } | null = null;
-  let encryptThenMac = false;
+  private readonly client: Side;
+  private readonly server: Side;
+
+  /** The ClientHello was seen. */
+  private clientHelloSeen = false;
+  /** Its random, kept while keys may still be looked up with it. */
+  private clientRandom: Uint8Array | null = null;
+  /** Its session id, until the ServerHello tells whether the session is resumed. */
+  private clientSessionId: Uint8Array | null = null;
+  private clientEarlyData = false;
+  private clientEncryptThenMac = false;
+  private clientExtendedMasterSecret = false;
+  /** The (real) ServerHello was seen. */
+  private serverHelloSeen = false;
+  /** Its random, until the TLS 1.2 key block is made. */
+  private serverRandom: Uint8Array | null = null;
+  private serverExtendedMasterSecret = false;
+  private suite: CipherSuite | null = null;
+  private resumed = false;
+  private tls12Keys: { client: RecordKeys; server: RecordKeys } | null = null;
+  private encryptThenMac = false;
   /** Clear handshake messages kept for the extended master secret (RSA key exchange with RSA lines). */
-  let transcript: Uint8Array[] | null = [];
-  let transcriptBytes = 0;
+  private transcript: Uint8Array[] | null = [];
+  private transcriptBytes = 0;
   /** TLS 1.2 RSA: first 8 bytes of the encrypted pre-master secret, and the session hash up to it. */
-  let rsaPrefix: Uint8Array | null = null;
-  let rsaSessionHash: Uint8Array | null = null;
-  let skippedEarly = 0;
+  private rsaPrefix: Uint8Array | null = null;
+  private rsaSessionHash: Uint8Array | null = null;
+  private skippedEarly = 0;
+  /** The key store's entry for the client random, and the store generation it was looked up at. */
+  private secrets: TlsSessionSecrets | null = null;
+  private secretsGeneration = -1;
 
-  const held: Held[] = [];
-  let heldBytes = 0;
-  let waitSince: number | null = null;
-  let waitGeneration = -1;
+  private readonly held: Held[] = [];
+  private heldBytes = 0;
+  private waitSince: number | null = null;
+  private waitGeneration = -1;
 
-  function setStatus(next: TlsDecryptionStatus): void {
-    status = next;
-    callbacks.onStatus(next, now);
+  constructor(
+    private readonly store: TlsKeyStore,
+    private readonly limits: TlsDecryptorOptions,
+    buffers: RecordBufferPool,
+    private readonly callbacks: TlsDecryptorCallbacks,
+  ) {
+    this.client = new Side(this, 'client', limits, buffers);
+    this.server = new Side(this, 'server', limits, buffers);
+  }
+
+  // ---- the decryptor's interface -----------------------------------------------------------------------
+
+  push(direction: Direction, bytes: Uint8Array, tsMicros: number): void {
+    if (this.closed || this.finished) return;
+    const side = direction === 'c2s' ? this.client : this.server;
+    this.now = tsMicros;
+    this.retry(false);
+    this.checkWait();
+    if (this.finished || side.dead || bytes.length === 0) return;
+    side.records.push(bytes);
+  }
+
+  gap(direction: Direction, length: number, tsMicros: number): void {
+    if (this.closed || this.finished) return;
+    this.now = tsMicros;
+    this.retry(false);
+    this.checkWait();
+    if (this.finished) return;
+    if (this.held.length > 0) {
+      this.held.push({ kind: 'gap', direction: peerOf(direction), length, tsMicros });
+      return;
+    }
+    this.applyGap(direction === 'c2s' ? this.client : this.server, length);
+  }
+
+  close(tsMicros: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.now = tsMicros;
+    this.retry(false);
+    if (this.finished) return;
+    const verdict = this.verdictAtClose();
+    this.finished = true;
+    if (verdict !== null) {
+      this.held.length = 0;
+      this.heldBytes = 0;
+      this.setStatus(verdict);
+    }
+    this.dropHandshakeState();
+  }
+
+  get status(): TlsDecryptionStatus {
+    return this.current;
+  }
+
+  // ---- status ------------------------------------------------------------------------------------------
+
+  private setStatus(next: TlsDecryptionStatus): void {
+    this.current = next;
+    this.callbacks.onStatus(next, this.now);
   }
 
   /** Ends reading with a final status. */
-  function stop(next: TlsDecryptionStatus): void {
+  private stop(next: TlsDecryptionStatus): void {
     // The first verdict stands: the rest of the chunk being read must not change it (any chunking, one result).
-    if (finished) return;
-    finished = true;
-    held.length = 0;
-    heldBytes = 0;
-    if (status.kind !== 'decrypted' || next.kind === 'bad-key') setStatus(next);
+    if (this.finished) return;
+    this.finished = true;
+    this.held.length = 0;
+    this.heldBytes = 0;
+    if (this.current.kind !== 'decrypted' || next.kind === 'bad-key') this.setStatus(next);
+    this.dropHandshakeState();
   }
 
-  function handshakeReader(direction: Peer): HandshakeReader {
-    return createHandshakeReader({
-      maxMessageBytes: MAX_HANDSHAKE_MESSAGE_BYTES,
-      onMessage: (type, message) => onHandshake(direction, type, message),
-      onError: (detail) => streamBroken(direction, detail),
-    });
+  /** Nothing more will be read: what only served the handshake and the key lookups can go. */
+  private dropHandshakeState(): void {
+    this.transcript = null;
+    this.clientRandom = null;
+    this.clientSessionId = null;
+    this.serverRandom = null;
+    this.secrets = null;
+    this.tls12Keys = null;
+    this.rsaPrefix = null;
+    this.rsaSessionHash = null;
   }
 
-  function makeSide(direction: Peer): Side {
-    const side: Side = {
-      records: createRecordReader({
-        maxRecordBytes: limits.maxRecordBytes,
-        buffers,
-        onRecord: (type, version, body) => onRecord(direction, type, version, body),
-        onError: (detail) => streamBroken(direction, detail),
-        onDamaged: () => damagedRecord(direction),
-        onCandidate: (type, version, body, lost) => candidate(direction, type, version, body, lost),
-      }),
-      handshake: handshakeReader(direction),
-      afterGap: false,
-      encrypted: false,
-      opener: null,
-      phase: 'handshake',
-      appSecret: null,
-      pendingUpdates: 0,
-      switchAfterRecord: null,
-      dead: false,
-      opened: 0,
-      alert: null,
-    };
-    return side;
-  }
-
-  const sides: Record<Peer, Side> = { client: makeSide('client'), server: makeSide('server') };
-
-  function streamBroken(direction: Peer, detail: string): void {
-    const side = sides[direction];
-    if (finished || side.dead) return;
+  streamBroken(side: Side, detail: string): void {
+    if (this.finished || side.dead) return;
     side.dead = true;
-    if (status.kind === 'decrypted') callbacks.onPlaintextGap(directionOf(direction), now);
-    else stop({ kind: 'not-tls', detail: `${direction}: ${detail}` });
+    if (this.current.kind === 'decrypted') this.callbacks.onPlaintextGap(directionOf(side.peer), this.now);
+    else this.stop({ kind: 'not-tls', detail: `${side.peer}: ${detail}` });
   }
 
   // ---- clear handshake ---------------------------------------------------------------------------------
 
-  function keepTranscript(message: Uint8Array): void {
+  private keepTranscript(message: Uint8Array): void {
+    const transcript = this.transcript;
     if (transcript === null) return;
-    transcriptBytes += message.length;
-    if (transcriptBytes > MAX_TRANSCRIPT_BYTES) {
-      transcript = null;
+    this.transcriptBytes += message.length;
+    if (this.transcriptBytes > MAX_TRANSCRIPT_BYTES) {
+      this.transcript = null;
       return;
     }
     transcript.push(message.slice());
   }
 
-  function onHandshake(direction: Peer, type: number, message: Uint8Array): void {
-    if (finished) return;
-    const side = sides[direction];
+  onHandshake(side: Side, type: number, message: Uint8Array): void {
+    if (this.finished) return;
     if (side.encrypted) {
-      protectedHandshake(direction, type);
+      this.protectedHandshake(side, type);
       return;
     }
     const body = message.subarray(4);
-    if (direction === 'client' && type === HANDSHAKE_TYPE.CLIENT_HELLO) {
+    const fromClient = side.peer === 'client';
+    if (fromClient && type === HANDSHAKE_TYPE.CLIENT_HELLO) {
       const hello = parseClientHello(body);
       if (hello === null) {
-        stop({ kind: 'not-tls', detail: 'malformed ClientHello' });
+        this.stop({ kind: 'not-tls', detail: 'malformed ClientHello' });
         return;
       }
-      if (clientHello === null) {
-        clientHello = hello;
-        callbacks.onHello(clientHelloFacts(hello), now);
+      if (!this.clientHelloSeen) {
+        this.clientHelloSeen = true;
+        this.clientRandom = hello.random;
+        this.clientSessionId = hello.sessionId;
+        this.clientEarlyData = hello.earlyData;
+        this.clientEncryptThenMac = hello.encryptThenMac;
+        this.clientExtendedMasterSecret = hello.extendedMasterSecret;
+        this.callbacks.onHello(clientHelloFacts(hello), this.now);
       }
-      keepTranscript(message);
+      this.keepTranscript(message);
       return;
     }
-    if (clientHello === null) {
-      stop({ kind: 'incomplete', detail: 'the ClientHello was not seen (TLS started before the capture)' });
+    if (!this.clientHelloSeen) {
+      this.stop({
+        kind: 'incomplete',
+        detail: 'the ClientHello was not seen (TLS started before the capture)',
+      });
       return;
     }
-    if (direction === 'server' && type === HANDSHAKE_TYPE.SERVER_HELLO) {
+    if (!fromClient && type === HANDSHAKE_TYPE.SERVER_HELLO) {
       const hello = parseServerHello(body);
       if (hello === null) {
-        stop({ kind: 'not-tls', detail: 'malformed ServerHello' });
+        this.stop({ kind: 'not-tls', detail: 'malformed ServerHello' });
         return;
       }
-      keepTranscript(message);
+      this.keepTranscript(message);
       if (hello.helloRetryRequest) return; // the real ServerHello follows the second ClientHello
-      serverHello = hello;
-      callbacks.onHello(serverHelloFacts(hello), now);
-      chooseSuite(hello);
+      this.serverHelloSeen = true;
+      this.serverRandom = hello.random;
+      this.serverExtendedMasterSecret = hello.extendedMasterSecret;
+      this.callbacks.onHello(serverHelloFacts(hello), this.now);
+      this.chooseSuite(hello);
       return;
     }
-    keepTranscript(message);
-    if (
-      direction === 'client' &&
-      type === HANDSHAKE_TYPE.CLIENT_KEY_EXCHANGE &&
-      suite?.keyExchange === 'rsa'
-    ) {
+    this.keepTranscript(message);
+    const suite = this.suite;
+    if (fromClient && type === HANDSHAKE_TYPE.CLIENT_KEY_EXCHANGE && suite?.keyExchange === 'rsa') {
       // TLS: a 2-byte length, then the RSA-encrypted pre-master secret.
-      if (body.length >= 10) rsaPrefix = body.slice(2, 10);
-      if (
-        transcript !== null &&
-        serverHello?.extendedMasterSecret === true &&
-        clientHello.extendedMasterSecret
-      )
-        rsaSessionHash = sessionHash(suite.hash, transcript);
-      transcript = null;
+      if (body.length >= 10) this.rsaPrefix = body.slice(2, 10);
+      if (this.transcript !== null && this.serverExtendedMasterSecret && this.clientExtendedMasterSecret)
+        this.rsaSessionHash = sessionHash(suite.hash, this.transcript);
+      this.transcript = null;
     }
   }
 
-  function chooseSuite(hello: ServerHelloInfo): void {
+  private chooseSuite(hello: ServerHelloInfo): void {
     const version = hello.version;
+    const offered = this.clientSessionId;
+    this.clientSessionId = null;
     if (version !== TLS12 && version !== TLS13) {
-      stop({ kind: 'unsupported', detail: `version ${tlsVersionName(version)}` });
+      this.stop({ kind: 'unsupported', detail: `version ${tlsVersionName(version)}` });
       return;
     }
     const found = decryptableSuite(hello.cipherSuite);
     if (found === null || (found.version === 'TLS 1.3') !== (version === TLS13)) {
-      stop({ kind: 'unsupported', detail: `cipher ${tlsCipherName(hello.cipherSuite)}` });
+      this.stop({ kind: 'unsupported', detail: `cipher ${tlsCipherName(hello.cipherSuite)}` });
       return;
     }
-    suite = found;
+    this.suite = found;
     if (version === TLS13) {
-      resumed = hello.preSharedKey;
-      transcript = null;
-      sides.client.encrypted = true;
-      sides.server.encrypted = true;
+      this.resumed = hello.preSharedKey;
+      this.transcript = null;
+      this.serverRandom = null;
+      this.client.encrypted = true;
+      this.server.encrypted = true;
     } else {
-      encryptThenMac =
-        found.protection.kind === 'tls12-cbc' && hello.encryptThenMac && clientHello?.encryptThenMac === true;
-      const offered = clientHello?.sessionId;
-      if (offered !== undefined && offered.length > 0 && sameBytes(offered, hello.sessionId)) resumed = true;
-      if (found.keyExchange !== 'rsa') transcript = null;
+      this.encryptThenMac =
+        found.protection.kind === 'tls12-cbc' && hello.encryptThenMac && this.clientEncryptThenMac;
+      if (offered !== null && offered.length > 0 && sameBytes(offered, hello.sessionId)) this.resumed = true;
+      if (found.keyExchange !== 'rsa') this.transcript = null;
     }
   }
 
   // ---- keys --------------------------------------------------------------------------------------------
 
+  /** The key store's entry for the client random, looked up again only when the store has grown. */
+  private sessionSecrets(): TlsSessionSecrets | null {
+    const random = this.clientRandom;
+    if (random === null) return null;
+    const generation = this.store.generation;
+    if (this.secretsGeneration !== generation) {
+      this.secrets = this.store.lookup(random);
+      this.secretsGeneration = generation;
+    }
+    return this.secrets;
+  }
+
   /** TLS 1.2 key block for both directions; null while the secret is unknown. */
-  function tls12KeyBlock(): { client: RecordKeys; server: RecordKeys } | null {
-    if (tls12Keys !== null) return tls12Keys;
-    if (clientHello === null || serverHello === null || suite === null) return null;
-    let master = store.lookup(clientHello.random)?.masterSecret ?? null;
-    if (master === null && rsaPrefix !== null) {
-      const preMaster = store.lookupRsa(rsaPrefix);
+  private tls12KeyBlock(): { client: RecordKeys; server: RecordKeys } | null {
+    if (this.tls12Keys !== null) return this.tls12Keys;
+    const suite = this.suite;
+    const clientRandom = this.clientRandom;
+    const serverRandom = this.serverRandom;
+    if (clientRandom === null || serverRandom === null || suite === null) return null;
+    let master = this.sessionSecrets()?.masterSecret ?? null;
+    if (master === null && this.rsaPrefix !== null) {
+      const preMaster = this.store.lookupRsa(this.rsaPrefix);
       if (preMaster !== null)
         master = masterSecretFromPreMaster(
           suite.hash,
           preMaster,
-          clientHello.random,
-          serverHello.random,
-          rsaSessionHash,
+          clientRandom,
+          serverRandom,
+          this.rsaSessionHash,
         );
     }
     if (master === null) return null;
@@ -382,129 +503,153 @@ function createConnection(
     const block = keyBlock(
       suite.hash,
       master,
-      clientHello.random,
-      serverHello.random,
+      clientRandom,
+      serverRandom,
       2 * (macBytes + p.keyBytes + ivBytes),
     );
-    let q = 0;
-    const take = (n: number): Uint8Array => {
-      const out = block.slice(q, q + n);
-      q += n;
-      return out;
+    const keyAt = 2 * macBytes;
+    const ivAt = keyAt + 2 * p.keyBytes;
+    this.tls12Keys = {
+      client: {
+        key: block.slice(keyAt, keyAt + p.keyBytes),
+        iv: block.slice(ivAt, ivAt + ivBytes),
+        macKey: block.slice(0, macBytes),
+      },
+      server: {
+        key: block.slice(keyAt + p.keyBytes, ivAt),
+        iv: block.slice(ivAt + ivBytes, ivAt + 2 * ivBytes),
+        macKey: block.slice(macBytes, 2 * macBytes),
+      },
     };
-    const clientMac = take(macBytes);
-    const serverMac = take(macBytes);
-    const clientKey = take(p.keyBytes);
-    const serverKey = take(p.keyBytes);
-    const clientIv = take(ivBytes);
-    const serverIv = take(ivBytes);
-    tls12Keys = {
-      client: { key: clientKey, iv: clientIv, macKey: clientMac },
-      server: { key: serverKey, iv: serverIv, macKey: serverMac },
-    };
-    return tls12Keys;
+    // The key block is all the key store and the hellos were needed for.
+    this.secrets = null;
+    this.rsaSessionHash = null;
+    return this.tls12Keys;
   }
 
   /** The TLS 1.3 opener of a direction in its current phase; null while its secret is unknown. */
-  function tls13Opener(direction: Peer): RecordOpener | null {
-    const side = sides[direction];
+  private tls13Opener(side: Side): RecordOpener | null {
     if (side.opener !== null) return side.opener;
-    if (clientHello === null || suite === null) return null;
+    const suite = this.suite;
+    if (!this.clientHelloSeen || suite === null) return null;
     const hash = suite.hash;
+    const fromClient = side.peer === 'client';
     let secret: Uint8Array | null;
     if (side.phase === 'handshake') {
-      const secrets = store.lookup(clientHello.random);
+      const secrets = this.sessionSecrets();
       secret =
-        (direction === 'client'
-          ? secrets?.clientHandshakeTrafficSecret
-          : secrets?.serverHandshakeTrafficSecret) ?? null;
+        (fromClient ? secrets?.clientHandshakeTrafficSecret : secrets?.serverHandshakeTrafficSecret) ?? null;
     } else {
       secret = side.appSecret;
       if (secret === null) {
-        const secrets = store.lookup(clientHello.random);
-        secret =
-          (direction === 'client' ? secrets?.clientTrafficSecret0 : secrets?.serverTrafficSecret0) ?? null;
+        const secrets = this.sessionSecrets();
+        secret = (fromClient ? secrets?.clientTrafficSecret0 : secrets?.serverTrafficSecret0) ?? null;
       }
       if (secret === null) return null;
       for (; side.pendingUpdates > 0; side.pendingUpdates--) secret = nextTrafficSecret(hash, secret);
       side.appSecret = secret;
+      // Both directions have their application secrets: the key store is not asked again.
+      if (this.client.appSecret !== null && this.server.appSecret !== null) {
+        this.clientRandom = null;
+        this.secrets = null;
+      }
     }
     if (secret === null || secret.length !== hashLength(hash)) return null;
     const { key, iv } = trafficKeys(hash, secret, suite.protection.keyBytes);
-    side.opener = createRecordOpener(suite.protection, { key, iv, macKey: new Uint8Array(0) }, false);
+    side.opener = createRecordOpener(suite.protection, { key, iv, macKey: NO_MAC_KEY }, false);
     return side.opener;
   }
 
   // ---- records -----------------------------------------------------------------------------------------
 
-  function onRecord(direction: Peer, type: number, version: number, body: Uint8Array): void {
-    if (finished || sides[direction].dead) return;
-    if (held.length > 0) {
-      hold({ kind: 'record', direction, type, version, body: body.slice(), tsMicros: now });
+  onRecord(side: Side, type: number, version: number, body: Uint8Array): void {
+    if (this.finished || side.dead) return;
+    if (this.held.length > 0) {
+      this.hold({
+        kind: 'record',
+        direction: side.peer,
+        type,
+        version,
+        body: body.slice(),
+        tsMicros: this.now,
+      });
       return;
     }
-    if (step(direction, type, version, body) === 'wait') {
-      if (limits.maxKeyWaitMs <= 0) {
-        stop({ kind: 'no-key', detail: 'no key log line for this client random' });
+    if (this.step(side, type, version, body) === 'wait') {
+      if (this.limits.maxKeyWaitMs <= 0) {
+        this.stop({ kind: 'no-key', detail: 'no key log line for this client random' });
         return;
       }
-      waitSince = now;
-      waitGeneration = store.generation;
-      hold({ kind: 'record', direction, type, version, body: body.slice(), tsMicros: now });
+      this.waitSince = this.now;
+      this.waitGeneration = this.store.generation;
+      this.hold({
+        kind: 'record',
+        direction: side.peer,
+        type,
+        version,
+        body: body.slice(),
+        tsMicros: this.now,
+      });
     }
   }
 
-  function hold(entry: Held): void {
-    held.push(entry);
-    if (entry.kind === 'record') heldBytes += 5 + entry.body.length;
-    if (heldBytes > limits.maxPendingBytes) {
-      stop({
+  private hold(entry: Held): void {
+    this.held.push(entry);
+    if (entry.kind === 'record') this.heldBytes += 5 + entry.body.length;
+    if (this.heldBytes > this.limits.maxPendingBytes) {
+      this.stop({
         kind: 'no-key',
-        detail: `more than ${limits.maxPendingBytes} bytes of ciphertext held while waiting for the keys of this client random`,
+        detail: `more than ${this.limits.maxPendingBytes} bytes of ciphertext held while waiting for the keys of this client random`,
       });
     }
   }
 
   /** Reads one record; 'wait' when its keys are not known yet (nothing has changed then). */
-  function step(direction: Peer, type: number, version: number, body: Uint8Array): Step {
-    const side = sides[direction];
+  private step(side: Side, type: number, version: number, body: Uint8Array): Step {
+    const suite = this.suite;
     if (type === CONTENT_TYPE.CHANGE_CIPHER_SPEC) {
       if (suite === null || suite.version === 'TLS 1.3' || side.encrypted) return 'ok';
-      const keys = tls12KeyBlock();
+      const keys = this.tls12KeyBlock();
       if (keys === null) return 'wait';
       side.encrypted = true;
-      side.opener = createRecordOpener(suite.protection, keys[direction], encryptThenMac);
-      if (direction === 'server' && !sides.client.encrypted) resumed = true;
+      side.opener = createRecordOpener(
+        suite.protection,
+        side.peer === 'client' ? keys.client : keys.server,
+        this.encryptThenMac,
+      );
+      if (side.peer === 'server' && !this.client.encrypted) this.resumed = true;
+      if (this.client.encrypted && this.server.encrypted) this.dropHandshakeState();
       return 'ok';
     }
-    if (!side.encrypted || (suite?.version === 'TLS 1.3' && type !== CONTENT_TYPE.APPLICATION_DATA)) {
-      clearRecord(direction, type, body);
+    const tls13 = suite?.version === 'TLS 1.3';
+    if (!side.encrypted || (tls13 && type !== CONTENT_TYPE.APPLICATION_DATA)) {
+      this.clearRecord(side, type, body);
       return 'ok';
     }
-    const opener = suite?.version === 'TLS 1.3' ? tls13Opener(direction) : side.opener;
+    const opener = tls13 ? this.tls13Opener(side) : side.opener;
     if (opener === null) return 'wait';
     const result = opener.open(type, version, body);
     if (!result.ok) {
       if (side.afterGap) {
         // Keys may have changed inside the gap (a KeyUpdate, the Finished): this direction ends here.
         side.dead = true;
-        callbacks.onPlaintextGap(directionOf(direction), now);
+        this.callbacks.onPlaintextGap(directionOf(side.peer), this.now);
         return 'ok';
       }
       if (
-        direction === 'client' &&
-        suite?.version === 'TLS 1.3' &&
+        side.peer === 'client' &&
+        tls13 &&
         side.phase === 'handshake' &&
         side.opened === 0 &&
-        clientHello?.earlyData === true &&
-        skippedEarly < MAX_SKIPPED_EARLY_RECORDS
+        this.clientEarlyData &&
+        this.skippedEarly < MAX_SKIPPED_EARLY_RECORDS
       ) {
-        skippedEarly++;
-        if (skippedEarly === 1) callbacks.onPlaintextGap('c2s', now);
+        this.skippedEarly++;
+        if (this.skippedEarly === 1) this.callbacks.onPlaintextGap('c2s', this.now);
         return 'ok';
       }
-      const which = `${direction} record ${side.opened + 1} (${suite?.version === 'TLS 1.3' ? side.phase : 'after ChangeCipherSpec'})`;
-      stop({
+      const which = `${side.peer} record ${side.opened + 1} (${tls13 ? side.phase : 'after ChangeCipherSpec'})`;
+      this.stop({
         kind: 'bad-key',
         detail:
           result.reason === 'auth'
@@ -513,82 +658,80 @@ function createConnection(
       });
       return 'ok';
     }
-    opened(direction, result.type, result.plaintext);
+    this.opened(side, result.type, result.plaintext);
     return 'ok';
   }
 
-  function opened(direction: Peer, type: number, plaintext: Uint8Array): void {
-    const side = sides[direction];
+  private opened(side: Side, type: number, plaintext: Uint8Array): void {
     side.opened++;
-    if (status.kind !== 'decrypted' && suite !== null) {
-      setStatus({ kind: 'decrypted', version: suite.version, cipher: suite.name, resumed });
+    const suite = this.suite;
+    if (this.current.kind !== 'decrypted' && suite !== null) {
+      this.setStatus({
+        kind: 'decrypted',
+        version: suite.version,
+        cipher: suite.name,
+        resumed: this.resumed,
+      });
     }
-    protectedContent(direction, type, plaintext);
-    applyKeyChange(side);
+    this.protectedContent(side, type, plaintext);
+    this.applyKeyChange(side);
   }
 
-  function currentOpener(direction: Peer): RecordOpener | null {
-    return suite?.version === 'TLS 1.3' ? tls13Opener(direction) : sides[direction].opener;
+  private currentOpener(side: Side): RecordOpener | null {
+    return this.suite?.version === 'TLS 1.3' ? this.tls13Opener(side) : side.opener;
   }
 
   /** A record a gap damaged: its sequence number is used up. */
-  function damagedRecord(direction: Peer): void {
-    if (finished) return;
-    const opener = currentOpener(direction);
-    if (opener === null) sides[direction].dead = true;
+  damagedRecord(side: Side): void {
+    if (this.finished) return;
+    const opener = this.currentOpener(side);
+    if (opener === null) side.dead = true;
     else opener.skipRecord();
   }
 
   /** After a gap lost the record boundaries: a plausible record, tried at the sequence numbers it may have. */
-  function candidate(
-    direction: Peer,
-    type: number,
-    version: number,
-    body: Uint8Array,
-    lost: number,
-  ): boolean {
-    if (finished) return false;
-    const opener = currentOpener(direction);
+  candidate(side: Side, type: number, version: number, body: Uint8Array, lost: number): boolean {
+    if (this.finished) return false;
+    const opener = this.currentOpener(side);
     if (opener === null) return false;
     const ahead = Math.min(MAX_RESYNC_AHEAD, Math.ceil(lost / MIN_RECORD_BYTES) + 1);
     const result = opener.openAhead(type, version, body, ahead);
     if (!result.ok) return false;
-    opened(direction, result.type, result.plaintext);
+    this.opened(side, result.type, result.plaintext);
     return true;
   }
 
-  function clearRecord(direction: Peer, type: number, body: Uint8Array): void {
-    const side = sides[direction];
+  private clearRecord(side: Side, type: number, body: Uint8Array): void {
     if (type === CONTENT_TYPE.HANDSHAKE) {
       side.handshake.push(body);
     } else if (type === CONTENT_TYPE.ALERT) {
       if (body.length >= 2) side.alert = alertName(body[1] as number);
-    } else if (type === CONTENT_TYPE.APPLICATION_DATA && direction === 'client' && serverHello === null) {
+    } else if (type === CONTENT_TYPE.APPLICATION_DATA && side.peer === 'client' && !this.serverHelloSeen) {
       // Early data (0-RTT) sent before the ServerHello: not decrypted.
-      if (skippedEarly++ === 0) callbacks.onPlaintextGap('c2s', now);
+      if (this.skippedEarly++ === 0) this.callbacks.onPlaintextGap('c2s', this.now);
     }
   }
 
-  function protectedContent(direction: Peer, type: number, plaintext: Uint8Array): void {
+  private protectedContent(side: Side, type: number, plaintext: Uint8Array): void {
     if (type === CONTENT_TYPE.APPLICATION_DATA) {
-      if (plaintext.length > 0) callbacks.onPlaintext(directionOf(direction), plaintext, now);
+      if (plaintext.length > 0) this.callbacks.onPlaintext(directionOf(side.peer), plaintext, this.now);
     } else if (type === CONTENT_TYPE.HANDSHAKE) {
-      sides[direction].handshake.push(plaintext);
+      side.handshake.push(plaintext);
     }
     // Alerts (close_notify) and heartbeats carry nothing for the dialogue.
   }
 
-  function protectedHandshake(direction: Peer, type: number): void {
-    if (suite?.version !== 'TLS 1.3') return;
-    const side = sides[direction];
+  private protectedHandshake(side: Side, type: number): void {
+    if (this.suite?.version !== 'TLS 1.3') return;
     if (type === HANDSHAKE_TYPE.FINISHED && side.phase === 'handshake')
       side.switchAfterRecord = 'application';
     else if (type === HANDSHAKE_TYPE.KEY_UPDATE && side.phase === 'application')
       side.switchAfterRecord = 'update';
   }
 
-  function applyKeyChange(side: Side): void {
+  private applyKeyChange(side: Side): void {
     const change = side.switchAfterRecord;
+    const suite = this.suite;
     if (change === null || suite === null) return;
     side.switchAfterRecord = null;
     side.opener = null;
@@ -605,79 +748,80 @@ function createConnection(
 
   // ---- waiting for keys --------------------------------------------------------------------------------
 
-  function retry(force: boolean): void {
-    if (held.length === 0 || finished) return;
-    if (!force && store.generation === waitGeneration) return;
-    waitGeneration = store.generation;
-    const saved = now;
-    while (held.length > 0 && !finished) {
+  private retry(force: boolean): void {
+    const held = this.held;
+    if (held.length === 0 || this.finished) return;
+    if (!force && this.store.generation === this.waitGeneration) return;
+    this.waitGeneration = this.store.generation;
+    const saved = this.now;
+    while (held.length > 0 && !this.finished) {
       const entry = held[0] as Held;
-      now = entry.tsMicros;
+      const side = entry.direction === 'client' ? this.client : this.server;
+      this.now = entry.tsMicros;
       if (entry.kind === 'gap') {
         held.shift();
-        applyGap(entry.direction, entry.length);
+        this.applyGap(side, entry.length);
         continue;
       }
-      if (sides[entry.direction].dead) {
+      if (side.dead) {
         held.shift();
-        heldBytes -= 5 + entry.body.length;
+        this.heldBytes -= 5 + entry.body.length;
         continue;
       }
-      if (step(entry.direction, entry.type, entry.version, entry.body) === 'wait') break;
+      if (this.step(side, entry.type, entry.version, entry.body) === 'wait') break;
       held.shift();
-      heldBytes -= 5 + entry.body.length;
+      this.heldBytes -= 5 + entry.body.length;
     }
-    now = saved;
-    if (held.length === 0) waitSince = null;
+    this.now = saved;
+    if (held.length === 0) this.waitSince = null;
   }
 
-  function checkWait(): void {
-    if (held.length === 0 || finished || waitSince === null) return;
-    if (now - waitSince > limits.maxKeyWaitMs * 1000) {
-      stop({
+  private checkWait(): void {
+    if (this.held.length === 0 || this.finished || this.waitSince === null) return;
+    if (this.now - this.waitSince > this.limits.maxKeyWaitMs * 1000) {
+      this.stop({
         kind: 'no-key',
-        detail: `no key log line for this client random within ${limits.maxKeyWaitMs} ms of packet time`,
+        detail: `no key log line for this client random within ${this.limits.maxKeyWaitMs} ms of packet time`,
       });
     }
   }
 
-  function applyGap(direction: Peer, length: number): void {
-    const side = sides[direction];
+  private applyGap(side: Side, length: number): void {
     if (side.dead) return;
-    if (side.encrypted && side.opened > 0 && suite !== null) {
+    const direction = directionOf(side.peer);
+    if (side.encrypted && side.opened > 0 && this.suite !== null) {
       // Decrypting already: skip the gap and carry on (resynchronising when record boundaries were lost).
       side.afterGap = true;
-      side.handshake = handshakeReader(direction);
+      side.resetHandshake();
       side.switchAfterRecord = null;
-      callbacks.onPlaintextGap(directionOf(direction), now);
+      this.callbacks.onPlaintextGap(direction, this.now);
       side.records.skip(length);
       return;
     }
     side.dead = true;
-    if (status.kind === 'decrypted') callbacks.onPlaintextGap(directionOf(direction), now);
-    else if (!(side.encrypted && suite !== null)) {
-      stop({ kind: 'incomplete', detail: `a capture gap in the ${direction}'s handshake` });
+    if (this.current.kind === 'decrypted') this.callbacks.onPlaintextGap(direction, this.now);
+    else if (!(side.encrypted && this.suite !== null)) {
+      this.stop({ kind: 'incomplete', detail: `a capture gap in the ${side.peer}'s handshake` });
     } else {
       // Keys are set up but nothing was opened yet: the other direction may still decrypt.
-      callbacks.onPlaintextGap(directionOf(direction), now);
+      this.callbacks.onPlaintextGap(direction, this.now);
     }
   }
 
-  function verdictAtClose(): TlsDecryptionStatus | null {
-    if (held.length > 0) {
+  private verdictAtClose(): TlsDecryptionStatus | null {
+    if (this.held.length > 0) {
       return {
         kind: 'no-key',
-        detail:
-          clientHello === null
-            ? 'no ClientHello'
-            : 'no key log line for this client random by the end of the capture',
+        detail: !this.clientHelloSeen
+          ? 'no ClientHello'
+          : 'no key log line for this client random by the end of the capture',
       };
     }
-    if (status.kind !== 'pending') return null;
-    if (clientHello === null)
+    if (this.current.kind !== 'pending') return null;
+    if (!this.clientHelloSeen)
       return { kind: 'incomplete', detail: 'no ClientHello before the end of the connection' };
-    if (serverHello === null) {
-      const alert = sides.server.alert ?? sides.client.alert;
+    const alert = this.server.alert ?? this.client.alert;
+    if (!this.serverHelloSeen) {
       return {
         kind: 'incomplete',
         detail:
@@ -686,9 +830,10 @@ function createConnection(
             : `handshake ended by alert ${alert}`,
       };
     }
-    const wasEncrypted = PEERS.some((d) => sides[d].encrypted && sides[d].opened > 0);
+    const client = this.client;
+    const server = this.server;
+    const wasEncrypted = (client.encrypted && client.opened > 0) || (server.encrypted && server.opened > 0);
     if (!wasEncrypted) {
-      const alert = sides.server.alert ?? sides.client.alert;
       return {
         kind: 'incomplete',
         detail:
@@ -699,47 +844,6 @@ function createConnection(
     }
     return null;
   }
-
-  return {
-    push(direction: Direction, bytes: Uint8Array, tsMicros: number): void {
-      if (closed || finished) return;
-      const peer = peerOf(direction);
-      now = tsMicros;
-      retry(false);
-      checkWait();
-      if (finished || sides[peer].dead || bytes.length === 0) return;
-      sides[peer].records.push(bytes);
-    },
-    gap(direction: Direction, length: number, tsMicros: number): void {
-      if (closed || finished) return;
-      now = tsMicros;
-      retry(false);
-      checkWait();
-      if (finished) return;
-      if (held.length > 0) {
-        held.push({ kind: 'gap', direction: peerOf(direction), length, tsMicros });
-        return;
-      }
-      applyGap(peerOf(direction), length);
-    },
-    close(tsMicros: number): void {
-      if (closed) return;
-      closed = true;
-      now = tsMicros;
-      retry(false);
-      if (finished) return;
-      const verdict = verdictAtClose();
-      finished = true;
-      if (verdict !== null) {
-        held.length = 0;
-        heldBytes = 0;
-        setStatus(verdict);
-      }
-    },
-    get status(): TlsDecryptionStatus {
-      return status;
-    },
-  };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
