@@ -37,77 +37,93 @@ export interface HandshakeReader {
   readonly failed: boolean;
 }
 
+const NO_BUFFER = new Uint8Array(0);
+
 export function createHandshakeReader(options: HandshakeReaderOptions): HandshakeReader {
-  let buf: Uint8Array = new Uint8Array(0);
-  let held = 0;
-  let failed = false;
+  return new Reader(options);
+}
 
-  function grow(size: number): void {
-    if (buf.length >= size) return;
-    const grown = new Uint8Array(Math.max(size, buf.length * 2, 256));
-    grown.set(buf.subarray(0, held));
-    buf = grown;
+function messageLength(b: Uint8Array, p: number): number {
+  return ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
+}
+
+/**
+ * A message that lies inside one fragment is handed over as a view of it; only a message cut by a record
+ * boundary is assembled in the reader's buffer, which is let go once the message is read (handshake messages
+ * are few: a buffer kept for the rest of the connection would outlive its use).
+ */
+class Reader implements HandshakeReader {
+  private buf: Uint8Array = NO_BUFFER;
+  private held = 0;
+  private stopped = false;
+
+  constructor(private readonly options: HandshakeReaderOptions) {}
+
+  get partial(): boolean {
+    return this.held > 0;
   }
 
-  function messageLength(b: Uint8Array, p: number): number {
-    return ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
+  get failed(): boolean {
+    return this.stopped;
   }
 
-  function tooLong(length: number): void {
-    failed = true;
-    options.onError(`handshake message of ${length} bytes exceeds the ${options.maxMessageBytes}-byte limit`);
-  }
-
-  return {
-    push(fragment: Uint8Array): void {
-      let p = 0;
-      const n = fragment.length;
-      while (!failed && p < n) {
-        if (held === 0 && n - p >= HANDSHAKE_HEADER_BYTES) {
-          const length = messageLength(fragment, p);
-          if (length > options.maxMessageBytes) {
-            tooLong(length);
-            return;
-          }
-          if (n - p >= HANDSHAKE_HEADER_BYTES + length) {
-            options.onMessage(
-              fragment[p] as number,
-              fragment.subarray(p, p + HANDSHAKE_HEADER_BYTES + length),
-            );
-            p += HANDSHAKE_HEADER_BYTES + length;
-            continue;
-          }
-        }
-        // Assemble in the buffer: first the header, then the body.
-        if (held < HANDSHAKE_HEADER_BYTES) {
-          grow(HANDSHAKE_HEADER_BYTES);
-          const take = Math.min(HANDSHAKE_HEADER_BYTES - held, n - p);
-          buf.set(fragment.subarray(p, p + take), held);
-          held += take;
-          p += take;
-          if (held < HANDSHAKE_HEADER_BYTES) return;
-        }
-        const length = messageLength(buf, 0);
+  push(fragment: Uint8Array): void {
+    const options = this.options;
+    let p = 0;
+    const n = fragment.length;
+    while (!this.stopped && p < n) {
+      if (this.held === 0 && n - p >= HANDSHAKE_HEADER_BYTES) {
+        const length = messageLength(fragment, p);
         if (length > options.maxMessageBytes) {
-          tooLong(length);
+          this.tooLong(length);
           return;
         }
-        const total = HANDSHAKE_HEADER_BYTES + length;
-        grow(total);
-        const take = Math.min(total - held, n - p);
-        buf.set(fragment.subarray(p, p + take), held);
-        held += take;
-        p += take;
-        if (held < total) return;
-        held = 0;
-        options.onMessage(buf[0] as number, buf.subarray(0, total));
+        if (n - p >= HANDSHAKE_HEADER_BYTES + length) {
+          options.onMessage(fragment[p] as number, fragment.subarray(p, p + HANDSHAKE_HEADER_BYTES + length));
+          p += HANDSHAKE_HEADER_BYTES + length;
+          continue;
+        }
       }
-    },
-    get partial(): boolean {
-      return held > 0;
-    },
-    get failed(): boolean {
-      return failed;
-    },
-  };
+      // Assemble in the buffer: first the header, then the body.
+      if (this.held < HANDSHAKE_HEADER_BYTES) {
+        this.grow(HANDSHAKE_HEADER_BYTES);
+        const take = Math.min(HANDSHAKE_HEADER_BYTES - this.held, n - p);
+        this.buf.set(fragment.subarray(p, p + take), this.held);
+        this.held += take;
+        p += take;
+        if (this.held < HANDSHAKE_HEADER_BYTES) return;
+      }
+      const length = messageLength(this.buf, 0);
+      if (length > options.maxMessageBytes) {
+        this.tooLong(length);
+        return;
+      }
+      const total = HANDSHAKE_HEADER_BYTES + length;
+      this.grow(total);
+      const take = Math.min(total - this.held, n - p);
+      this.buf.set(fragment.subarray(p, p + take), this.held);
+      this.held += take;
+      p += take;
+      if (this.held < total) return;
+      const buf = this.buf;
+      this.held = 0;
+      this.buf = NO_BUFFER;
+      options.onMessage(buf[0] as number, buf.subarray(0, total));
+    }
+  }
+
+  private grow(size: number): void {
+    const buf = this.buf;
+    if (buf.length >= size) return;
+    const grown = new Uint8Array(Math.max(size, buf.length * 2, 256));
+    grown.set(buf.subarray(0, this.held));
+    this.buf = grown;
+  }
+
+  private tooLong(length: number): void {
+    this.stopped = true;
+    this.options.onError(
+      `handshake message of ${length} bytes exceeds the ${this.options.maxMessageBytes}-byte limit`,
+    );
+  }
 }

@@ -89,90 +89,208 @@ function hex2(v: number): string {
 const NO_BUFFER = new Uint8Array(0);
 
 export function createRecordReader(options: RecordReaderOptions): RecordReader {
-  const max = options.maxRecordBytes;
-  const pool =
-    options.buffers !== undefined && options.buffers.bufferBytes === RECORD_HEADER_BYTES + max
-      ? options.buffers
-      : null;
-  let buf: Uint8Array = NO_BUFFER;
-  let held = 0;
+  return new Reader(options);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** One direction's reader: its state is a few fields; the methods are shared by every reader. */
+class Reader implements RecordReader {
+  private readonly max: number;
+  private readonly pool: RecordBufferPool | null;
+  private buf: Uint8Array = NO_BUFFER;
+  private held = 0;
   /** Length of the record being assembled in `buf` (header included) once its header is known. */
-  let want = 0;
+  private want = 0;
   /** The record being assembled lost bytes to a gap. */
-  let damaged = false;
-  let failed = false;
-  let scanning = false;
-  let scan: Uint8Array = new Uint8Array(0);
-  let scanLength = 0;
-  let lostBytes = 0;
+  private damaged = false;
+  private stopped = false;
+  private resyncing = false;
+  private scan: Uint8Array = NO_BUFFER;
+  private scanLength = 0;
+  private lostBytes = 0;
+
+  constructor(private readonly options: RecordReaderOptions) {
+    const max = options.maxRecordBytes;
+    this.max = max;
+    this.pool =
+      options.buffers !== undefined && options.buffers.bufferBytes === RECORD_HEADER_BYTES + max
+        ? options.buffers
+        : null;
+  }
+
+  get buffered(): number {
+    return this.held + this.scanLength;
+  }
+
+  get failed(): boolean {
+    return this.stopped;
+  }
+
+  get scanning(): boolean {
+    return this.resyncing;
+  }
+
+  push(bytes: Uint8Array): void {
+    if (this.resyncing) {
+      const rest = this.scanPush(bytes);
+      if (rest === null) return;
+      bytes = rest;
+    }
+    let p = 0;
+    const n = bytes.length;
+    while (!this.stopped && p < n) {
+      if (this.held > 0) {
+        if (this.want === 0) {
+          const take = Math.min(RECORD_HEADER_BYTES - this.held, n - p);
+          this.ensure(RECORD_HEADER_BYTES);
+          const buf = this.buf;
+          buf.set(bytes.subarray(p, p + take), this.held);
+          this.held += take;
+          p += take;
+          if (this.held < RECORD_HEADER_BYTES) return;
+          this.want = this.check(
+            buf[0] as number,
+            buf[1] as number,
+            buf[2] as number,
+            ((buf[3] as number) << 8) | (buf[4] as number),
+          );
+          if (this.want < 0) return;
+        }
+        const take = Math.min(this.want - this.held, n - p);
+        this.ensure(this.want);
+        this.buf.set(bytes.subarray(p, p + take), this.held);
+        this.held += take;
+        p += take;
+        if (this.held < this.want) return;
+        this.complete(this.want);
+        continue;
+      }
+      if (n - p < RECORD_HEADER_BYTES) {
+        this.ensure(RECORD_HEADER_BYTES);
+        this.buf.set(bytes.subarray(p), 0);
+        this.held = n - p;
+        return;
+      }
+      const total = this.check(
+        bytes[p] as number,
+        bytes[p + 1] as number,
+        bytes[p + 2] as number,
+        ((bytes[p + 3] as number) << 8) | (bytes[p + 4] as number),
+      );
+      if (total < 0) return;
+      if (n - p < total) {
+        this.ensure(total);
+        this.buf.set(bytes.subarray(p), 0);
+        this.held = n - p;
+        this.want = total;
+        return;
+      }
+      this.options.onRecord(
+        bytes[p] as number,
+        ((bytes[p + 1] as number) << 8) | (bytes[p + 2] as number),
+        bytes.subarray(p + 5, p + total),
+      );
+      p += total;
+    }
+  }
+
+  skip(length: number): 'aligned' | 'lost' {
+    if (this.stopped || length <= 0) return 'aligned';
+    if (!this.resyncing && this.want > 0 && this.held + length <= this.want) {
+      // The gap ends inside (or at the end of) the record being read: its boundaries stay known.
+      this.ensure(this.want);
+      this.buf.fill(0, this.held, this.held + length);
+      this.held += length;
+      this.damaged = true;
+      if (this.held === this.want) this.complete(this.want);
+      return 'aligned';
+    }
+    this.lostBytes += (this.resyncing ? 0 : this.held) + length;
+    this.held = 0;
+    this.want = 0;
+    this.damaged = false;
+    this.resyncing = true;
+    this.release();
+    return 'lost';
+  }
 
   /** Checks a header; returns the record's total length or -1 after reporting. */
-  function check(type: number, major: number, minor: number, length: number): number {
+  private check(type: number, major: number, minor: number, length: number): number {
     if (type < CONTENT_TYPE.CHANGE_CIPHER_SPEC || type > CONTENT_TYPE.HEARTBEAT || major !== 3) {
-      failed = true;
-      options.onError(`bytes ${hex2(type)} ${hex2(major)} ${hex2(minor)} are not a TLS record header`);
+      this.stopped = true;
+      this.options.onError(`bytes ${hex2(type)} ${hex2(major)} ${hex2(minor)} are not a TLS record header`);
       return -1;
     }
-    if (length > max) {
-      failed = true;
-      options.onError(`TLS record of ${length} bytes exceeds the ${max}-byte limit`);
+    if (length > this.max) {
+      this.stopped = true;
+      this.options.onError(`TLS record of ${length} bytes exceeds the ${this.max}-byte limit`);
       return -1;
     }
     return RECORD_HEADER_BYTES + length;
   }
 
-  function ensure(size: number): void {
+  private ensure(size: number): void {
+    const buf = this.buf;
     if (buf.length >= size) return;
     const grown =
-      pool !== null
-        ? pool.take()
-        : new Uint8Array(Math.max(size, Math.min(RECORD_HEADER_BYTES + max, buf.length * 2 || 1024)));
-    grown.set(buf.subarray(0, held));
-    release();
-    buf = grown;
+      this.pool !== null
+        ? this.pool.take()
+        : new Uint8Array(Math.max(size, Math.min(RECORD_HEADER_BYTES + this.max, buf.length * 2 || 1024)));
+    grown.set(buf.subarray(0, this.held));
+    this.release();
+    this.buf = grown;
   }
 
   /** Nothing is held: the buffer goes back to the pool. */
-  function release(): void {
-    if (pool === null || buf === NO_BUFFER) return;
-    pool.give(buf);
-    buf = NO_BUFFER;
+  private release(): void {
+    if (this.pool === null || this.buf === NO_BUFFER) return;
+    this.pool.give(this.buf);
+    this.buf = NO_BUFFER;
   }
 
-  function complete(total: number): void {
-    held = 0;
-    want = 0;
-    if (damaged) {
-      damaged = false;
-      release();
-      options.onDamaged?.();
+  private complete(total: number): void {
+    this.held = 0;
+    this.want = 0;
+    if (this.damaged) {
+      this.damaged = false;
+      this.release();
+      this.options.onDamaged?.();
       return;
     }
-    options.onRecord(
+    const buf = this.buf;
+    this.options.onRecord(
       buf[0] as number,
       ((buf[1] as number) << 8) | (buf[2] as number),
       buf.subarray(5, total),
     );
     // The record's body was valid during the call only: the buffer can serve another connection now.
-    release();
+    this.release();
   }
 
   /** Scans for a record boundary; returns the bytes of `bytes` not consumed by the scan (to read normally). */
-  function scanPush(bytes: Uint8Array): Uint8Array | null {
+  private scanPush(bytes: Uint8Array): Uint8Array | null {
+    const max = this.max;
     const room = 2 * (RECORD_HEADER_BYTES + max);
-    if (scan.length < room) {
+    if (this.scan.length < room) {
       const grown = new Uint8Array(room);
-      grown.set(scan.subarray(0, scanLength));
-      scan = grown;
+      grown.set(this.scan.subarray(0, this.scanLength));
+      this.scan = grown;
     }
+    const scan = this.scan;
     let input = bytes;
     while (input.length > 0) {
-      const take = Math.min(input.length, room - scanLength);
-      scan.set(input.subarray(0, take), scanLength);
-      scanLength += take;
+      const take = Math.min(input.length, room - this.scanLength);
+      scan.set(input.subarray(0, take), this.scanLength);
+      this.scanLength += take;
       input = input.subarray(take);
       let pos = 0;
-      while (pos + RECORD_HEADER_BYTES <= scanLength) {
+      while (pos + RECORD_HEADER_BYTES <= this.scanLength) {
         const type = scan[pos] as number;
         const length = ((scan[pos + 3] as number) << 8) | (scan[pos + 4] as number);
         const plausible =
@@ -185,124 +303,22 @@ export function createRecordReader(options: RecordReaderOptions): RecordReader {
           length <= max;
         if (plausible) {
           const end = pos + RECORD_HEADER_BYTES + length;
-          if (end > scanLength) break; // wait for the rest of this candidate
+          if (end > this.scanLength) break; // wait for the rest of this candidate
           const body = scan.subarray(pos + RECORD_HEADER_BYTES, end);
-          if (options.onCandidate?.(type, 0x0303, body, lostBytes + pos) === true) {
-            scanning = false;
-            lostBytes = 0;
-            const rest = Uint8Array.from(scan.subarray(end, scanLength));
-            scanLength = 0;
+          if (this.options.onCandidate?.(type, 0x0303, body, this.lostBytes + pos) === true) {
+            this.resyncing = false;
+            this.lostBytes = 0;
+            const rest = Uint8Array.from(scan.subarray(end, this.scanLength));
+            this.scanLength = 0;
             return rest.length + input.length === 0 ? null : concat(rest, input);
           }
         }
         pos++;
       }
-      lostBytes += pos;
-      scan.copyWithin(0, pos, scanLength);
-      scanLength -= pos;
+      this.lostBytes += pos;
+      scan.copyWithin(0, pos, this.scanLength);
+      this.scanLength -= pos;
     }
     return null;
   }
-
-  function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-    const out = new Uint8Array(a.length + b.length);
-    out.set(a, 0);
-    out.set(b, a.length);
-    return out;
-  }
-
-  function push(bytes: Uint8Array): void {
-    if (scanning) {
-      const rest = scanPush(bytes);
-      if (rest === null) return;
-      bytes = rest;
-    }
-    let p = 0;
-    const n = bytes.length;
-    while (!failed && p < n) {
-      if (held > 0) {
-        if (want === 0) {
-          const take = Math.min(RECORD_HEADER_BYTES - held, n - p);
-          ensure(RECORD_HEADER_BYTES);
-          buf.set(bytes.subarray(p, p + take), held);
-          held += take;
-          p += take;
-          if (held < RECORD_HEADER_BYTES) return;
-          want = check(
-            buf[0] as number,
-            buf[1] as number,
-            buf[2] as number,
-            ((buf[3] as number) << 8) | (buf[4] as number),
-          );
-          if (want < 0) return;
-        }
-        const take = Math.min(want - held, n - p);
-        ensure(want);
-        buf.set(bytes.subarray(p, p + take), held);
-        held += take;
-        p += take;
-        if (held < want) return;
-        complete(want);
-        continue;
-      }
-      if (n - p < RECORD_HEADER_BYTES) {
-        ensure(RECORD_HEADER_BYTES);
-        buf.set(bytes.subarray(p), 0);
-        held = n - p;
-        return;
-      }
-      const total = check(
-        bytes[p] as number,
-        bytes[p + 1] as number,
-        bytes[p + 2] as number,
-        ((bytes[p + 3] as number) << 8) | (bytes[p + 4] as number),
-      );
-      if (total < 0) return;
-      if (n - p < total) {
-        ensure(total);
-        buf.set(bytes.subarray(p), 0);
-        held = n - p;
-        want = total;
-        return;
-      }
-      options.onRecord(
-        bytes[p] as number,
-        ((bytes[p + 1] as number) << 8) | (bytes[p + 2] as number),
-        bytes.subarray(p + 5, p + total),
-      );
-      p += total;
-    }
-  }
-
-  return {
-    push,
-    skip(length: number): 'aligned' | 'lost' {
-      if (failed || length <= 0) return 'aligned';
-      if (!scanning && want > 0 && held + length <= want) {
-        // The gap ends inside (or at the end of) the record being read: its boundaries stay known.
-        ensure(want);
-        buf.fill(0, held, held + length);
-        held += length;
-        damaged = true;
-        if (held === want) complete(want);
-        return 'aligned';
-      }
-      lostBytes += (scanning ? 0 : held) + length;
-      held = 0;
-      want = 0;
-      damaged = false;
-      scanning = true;
-      release();
-      return 'lost';
-    },
-    get buffered(): number {
-      return held + scanLength;
-    },
-    get failed(): boolean {
-      return failed;
-    },
-    get scanning(): boolean {
-      return scanning;
-    },
-  };
 }
