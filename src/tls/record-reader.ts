@@ -164,7 +164,9 @@ class Reader implements RecordReader {
         }
         const take = Math.min(this.want - this.held, n - p);
         this.ensure(this.want);
-        this.buf.set(bytes.subarray(p, p + take), this.held);
+        // A chunk inside a long record is copied whole, without a view of it (most chunks of a long record).
+        if (take === n) this.buf.set(bytes, this.held);
+        else this.buf.set(bytes.subarray(p, p + take), this.held);
         this.held += take;
         p += take;
         if (this.held < this.want) return;
