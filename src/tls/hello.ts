@@ -97,7 +97,12 @@ class Reader {
   }
   /** A copy of the next `n` bytes (for values kept after the parse: randoms, session ids). */
   bytes(n: number): Uint8Array {
-    return this.view(n).slice();
+    if (n < 0 || this.p + n > this.end) {
+      this.bad = true;
+      return new Uint8Array(0);
+    }
+    this.p += n;
+    return this.b.slice(this.p - n, this.p);
   }
   /** A view of the next `n` bytes, valid while the body is (for values read during the parse only). */
   view(n: number): Uint8Array {
@@ -115,53 +120,52 @@ function ascii(bytes: Uint8Array): string {
   return String.fromCharCode(...bytes);
 }
 
-interface Extension {
-  readonly type: number;
-  readonly data: Uint8Array;
+function u16At(b: Uint8Array, q: number): number {
+  return ((b[q] as number) << 8) | (b[q + 1] as number);
 }
 
-/** Extensions from the current position to the end; null if their framing is broken. */
-function readExtensions(r: Reader): Extension[] | null {
-  const out: Extension[] = [];
-  if (r.p >= r.end) return out;
+/**
+ * Positions the reader at the first extension and returns the end of the extensions block (the body's end when
+ * there are none); -1 when its length does not fit. The extensions are then read in place, without an array
+ * of them or a view of each.
+ */
+function extensionsEnd(r: Reader): number {
+  if (r.p >= r.end) return r.p;
   const length = r.u16();
-  if (r.bad || r.p + length > r.end) return null;
-  const end = r.p + length;
-  while (r.p + 4 <= end) {
-    const type = r.u16();
-    const extLength = r.u16();
-    if (r.p + extLength > end) return null;
-    out.push({ type, data: r.view(extLength) });
-  }
-  return out;
+  if (r.bad || r.p + length > r.end) return -1;
+  return r.p + length;
 }
 
-function parseSni(data: Uint8Array): string | null {
-  let q = 2;
-  while (q + 3 <= data.length) {
-    const nameType = data[q] as number;
-    const nameLength = ((data[q + 1] as number) << 8) | (data[q + 2] as number);
+/** server_name (RFC 6066 section 3): the first host_name; `s`..`e` is the extension's data in `b`. */
+function parseSni(b: Uint8Array, s: number, e: number): string | null {
+  let q = s + 2;
+  while (q + 3 <= e) {
+    const nameType = b[q] as number;
+    const nameLength = u16At(b, q + 1);
     q += 3;
-    if (q + nameLength > data.length) break;
-    if (nameType === 0) return ascii(data.subarray(q, q + nameLength));
+    if (q + nameLength > e) break;
+    if (nameType === 0) return ascii(b.subarray(q, q + nameLength));
     q += nameLength;
   }
   return null;
 }
 
-function parseAlpn(data: Uint8Array): string[] {
+/** application_layer_protocol_negotiation (RFC 7301): the protocol names. */
+function parseAlpn(b: Uint8Array, s: number, e: number): string[] {
   const out: string[] = [];
-  if (data.length < 2) return out;
-  let q = 2;
-  while (q < data.length) {
-    const n = data[q] as number;
+  if (e - s < 2) return out;
+  let q = s + 2;
+  while (q < e) {
+    const n = b[q] as number;
     q++;
-    if (q + n > data.length) break;
-    out.push(ascii(data.subarray(q, q + n)));
+    if (q + n > e) break;
+    out.push(ascii(b.subarray(q, q + n)));
     q += n;
   }
   return out;
 }
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** Parses a ClientHello body (after the 4-byte handshake header); null when malformed. */
 export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
@@ -173,18 +177,19 @@ export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
   const sessionId = r.bytes(sidLength);
   const suitesLength = r.u16();
   if (r.bad) return null;
-  const cipherSuites: number[] = [];
   const suitesEnd = r.p + suitesLength;
   if (suitesEnd > r.end) return null;
-  while (r.p + 2 <= suitesEnd) cipherSuites.push(r.u16());
+  // Made at its final length (a list grown one push at a time reallocates several times).
+  const cipherSuites: number[] = new Array<number>(suitesLength >> 1);
+  for (let i = 0, q = r.p; q + 2 <= suitesEnd; i++, q += 2) cipherSuites[i] = u16At(body, q);
   r.p = suitesEnd;
   const compressionLength = r.u8();
   r.view(compressionLength);
   if (r.bad) return null;
-  const extensions = readExtensions(r);
-  if (extensions === null) return null;
+  const end = extensionsEnd(r);
+  if (end < 0) return null;
   let sni: string | null = null;
-  let alpn: string[] = [];
+  let alpn: readonly string[] = NO_NAMES;
   const supportedVersions: number[] = [];
   const keyShareGroups: number[] = [];
   let preSharedKey = false;
@@ -192,29 +197,34 @@ export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
   let encryptThenMac = false;
   let extendedMasterSecret = false;
   let sessionTicket = false;
-  for (const { type, data } of extensions) {
+  let q = r.p;
+  while (q + 4 <= end) {
+    const type = u16At(body, q);
+    const s = q + 4;
+    const e = s + u16At(body, q + 2);
+    if (e > end) return null;
+    q = e;
     switch (type) {
       case EXT.SERVER_NAME:
-        if (sni === null && data.length >= 5) sni = parseSni(data);
+        if (sni === null && e - s >= 5) sni = parseSni(body, s, e);
         break;
       case EXT.ALPN:
-        alpn = parseAlpn(data);
+        alpn = parseAlpn(body, s, e);
         break;
       case EXT.SUPPORTED_VERSIONS: {
-        const listEnd = Math.min(data.length, 1 + (data[0] ?? 0));
-        for (let q = 1; q + 2 <= listEnd; q += 2) {
-          const v = ((data[q] as number) << 8) | (data[q + 1] as number);
-          if (!isGrease(v)) supportedVersions.push(v);
+        const listEnd = Math.min(e, s + 1 + (e > s ? (body[s] as number) : 0));
+        for (let v = s + 1; v + 2 <= listEnd; v += 2) {
+          const version = u16At(body, v);
+          if (!isGrease(version)) supportedVersions.push(version);
         }
         break;
       }
       case EXT.KEY_SHARE: {
-        let q = 2;
-        while (q + 4 <= data.length) {
-          const group = ((data[q] as number) << 8) | (data[q + 1] as number);
-          const n = ((data[q + 2] as number) << 8) | (data[q + 3] as number);
+        let k = s + 2;
+        while (k + 4 <= e) {
+          const group = u16At(body, k);
           if (!isGrease(group)) keyShareGroups.push(group);
-          q += 4 + n;
+          k += 4 + u16At(body, k + 2);
         }
         break;
       }
@@ -231,7 +241,7 @@ export function parseClientHello(body: Uint8Array): ClientHelloInfo | null {
         extendedMasterSecret = true;
         break;
       case EXT.SESSION_TICKET:
-        sessionTicket = data.length > 0;
+        sessionTicket = e > s;
         break;
     }
   }
@@ -263,24 +273,30 @@ export function parseServerHello(body: Uint8Array): ServerHelloInfo | null {
   const cipherSuite = r.u16();
   r.u8(); // compression method
   if (r.bad) return null;
-  const extensions = readExtensions(r);
-  if (extensions === null) return null;
+  const end = extensionsEnd(r);
+  if (end < 0) return null;
   let version = legacyVersion;
-  let alpn: string[] = [];
+  let alpn: readonly string[] = NO_NAMES;
   let keyShareGroup: number | null = null;
   let preSharedKey = false;
   let encryptThenMac = false;
   let extendedMasterSecret = false;
-  for (const { type, data } of extensions) {
+  let q = r.p;
+  while (q + 4 <= end) {
+    const type = u16At(body, q);
+    const s = q + 4;
+    const e = s + u16At(body, q + 2);
+    if (e > end) return null;
+    q = e;
     switch (type) {
       case EXT.SUPPORTED_VERSIONS:
-        if (data.length === 2) version = ((data[0] as number) << 8) | (data[1] as number);
+        if (e - s === 2) version = u16At(body, s);
         break;
       case EXT.ALPN:
-        alpn = parseAlpn(data);
+        alpn = parseAlpn(body, s, e);
         break;
       case EXT.KEY_SHARE:
-        if (data.length >= 2) keyShareGroup = ((data[0] as number) << 8) | (data[1] as number);
+        if (e - s >= 2) keyShareGroup = u16At(body, s);
         break;
       case EXT.PRE_SHARED_KEY:
         preSharedKey = true;
