@@ -246,6 +246,26 @@ describe('statuses', () => {
     }
   });
 
+  it('handshake secrets known, application secrets arriving later: the entry is looked up again', () => {
+    const store = createTlsKeyStore();
+    const lines = v13.keylog.split('\n').filter((line) => line.length > 0);
+    const handshake = lines.filter((line) => line.includes('_HANDSHAKE_TRAFFIC_SECRET '));
+    const application = lines.filter((line) => line.includes('_TRAFFIC_SECRET_0 '));
+    expect([handshake.length, application.length]).toEqual([2, 2]);
+    store.addKeyLog('first', `${handshake.join('\n')}\n`);
+    const wire = rechunk(v13.wire, 3, 50);
+    const half = Math.floor(wire.length / 2);
+    const steps: ReplayStep[] = [
+      ...wire.slice(0, half).map((c) => ({ kind: 'data' as const, ...c })),
+      { kind: 'call', run: () => store.addKeyLog('late', `${application.join('\n')}\n`) },
+      ...wire.slice(half).map((c) => ({ kind: 'data' as const, ...c })),
+    ];
+    const result = replay(store, steps);
+    expect(result.final.kind).toBe('decrypted');
+    expect(text(result.c2s)).toBe(text(v13.clientWrote));
+    expect(text(result.s2c)).toBe(text(v13.serverWrote));
+  });
+
   it('keys that arrive only after the last packet are used at close', () => {
     const store = createTlsKeyStore();
     const result = replay(store, [
