@@ -234,6 +234,64 @@ function withSeq<T extends { readonly seq: number }>(list: readonly T[], seq: nu
   return undefined;
 }
 
+/** What the other side said after an ATRN/TURN swap (the builder makes it at the swap). */
+class SwappedState {
+  greeting: ReplyRecord | null = null;
+  helo: string | null = null;
+  heloVerb: SmtpSession['heloVerb'] = null;
+  ehloLines: readonly string[] = NONE;
+  capabilities: Capabilities | null = null;
+}
+
+/** A connection's TLS as the events tell it (the builder makes it at the first TLS event). */
+class TlsState {
+  mode: TlsInfo['mode'] = 'none';
+  refused = false;
+  clientHello: TlsInfo['clientHello'] = null;
+  serverHello: TlsInfo['serverHello'] = null;
+  c2s = 0;
+  s2c = 0;
+  /** TLS started (tls-start): an EHLO answered from now on is the TLS one. */
+  started = false;
+  /** A 220 answered STARTTLS. */
+  accepted = false;
+  capabilities: Capabilities | null = null;
+  decryptionStatus: TlsDecryptionStatus | null = null;
+}
+
+/** The record of a connection without TLS events (shared by every such session: records are read-only). */
+function noTlsRecord(offered: boolean): TlsInfo {
+  return Object.freeze({
+    mode: 'none',
+    offered,
+    refused: false,
+    clientHello: null,
+    serverHello: null,
+    bytes: Object.freeze({ c2s: 0, s2c: 0 }),
+    capabilities: null,
+    clearTextAfterStarttls: false,
+    decryption: null,
+  });
+}
+const NO_TLS_OFFERED = noTlsRecord(true);
+const NO_TLS_NOT_OFFERED = noTlsRecord(false);
+
+/** The session's `tls` record: the shared one when no TLS event came. */
+function tlsInfo(tls: TlsState | null, offered: boolean): TlsInfo {
+  if (tls === null) return offered ? NO_TLS_OFFERED : NO_TLS_NOT_OFFERED;
+  return {
+    mode: tls.mode,
+    offered,
+    refused: tls.refused,
+    clientHello: tls.clientHello,
+    serverHello: tls.serverHello,
+    bytes: { c2s: tls.c2s, s2c: tls.s2c },
+    capabilities: tls.capabilities,
+    clearTextAfterStarttls: tls.accepted && !tls.started,
+    decryption: tls.decryptionStatus,
+  };
+}
+
 /**
  * One session's model under construction: a fixed-shape object whose fields are all set in the constructor, in one
  * order, and whose lists are made when their first entry comes (most sessions have no auth, anomaly, unmatched reply
@@ -250,24 +308,10 @@ class Builder implements SessionBuilder {
   private heloVerb: SmtpSession['heloVerb'] = null;
   private ehloLines: readonly string[] = NONE;
   private capabilities: Capabilities | null = null;
-  /** What the other side said after an ATRN/TURN swap. */
-  private swappedGreeting: ReplyRecord | null = null;
-  private swappedHelo: string | null = null;
-  private swappedHeloVerb: SmtpSession['heloVerb'] = null;
-  private swappedEhloLines: readonly string[] = NONE;
-  private swappedCapabilities: Capabilities | null = null;
-  private tlsMode: TlsInfo['mode'] = 'none';
-  private tlsRefused = false;
-  private tlsClientHello: TlsInfo['clientHello'] = null;
-  private tlsServerHello: TlsInfo['serverHello'] = null;
-  private tlsC2s = 0;
-  private tlsS2c = 0;
-  /** TLS started (tls-start): an EHLO answered from now on is the TLS one. */
-  private tlsStarted = false;
-  /** A 220 answered STARTTLS. */
-  private tlsAccepted = false;
-  private tlsCapabilities: Capabilities | null = null;
-  private tlsDecryptionStatus: TlsDecryptionStatus | null = null;
+  /** What the other side said after an ATRN/TURN swap; made at the swap (null: the roles never swapped). */
+  private swapped: SwappedState | null = null;
+  /** TLS seen on this connection; made at its first TLS event (null: none, the shared record `tls` of no TLS). */
+  private tls: TlsState | null = null;
   /**
    * A HELO/EHLO/LHLO awaiting its reply (its seq; -1: none), and what a refusal restores (RFC 5321 4.1.4: only
    * acceptance resets): the name said before it, and the transaction it left behind (the decoder keeps it open when
@@ -314,7 +358,6 @@ class Builder implements SessionBuilder {
   /** A server-only capture (nothing pairs): the transaction a 354 started, whose next reply is its final one. */
   private replyOnlyMessage: MutableTransaction | null = null;
   private saw421 = false;
-  private swappedRoles = false;
   private proxyInfo: ProxyInfo | null = null;
   private repliesSeen = 0;
   private closeReason: SmtpSession['closeReason'] | null = null;
@@ -547,18 +590,21 @@ class Builder implements SessionBuilder {
       (this.pendingReplies > 0 || (this.awaitingFinal !== null && this.awaitingFinal.length > 0));
     if (isCommand) this.pendingReplies++;
     const transaction = this.transactionOf(command);
+    const swapped = this.swapped;
     switch (command.verb) {
       case 'HELO':
       case 'EHLO':
       case 'LHLO':
         this.helloSeq = command.seq;
-        this.helloBefore = this.swappedRoles ? this.swappedHelo : this.helo;
-        this.helloVerbBefore = this.swappedRoles ? this.swappedHeloVerb : this.heloVerb;
         this.helloLeft = this.leaveLatest();
-        if (this.swappedRoles) {
-          this.swappedHelo = firstWord(command.argument);
-          this.swappedHeloVerb = command.verb;
+        if (swapped !== null) {
+          this.helloBefore = swapped.helo;
+          this.helloVerbBefore = swapped.heloVerb;
+          swapped.helo = firstWord(command.argument);
+          swapped.heloVerb = command.verb;
         } else {
+          this.helloBefore = this.helo;
+          this.helloVerbBefore = this.heloVerb;
           this.helo = firstWord(command.argument);
           this.heloVerb = command.verb;
         }
@@ -643,7 +689,7 @@ class Builder implements SessionBuilder {
   greeting(reply: SmtpReply): void {
     const record = this.replyRecord(reply);
     // After ATRN/TURN the greeting is the other side's; the first server's is kept.
-    if (this.swappedRoles) this.swappedGreeting = record;
+    if (this.swapped !== null) this.swapped.greeting = record;
     else this.greetingRecord = record;
   }
 
@@ -680,22 +726,23 @@ class Builder implements SessionBuilder {
       if (!positive) this.restoreAfterRefusedHello();
       this.helloLeft = null;
     }
+    const tls = this.tls;
+    const swapped = this.swapped;
     switch (command.verb) {
       case 'EHLO':
       case 'LHLO':
-        if (positive && (this.tlsStarted || this.tlsAccepted) && !this.swappedRoles) {
+        if (!positive) break;
+        if (tls !== null && (tls.started || tls.accepted) && swapped === null) {
           // The EHLO sent again after STARTTLS (RFC 3207 4.2: inside TLS, or in clear text when TLS never started):
           // its capabilities are kept apart, so that the clear-text offer (tls.offered) stays.
-          this.tlsCapabilities = parseEhloCapabilities(reply.lines);
-        } else if (positive) {
-          if (this.swappedRoles) {
-            // Copied: the reply's lines are valid during the call only.
-            this.swappedEhloLines = reply.lines.slice();
-            this.swappedCapabilities = parseEhloCapabilities(reply.lines);
-          } else {
-            this.ehloLines = reply.lines.slice();
-            this.capabilities = parseEhloCapabilities(reply.lines);
-          }
+          tls.capabilities = parseEhloCapabilities(reply.lines);
+        } else if (swapped !== null) {
+          // Copied: the reply's lines are valid during the call only.
+          swapped.ehloLines = reply.lines.slice();
+          swapped.capabilities = parseEhloCapabilities(reply.lines);
+        } else {
+          this.ehloLines = reply.lines.slice();
+          this.capabilities = parseEhloCapabilities(reply.lines);
         }
         break;
       case 'MAIL':
@@ -722,8 +769,8 @@ class Builder implements SessionBuilder {
         }
         break;
       case 'STARTTLS':
-        if (reply.code !== 220) this.tlsRefused = true;
-        else this.tlsAccepted = true;
+        if (reply.code !== 220) this.tlsState().refused = true;
+        else this.tlsState().accepted = true;
         break;
       case 'BDAT':
         // RFC 3030 3: a refused chunk (or a malformed BDAT) fails the transaction; its reply decides it.
@@ -739,9 +786,10 @@ class Builder implements SessionBuilder {
 
   /** A refused HELO/EHLO/LHLO: the name said before it, and the transaction it would have reset, stay. */
   private restoreAfterRefusedHello(): void {
-    if (this.swappedRoles) {
-      this.swappedHelo = this.helloBefore;
-      this.swappedHeloVerb = this.helloVerbBefore;
+    const swapped = this.swapped;
+    if (swapped !== null) {
+      swapped.helo = this.helloBefore;
+      swapped.heloVerb = this.helloVerbBefore;
     } else {
       this.helo = this.helloBefore;
       this.heloVerb = this.helloVerbBefore;
@@ -1052,23 +1100,24 @@ class Builder implements SessionBuilder {
 
   tlsStart(mode: 'starttls' | 'implicit', tsMicros: number): void {
     this.touch(tsMicros);
-    this.tlsMode = mode;
-    this.tlsStarted = true;
+    const tls = this.tlsState();
+    tls.mode = mode;
+    tls.started = true;
   }
 
   tlsDecryption(status: TlsDecryptionStatus, tsMicros: number): void {
     this.touch(tsMicros);
-    this.tlsDecryptionStatus = status;
+    this.tlsState().decryptionStatus = status;
   }
 
   tlsHello(hello: TlsHello, _tsMicros: number): void {
-    if (hello.side === 'client') this.tlsClientHello = hello;
-    else this.tlsServerHello = hello;
+    if (hello.side === 'client') this.tlsState().clientHello = hello;
+    else this.tlsState().serverHello = hello;
   }
 
   tlsBytes(direction: Direction, length: number): void {
-    if (direction === 'c2s') this.tlsC2s += length;
-    else this.tlsS2c += length;
+    if (direction === 'c2s') this.tlsState().c2s += length;
+    else this.tlsState().s2c += length;
   }
 
   auth(
@@ -1095,7 +1144,7 @@ class Builder implements SessionBuilder {
   }
 
   rolesSwapped(_tsMicros: number): void {
-    this.swappedRoles = true;
+    if (this.swapped === null) this.swapped = new SwappedState();
     if (this.awaitingFinal !== null) this.awaitingFinal.length = 0;
   }
 
@@ -1204,17 +1253,7 @@ class Builder implements SessionBuilder {
       helo: this.helo,
       heloVerb: this.heloVerb,
       capabilities,
-      tls: {
-        mode: this.tlsMode,
-        offered: capabilities?.starttls ?? false,
-        refused: this.tlsRefused,
-        clientHello: this.tlsClientHello,
-        serverHello: this.tlsServerHello,
-        bytes: { c2s: this.tlsC2s, s2c: this.tlsS2c },
-        capabilities: this.tlsCapabilities,
-        clearTextAfterStarttls: this.tlsAccepted && !this.tlsStarted,
-        decryption: this.tlsDecryptionStatus,
-      },
+      tls: tlsInfo(this.tls, capabilities?.starttls ?? false),
       auth: listOut(this.auths, closed),
       transactions: built,
       commands: closed ? this.finalRows() : this.copiedRows(),
@@ -1231,8 +1270,8 @@ class Builder implements SessionBuilder {
         overlapsDiffering: stats.c2s.overlapsDiffering + stats.s2c.overlapsDiffering,
       },
       flow: stats,
-      rolesSwapped: this.swappedRoles,
-      swapped: this.swappedRoles ? this.buildSwapped() : null,
+      rolesSwapped: this.swapped !== null,
+      swapped: this.swapped === null ? null : this.buildSwapped(this.swapped),
     };
     return this.proxyInfo === null ? session : { ...session, proxy: this.proxyInfo };
   }
@@ -1271,17 +1310,23 @@ class Builder implements SessionBuilder {
     return out;
   }
 
-  private buildSwapped(): SwappedSide {
-    const greeting = this.swappedGreeting;
+  private buildSwapped(swapped: SwappedState): SwappedSide {
+    const greeting = swapped.greeting;
     const text = greeting === null ? null : greeting.text;
     return {
       greeting,
       serverName: text === null ? null : serverNameFromGreeting(text),
-      software: guessMtaSoftware(text, this.swappedEhloLines),
-      helo: this.swappedHelo,
-      heloVerb: this.swappedHeloVerb,
-      capabilities: this.swappedCapabilities,
+      software: guessMtaSoftware(text, swapped.ehloLines),
+      helo: swapped.helo,
+      heloVerb: swapped.heloVerb,
+      capabilities: swapped.capabilities,
     };
+  }
+
+  /** The connection's TLS state, made at its first TLS event. */
+  private tlsState(): TlsState {
+    if (this.tls === null) this.tls = new TlsState();
+    return this.tls;
   }
 }
 

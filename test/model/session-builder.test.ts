@@ -226,6 +226,57 @@ describe('session-builder', () => {
     expect(eod?.transaction).toBe(1);
   });
 
+  it('gives each session its own TLS record: counted bytes for one with TLS, the empty record for one without', async () => {
+    const withTls = new Script().greet();
+    withTls.c('EHLO', 'client.example.com').s(250, 'mx.example.org\nSTARTTLS');
+    withTls.c('STARTTLS').s(220, '2.0.0 Ready to start TLS');
+    withTls.events.push(
+      { type: 'tls-start', mode: 'starttls', tsMicros: 1_100_000 },
+      { type: 'tls-bytes', direction: 'c2s', length: 517 },
+      { type: 'tls-bytes', direction: 's2c', length: 1400 },
+      { type: 'tls-bytes', direction: 'c2s', length: 80 },
+    );
+    const without = new Script().greet();
+    without.c('EHLO', 'client.example.com').s(250, 'mx.example.org\nSTARTTLS');
+    without.c('QUIT').s(221, '2.0.0 Bye');
+    const plain = new Script().greet();
+    plain.c('HELO', 'client.example.com').s(250, 'mx.example.org');
+    plain.c('QUIT').s(221, '2.0.0 Bye');
+    // Built in turns: a session without TLS must not see (or change) another's TLS state.
+    const [a, b, c] = await Promise.all([
+      build(withTls.close()),
+      build(without.close()),
+      build(plain.close()),
+    ]);
+    expect(a.tls).toEqual({
+      mode: 'starttls',
+      offered: true,
+      refused: false,
+      clientHello: null,
+      serverHello: null,
+      bytes: { c2s: 597, s2c: 1400 },
+      capabilities: null,
+      clearTextAfterStarttls: false,
+      decryption: null,
+    });
+    const none = {
+      mode: 'none',
+      refused: false,
+      clientHello: null,
+      serverHello: null,
+      bytes: { c2s: 0, s2c: 0 },
+      capabilities: null,
+      clearTextAfterStarttls: false,
+      decryption: null,
+    };
+    expect(b.tls).toEqual({ ...none, offered: true });
+    expect(c.tls).toEqual({ ...none, offered: false });
+    // The JSON keys come in the same order whether the record is shared or made for the session.
+    expect(Object.keys(b.tls)).toEqual(Object.keys(a.tls));
+    expect(Object.keys(c.tls)).toEqual(Object.keys(a.tls));
+    expect(a.rolesSwapped || b.rolesSwapped || c.rolesSwapped).toBe(false);
+  });
+
   it('marks pipelined commands and pairs their batched replies in order', async () => {
     const s = new Script().greet();
     s.c('EHLO', 'c').s(250, 'mx\nPIPELINING');
