@@ -291,17 +291,7 @@ export function createAssembler(
     unopenedView.firstClose = firstClose;
     factory.closeUnopened?.(unopenedView, reason, tsMicros);
     if (reason === 'rst' && lingerMicros > 0) {
-      const conn = new Connection(
-        syn.hash[slot]!,
-        formatId(syn.serial[slot]!),
-        syn.v6[slot] === 1 ? 6 : 4,
-        syn.words,
-        slot * 8,
-        syn.portA[slot]!,
-        syn.portB[slot]!,
-        newHalf,
-        syn.firstTs[slot]!,
-      );
+      const conn = connectionOfSlot(slot);
       conn.closedWithIsns(tsMicros, syn.isnA[slot]!, syn.synAck[slot] === 1 ? syn.isnB[slot]! : null);
       table.insertClosed(conn);
       if (table.closedCount > o.maxConnections && table.closedHead !== null) table.remove(table.closedHead);
@@ -368,13 +358,9 @@ export function createAssembler(
     return false;
   }
 
-  /**
-   * Turns the SYN table's entry `slot` into the Connection the connection path would have built from the same
-   * segments (its half-streams, counts, ISNs and the server's latest ACK), hands it a handler (created now,
-   * with the first SYN's time) and puts it in the connection table. The caller touches it at once.
-   */
-  function promote(slot: number): Connection {
-    const conn = new Connection(
+  /** The `Connection` of a SYN-table slot: its words, ports, id and first time (the slot is not freed). */
+  function connectionOfSlot(slot: number): Connection {
+    return new Connection(
       syn.hash[slot]!,
       formatId(syn.serial[slot]!),
       syn.v6[slot] === 1 ? 6 : 4,
@@ -385,6 +371,15 @@ export function createAssembler(
       newHalf,
       syn.firstTs[slot]!,
     );
+  }
+
+  /**
+   * Turns the SYN table's entry `slot` into the Connection the connection path would have built from the same
+   * segments (its half-streams, counts, ISNs and the server's latest ACK), hands it a handler (created now,
+   * with the first SYN's time) and puts it in the connection table. The caller touches it at once.
+   */
+  function promote(slot: number): Connection {
+    const conn = connectionOfSlot(slot);
     conn.lastTsMicros = syn.lastTs[slot]!;
     conn.touchedAt = syn.touchedAt[slot]!;
     conn.sawSyn = true;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCsvText } from '../fleet/csv-text.js';
 import { builtCli } from '../helpers/built-cli.js';
-import { tcpFrame } from '../helpers/frames.js';
+import { connectionFrames } from '../helpers/frames.js';
 import { buildPcap } from '../helpers/pcap-builder.js';
 import { runMain } from '../helpers/run-main.js';
 
@@ -69,40 +69,7 @@ function misalignedAuthCapture(user: string, password: string): string {
     ['c2s', 'QUIT\r\n'],
     ['s2c', '221 Bye\r\n'],
   ];
-  const next = { c2s: 1001, s2c: 5001 };
-  const frames: Uint8Array[] = [];
-  const frame = (direction: 'c2s' | 's2c', flags: string, payload = '') => {
-    const [from, to] = direction === 'c2s' ? [client, server] : [server, client];
-    frames.push(
-      tcpFrame({
-        src: from.ip,
-        dst: to.ip,
-        sport: from.port,
-        dport: to.port,
-        seq: flags === 'S' ? next[direction] - 1 : next[direction],
-        ack: flags === 'S' ? 0 : next[direction === 'c2s' ? 's2c' : 'c2s'],
-        flags,
-        payload,
-      }),
-    );
-    next[direction] += payload.length + (flags.includes('F') ? 1 : 0);
-  };
-  frame('c2s', 'S');
-  frames.push(
-    tcpFrame({
-      src: server.ip,
-      dst: client.ip,
-      sport: server.port,
-      dport: client.port,
-      seq: 5000,
-      ack: 1001,
-      flags: 'SA',
-    }),
-  );
-  frame('c2s', 'A');
-  for (const [direction, payload] of script) frame(direction, 'PA', payload);
-  frame('s2c', 'FA');
-  frame('c2s', 'FA');
+  const frames = connectionFrames(client, server, script, 's2c');
   const path = join(work, 'misaligned-auth.pcap');
   writeFileSync(
     path,

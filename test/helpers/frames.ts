@@ -466,6 +466,51 @@ export function tcpFrame(spec: TcpFrameSpec = {}): Uint8Array {
   return linkFrame(tcpIpPacket(spec), spec);
 }
 
+/** One side of a scripted connection. */
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+}
+
+/**
+ * The frames of one whole TCP connection: the handshake, one segment per scripted payload (each in its
+ * direction, PSH+ACK), then a FIN from each side, first from `firstFin`. Sequence and acknowledgment numbers
+ * follow the bytes sent (client ISN 999, server ISN 4999).
+ */
+export function connectionFrames(
+  client: Endpoint,
+  server: Endpoint,
+  script: readonly (readonly ['c2s' | 's2c', string | Uint8Array])[],
+  firstFin: 'c2s' | 's2c' = 'c2s',
+): Uint8Array[] {
+  const next = { c2s: 1000, s2c: 5000 };
+  const frames: Uint8Array[] = [];
+  const frame = (direction: 'c2s' | 's2c', flags: string, payload: string | Uint8Array = ''): void => {
+    const [from, to] = direction === 'c2s' ? [client, server] : [server, client];
+    const other = direction === 'c2s' ? 's2c' : 'c2s';
+    frames.push(
+      tcpFrame({
+        src: from.ip,
+        dst: to.ip,
+        sport: from.port,
+        dport: to.port,
+        seq: next[direction],
+        ack: flags === 'S' ? 0 : next[other],
+        flags,
+        payload,
+      }),
+    );
+    next[direction] += payload.length + (flags.includes('S') || flags.includes('F') ? 1 : 0);
+  };
+  frame('c2s', 'S');
+  frame('s2c', 'SA');
+  frame('c2s', 'A');
+  for (const [direction, payload] of script) frame(direction, 'PA', payload);
+  frame(firstFin, 'FA');
+  frame(firstFin === 'c2s' ? 's2c' : 'c2s', 'FA');
+  return frames;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Fragments
 

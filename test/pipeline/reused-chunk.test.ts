@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
-import { tcpFrame } from '../helpers/frames.js';
+import { connectionFrames } from '../helpers/frames.js';
 import { buildPcap } from '../helpers/pcap-builder.js';
 
 const work = mkdtempSync(join(tmpdir(), 'smtpscope-reused-chunk-'));
@@ -25,31 +25,11 @@ const HELLO = Uint8Array.of(0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01
 
 /** A capture of one connection whose client sends `pieces` (one segment each) and the server nothing. */
 function capture(name: string, pieces: readonly Uint8Array[]): string {
-  const next = { c2s: 1000, s2c: 5000 };
-  const frames: Uint8Array[] = [];
-  const frame = (direction: 'c2s' | 's2c', flags: string, payload: Uint8Array = new Uint8Array(0)): void => {
-    const [from, to] = direction === 'c2s' ? [CLIENT, SERVER] : [SERVER, CLIENT];
-    const other = direction === 'c2s' ? 's2c' : 'c2s';
-    frames.push(
-      tcpFrame({
-        src: from.ip,
-        dst: to.ip,
-        sport: from.port,
-        dport: to.port,
-        seq: next[direction],
-        ack: flags === 'S' ? 0 : next[other],
-        flags,
-        payload,
-      }),
-    );
-    next[direction] += payload.length + (flags.includes('S') || flags.includes('F') ? 1 : 0);
-  };
-  frame('c2s', 'S');
-  frame('s2c', 'SA');
-  frame('c2s', 'A');
-  for (const piece of pieces) frame('c2s', 'PA', piece);
-  frame('c2s', 'FA');
-  frame('s2c', 'FA');
+  const frames = connectionFrames(
+    CLIENT,
+    SERVER,
+    pieces.map((piece) => ['c2s', piece] as const),
+  );
   const path = join(work, name);
   const records = frames.map((data, i) => ({ seconds: 1_700_000_000, fraction: i * 1000, data }));
   writeFileSync(path, buildPcap({ endian: 'le', records }));

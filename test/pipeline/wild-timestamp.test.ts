@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { WILD_JUMP_MICROS } from '../../src/pipeline/packet-loop.js';
-import { tcpFrame } from '../helpers/frames.js';
+import { connectionFrames } from '../helpers/frames.js';
 import { buildPcap } from '../helpers/pcap-builder.js';
 
 const work = mkdtempSync(join(tmpdir(), 'smtpscope-wild-'));
@@ -28,31 +28,7 @@ function connection(port: number, startS: number): { seconds: number; fraction: 
     ['c2s', 'QUIT\r\n'],
     ['s2c', '221 2.0.0 Bye\r\n'],
   ];
-  const next = { c2s: 1000, s2c: 5000 };
-  const frames: Uint8Array[] = [];
-  const frame = (direction: 'c2s' | 's2c', flags: string, payload = ''): void => {
-    const [from, to] = direction === 'c2s' ? [client, server] : [server, client];
-    const other = direction === 'c2s' ? 's2c' : 'c2s';
-    frames.push(
-      tcpFrame({
-        src: from.ip,
-        dst: to.ip,
-        sport: from.port,
-        dport: to.port,
-        seq: next[direction],
-        ack: flags === 'S' ? 0 : next[other],
-        flags,
-        payload,
-      }),
-    );
-    next[direction] += payload.length + (flags.includes('S') || flags.includes('F') ? 1 : 0);
-  };
-  frame('c2s', 'S');
-  frame('s2c', 'SA');
-  frame('c2s', 'A');
-  for (const [direction, payload] of script) frame(direction, 'PA', payload);
-  frame('s2c', 'FA');
-  frame('c2s', 'FA');
+  const frames = connectionFrames(client, server, script, 's2c');
   return frames.map((data, i) => ({ seconds: startS, fraction: i * 1000, data }));
 }
 
