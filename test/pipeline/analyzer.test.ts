@@ -50,6 +50,43 @@ function floodCapture(syns: number): string {
   return path;
 }
 
+/**
+ * A capture file made to look like a live input: it stays open after its packets until closed (`allFed`
+ * resolves once every packet was handed on), with the source clock `nowMicros` when given.
+ */
+async function heldLive(
+  path: string,
+  nowMicros?: () => number,
+): Promise<{ source: PacketSource; allFed: Promise<void> }> {
+  const file = await openFileSource(path);
+  let fed: () => void = () => {};
+  const allFed = new Promise<void>((resolve) => {
+    fed = resolve;
+  });
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const source: PacketSource = {
+    description: 'live:test',
+    format: 'live',
+    compressed: false,
+    forEach: async (onPacket) => {
+      await file.forEach(onPacket);
+      fed();
+      await held;
+    },
+    close: async () => {
+      release();
+      await file.close();
+    },
+    stats: () => file.stats(),
+    warnings: () => file.warnings(),
+    ...(nowMicros === undefined ? {} : { nowMicros }),
+  };
+  return { source, allFed };
+}
+
 describe('analyzer', () => {
   it('counts each connection that never carried a byte as an unanswered attempt, not a session', async () => {
     const path = floodCapture(300);
@@ -66,31 +103,7 @@ describe('analyzer', () => {
 
   it('counts the SYN-only connections still open as waiting while a live input runs', async () => {
     const path = floodCapture(300);
-    const file = await openFileSource(path);
-    let fed: () => void = () => {};
-    const allFed = new Promise<void>((resolve) => {
-      fed = resolve;
-    });
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const live: PacketSource = {
-      description: 'live:test',
-      format: 'live',
-      compressed: false,
-      forEach: async (onPacket) => {
-        await file.forEach(onPacket);
-        fed();
-        await held;
-      },
-      close: async () => {
-        release();
-        await file.close();
-      },
-      stats: () => file.stats(),
-      warnings: () => file.warnings(),
-    };
+    const { source: live, allFed } = await heldLive(path);
     const analyzer = createAnalyzer({ inputs: [{ kind: 'source', open: async () => live }] }, []);
     const running = analyzer.run();
     await allFed;
@@ -128,27 +141,7 @@ describe('analyzer', () => {
       buildPcap({ endian: 'le', records: frames.map((data, i) => ({ seconds, fraction: i, data })) }),
     );
     // A file source made to look live: it stays open after its packets, and its clock says 5 s later.
-    const file = await openFileSource(path);
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const live: PacketSource = {
-      description: 'live:test',
-      format: 'live',
-      compressed: false,
-      forEach: async (onPacket) => {
-        await file.forEach(onPacket);
-        await held;
-      },
-      close: async () => {
-        release();
-        await file.close();
-      },
-      stats: () => file.stats(),
-      warnings: () => file.warnings(),
-      nowMicros: () => seconds * 1_000_000 + 5_000_000,
-    };
+    const { source: live } = await heldLive(path, () => seconds * 1_000_000 + 5_000_000);
     const closedWhileOpen: SmtpSession[] = [];
     let stopped = false;
     const sink: Sink = {
