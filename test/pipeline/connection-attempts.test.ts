@@ -13,7 +13,12 @@ import type { AttemptFate } from '../../src/model/connection-attempt.js';
 import { analyzeToArray } from '../../src/pipeline/analyzer.js';
 import { createAttemptGate } from '../../src/pipeline/attempt-gate.js';
 import { createAttemptCounter } from '../../src/pipeline/connection-attempts.js';
-import type { FlowKey, FlowStats, UnopenedConnection } from '../../src/reassembly/types.js';
+import {
+  emptyDirectionStats,
+  type FlowKey,
+  type FlowStats,
+  type UnopenedConnection,
+} from '../../src/reassembly/types.js';
 import { tcpFrame } from '../helpers/frames.js';
 import { buildPcap } from '../helpers/pcap-builder.js';
 import { runMain } from '../helpers/run-main.js';
@@ -217,15 +222,7 @@ describe('connection attempts', () => {
         server: { ip: server, port: 25 },
         basis: 'syn',
       };
-      const none = {
-        packets: 0,
-        bytes: 0,
-        gapBytes: 0,
-        gaps: 0,
-        retransmissions: 0,
-        overlapsDiffering: 0,
-        outOfOrder: 0,
-      };
+      const none = emptyDirectionStats();
       const stats: FlowStats = {
         firstTsMicros: 1,
         lastTsMicros: 2,
@@ -307,15 +304,7 @@ describe('connection attempts', () => {
       server: { ip: SERVER, port: 25 },
       basis: 'syn',
     };
-    const none = {
-      packets: 1,
-      bytes: 0,
-      gapBytes: 0,
-      gaps: 0,
-      retransmissions: 0,
-      overlapsDiffering: 0,
-      outOfOrder: 0,
-    };
+    const onePacket = { ...emptyDirectionStats(), packets: 1 };
     const view = (sawSynAck: boolean, firstClose: 'c2s' | 's2c' | null): UnopenedConnection => ({
       ipVersion: 4,
       clientWord: () => 0x0a000001,
@@ -334,8 +323,8 @@ describe('connection attempts', () => {
       stats: () => ({
         firstTsMicros: 5,
         lastTsMicros: 9,
-        c2s: none,
-        s2c: none,
+        c2s: onePacket,
+        s2c: onePacket,
         sawSyn: true,
         sawSynAck,
         ...(firstClose === null ? {} : { firstClose }),
