@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FlowKey } from '../../src/reassembly/types.js';
+import { emptyDirectionStats, type FlowKey } from '../../src/reassembly/types.js';
 import { createSmtpDecoder, looksLikeCommand } from '../../src/smtp/decoder.js';
 import { DEFAULT_SMTP_DECODER_OPTIONS } from '../../src/smtp/options.js';
 import { createSmtpStreamFactory } from '../../src/smtp/stream-factory.js';
@@ -282,24 +282,8 @@ S: 250 ok`),
     const stats = {
       firstTsMicros: 0,
       lastTsMicros: 0,
-      c2s: {
-        packets: 0,
-        bytes: 0,
-        gapBytes: 0,
-        gaps: 0,
-        retransmissions: 0,
-        overlapsDiffering: 0,
-        outOfOrder: 0,
-      },
-      s2c: {
-        packets: 0,
-        bytes: 0,
-        gapBytes: 0,
-        gaps: 0,
-        retransmissions: 0,
-        overlapsDiffering: 0,
-        outOfOrder: 0,
-      },
+      c2s: emptyDirectionStats(),
+      s2c: emptyDirectionStats(),
       sawSyn: true,
       sawSynAck: true,
     };
